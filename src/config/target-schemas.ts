@@ -1,0 +1,114 @@
+// Schemas for the parts of the targets file every strategy shares: defaults and the common keys.
+import { z } from 'zod';
+
+import { describeValue } from './paths';
+import { durationSchema } from './units';
+
+const TARGET_NAME = /^[a-z0-9][a-z0-9._-]{0,62}$/;
+const CHANNEL_ID = /^[CG][A-Z0-9]+$/;
+const APPROVER_ID = /^[UWS][A-Z0-9]+$/;
+
+/** Slack user ids (U…, W… on Enterprise Grid); S… ids are user groups. */
+export const isUserId = (id: string): boolean => id.startsWith('U') || id.startsWith('W');
+
+function patternString(pattern: RegExp, what: string) {
+  const refused = (input: unknown): string => `must be ${what}, got ${describeValue(input)}`;
+  return z
+    .string({ error: (issue) => (issue.input === undefined ? 'is required' : refused(issue.input)) })
+    .refine((text) => pattern.test(text), { error: (issue) => refused(issue.input) });
+}
+
+const channelSchema = patternString(
+  CHANNEL_ID,
+  'a Slack channel id such as C0123456789 (C or G, then capital letters and digits; not a #name)',
+);
+
+const approverSchema = patternString(
+  APPROVER_ID,
+  'a Slack user id (U… or W…) or user-group id (S…), such as U0AAAAAAA (not an @name)',
+);
+
+const approversSchema = z
+  .array(approverSchema, { error: 'must be a list of Slack user or user-group ids' })
+  .min(1, { error: 'must list at least one approver' })
+  .superRefine((ids, ctx) => {
+    ids.forEach((id, index) => {
+      if (ids.indexOf(id) !== index) {
+        ctx.addIssue({ code: 'custom', path: [index], message: `duplicate approver ${id}` });
+      }
+    });
+  });
+
+const wholeNumberError = (issue: { input?: unknown }) =>
+  issue.input === undefined
+    ? 'is required'
+    : `must be a whole number of at least 1, got ${describeValue(issue.input)}`;
+
+const sharedShape = {
+  channel: channelSchema.optional(),
+  approvers: approversSchema.optional(),
+  approvalTimeout: durationSchema.optional(),
+  requiredApprovals: z.int({ error: wholeNumberError }).min(1, { error: wholeNumberError }).optional(),
+  allowSelfApproval: z.boolean({ error: 'must be true or false' }).optional(),
+};
+
+export const defaultsSchema = z.object(sharedShape, { error: 'must be a mapping' }).strict();
+export type Defaults = z.output<typeof defaultsSchema>;
+
+function isTimeZone(zone: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: zone });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+// Field count only; the scheduler validates the expression itself when it computes windows.
+const cronSchema = z.string({ error: 'is required' }).refine(
+  (text) => {
+    const fields = text.trim().split(/\s+/).length;
+    return fields === 5 || fields === 6;
+  },
+  {
+    error: (issue) =>
+      `must be a cron expression with 5 fields (minute hour day-of-month month day-of-week) or 6 (seconds first), got ${describeValue(issue.input)}`,
+  },
+);
+
+// A timezone is required: a window's hours mean nothing without one, and a default would be a guess.
+const timezoneSchema = z
+  .string({ error: 'is required (an IANA time zone such as UTC or Europe/Berlin)' })
+  .refine(isTimeZone, {
+    error: (issue) =>
+      `must be an IANA time zone such as UTC or Europe/Berlin, got ${describeValue(issue.input)}`,
+  });
+
+const windowSchema = z
+  .object(
+    { cron: cronSchema, duration: durationSchema, timezone: timezoneSchema },
+    { error: 'must be a mapping' },
+  )
+  .strict()
+  .transform(({ cron, duration, timezone }) => ({ cron: cron.trim(), durationMs: duration, timezone }));
+
+export const commonSchema = z
+  .object(
+    {
+      name: patternString(
+        TARGET_NAME,
+        'a target name of lowercase letters, digits, ".", "_" and "-" (at most 63, starting with a letter or digit)',
+      ),
+      strategy: z.string({
+        error: (issue) => (issue.input === undefined ? 'is required' : 'must be a string'),
+      }),
+      ...sharedShape,
+      windows: z.array(windowSchema, { error: 'must be a list of windows' }).optional(),
+    },
+    { error: 'must be a mapping' },
+  )
+  .strict();
+
+/** Keys handled here; every other key of a target entry belongs to its strategy. */
+export const COMMON_KEYS: readonly string[] = Object.keys(commonSchema.shape);
+export const DEFAULT_KEYS: readonly string[] = Object.keys(defaultsSchema.shape);

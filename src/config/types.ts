@@ -1,0 +1,61 @@
+// Typed, validated configuration. Built once at start-up by src/config/*, then frozen and trusted.
+
+/** A secret named by reference (`env:NAME` in the targets file); resolved only when used. */
+export class SecretRef {
+  constructor(readonly envName: string) {}
+  toString(): string {
+    return `env:${this.envName}`;
+  }
+  toJSON(): string {
+    return this.toString();
+  }
+}
+
+export interface MaintenanceWindow {
+  cron: string;
+  durationMs: number;
+  timezone: string;
+}
+
+export interface TargetConfig {
+  name: string;
+  strategy: string;
+  channel: string;
+  /** Slack user ids (U…/W…) and user-group ids (S…). */
+  approvers: string[];
+  approvalTimeoutMs: number;
+  requiredApprovals: number;
+  allowSelfApproval: boolean;
+  windows: MaintenanceWindow[];
+  /**
+   * The strategy-specific part of the entry (every key but the common ones above), as parsed by
+   * that strategy's schema. Strategies narrow it with their own type.
+   */
+  settings: Readonly<Record<string, unknown>>;
+}
+
+export interface TargetsConfig {
+  /** Absolute path of the file it was read from, for messages. */
+  path: string;
+  targets: readonly TargetConfig[];
+}
+
+export type Role = 'all' | 'web' | 'worker';
+
+export interface SlackSettings {
+  signingSecret: string;
+  botToken: string;
+  appToken: string | null;
+  apiUrl: string | null;
+}
+
+export interface AppConfig {
+  /** null: no SLACK_BOT_TOKEN, the bot runs its local console. */
+  slack: SlackSettings | null;
+  databaseUrl: string;
+  redisUrl: string;
+  configPath: string;
+  port: number;
+  role: Role;
+  logLevel: string;
+}

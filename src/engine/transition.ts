@@ -1,0 +1,404 @@
+// The run state machine: transition(run, event) -> { run', effects } or a refusal.
+// Pure: it never performs an effect; the caller stores run' and dispatches effects after commit.
+import type {
+  Effect,
+  FailureInfo,
+  GatePolicy,
+  Plan,
+  Run,
+  RunEvent,
+  StepRecord,
+  TransitionResult,
+} from './types';
+import { TERMINAL_RUN_STATES } from './types';
+
+export const DEFAULT_MAX_RETRIES = 5;
+const MAX_BACKOFF_MS = 60_000;
+
+/** Exponential backoff for the n-th retry (1-based), capped; deterministic so tests can assert it. */
+export function retryDelayMs(retry: number, failure?: FailureInfo): number {
+  if (failure?.retryAfterMs !== undefined) return Math.max(0, failure.retryAfterMs);
+  return Math.min(MAX_BACKOFF_MS, 1000 * 2 ** Math.max(0, retry - 1));
+}
+
+export interface NewRun {
+  id: string;
+  plan: Plan;
+  requestedBy: string;
+  channel: string | null;
+  policy: GatePolicy;
+  at: string;
+}
+
+/** A run as it is created: every step pending, nothing queued until `start`. */
+export function createRun(input: NewRun): Run {
+  return {
+    id: input.id,
+    target: input.plan.target,
+    strategy: input.plan.strategy,
+    state: 'running',
+    requestedBy: input.requestedBy,
+    channel: input.channel,
+    createdAt: input.at,
+    updatedAt: input.at,
+    finishedAt: null,
+    currentStep: -1,
+    outcome: null,
+    abortRequested: null,
+    unwindTo: null,
+    policy: input.policy,
+    steps: input.plan.steps.map((spec, index) => ({
+      index,
+      spec,
+      state: 'pending',
+      attempt: 0,
+      retries: 0,
+      startedAt: null,
+      finishedAt: null,
+      notBefore: null,
+      output: null,
+      error: null,
+      gate: null,
+      humanOverride: false,
+    })),
+  };
+}
+
+export function isTerminal(run: Run): boolean {
+  return TERMINAL_RUN_STATES.includes(run.state);
+}
+
+// Transitions work on a deep copy so that the caller's run is never changed, even on refusal.
+function clone(run: Run): Run {
+  return structuredClone(run);
+}
+
+function refuse(run: Run, error: string): TransitionResult {
+  return { ok: false, run, error };
+}
+
+function addMs(at: string, ms: number): string {
+  return new Date(Date.parse(at) + ms).toISOString();
+}
+
+function currentStepOf(run: Run, step: number): StepRecord | string {
+  if (step !== run.currentStep) return `step ${step} is not the current step (${run.currentStep})`;
+  const record = run.steps[step];
+  if (!record) return `run has no step ${step}`;
+  return record;
+}
+
+function queueStep(run: Run, step: StepRecord, at: string, delayMs: number, effects: Effect[]): void {
+  step.attempt += 1;
+  step.state = 'queued';
+  step.notBefore = delayMs > 0 ? addMs(at, delayMs) : null;
+  effects.push({
+    type: 'enqueue',
+    job: { runId: run.id, step: step.index, attempt: step.attempt, mode: 'execute' },
+    delayMs,
+  });
+}
+
+function openGate(
+  run: Run,
+  step: StepRecord,
+  at: string,
+  reason: 'planned' | 'needs_human',
+  message: string | undefined,
+  effects: Effect[],
+): void {
+  const round = (step.gate?.round ?? 0) + 1;
+  // A needs-human pause waits for a person however long it takes; a planned gate expires.
+  const expiresAt = reason === 'planned' ? addMs(at, run.policy.approvalTimeoutMs) : null;
+  step.state = 'awaiting_approval';
+  step.gate = {
+    round,
+    reason,
+    ...(message !== undefined ? { message } : {}),
+    openedAt: at,
+    expiresAt,
+    requiredApprovals: run.policy.requiredApprovals,
+    approvedBy: [],
+    expired: false,
+  };
+  run.state = 'awaiting_approval';
+  effects.push({ type: 'gate_opened', step: step.index, round, expiresAt });
+}
+
+function finish(run: Run, state: 'succeeded' | 'failed' | 'aborted', at: string, effects: Effect[]): void {
+  run.state = state;
+  run.finishedAt = at;
+  run.unwindTo = null;
+  run.abortRequested = null;
+  effects.push({ type: 'run_finished', state, outcome: run.outcome });
+}
+
+/** Move to the first step after `index`, or finish the run when there is none. */
+function advance(run: Run, index: number, at: string, effects: Effect[]): void {
+  const next = run.steps[index + 1];
+  if (!next) {
+    run.currentStep = index;
+    finish(run, 'succeeded', at, effects);
+    return;
+  }
+  run.currentStep = next.index;
+  if (next.spec.kind === 'gate') {
+    openGate(run, next, at, 'planned', undefined, effects);
+    return;
+  }
+  run.state = 'running';
+  queueStep(run, next, at, 0, effects);
+}
+
+/** A step may have touched the world once its executor was started; only then is it undone. */
+function needsUndo(step: StepRecord): boolean {
+  return step.spec.compensation !== undefined && step.startedAt !== null && step.state !== 'compensated';
+}
+
+/** Queue the undo of the next completed step at or below `from`, or end the run. */
+function unwindFrom(run: Run, from: number, at: string, effects: Effect[]): void {
+  for (let index = from; index >= 0; index -= 1) {
+    const step = run.steps[index];
+    if (step && needsUndo(step) && step.state !== 'compensation_failed') {
+      run.state = 'compensating';
+      run.currentStep = index;
+      step.state = 'compensating';
+      step.retries = 0;
+      step.attempt += 1;
+      step.notBefore = null;
+      effects.push({
+        type: 'enqueue',
+        job: { runId: run.id, step: index, attempt: step.attempt, mode: 'compensate' },
+        delayMs: 0,
+      });
+      return;
+    }
+  }
+  finish(run, run.unwindTo ?? 'failed', at, effects);
+}
+
+function skipRemaining(run: Run, after: number): void {
+  for (const step of run.steps) {
+    if (step.index > after && (step.state === 'pending' || step.state === 'queued')) step.state = 'skipped';
+  }
+}
+
+/** Stop going forward: mark what never ran as skipped and undo what ran, newest first. */
+function beginUnwind(run: Run, to: 'aborted' | 'failed', at: string, effects: Effect[]): void {
+  run.unwindTo = to;
+  run.abortRequested = null;
+  skipRemaining(run, run.currentStep);
+  unwindFrom(run, run.currentStep, at, effects);
+}
+
+/** An in-flight step reported; an abort that arrived meanwhile takes effect now. */
+function abortIfRequested(run: Run, at: string, effects: Effect[]): boolean {
+  if (!run.abortRequested) return false;
+  const { user, reason } = run.abortRequested;
+  run.outcome = `aborted by ${user}: ${reason}`;
+  beginUnwind(run, 'aborted', at, effects);
+  return true;
+}
+
+function checkStepReport(run: Run, step: number, attempt: number): StepRecord | string {
+  if (run.state !== 'running') return `run is ${run.state}, not running`;
+  const record = currentStepOf(run, step);
+  if (typeof record === 'string') return record;
+  if (record.attempt !== attempt) return `attempt ${attempt} is stale (current attempt ${record.attempt})`;
+  if (record.state !== 'queued' && record.state !== 'running') return `step ${step} is ${record.state}`;
+  return record;
+}
+
+function onFailure(run: Run, step: StepRecord, failure: FailureInfo, at: string, effects: Effect[]): void {
+  step.error = failure;
+  const maxRetries = step.spec.maxRetries ?? DEFAULT_MAX_RETRIES;
+  if (failure.class === 'retryable' && step.retries < maxRetries) {
+    step.retries += 1;
+    queueStep(run, step, at, retryDelayMs(step.retries, failure), effects);
+    return;
+  }
+  if (failure.class === 'needs_human') {
+    step.humanOverride = false;
+    openGate(run, step, at, 'needs_human', failure.message, effects);
+    return;
+  }
+  step.state = 'failed';
+  step.finishedAt = at;
+  run.outcome =
+    failure.class === 'retryable'
+      ? `${step.spec.title} failed after ${step.retries} retries: ${failure.message}`
+      : `${step.spec.title} failed: ${failure.message}`;
+  beginUnwind(run, 'failed', at, effects);
+}
+
+export function transition(run: Run, event: RunEvent): TransitionResult {
+  if (isTerminal(run)) return refuse(run, `run is already ${run.state}`);
+  const next = clone(run);
+  const effects: Effect[] = [];
+  const at = event.at;
+  next.updatedAt = at;
+
+  switch (event.type) {
+    case 'start': {
+      if (run.currentStep !== -1 || run.state !== 'running') return refuse(run, 'run has already started');
+      if (next.steps.length === 0) return refuse(run, 'plan has no steps');
+      advance(next, -1, at, effects);
+      break;
+    }
+
+    case 'step_started': {
+      const step = checkStepReport(next, event.step, event.attempt);
+      if (typeof step === 'string') return refuse(run, step);
+      if (step.spec.kind === 'gate') return refuse(run, 'a gate is not executed');
+      step.state = 'running';
+      step.startedAt ??= at;
+      step.notBefore = null;
+      break;
+    }
+
+    case 'step_succeeded':
+    case 'step_waiting': {
+      const step = checkStepReport(next, event.step, event.attempt);
+      if (typeof step === 'string') return refuse(run, step);
+      if (step.state !== 'running') return refuse(run, `step ${event.step} was not started`);
+      if (event.output) step.output = event.output;
+      step.error = null;
+      if (event.type === 'step_waiting') {
+        if (abortIfRequested(next, at, effects)) break;
+        queueStep(next, step, at, Math.max(0, event.delayMs), effects);
+        break;
+      }
+      step.state = 'succeeded';
+      step.finishedAt = at;
+      if (abortIfRequested(next, at, effects)) break;
+      advance(next, step.index, at, effects);
+      break;
+    }
+
+    case 'step_failed': {
+      const step = checkStepReport(next, event.step, event.attempt);
+      if (typeof step === 'string') return refuse(run, step);
+      if (next.abortRequested) {
+        step.state = 'failed';
+        step.finishedAt = at;
+        step.error = event.failure;
+        abortIfRequested(next, at, effects);
+        break;
+      }
+      onFailure(next, step, event.failure, at, effects);
+      break;
+    }
+
+    case 'approve': {
+      if (run.state !== 'awaiting_approval') return refuse(run, `run is ${run.state}, no gate is open`);
+      const step = currentStepOf(next, event.step);
+      if (typeof step === 'string') return refuse(run, step);
+      const gate = step.gate;
+      if (step.state !== 'awaiting_approval' || !gate) return refuse(run, `step ${event.step} has no open gate`);
+      if (gate.round !== event.round) return refuse(run, `this approval request (round ${event.round}) was replaced`);
+      if (gate.expired || (gate.expiresAt !== null && at >= gate.expiresAt)) {
+        return refuse(run, 'this approval request has expired');
+      }
+      if (!next.policy.allowSelfApproval && event.user === next.requestedBy) {
+        return refuse(run, 'the requester cannot approve their own run');
+      }
+      if (gate.approvedBy.includes(event.user)) return refuse(run, `${event.user} has already approved`);
+      gate.approvedBy.push(event.user);
+      if (gate.approvedBy.length < gate.requiredApprovals) break;
+      effects.push({ type: 'gate_closed', step: step.index, round: gate.round, outcome: 'approved' });
+      next.state = 'running';
+      if (gate.reason === 'needs_human') {
+        // The person took responsibility: retry the step, allowed to do what it refused before.
+        step.humanOverride = true;
+        queueStep(next, step, at, 0, effects);
+        break;
+      }
+      step.state = 'succeeded';
+      step.finishedAt = at;
+      advance(next, step.index, at, effects);
+      break;
+    }
+
+    case 'gate_expired': {
+      const step = currentStepOf(next, event.step);
+      if (typeof step === 'string') return refuse(run, step);
+      const gate = step.gate;
+      if (run.state !== 'awaiting_approval' || step.state !== 'awaiting_approval' || !gate) {
+        return refuse(run, `step ${event.step} has no open gate`);
+      }
+      if (gate.round !== event.round || gate.expired) return refuse(run, 'gate already replaced or expired');
+      if (gate.expiresAt === null || at < gate.expiresAt) return refuse(run, 'gate has not expired yet');
+      gate.expired = true;
+      effects.push({ type: 'gate_closed', step: step.index, round: gate.round, outcome: 'expired' });
+      break;
+    }
+
+    case 'gate_reopen': {
+      const step = currentStepOf(next, event.step);
+      if (typeof step === 'string') return refuse(run, step);
+      if (step.state !== 'awaiting_approval' || !step.gate?.expired) {
+        return refuse(run, 'only an expired approval request can be asked again');
+      }
+      openGate(next, step, at, step.gate.reason, step.gate.message, effects);
+      break;
+    }
+
+    case 'abort': {
+      if (run.state === 'compensating') return refuse(run, 'run is already being rolled back');
+      if (run.abortRequested) return refuse(run, 'an abort is already in progress');
+      const current = next.steps[next.currentStep];
+      if (current && current.state === 'running') {
+        // The executor is in flight; it cannot be recalled. Unwind once it reports.
+        next.abortRequested = { user: event.user, reason: event.reason, at };
+        break;
+      }
+      next.outcome = `aborted by ${event.user}: ${event.reason}`;
+      if (current && current.state === 'awaiting_approval' && current.gate) {
+        effects.push({ type: 'gate_closed', step: current.index, round: current.gate.round, outcome: 'aborted' });
+      }
+      if (current && (current.state === 'awaiting_approval' || current.state === 'queued')) {
+        current.state = current.startedAt === null ? 'skipped' : 'failed';
+        current.finishedAt = at;
+      }
+      beginUnwind(next, 'aborted', at, effects);
+      break;
+    }
+
+    case 'compensation_succeeded':
+    case 'compensation_failed': {
+      if (run.state !== 'compensating') return refuse(run, `run is ${run.state}, not compensating`);
+      const step = currentStepOf(next, event.step);
+      if (typeof step === 'string') return refuse(run, step);
+      if (step.state !== 'compensating' || step.attempt !== event.attempt) {
+        return refuse(run, `compensation attempt ${event.attempt} of step ${event.step} is stale`);
+      }
+      if (event.type === 'compensation_succeeded') {
+        step.state = 'compensated';
+        unwindFrom(next, step.index - 1, at, effects);
+        break;
+      }
+      const maxRetries = step.spec.maxRetries ?? DEFAULT_MAX_RETRIES;
+      if (event.failure.class === 'retryable' && step.retries < maxRetries) {
+        step.retries += 1;
+        step.attempt += 1;
+        const delayMs = retryDelayMs(step.retries, event.failure);
+        step.notBefore = addMs(at, delayMs);
+        effects.push({
+          type: 'enqueue',
+          job: { runId: next.id, step: step.index, attempt: step.attempt, mode: 'compensate' },
+          delayMs,
+        });
+        break;
+      }
+      // An undo that cannot be done is for people: keep undoing the rest, end failed, say which.
+      step.state = 'compensation_failed';
+      step.error = event.failure;
+      next.unwindTo = 'failed';
+      next.outcome = `${next.outcome ?? 'run failed'}; undo of "${step.spec.title}" failed: ${event.failure.message} (manual action needed)`;
+      unwindFrom(next, step.index - 1, at, effects);
+      break;
+    }
+  }
+
+  return { ok: true, run: next, effects };
+}

@@ -1,0 +1,162 @@
+// The vocabulary of the engine: plans, runs, steps, events and effects.
+// Pure data only: nothing in src/engine imports I/O.
+
+export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
+export type JsonObject = { [key: string]: Json };
+
+/** What a step does, which decides how the engine drives it. */
+export type StepKind = 'check' | 'wait' | 'gate' | 'action';
+
+export interface StepSpec {
+  /** Stable machine name, unique within a plan (e.g. `fence-primary`). */
+  name: string;
+  kind: StepKind;
+  /** What a person reads in the checklist. */
+  title: string;
+  /** Key of the executor in the strategy's executor table. Gates have none. */
+  executor?: string;
+  /** Executor of the undo, run in reverse order on abort or fatal failure. */
+  compensation?: { executor: string; title: string };
+  /** Parameters handed to the executor (already validated by the planner). */
+  params?: JsonObject;
+  /** Gate only: approvers must type the target's name to confirm. */
+  destructive?: boolean;
+  /** Retries allowed for retryable failures before the failure counts as fatal. */
+  maxRetries?: number;
+}
+
+export interface Plan {
+  strategy: string;
+  target: string;
+  steps: StepSpec[];
+  /** Said before any gate: what cannot be undone after this plan runs. */
+  warnings?: string[];
+}
+
+export type RunState =
+  | 'running' // a step is queued, executing, or waiting for its next poll
+  | 'awaiting_approval' // stopped at a gate (planned, or raised by a needs-human failure)
+  | 'compensating' // undoing completed steps in reverse order
+  | 'succeeded'
+  | 'failed'
+  | 'aborted';
+
+export const ACTIVE_RUN_STATES: readonly RunState[] = ['running', 'awaiting_approval', 'compensating'];
+export const TERMINAL_RUN_STATES: readonly RunState[] = ['succeeded', 'failed', 'aborted'];
+
+export type StepState =
+  | 'pending'
+  | 'queued' // a job for (step, attempt) has been asked for
+  | 'running' // the executor was started: for actions, recorded before touching the world
+  | 'awaiting_approval' // gate open, or needs-human pause
+  | 'succeeded'
+  | 'failed'
+  | 'skipped' // never reached (run aborted or failed first)
+  | 'compensating'
+  | 'compensated'
+  | 'compensation_failed';
+
+/** An open gate: a planned approval, or a pause raised by a needs-human failure. */
+export interface GateState {
+  /** Increments every time a gate opens on this step; approvals are keyed by it. */
+  round: number;
+  reason: 'planned' | 'needs_human';
+  /** Why the run stopped, for a needs-human gate. */
+  message?: string;
+  openedAt: string;
+  expiresAt: string | null;
+  requiredApprovals: number;
+  approvedBy: string[];
+  expired: boolean;
+}
+
+export interface StepRecord {
+  index: number;
+  spec: StepSpec;
+  state: StepState;
+  /** Number of the current (or last) job for this step; part of the job id. */
+  attempt: number;
+  /** Retryable failures so far (wait polls do not count). */
+  retries: number;
+  startedAt: string | null;
+  finishedAt: string | null;
+  /** When a delayed job (wait poll, retry backoff) is due; the reconciler honours it. */
+  notBefore: string | null;
+  output: JsonObject | null;
+  error: FailureInfo | null;
+  gate: GateState | null;
+  /** Set when a needs-human gate on this step was approved: the retry may do what it refused. */
+  humanOverride: boolean;
+}
+
+export interface Run {
+  id: string;
+  target: string;
+  strategy: string;
+  state: RunState;
+  requestedBy: string;
+  channel: string | null;
+  createdAt: string;
+  updatedAt: string;
+  finishedAt: string | null;
+  /** Index of the step being executed or compensated; -1 before start. */
+  currentStep: number;
+  steps: StepRecord[];
+  /** Why the run ended or is ending (abort reason, fatal failure). */
+  outcome: string | null;
+  /** Set by an abort that arrived while a step's executor was in flight; acted on when it reports. */
+  abortRequested: { user: string; reason: string; at: string } | null;
+  /** While compensating: the state the run ends in once every undo has run. */
+  unwindTo: 'aborted' | 'failed' | null;
+  /** Gate rules captured at start, so a config reload cannot change a running gate. */
+  policy: GatePolicy;
+}
+
+export interface GatePolicy {
+  approvalTimeoutMs: number;
+  requiredApprovals: number;
+  allowSelfApproval: boolean;
+}
+
+export type FailureClass = 'retryable' | 'fatal' | 'needs_human';
+
+export interface FailureInfo {
+  class: FailureClass;
+  message: string;
+  /** Retry delay asked for by the executor (e.g. a Retry-After). */
+  retryAfterMs?: number;
+  detail?: JsonObject;
+}
+
+/** A job the engine wants to exist. `mode` says whether it does or undoes the step. */
+export interface StepJobRef {
+  runId: string;
+  step: number;
+  attempt: number;
+  mode: 'execute' | 'compensate';
+}
+
+export type RunEvent =
+  | { type: 'start'; at: string }
+  | { type: 'step_started'; at: string; step: number; attempt: number }
+  | { type: 'step_succeeded'; at: string; step: number; attempt: number; output?: JsonObject }
+  | { type: 'step_waiting'; at: string; step: number; attempt: number; delayMs: number; output?: JsonObject }
+  | { type: 'step_failed'; at: string; step: number; attempt: number; failure: FailureInfo }
+  | { type: 'approve'; at: string; step: number; round: number; user: string }
+  | { type: 'gate_expired'; at: string; step: number; round: number }
+  | { type: 'gate_reopen'; at: string; step: number; user: string }
+  | { type: 'abort'; at: string; user: string; reason: string }
+  | { type: 'compensation_succeeded'; at: string; step: number; attempt: number; output?: JsonObject }
+  | { type: 'compensation_failed'; at: string; step: number; attempt: number; failure: FailureInfo };
+
+export type RunEventType = RunEvent['type'];
+
+export type Effect =
+  | { type: 'enqueue'; job: StepJobRef; delayMs: number }
+  | { type: 'gate_opened'; step: number; round: number; expiresAt: string | null }
+  | { type: 'gate_closed'; step: number; round: number; outcome: 'approved' | 'expired' | 'aborted' }
+  | { type: 'run_finished'; state: RunState; outcome: string | null };
+
+export type TransitionResult =
+  | { ok: true; run: Run; effects: Effect[] }
+  | { ok: false; run: Run; error: string };

@@ -1,0 +1,128 @@
+// Composition root: wires adapters to the orchestrator for one process, by ROLE.
+// `web` takes requests and records intents; `worker` runs step jobs and the reconciler; `all` both.
+import type { Worker } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { startExecuteStepWorker } from '../../jobs/execute-step';
+import { startReconcileLoop } from '../../jobs/reconcile';
+import { systemClock } from '../adapters/clock';
+import { startHttpServer, type HttpServer } from '../adapters/http/server';
+import { BullmqStepQueue, DEFAULT_STEP_QUEUE, DEFAULT_TUNING, type WorkerTuning } from '../adapters/queue/bullmq-step-queue';
+import { assertNoEviction, connectRedis } from '../adapters/redis/connection';
+import { PgRunStore } from '../adapters/store/pg-run-store';
+import type { AppConfig, TargetConfig, TargetsConfig } from '../config/types';
+import { Reconciler } from '../orchestrator/reconciler';
+import { RunService } from '../orchestrator/run-service';
+import { StepProcessor } from '../orchestrator/step-processor';
+import type { Clock } from '../ports/clock';
+import type { Logger } from '../ports/logger';
+import type { RunObserver } from '../ports/run-observer';
+import type { StrategyRegistry } from '../strategies/types';
+
+export interface RuntimeOptions {
+  config: AppConfig;
+  targets: TargetsConfig;
+  strategies: StrategyRegistry;
+  log: Logger;
+  clock?: Clock;
+  /** Schema of the bot's tables (tests use one per suite). */
+  storeSchema?: string;
+  queueName?: string;
+  tuning?: WorkerTuning;
+  reconcileIntervalMs?: number;
+  observers?: RunObserver[];
+  /** Port 0 picks a free one; null starts no HTTP server (worker role never does). */
+  httpPort?: number | null;
+}
+
+export interface Runtime {
+  store: PgRunStore;
+  queue: BullmqStepQueue;
+  runs: RunService;
+  reconciler: Reconciler;
+  redis: Redis;
+  worker: Worker | null;
+  http: HttpServer | null;
+  findTarget(name: string): TargetConfig | undefined;
+  close(): Promise<void>;
+}
+
+export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
+  const { config, log } = options;
+  const clock = options.clock ?? systemClock;
+  const role = config.role;
+
+  const redis = connectRedis(config.redisUrl);
+  await assertNoEviction(redis, log);
+  const store = await PgRunStore.open({
+    connectionString: config.databaseUrl,
+    ...(options.storeSchema ? { schema: options.storeSchema } : {}),
+  });
+  const queue = new BullmqStepQueue(redis, options.queueName ?? DEFAULT_STEP_QUEUE);
+  const byName = new Map(options.targets.targets.map((target) => [target.name, target]));
+  const findTarget = (name: string): TargetConfig | undefined => byName.get(name);
+
+  const runs = new RunService({
+    store,
+    queue,
+    strategies: options.strategies,
+    clock,
+    log,
+    ...(options.observers ? { observers: options.observers } : {}),
+  });
+  const reconciler = new Reconciler({ store, queue, runs, clock, log });
+
+  let worker: Worker | null = null;
+  let stopReconciling: (() => Promise<void>) | null = null;
+  if (role === 'worker' || role === 'all') {
+    const processor = new StepProcessor({ store, runs, strategies: options.strategies, findTarget, clock, log });
+    worker = startExecuteStepWorker(redis, queue.name, processor, options.tuning ?? DEFAULT_TUNING);
+    worker.on('error', (error) => log.error({ err: error }, 'step worker error'));
+    stopReconciling = startReconcileLoop(reconciler, options.reconcileIntervalMs ?? 60_000, log);
+  }
+
+  let http: HttpServer | null = null;
+  const httpPort = options.httpPort === undefined ? config.port : options.httpPort;
+  if (role !== 'worker' && httpPort !== null) {
+    http = await startHttpServer({
+      port: httpPort,
+      health: async () => {
+        const checks = {
+          postgres: await store.ping().then(
+            () => true,
+            () => false,
+          ),
+          redis: await redis.ping().then(
+            (reply) => reply === 'PONG',
+            () => false,
+          ),
+          workers: worker ? worker.isRunning() : null,
+        };
+        return { ok: checks.postgres && checks.redis && checks.workers !== false, checks };
+      },
+    });
+    log.info({ port: http.port }, 'http server listening');
+  }
+
+  let closed = false;
+  return {
+    store,
+    queue,
+    runs,
+    reconciler,
+    redis,
+    worker,
+    http,
+    findTarget,
+    async close() {
+      if (closed) return;
+      closed = true;
+      // Stop taking work first, let running steps finish (worker.close waits), then drop connections.
+      await http?.close();
+      await stopReconciling?.();
+      await worker?.close();
+      await queue.close();
+      await store.close();
+      redis.disconnect();
+    },
+  };
+}

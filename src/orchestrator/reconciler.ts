@@ -1,0 +1,92 @@
+// PostgreSQL is the truth and Redis only the transport: derive from the store which job every
+// active run needs, and put back what the queue lost (Redis restart, FLUSHALL, a crash between
+// commit and enqueue). Also closes approval requests whose time ran out.
+import type { Run, StepJobRef } from '../engine/types';
+import type { Clock } from '../ports/clock';
+import type { StepJobQueue } from '../ports/job-queue';
+import type { Logger } from '../ports/logger';
+import type { RunStore } from '../ports/run-store';
+import type { RunService } from './run-service';
+
+export interface ReconcileReport {
+  activeRuns: number;
+  requeued: StepJobRef[];
+  expiredGates: number;
+}
+
+export class Reconciler {
+  constructor(
+    private readonly deps: {
+      store: RunStore;
+      queue: StepJobQueue;
+      runs: RunService;
+      clock: Clock;
+      log: Logger;
+    },
+  ) {}
+
+  /** The job an active run is waiting for, if it is waiting for one. */
+  static expectedJob(run: Run): StepJobRef | null {
+    const step = run.steps[run.currentStep];
+    if (!step) return null;
+    if (run.state === 'running' && (step.state === 'queued' || step.state === 'running')) {
+      return { runId: run.id, step: step.index, attempt: step.attempt, mode: 'execute' };
+    }
+    if (run.state === 'compensating' && step.state === 'compensating') {
+      return { runId: run.id, step: step.index, attempt: step.attempt, mode: 'compensate' };
+    }
+    return null;
+  }
+
+  async reconcileOnce(): Promise<ReconcileReport> {
+    const runs = await this.deps.store.listActiveRuns();
+    const report: ReconcileReport = { activeRuns: runs.length, requeued: [], expiredGates: 0 };
+    for (const run of runs) {
+      try {
+        if (await this.expireGate(run)) report.expiredGates += 1;
+        const job = await this.restoreJob(run);
+        if (job) report.requeued.push(job);
+      } catch (error) {
+        this.deps.log.warn({ runId: run.id, err: error }, 'reconcile of run failed; next pass retries');
+      }
+    }
+    if (report.requeued.length > 0 || report.expiredGates > 0) {
+      this.deps.log.info(
+        { requeued: report.requeued.length, expiredGates: report.expiredGates },
+        'reconciler repaired runs',
+      );
+    }
+    return report;
+  }
+
+  private async restoreJob(run: Run): Promise<StepJobRef | null> {
+    const job = Reconciler.expectedJob(run);
+    if (!job) return null;
+    const status = await this.deps.queue.status(job);
+    if (status === 'waiting' || status === 'active' || status === 'delayed') return null;
+    // Missing, or finished without the store having moved on (the job found itself stale, or
+    // crashed its way to failed): the job is still owed. A duplicate is harmless: the job
+    // re-reads the store and does nothing if the step already moved on.
+    if (status !== 'missing') await this.deps.queue.removeFinished(job);
+    const notBefore = run.steps[job.step]?.notBefore;
+    const delayMs = notBefore ? Math.max(0, Date.parse(notBefore) - this.deps.clock.now().getTime()) : 0;
+    await this.deps.queue.enqueue(job, delayMs);
+    this.deps.log.info({ runId: run.id, job, status, delayMs }, 'restored missing step job');
+    return job;
+  }
+
+  private async expireGate(run: Run): Promise<boolean> {
+    if (run.state !== 'awaiting_approval') return false;
+    const step = run.steps[run.currentStep];
+    const gate = step?.gate;
+    if (!step || !gate || gate.expired || gate.expiresAt === null) return false;
+    const now = this.deps.clock.now().toISOString();
+    if (now < gate.expiresAt) return false;
+    const outcome = await this.deps.runs.apply(
+      run.id,
+      { type: 'gate_expired', at: now, step: step.index, round: gate.round },
+      'reconciler',
+    );
+    return outcome.ok;
+  }
+}

@@ -1,0 +1,56 @@
+import type { Effect, JsonObject, Run, RunEvent } from '../engine/types';
+
+export interface AuditEntry {
+  id?: number;
+  runId: string | null;
+  at: string;
+  actor: string;
+  type: string;
+  payload: JsonObject;
+}
+
+export interface ApprovalRecord {
+  runId: string;
+  step: number;
+  round: number;
+  userId: string;
+  at: string;
+  /** What the approver was shown when they clicked (lag, primary, ...). */
+  seen: JsonObject;
+}
+
+export interface LagSample {
+  runId: string;
+  at: string;
+  bytes: number | null;
+  seconds: number | null;
+}
+
+export type ApplyOutcome =
+  | { ok: true; run: Run; effects: Effect[] }
+  | { ok: false; run: Run | null; error: string };
+
+export type InsertOutcome = { ok: true } | { ok: false; activeRunId: string };
+
+/**
+ * The source of truth. Every method is one transaction; `applyEvent` locks the run row, applies
+ * the pure transition and stores the new run, its audit entry (and approval row) before it returns.
+ */
+export interface RunStore {
+  /** Stores a new run; refused (by a unique index) when its target already has an active run. */
+  insertRun(run: Run, actor: string): Promise<InsertOutcome>;
+  applyEvent(runId: string, event: RunEvent, actor: string, seen?: JsonObject): Promise<ApplyOutcome>;
+  getRun(runId: string): Promise<Run | null>;
+  /** Runs in an active state (running, awaiting approval, compensating), oldest first. */
+  listActiveRuns(): Promise<Run[]>;
+  listRecentRuns(limit: number): Promise<Run[]>;
+  appendAudit(entry: Omit<AuditEntry, 'id' | 'at'> & { at?: string }): Promise<void>;
+  listAudit(runId: string): Promise<AuditEntry[]>;
+  listApprovals(runId: string): Promise<ApprovalRecord[]>;
+  recordLagSample(sample: LagSample): Promise<void>;
+  /** Newest last. */
+  recentLagSamples(runId: string, limit: number): Promise<LagSample[]>;
+  /** Resolves when the database answers (health checks). */
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}

@@ -1,0 +1,50 @@
+// What a strategy is: pure planning (target config -> plan) plus executors that see only ports.
+import type { z } from 'zod';
+import type { JsonObject, Plan, Run, StepRecord } from '../engine/types';
+import type { TargetConfig } from '../config/types';
+import type { Clock } from '../ports/clock';
+import type { Logger } from '../ports/logger';
+
+export interface StepContext {
+  run: Run;
+  step: StepRecord;
+  target: TargetConfig;
+  /** The job's attempt number for this step. */
+  attempt: number;
+  /**
+   * This attempt had already been recorded as started: the process running it died mid-step.
+   * The executor must look at the world before acting again.
+   */
+  resumed: boolean;
+  /** A person approved a needs-human gate on this step: do what was refused before. */
+  humanOverride: boolean;
+  clock: Clock;
+  log: Logger;
+}
+
+export type StepResult =
+  | { type: 'done'; output?: JsonObject }
+  /** Not yet: run this step again after `delayMs` (a new job; nothing sleeps in a worker). */
+  | { type: 'wait'; delayMs: number; output?: JsonObject };
+
+/** Runs one step (or one undo). Throw `retryable`/`fatal`/`needsHuman` failures from engine/failures. */
+export interface StepExecutor {
+  execute(ctx: StepContext): Promise<StepResult>;
+}
+
+export interface Strategy {
+  name: string;
+  /** One line for `/cutover help` and `targets`. */
+  summary: string;
+  /** Validates the strategy-specific keys of a targets-file entry. */
+  configSchema: z.ZodType;
+  /** Pure: the steps this strategy would take for the target. */
+  plan(target: TargetConfig): Plan;
+  executors: Readonly<Record<string, StepExecutor>>;
+}
+
+export type StrategyRegistry = ReadonlyMap<string, Strategy>;
+
+export function registryOf(strategies: readonly Strategy[]): StrategyRegistry {
+  return new Map(strategies.map((strategy) => [strategy.name, strategy]));
+}
