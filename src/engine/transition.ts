@@ -264,7 +264,13 @@ export function transition(run: Run, event: RunEvent): TransitionResult {
       if (event.output) step.output = event.output;
       step.error = null;
       if (event.type === 'step_waiting') {
-        if (abortIfRequested(next, at, effects)) break;
+        if (next.abortRequested) {
+          // The condition was never met and the poll will not run again.
+          step.state = 'failed';
+          step.finishedAt = at;
+          abortIfRequested(next, at, effects);
+          break;
+        }
         queueStep(next, step, at, Math.max(0, event.delayMs), effects);
         break;
       }
@@ -296,7 +302,7 @@ export function transition(run: Run, event: RunEvent): TransitionResult {
       const gate = step.gate;
       if (step.state !== 'awaiting_approval' || !gate) return refuse(run, `step ${event.step} has no open gate`);
       if (gate.round !== event.round) return refuse(run, `this approval request (round ${event.round}) was replaced`);
-      if (gate.expired || (gate.expiresAt !== null && at >= gate.expiresAt)) {
+      if (gate.expired || (gate.expiresAt !== null && Date.parse(at) >= Date.parse(gate.expiresAt))) {
         return refuse(run, 'this approval request has expired');
       }
       if (!next.policy.allowSelfApproval && event.user === next.requestedBy) {
@@ -327,7 +333,9 @@ export function transition(run: Run, event: RunEvent): TransitionResult {
         return refuse(run, `step ${event.step} has no open gate`);
       }
       if (gate.round !== event.round || gate.expired) return refuse(run, 'gate already replaced or expired');
-      if (gate.expiresAt === null || at < gate.expiresAt) return refuse(run, 'gate has not expired yet');
+      if (gate.expiresAt === null || Date.parse(at) < Date.parse(gate.expiresAt)) {
+        return refuse(run, 'gate has not expired yet');
+      }
       gate.expired = true;
       effects.push({ type: 'gate_closed', step: step.index, round: gate.round, outcome: 'expired' });
       break;
@@ -382,7 +390,7 @@ export function transition(run: Run, event: RunEvent): TransitionResult {
         step.retries += 1;
         step.attempt += 1;
         const delayMs = retryDelayMs(step.retries, event.failure);
-        step.notBefore = addMs(at, delayMs);
+        step.notBefore = delayMs > 0 ? addMs(at, delayMs) : null;
         effects.push({
           type: 'enqueue',
           job: { runId: next.id, step: step.index, attempt: step.attempt, mode: 'compensate' },

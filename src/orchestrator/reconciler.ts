@@ -80,11 +80,11 @@ export class Reconciler {
     const step = run.steps[run.currentStep];
     const gate = step?.gate;
     if (!step || !gate || gate.expired || gate.expiresAt === null) return false;
-    const now = this.deps.clock.now().toISOString();
-    if (now < gate.expiresAt) return false;
+    const now = this.deps.clock.now();
+    if (now.getTime() < Date.parse(gate.expiresAt)) return false;
     const outcome = await this.deps.runs.apply(
       run.id,
-      { type: 'gate_expired', at: now, step: step.index, round: gate.round },
+      { type: 'gate_expired', at: now.toISOString(), step: step.index, round: gate.round },
       'reconciler',
     );
     return outcome.ok;
