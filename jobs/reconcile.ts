@@ -3,7 +3,11 @@
 import type { Logger } from '../src/ports/logger';
 import type { Reconciler } from '../src/orchestrator/reconciler';
 
-export function startReconcileLoop(reconciler: Reconciler, intervalMs: number, log: Logger): () => Promise<void> {
+export function startReconcileLoop(
+  reconciler: Reconciler,
+  intervalMs: number,
+  log: Logger,
+): () => Promise<void> {
   let pass: Promise<unknown> | null = null;
   const tick = (): void => {
     if (pass) return; // the previous pass is still going; never run two at once

@@ -300,8 +300,10 @@ export function transition(run: Run, event: RunEvent): TransitionResult {
       const step = currentStepOf(next, event.step);
       if (typeof step === 'string') return refuse(run, step);
       const gate = step.gate;
-      if (step.state !== 'awaiting_approval' || !gate) return refuse(run, `step ${event.step} has no open gate`);
-      if (gate.round !== event.round) return refuse(run, `this approval request (round ${event.round}) was replaced`);
+      if (step.state !== 'awaiting_approval' || !gate)
+        return refuse(run, `step ${event.step} has no open gate`);
+      if (gate.round !== event.round)
+        return refuse(run, `this approval request (round ${event.round}) was replaced`);
       if (gate.expired || (gate.expiresAt !== null && Date.parse(at) >= Date.parse(gate.expiresAt))) {
         return refuse(run, 'this approval request has expired');
       }
@@ -362,7 +364,12 @@ export function transition(run: Run, event: RunEvent): TransitionResult {
       }
       next.outcome = `aborted by ${event.user}: ${event.reason}`;
       if (current && current.state === 'awaiting_approval' && current.gate) {
-        effects.push({ type: 'gate_closed', step: current.index, round: current.gate.round, outcome: 'aborted' });
+        effects.push({
+          type: 'gate_closed',
+          step: current.index,
+          round: current.gate.round,
+          outcome: 'aborted',
+        });
       }
       if (current && (current.state === 'awaiting_approval' || current.state === 'queued')) {
         current.state = current.startedAt === null ? 'skipped' : 'failed';

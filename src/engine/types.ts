@@ -158,5 +158,4 @@ export type Effect =
   | { type: 'run_finished'; state: RunState; outcome: string | null };
 
 export type TransitionResult =
-  | { ok: true; run: Run; effects: Effect[] }
-  | { ok: false; run: Run; error: string };
+  { ok: true; run: Run; effects: Effect[] } | { ok: false; run: Run; error: string };

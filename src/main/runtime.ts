@@ -6,7 +6,12 @@ import { startExecuteStepWorker } from '../../jobs/execute-step';
 import { startReconcileLoop } from '../../jobs/reconcile';
 import { systemClock } from '../adapters/clock';
 import { startHttpServer, type HttpServer } from '../adapters/http/server';
-import { BullmqStepQueue, DEFAULT_STEP_QUEUE, DEFAULT_TUNING, type WorkerTuning } from '../adapters/queue/bullmq-step-queue';
+import {
+  BullmqStepQueue,
+  DEFAULT_STEP_QUEUE,
+  DEFAULT_TUNING,
+  type WorkerTuning,
+} from '../adapters/queue/bullmq-step-queue';
 import { assertNoEviction, connectRedis } from '../adapters/redis/connection';
 import { PgRunStore } from '../adapters/store/pg-run-store';
 import type { AppConfig, TargetConfig, TargetsConfig } from '../config/types';
@@ -74,7 +79,14 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
   let worker: Worker | null = null;
   let stopReconciling: (() => Promise<void>) | null = null;
   if (role === 'worker' || role === 'all') {
-    const processor = new StepProcessor({ store, runs, strategies: options.strategies, findTarget, clock, log });
+    const processor = new StepProcessor({
+      store,
+      runs,
+      strategies: options.strategies,
+      findTarget,
+      clock,
+      log,
+    });
     worker = startExecuteStepWorker(redis, queue.name, processor, options.tuning ?? DEFAULT_TUNING);
     worker.on('error', (error) => log.error({ err: error }, 'step worker error'));
     stopReconciling = startReconcileLoop(reconciler, options.reconcileIntervalMs ?? 60_000, log);

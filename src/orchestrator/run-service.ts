@@ -30,7 +30,12 @@ export interface StartRequest {
 
 export type StartOutcome =
   | { ok: true; run: Run }
-  | { ok: false; reason: 'unknown_strategy' | 'target_busy' | 'invalid_plan'; message: string; activeRunId?: string };
+  | {
+      ok: false;
+      reason: 'unknown_strategy' | 'target_busy' | 'invalid_plan';
+      message: string;
+      activeRunId?: string;
+    };
 
 export class RunService {
   constructor(private readonly deps: RunServiceDeps) {}
@@ -45,7 +50,11 @@ export class RunService {
     const strategy = this.deps.strategies.get(strategyName);
     if (!strategy) {
       const known = [...this.deps.strategies.keys()].join(', ');
-      return { ok: false, reason: 'unknown_strategy', message: `unknown strategy "${strategyName}" (known: ${known})` };
+      return {
+        ok: false,
+        reason: 'unknown_strategy',
+        message: `unknown strategy "${strategyName}" (known: ${known})`,
+      };
     }
     const plan = strategy.plan(target);
     if (plan.steps.length === 0) {
@@ -73,11 +82,18 @@ export class RunService {
       };
     }
     const started = await this.apply(run.id, { type: 'start', at: this.now() }, request.requestedBy);
-    if (!started.ok || !started.run) throw new Error(`could not start run ${run.id}: ${started.ok ? '' : started.error}`);
+    if (!started.ok || !started.run)
+      throw new Error(`could not start run ${run.id}: ${started.ok ? '' : started.error}`);
     return { ok: true, run: started.run };
   }
 
-  approve(runId: string, step: number, round: number, user: string, seen: JsonObject = {}): Promise<ApplyOutcome> {
+  approve(
+    runId: string,
+    step: number,
+    round: number,
+    user: string,
+    seen: JsonObject = {},
+  ): Promise<ApplyOutcome> {
     return this.apply(runId, { type: 'approve', at: this.now(), step, round, user }, user, seen);
   }
 
@@ -115,7 +131,10 @@ export class RunService {
         await this.deps.queue.enqueue(effect.job, effect.delayMs);
       } catch (error) {
         // The transition is committed; the reconciler will queue the job once Redis answers.
-        this.deps.log.warn({ runId: run.id, job: effect.job, err: error }, 'enqueue failed; reconciler will retry');
+        this.deps.log.warn(
+          { runId: run.id, job: effect.job, err: error },
+          'enqueue failed; reconciler will retry',
+        );
       }
     }
     for (const observer of this.deps.observers ?? []) {

@@ -15,3 +15,11 @@ export interface StepJobQueue {
 export function stepJobId(job: StepJobRef): string {
   return `run:${job.runId}:step:${job.step}:${job.attempt}`;
 }
+
+/**
+ * The same id as BullMQ stores it: BullMQ refuses custom ids containing ':' (its key separator),
+ * so the separators become '.'. The contract form stays the job's name, shown in logs and dashboards.
+ */
+export function queueJobId(job: StepJobRef): string {
+  return stepJobId(job).replaceAll(':', '.');
+}

@@ -27,8 +27,7 @@ export interface LagSample {
 }
 
 export type ApplyOutcome =
-  | { ok: true; run: Run; effects: Effect[] }
-  | { ok: false; run: Run | null; error: string };
+  { ok: true; run: Run; effects: Effect[] } | { ok: false; run: Run | null; error: string };
 
 export type InsertOutcome = { ok: true } | { ok: false; activeRunId: string };
 

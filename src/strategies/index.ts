@@ -7,6 +7,8 @@ export function builtinStrategies(extra: readonly Strategy[] = []): StrategyRegi
 }
 
 /** What the targets-file loader needs from each strategy: the schema of its own keys. */
-export function configSchemasOf(strategies: StrategyRegistry): ReadonlyMap<string, { schema: Strategy['configSchema'] }> {
+export function configSchemasOf(
+  strategies: StrategyRegistry,
+): ReadonlyMap<string, { schema: Strategy['configSchema'] }> {
   return new Map([...strategies].map(([name, strategy]) => [name, { schema: strategy.configSchema }]));
 }

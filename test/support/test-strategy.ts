@@ -2,6 +2,8 @@
 // what an executor did survives the process that did it (crash tests count side effects there).
 import { Pool } from 'pg';
 import { z } from 'zod';
+import { durationSchema } from '../../src/config/units';
+import { secretRefSchema } from '../../src/config/secrets';
 import { fatal, needsHuman, retryable } from '../../src/engine/failures';
 import type { Plan } from '../../src/engine/types';
 import type { TargetConfig } from '../../src/config/types';
@@ -18,6 +20,9 @@ export const testStrategySettings = z
     /** After doing its side effect, the action blocks this long: a window for SIGKILL. */
     hangAfterEffectMs: z.number().int().min(0).default(0),
     preflightFails: z.boolean().default(false),
+    /** Unused by the executors: lets config tests exercise secrets and durations. */
+    dsn: secretRefSchema.optional(),
+    settle: durationSchema.optional(),
   })
   .strict();
 
@@ -72,15 +77,20 @@ export class TestWorld {
   }
 }
 
+/** Settings were parsed by the targets loader (or the harness) already. */
 function settingsOf(ctx: StepContext): TestStrategySettings {
-  return testStrategySettings.parse(ctx.target.settings);
+  return ctx.target.settings as TestStrategySettings;
 }
 
 /**
  * Side effects check the world before acting, as real executors must: a step that finds its
  * effect already there (a crash after acting, before reporting) reports done without acting again.
  */
-function effectOnce(world: TestWorld, effect: string, after?: (ctx: StepContext) => Promise<void>): StepExecutor {
+function effectOnce(
+  world: TestWorld,
+  effect: string,
+  after?: (ctx: StepContext) => Promise<void>,
+): StepExecutor {
   return {
     async execute(ctx): Promise<StepResult> {
       if (await world.has(ctx.run.id, effect)) return { type: 'done', output: { alreadyDone: true } };
@@ -137,7 +147,8 @@ export function createTestStrategy(world: TestWorld): Strategy {
           const settings = settingsOf(ctx);
           const polls = typeof ctx.step.output?.['polls'] === 'number' ? ctx.step.output['polls'] : 0;
           await world.record(ctx.run.id, `poll-${polls}`);
-          if (polls < settings.polls) return { type: 'wait', delayMs: settings.pollMs, output: { polls: polls + 1 } };
+          if (polls < settings.polls)
+            return { type: 'wait', delayMs: settings.pollMs, output: { polls: polls + 1 } };
           return { type: 'done', output: { polls } };
         },
       },

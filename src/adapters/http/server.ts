@@ -13,7 +13,10 @@ export interface HttpServer {
   close(): Promise<void>;
 }
 
-export async function startHttpServer(options: { port: number; health: () => Promise<HealthReport> }): Promise<HttpServer> {
+export async function startHttpServer(options: {
+  port: number;
+  health: () => Promise<HealthReport>;
+}): Promise<HttpServer> {
   const server = createServer((req, res) => {
     if (req.method === 'GET' && req.url === '/healthz') {
       options.health().then(

@@ -1,7 +1,7 @@
 import { Queue, Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { StepJobRef } from '../../engine/types';
-import { stepJobId, type JobStatus, type StepJobQueue } from '../../ports/job-queue';
+import { queueJobId, stepJobId, type JobStatus, type StepJobQueue } from '../../ports/job-queue';
 
 export const DEFAULT_STEP_QUEUE = 'cutover-steps';
 
@@ -12,7 +12,11 @@ export interface WorkerTuning {
   stalledIntervalMs: number;
 }
 
-export const DEFAULT_TUNING: WorkerTuning = { concurrency: 8, lockDurationMs: 30_000, stalledIntervalMs: 30_000 };
+export const DEFAULT_TUNING: WorkerTuning = {
+  concurrency: 8,
+  lockDurationMs: 30_000,
+  stalledIntervalMs: 30_000,
+};
 
 export class BullmqStepQueue implements StepJobQueue {
   readonly queue: Queue<StepJobRef>;
@@ -25,8 +29,8 @@ export class BullmqStepQueue implements StepJobQueue {
   }
 
   async enqueue(job: StepJobRef, delayMs: number): Promise<void> {
-    await this.queue.add('step', job, {
-      jobId: stepJobId(job),
+    await this.queue.add(stepJobId(job), job, {
+      jobId: queueJobId(job),
       delay: Math.max(0, Math.round(delayMs)),
       // Retries here cover infrastructure errors only (the store unreachable); step failures are
       // classified by the processor and become new attempts with new job ids.
@@ -38,7 +42,7 @@ export class BullmqStepQueue implements StepJobQueue {
   }
 
   async status(job: StepJobRef): Promise<JobStatus> {
-    const state = await this.queue.getJobState(stepJobId(job));
+    const state = await this.queue.getJobState(queueJobId(job));
     switch (state) {
       case 'completed':
       case 'failed':
@@ -53,7 +57,7 @@ export class BullmqStepQueue implements StepJobQueue {
   }
 
   async removeFinished(job: StepJobRef): Promise<void> {
-    const existing = await this.queue.getJob(stepJobId(job));
+    const existing = await this.queue.getJob(queueJobId(job));
     if (!existing) return;
     const state = await existing.getState();
     if (state === 'completed' || state === 'failed') await existing.remove();

@@ -16,7 +16,10 @@ export async function assertNoEviction(redis: Redis, log: Logger): Promise<void>
     const reply = (await redis.call('CONFIG', 'GET', 'maxmemory-policy')) as string[];
     policy = reply[1];
   } catch (error) {
-    log.warn({ err: error }, 'cannot read Redis maxmemory-policy (CONFIG GET refused); make sure it is noeviction');
+    log.warn(
+      { err: error },
+      'cannot read Redis maxmemory-policy (CONFIG GET refused); make sure it is noeviction',
+    );
     return;
   }
   if (policy !== undefined && policy !== 'noeviction') {

@@ -1,0 +1,8 @@
+// Every schema version, in order. Migrations are TS modules that embed their SQL, so the tsc build
+// output is complete without copying .sql files. Never edit an applied migration: add a new one.
+import { migration001 } from './001_initial';
+import type { Migration } from './types';
+
+export type { Migration } from './types';
+
+export const MIGRATIONS: readonly Migration[] = [migration001];

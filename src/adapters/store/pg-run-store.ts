@@ -1,0 +1,410 @@
+// RunStore on PostgreSQL: the source of truth for runs, steps, approvals, audit events and lag samples.
+import { isDeepStrictEqual } from 'node:util';
+import { Pool, type PoolClient } from 'pg';
+
+import { transition } from '../../engine/transition';
+import type { JsonObject, Run, RunEvent, RunEventType } from '../../engine/types';
+import { ACTIVE_RUN_STATES } from '../../engine/types';
+import type {
+  ApplyOutcome,
+  ApprovalRecord,
+  AuditEntry,
+  InsertOutcome,
+  LagSample,
+  RunStore,
+} from '../../ports/run-store';
+import { ensureDatabase } from './database';
+import { migrate } from './migrate';
+import {
+  RUN_COLUMNS,
+  STEP_COLUMNS,
+  iso,
+  jsonParam,
+  runFromRows,
+  runParams,
+  stepParams,
+  valuesList,
+  type RunRow,
+  type StepRow,
+} from './rows';
+import { isUuid, quoteIdent, sqlConstraint, sqlState } from './sql';
+
+export const DEFAULT_SCHEMA = 'cutover';
+export const DEFAULT_POOL_SIZE = 10;
+/** Name of the unique partial index that allows one active run per target. */
+export const ACTIVE_TARGET_INDEX = 'runs_one_active_per_target';
+
+/** Events a person causes: a refusal of one of these is audited as `refused:<type>`. */
+const HUMAN_EVENTS: ReadonlySet<RunEventType> = new Set<RunEventType>(['approve', 'abort', 'gate_reopen']);
+
+const UNIQUE_VIOLATION = '23505';
+const INSERT_ATTEMPTS = 3;
+
+export interface PgRunStoreOptions {
+  connectionString: string;
+  /** Schema holding the tables; default `cutover`. */
+  schema?: string;
+  /** Maximum pool connections; default 10. */
+  poolSize?: number;
+  /** Errors of idle pool connections (server restart, network); default: ignored. */
+  onPoolError?: (error: Error) => void;
+}
+
+interface AuditRow {
+  id: string;
+  run_id: string | null;
+  at: Date;
+  actor: string;
+  type: string;
+  payload: JsonObject;
+}
+
+interface ApprovalRow {
+  run_id: string;
+  step: number;
+  round: number;
+  user_id: string;
+  at: Date;
+  seen: JsonObject;
+}
+
+interface LagRow {
+  run_id: string;
+  at: Date;
+  bytes: string | null;
+  seconds: number | null;
+}
+
+export class PgRunStore implements RunStore {
+  readonly schema: string;
+  /** Exposed for other adapters sharing the database (and for tests); queries must be schema-qualified. */
+  readonly pool: Pool;
+  private readonly q: string;
+  private closed = false;
+
+  constructor(options: PgRunStoreOptions) {
+    this.schema = options.schema ?? DEFAULT_SCHEMA;
+    this.q = quoteIdent(this.schema);
+    this.pool = new Pool({
+      connectionString: options.connectionString,
+      max: options.poolSize ?? DEFAULT_POOL_SIZE,
+      application_name: 'cutover-bot',
+    });
+    const onPoolError = options.onPoolError ?? (() => undefined);
+    this.pool.on('error', onPoolError);
+  }
+
+  /** Creates the database if missing, migrates the schema, and returns a ready store. */
+  static async open(options: PgRunStoreOptions): Promise<PgRunStore> {
+    await ensureDatabase(options.connectionString);
+    const store = new PgRunStore(options);
+    try {
+      await migrate(store.pool, store.schema);
+    } catch (error) {
+      await store.close();
+      throw error;
+    }
+    return store;
+  }
+
+  private t(table: string): string {
+    return `${this.q}.${table}`;
+  }
+
+  private async tx<T>(work: (client: PoolClient) => Promise<T>): Promise<T> {
+    const client = await this.pool.connect();
+    try {
+      await client.query('BEGIN');
+      const result = await work(client);
+      await client.query('COMMIT');
+      client.release();
+      return result;
+    } catch (error) {
+      try {
+        await client.query('ROLLBACK');
+        client.release();
+      } catch (rollbackError) {
+        client.release(rollbackError instanceof Error ? rollbackError : new Error(String(rollbackError)));
+      }
+      throw error;
+    }
+  }
+
+  async insertRun(run: Run, actor: string): Promise<InsertOutcome> {
+    for (let attempt = 1; ; attempt += 1) {
+      try {
+        await this.tx(async (client) => {
+          await client.query(
+            `INSERT INTO ${this.t('runs')} (${RUN_COLUMNS}) VALUES (${valuesList(1, 14).slice(1, -1)})`,
+            runParams(run),
+          );
+          if (run.steps.length > 0) {
+            await client.query(
+              `INSERT INTO ${this.t('steps')} (${STEP_COLUMNS}) VALUES ${valuesList(run.steps.length, 13)}`,
+              run.steps.flatMap((step) => stepParams(run.id, step)),
+            );
+          }
+          await this.insertAudit(client, {
+            runId: run.id,
+            at: run.createdAt,
+            actor,
+            type: 'run_created',
+            payload: {
+              target: run.target,
+              strategy: run.strategy,
+              requestedBy: run.requestedBy,
+              channel: run.channel,
+              state: run.state,
+              policy: { ...run.policy },
+              steps: run.steps.map((step) => ({
+                name: step.spec.name,
+                kind: step.spec.kind,
+                title: step.spec.title,
+              })),
+            },
+          });
+        });
+        return { ok: true };
+      } catch (error) {
+        if (sqlState(error) !== UNIQUE_VIOLATION || sqlConstraint(error) !== ACTIVE_TARGET_INDEX) throw error;
+        const active = await this.pool.query<{ id: string }>(
+          `SELECT id FROM ${this.t('runs')} WHERE target = $1 AND state = ANY($2::text[])`,
+          [run.target, ACTIVE_RUN_STATES],
+        );
+        const activeRunId = active.rows[0]?.id;
+        if (activeRunId !== undefined) return { ok: false, activeRunId };
+        // The active run finished between our insert and the look-up: try again.
+        if (attempt >= INSERT_ATTEMPTS) throw error;
+      }
+    }
+  }
+
+  async applyEvent(runId: string, event: RunEvent, actor: string, seen?: JsonObject): Promise<ApplyOutcome> {
+    const human = HUMAN_EVENTS.has(event.type);
+    const eventJson = event as unknown as JsonObject;
+    return this.tx(async (client): Promise<ApplyOutcome> => {
+      const run = isUuid(runId) ? await this.loadRun(client, runId, true) : null;
+      if (run === null) {
+        const error = 'no such run';
+        if (human) {
+          await this.insertAudit(client, {
+            runId: isUuid(runId) ? runId : null,
+            at: event.at,
+            actor,
+            type: `refused:${event.type}`,
+            payload: { runId, event: eventJson, error, ...(seen !== undefined ? { seen } : {}) },
+          });
+        }
+        return { ok: false, run: null, error };
+      }
+
+      const result = transition(run, event);
+      if (!result.ok) {
+        if (human) {
+          await this.insertAudit(client, {
+            runId: run.id,
+            at: event.at,
+            actor,
+            type: `refused:${event.type}`,
+            payload: { event: eventJson, error: result.error, ...(seen !== undefined ? { seen } : {}) },
+          });
+        }
+        return { ok: false, run, error: result.error };
+      }
+
+      const next = result.run;
+      const params = runParams(next);
+      await client.query(
+        `UPDATE ${this.t('runs')} SET
+           target = $2, strategy = $3, state = $4, requested_by = $5, channel = $6, created_at = $7,
+           updated_at = $8, finished_at = $9, current_step = $10, outcome = $11, abort_requested = $12,
+           unwind_to = $13, policy = $14, version = version + 1
+         WHERE id = $1`,
+        params,
+      );
+      for (const step of next.steps) {
+        if (isDeepStrictEqual(step, run.steps[step.index])) continue;
+        await client.query(
+          `UPDATE ${this.t('steps')} SET
+             spec = $3, state = $4, attempt = $5, retries = $6, started_at = $7, finished_at = $8,
+             not_before = $9, output = $10, error = $11, gate = $12, human_override = $13
+           WHERE run_id = $1 AND idx = $2`,
+          stepParams(next.id, step),
+        );
+      }
+      await this.insertAudit(client, {
+        runId: next.id,
+        at: event.at,
+        actor,
+        type: event.type,
+        payload: { ...eventJson, ...(seen !== undefined ? { seen } : {}) },
+      });
+      if (event.type === 'approve') {
+        await client.query(
+          `INSERT INTO ${this.t('approvals')} (run_id, step, round, user_id, at, seen)
+           VALUES ($1, $2, $3, $4, $5, $6)
+           ON CONFLICT (run_id, step, round, user_id) DO NOTHING`,
+          [next.id, event.step, event.round, event.user, event.at, jsonParam(seen ?? {})],
+        );
+      }
+      return { ok: true, run: next, effects: result.effects };
+    });
+  }
+
+  async getRun(runId: string): Promise<Run | null> {
+    if (!isUuid(runId)) return null;
+    const client = await this.pool.connect();
+    try {
+      return await this.loadRun(client, runId, false);
+    } finally {
+      client.release();
+    }
+  }
+
+  async listActiveRuns(): Promise<Run[]> {
+    return this.loadRuns(
+      `SELECT ${RUN_COLUMNS} FROM ${this.t('runs')} WHERE state = ANY($1::text[]) ORDER BY created_at, id`,
+      [ACTIVE_RUN_STATES],
+    );
+  }
+
+  async listRecentRuns(limit: number): Promise<Run[]> {
+    return this.loadRuns(
+      `SELECT ${RUN_COLUMNS} FROM ${this.t('runs')} ORDER BY created_at DESC, id DESC LIMIT $1`,
+      [checkLimit(limit)],
+    );
+  }
+
+  async appendAudit(entry: Omit<AuditEntry, 'id' | 'at'> & { at?: string }): Promise<void> {
+    await this.insertAudit(this.pool, entry);
+  }
+
+  async listAudit(runId: string): Promise<AuditEntry[]> {
+    if (!isUuid(runId)) return [];
+    const result = await this.pool.query<AuditRow>(
+      `SELECT id, run_id, at, actor, type, payload FROM ${this.t('audit_events')} WHERE run_id = $1 ORDER BY id`,
+      [runId],
+    );
+    return result.rows.map((row) => ({
+      id: Number(row.id),
+      runId: row.run_id,
+      at: iso(row.at),
+      actor: row.actor,
+      type: row.type,
+      payload: row.payload,
+    }));
+  }
+
+  async listApprovals(runId: string): Promise<ApprovalRecord[]> {
+    if (!isUuid(runId)) return [];
+    const result = await this.pool.query<ApprovalRow>(
+      `SELECT run_id, step, round, user_id, at, seen FROM ${this.t('approvals')} WHERE run_id = $1 ORDER BY id`,
+      [runId],
+    );
+    return result.rows.map((row) => ({
+      runId: row.run_id,
+      step: row.step,
+      round: row.round,
+      userId: row.user_id,
+      at: iso(row.at),
+      seen: row.seen,
+    }));
+  }
+
+  async recordLagSample(sample: LagSample): Promise<void> {
+    await this.pool.query(
+      `INSERT INTO ${this.t('lag_samples')} (run_id, at, bytes, seconds) VALUES ($1, $2, $3, $4)`,
+      [sample.runId, sample.at, sample.bytes, sample.seconds],
+    );
+  }
+
+  async recentLagSamples(runId: string, limit: number): Promise<LagSample[]> {
+    if (!isUuid(runId)) return [];
+    const result = await this.pool.query<LagRow>(
+      `SELECT run_id, at, bytes, seconds FROM (
+         SELECT id, run_id, at, bytes, seconds FROM ${this.t('lag_samples')}
+         WHERE run_id = $1 ORDER BY at DESC, id DESC LIMIT $2
+       ) newest ORDER BY at, id`,
+      [runId, checkLimit(limit)],
+    );
+    return result.rows.map((row) => ({
+      runId: row.run_id,
+      at: iso(row.at),
+      bytes: row.bytes === null ? null : Number(row.bytes),
+      seconds: row.seconds,
+    }));
+  }
+
+  /**
+   * Records a Slack delivery key (e.g. a request's trigger id or retry-safe signature) and says whether
+   * it is new: true the first time, false for every redelivery. Not part of RunStore.
+   */
+  async claimSlackDelivery(key: string): Promise<boolean> {
+    const result = await this.pool.query(
+      `INSERT INTO ${this.t('slack_deliveries')} (key) VALUES ($1) ON CONFLICT (key) DO NOTHING`,
+      [key],
+    );
+    return result.rowCount === 1;
+  }
+
+  async ping(): Promise<void> {
+    await this.pool.query('SELECT 1');
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.pool.end();
+  }
+
+  private async insertAudit(
+    client: Pick<PoolClient, 'query'>,
+    entry: Omit<AuditEntry, 'id' | 'at'> & { at?: string },
+  ): Promise<void> {
+    await client.query(
+      `INSERT INTO ${this.t('audit_events')} (run_id, at, actor, type, payload)
+       VALUES ($1, COALESCE($2::timestamptz, now()), $3, $4, $5)`,
+      [entry.runId, entry.at ?? null, entry.actor, entry.type, jsonParam(entry.payload ?? {})],
+    );
+  }
+
+  private async loadRun(client: PoolClient, runId: string, forUpdate: boolean): Promise<Run | null> {
+    const runResult = await client.query<RunRow>(
+      `SELECT ${RUN_COLUMNS} FROM ${this.t('runs')} WHERE id = $1${forUpdate ? ' FOR UPDATE' : ''}`,
+      [runId],
+    );
+    const row = runResult.rows[0];
+    if (!row) return null;
+    const steps = await client.query<StepRow>(
+      `SELECT ${STEP_COLUMNS} FROM ${this.t('steps')} WHERE run_id = $1 ORDER BY idx`,
+      [runId],
+    );
+    return runFromRows(row, steps.rows);
+  }
+
+  private async loadRuns(sql: string, params: unknown[]): Promise<Run[]> {
+    // One snapshot for runs and their steps.
+    return this.tx(async (client) => {
+      await client.query('SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY');
+      const runs = await client.query<RunRow>(sql, params);
+      if (runs.rows.length === 0) return [];
+      const steps = await client.query<StepRow>(
+        `SELECT ${STEP_COLUMNS} FROM ${this.t('steps')} WHERE run_id = ANY($1::uuid[]) ORDER BY run_id, idx`,
+        [runs.rows.map((row) => row.id)],
+      );
+      const byRun = new Map<string, StepRow[]>();
+      for (const step of steps.rows) {
+        const list = byRun.get(step.run_id);
+        if (list) list.push(step);
+        else byRun.set(step.run_id, [step]);
+      }
+      return runs.rows.map((row) => runFromRows(row, byRun.get(row.id) ?? []));
+    });
+  }
+}
+
+function checkLimit(limit: number): number {
+  if (!Number.isInteger(limit) || limit < 0)
+    throw new RangeError(`limit must be a non-negative integer, got ${limit}`);
+  return limit;
+}

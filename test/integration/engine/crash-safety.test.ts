@@ -1,0 +1,96 @@
+// Crash safety with real processes: a worker is SIGKILLed while an action is running; a new
+// worker resumes the run, and the action's side effect happened exactly once.
+import { spawn, type ChildProcess } from 'node:child_process';
+import path from 'node:path';
+import type { Run, RunState } from '../../../src/engine/types';
+import type { Runtime } from '../../../src/main/runtime';
+import { freshSchemaName } from '../../support/pg';
+import { freshQueueName } from '../../support/redis';
+import { APPROVER, REQUESTER, startTestRuntime, stopTestRuntime, testTarget } from '../../support/harness';
+import type { TestWorld } from '../../support/test-strategy';
+import { waitFor } from '../../support/wait-for';
+
+const schema = freshSchemaName('t_crash');
+const queueName = freshQueueName('crash');
+const targetSettings = [{ name: 'crashy', settings: { hangAfterEffectMs: 120_000, polls: 0 } }];
+let web: Runtime;
+let world: TestWorld;
+const children: ChildProcess[] = [];
+
+function startWorker(): Promise<ChildProcess> {
+  const child = spawn(
+    process.execPath,
+    // `node --import tsx`, not the tsx CLI: the CLI runs the script in a grandchild that a
+    // SIGKILL of the CLI would leave running.
+    ['--import', 'tsx', path.join(__dirname, '../../support/worker-main.ts')],
+    {
+      env: {
+        ...process.env,
+        TEST_SCHEMA: schema,
+        TEST_QUEUE: queueName,
+        TEST_TARGETS: JSON.stringify(targetSettings),
+        TEST_LOCK_MS: '1500',
+        TEST_RECONCILE_MS: '500',
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
+  children.push(child);
+  return new Promise((resolve, reject) => {
+    let stderr = '';
+    child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    child.stdout?.on('data', (chunk: Buffer) => {
+      if (chunk.toString().includes('worker-ready')) resolve(child);
+    });
+    child.once('exit', (code) => reject(new Error(`worker exited early (${code}): ${stderr}`)));
+  });
+}
+
+beforeAll(async () => {
+  // The test process is the web side only: it starts and approves runs; workers are children.
+  ({ runtime: web, world } = await startTestRuntime({
+    schema,
+    queueName,
+    role: 'web',
+    targets: targetSettings.map((t) => testTarget(t.name, t.settings)),
+  }));
+});
+
+afterAll(async () => {
+  for (const child of children) if (child.exitCode === null) child.kill('SIGKILL');
+  await stopTestRuntime(web, world, schema);
+});
+
+function untilState(runId: string, ...states: RunState[]): Promise<Run> {
+  return waitFor(
+    `run in ${states.join('|')}`,
+    async () => {
+      const run = await web.store.getRun(runId);
+      return run && states.includes(run.state) ? run : undefined;
+    },
+    { timeoutMs: 45_000 },
+  );
+}
+
+test('SIGKILL during an action: the next worker resumes and the side effect happens once', async () => {
+  const first = await startWorker();
+  const outcome = await web.runs.start({ target: web.findTarget('crashy')!, requestedBy: REQUESTER });
+  if (!outcome.ok) throw new Error(outcome.message);
+  const runId = outcome.run.id;
+  await untilState(runId, 'awaiting_approval');
+  await web.runs.approve(runId, 3, 1, APPROVER);
+
+  // The action has done its side effect and hangs before reporting: kill it there.
+  await waitFor('switch side effect', async () => (await world.has(runId, 'switch')) || undefined);
+  const before = await web.store.getRun(runId);
+  expect(before?.steps[4]?.state).toBe('running');
+  first.kill('SIGKILL');
+  await new Promise((resolve) => first.once('exit', resolve));
+
+  await startWorker();
+  const done = await untilState(runId, 'succeeded', 'failed', 'aborted');
+  expect(done.state).toBe('succeeded');
+  expect((await world.effects(runId)).filter((effect) => effect === 'switch')).toHaveLength(1);
+  // The resumed executor found the effect in the world and did not act again.
+  expect(done.steps[4]?.output).toEqual({ alreadyDone: true });
+});

@@ -1,0 +1,61 @@
+// Redis is only the transport: after FLUSHALL of the queue's Redis database in the middle of a
+// waiting run, the reconciler rebuilds the missing job from PostgreSQL and the run completes.
+import IORedis from 'ioredis';
+import type { Run, RunState } from '../../../src/engine/types';
+import type { Runtime } from '../../../src/main/runtime';
+import { freshSchemaName } from '../../support/pg';
+import { freshQueueName, testRedisUrl } from '../../support/redis';
+import { APPROVER, REQUESTER, startTestRuntime, stopTestRuntime, testTarget } from '../../support/harness';
+import type { TestWorld } from '../../support/test-strategy';
+import { waitFor } from '../../support/wait-for';
+
+// Its own Redis database, so flushing it cannot touch suites running alongside.
+const REDIS_DB = 7;
+const schema = freshSchemaName('t_redisloss');
+let runtime: Runtime;
+let world: TestWorld;
+const redis = new IORedis(testRedisUrl(REDIS_DB));
+
+beforeAll(async () => {
+  ({ runtime, world } = await startTestRuntime({
+    schema,
+    queueName: freshQueueName('redisloss'),
+    redisDb: REDIS_DB,
+    reconcileIntervalMs: 300,
+    targets: [testTarget('slow-wait', { polls: 8, pollMs: 250 })],
+  }));
+});
+
+afterAll(async () => {
+  await stopTestRuntime(runtime, world, schema);
+  redis.disconnect();
+});
+
+function untilState(runId: string, ...states: RunState[]): Promise<Run> {
+  return waitFor(`run in ${states.join('|')}`, async () => {
+    const run = await runtime.store.getRun(runId);
+    return run && states.includes(run.state) ? run : undefined;
+  });
+}
+
+test('FLUSHDB while a wait step is polling: the reconciler restores the job and the run completes', async () => {
+  const outcome = await runtime.runs.start({
+    target: runtime.findTarget('slow-wait')!,
+    requestedBy: REQUESTER,
+  });
+  if (!outcome.ok) throw new Error(outcome.message);
+  const runId = outcome.run.id;
+  await waitFor('second poll', async () => (await world.has(runId, 'poll-1')) || undefined);
+
+  await redis.flushdb();
+  expect(await redis.dbsize()).toBe(0);
+
+  const atGate = await untilState(runId, 'awaiting_approval');
+  expect(atGate.steps[2]?.output).toEqual({ polls: 8 });
+  await runtime.runs.approve(runId, 3, 1, APPROVER);
+  const done = await untilState(runId, 'succeeded', 'failed', 'aborted');
+  expect(done.state).toBe('succeeded');
+  // Every poll ran; none was lost with the flushed delayed job.
+  const polls = (await world.effects(runId)).filter((effect) => effect.startsWith('poll-'));
+  expect(new Set(polls).size).toBe(9);
+});

@@ -1,0 +1,89 @@
+// Starts the real runtime (PostgreSQL store, BullMQ on Redis, workers, reconciler) around the test
+// strategy, isolated by schema and queue name so suites can run side by side.
+import pino from 'pino';
+import type { AppConfig, Role, TargetConfig } from '../../src/config/types';
+import { startRuntime, type Runtime } from '../../src/main/runtime';
+import type { Clock } from '../../src/ports/clock';
+import { registryOf } from '../../src/strategies/types';
+import { dropSchema, testDatabaseUrl } from './pg';
+import { testRedisUrl } from './redis';
+import {
+  createTestStrategy,
+  type TestStrategySettings,
+  testStrategySettings,
+  TestWorld,
+} from './test-strategy';
+
+export const REQUESTER = 'U0REQUESTER';
+export const APPROVER = 'U0APPROVER';
+
+export function testTarget(name: string, settings: Partial<TestStrategySettings> = {}): TargetConfig {
+  return {
+    name,
+    strategy: 'test',
+    channel: 'C0TEST0001',
+    approvers: [APPROVER, 'U0SECOND'],
+    approvalTimeoutMs: 15 * 60_000,
+    requiredApprovals: 1,
+    allowSelfApproval: false,
+    windows: [],
+    settings: testStrategySettings.parse({ polls: 1, pollMs: 20, ...settings }),
+  };
+}
+
+export function testAppConfig(role: Role = 'all', redisDb = 0): AppConfig {
+  return {
+    slack: null,
+    databaseUrl: testDatabaseUrl,
+    redisUrl: testRedisUrl(redisDb),
+    configPath: '/dev/null',
+    port: 0,
+    role,
+    logLevel: process.env['TEST_LOG_LEVEL'] ?? 'silent',
+  };
+}
+
+export interface HarnessOptions {
+  schema: string;
+  queueName: string;
+  targets: TargetConfig[];
+  role?: Role;
+  redisDb?: number;
+  clock?: Clock;
+  reconcileIntervalMs?: number;
+  lockDurationMs?: number;
+}
+
+export async function startTestRuntime(
+  options: HarnessOptions,
+): Promise<{ runtime: Runtime; world: TestWorld }> {
+  const world = new TestWorld(testDatabaseUrl, `${options.schema}_world`);
+  await world.setUp();
+  const config = testAppConfig(options.role ?? 'all', options.redisDb ?? 0);
+  const runtime = await startRuntime({
+    config,
+    targets: { path: 'test', targets: options.targets },
+    strategies: registryOf([createTestStrategy(world)]),
+    log: pino({ level: config.logLevel }),
+    storeSchema: options.schema,
+    queueName: options.queueName,
+    httpPort: null,
+    reconcileIntervalMs: options.reconcileIntervalMs ?? 60_000,
+    tuning: {
+      concurrency: 4,
+      lockDurationMs: options.lockDurationMs ?? 30_000,
+      stalledIntervalMs: Math.max(500, Math.floor((options.lockDurationMs ?? 30_000) / 2)),
+    },
+    ...(options.clock ? { clock: options.clock } : {}),
+  });
+  return { runtime, world };
+}
+
+/** Stops the runtime and removes everything the suite left: queue keys, world table, schema. */
+export async function stopTestRuntime(runtime: Runtime, world: TestWorld, schema: string): Promise<void> {
+  await runtime.worker?.close();
+  await runtime.queue.queue.obliterate({ force: true });
+  await runtime.close();
+  await world.tearDown();
+  await dropSchema(schema);
+}

@@ -1,0 +1,22 @@
+// PostgreSQL for integration tests: one database (`test`), one fresh schema per suite.
+import { randomBytes } from 'node:crypto';
+import { Client } from 'pg';
+
+export const testDatabaseUrl: string =
+  process.env['TEST_DATABASE_URL'] ?? 'postgres://postgres@127.0.0.1:5432/test';
+
+/** A schema name no other suite uses: `<prefix>_<8 hex>` (lower case, a plain identifier). */
+export function freshSchemaName(prefix: string): string {
+  return `${prefix}_${randomBytes(4).toString('hex')}`.toLowerCase();
+}
+
+/** Drops a suite's schema and everything in it (afterAll). */
+export async function dropSchema(schema: string, url: string = testDatabaseUrl): Promise<void> {
+  const client = new Client({ connectionString: url });
+  await client.connect();
+  try {
+    await client.query(`DROP SCHEMA IF EXISTS "${schema.replace(/"/g, '""')}" CASCADE`);
+  } finally {
+    await client.end();
+  }
+}
