@@ -21,6 +21,10 @@ export interface StepSpec {
   params?: JsonObject;
   /** Gate only: approvers must type the target's name to confirm. */
   destructive?: boolean;
+  /** Gate only: what approving will make happen, in a sentence, for the approval prompt. */
+  explain?: string;
+  /** Gate only: what cannot be undone after approval, said before anyone approves. */
+  warning?: string;
   /** Retries allowed for retryable failures before the failure counts as fatal. */
   maxRetries?: number;
 }

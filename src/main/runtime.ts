@@ -21,6 +21,11 @@ import { StepProcessor } from '../orchestrator/step-processor';
 import type { Clock } from '../ports/clock';
 import type { Logger } from '../ports/logger';
 import type { RunObserver } from '../ports/run-observer';
+import { PgSlackMessageStore } from '../adapters/store/slack-messages';
+import { createSlackApp, identify, type SlackApp } from '../slack/app';
+import { SlackApproverDirectory } from '../slack/approvers';
+import { describeGate } from '../slack/gate-details';
+import { createSlackClient, SlackNotifier } from '../slack/notifier';
 import type { StrategyRegistry } from '../strategies/types';
 
 export interface RuntimeOptions {
@@ -47,6 +52,8 @@ export interface Runtime {
   redis: Redis;
   worker: Worker | null;
   http: HttpServer | null;
+  slack: SlackApp | null;
+  notifier: SlackNotifier | null;
   findTarget(name: string): TargetConfig | undefined;
   close(): Promise<void>;
 }
@@ -76,6 +83,46 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
   });
   const reconciler = new Reconciler({ store, queue, runs, clock, log });
 
+  // Slack: every role notifies (step transitions happen in workers, decisions in web); only the
+  // web side receives Slack's requests.
+  let slackApp: SlackApp | null = null;
+  let notifier: SlackNotifier | null = null;
+  if (config.slack) {
+    const client = createSlackClient(config.slack.botToken, config.slack.apiUrl ?? undefined);
+    const identity = await identify(client);
+    notifier = new SlackNotifier({
+      client,
+      store,
+      messages: new PgSlackMessageStore(store.pool, store.schema),
+      clock,
+      log: log.child({ component: 'notifier' }),
+      describeGate: (run, step, latestLag) => ({
+        ...describeGate(run, step, latestLag),
+        approvers: [...(findTarget(run.target)?.approvers ?? [])],
+      }),
+    });
+    runs.addObserver(notifier);
+    if (role !== 'worker') {
+      slackApp = createSlackApp(
+        config.slack,
+        client,
+        identity,
+        {
+          runs,
+          store,
+          targets: options.targets.targets,
+          strategies: options.strategies,
+          approvers: new SlackApproverDirectory(client),
+          clock,
+          log,
+          teamId: identity.teamId,
+        },
+        log,
+      );
+      await slackApp.start();
+    }
+  }
+
   let worker: Worker | null = null;
   let stopReconciling: (() => Promise<void>) | null = null;
   if (role === 'worker' || role === 'all') {
@@ -97,6 +144,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
   if (role !== 'worker' && httpPort !== null) {
     http = await startHttpServer({
       port: httpPort,
+      slackEvents: slackApp?.handleEvents ?? null,
       health: async () => {
         const checks = {
           postgres: await store.ping().then(
@@ -124,14 +172,20 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
     redis,
     worker,
     http,
+    slack: slackApp,
+    notifier,
     findTarget,
     async close() {
       if (closed) return;
       closed = true;
       // Stop taking work first, let running steps finish (worker.close waits), then drop connections.
       await http?.close();
+      await slackApp?.stop();
       await stopReconciling?.();
       await worker?.close();
+      // Let pending Slack updates out (bounded), so the channel shows where the run stopped.
+      await notifier?.flush({ timeoutMs: 5_000 }).catch(() => undefined);
+      await notifier?.close();
       await queue.close();
       await store.close();
       redis.disconnect();

@@ -38,7 +38,16 @@ export type StartOutcome =
     };
 
 export class RunService {
-  constructor(private readonly deps: RunServiceDeps) {}
+  private readonly observers: RunObserver[];
+
+  constructor(private readonly deps: RunServiceDeps) {
+    this.observers = [...(deps.observers ?? [])];
+  }
+
+  /** Presentation (the Slack notifier) subscribes after the service exists. */
+  addObserver(observer: RunObserver): void {
+    this.observers.push(observer);
+  }
 
   private now(): string {
     return this.deps.clock.now().toISOString();
@@ -137,7 +146,7 @@ export class RunService {
         );
       }
     }
-    for (const observer of this.deps.observers ?? []) {
+    for (const observer of this.observers) {
       try {
         observer.runChanged(run, effects, cause);
       } catch (error) {

@@ -49,6 +49,10 @@ export interface RunStore {
   recordLagSample(sample: LagSample): Promise<void>;
   /** Newest last. */
   recentLagSamples(runId: string, limit: number): Promise<LagSample[]>;
+  /** Ids of runs whose id starts with `prefix` (people type the short ids the bot shows), newest first. */
+  findRunIdsByPrefix(prefix: string, limit?: number): Promise<string[]>;
+  /** Records a delivery key (a Slack request); true only the first time the key is seen. */
+  claimSlackDelivery(key: string): Promise<boolean>;
   /** Resolves when the database answers (health checks). */
   ping(): Promise<void>;
   close(): Promise<void>;

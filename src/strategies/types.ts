@@ -32,6 +32,13 @@ export interface StepExecutor {
   execute(ctx: StepContext): Promise<StepResult>;
 }
 
+/** One live preflight result, shown by `/cutover plan` (a dry run) and before a run starts. */
+export interface PreflightCheck {
+  name: string;
+  ok: boolean;
+  detail: string;
+}
+
 export interface Strategy {
   name: string;
   /** One line for `/cutover help` and `targets`. */
@@ -41,6 +48,8 @@ export interface Strategy {
   /** Pure: the steps this strategy would take for the target. */
   plan(target: TargetConfig): Plan;
   executors: Readonly<Record<string, StepExecutor>>;
+  /** Live, read-only checks of the target (reachability, topology); must change nothing. */
+  preflight(target: TargetConfig): Promise<PreflightCheck[]>;
 }
 
 export type StrategyRegistry = ReadonlyMap<string, Strategy>;

@@ -120,7 +120,14 @@ export function createTestStrategy(world: TestWorld): Strategy {
             compensation: { executor: 'release-lock', title: 'Release the lock' },
           },
           { name: 'wait-ready', kind: 'wait', title: 'Wait until ready', executor: 'wait-ready' },
-          { name: 'approve', kind: 'gate', title: 'Approve the switch', destructive: true },
+          {
+            name: 'approve',
+            kind: 'gate',
+            title: 'Approve the switch',
+            destructive: true,
+            explain: `switch ${target.name} over to the new side`,
+            warning: 'The switch cannot be undone automatically once it has run.',
+          },
           {
             name: 'switch',
             kind: 'action',
@@ -131,6 +138,17 @@ export function createTestStrategy(world: TestWorld): Strategy {
           },
         ],
       };
+    },
+    preflight(target) {
+      const settings = target.settings as TestStrategySettings;
+      return Promise.resolve([
+        { name: 'target reachable', ok: true, detail: `${target.name} answers` },
+        {
+          name: 'preflight verdict',
+          ok: !settings.preflightFails,
+          detail: settings.preflightFails ? 'says no' : 'ok',
+        },
+      ]);
     },
     executors: {
       preflight: {
@@ -157,6 +175,11 @@ export function createTestStrategy(world: TestWorld): Strategy {
           const settings = settingsOf(ctx);
           if (ctx.step.retries < settings.actionRetryableFailures) {
             throw retryable(`transient failure ${ctx.step.retries + 1}`, { retryAfterMs: 10 });
+          }
+          // The irreversible call re-checks its condition after approval; a person's override
+          // does not outrank a measured condition (the world says lag grew while the button waited).
+          if (await world.has(ctx.run.id, 'lag-high')) {
+            throw needsHuman('lag grew beyond the threshold after approval (64 MB > 16 MB); not switching');
           }
           if (settings.actionFails === 'fatal') throw fatal('the switch broke');
           if (settings.actionFails === 'needs-human' && !ctx.humanOverride) {

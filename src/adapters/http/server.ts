@@ -1,5 +1,6 @@
-// The bot's own HTTP endpoints besides Slack's. Small on purpose: node:http is enough.
-import { createServer, type Server } from 'node:http';
+// The bot's HTTP endpoints: Slack's events path (when the HTTP receiver is used) and health.
+// Small on purpose: node:http is enough, and Bolt's receiver plugs in as a request handler.
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
 export interface HealthReport {
@@ -13,21 +14,36 @@ export interface HttpServer {
   close(): Promise<void>;
 }
 
-export async function startHttpServer(options: {
+export type RequestHandler = (req: IncomingMessage, res: ServerResponse) => void;
+
+export interface HttpServerOptions {
   port: number;
   health: () => Promise<HealthReport>;
-}): Promise<HttpServer> {
+  /** POST /slack/events, when the bot runs the Slack HTTP receiver. */
+  slackEvents?: RequestHandler | null;
+}
+
+function sendJson(res: ServerResponse, status: number, body: unknown): void {
+  res.writeHead(status, { 'content-type': 'application/json' });
+  res.end(JSON.stringify(body));
+}
+
+export async function startHttpServer(options: HttpServerOptions): Promise<HttpServer> {
   const server = createServer((req, res) => {
-    if (req.method === 'GET' && req.url === '/healthz') {
+    const path = (req.url ?? '/').split('?')[0];
+    if (path === '/slack/events' && options.slackEvents) {
+      if (req.method !== 'POST') {
+        res.writeHead(405, { allow: 'POST' });
+        res.end();
+        return;
+      }
+      options.slackEvents(req, res);
+      return;
+    }
+    if (req.method === 'GET' && path === '/healthz') {
       options.health().then(
-        (report) => {
-          res.writeHead(report.ok ? 200 : 503, { 'content-type': 'application/json' });
-          res.end(JSON.stringify(report));
-        },
-        (error: unknown) => {
-          res.writeHead(503, { 'content-type': 'application/json' });
-          res.end(JSON.stringify({ ok: false, error: String(error) }));
-        },
+        (report) => sendJson(res, report.ok ? 200 : 503, report),
+        (error: unknown) => sendJson(res, 503, { ok: false, error: String(error) }),
       );
       return;
     }

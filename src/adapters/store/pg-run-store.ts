@@ -339,6 +339,15 @@ export class PgRunStore implements RunStore {
    * Records a Slack delivery key (e.g. a request's trigger id or retry-safe signature) and says whether
    * it is new: true the first time, false for every redelivery. Not part of RunStore.
    */
+  async findRunIdsByPrefix(prefix: string, limit = 5): Promise<string[]> {
+    if (!/^[0-9a-f-]{1,36}$/.test(prefix)) return [];
+    const result = await this.pool.query<{ id: string }>(
+      `SELECT id FROM ${this.t('runs')} WHERE id::text LIKE $1 ORDER BY created_at DESC LIMIT $2`,
+      [`${prefix}%`, limit],
+    );
+    return result.rows.map((row) => row.id);
+  }
+
   async claimSlackDelivery(key: string): Promise<boolean> {
     const result = await this.pool.query(
       `INSERT INTO ${this.t('slack_deliveries')} (key) VALUES ($1) ON CONFLICT (key) DO NOTHING`,

@@ -62,6 +62,7 @@ describe('migrate', () => {
       'runs',
       'schema_migrations',
       'slack_deliveries',
+      'slack_messages',
       'steps',
     ]);
   });
@@ -80,21 +81,25 @@ describe('migrate', () => {
     const schema = schemaFor('t_migrate');
     const pool = newPool();
     const extra: Migration[] = [
-      { version: 3, name: 'third', sql: 'ALTER TABLE marker ADD COLUMN third int' },
-      { version: 2, name: 'second', sql: 'CREATE TABLE marker (id int)' },
+      { version: 1003, name: 'third', sql: 'ALTER TABLE marker ADD COLUMN third int' },
+      { version: 1002, name: 'second', sql: 'CREATE TABLE marker (id int)' },
       ...MIGRATIONS,
     ];
     const result = await migrate(pool, schema, extra);
     expect(result.applied).toEqual(
-      [...MIGRATIONS.map((migration) => migration.version), 2, 3].sort((a, b) => a - b),
+      [...MIGRATIONS.map((migration) => migration.version), 1002, 1003].sort((a, b) => a - b),
     );
 
     const broken: Migration[] = [
       ...extra,
-      { version: 4, name: 'half-done', sql: 'CREATE TABLE half (id int); SELECT no_such_function()' },
+      { version: 1004, name: 'half-done', sql: 'CREATE TABLE half (id int); SELECT no_such_function()' },
     ];
-    await expect(migrate(pool, schema, broken)).rejects.toThrow(/migration 4 \(half-done\)/);
-    expect((await recorded(pool, schema)).map((row) => row.version)).toEqual([1, 2, 3]);
+    await expect(migrate(pool, schema, broken)).rejects.toThrow(/migration 1004 \(half-done\)/);
+    expect((await recorded(pool, schema)).map((row) => row.version)).toEqual([
+      ...MIGRATIONS.map((migration) => migration.version),
+      1002,
+      1003,
+    ]);
     expect(await tables(pool, schema)).not.toContain('half');
 
     // The advisory lock was released: another caller gets through at once.

@@ -1,8 +1,9 @@
 // Every schema version, in order. Migrations are TS modules that embed their SQL, so the tsc build
 // output is complete without copying .sql files. Never edit an applied migration: add a new one.
 import { migration001 } from './001_initial';
+import { migration002 } from './002_slack_messages';
 import type { Migration } from './types';
 
 export type { Migration } from './types';
 
-export const MIGRATIONS: readonly Migration[] = [migration001];
+export const MIGRATIONS: readonly Migration[] = [migration001, migration002];

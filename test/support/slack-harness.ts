@@ -1,0 +1,83 @@
+// The bot in Slack mode, end to end: the real runtime with the Bolt HTTP receiver on a loopback
+// port, the local Slack Web API (the console's implementation) standing in for slack.com, and a
+// sender that signs requests the way Slack does.
+import pino from 'pino';
+import type { AppConfig, TargetConfig } from '../../src/config/types';
+import { SlackApiServer } from '../../src/console/slack-api-server';
+import { SlackRequestSender, type Actor } from '../../src/console/signed-requests';
+import { startRuntime, type Runtime } from '../../src/main/runtime';
+import type { Clock } from '../../src/ports/clock';
+import { registryOf } from '../../src/strategies/types';
+import { dropSchema, testDatabaseUrl } from './pg';
+import { testRedisUrl } from './redis';
+import { createTestStrategy, TestWorld } from './test-strategy';
+
+export const TEAM = 'T0CUTOVER';
+export const OTHER_TEAM = 'T0ELSEWHERE';
+export const CHANNEL = 'C0TEST0001';
+export const SIGNING_SECRET = 'test-signing-secret-0123456789';
+
+export const requester: Actor = { userId: 'U0REQUESTER', teamId: TEAM };
+export const approver: Actor = { userId: 'U0APPROVER', teamId: TEAM };
+export const groupMember: Actor = { userId: 'U0ONCALL', teamId: TEAM };
+export const bystander: Actor = { userId: 'U0BYSTANDER', teamId: TEAM };
+export const foreigner: Actor = { userId: 'U0APPROVER', teamId: OTHER_TEAM };
+
+export interface SlackHarness {
+  runtime: Runtime;
+  world: TestWorld;
+  slack: SlackApiServer;
+  sender: SlackRequestSender;
+  eventsUrl: string;
+  close(): Promise<void>;
+}
+
+export async function startSlackHarness(options: {
+  schema: string;
+  queueName: string;
+  targets: TargetConfig[];
+  clock?: Clock;
+}): Promise<SlackHarness> {
+  const slack = await SlackApiServer.start({
+    teamId: TEAM,
+    userGroups: { S0DBAONCALL: [groupMember.userId] },
+  });
+  const world = new TestWorld(testDatabaseUrl, `${options.schema}_world`);
+  await world.setUp();
+  const config: AppConfig = {
+    slack: { signingSecret: SIGNING_SECRET, botToken: slack.botToken, appToken: null, apiUrl: slack.url },
+    databaseUrl: testDatabaseUrl,
+    redisUrl: testRedisUrl(0),
+    configPath: '/dev/null',
+    port: 0,
+    role: 'all',
+    logLevel: process.env['TEST_LOG_LEVEL'] ?? 'silent',
+  };
+  const runtime = await startRuntime({
+    config,
+    targets: { path: 'test', targets: options.targets },
+    strategies: registryOf([createTestStrategy(world)]),
+    log: pino({ level: config.logLevel }),
+    storeSchema: options.schema,
+    queueName: options.queueName,
+    httpPort: 0,
+    tuning: { concurrency: 4, lockDurationMs: 30_000, stalledIntervalMs: 15_000 },
+    ...(options.clock ? { clock: options.clock } : {}),
+  });
+  const eventsUrl = `http://127.0.0.1:${runtime.http!.port}/slack/events`;
+  return {
+    runtime,
+    world,
+    slack,
+    sender: new SlackRequestSender(eventsUrl, SIGNING_SECRET),
+    eventsUrl,
+    async close() {
+      await runtime.worker?.close();
+      await runtime.queue.queue.obliterate({ force: true });
+      await runtime.close();
+      await slack.close();
+      await world.tearDown();
+      await dropSchema(options.schema);
+    },
+  };
+}
