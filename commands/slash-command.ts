@@ -107,6 +107,13 @@ async function handle(command: CutoverCommand, call: Invocation, deps: SlackHand
     }
 
     case 'start': {
+      if (command.force) {
+        // Nothing to override yet: --force is the explicit answer to a cutover cooldown, which
+        // comes with maintenance windows. Refuse rather than pretend it was honoured.
+        return reply(
+          '`--force` overrides a cooldown, and no target has one in this version; start without it.',
+        );
+      }
       const target = findTarget(deps, command.target);
       if (!target.ok) return reply(target.message);
       const wrongChannel = channelProblem(target.value, call.channel);

@@ -39,20 +39,13 @@ export function resolveSecret(ref: SecretRef, env: NodeJS.ProcessEnv): string {
   return value;
 }
 
-/**
- * Every SecretRef inside `value` (plain objects and arrays, walked recursively) whose variable is
- * unset or empty, with its path (`targets[1].postgres.standby`, prefixed by `basePath`).
- */
-export function findMissingSecrets(
-  value: unknown,
-  env: NodeJS.ProcessEnv,
-  basePath = '',
-): { path: string; envName: string }[] {
-  const missing: { path: string; envName: string }[] = [];
+/** Every SecretRef inside `value` (plain objects and arrays, walked recursively), with its path. */
+export function findSecretRefs(value: unknown, basePath = ''): { path: string; ref: SecretRef }[] {
+  const found: { path: string; ref: SecretRef }[] = [];
   const seen = new Set<object>(); // a parsed tree has no cycles, but a hand-built value might
   const walk = (node: unknown, path: string): void => {
     if (node instanceof SecretRef) {
-      if (!isSecretSet(node, env)) missing.push({ path, envName: node.envName });
+      found.push({ path, ref: node });
       return;
     }
     if (typeof node !== 'object' || node === null || seen.has(node)) return;
@@ -62,5 +55,26 @@ export function findMissingSecrets(
       for (const [key, child] of Object.entries(node)) walk(child, joinPath(path, key));
   };
   walk(value, basePath);
-  return missing;
+  return found;
+}
+
+/**
+ * Every SecretRef inside `value` whose variable is unset or empty, with its path
+ * (`targets[1].postgres.standby`, prefixed by `basePath`).
+ */
+export function findMissingSecrets(
+  value: unknown,
+  env: NodeJS.ProcessEnv,
+  basePath = '',
+): { path: string; envName: string }[] {
+  return findSecretRefs(value, basePath)
+    .filter(({ ref }) => !isSecretSet(ref, env))
+    .map(({ path, ref }) => ({ path, envName: ref.envName }));
+}
+
+/** The values of every secret `value` refers to that is set: what must never appear in output. */
+export function secretValues(value: unknown, env: NodeJS.ProcessEnv): string[] {
+  return findSecretRefs(value)
+    .filter(({ ref }) => isSecretSet(ref, env))
+    .map(({ ref }) => resolveSecret(ref, env));
 }

@@ -6,6 +6,8 @@ import { loadTargetsFile } from '../config/targets';
 import type { Logger } from '../ports/logger';
 import { builtinStrategies, configSchemasOf } from '../strategies';
 import type { StrategyRegistry } from '../strategies/types';
+import type { TargetsConfig } from '../config/types';
+import { productionPorts } from './adapters';
 import { startRuntime, type Runtime, type RuntimeOptions } from './runtime';
 
 export interface BootOptions {
@@ -17,8 +19,10 @@ export interface BootOptions {
 
 export async function boot(env: NodeJS.ProcessEnv, options: BootOptions = {}): Promise<Runtime> {
   const config = readEnv(env);
-  const strategies = options.strategies ?? builtinStrategies();
+  let loaded: TargetsConfig | null = null;
+  const strategies = options.strategies ?? builtinStrategies(productionPorts(env, () => loaded));
   const targets = loadTargetsFile(config.configPath, { env, strategies: configSchemasOf(strategies) });
+  loaded = targets;
   const log = options.log ?? createLogger(config.logLevel, { role: config.role });
   const runtime = await startRuntime({ config, targets, strategies, log, ...options.runtime });
   log.info(

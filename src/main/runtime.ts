@@ -4,6 +4,8 @@ import type { Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { startExecuteStepWorker } from '../../jobs/execute-step';
 import { startReconcileLoop } from '../../jobs/reconcile';
+import { startLagSampling } from '../../jobs/sample-lag';
+import { LagSampler } from '../orchestrator/lag-sampler';
 import { systemClock } from '../adapters/clock';
 import { startHttpServer, type HttpServer } from '../adapters/http/server';
 import {
@@ -39,6 +41,7 @@ export interface RuntimeOptions {
   queueName?: string;
   tuning?: WorkerTuning;
   reconcileIntervalMs?: number;
+  lagSampleIntervalMs?: number;
   observers?: RunObserver[];
   /** Port 0 picks a free one; null starts no HTTP server (worker role never does). */
   httpPort?: number | null;
@@ -100,6 +103,10 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
         ...describeGate(run, step, latestLag),
         approvers: [...(findTarget(run.target)?.approvers ?? [])],
       }),
+      lagLimits: (run) => {
+        const target = findTarget(run.target);
+        return target ? options.strategies.get(run.strategy)?.lagLimit?.(target) : undefined;
+      },
     });
     runs.addObserver(notifier);
     if (role !== 'worker') {
@@ -125,6 +132,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
 
   let worker: Worker | null = null;
   let stopReconciling: (() => Promise<void>) | null = null;
+  let stopSampling: (() => Promise<void>) | null = null;
   if (role === 'worker' || role === 'all') {
     const processor = new StepProcessor({
       store,
@@ -137,6 +145,8 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
     worker = startExecuteStepWorker(redis, queue.name, processor, options.tuning ?? DEFAULT_TUNING);
     worker.on('error', (error) => log.error({ err: error }, 'step worker error'));
     stopReconciling = startReconcileLoop(reconciler, options.reconcileIntervalMs ?? 60_000, log);
+    const sampler = new LagSampler({ store, runs, strategies: options.strategies, findTarget, clock, log });
+    stopSampling = startLagSampling(sampler, options.lagSampleIntervalMs ?? 2_000, log);
   }
 
   let http: HttpServer | null = null;
@@ -182,6 +192,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
       await http?.close();
       await slackApp?.stop();
       await stopReconciling?.();
+      await stopSampling?.();
       await worker?.close();
       // Let pending Slack updates out (bounded), so the channel shows where the run stopped.
       await notifier?.flush({ timeoutMs: 5_000 }).catch(() => undefined);

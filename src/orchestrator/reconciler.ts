@@ -50,6 +50,10 @@ export class Reconciler {
         this.deps.log.warn({ runId: run.id, err: error }, 'reconcile of run failed; next pass retries');
       }
     }
+    // Housekeeping that must happen somewhere periodic: delivery keys are needed for minutes only.
+    await this.deps.store.pruneSlackDeliveries(24 * 3600_000).catch((error: unknown) => {
+      this.deps.log.warn({ err: error }, 'pruning Slack delivery keys failed');
+    });
     if (report.requeued.length > 0 || report.expiredGates > 0) {
       this.deps.log.info(
         { requeued: report.requeued.length, expiredGates: report.expiredGates },

@@ -133,6 +133,21 @@ export class RunService {
     return outcome;
   }
 
+  /** Tells observers that something about a run changed without a transition (a new lag sample). */
+  notify(run: Run, cause: string): void {
+    this.notifyObservers(run, [], cause);
+  }
+
+  private notifyObservers(run: Run, effects: readonly Effect[], cause: string): void {
+    for (const observer of this.observers) {
+      try {
+        observer.runChanged(run, effects, cause);
+      } catch (error) {
+        this.deps.log.error({ runId: run.id, err: error }, 'run observer threw');
+      }
+    }
+  }
+
   private async dispatch(run: Run, effects: readonly Effect[], cause: string): Promise<void> {
     for (const effect of effects) {
       if (effect.type !== 'enqueue') continue;
@@ -146,12 +161,6 @@ export class RunService {
         );
       }
     }
-    for (const observer of this.observers) {
-      try {
-        observer.runChanged(run, effects, cause);
-      } catch (error) {
-        this.deps.log.error({ runId: run.id, err: error }, 'run observer threw');
-      }
-    }
+    this.notifyObservers(run, effects, cause);
   }
 }

@@ -53,6 +53,8 @@ export interface RunStore {
   findRunIdsByPrefix(prefix: string, limit?: number): Promise<string[]>;
   /** Records a delivery key (a Slack request); true only the first time the key is seen. */
   claimSlackDelivery(key: string): Promise<boolean>;
+  /** Forgets delivery keys older than this (Slack stops retrying within minutes). */
+  pruneSlackDeliveries(olderThanMs: number): Promise<number>;
   /** Resolves when the database answers (health checks). */
   ping(): Promise<void>;
   close(): Promise<void>;

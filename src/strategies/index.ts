@@ -1,9 +1,21 @@
-// The strategies this build ships. Each later strategy registers here.
+// The strategies this build ships, given the ports their executors use.
+import type { HookRunner } from '../ports/hooks';
+import type { RdsPort } from '../ports/rds';
+import type { ReplicationPort } from '../ports/replication';
+import { createReplicaPromotion } from './replica-promotion';
 import type { Strategy, StrategyRegistry } from './types';
 import { registryOf } from './types';
 
-export function builtinStrategies(extra: readonly Strategy[] = []): StrategyRegistry {
-  return registryOf([...extra]);
+export interface StrategyPorts {
+  replication: ReplicationPort;
+  rds: RdsPort;
+  hooks: HookRunner;
+  /** Where `env:NAME` secrets are resolved, at use. */
+  env: NodeJS.ProcessEnv;
+}
+
+export function builtinStrategies(ports: StrategyPorts, extra: readonly Strategy[] = []): StrategyRegistry {
+  return registryOf([createReplicaPromotion(ports), ...extra]);
 }
 
 /** What the targets-file loader needs from each strategy: the schema of its own keys. */

@@ -50,6 +50,10 @@ export interface Strategy {
   executors: Readonly<Record<string, StepExecutor>>;
   /** Live, read-only checks of the target (reachability, topology); must change nothing. */
   preflight(target: TargetConfig): Promise<PreflightCheck[]>;
+  /** Current replication lag of the target, sampled for the whole run; null fields = unmeasurable. */
+  sampleLag?(target: TargetConfig): Promise<{ bytes: number | null; seconds: number | null }>;
+  /** The lag limit shown against the samples (ETA to threshold). */
+  lagLimit?(target: TargetConfig): { maxBytes?: number; maxSeconds?: number } | undefined;
 }
 
 export type StrategyRegistry = ReadonlyMap<string, Strategy>;

@@ -335,10 +335,6 @@ export class PgRunStore implements RunStore {
     }));
   }
 
-  /**
-   * Records a Slack delivery key (e.g. a request's trigger id or retry-safe signature) and says whether
-   * it is new: true the first time, false for every redelivery. Not part of RunStore.
-   */
   async findRunIdsByPrefix(prefix: string, limit = 5): Promise<string[]> {
     if (!/^[0-9a-f-]{1,36}$/.test(prefix)) return [];
     const result = await this.pool.query<{ id: string }>(
@@ -346,6 +342,18 @@ export class PgRunStore implements RunStore {
       [`${prefix}%`, limit],
     );
     return result.rows.map((row) => row.id);
+  }
+
+  /**
+   * Records a Slack delivery key (e.g. a request's trigger id or retry-safe signature) and says whether
+   * it is new: true the first time, false for every redelivery.
+   */
+  async pruneSlackDeliveries(olderThanMs: number): Promise<number> {
+    const result = await this.pool.query(
+      `DELETE FROM ${this.t('slack_deliveries')} WHERE received_at < now() - make_interval(secs => $1)`,
+      [olderThanMs / 1000],
+    );
+    return result.rowCount ?? 0;
   }
 
   async claimSlackDelivery(key: string): Promise<boolean> {

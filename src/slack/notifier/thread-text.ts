@@ -97,6 +97,15 @@ export function threadNotes(run: Run, effects: readonly Effect[], cause: string)
       });
     }
   }
+  if (cause === 'step_succeeded') {
+    // A step may leave a report for people (a hook's output, the cutover's numbers): thread it.
+    for (const step of run.steps) {
+      const report = step.output?.['report'];
+      if (step.state === 'succeeded' && step.finishedAt === run.updatedAt && typeof report === 'string') {
+        notes.push({ key: `report:${step.index}`, text: truncate(report, 3000) });
+      }
+    }
+  }
   for (const effect of effects) {
     if (effect.type === 'run_finished') notes.push({ key: 'finished', text: finishedText(run) });
   }

@@ -1,0 +1,408 @@
+// RdsPort on the AWS SDK v3. Clients come from the SDK's standard configuration: the region of the
+// target, the default credential chain, AWS_ENDPOINT_URL / AWS_ENDPOINT_URL_RDS (and _CLOUDWATCH)
+// read by the SDK itself. Nothing here names an endpoint or a credential.
+import {
+  DescribeBlueGreenDeploymentsCommand,
+  DescribeDBInstancesCommand,
+  PromoteReadReplicaCommand,
+  RDSClient,
+  SwitchoverBlueGreenDeploymentCommand,
+  waitUntilDBInstanceAvailable,
+} from '@aws-sdk/client-rds';
+import type { BlueGreenDeployment, DBInstance } from '@aws-sdk/client-rds';
+import { CloudWatchClient, GetMetricDataCommand } from '@aws-sdk/client-cloudwatch';
+import type {
+  BlueGreenDescription,
+  RdsPort,
+  ReplicaDescription,
+  SwitchoverOutcome,
+  SwitchoverWaitResult,
+  WaitAvailableOptions,
+  WaitAvailableResult,
+  WaitSwitchoverOptions,
+} from '../../ports/rds';
+import type { Clock } from '../../ports/clock';
+import { AwsRefusal, classifyAwsError } from './errors';
+
+export type RdsClientFactory = (region: string) => RDSClient;
+export type CloudWatchClientFactory = (region: string) => CloudWatchClient;
+
+/** The SDK's standard retry mode: throttling and transient errors back off and retry. */
+export const AWS_CLIENT_RETRY = { retryMode: 'standard', maxAttempts: 5 } as const;
+
+export const defaultRdsClientFactory: RdsClientFactory = (region) =>
+  new RDSClient({ region, ...AWS_CLIENT_RETRY });
+
+export const defaultCloudWatchClientFactory: CloudWatchClientFactory = (region) =>
+  new CloudWatchClient({ region, ...AWS_CLIENT_RETRY });
+
+export interface AwsRdsAdapterOptions {
+  rdsClient?: RdsClientFactory;
+  cloudWatchClient?: CloudWatchClientFactory;
+  /** First delay between polls (SDK waiter minDelay and the Blue/Green loop). Default 15 s. */
+  minDelaySeconds?: number;
+  /** Longest delay between polls. Default 60 s. */
+  maxDelaySeconds?: number;
+  /**
+   * How long waitSwitchover accepts AVAILABLE without having seen SWITCHOVER_IN_PROGRESS before it
+   * reports NOT_STARTED (describe can lag the switchover request). Default 60 s.
+   */
+  switchoverStartGraceSeconds?: number;
+  /** How far back replicaLagSeconds looks for a ReplicaLag datapoint. Default 5 min. */
+  lagWindowMinutes?: number;
+  /** Only for the CloudWatch time range; waits run on real time (the SDK waiter does). */
+  clock?: Clock;
+}
+
+// Statuses the DBInstanceAvailable waiter gives up on; they do not resolve by themselves.
+const INSTANCE_FAILURE_STATUSES = new Set([
+  'deleted',
+  'deleting',
+  'failed',
+  'incompatible-restore',
+  'incompatible-parameters',
+]);
+
+const TERMINAL_SWITCHOVER = new Set<SwitchoverOutcome>([
+  'SWITCHOVER_COMPLETED',
+  'SWITCHOVER_FAILED',
+  'INVALID_CONFIGURATION',
+  'DELETING',
+]);
+
+const systemClock: Clock = { now: () => new Date() };
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+function hasContent(value: unknown): boolean {
+  if (value === undefined || value === null) return false;
+  if (Array.isArray(value)) return value.length > 0;
+  if (typeof value === 'object') return Object.values(value).some(hasContent);
+  return true;
+}
+
+export function toReplicaDescription(instance: DBInstance): ReplicaDescription {
+  const description: ReplicaDescription = {
+    id: instance.DBInstanceIdentifier ?? '',
+    status: instance.DBInstanceStatus ?? 'unknown',
+    sourceId: instance.ReadReplicaSourceDBInstanceIdentifier || null,
+    pendingModifications: hasContent(instance.PendingModifiedValues),
+    replicaIds: instance.ReadReplicaDBInstanceIdentifiers ?? [],
+  };
+  if (instance.Endpoint?.Address !== undefined) {
+    description.endpoint = { address: instance.Endpoint.Address, port: instance.Endpoint.Port ?? 0 };
+  }
+  if (instance.Engine !== undefined) description.engine = instance.Engine;
+  return description;
+}
+
+export function toBlueGreenDescription(deployment: BlueGreenDeployment): BlueGreenDescription {
+  const members = (deployment.SwitchoverDetails ?? []).map((detail) => ({
+    source: detail.SourceMember ?? null,
+    target: detail.TargetMember ?? null,
+    status: detail.Status ?? 'UNKNOWN',
+  }));
+  const tasks = (deployment.Tasks ?? []).map((task) => ({
+    name: task.Name ?? '',
+    status: task.Status ?? 'UNKNOWN',
+  }));
+  const status = deployment.Status ?? 'UNKNOWN';
+  return {
+    id: deployment.BlueGreenDeploymentIdentifier ?? '',
+    name: deployment.BlueGreenDeploymentName ?? null,
+    status,
+    statusDetails: deployment.StatusDetails ?? null,
+    source: deployment.Source ?? null,
+    target: deployment.Target ?? null,
+    switchoverReady:
+      status === 'AVAILABLE' &&
+      members.every((member) => member.status === 'AVAILABLE') &&
+      tasks.every((task) => task.status === 'COMPLETED'),
+    members,
+    tasks,
+  };
+}
+
+export class AwsRdsAdapter implements RdsPort {
+  private readonly rdsClients = new Map<string, RDSClient>();
+  private readonly cloudWatchClients = new Map<string, CloudWatchClient>();
+  private readonly rdsFactory: RdsClientFactory;
+  private readonly cloudWatchFactory: CloudWatchClientFactory;
+  private readonly minDelaySeconds: number;
+  private readonly maxDelaySeconds: number;
+  private readonly startGraceMs: number;
+  private readonly lagWindowMs: number;
+  private readonly clock: Clock;
+
+  constructor(options: AwsRdsAdapterOptions = {}) {
+    this.rdsFactory = options.rdsClient ?? defaultRdsClientFactory;
+    this.cloudWatchFactory = options.cloudWatchClient ?? defaultCloudWatchClientFactory;
+    this.minDelaySeconds = options.minDelaySeconds ?? 15;
+    this.maxDelaySeconds = Math.max(this.minDelaySeconds, options.maxDelaySeconds ?? 60);
+    this.startGraceMs = (options.switchoverStartGraceSeconds ?? 60) * 1000;
+    this.lagWindowMs = (options.lagWindowMinutes ?? 5) * 60_000;
+    this.clock = options.clock ?? systemClock;
+  }
+
+  /** The cached client of a region (one per region for the adapter's lifetime). */
+  rds(region: string): RDSClient {
+    let client = this.rdsClients.get(region);
+    if (client === undefined) {
+      client = this.rdsFactory(region);
+      this.rdsClients.set(region, client);
+    }
+    return client;
+  }
+
+  cloudWatch(region: string): CloudWatchClient {
+    let client = this.cloudWatchClients.get(region);
+    if (client === undefined) {
+      client = this.cloudWatchFactory(region);
+      this.cloudWatchClients.set(region, client);
+    }
+    return client;
+  }
+
+  /** Closes every client's sockets (worker shutdown). */
+  destroy(): void {
+    for (const client of this.rdsClients.values()) client.destroy();
+    for (const client of this.cloudWatchClients.values()) client.destroy();
+    this.rdsClients.clear();
+    this.cloudWatchClients.clear();
+  }
+
+  async describeReplica(region: string, instanceId: string): Promise<ReplicaDescription | null> {
+    try {
+      const output = await this.rds(region).send(
+        new DescribeDBInstancesCommand({ DBInstanceIdentifier: instanceId }),
+      );
+      const instance = output.DBInstances?.[0];
+      return instance === undefined ? null : toReplicaDescription(instance);
+    } catch (error) {
+      const refusal = classifyAwsError(error);
+      if (refusal.code === 'not_found') return null;
+      throw refusal;
+    }
+  }
+
+  async replicaLagSeconds(region: string, replicaId: string): Promise<number | null> {
+    const end = this.clock.now();
+    const start = new Date(end.getTime() - this.lagWindowMs);
+    let output;
+    try {
+      output = await this.cloudWatch(region).send(
+        new GetMetricDataCommand({
+          StartTime: start,
+          EndTime: end,
+          ScanBy: 'TimestampDescending',
+          MetricDataQueries: [
+            {
+              Id: 'replicaLag',
+              ReturnData: true,
+              MetricStat: {
+                Metric: {
+                  Namespace: 'AWS/RDS',
+                  MetricName: 'ReplicaLag',
+                  Dimensions: [{ Name: 'DBInstanceIdentifier', Value: replicaId }],
+                },
+                Period: 60,
+                Stat: 'Maximum',
+              },
+            },
+          ],
+        }),
+      );
+    } catch (error) {
+      throw classifyAwsError(error);
+    }
+    // Pick the newest timestamp explicitly rather than trusting the order.
+    let latest: { at: number; value: number } | null = null;
+    for (const result of output.MetricDataResults ?? []) {
+      const timestamps = result.Timestamps ?? [];
+      const values = result.Values ?? [];
+      timestamps.forEach((timestamp, index) => {
+        const value = values[index];
+        if (value === undefined) return;
+        const at = timestamp.getTime();
+        if (latest === null || at > latest.at) latest = { at, value };
+      });
+    }
+    if (latest === null) return null;
+    const { value } = latest;
+    return value < 0 ? null : value;
+  }
+
+  async promoteReadReplica(region: string, replicaId: string): Promise<void> {
+    try {
+      await this.rds(region).send(new PromoteReadReplicaCommand({ DBInstanceIdentifier: replicaId }));
+    } catch (error) {
+      throw classifyAwsError(error);
+    }
+  }
+
+  async waitAvailable(
+    region: string,
+    instanceId: string,
+    timeoutMs: number,
+    options: WaitAvailableOptions = {},
+  ): Promise<WaitAvailableResult> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const remainingSeconds = (deadline - Date.now()) / 1000;
+      const ended =
+        remainingSeconds > 0
+          ? await this.runAvailableWaiter(region, instanceId, remainingSeconds)
+          : 'timed_out';
+      const instance = await this.mustDescribe(region, instanceId);
+      if (INSTANCE_FAILURE_STATUSES.has(instance.status)) return { outcome: 'failed', instance };
+      if (instance.status === 'available' && (!options.untilPromoted || instance.sourceId === null)) {
+        return { outcome: 'available', instance };
+      }
+      const remainingMs = deadline - Date.now();
+      if (ended === 'timed_out' || remainingMs <= 0) return { outcome: 'timed_out', instance };
+      // Available but still a replica (promotion not visible yet), or the waiter stopped on a state
+      // that has since moved on: look again shortly, within the same deadline.
+      await sleep(Math.min(this.minDelaySeconds * 1000, remainingMs));
+    }
+  }
+
+  async describeBlueGreen(region: string, deploymentId: string): Promise<BlueGreenDescription | null> {
+    try {
+      const output = await this.rds(region).send(
+        new DescribeBlueGreenDeploymentsCommand({ BlueGreenDeploymentIdentifier: deploymentId }),
+      );
+      const deployment = output.BlueGreenDeployments?.[0];
+      return deployment === undefined ? null : toBlueGreenDescription(deployment);
+    } catch (error) {
+      const refusal = classifyAwsError(error);
+      if (refusal.code === 'not_found') return null;
+      throw refusal;
+    }
+  }
+
+  async switchoverBlueGreen(
+    region: string,
+    deploymentId: string,
+    timeoutSeconds: number,
+  ): Promise<BlueGreenDescription | null> {
+    if (!Number.isInteger(timeoutSeconds) || timeoutSeconds <= 0) {
+      throw new RangeError(
+        `SwitchoverTimeout must be a positive whole number of seconds, got ${timeoutSeconds}`,
+      );
+    }
+    try {
+      const output = await this.rds(region).send(
+        new SwitchoverBlueGreenDeploymentCommand({
+          BlueGreenDeploymentIdentifier: deploymentId,
+          SwitchoverTimeout: timeoutSeconds,
+        }),
+      );
+      return output.BlueGreenDeployment === undefined
+        ? null
+        : toBlueGreenDescription(output.BlueGreenDeployment);
+    } catch (error) {
+      throw classifyAwsError(error);
+    }
+  }
+
+  async waitSwitchover(
+    region: string,
+    deploymentId: string,
+    timeoutMs: number,
+    options: WaitSwitchoverOptions = {},
+  ): Promise<SwitchoverWaitResult> {
+    const startedAt = Date.now();
+    const graceFrom = options.requestedAt?.getTime() ?? startedAt;
+    const deadline = startedAt + timeoutMs;
+    let delayMs = this.minDelaySeconds * 1000;
+    let sawInProgress = false;
+    let last: BlueGreenDescription | null = null;
+    let lastRefusal: AwsRefusal | null = null;
+    for (;;) {
+      let deployment: BlueGreenDescription | null | undefined;
+      try {
+        deployment = await this.describeBlueGreen(region, deploymentId);
+      } catch (error) {
+        // Throttling that outlasted the SDK's retries, a 5xx: keep polling while time remains.
+        const refusal = classifyAwsError(error);
+        if (!refusal.retryable) throw refusal;
+        lastRefusal = refusal;
+        deployment = undefined;
+      }
+      if (deployment === null) return { outcome: 'NOT_FOUND', deployment: null };
+      if (deployment !== undefined) {
+        last = deployment;
+        const status = deployment.status as SwitchoverOutcome;
+        if (TERMINAL_SWITCHOVER.has(status)) return { outcome: status, deployment };
+        if (deployment.status === 'SWITCHOVER_IN_PROGRESS') sawInProgress = true;
+        if (deployment.status === 'AVAILABLE') {
+          if (sawInProgress) return { outcome: 'ROLLED_BACK', deployment };
+          if (Date.now() - graceFrom >= this.startGraceMs) {
+            return { outcome: 'NOT_STARTED', deployment };
+          }
+        }
+      }
+      const remainingMs = deadline - Date.now();
+      if (remainingMs <= 0) {
+        if (last === null) throw lastRefusal ?? new AwsRefusal('other', 'no answer', { retryable: true });
+        return { outcome: 'TIMED_OUT', deployment: last };
+      }
+      await sleep(Math.min(delayMs, remainingMs));
+      delayMs = Math.min(delayMs * 2, this.maxDelaySeconds * 1000);
+    }
+  }
+
+  private async mustDescribe(region: string, instanceId: string): Promise<ReplicaDescription> {
+    const instance = await this.describeReplica(region, instanceId);
+    if (instance === null) {
+      throw new AwsRefusal('not_found', `DB instance ${instanceId} not found in ${region}`, {
+        awsCode: 'DBInstanceNotFound',
+      });
+    }
+    return instance;
+  }
+
+  /**
+   * The SDK's DBInstanceAvailable waiter. It retries on any exception until maxWaitTime, so a
+   * refusal that waiting cannot cure (not found, access denied) aborts it through a guard on send.
+   */
+  private async runAvailableWaiter(
+    region: string,
+    instanceId: string,
+    maxWaitTime: number,
+  ): Promise<'available' | 'failed' | 'timed_out'> {
+    const client = this.rds(region);
+    const abort = new AbortController();
+    const refused: { fatal: AwsRefusal | null } = { fatal: null };
+    const guarded = new Proxy(client, {
+      get(target, property, receiver) {
+        if (property !== 'send') return Reflect.get(target, property, receiver) as unknown;
+        return async (command: DescribeDBInstancesCommand) => {
+          try {
+            return await target.send(command);
+          } catch (error) {
+            const refusal = classifyAwsError(error);
+            if (refusal.code === 'not_found' || refusal.code === 'unauthorized') {
+              refused.fatal = refusal;
+              abort.abort();
+            }
+            throw error;
+          }
+        };
+      },
+    });
+    // The waiter requires maxWaitTime > minDelay and maxDelay >= minDelay.
+    const minDelay = Math.min(this.minDelaySeconds, maxWaitTime / 2);
+    const maxDelay = Math.max(minDelay, Math.min(this.maxDelaySeconds, maxWaitTime));
+    try {
+      await waitUntilDBInstanceAvailable(
+        { client: guarded, maxWaitTime, minDelay, maxDelay, abortSignal: abort.signal },
+        { DBInstanceIdentifier: instanceId },
+      );
+      return 'available';
+    } catch (error) {
+      if (refused.fatal !== null) throw refused.fatal;
+      const name = error instanceof Error ? error.name : '';
+      return name === 'TimeoutError' || name === 'AbortError' ? 'timed_out' : 'failed';
+    }
+  }
+}

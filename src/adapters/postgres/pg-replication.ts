@@ -1,0 +1,423 @@
+// ReplicationPort for self-managed PostgreSQL streaming replication, through short-lived `pg` clients.
+//
+// Every call opens its own connection(s) with a connect timeout and a statement_timeout, and closes them
+// before it returns: a cutover must never hold sessions open on a primary it is about to fence.
+// Errors from the server or the network are passed through unchanged (isConnectionError classifies them);
+// the adapter's own timeouts throw plain Errors that say what did not happen.
+import { randomBytes } from 'node:crypto';
+import { Client } from 'pg';
+
+import type { LagReading, ReplicationPort, ServerFacts, StandbyInfo } from '../../ports/replication';
+
+export interface PgReplicationOptions {
+  /** Connect timeout of every session (default 3 s). */
+  connectTimeoutMs?: number;
+  /** statement_timeout of every session (default 5 s); the client gives up 1 s after it. */
+  statementTimeoutMs?: number;
+  /** How long fence/unfence wait for a reload to show in new sessions and for terminations (default 5 s). */
+  settleTimeoutMs?: number;
+  /** Poll interval of the waits (default 5 ms). */
+  pollIntervalMs?: number;
+  /** application_name of the adapter's sessions (default `cutover-bot`). */
+  applicationName?: string;
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Pure helpers
+
+const LSN = /^([0-9A-Fa-f]{1,8})\/([0-9A-Fa-f]{1,8})$/;
+
+/** `16/B374D848` -> 0x16B374D848n. Throws on anything that is not an LSN. */
+export function lsnToBigInt(lsn: string): bigint {
+  const match = LSN.exec(lsn.trim());
+  if (!match) throw new Error(`not a PostgreSQL LSN: ${JSON.stringify(lsn)}`);
+  return (BigInt(`0x${match[1]}`) << 32n) | BigInt(`0x${match[2]}`);
+}
+
+/** Bytes from `b` to `a` (a - b; negative when `a` is behind `b`), like pg_wal_lsn_diff(a, b). */
+export function lsnDiff(a: string, b: string): number {
+  return Number(lsnToBigInt(a) - lsnToBigInt(b));
+}
+
+/** The timeline in a WAL file name (`000000020000000000000003` -> 2). */
+export function timelineOfWalFile(walFileName: string): number {
+  if (!/^[0-9A-Fa-f]{24}$/.test(walFileName)) throw new Error(`not a WAL file name: ${walFileName}`);
+  return parseInt(walFileName.slice(0, 8), 16);
+}
+
+/** application_name in a libpq conninfo string (as pg_stat_wal_receiver.conninfo shows it), if any. */
+export function applicationNameOf(conninfo: string | null | undefined): string | undefined {
+  if (!conninfo) return undefined;
+  const match = /(?:^|\s)application_name=('(?:[^'\\]|\\.)*'|\S+)/.exec(conninfo);
+  if (!match?.[1]) return undefined;
+  const raw = match[1];
+  return raw.startsWith("'") ? raw.slice(1, -1).replace(/\\(.)/g, '$1') : raw;
+}
+
+const CONNECTION_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'EHOSTDOWN',
+  'ENETUNREACH',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EPIPE',
+  '57P01', // admin_shutdown (terminated, or the server is shutting down)
+  '57P02', // crash_shutdown
+  '57P03', // cannot_connect_now (starting up, shutting down)
+]);
+
+const CONNECTION_MESSAGES = [
+  'connection terminated',
+  'timeout expired',
+  'connection timeout',
+  'query read timeout',
+  'client was closed',
+  'client has encountered a connection error',
+];
+
+/**
+ * True when the error says the server could not be reached or the session was lost (refused, timed out,
+ * reset, terminated by an administrator or a shutdown, SQLSTATE class 08), as opposed to the server
+ * answering with an error.
+ */
+export function isConnectionError(error: unknown): boolean {
+  if (typeof error !== 'object' || error === null) return false;
+  const { code, message, errors } = error as { code?: unknown; message?: unknown; errors?: unknown };
+  if (typeof code === 'string' && (CONNECTION_CODES.has(code) || code.startsWith('08'))) return true;
+  if (Array.isArray(errors) && errors.some((inner) => isConnectionError(inner))) return true;
+  if (typeof message === 'string' && typeof code !== 'string') {
+    const lower = message.toLowerCase();
+    return CONNECTION_MESSAGES.some((fragment) => lower.includes(fragment));
+  }
+  return false;
+}
+
+function sqlStateOf(error: unknown): string | undefined {
+  if (typeof error === 'object' && error !== null && 'code' in error) {
+    if (typeof error.code === 'string') return error.code;
+  }
+  return undefined;
+}
+
+const READ_ONLY_SQL_TRANSACTION = '25006';
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+function probeName(prefix: string): string {
+  return `${prefix}_${randomBytes(6).toString('hex')}`;
+}
+
+/** A WAL position has reached `target`, allowing for a target that points just past a page header. */
+function walReached(position: bigint, target: bigint): boolean {
+  if (position >= target) return true;
+  // pg_current_wal_insert_lsn() at a page boundary points after the page header (24 bytes, 40 on the first
+  // page of a segment) while write/replay positions stop at the boundary itself.
+  const pageOffset = target % 8192n;
+  return (pageOffset === 24n || pageOffset === 40n) && position >= target - pageOffset;
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// The adapter
+
+interface FactsRow {
+  in_recovery: boolean;
+  system_identifier: string;
+  checkpoint_tli: number;
+  wal_file: string | null;
+  received_tli: number | null;
+  lsn: string | null;
+  read_only: string;
+  server_version: string;
+}
+
+export class PgReplication implements ReplicationPort {
+  private readonly connectTimeoutMs: number;
+  private readonly statementTimeoutMs: number;
+  private readonly settleTimeoutMs: number;
+  private readonly pollIntervalMs: number;
+  private readonly applicationName: string;
+
+  constructor(options: PgReplicationOptions = {}) {
+    this.connectTimeoutMs = options.connectTimeoutMs ?? 3000;
+    this.statementTimeoutMs = options.statementTimeoutMs ?? 5000;
+    this.settleTimeoutMs = options.settleTimeoutMs ?? 5000;
+    this.pollIntervalMs = options.pollIntervalMs ?? 5;
+    this.applicationName = options.applicationName ?? 'cutover-bot';
+  }
+
+  /** Opens a session, runs `work`, always closes it. */
+  private async session<T>(url: string, work: (client: Client) => Promise<T>): Promise<T> {
+    const client = new Client({
+      connectionString: url,
+      connectionTimeoutMillis: this.connectTimeoutMs,
+      statement_timeout: this.statementTimeoutMs,
+      query_timeout: this.statementTimeoutMs + 1000,
+      application_name: this.applicationName,
+    });
+    // A session the server terminates while idle emits 'error'; the next query reports it.
+    client.on('error', () => undefined);
+    try {
+      await client.connect();
+      return await work(client);
+    } finally {
+      await client.end().catch(() => undefined);
+    }
+  }
+
+  private async one<T extends object>(url: string, sql: string, params: unknown[] = []): Promise<T> {
+    return this.session(url, async (client) => {
+      const row = (await client.query<T>(sql, params)).rows[0];
+      if (row === undefined) throw new Error(`no row from: ${sql}`);
+      return row;
+    });
+  }
+
+  /** Polls `probe` until it returns true; throws `what` on timeout. */
+  private async until(what: string, timeoutMs: number, probe: () => Promise<boolean>): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      if (await probe()) return;
+      if (Date.now() >= deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+      await sleep(this.pollIntervalMs);
+    }
+  }
+
+  private async facts(url: string): Promise<FactsRow> {
+    // On a primary the current WAL file names the timeline being written (pg_control_checkpoint() only
+    // changes at the next checkpoint, which after a promotion is requested but not awaited); on a
+    // standby the WAL receiver knows the timeline it streams.
+    return this.one<FactsRow>(
+      url,
+      `SELECT pg_is_in_recovery() AS in_recovery,
+              (SELECT system_identifier::text FROM pg_control_system()) AS system_identifier,
+              (SELECT timeline_id FROM pg_control_checkpoint()) AS checkpoint_tli,
+              CASE WHEN pg_is_in_recovery() THEN NULL ELSE pg_walfile_name(pg_current_wal_lsn()) END AS wal_file,
+              (SELECT received_tli FROM pg_stat_wal_receiver) AS received_tli,
+              (CASE WHEN pg_is_in_recovery() THEN pg_last_wal_replay_lsn() ELSE pg_current_wal_lsn() END)::text
+                AS lsn,
+              current_setting('default_transaction_read_only') AS read_only,
+              current_setting('server_version') AS server_version`,
+    );
+  }
+
+  private static timeline(row: FactsRow): number {
+    const candidates = [row.checkpoint_tli, row.received_tli ?? 0];
+    if (row.wal_file) candidates.push(timelineOfWalFile(row.wal_file));
+    return Math.max(...candidates);
+  }
+
+  async describe(url: string): Promise<ServerFacts> {
+    const row = await this.facts(url);
+    return {
+      inRecovery: row.in_recovery,
+      systemIdentifier: row.system_identifier,
+      timeline: PgReplication.timeline(row),
+      lsn: row.lsn ?? '0/0',
+      readOnly: row.read_only === 'on',
+      serverVersion: row.server_version,
+    };
+  }
+
+  async standbys(primaryUrl: string): Promise<StandbyInfo[]> {
+    return this.session(primaryUrl, async (client) => {
+      const { rows } = await client.query<{
+        application_name: string;
+        client_addr: string | null;
+        state: string;
+        sync_state: string;
+        replay_lsn: string | null;
+        replay_lag: number | null;
+      }>(
+        `SELECT application_name, host(client_addr) AS client_addr, state, sync_state, replay_lsn::text,
+                EXTRACT(EPOCH FROM replay_lag)::float8 AS replay_lag
+           FROM pg_stat_replication
+          ORDER BY application_name, pid`,
+      );
+      return rows.map((row) => ({
+        applicationName: row.application_name,
+        clientAddr: row.client_addr,
+        state: row.state,
+        syncState: row.sync_state,
+        replayLsn: row.replay_lsn,
+        replayLagSeconds: row.replay_lag,
+      }));
+    });
+  }
+
+  async lag(primaryUrl: string, standbyUrl: string): Promise<LagReading> {
+    try {
+      // Primary first, then the standby: the standby can only have moved further, so the reading never
+      // overstates how far it is behind that primary position (clamped at 0).
+      const primary = await this.session(primaryUrl, async (client) => {
+        const lsn = (await client.query<{ lsn: string }>('SELECT pg_current_wal_lsn()::text AS lsn')).rows[0];
+        const { rows } = await client.query<{ application_name: string; replay_lag: number | null }>(
+          `SELECT application_name, EXTRACT(EPOCH FROM replay_lag)::float8 AS replay_lag
+             FROM pg_stat_replication`,
+        );
+        return { lsn: lsn?.lsn, senders: rows };
+      });
+      const standby = await this.one<{
+        replay_lsn: string | null;
+        conninfo: string | null;
+        cluster_name: string;
+        replay_delay: number | null;
+      }>(
+        standbyUrl,
+        `SELECT pg_last_wal_replay_lsn()::text AS replay_lsn,
+                (SELECT conninfo FROM pg_stat_wal_receiver) AS conninfo,
+                current_setting('cluster_name') AS cluster_name,
+                EXTRACT(EPOCH FROM now() - pg_last_xact_replay_timestamp())::float8 AS replay_delay`,
+      );
+      if (primary.lsn === undefined || standby.replay_lsn === null) return { bytes: null, seconds: null };
+      const bytes = Math.max(0, lsnDiff(primary.lsn, standby.replay_lsn));
+
+      // The walreceiver's application_name: from primary_conninfo, else cluster_name, else "walreceiver".
+      const name =
+        applicationNameOf(standby.conninfo) ??
+        (standby.cluster_name !== '' ? standby.cluster_name : 'walreceiver');
+      const lags = primary.senders
+        .filter((sender) => sender.application_name === name && sender.replay_lag !== null)
+        .map((sender) => sender.replay_lag as number);
+      let seconds: number | null;
+      if (lags.length > 0) seconds = Math.max(...lags);
+      else if (bytes === 0) seconds = 0;
+      else seconds = standby.replay_delay === null ? null : Math.max(0, standby.replay_delay);
+      return { bytes, seconds };
+    } catch {
+      // Unmeasurable: the caller treats null as "too far behind".
+      return { bytes: null, seconds: null };
+    }
+  }
+
+  async fence(primaryUrl: string): Promise<{ finalLsn: string }> {
+    await this.session(primaryUrl, async (client) => {
+      await client.query('ALTER SYSTEM SET default_transaction_read_only = on');
+      await client.query('SELECT pg_reload_conf()');
+    });
+    // The postmaster reloads asynchronously: wait until a session started now is read-only.
+    await this.until('new sessions to be read-only after the reload', this.settleTimeoutMs, async () => {
+      const row = await this.one<{ default_transaction_read_only: string }>(
+        primaryUrl,
+        'SHOW default_transaction_read_only',
+      );
+      return row.default_transaction_read_only === 'on';
+    });
+    return this.session(primaryUrl, async (client) => {
+      // Every client session that may still be inside a read-write transaction goes; WAL senders stay
+      // (the standby must keep streaming to the end).
+      // (Chosen first, terminated second: the order in which a WHERE clause evaluates is the planner's.)
+      const { rows } = await client.query<{ pid: number }>(
+        `SELECT pid FROM pg_stat_activity WHERE backend_type = 'client backend' AND pid <> pg_backend_pid()`,
+      );
+      const pids = rows.map((row) => row.pid);
+      if (pids.length > 0) {
+        await client.query('SELECT pg_terminate_backend(pid) FROM unnest($1::int[]) AS pid', [pids]);
+      }
+      // A terminated backend can still be writing its commit record: read the final position only once
+      // they are all gone.
+      if (pids.length > 0) {
+        await this.until('terminated sessions to exit', this.settleTimeoutMs, async () => {
+          const left = await client.query<{ n: number }>(
+            'SELECT count(*)::int AS n FROM pg_stat_activity WHERE pid = ANY($1::int[])',
+            [pids],
+          );
+          return left.rows[0]?.n === 0;
+        });
+      }
+      // Everything inserted into WAL (asynchronous commits included) must be written before the position
+      // is final; the WAL writer does that within a few wal_writer_delay.
+      const insert = await client.query<{ lsn: string }>('SELECT pg_current_wal_insert_lsn()::text AS lsn');
+      const target = lsnToBigInt(insert.rows[0]?.lsn ?? '0/0');
+      let written = '0/0';
+      await this.until('WAL to be written up to the insert position', this.settleTimeoutMs, async () => {
+        const row = await client.query<{ lsn: string }>('SELECT pg_current_wal_lsn()::text AS lsn');
+        written = row.rows[0]?.lsn ?? '0/0';
+        return walReached(lsnToBigInt(written), target);
+      });
+      return { finalLsn: written };
+    });
+  }
+
+  async verifyFenced(primaryUrl: string): Promise<boolean> {
+    try {
+      return await this.session(primaryUrl, async (client) => {
+        await client.query('BEGIN');
+        try {
+          await client.query(`CREATE TABLE ${probeName('cutover_fence_probe')} ()`);
+          return false; // the write went through
+        } catch (error) {
+          return sqlStateOf(error) === READ_ONLY_SQL_TRANSACTION;
+        } finally {
+          await client.query('ROLLBACK').catch(() => undefined);
+        }
+      });
+    } catch {
+      return false; // could not even ask: not verified
+    }
+  }
+
+  async unfence(primaryUrl: string): Promise<void> {
+    await this.session(primaryUrl, async (client) => {
+      await client.query('ALTER SYSTEM RESET default_transaction_read_only');
+      await client.query('SELECT pg_reload_conf()');
+    });
+    await this.until('new sessions to be read-write after the reload', this.settleTimeoutMs, async () => {
+      const row = await this.one<{ default_transaction_read_only: string }>(
+        primaryUrl,
+        'SHOW default_transaction_read_only',
+      );
+      return row.default_transaction_read_only === 'off';
+    });
+  }
+
+  async bytesBehind(standbyUrl: string, lsn: string): Promise<number> {
+    lsnToBigInt(lsn); // reject garbage before it reaches the server
+    const row = await this.one<{ behind: string | null }>(
+      standbyUrl,
+      'SELECT GREATEST(pg_wal_lsn_diff($1::pg_lsn, pg_last_wal_replay_lsn()), 0)::text AS behind',
+      [lsn],
+    );
+    if (row.behind === null) throw new Error('the server reports no replay position: it is not a standby');
+    return Number(row.behind);
+  }
+
+  async promote(standbyUrl: string, timeoutMs: number): Promise<void> {
+    await this.session(standbyUrl, async (client) => {
+      const inRecovery = async () =>
+        (await client.query<{ r: boolean }>('SELECT pg_is_in_recovery() AS r')).rows[0]?.r === true;
+      if (!(await inRecovery())) return; // already promoted (a retry after a crash): nothing to do
+      try {
+        const sent = await client.query<{ ok: boolean }>('SELECT pg_promote(false) AS ok');
+        if (sent.rows[0]?.ok !== true) throw new Error('pg_promote did not signal the postmaster');
+      } catch (error) {
+        // Another caller's promotion finished in between ("recovery is not in progress"): that is success.
+        if (isConnectionError(error) || (await inRecovery())) throw error;
+        return;
+      }
+      await this.until('the standby to leave recovery', timeoutMs, async () => !(await inRecovery()));
+    });
+  }
+
+  async verifyPromoted(
+    url: string,
+  ): Promise<{ inRecovery: boolean; timeline: number; acceptsWrites: boolean }> {
+    const row = await this.facts(url);
+    const acceptsWrites = row.in_recovery
+      ? false
+      : await this.session(url, async (client) => {
+          await client.query('BEGIN');
+          try {
+            await client.query(`CREATE TABLE ${probeName('cutover_write_probe')} (x int)`);
+            return true;
+          } catch {
+            return false;
+          } finally {
+            await client.query('ROLLBACK').catch(() => undefined);
+          }
+        }).catch(() => false);
+    return { inRecovery: row.in_recovery, timeline: PgReplication.timeline(row), acceptsWrites };
+  }
+}

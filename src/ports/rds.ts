@@ -1,0 +1,187 @@
+// Amazon RDS as the replica-promotion strategy sees it: read-replica promotion and Blue/Green
+// switchover. Step-shaped on purpose: an executor describes first and acts only if the world
+// still needs it, so a job that crashed after sending PromoteReadReplica never sends it again.
+// This file imports no SDK: executors and their fakes depend on it alone.
+
+export interface RdsEndpoint {
+  address: string;
+  port: number;
+}
+
+/** One DB instance, trimmed to what promotion needs. */
+export interface ReplicaDescription {
+  id: string;
+  /** DBInstanceStatus as RDS reports it: available, backing-up, modifying, rebooting, ... */
+  status: string;
+  /**
+   * ReadReplicaSourceDBInstanceIdentifier: the primary's identifier (an ARN for a cross-region
+   * replica); null once the instance is standalone (never was, or promoted).
+   */
+  sourceId: string | null;
+  /** True when PendingModifiedValues holds anything (changes queued for a reboot/window). */
+  pendingModifications: boolean;
+  endpoint?: RdsEndpoint;
+  engine?: string;
+  /** ReadReplicaDBInstanceIdentifiers: replicas of this instance. */
+  replicaIds: string[];
+}
+
+/** How a wait for `available` ended. Refusals (not found, access denied) throw AwsRefusal instead. */
+export type WaitAvailableResult =
+  | { outcome: 'available'; instance: ReplicaDescription }
+  /** The instance reached a state it will not come back from by itself (failed, deleting, incompatible-*). */
+  | { outcome: 'failed'; instance: ReplicaDescription }
+  | { outcome: 'timed_out'; instance: ReplicaDescription };
+
+export interface WaitAvailableOptions {
+  /**
+   * Also require ReadReplicaSourceDBInstanceIdentifier to be gone. Right after PromoteReadReplica
+   * an instance can still read `available` with its source set for a while; waiting for
+   * `available` alone could end before the promotion has even begun.
+   */
+  untilPromoted?: boolean;
+}
+
+export interface BlueGreenMember {
+  /** ARN of the blue (source) resource. */
+  source: string | null;
+  /** ARN of the green (target) resource. */
+  target: string | null;
+  /** PROVISIONING, AVAILABLE, SWITCHOVER_IN_PROGRESS, SWITCHOVER_COMPLETED, SWITCHOVER_FAILED, MISSING_SOURCE, MISSING_TARGET */
+  status: string;
+}
+
+export interface BlueGreenTask {
+  name: string;
+  /** PENDING, IN_PROGRESS, COMPLETED, FAILED */
+  status: string;
+}
+
+export interface BlueGreenDescription {
+  id: string;
+  name: string | null;
+  /** PROVISIONING, AVAILABLE, SWITCHOVER_IN_PROGRESS, SWITCHOVER_COMPLETED, INVALID_CONFIGURATION, SWITCHOVER_FAILED, DELETING */
+  status: string;
+  statusDetails: string | null;
+  /** ARN of the blue environment's source database. */
+  source: string | null;
+  /** ARN of the green environment's target database. */
+  target: string | null;
+  /**
+   * Status AVAILABLE, every switchover member AVAILABLE and every task COMPLETED: green is
+   * provisioned and replicating. (RDS itself checks replica lag again during the switchover and
+   * rolls back if it cannot catch up within SwitchoverTimeout.)
+   */
+  switchoverReady: boolean;
+  members: BlueGreenMember[];
+  tasks: BlueGreenTask[];
+}
+
+/**
+ * How a wait for a Blue/Green switchover ended. Only SWITCHOVER_COMPLETED is success.
+ * - ROLLED_BACK: seen SWITCHOVER_IN_PROGRESS, then AVAILABLE again (RDS rolled back, e.g. after
+ *   SwitchoverTimeout); blue still serves.
+ * - NOT_STARTED: AVAILABLE past the start grace period (counted from the request) and not seen in
+ *   progress by this call: the request did not take, or it rolled back while nobody was looking
+ *   (e.g. between two wait slices); blue still serves either way.
+ * - NOT_FOUND: the deployment is gone.
+ * - TIMED_OUT: still in progress (or provisioning) when the wait ran out; nothing is decided yet.
+ */
+export type SwitchoverOutcome =
+  | 'SWITCHOVER_COMPLETED'
+  | 'SWITCHOVER_FAILED'
+  | 'INVALID_CONFIGURATION'
+  | 'DELETING'
+  | 'ROLLED_BACK'
+  | 'NOT_STARTED'
+  | 'NOT_FOUND'
+  | 'TIMED_OUT';
+
+export interface WaitSwitchoverOptions {
+  /** When the switchover was requested; default: the start of this call. */
+  requestedAt?: Date;
+}
+
+export interface SwitchoverWaitResult {
+  outcome: SwitchoverOutcome;
+  /** The last description seen; null when the deployment was not found. */
+  deployment: BlueGreenDescription | null;
+}
+
+export interface RdsPort {
+  /** DescribeDBInstances for one instance; null when it does not exist. */
+  describeReplica(region: string, instanceId: string): Promise<ReplicaDescription | null>;
+  /**
+   * Latest CloudWatch `ReplicaLag` (AWS/RDS, seconds) of the last few minutes; null when there is
+   * no datapoint or RDS reports a negative value (replication not running).
+   */
+  replicaLagSeconds(region: string, replicaId: string): Promise<number | null>;
+  /** Sends PromoteReadReplica. Call only after describeReplica said it is still a replica. */
+  promoteReadReplica(region: string, replicaId: string): Promise<void>;
+  /** The SDK's DBInstanceAvailable waiter, bounded by timeoutMs. */
+  waitAvailable(
+    region: string,
+    instanceId: string,
+    timeoutMs: number,
+    options?: WaitAvailableOptions,
+  ): Promise<WaitAvailableResult>;
+  /** DescribeBlueGreenDeployments for one deployment; null when it does not exist. */
+  describeBlueGreen(region: string, deploymentId: string): Promise<BlueGreenDescription | null>;
+  /**
+   * Sends SwitchoverBlueGreenDeployment with SwitchoverTimeout (seconds; RDS rolls back past it).
+   * Returns the deployment as RDS answered (status usually SWITCHOVER_IN_PROGRESS).
+   */
+  switchoverBlueGreen(
+    region: string,
+    deploymentId: string,
+    timeoutSeconds: number,
+  ): Promise<BlueGreenDescription | null>;
+  /**
+   * Polls DescribeBlueGreenDeployments until a terminal status or timeoutMs. Safe to call in short
+   * slices: pass `requestedAt` (when SwitchoverBlueGreenDeployment was sent) so the NOT_STARTED
+   * grace period counts from the request, not from this call.
+   */
+  waitSwitchover(
+    region: string,
+    deploymentId: string,
+    timeoutMs: number,
+    options?: WaitSwitchoverOptions,
+  ): Promise<SwitchoverWaitResult>;
+}
+
+export type AwsRefusalCode = 'not_found' | 'invalid_state' | 'throttled' | 'unauthorized' | 'other';
+
+/**
+ * An AWS call that did not do what was asked, in words an executor can act on. `retryable`: the
+ * same call may succeed later without anyone changing anything (throttling that outlasted the
+ * SDK's own retries, 5xx, network trouble). invalid_state is not retryable as such: describe again
+ * and decide.
+ */
+export class AwsRefusal extends Error {
+  override readonly name = 'AwsRefusal';
+  readonly code: AwsRefusalCode;
+  readonly retryable: boolean;
+  /** The AWS error name/code (e.g. InvalidDBInstanceState, AccessDenied), when there was one. */
+  readonly awsCode: string | null;
+  readonly httpStatusCode: number | null;
+  readonly requestId: string | null;
+
+  constructor(
+    code: AwsRefusalCode,
+    message: string,
+    details: {
+      retryable?: boolean;
+      awsCode?: string | null;
+      httpStatusCode?: number | null;
+      requestId?: string | null;
+      cause?: unknown;
+    } = {},
+  ) {
+    super(message, details.cause === undefined ? undefined : { cause: details.cause });
+    this.code = code;
+    this.retryable = details.retryable ?? code === 'throttled';
+    this.awsCode = details.awsCode ?? null;
+    this.httpStatusCode = details.httpStatusCode ?? null;
+    this.requestId = details.requestId ?? null;
+  }
+}

@@ -1,0 +1,71 @@
+// The replica-promotion strategy: keep a standby in sync, fence the old primary, wait until the
+// standby has replayed everything, promote it, route traffic to it.
+import { resolveSecret } from '../../config/secrets';
+import type { TargetConfig } from '../../config/types';
+import type { HookRunner } from '../../ports/hooks';
+import type { RdsPort } from '../../ports/rds';
+import type { ReplicationPort } from '../../ports/replication';
+import type { Strategy } from '../types';
+import { replicaPromotionConfigSchema } from './config';
+import { planReplicaPromotion, settingsOf, STRATEGY_NAME } from './plan';
+import { endpointsOf, postgresExecutors, preflightChecks } from './postgres-executors';
+import { rdsExecutors, rdsPreflight } from './rds-executors';
+import { endpointVars, routeExecutor } from './route';
+
+export interface ReplicaPromotionDeps {
+  replication: ReplicationPort;
+  rds: RdsPort;
+  hooks: HookRunner;
+  env: NodeJS.ProcessEnv;
+  /** Wall time for measured windows; injectable for tests. */
+  nowMs?: () => number;
+}
+
+export function createReplicaPromotion(deps: ReplicaPromotionDeps): Strategy {
+  const { replication, env } = deps;
+  return {
+    name: STRATEGY_NAME,
+    summary: 'promote a standby: fence the primary, wait for zero lag, promote, route traffic',
+    configSchema: replicaPromotionConfigSchema,
+    plan: planReplicaPromotion,
+    executors: {
+      ...postgresExecutors({ replication, env, ...(deps.nowMs ? { nowMs: deps.nowMs } : {}) }),
+      ...rdsExecutors({ rds: deps.rds, replication, env }),
+      route: routeExecutor(deps.hooks, env, (ctx) => {
+        const postgres = settingsOf(ctx.target).postgres;
+        if (!postgres) return {};
+        return {
+          ...endpointVars('standby', resolveSecret(postgres.standby, env)),
+          ...endpointVars('primary', resolveSecret(postgres.primary, env)),
+        };
+      }),
+    },
+    async preflight(target: TargetConfig) {
+      const settings = settingsOf(target);
+      if (settings.postgres) {
+        const { primary, standby } = endpointsOf({ target }, env);
+        return preflightChecks(replication, primary, standby);
+      }
+      return rdsPreflight(deps.rds, settings);
+    },
+    async sampleLag(target: TargetConfig) {
+      const settings = settingsOf(target);
+      if (settings.postgres) {
+        const { primary, standby } = endpointsOf({ target }, env);
+        return replication.lag(primary, standby);
+      }
+      if (settings.rds) {
+        const seconds = await deps.rds.replicaLagSeconds(settings.rds.region, settings.rds.replica);
+        return { bytes: seconds === null ? null : 0, seconds };
+      }
+      return { bytes: null, seconds: null };
+    },
+    lagLimit(target: TargetConfig) {
+      const { maxLag } = settingsOf(target);
+      return {
+        ...(maxLag.bytes !== undefined ? { maxBytes: maxLag.bytes } : {}),
+        ...(maxLag.seconds !== undefined ? { maxSeconds: maxLag.seconds } : {}),
+      };
+    },
+  };
+}

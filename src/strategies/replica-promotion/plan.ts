@@ -1,0 +1,142 @@
+// Pure planning: which steps a replica promotion takes for a target, in order.
+import type { Plan, StepSpec } from '../../engine/types';
+import type { TargetConfig } from '../../config/types';
+import type { ReplicaPromotionSettings } from './config';
+
+export const STRATEGY_NAME = 'replica-promotion';
+
+export const NO_WAY_BACK =
+  'After promotion there is no automatic way back: the old primary stays fenced and must be re-attached as a standby (pg_rewind) by a person.';
+
+export function settingsOf(target: TargetConfig): ReplicaPromotionSettings {
+  return target.settings as unknown as ReplicaPromotionSettings;
+}
+
+function routeStep(settings: ReplicaPromotionSettings): StepSpec[] {
+  if (!settings.route) return [];
+  return [
+    { name: 'route-traffic', kind: 'action', title: 'Route traffic to the new primary', executor: 'route' },
+  ];
+}
+
+function selfManaged(target: TargetConfig, settings: ReplicaPromotionSettings): StepSpec[] {
+  return [
+    {
+      name: 'preflight',
+      kind: 'check',
+      title: 'Preflight: primary, standby and replication',
+      executor: 'pg-preflight',
+    },
+    {
+      name: 'wait-for-lag',
+      kind: 'wait',
+      title: 'Wait until replication lag is under the limit',
+      executor: 'pg-wait-lag',
+    },
+    {
+      name: 'approve-promotion',
+      kind: 'gate',
+      title: 'Approve: fence the primary and promote the standby',
+      destructive: true,
+      explain: `fence the primary of ${target.name} (it will refuse writes), wait until the standby has replayed everything, and promote the standby`,
+      warning: NO_WAY_BACK,
+    },
+    { name: 'recheck-lag', kind: 'check', title: 'Re-check lag after approval', executor: 'pg-recheck-lag' },
+    {
+      name: 'fence-primary',
+      kind: 'action',
+      title: 'Fence the old primary',
+      executor: 'pg-fence',
+      compensation: { executor: 'pg-unfence', title: 'Unfence the old primary' },
+    },
+    {
+      name: 'catch-up',
+      kind: 'wait',
+      title: "Standby replays the fenced primary's last WAL",
+      executor: 'pg-catch-up',
+    },
+    {
+      name: 'promote-standby',
+      kind: 'action',
+      title: 'Promote the standby',
+      executor: 'pg-promote',
+      maxRetries: 3,
+    },
+    ...routeStep(settings),
+    { name: 'report', kind: 'check', title: 'Report', executor: 'pg-report' },
+  ];
+}
+
+function rdsReplica(target: TargetConfig, settings: ReplicaPromotionSettings): StepSpec[] {
+  const rds = settings.rds!;
+  return [
+    {
+      name: 'preflight',
+      kind: 'check',
+      title: `Preflight: ${rds.replica} replicates ${rds.primary}`,
+      executor: 'rds-preflight',
+    },
+    {
+      name: 'wait-for-lag',
+      kind: 'wait',
+      title: 'Wait until replica lag is under the limit',
+      executor: 'rds-wait-lag',
+    },
+    {
+      name: 'approve-promotion',
+      kind: 'gate',
+      title: `Approve: promote ${rds.replica}`,
+      destructive: true,
+      explain: `promote the RDS read replica ${rds.replica} of ${target.name} to a standalone primary (the instance reboots)`,
+      warning: 'Promotion of an RDS read replica cannot be undone; the replica stops replicating for good.',
+    },
+    { name: 'recheck-lag', kind: 'check', title: 'Re-check lag after approval', executor: 'rds-recheck-lag' },
+    { name: 'promote-replica', kind: 'action', title: `Promote ${rds.replica}`, executor: 'rds-promote' },
+    {
+      name: 'wait-available',
+      kind: 'wait',
+      title: `Wait until ${rds.replica} is available`,
+      executor: 'rds-wait-promoted',
+    },
+    ...routeStep(settings),
+  ];
+}
+
+function blueGreen(target: TargetConfig, settings: ReplicaPromotionSettings): StepSpec[] {
+  const bg = settings.rdsBlueGreen!;
+  return [
+    {
+      name: 'preflight',
+      kind: 'check',
+      title: `Preflight: ${bg.deployment} is ready`,
+      executor: 'bg-preflight',
+    },
+    {
+      name: 'approve-switchover',
+      kind: 'gate',
+      title: `Approve: switch ${target.name} over to green`,
+      destructive: true,
+      explain: `switch the Blue/Green deployment ${bg.deployment} over to green`,
+      warning:
+        'After switchover, blue is renamed and no longer receives writes; going back means a new deployment.',
+    },
+    { name: 'switchover', kind: 'action', title: 'Switch over', executor: 'bg-switchover' },
+    {
+      name: 'wait-switchover',
+      kind: 'wait',
+      title: 'Wait for the switchover to complete',
+      executor: 'bg-wait',
+    },
+    ...routeStep(settings),
+  ];
+}
+
+export function planReplicaPromotion(target: TargetConfig): Plan {
+  const settings = settingsOf(target);
+  const steps = settings.postgres
+    ? selfManaged(target, settings)
+    : settings.rds
+      ? rdsReplica(target, settings)
+      : blueGreen(target, settings);
+  return { strategy: STRATEGY_NAME, target: target.name, steps, warnings: [NO_WAY_BACK] };
+}

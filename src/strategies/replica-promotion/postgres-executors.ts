@@ -1,0 +1,320 @@
+// Executors of a self-managed PostgreSQL promotion. Each looks at the world before acting, so a
+// job that runs twice (a worker died mid-step) does no harm. Read as gh-ost's cut-over does:
+// re-check, act, verify.
+import { resolveSecret } from '../../config/secrets';
+import { fatal, needsHuman, retryable } from '../../engine/failures';
+import type { JsonObject, Run } from '../../engine/types';
+import type { LagReading, ReplicationPort } from '../../ports/replication';
+import type { StepContext, StepExecutor, StepResult } from '../types';
+import { settingsOf } from './plan';
+import { describeLag, isUnderLimit } from './lag';
+
+export interface PostgresExecutorDeps {
+  replication: ReplicationPort;
+  env: NodeJS.ProcessEnv;
+  /** Wall time in ms, for measured durations (the write-unavailable window). */
+  nowMs?: () => number;
+}
+
+export interface Endpoints {
+  primary: string;
+  standby: string;
+}
+
+export function endpointsOf(ctx: Pick<StepContext, 'target'>, env: NodeJS.ProcessEnv): Endpoints {
+  const postgres = settingsOf(ctx.target).postgres;
+  if (!postgres) throw fatal('target has no postgres section');
+  return { primary: resolveSecret(postgres.primary, env), standby: resolveSecret(postgres.standby, env) };
+}
+
+/** The output an earlier step of this run left, by step name. */
+export function outputOf(run: Run, stepName: string): JsonObject | null {
+  return run.steps.find((step) => step.spec.name === stepName)?.output ?? null;
+}
+
+function lagOutput(lag: LagReading): JsonObject {
+  return { bytes: lag.bytes, seconds: lag.seconds };
+}
+
+/** Inline polling for sub-second waits; longer waits become delayed jobs. */
+async function pollBriefly<T>(
+  probe: () => Promise<T | null>,
+  budgetMs: number,
+  everyMs: number,
+): Promise<T | null> {
+  const deadline = Date.now() + budgetMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== null || Date.now() >= deadline) return value;
+    await new Promise((resolve) => setTimeout(resolve, everyMs));
+  }
+}
+
+export function postgresExecutors(deps: PostgresExecutorDeps): Record<string, StepExecutor> {
+  const { replication, env } = deps;
+  const nowMs = deps.nowMs ?? Date.now;
+
+  const preflight: StepExecutor = {
+    async execute(ctx) {
+      const { primary, standby } = endpointsOf(ctx, env);
+      const checks = await preflightChecks(replication, primary, standby);
+      const failed = checks.filter((check) => !check.ok);
+      if (failed.length > 0)
+        throw fatal(`preflight refused: ${failed.map((check) => check.detail).join('; ')}`);
+      return { type: 'done', output: { checks: checks.map((check) => `${check.name}: ${check.detail}`) } };
+    },
+  };
+
+  const waitLag: StepExecutor = {
+    async execute(ctx): Promise<StepResult> {
+      const settings = settingsOf(ctx.target);
+      const { primary, standby } = endpointsOf(ctx, env);
+      const lag = await replication.lag(primary, standby);
+      if (isUnderLimit(lag, settings.maxLag)) return { type: 'done', output: lagOutput(lag) };
+      return {
+        type: 'wait',
+        delayMs: settings.lagPollInterval,
+        output: { ...lagOutput(lag), waitingFor: describeLag(lag, settings.maxLag) },
+      };
+    },
+  };
+
+  const recheckLag: StepExecutor = {
+    async execute(ctx) {
+      const settings = settingsOf(ctx.target);
+      const { primary, standby } = endpointsOf(ctx, env);
+      const lag = await replication.lag(primary, standby);
+      // An approval does not outrank a measurement: approving this pause re-checks, it never skips.
+      if (!isUnderLimit(lag, settings.maxLag)) {
+        throw needsHuman(
+          `${describeLag(lag, settings.maxLag)} since the approval; not fencing the primary. ` +
+            'Retry to check again once lag is down, or abort.',
+          { detail: lagOutput(lag) },
+        );
+      }
+      return { type: 'done', output: lagOutput(lag) };
+    },
+  };
+
+  const fence: StepExecutor = {
+    async execute(ctx) {
+      const { primary, standby } = endpointsOf(ctx, env);
+      const standbyFacts = await replication.describe(standby).catch(() => null);
+      if (standbyFacts && !standbyFacts.inRecovery) {
+        throw needsHuman('the standby is already out of recovery (promoted by someone else?); not fencing');
+      }
+      const fencedAtMs = nowMs();
+      let finalLsn: string;
+      try {
+        ({ finalLsn } = await replication.fence(primary));
+      } catch (error) {
+        throw needsHuman(
+          `could not fence the primary (${(error as Error).message}). The standby will not be promoted over a ` +
+            'primary that may still take writes. Check the primary, then retry or abort.',
+        );
+      }
+      if (!(await replication.verifyFenced(primary))) {
+        throw needsHuman(
+          'the primary was told to refuse writes but a test write was not refused; the standby will not be promoted. ' +
+            'Check the primary, then retry or abort.',
+        );
+      }
+      return { type: 'done', output: { finalLsn, fencedAtMs } };
+    },
+  };
+
+  const unfence: StepExecutor = {
+    async execute(ctx) {
+      const { primary, standby } = endpointsOf(ctx, env);
+      let standbyFacts;
+      try {
+        standbyFacts = await replication.describe(standby);
+      } catch (error) {
+        throw retryable(`cannot tell whether the standby was promoted (${(error as Error).message})`);
+      }
+      if (!standbyFacts.inRecovery) {
+        throw fatal(
+          'the standby has been promoted; the old primary stays fenced so that there are never two primaries',
+        );
+      }
+      try {
+        await replication.unfence(primary);
+      } catch (error) {
+        throw retryable(`could not unfence the primary (${(error as Error).message})`);
+      }
+      return { type: 'done', output: { report: ':unlock: The old primary accepts writes again.' } };
+    },
+  };
+
+  const catchUp: StepExecutor = {
+    async execute(ctx): Promise<StepResult> {
+      const settings = settingsOf(ctx.target);
+      const { standby } = endpointsOf(ctx, env);
+      const finalLsn = outputOf(ctx.run, 'fence-primary')?.['finalLsn'];
+      if (typeof finalLsn !== 'string') throw fatal('the fence step recorded no final WAL position');
+      const behind = await pollBriefly(
+        async () => {
+          const bytes = await replication.bytesBehind(standby, finalLsn);
+          return bytes === 0 ? 0 : null;
+        },
+        1_000,
+        2,
+      );
+      if (behind === 0) return { type: 'done', output: { finalLsn, bytesOutstanding: 0 } };
+      const waitedMs = Date.now() - Date.parse(ctx.step.startedAt ?? ctx.clock.now().toISOString());
+      if (waitedMs > (settings.postgres?.catchUpTimeout ?? 60_000)) {
+        throw needsHuman(
+          `the standby has not replayed the fenced primary's WAL up to ${finalLsn} after ${Math.round(waitedMs / 1000)} s; not promoting. ` +
+            'Check the standby (is replay paused?), then retry or abort (abort unfences the primary).',
+        );
+      }
+      return { type: 'wait', delayMs: 50, output: { finalLsn } };
+    },
+  };
+
+  const promote: StepExecutor = {
+    async execute(ctx) {
+      const settings = settingsOf(ctx.target);
+      const { primary, standby } = endpointsOf(ctx, env);
+      const before = await replication.describe(standby);
+      if (before.inRecovery) {
+        // The zero-data-loss conditions, re-checked right before the irreversible call.
+        const finalLsn = outputOf(ctx.run, 'fence-primary')?.['finalLsn'];
+        if (typeof finalLsn !== 'string') throw fatal('the fence step recorded no final WAL position');
+        if (!(await replication.verifyFenced(primary).catch(() => false)) && !ctx.humanOverride) {
+          throw needsHuman(
+            'the old primary is no longer verifiably fenced (a write was not refused, or it does not answer); not promoting. ' +
+              'Retrying promotes anyway only if you are sure the old primary cannot take writes.',
+          );
+        }
+        const outstanding = await replication.bytesBehind(standby, finalLsn);
+        if (outstanding > 0)
+          throw retryable(`the standby is still ${outstanding} bytes behind the fenced primary`);
+        await replication.promote(standby, settings.postgres?.promoteTimeout ?? 60_000);
+      }
+      const after = await replication.verifyPromoted(standby);
+      if (after.inRecovery || !after.acceptsWrites) {
+        throw retryable(
+          `promotion not complete yet (in recovery: ${after.inRecovery}, accepts writes: ${after.acceptsWrites})`,
+        );
+      }
+      return {
+        type: 'done',
+        output: {
+          timeline: after.timeline,
+          previousTimeline: before.timeline,
+          writableAtMs: nowMs(),
+          alreadyPromoted: !before.inRecovery,
+        },
+      };
+    },
+  };
+
+  const report: StepExecutor = {
+    execute(ctx) {
+      const fenced = outputOf(ctx.run, 'fence-primary');
+      const promoted = outputOf(ctx.run, 'promote-standby');
+      const fencedAtMs = Number(fenced?.['fencedAtMs']);
+      const writableAtMs = Number(promoted?.['writableAtMs']);
+      const windowMs =
+        Number.isFinite(fencedAtMs) && Number.isFinite(writableAtMs) ? writableAtMs - fencedAtMs : null;
+      const timeline = typeof promoted?.['timeline'] === 'number' ? promoted['timeline'] : null;
+      const text = [
+        ':white_check_mark: *Promotion complete.*',
+        `• Write-unavailable window (fence → first write accepted on the new primary): ${windowMs === null ? 'unknown' : `${windowMs} ms`}`,
+        '• Bytes lost: 0 (the standby replayed the fenced primary up to its final WAL position before promotion)',
+        `• New timeline: ${timeline ?? 'unknown'}`,
+        '• The old primary is fenced (read-only) and is no longer replicated to. To re-attach it as a standby, stop it and run ' +
+          '`pg_rewind --target-pgdata=<its data dir> --source-server=<new primary conninfo>`, then start it with a ' +
+          '`standby.signal` and `primary_conninfo` pointing at the new primary. The bot does not do this by itself.',
+      ].join('\n');
+      return Promise.resolve({
+        type: 'done',
+        output: {
+          writeUnavailableMs: windowMs,
+          bytesLost: 0,
+          timeline: timeline,
+          report: text,
+        },
+      });
+    },
+  };
+
+  return {
+    'pg-preflight': preflight,
+    'pg-wait-lag': waitLag,
+    'pg-recheck-lag': recheckLag,
+    'pg-fence': fence,
+    'pg-unfence': unfence,
+    'pg-catch-up': catchUp,
+    'pg-promote': promote,
+    'pg-report': report,
+  };
+}
+
+export interface PreflightResult {
+  name: string;
+  ok: boolean;
+  detail: string;
+}
+
+/** Read-only checks shared by the preflight step and `/cutover plan`. */
+export async function preflightChecks(
+  replication: ReplicationPort,
+  primaryUrl: string,
+  standbyUrl: string,
+): Promise<PreflightResult[]> {
+  const checks: PreflightResult[] = [];
+  const primary = await replication.describe(primaryUrl).catch((error: Error) => error);
+  const standby = await replication.describe(standbyUrl).catch((error: Error) => error);
+  checks.push(
+    primary instanceof Error
+      ? { name: 'primary reachable', ok: false, detail: `primary does not answer: ${primary.message}` }
+      : {
+          name: 'primary reachable',
+          ok: !primary.inRecovery,
+          detail: primary.inRecovery
+            ? 'the "primary" is in recovery (it is a standby)'
+            : `PostgreSQL ${primary.serverVersion}, timeline ${primary.timeline}`,
+        },
+  );
+  checks.push(
+    standby instanceof Error
+      ? { name: 'standby reachable', ok: false, detail: `standby does not answer: ${standby.message}` }
+      : {
+          name: 'standby in recovery',
+          ok: standby.inRecovery,
+          detail: standby.inRecovery
+            ? `replaying at ${standby.lsn}`
+            : 'the standby is not in recovery (already promoted?)',
+        },
+  );
+  if (!(primary instanceof Error) && !(standby instanceof Error)) {
+    const same = primary.systemIdentifier === standby.systemIdentifier;
+    checks.push({
+      name: 'same system identifier',
+      ok: same,
+      detail: same
+        ? primary.systemIdentifier
+        : `primary ${primary.systemIdentifier} ≠ standby ${standby.systemIdentifier}`,
+    });
+    const standbys = await replication.standbys(primaryUrl).catch(() => []);
+    const streaming = standbys.filter((row) => row.state === 'streaming');
+    checks.push({
+      name: 'standby streams from this primary',
+      ok: streaming.length > 0,
+      detail:
+        streaming.length > 0
+          ? `streaming: ${streaming.map((row) => row.applicationName).join(', ')}`
+          : 'pg_stat_replication on the primary shows no streaming standby',
+    });
+    if (streaming.length > 1) {
+      checks.push({
+        name: 'other standbys',
+        ok: true,
+        detail: `${streaming.length - 1} other standby(s) stream from this primary and will be orphaned by the promotion: re-point them at the new primary`,
+      });
+    }
+  }
+  return checks;
+}

@@ -1,0 +1,50 @@
+// The optional `route` hook: after the promotion, point traffic at the new primary.
+import { toHookCommand } from '../../config/hook-schema';
+import { needsHuman } from '../../engine/failures';
+import type { HookRunner } from '../../ports/hooks';
+import type { StepExecutor, StepResult } from '../types';
+import { formatHookResult } from '../../adapters/hooks/format';
+import { substitutePlaceholders } from '../../adapters/hooks/placeholders';
+import { settingsOf } from './plan';
+
+/** `{standby.host}` style placeholders from the target's connection strings (never their passwords). */
+export function endpointVars(prefix: string, connectionString: string): Record<string, string> {
+  try {
+    const url = new URL(connectionString);
+    return {
+      [`${prefix}.host`]: url.hostname,
+      [`${prefix}.port`]: url.port || '5432',
+      [`${prefix}.database`]: url.pathname.replace(/^\//, ''),
+    };
+  } catch {
+    return {};
+  }
+}
+
+export function routeExecutor(
+  hooks: HookRunner,
+  env: NodeJS.ProcessEnv,
+  vars: (ctx: Parameters<StepExecutor['execute']>[0]) => Record<string, string>,
+): StepExecutor {
+  return {
+    async execute(ctx): Promise<StepResult> {
+      const route = settingsOf(ctx.target).route;
+      if (!route) return { type: 'done', output: { skipped: true } };
+      const { hook, secrets } = toHookCommand(route, env);
+      const values = { target: ctx.target.name, ...vars(ctx) };
+      const result = await hooks.run(hook, values);
+      // Show the command as it ran (placeholders filled), with every secret redacted.
+      const summary = formatHookResult(result, substitutePlaceholders(hook.command, values), { secrets });
+      if (result.timedOut || result.exitCode !== 0) {
+        // The database has moved already; traffic has not. A person decides: retry or fix by hand.
+        throw needsHuman(
+          `the route hook did not succeed; traffic may still point at the old primary.\n${summary}`,
+        );
+      }
+      return {
+        type: 'done',
+        output: { exitCode: result.exitCode, durationMs: result.durationMs, report: summary },
+      };
+    },
+  };
+}

@@ -1,0 +1,556 @@
+// A small stateful model of the RDS and CloudWatch calls the RDS adapter makes, for tests (AWS is
+// never reached). Two ways in:
+//  - installOn(mockClient(RDSClient), mockClient(CloudWatchClient)): aws-sdk-client-mock replaces
+//    Client#send, so the SDK's middleware (retry included) does not run; the SDK waiters do, since
+//    they call send.
+//  - attachToRds(client) / attachToCloudWatch(client): a middleware right after retry and signing
+//    answers from the model instead of the network, so the real retry strategy, endpoint resolution
+//    and signing run (give the client static test credentials).
+// One region: instances and deployments are keyed by identifier alone.
+import {
+  BlueGreenDeploymentNotFoundFault,
+  DBInstanceNotFoundFault,
+  DescribeBlueGreenDeploymentsCommand,
+  DescribeDBInstancesCommand,
+  InvalidBlueGreenDeploymentStateFault,
+  InvalidDBInstanceStateFault,
+  PromoteReadReplicaCommand,
+  RDSServiceException,
+  SwitchoverBlueGreenDeploymentCommand,
+} from '@aws-sdk/client-rds';
+import type {
+  BlueGreenDeployment,
+  DBInstance,
+  DescribeBlueGreenDeploymentsCommandInput,
+  DescribeBlueGreenDeploymentsCommandOutput,
+  DescribeDBInstancesCommandInput,
+  DescribeDBInstancesCommandOutput,
+  PromoteReadReplicaCommandInput,
+  PromoteReadReplicaCommandOutput,
+  RDSClient,
+  ServiceOutputTypes as RdsOutput,
+  SwitchoverBlueGreenDeploymentCommandInput,
+  SwitchoverBlueGreenDeploymentCommandOutput,
+} from '@aws-sdk/client-rds';
+import { GetMetricDataCommand } from '@aws-sdk/client-cloudwatch';
+import type {
+  CloudWatchClient,
+  GetMetricDataCommandInput,
+  GetMetricDataCommandOutput,
+  ServiceOutputTypes as CloudWatchOutput,
+} from '@aws-sdk/client-cloudwatch';
+import type { AwsClientStub } from 'aws-sdk-client-mock';
+
+export const MODEL_ACCOUNT = '123456789012';
+
+export type ModelCommand =
+  | 'DescribeDBInstances'
+  | 'PromoteReadReplica'
+  | 'DescribeBlueGreenDeployments'
+  | 'SwitchoverBlueGreenDeployment'
+  | 'GetMetricData';
+
+export interface RecordedCall {
+  command: ModelCommand;
+  input: unknown;
+  /** 'ok', or the name of the error the model threw. */
+  outcome: string;
+}
+
+/** How a promotion unfolds, in describes of that instance (each describe shows one phase). */
+export interface PromotionScript {
+  /** Describes that still show `available` with the source set (RDS lagging the request). Default 0. */
+  stale?: number;
+  /** Default 2. */
+  modifying?: number;
+  /** Default 1. */
+  rebooting?: number;
+}
+
+export interface InstanceOptions {
+  status?: string;
+  sourceId?: string | null;
+  pendingModifications?: boolean;
+  engine?: string;
+}
+
+export interface BlueGreenOptions {
+  /** Instance id of blue (source) and green (target). */
+  source: string;
+  target: string;
+  name?: string;
+  status?: string;
+  statusDetails?: string;
+  tasks?: { name: string; status: string }[];
+  /** Switchover status of the (single) member pair before switchover. Default AVAILABLE. */
+  memberStatus?: string;
+  /** How a switchover ends, and after how many describes in SWITCHOVER_IN_PROGRESS. */
+  switchover?: { result: 'completed' | 'failed' | 'rolled_back'; inProgressDescribes?: number };
+}
+
+interface Phase {
+  status: string;
+  sourceId: string | null;
+}
+
+interface InstanceState {
+  id: string;
+  status: string;
+  sourceId: string | null;
+  pendingModifications: boolean;
+  engine: string;
+  promotionRequested: boolean;
+  /** Phases still to show, one per describe. */
+  queue: Phase[];
+}
+
+interface DeploymentState {
+  id: string;
+  name: string;
+  source: string;
+  target: string;
+  status: string;
+  statusDetails: string | null;
+  memberStatus: string;
+  tasks: { name: string; status: string }[];
+  result: 'completed' | 'failed' | 'rolled_back';
+  inProgressDescribes: number;
+  remainingInProgress: number;
+  switchoverTimeout: number | null;
+}
+
+interface InjectedFailure {
+  remaining: number;
+  error: () => Error;
+}
+
+/** An SDK-shaped service error as the SDK builds it for an unmodeled code (name = wire code). */
+export function awsError(name: string, httpStatusCode: number, message: string): RDSServiceException {
+  return new RDSServiceException({
+    name,
+    $fault: httpStatusCode >= 500 ? 'server' : 'client',
+    $metadata: { httpStatusCode, requestId: `req-${name}` },
+    message,
+  });
+}
+
+export function throttlingError(name = 'Throttling'): RDSServiceException {
+  const error = awsError(name, 400, 'Rate exceeded');
+  error.$retryable = { throttling: true };
+  return error;
+}
+
+export function accessDeniedError(action = 'rds:DescribeDBInstances'): RDSServiceException {
+  return awsError(
+    'AccessDenied',
+    403,
+    `User: arn:aws:iam::${MODEL_ACCOUNT}:user/cutover-bot is not authorized to perform: ${action}`,
+  );
+}
+
+export class RdsModel {
+  readonly calls: RecordedCall[] = [];
+  private readonly instances = new Map<string, InstanceState>();
+  private readonly deployments = new Map<string, DeploymentState>();
+  private readonly failures = new Map<ModelCommand, InjectedFailure[]>();
+  private readonly lag = new Map<string, { at: Date; value: number }[]>();
+  private readonly promotion: Required<PromotionScript>;
+
+  constructor(
+    readonly region = 'eu-west-1',
+    promotion: PromotionScript = {},
+  ) {
+    this.promotion = { stale: 0, modifying: 2, rebooting: 1, ...promotion };
+  }
+
+  arn(instanceId: string): string {
+    return `arn:aws:rds:${this.region}:${MODEL_ACCOUNT}:db:${instanceId}`;
+  }
+
+  addInstance(id: string, options: InstanceOptions = {}): this {
+    this.instances.set(id, {
+      id,
+      status: options.status ?? 'available',
+      sourceId: options.sourceId ?? null,
+      pendingModifications: options.pendingModifications ?? false,
+      engine: options.engine ?? 'postgres',
+      promotionRequested: false,
+      queue: [],
+    });
+    return this;
+  }
+
+  addReplica(id: string, sourceId: string, options: Omit<InstanceOptions, 'sourceId'> = {}): this {
+    return this.addInstance(id, { ...options, sourceId });
+  }
+
+  /** Sets an instance's status now; a queued promotion continues from there. */
+  setStatus(id: string, status: string): this {
+    this.mustInstance(id).status = status;
+    return this;
+  }
+
+  /** What the model holds now, without advancing anything. */
+  instance(id: string): DBInstance | undefined {
+    const state = this.instances.get(id);
+    return state === undefined ? undefined : this.renderInstance(state);
+  }
+
+  addBlueGreen(id: string, options: BlueGreenOptions): this {
+    this.deployments.set(id, {
+      id,
+      name: options.name ?? `${options.source}-bg`,
+      source: options.source,
+      target: options.target,
+      status: options.status ?? 'AVAILABLE',
+      statusDetails: options.statusDetails ?? null,
+      memberStatus: options.memberStatus ?? 'AVAILABLE',
+      tasks: options.tasks ?? [
+        { name: 'CREATING_READ_REPLICA_OF_SOURCE', status: 'COMPLETED' },
+        { name: 'DB_ENGINE_VERSION_UPGRADE', status: 'COMPLETED' },
+      ],
+      result: options.switchover?.result ?? 'completed',
+      inProgressDescribes: options.switchover?.inProgressDescribes ?? 2,
+      remainingInProgress: 0,
+      switchoverTimeout: null,
+    });
+    return this;
+  }
+
+  /** The SwitchoverTimeout the model was sent, or null. */
+  switchoverTimeoutOf(id: string): number | null {
+    return this.deployments.get(id)?.switchoverTimeout ?? null;
+  }
+
+  addLagDatapoint(instanceId: string, at: Date, value: number): this {
+    const points = this.lag.get(instanceId) ?? [];
+    points.push({ at, value });
+    this.lag.set(instanceId, points);
+    return this;
+  }
+
+  /** The next `count` calls of `command` throw `error()` (default: Throttling). */
+  failNext(command: ModelCommand, count: number, error: () => Error = () => throttlingError()): this {
+    const queue = this.failures.get(command) ?? [];
+    queue.push({ remaining: count, error });
+    this.failures.set(command, queue);
+    return this;
+  }
+
+  failAlways(command: ModelCommand, error: () => Error): this {
+    return this.failNext(command, Number.POSITIVE_INFINITY, error);
+  }
+
+  /** Calls of `command` that reached the model (including the ones it failed), or only successful ones. */
+  count(command: ModelCommand, which: 'all' | 'ok' = 'all'): number {
+    return this.calls.filter((call) => call.command === command && (which === 'all' || call.outcome === 'ok'))
+      .length;
+  }
+
+  // ---- the service --------------------------------------------------------------------------
+
+  describeDBInstances(input: DescribeDBInstancesCommandInput): DescribeDBInstancesCommandOutput {
+    let states: InstanceState[];
+    if (input.DBInstanceIdentifier !== undefined) {
+      const state = this.instances.get(input.DBInstanceIdentifier);
+      if (state === undefined) {
+        throw new DBInstanceNotFoundFault({
+          message: `DBInstance ${input.DBInstanceIdentifier} not found.`,
+          $metadata: { httpStatusCode: 404 },
+        });
+      }
+      states = [state];
+    } else {
+      states = [...this.instances.values()];
+    }
+    const DBInstances = states.map((state) => {
+      const rendered = this.renderInstance(state);
+      this.advance(state);
+      return rendered;
+    });
+    return { DBInstances, $metadata: { httpStatusCode: 200 } };
+  }
+
+  promoteReadReplica(input: PromoteReadReplicaCommandInput): PromoteReadReplicaCommandOutput {
+    const id = input.DBInstanceIdentifier ?? '';
+    const state = this.instances.get(id);
+    if (state === undefined) {
+      throw new DBInstanceNotFoundFault({
+        message: `DBInstance ${id} not found.`,
+        $metadata: { httpStatusCode: 404 },
+      });
+    }
+    if (state.sourceId === null) {
+      throw new InvalidDBInstanceStateFault({
+        message: 'DB Instance is not a read replica.',
+        $metadata: { httpStatusCode: 400 },
+      });
+    }
+    if (state.promotionRequested || state.status !== 'available') {
+      throw new InvalidDBInstanceStateFault({
+        message: `Instance ${id} is not in available state (${state.status}).`,
+        $metadata: { httpStatusCode: 400 },
+      });
+    }
+    state.promotionRequested = true;
+    const source = state.sourceId;
+    const phases = (count: number, status: string): Phase[] =>
+      Array.from({ length: count }, () => ({ status, sourceId: source }));
+    state.queue = [
+      ...phases(this.promotion.stale, 'available'),
+      ...phases(this.promotion.modifying, 'modifying'),
+      ...phases(this.promotion.rebooting, 'rebooting'),
+      { status: 'available', sourceId: null },
+    ];
+    this.advance(state);
+    return { DBInstance: this.renderInstance(state), $metadata: { httpStatusCode: 200 } };
+  }
+
+  describeBlueGreenDeployments(
+    input: DescribeBlueGreenDeploymentsCommandInput,
+  ): DescribeBlueGreenDeploymentsCommandOutput {
+    let states: DeploymentState[];
+    if (input.BlueGreenDeploymentIdentifier !== undefined) {
+      const state = this.deployments.get(input.BlueGreenDeploymentIdentifier);
+      if (state === undefined) {
+        throw new BlueGreenDeploymentNotFoundFault({
+          message: `BlueGreenDeployment ${input.BlueGreenDeploymentIdentifier} not found.`,
+          $metadata: { httpStatusCode: 404 },
+        });
+      }
+      states = [state];
+    } else {
+      states = [...this.deployments.values()];
+    }
+    const BlueGreenDeployments = states.map((state) => {
+      const rendered = this.renderDeployment(state);
+      this.advanceDeployment(state);
+      return rendered;
+    });
+    return { BlueGreenDeployments, $metadata: { httpStatusCode: 200 } };
+  }
+
+  switchoverBlueGreenDeployment(
+    input: SwitchoverBlueGreenDeploymentCommandInput,
+  ): SwitchoverBlueGreenDeploymentCommandOutput {
+    const id = input.BlueGreenDeploymentIdentifier ?? '';
+    const state = this.deployments.get(id);
+    if (state === undefined) {
+      throw new BlueGreenDeploymentNotFoundFault({
+        message: `BlueGreenDeployment ${id} not found.`,
+        $metadata: { httpStatusCode: 404 },
+      });
+    }
+    if (state.status !== 'AVAILABLE') {
+      throw new InvalidBlueGreenDeploymentStateFault({
+        message: `The blue/green deployment ${id} is ${state.status}; switchover needs AVAILABLE.`,
+        $metadata: { httpStatusCode: 400 },
+      });
+    }
+    state.switchoverTimeout = input.SwitchoverTimeout ?? 300;
+    state.status = 'SWITCHOVER_IN_PROGRESS';
+    state.memberStatus = 'SWITCHOVER_IN_PROGRESS';
+    state.statusDetails = null;
+    state.remainingInProgress = state.inProgressDescribes;
+    return { BlueGreenDeployment: this.renderDeployment(state), $metadata: { httpStatusCode: 200 } };
+  }
+
+  getMetricData(input: GetMetricDataCommandInput): GetMetricDataCommandOutput {
+    const start = input.StartTime?.getTime() ?? 0;
+    const end = input.EndTime?.getTime() ?? Number.POSITIVE_INFINITY;
+    const descending = (input.ScanBy ?? 'TimestampDescending') === 'TimestampDescending';
+    const MetricDataResults = (input.MetricDataQueries ?? []).map((query) => {
+      const metric = query.MetricStat?.Metric;
+      const instanceId = metric?.Dimensions?.find((d) => d.Name === 'DBInstanceIdentifier')?.Value;
+      const known = metric?.Namespace === 'AWS/RDS' && metric.MetricName === 'ReplicaLag';
+      const points = (known && instanceId !== undefined ? (this.lag.get(instanceId) ?? []) : [])
+        .filter((point) => point.at.getTime() >= start && point.at.getTime() < end)
+        .sort((a, b) => (descending ? b.at.getTime() - a.at.getTime() : a.at.getTime() - b.at.getTime()));
+      return {
+        Id: query.Id,
+        Label: metric?.MetricName,
+        Timestamps: points.map((point) => point.at),
+        Values: points.map((point) => point.value),
+        StatusCode: 'Complete' as const,
+      };
+    });
+    return { MetricDataResults, Messages: [], $metadata: { httpStatusCode: 200 } };
+  }
+
+  // ---- wiring -------------------------------------------------------------------------------
+
+  /** Answers aws-sdk-client-mock stubs from the model. */
+  installOn(rds: AwsClientStub<RDSClient>, cloudWatch?: AwsClientStub<CloudWatchClient>): void {
+    rds
+      .on(DescribeDBInstancesCommand)
+      .callsFake((input: DescribeDBInstancesCommandInput) =>
+        this.call('DescribeDBInstances', input, (i) => this.describeDBInstances(i)),
+      );
+    rds
+      .on(PromoteReadReplicaCommand)
+      .callsFake((input: PromoteReadReplicaCommandInput) =>
+        this.call('PromoteReadReplica', input, (i) => this.promoteReadReplica(i)),
+      );
+    rds
+      .on(DescribeBlueGreenDeploymentsCommand)
+      .callsFake((input: DescribeBlueGreenDeploymentsCommandInput) =>
+        this.call('DescribeBlueGreenDeployments', input, (i) => this.describeBlueGreenDeployments(i)),
+      );
+    rds
+      .on(SwitchoverBlueGreenDeploymentCommand)
+      .callsFake((input: SwitchoverBlueGreenDeploymentCommandInput) =>
+        this.call('SwitchoverBlueGreenDeployment', input, (i) => this.switchoverBlueGreenDeployment(i)),
+      );
+    cloudWatch
+      ?.on(GetMetricDataCommand)
+      .callsFake((input: GetMetricDataCommandInput) =>
+        this.call('GetMetricData', input, (i) => this.getMetricData(i)),
+      );
+  }
+
+  /**
+   * Puts the model where the network would be, inside the client's retry middleware.
+   * `onRequest` sees each signed HTTP request (e.g. to check which endpoint the SDK resolved).
+   */
+  attachToRds(client: RDSClient, onRequest?: (request: unknown) => void): void {
+    client.middlewareStack.add(
+      (_next, context) => async (args) => {
+        onRequest?.(args.request);
+        const output = (await this.dispatch(context.commandName, args.input)) as RdsOutput;
+        return { response: {}, output };
+      },
+      { step: 'finalizeRequest', priority: 'low', name: 'rdsModelTransport', override: true },
+    );
+  }
+
+  attachToCloudWatch(client: CloudWatchClient, onRequest?: (request: unknown) => void): void {
+    client.middlewareStack.add(
+      (_next, context) => async (args) => {
+        onRequest?.(args.request);
+        const output = (await this.dispatch(context.commandName, args.input)) as CloudWatchOutput;
+        return { response: {}, output };
+      },
+      { step: 'finalizeRequest', priority: 'low', name: 'cloudWatchModelTransport', override: true },
+    );
+  }
+
+  // ---- internals ----------------------------------------------------------------------------
+
+  private dispatch(commandName: string | undefined, input: unknown): Promise<unknown> {
+    switch (commandName) {
+      case 'DescribeDBInstancesCommand':
+        return this.call('DescribeDBInstances', input as DescribeDBInstancesCommandInput, (i) =>
+          this.describeDBInstances(i),
+        );
+      case 'PromoteReadReplicaCommand':
+        return this.call('PromoteReadReplica', input as PromoteReadReplicaCommandInput, (i) =>
+          this.promoteReadReplica(i),
+        );
+      case 'DescribeBlueGreenDeploymentsCommand':
+        return this.call(
+          'DescribeBlueGreenDeployments',
+          input as DescribeBlueGreenDeploymentsCommandInput,
+          (i) => this.describeBlueGreenDeployments(i),
+        );
+      case 'SwitchoverBlueGreenDeploymentCommand':
+        return this.call(
+          'SwitchoverBlueGreenDeployment',
+          input as SwitchoverBlueGreenDeploymentCommandInput,
+          (i) => this.switchoverBlueGreenDeployment(i),
+        );
+      case 'GetMetricDataCommand':
+        return this.call('GetMetricData', input as GetMetricDataCommandInput, (i) => this.getMetricData(i));
+      default:
+        return Promise.reject(new Error(`RdsModel does not implement ${commandName ?? 'this command'}`));
+    }
+  }
+
+  /** Records the call, applies injected failures, then runs the handler; always async. */
+  private async call<I, O>(command: ModelCommand, input: I, handler: (input: I) => O): Promise<O> {
+    const injected = this.failures.get(command)?.find((failure) => failure.remaining > 0);
+    if (injected !== undefined) {
+      injected.remaining -= 1;
+      const error = injected.error();
+      this.calls.push({ command, input, outcome: error.name });
+      throw error;
+    }
+    try {
+      const output = handler(input);
+      this.calls.push({ command, input, outcome: 'ok' });
+      return await Promise.resolve(output);
+    } catch (error) {
+      this.calls.push({ command, input, outcome: error instanceof Error ? error.name : 'error' });
+      throw error;
+    }
+  }
+
+  private mustInstance(id: string): InstanceState {
+    const state = this.instances.get(id);
+    if (state === undefined) throw new Error(`RdsModel: no instance ${id}`);
+    return state;
+  }
+
+  private advance(state: InstanceState): void {
+    const next = state.queue.shift();
+    if (next === undefined) return;
+    state.status = next.status;
+    state.sourceId = next.sourceId;
+  }
+
+  private renderInstance(state: InstanceState): DBInstance {
+    const replicas = [...this.instances.values()]
+      .filter((other) => other.sourceId === state.id)
+      .map((other) => other.id);
+    return {
+      DBInstanceIdentifier: state.id,
+      DBInstanceArn: this.arn(state.id),
+      DBInstanceStatus: state.status,
+      Engine: state.engine,
+      Endpoint: { Address: `${state.id}.abcdefghijkl.${this.region}.rds.amazonaws.com`, Port: 5432 },
+      PendingModifiedValues: state.pendingModifications ? { DBInstanceClass: 'db.r6g.xlarge' } : {},
+      ReadReplicaDBInstanceIdentifiers: replicas,
+      ...(state.sourceId === null ? {} : { ReadReplicaSourceDBInstanceIdentifier: state.sourceId }),
+    };
+  }
+
+  private advanceDeployment(state: DeploymentState): void {
+    if (state.status !== 'SWITCHOVER_IN_PROGRESS') return;
+    state.remainingInProgress -= 1;
+    if (state.remainingInProgress > 0) return;
+    switch (state.result) {
+      case 'completed':
+        state.status = 'SWITCHOVER_COMPLETED';
+        state.memberStatus = 'SWITCHOVER_COMPLETED';
+        break;
+      case 'failed':
+        state.status = 'SWITCHOVER_FAILED';
+        state.memberStatus = 'SWITCHOVER_FAILED';
+        state.statusDetails = 'Switchover failed: the green environment could not be promoted.';
+        break;
+      case 'rolled_back':
+        state.status = 'AVAILABLE';
+        state.memberStatus = 'AVAILABLE';
+        state.statusDetails = `Switchover did not complete within ${state.switchoverTimeout ?? 300} seconds; changes were rolled back.`;
+        break;
+    }
+  }
+
+  private renderDeployment(state: DeploymentState): BlueGreenDeployment {
+    return {
+      BlueGreenDeploymentIdentifier: state.id,
+      BlueGreenDeploymentName: state.name,
+      Source: this.arn(state.source),
+      Target: this.arn(state.target),
+      Status: state.status,
+      ...(state.statusDetails === null ? {} : { StatusDetails: state.statusDetails }),
+      SwitchoverDetails: [
+        {
+          SourceMember: this.arn(state.source),
+          TargetMember: this.arn(state.target),
+          Status: state.memberStatus,
+        },
+      ],
+      Tasks: state.tasks.map((task) => ({ Name: task.name, Status: task.status })),
+    };
+  }
+}
