@@ -7,7 +7,7 @@ import { SlackApiServer } from '../../src/console/slack-api-server';
 import { SlackRequestSender, type Actor } from '../../src/console/signed-requests';
 import { startRuntime, type Runtime } from '../../src/main/runtime';
 import type { Clock } from '../../src/ports/clock';
-import { registryOf } from '../../src/strategies/types';
+import { registryOf, type Strategy } from '../../src/strategies/types';
 import { dropSchema, testDatabaseUrl } from './pg';
 import { testRedisUrl } from './redis';
 import { createTestStrategy, TestWorld } from './test-strategy';
@@ -37,6 +37,9 @@ export async function startSlackHarness(options: {
   queueName: string;
   targets: TargetConfig[];
   clock?: Clock;
+  /** Strategies besides the test strategy (e.g. replica-promotion with real adapters). */
+  strategies?: Strategy[];
+  lagSampleIntervalMs?: number;
 }): Promise<SlackHarness> {
   const slack = await SlackApiServer.start({
     teamId: TEAM,
@@ -56,7 +59,8 @@ export async function startSlackHarness(options: {
   const runtime = await startRuntime({
     config,
     targets: { path: 'test', targets: options.targets },
-    strategies: registryOf([createTestStrategy(world)]),
+    strategies: registryOf([createTestStrategy(world), ...(options.strategies ?? [])]),
+    ...(options.lagSampleIntervalMs ? { lagSampleIntervalMs: options.lagSampleIntervalMs } : {}),
     log: pino({ level: config.logLevel }),
     storeSchema: options.schema,
     queueName: options.queueName,

@@ -1,6 +1,6 @@
 // Crash safety with real processes: a worker is SIGKILLed while an action is running; a new
 // worker resumes the run, and the action's side effect happened exactly once.
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import type { Run, RunState } from '../../../src/engine/types';
 import type { Runtime } from '../../../src/main/runtime';
@@ -9,6 +9,7 @@ import { freshQueueName } from '../../support/redis';
 import { APPROVER, REQUESTER, startTestRuntime, stopTestRuntime, testTarget } from '../../support/harness';
 import type { TestWorld } from '../../support/test-strategy';
 import { waitFor } from '../../support/wait-for';
+import { exited, spawnWorker } from '../../support/child-worker';
 
 const schema = freshSchemaName('t_crash');
 const queueName = freshQueueName('crash');
@@ -17,33 +18,16 @@ let web: Runtime;
 let world: TestWorld;
 const children: ChildProcess[] = [];
 
-function startWorker(): Promise<ChildProcess> {
-  const child = spawn(
-    process.execPath,
-    // `node --import tsx`, not the tsx CLI: the CLI runs the script in a grandchild that a
-    // SIGKILL of the CLI would leave running.
-    ['--import', 'tsx', path.join(__dirname, '../../support/worker-main.ts')],
-    {
-      env: {
-        ...process.env,
-        TEST_SCHEMA: schema,
-        TEST_QUEUE: queueName,
-        TEST_TARGETS: JSON.stringify(targetSettings),
-        TEST_LOCK_MS: '1500',
-        TEST_RECONCILE_MS: '500',
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
-  );
-  children.push(child);
-  return new Promise((resolve, reject) => {
-    let stderr = '';
-    child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    child.stdout?.on('data', (chunk: Buffer) => {
-      if (chunk.toString().includes('worker-ready')) resolve(child);
-    });
-    child.once('exit', (code) => reject(new Error(`worker exited early (${code}): ${stderr}`)));
+async function startWorker(): Promise<ChildProcess> {
+  const child = await spawnWorker(path.join(__dirname, '../../support/worker-main.ts'), {
+    TEST_SCHEMA: schema,
+    TEST_QUEUE: queueName,
+    TEST_TARGETS: JSON.stringify(targetSettings),
+    TEST_LOCK_MS: '1500',
+    TEST_RECONCILE_MS: '500',
   });
+  children.push(child);
+  return child;
 }
 
 beforeAll(async () => {
@@ -85,7 +69,7 @@ test('SIGKILL during an action: the next worker resumes and the side effect happ
   const before = await web.store.getRun(runId);
   expect(before?.steps[4]?.state).toBe('running');
   first.kill('SIGKILL');
-  await new Promise((resolve) => first.once('exit', resolve));
+  await exited(first);
 
   await startWorker();
   const done = await untilState(runId, 'succeeded', 'failed', 'aborted');

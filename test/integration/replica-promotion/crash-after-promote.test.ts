@@ -1,0 +1,117 @@
+// SIGKILL of the worker right after the promote call: the next worker finishes the run without
+// a second promotion (it finds the standby already promoted and only verifies).
+import path from 'node:path';
+import type { ChildProcess } from 'node:child_process';
+import pino from 'pino';
+import { AwsRdsAdapter } from '../../../src/adapters/aws/rds-adapter';
+import { ProcessHookRunner } from '../../../src/adapters/hooks/process-hook-runner';
+import { PgReplication } from '../../../src/adapters/postgres/pg-replication';
+import { parseTargets } from '../../../src/config/targets';
+import type { Run, RunState } from '../../../src/engine/types';
+import { startRuntime, type Runtime } from '../../../src/main/runtime';
+import { configSchemasOf } from '../../../src/strategies';
+import { createReplicaPromotion } from '../../../src/strategies/replica-promotion';
+import { registryOf } from '../../../src/strategies/types';
+import { exited, spawnWorker } from '../../support/child-worker';
+import { testAppConfig } from '../../support/harness';
+import { dropSchema, freshSchemaName } from '../../support/pg';
+import { startPgPair, type PgPair } from '../../support/pg-pair';
+import { freshQueueName } from '../../support/redis';
+import { waitFor } from '../../support/wait-for';
+
+const schema = freshSchemaName('t_promote_crash');
+const queueName = freshQueueName('promote-crash');
+const yaml = `defaults: { channel: C0TEST0001, approvers: [U0APPROVER] }
+targets:
+  - name: crash-db
+    strategy: replica-promotion
+    postgres: { primary: env:CRASH_PRIMARY, standby: env:CRASH_STANDBY }
+    lagPollInterval: 100ms
+`;
+const workerScript = path.join(__dirname, '../../support/promote-worker-main.ts');
+let pair: PgPair;
+let web: Runtime;
+const children: ChildProcess[] = [];
+
+beforeAll(async () => {
+  pair = await startPgPair();
+  const env = { CRASH_PRIMARY: pair.primaryUrl, CRASH_STANDBY: pair.standbyUrl };
+  const strategy = createReplicaPromotion({
+    replication: new PgReplication(),
+    rds: new AwsRdsAdapter(),
+    hooks: new ProcessHookRunner(),
+    env,
+  });
+  const strategies = registryOf([strategy]);
+  const config = testAppConfig('web');
+  web = await startRuntime({
+    config,
+    targets: parseTargets(yaml, 'web.yaml', { env, strategies: configSchemasOf(strategies) }),
+    strategies,
+    log: pino({ level: config.logLevel }),
+    storeSchema: schema,
+    queueName,
+    httpPort: null,
+  });
+});
+
+afterAll(async () => {
+  for (const child of children) if (child.exitCode === null) child.kill('SIGKILL');
+  await web.queue.queue.obliterate({ force: true });
+  await web.close();
+  await dropSchema(schema);
+  await pair.destroy();
+});
+
+function worker(killAfterPromote: boolean): Promise<ChildProcess> {
+  return spawnWorker(workerScript, {
+    TEST_TARGET_ENV: JSON.stringify({ CRASH_PRIMARY: pair.primaryUrl, CRASH_STANDBY: pair.standbyUrl }),
+    TEST_TARGETS_YAML: yaml,
+    TEST_SCHEMA: schema,
+    TEST_QUEUE: queueName,
+    TEST_KILL_AFTER_PROMOTE: killAfterPromote ? '1' : '0',
+  }).then((child) => {
+    children.push(child);
+    return child;
+  });
+}
+
+function untilState(runId: string, ...states: RunState[]): Promise<Run> {
+  return waitFor(
+    `run in ${states.join('|')}`,
+    async () => {
+      const run = await web.store.getRun(runId);
+      return run && states.includes(run.state) ? run : undefined;
+    },
+    { timeoutMs: 45_000 },
+  );
+}
+
+test('SIGKILL right after pg_promote: the resumed run verifies instead of promoting again', async () => {
+  const first = await worker(true);
+  const outcome = await web.runs.start({ target: web.findTarget('crash-db')!, requestedBy: 'U0REQUESTER' });
+  if (!outcome.ok) throw new Error(outcome.message);
+  const runId = outcome.run.id;
+  await untilState(runId, 'awaiting_approval');
+  await web.runs.approve(runId, 2, 1, 'U0APPROVER');
+
+  await exited(first);
+  expect(first.signalCode).toBe('SIGKILL');
+  const crashed = await web.store.getRun(runId);
+  const promoteStep = crashed!.steps.find((step) => step.spec.name === 'promote-standby')!;
+  // The irreversible call happened; the store only knows the step started.
+  expect(promoteStep.state).toBe('running');
+  expect((await new PgReplication().describe(pair.standbyUrl)).inRecovery).toBe(false);
+
+  await worker(false);
+  const done = await untilState(runId, 'succeeded', 'failed', 'aborted');
+  expect(done.state).toBe('succeeded');
+  const promoted = done.steps.find((step) => step.spec.name === 'promote-standby')!;
+  expect(promoted.output).toMatchObject({ alreadyPromoted: true, timeline: 2 });
+  // One promotion: a second would have needed the server back in recovery and made timeline 3.
+  expect(await new PgReplication().verifyPromoted(pair.standbyUrl)).toEqual({
+    inRecovery: false,
+    timeline: 2,
+    acceptsWrites: true,
+  });
+});

@@ -1,0 +1,57 @@
+// A worker process running the replica-promotion strategy against a real pair, for crash tests:
+// with TEST_KILL_AFTER_PROMOTE=1 it SIGKILLs itself right after the promote call returned, before
+// the step can report (the worst moment: the irreversible call happened, the store does not know).
+import pino from 'pino';
+import { AwsRdsAdapter } from '../../src/adapters/aws/rds-adapter';
+import { ProcessHookRunner } from '../../src/adapters/hooks/process-hook-runner';
+import { PgReplication } from '../../src/adapters/postgres/pg-replication';
+import { parseTargets } from '../../src/config/targets';
+import { startRuntime } from '../../src/main/runtime';
+import type { ReplicationPort } from '../../src/ports/replication';
+import { configSchemasOf } from '../../src/strategies';
+import { createReplicaPromotion } from '../../src/strategies/replica-promotion';
+import { registryOf } from '../../src/strategies/types';
+import { testAppConfig } from './harness';
+
+async function main(): Promise<void> {
+  const env = JSON.parse(process.env['TEST_TARGET_ENV'] ?? '{}') as NodeJS.ProcessEnv;
+  const real = new PgReplication();
+  const replication: ReplicationPort = Object.assign(Object.create(real) as PgReplication, {
+    promote: async (url: string, timeoutMs: number) => {
+      await real.promote(url, timeoutMs);
+      if (process.env['TEST_KILL_AFTER_PROMOTE'] === '1') process.kill(process.pid, 'SIGKILL');
+    },
+  });
+  const strategy = createReplicaPromotion({
+    replication,
+    rds: new AwsRdsAdapter(),
+    hooks: new ProcessHookRunner(),
+    env,
+  });
+  const strategies = registryOf([strategy]);
+  const targets = parseTargets(process.env['TEST_TARGETS_YAML'] ?? '', 'worker.yaml', {
+    env,
+    strategies: configSchemasOf(strategies),
+  });
+  const config = testAppConfig('worker');
+  const runtime = await startRuntime({
+    config,
+    targets,
+    strategies,
+    log: pino({ level: config.logLevel }),
+    storeSchema: process.env['TEST_SCHEMA'] ?? 'missing',
+    queueName: process.env['TEST_QUEUE'] ?? 'missing',
+    httpPort: null,
+    reconcileIntervalMs: 500,
+    tuning: { concurrency: 2, lockDurationMs: 1500, stalledIntervalMs: 750 },
+  });
+  process.on('SIGTERM', () => {
+    void runtime.close().then(() => process.exit(0));
+  });
+  process.stdout.write('worker-ready\n');
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`worker failed: ${String(error)}\n`);
+  process.exit(1);
+});
