@@ -57,6 +57,7 @@ export function registerActions(app: App, deps: SlackHandlerDeps): void {
     type: string,
     reason: string,
   ) => {
+    deps.runs.refused(type);
     await deps.store.appendAudit({ runId, actor: clicker.id, type: `refused:${type}`, payload: { reason } });
     if (clicker.channel) await replyEphemeral(client, clicker.channel, clicker.id, `Not done: ${reason}`);
   };

@@ -16,8 +16,12 @@ export function deliveryKey(body: AnyMiddlewareArgs['body']): string | null {
     if (action?.action_ts && user) return `action:${user}:${action.action_id ?? ''}:${action.action_ts}`;
   }
   if (record['type'] === 'view_submission') {
-    const view = record['view'] as { id?: string; hash?: string } | undefined;
-    if (view?.id) return `view:${view.id}:${view.hash ?? ''}`;
+    // Each submission has its own trigger id (a redelivery repeats the body, trigger id and all);
+    // the view's hash does not change when the bot answered the last submission with errors, so
+    // it cannot tell a corrected resubmission from a repeat.
+    const view = record['view'] as { id?: string } | undefined;
+    const trigger = record['trigger_id'];
+    if (view?.id && typeof trigger === 'string') return `view:${view.id}:${trigger}`;
   }
   if (typeof record['event_id'] === 'string') return `event:${record['event_id']}`;
   return null;

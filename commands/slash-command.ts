@@ -3,6 +3,7 @@ import type { App, SlashCommand } from '@slack/bolt';
 import type { WebClient } from '@slack/web-api';
 import { renderPlan, renderRunList, renderStatus, renderTargets } from '../src/slack/render/summary';
 import { ACTIVE_RUN_STATES } from '../src/engine/types';
+import { escapeMrkdwn } from '../src/slack/render/blocks';
 import type { SlackHandlerDeps } from './deps';
 import { channelProblem, findRun, findTarget, mayAbort, replyEphemeral } from './deps';
 import { parseCommand } from './grammar/parse';
@@ -23,7 +24,11 @@ export function registerSlashCommand(app: App, deps: SlackHandlerDeps): void {
     const parsed = parseCommand(command.text);
     if (!parsed.ok) {
       const { message, usage } = parsed.error;
-      await ack({ response_type: 'ephemeral', text: `${message}\nUsage: \`${usage}\`` });
+      // Both may echo what was typed, and `<target>` would read as a Slack link: escape them.
+      await ack({
+        response_type: 'ephemeral',
+        text: `${escapeMrkdwn(message)}\nUsage: \`${escapeMrkdwn(usage)}\``,
+      });
       return;
     }
     await ack();

@@ -8,6 +8,8 @@ import { startLagSampling } from '../../jobs/sample-lag';
 import { LagSampler } from '../orchestrator/lag-sampler';
 import { systemClock } from '../adapters/clock';
 import { startHttpServer, type HttpServer } from '../adapters/http/server';
+import { healthCheck } from '../metrics/health';
+import { Metrics } from '../metrics/metrics';
 import {
   BullmqStepQueue,
   DEFAULT_STEP_QUEUE,
@@ -24,6 +26,7 @@ import type { Clock } from '../ports/clock';
 import type { Logger } from '../ports/logger';
 import type { RunObserver } from '../ports/run-observer';
 import { PgSlackMessageStore } from '../adapters/store/slack-messages';
+import { startLocalConsole, type LocalConsole } from '../console/local-console';
 import { createSlackApp, identify, type SlackApp } from '../slack/app';
 import { SlackApproverDirectory } from '../slack/approvers';
 import { describeGate } from '../slack/gate-details';
@@ -45,6 +48,12 @@ export interface RuntimeOptions {
   observers?: RunObserver[];
   /** Port 0 picks a free one; null starts no HTTP server (worker role never does). */
   httpPort?: number | null;
+  /** Without Slack settings, serve the local console (default true; ROLE=all only). */
+  localConsole?: boolean;
+}
+
+function httpPortOption(options: RuntimeOptions): number | null {
+  return options.httpPort === undefined ? options.config.port : options.httpPort;
 }
 
 export interface Runtime {
@@ -57,6 +66,8 @@ export interface Runtime {
   http: HttpServer | null;
   slack: SlackApp | null;
   notifier: SlackNotifier | null;
+  metrics: Metrics;
+  localConsole: LocalConsole | null;
   findTarget(name: string): TargetConfig | undefined;
   close(): Promise<void>;
 }
@@ -73,6 +84,9 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
     ...(options.storeSchema ? { schema: options.storeSchema } : {}),
   });
   const queue = new BullmqStepQueue(redis, options.queueName ?? DEFAULT_STEP_QUEUE);
+  // Without a listener BullMQ prints every connection error while Redis is away; log them once each.
+  queue.queue.on('error', (error) => log.warn({ err: error }, 'step queue error'));
+  const metrics = new Metrics({ store, queue: queue.queue, redis, log });
   const byName = new Map(options.targets.targets.map((target) => [target.name, target]));
   const findTarget = (name: string): TargetConfig | undefined => byName.get(name);
 
@@ -83,15 +97,36 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
     clock,
     log,
     ...(options.observers ? { observers: options.observers } : {}),
+    onRefused: (kind) => metrics.refused(kind),
   });
+  runs.addObserver(metrics.observer);
   const reconciler = new Reconciler({ store, queue, runs, clock, log });
 
   // Slack: every role notifies (step transitions happen in workers, decisions in web); only the
   // web side receives Slack's requests.
   let slackApp: SlackApp | null = null;
   let notifier: SlackNotifier | null = null;
-  if (config.slack) {
-    const client = createSlackClient(config.slack.botToken, config.slack.apiUrl ?? undefined);
+  // No Slack token: the bot runs against its own local console, an in-process Slack stand-in with
+  // a web page, through exactly the production code path (signed requests, Web API calls).
+  let localConsole: LocalConsole | null = null;
+  let slackSettings = config.slack;
+  if (
+    !slackSettings &&
+    role === 'all' &&
+    options.localConsole !== false &&
+    httpPortOption(options) !== null
+  ) {
+    localConsole = await startLocalConsole({
+      targets: options.targets.targets,
+      store,
+      log: log.child({ component: 'console' }),
+    });
+    slackSettings = localConsole.slackSettings;
+  }
+  if (slackSettings) {
+    const client = metrics.instrumentSlackClient(
+      createSlackClient(slackSettings.botToken, slackSettings.apiUrl ?? undefined),
+    );
     const identity = await identify(client);
     notifier = new SlackNotifier({
       client,
@@ -111,7 +146,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
     runs.addObserver(notifier);
     if (role !== 'worker') {
       slackApp = createSlackApp(
-        config.slack,
+        slackSettings,
         client,
         identity,
         {
@@ -150,27 +185,20 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
   }
 
   let http: HttpServer | null = null;
-  const httpPort = options.httpPort === undefined ? config.port : options.httpPort;
+  const httpPort = httpPortOption(options);
   if (role !== 'worker' && httpPort !== null) {
     http = await startHttpServer({
       port: httpPort,
       slackEvents: slackApp?.handleEvents ?? null,
-      health: async () => {
-        const checks = {
-          postgres: await store.ping().then(
-            () => true,
-            () => false,
-          ),
-          redis: await redis.ping().then(
-            (reply) => reply === 'PONG',
-            () => false,
-          ),
-          workers: worker ? worker.isRunning() : null,
-        };
-        return { ok: checks.postgres && checks.redis && checks.workers !== false, checks };
-      },
+      fallback: localConsole ? (req, res) => localConsole.handle(req, res) : null,
+      health: healthCheck({ store, redis, worker: () => worker }),
+      metrics: () => metrics.scrape(),
     });
     log.info({ port: http.port }, 'http server listening');
+    if (localConsole) {
+      localConsole.connect(`http://127.0.0.1:${http.port}/slack/events`);
+      log.info({ url: `http://localhost:${http.port}/` }, 'local console ready (no SLACK_BOT_TOKEN set)');
+    }
   }
 
   let closed = false;
@@ -184,6 +212,8 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
     http,
     slack: slackApp,
     notifier,
+    metrics,
+    localConsole,
     findTarget,
     async close() {
       if (closed) return;
@@ -197,6 +227,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
       // Let pending Slack updates out (bounded), so the channel shows where the run stopped.
       await notifier?.flush({ timeoutMs: 5_000 }).catch(() => undefined);
       await notifier?.close();
+      await localConsole?.close();
       await queue.close();
       await store.close();
       redis.disconnect();

@@ -18,6 +18,8 @@ export interface RunServiceDeps {
   clock: Clock;
   log: Logger;
   observers?: RunObserver[];
+  /** Told when a person's request (approve, abort, ask again) is refused: metrics. */
+  onRefused?: (kind: string) => void;
 }
 
 export interface StartRequest {
@@ -114,6 +116,11 @@ export class RunService {
     return this.apply(runId, { type: 'gate_reopen', at: this.now(), step, user }, user);
   }
 
+  /** A person's request refused before it reached the engine (no permission, a bad button): metrics. */
+  refused(kind: string): void {
+    this.deps.onRefused?.(kind);
+  }
+
   /**
    * Stores the event's transition and, only once that has committed, performs its effects.
    * A crash between the two is repaired by the reconciler, which re-derives jobs from the store.
@@ -122,6 +129,7 @@ export class RunService {
     const outcome = await this.deps.store.applyEvent(runId, event, actor, seen);
     if (!outcome.ok) {
       this.deps.log.debug({ runId, event: event.type, actor, error: outcome.error }, 'event refused');
+      if ('user' in event) this.refused(event.type);
       return outcome;
     }
     const step = 'step' in event ? event.step : outcome.run.currentStep;

@@ -1,4 +1,4 @@
-// The bot's HTTP endpoints: Slack's events path (when the HTTP receiver is used) and health.
+// The bot's HTTP endpoints: Slack's events path (when the HTTP receiver is used), health and metrics.
 // Small on purpose: node:http is enough, and Bolt's receiver plugs in as a request handler.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -21,6 +21,10 @@ export interface HttpServerOptions {
   health: () => Promise<HealthReport>;
   /** POST /slack/events, when the bot runs the Slack HTTP receiver. */
   slackEvents?: RequestHandler | null;
+  /** GET /metrics: the Prometheus text exposition (404 without it). */
+  metrics?: (() => Promise<{ contentType: string; body: string }>) | null;
+  /** Other routes (the local console's page); returns false for paths it does not serve. */
+  fallback?: ((req: IncomingMessage, res: ServerResponse) => boolean) | null;
 }
 
 function sendJson(res: ServerResponse, status: number, body: unknown): void {
@@ -47,6 +51,20 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
       );
       return;
     }
+    if (req.method === 'GET' && path === '/metrics' && options.metrics) {
+      options.metrics().then(
+        ({ contentType, body }) => {
+          res.writeHead(200, { 'content-type': contentType });
+          res.end(body);
+        },
+        (error: unknown) => {
+          res.writeHead(500, { 'content-type': 'text/plain' });
+          res.end(`metrics failed: ${String(error)}\n`);
+        },
+      );
+      return;
+    }
+    if (options.fallback?.(req, res)) return;
     res.writeHead(404, { 'content-type': 'text/plain' });
     res.end('not found\n');
   });

@@ -253,12 +253,12 @@ export class PgRunStore implements RunStore {
 
   async getRun(runId: string): Promise<Run | null> {
     if (!isUuid(runId)) return null;
-    const client = await this.pool.connect();
-    try {
-      return await this.loadRun(client, runId, false);
-    } finally {
-      client.release();
-    }
+    // The run row and its steps from one snapshot: two plain reads could straddle a commit and
+    // return a run whose steps belong to the next transition.
+    return this.tx(async (client) => {
+      await client.query('SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY');
+      return this.loadRun(client, runId, false);
+    });
   }
 
   async listActiveRuns(): Promise<Run[]> {

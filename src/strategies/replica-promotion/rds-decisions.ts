@@ -53,6 +53,34 @@ export function lagWithin(lagSeconds: number | null, maxSeconds: number): boolea
   return lagSeconds !== null && lagSeconds <= maxSeconds;
 }
 
+/**
+ * An irreversible request went out and no definite answer came back (a lost response, an error the
+ * SDK could not classify): it may have been carried out. The caller must never send it again; it
+ * describes and verifies instead.
+ */
+export class OutcomeUnknown extends Error {
+  override readonly name = 'OutcomeUnknown';
+}
+
+/** RDS said no for sure (the request was not carried out): access, existence, state, throttling. */
+function definitelyRefused(error: unknown): boolean {
+  return (
+    error instanceof AwsRefusal &&
+    (error.code === 'unauthorized' ||
+      error.code === 'not_found' ||
+      error.code === 'throttled' ||
+      error.code === 'invalid_state')
+  );
+}
+
+/** Rethrows a definite refusal as it is; anything else means the request may have taken effect. */
+function unknownUnlessRefused(error: unknown, request: string): never {
+  if (definitelyRefused(error)) throw error;
+  throw new OutcomeUnknown(`${request} may have been carried out: ${(error as Error).message}`, {
+    cause: error,
+  });
+}
+
 export type PromotionDecision =
   | { action: 'promote' }
   /** No source any more: promoted already (by us before a crash, or by someone else). */
@@ -131,7 +159,7 @@ export async function promoteIfStillReplica(
         cause: error,
       });
     }
-    throw error;
+    return unknownUnlessRefused(error, `PromoteReadReplica of ${replicaId}`);
   }
 }
 
@@ -199,6 +227,10 @@ export async function switchoverIfReady(
     case 'switch':
       break;
   }
-  await port.switchoverBlueGreen(region, deploymentId, timeoutSeconds);
+  try {
+    await port.switchoverBlueGreen(region, deploymentId, timeoutSeconds);
+  } catch (error) {
+    return unknownUnlessRefused(error, `SwitchoverBlueGreenDeployment of ${deploymentId}`);
+  }
   return 'switched';
 }

@@ -8,6 +8,7 @@ import type { PreflightCheck, StepContext, StepExecutor, StepResult } from '../t
 import type { ReplicaPromotionSettings } from './config';
 import { settingsOf } from './plan';
 import {
+  OutcomeUnknown,
   promoteIfStillReplica,
   promotionVerified,
   replicaPreflight,
@@ -42,6 +43,28 @@ function asFailure(error: unknown): never {
     throw fatal(error.message, { cause: error });
   }
   throw error;
+}
+
+/**
+ * Did an earlier attempt of this step perhaps send its irreversible request? A resumed attempt
+ * (its worker died mid-step) or one after an unknown outcome: then it is never sent again.
+ */
+function maybeSentBefore(ctx: StepContext): boolean {
+  return ctx.resumed || ctx.step.error?.detail?.['maybeSent'] === true;
+}
+
+/**
+ * Failures of a step that sends an irreversible request: an unknown outcome, or any failure of an
+ * attempt that already may have sent it, retries as "describe, do not send" (the mark travels in
+ * the step's recorded error to the next attempt).
+ */
+function sendFailure(previouslyAttempted: boolean): (error: unknown) => never {
+  return (error) => {
+    if (error instanceof OutcomeUnknown || previouslyAttempted) {
+      throw retryable((error as Error).message, { detail: { maybeSent: true }, cause: error });
+    }
+    return asFailure(error);
+  };
 }
 
 function elapsedMs(ctx: StepContext): number {
@@ -137,10 +160,12 @@ export function rdsExecutors(deps: RdsExecutorDeps): Record<string, StepExecutor
     'rds-promote': {
       async execute(ctx) {
         const { region, replica } = rdsOf(ctx);
-        // A resumed attempt may have sent PromoteReadReplica before its worker died: never again.
-        const result = await promoteIfStillReplica(rds, region, replica, {
-          previouslyAttempted: ctx.resumed,
-        }).catch(asFailure);
+        // An attempt that may have sent PromoteReadReplica already (its worker died, or the answer
+        // was lost) is followed by attempts that describe and wait, never by a second request.
+        const previouslyAttempted = maybeSentBefore(ctx);
+        const result = await promoteIfStillReplica(rds, region, replica, { previouslyAttempted }).catch(
+          sendFailure(previouslyAttempted),
+        );
         return { type: 'done', output: { result } };
       },
     },
@@ -189,9 +214,10 @@ export function rdsExecutors(deps: RdsExecutorDeps): Record<string, StepExecutor
     'bg-switchover': {
       async execute(ctx) {
         const { region, deployment, switchoverTimeout } = blueGreenOf(ctx);
+        const previouslyAttempted = maybeSentBefore(ctx);
         const result = await switchoverIfReady(rds, region, deployment, Math.ceil(switchoverTimeout / 1000), {
-          previouslyAttempted: ctx.resumed,
-        }).catch(asFailure);
+          previouslyAttempted,
+        }).catch(sendFailure(previouslyAttempted));
         return { type: 'done', output: { result, requestedAtMs: Date.now() } };
       },
     },

@@ -13,7 +13,10 @@ import { exited, spawnWorker } from '../../support/child-worker';
 
 const schema = freshSchemaName('t_crash');
 const queueName = freshQueueName('crash');
-const targetSettings = [{ name: 'crashy', settings: { hangAfterEffectMs: 120_000, polls: 0 } }];
+const targetSettings = [
+  { name: 'crashy', settings: { hangAfterEffectMs: 120_000, polls: 0 } },
+  { name: 'graceful', settings: { hangAfterEffectMs: 1_000, polls: 0 } },
+];
 let web: Runtime;
 let world: TestWorld;
 const children: ChildProcess[] = [];
@@ -77,4 +80,26 @@ test('SIGKILL during an action: the next worker resumes and the side effect happ
   expect((await world.effects(runId)).filter((effect) => effect === 'switch')).toHaveLength(1);
   // The resumed executor found the effect in the world and did not act again.
   expect(done.steps[4]?.output).toEqual({ alreadyDone: true });
+});
+
+test('SIGTERM lets the running step finish, records it, then exits 0', async () => {
+  // Only this test's worker may pick up the step.
+  for (const child of children.splice(0)) {
+    child.kill('SIGKILL');
+    await exited(child);
+  }
+  const worker = await startWorker();
+  const outcome = await web.runs.start({ target: web.findTarget('graceful')!, requestedBy: REQUESTER });
+  if (!outcome.ok) throw new Error(outcome.message);
+  const runId = outcome.run.id;
+  await untilState(runId, 'awaiting_approval');
+  await web.runs.approve(runId, 3, 1, APPROVER);
+  await waitFor('switch in flight', async () => (await world.has(runId, 'switch')) || undefined);
+  worker.kill('SIGTERM');
+  await exited(worker);
+  expect(worker.exitCode).toBe(0);
+  // The step in flight was allowed to finish and its result was stored before the process left.
+  const run = await web.store.getRun(runId);
+  expect(run?.state).toBe('succeeded');
+  expect(run?.steps[4]?.output).toEqual({ done: 'switch' });
 });

@@ -1,0 +1,130 @@
+// A worker dies after RDS accepted PromoteReadReplica and before the step reported. The next worker
+// gets the SAME job again (BullMQ's stalled-job redelivery), finds the step recorded as 'running',
+// so the executor runs with `resumed = true` and must not send PromoteReadReplica again, even
+// though RDS's describe still shows an available replica (describe lags the request).
+//
+// How the crash is simulated in-process (aws-sdk-client-mock cannot reach a child process):
+//  - runtime A (role all, 1 s job locks) runs the real strategy on an adapter whose
+//    promoteReadReplica forwards the request (the model accepts it) and then never returns: the
+//    step stays 'running' and nothing after the AWS call runs, as after a SIGKILL;
+//  - A's worker is force-closed (its lock renewal stops, the job stays active in Redis), then A is
+//    shut down;
+//  - runtime B (role all) on the same schema and queue, with a plain adapter, finds the job stalled
+//    once A's lock expires and processes it: StepProcessor sees step state 'running' -> resumed.
+// An error thrown by the executor would NOT model this: StepProcessor catches it, classifies it
+// (retryable), and queues a new attempt in state 'queued', which runs with resumed = false (see
+// the "lost response" tests in rds-runs.test.ts).
+import type { StepContext } from '../../../src/strategies/types';
+import { AwsRdsAdapter } from '../../../src/adapters/aws/rds-adapter';
+import type { Runtime } from '../../../src/main/runtime';
+import { APPROVER } from '../../support/harness';
+import { dropSchema, freshSchemaName } from '../../support/pg';
+import { freshQueueName } from '../../support/redis';
+import {
+  AwsWorld,
+  RDS_STEP,
+  replicaPromotion,
+  startRdsRuntime,
+  startRun,
+  stopRdsRuntime,
+  untilFinished,
+  untilState,
+} from './rds-runtime';
+
+const schema = freshSchemaName('t_rds_crash');
+const queueName = freshQueueName('rds-crash');
+const aws = new AwsWorld();
+const runtimes: Runtime[] = [];
+
+/** Forwards PromoteReadReplica, then the process is "gone": the call never returns. */
+class DiesAfterPromote extends AwsRdsAdapter {
+  private accepted: () => void = () => undefined;
+  readonly promoteAccepted = new Promise<void>((resolve) => (this.accepted = resolve));
+
+  override async promoteReadReplica(region: string, replicaId: string): Promise<void> {
+    await super.promoteReadReplica(region, replicaId);
+    this.accepted();
+    return new Promise<never>(() => undefined);
+  }
+}
+
+afterAll(async () => {
+  const [first, second] = runtimes;
+  await first?.close();
+  if (second) await stopRdsRuntime(second, schema);
+  else await dropSchema(schema);
+  aws.close();
+});
+
+test('resumed after a crash past PromoteReadReplica: not sent again, waits, verifies, succeeds', async () => {
+  // stale: 2 -> after the request, describe keeps showing `available` with its source: the world
+  // alone would say "promote"; only the step's own record (resumed) says it may have been sent.
+  aws.reset({ stale: 2, modifying: 2, rebooting: 1 });
+  aws.model.addInstance('orders-primary').addReplica('orders-replica', 'orders-primary');
+  aws.lag('orders-replica', 1);
+
+  const dying = new DiesAfterPromote(aws.adapterOptions());
+  const first = await startRdsRuntime({
+    schema,
+    queueName,
+    strategy: replicaPromotion(dying),
+    lockDurationMs: 1_000,
+    stalledIntervalMs: 500,
+  });
+  runtimes.push(first);
+
+  const run = await startRun(first, 'orders-rds');
+  await untilState(first, run.id, 'awaiting_approval');
+  const approved = await first.runs.approve(run.id, RDS_STEP.gate, 1, APPROVER);
+  expect(approved.ok).toBe(true);
+
+  await dying.promoteAccepted;
+  const crashed = await first.store.getRun(run.id);
+  expect(crashed?.steps[RDS_STEP.promote]).toMatchObject({ state: 'running', attempt: 1, retries: 0 });
+  expect(aws.model.count('PromoteReadReplica', 'ok')).toBe(1);
+  // What a resumed attempt will see first: still an available replica of the primary.
+  expect(aws.model.instance('orders-replica')).toMatchObject({
+    DBInstanceStatus: 'available',
+    ReadReplicaSourceDBInstanceIdentifier: 'orders-primary',
+  });
+
+  // "SIGKILL": stop renewing the job's lock without waiting for the hung step, then shut down.
+  await first.worker?.close(true);
+  await first.close();
+
+  // A new worker with a plain adapter; the promote executor is observed to see `resumed`.
+  const strategy = replicaPromotion(aws.adapter());
+  const seen: Pick<StepContext, 'resumed' | 'attempt'>[] = [];
+  const promote = strategy.executors['rds-promote']!;
+  const second = await startRdsRuntime({
+    schema,
+    queueName,
+    strategy: {
+      ...strategy,
+      executors: {
+        ...strategy.executors,
+        'rds-promote': {
+          execute(ctx) {
+            seen.push({ resumed: ctx.resumed, attempt: ctx.attempt });
+            return promote.execute(ctx);
+          },
+        },
+      },
+    },
+    stalledIntervalMs: 300,
+  });
+  runtimes.push(second);
+
+  const done = await untilFinished(second, run.id);
+  expect(done.state).toBe('succeeded');
+  expect(seen).toEqual([{ resumed: true, attempt: 1 }]);
+  expect(done.steps[RDS_STEP.promote]).toMatchObject({
+    state: 'succeeded',
+    attempt: 1,
+    retries: 0,
+    output: { result: 'in_progress' },
+  });
+  expect(done.steps[RDS_STEP.waitPromoted]?.output).toMatchObject({ status: 'available' });
+  expect(aws.model.count('PromoteReadReplica')).toBe(1);
+  expect(aws.model.instance('orders-replica')?.ReadReplicaSourceDBInstanceIdentifier).toBeUndefined();
+});

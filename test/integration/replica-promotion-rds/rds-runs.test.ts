@@ -1,0 +1,452 @@
+// Whole replica-promotion runs against RDS through the real runtime: PostgreSQL store, BullMQ on
+// Redis, the step worker, the real strategy and AwsRdsAdapter. AWS is the stateful RdsModel behind
+// aws-sdk-client-mock (and, for SDK-level retry, behind a real client's retry middleware).
+import type { Run } from '../../../src/engine/types';
+import type { Runtime } from '../../../src/main/runtime';
+import type { Strategy } from '../../../src/strategies/types';
+import { accessDeniedError } from '../../support/aws/rds-model';
+import { APPROVER, REQUESTER } from '../../support/harness';
+import { freshSchemaName } from '../../support/pg';
+import { freshQueueName } from '../../support/redis';
+import { waitFor } from '../../support/wait-for';
+import {
+  AwsWorld,
+  BG_STEP,
+  RDS_STEP,
+  replicaPromotion,
+  startRdsRuntime,
+  startRun,
+  stopRdsRuntime,
+  targetOf,
+  untilFinished,
+  untilRun,
+  untilState,
+} from './rds-runtime';
+
+const schema = freshSchemaName('t_rds_runs');
+const aws = new AwsWorld();
+let strategy: Strategy;
+let runtime: Runtime;
+
+beforeAll(async () => {
+  strategy = replicaPromotion(aws.adapter());
+  runtime = await startRdsRuntime({ schema, queueName: freshQueueName('rds-runs'), strategy });
+});
+
+// A failed test must not leave its run active: the next one could not start (one run per target).
+afterEach(async () => {
+  for (const active of await runtime.store.listActiveRuns()) {
+    await runtime.runs.abort(active.id, APPROVER, 'test cleanup');
+    await untilFinished(runtime, active.id);
+  }
+});
+
+afterAll(async () => {
+  await stopRdsRuntime(runtime, schema);
+  aws.close();
+});
+
+/** The usual pair: an available replica of the primary, replicating with a small lag. */
+function replicaPair(promotion = {}, lagSeconds = 1.5): void {
+  aws.reset(promotion);
+  aws.model.addInstance('orders-primary').addReplica('orders-replica', 'orders-primary');
+  aws.lag('orders-replica', lagSeconds);
+}
+
+async function approveGate(run: Run, step: number = RDS_STEP.gate, round = 1): Promise<void> {
+  const approved = await runtime.runs.approve(run.id, step, round, APPROVER);
+  if (!approved.ok) throw new Error(`approval refused: ${approved.error}`);
+}
+
+/** Starts a run of `target`, approves its planned gate and waits for the run to end. */
+async function runThroughGate(target: string, gateStep: number): Promise<Run> {
+  const run = await startRun(runtime, target);
+  await untilState(runtime, run.id, 'awaiting_approval');
+  await approveGate(run, gateStep);
+  return untilFinished(runtime, run.id);
+}
+
+describe('RDS read-replica promotion', () => {
+  test('happy path: preflight, waits out the lag, gate, re-check, promotes once, verifies', async () => {
+    replicaPair({ modifying: 2, rebooting: 1 }, 12);
+    const run = await startRun(runtime, 'orders-rds');
+
+    // ReplicaLag 12 s > 5 s: the wait step polls as delayed jobs and the gate does not open.
+    const waiting = await untilRun(
+      runtime,
+      run.id,
+      'lag wait polled three times',
+      (current) => (current.steps[RDS_STEP.waitLag]?.attempt ?? 0) >= 3,
+    );
+    expect(waiting.state).toBe('running');
+    expect(waiting.steps[RDS_STEP.preflight]).toMatchObject({
+      state: 'succeeded',
+      output: { status: 'available', warnings: [] },
+    });
+    expect(waiting.steps[RDS_STEP.waitLag]?.output).toEqual({
+      seconds: 12,
+      waitingFor: 'ReplicaLag 12 s > 5 s',
+    });
+    expect(waiting.steps[RDS_STEP.gate]?.state).toBe('pending');
+
+    aws.lag('orders-replica', 1.5);
+    const atGate = await untilState(runtime, run.id, 'awaiting_approval');
+    expect(atGate.currentStep).toBe(RDS_STEP.gate);
+    expect(atGate.steps[RDS_STEP.waitLag]).toMatchObject({ state: 'succeeded', output: { seconds: 1.5 } });
+    expect(atGate.steps[RDS_STEP.gate]?.gate).toMatchObject({ reason: 'planned', round: 1 });
+    // Nothing irreversible before the approval: only reads so far.
+    expect(aws.model.count('PromoteReadReplica')).toBe(0);
+    expect(new Set(aws.commands())).toEqual(new Set(['DescribeDBInstances', 'GetMetricData']));
+
+    // The requester cannot approve their own run.
+    const self = await runtime.runs.approve(run.id, RDS_STEP.gate, 1, REQUESTER);
+    expect(self.ok).toBe(false);
+
+    const callsAtApproval = aws.model.calls.length;
+    await approveGate(run);
+    const done = await untilFinished(runtime, run.id);
+
+    expect(done.state).toBe('succeeded');
+    expect(done.outcome).toBeNull();
+    expect(done.steps.map((step) => step.state)).toEqual(Array(6).fill('succeeded'));
+    expect(done.steps[RDS_STEP.recheck]?.output).toEqual({ seconds: 1.5 });
+    expect(done.steps[RDS_STEP.promote]).toMatchObject({ output: { result: 'promoted' }, attempt: 1 });
+    expect(done.steps[RDS_STEP.waitPromoted]?.output).toEqual({
+      status: 'available',
+      report: ':white_check_mark: orders-replica is promoted and available.',
+    });
+
+    // After the approval: re-check the lag, describe, promote exactly once, then only describes
+    // until the instance is available and standalone.
+    const after = aws.commands(callsAtApproval);
+    expect(after.slice(0, 3)).toEqual(['GetMetricData', 'DescribeDBInstances', 'PromoteReadReplica']);
+    expect(new Set(after.slice(3))).toEqual(new Set(['DescribeDBInstances']));
+    expect(aws.model.count('PromoteReadReplica')).toBe(1);
+    expect(aws.model.calls.find((call) => call.command === 'PromoteReadReplica')?.input).toEqual({
+      DBInstanceIdentifier: 'orders-replica',
+    });
+    const replica = aws.model.instance('orders-replica');
+    expect(replica?.DBInstanceStatus).toBe('available');
+    expect(replica?.ReadReplicaSourceDBInstanceIdentifier).toBeUndefined();
+
+    expect(await runtime.store.listApprovals(run.id)).toEqual([
+      expect.objectContaining({ step: RDS_STEP.gate, round: 1, userId: APPROVER }),
+    ]);
+  });
+
+  test('lag rises after the approval: pauses at a needs-human gate and never promotes', async () => {
+    replicaPair();
+    const run = await startRun(runtime, 'orders-rds');
+    await untilState(runtime, run.id, 'awaiting_approval');
+
+    aws.lag('orders-replica', 42); // while the button waited
+    await approveGate(run);
+    const message =
+      'ReplicaLag is 42 s > 5 s since the approval; not promoting. Retry to check again, or abort.';
+    const paused = await untilRun(
+      runtime,
+      run.id,
+      'needs-human gate on the re-check',
+      // The run state too: getRun can return a run row older than its steps (store-torn-read.test.ts).
+      (current) =>
+        current.state === 'awaiting_approval' &&
+        current.steps[RDS_STEP.recheck]?.gate?.reason === 'needs_human',
+    );
+    expect(paused.state).toBe('awaiting_approval');
+    expect(paused.currentStep).toBe(RDS_STEP.recheck);
+    expect(paused.steps[RDS_STEP.recheck]?.gate).toMatchObject({ round: 1, expiresAt: null, message });
+    expect(paused.steps[RDS_STEP.promote]?.state).toBe('pending');
+
+    // A person's override does not outrank the measurement: the re-check refuses again.
+    await approveGate(run, RDS_STEP.recheck, 1);
+    const again = await untilRun(
+      runtime,
+      run.id,
+      'second needs-human round',
+      (current) =>
+        current.state === 'awaiting_approval' && current.steps[RDS_STEP.recheck]?.gate?.round === 2,
+    );
+    expect(again.steps[RDS_STEP.recheck]?.gate).toMatchObject({ reason: 'needs_human', message });
+
+    const aborted = await runtime.runs.abort(run.id, APPROVER, 'lag too high tonight');
+    expect(aborted.ok).toBe(true);
+    const done = await untilFinished(runtime, run.id);
+    expect(done.state).toBe('aborted');
+    expect(done.outcome).toBe(`aborted by ${APPROVER}: lag too high tonight`);
+    expect(done.steps[RDS_STEP.promote]?.state).toBe('skipped');
+    expect(aws.model.count('PromoteReadReplica')).toBe(0);
+    expect(aws.model.instance('orders-replica')?.ReadReplicaSourceDBInstanceIdentifier).toBe(
+      'orders-primary',
+    );
+  });
+
+  test('throttling outlasting the (stubbed) SDK: the engine backs off, promotes once, completes', async () => {
+    replicaPair({ modifying: 30, rebooting: 1 });
+    aws.model.failNext('DescribeDBInstances', 1); // the preflight's describe
+    aws.model.failNext('PromoteReadReplica', 1);
+    const run = await startRun(runtime, 'orders-rds');
+    const atGate = await untilState(runtime, run.id, 'awaiting_approval');
+    expect(atGate.steps[RDS_STEP.preflight]).toMatchObject({ state: 'succeeded', retries: 1, attempt: 2 });
+
+    await approveGate(run);
+    // While the replica is `modifying` (30 describes), DescribeDBInstances is throttled 3 times:
+    // the waiter rides it out, or the wait step backs off and polls again.
+    await waitFor(
+      'PromoteReadReplica accepted',
+      async () => aws.model.count('PromoteReadReplica', 'ok') === 1,
+      {
+        intervalMs: 2,
+      },
+    );
+    aws.model.failNext('DescribeDBInstances', 3);
+    const done = await untilFinished(runtime, run.id);
+
+    expect(done.state).toBe('succeeded');
+    expect(done.steps[RDS_STEP.promote]).toMatchObject({
+      state: 'succeeded',
+      retries: 1,
+      attempt: 2,
+      output: { result: 'promoted' },
+    });
+    expect(aws.model.count('PromoteReadReplica')).toBe(2);
+    expect(aws.model.count('PromoteReadReplica', 'ok')).toBe(1);
+    expect(aws.model.calls.filter((call) => call.outcome === 'Throttling')).toHaveLength(5);
+    expect(aws.model.instance('orders-replica')?.ReadReplicaSourceDBInstanceIdentifier).toBeUndefined();
+  });
+
+  test('throttling absorbed by the SDK standard retry (production settings): no engine retries', async () => {
+    aws.reset({ modifying: 2, rebooting: 1 });
+    aws.model.addInstance('ledger-primary').addReplica('ledger-replica', 'ledger-primary');
+    aws.lag('ledger-replica', 0.5);
+    aws.model.failNext('DescribeDBInstances', 2);
+    aws.model.failNext('PromoteReadReplica', 1);
+
+    const done = await runThroughGate('ledger-rds', RDS_STEP.gate);
+
+    expect(done.state).toBe('succeeded');
+    expect(done.steps.map((step) => step.retries)).toEqual(Array(6).fill(0));
+    expect(aws.model.count('PromoteReadReplica')).toBe(2);
+    expect(aws.model.count('PromoteReadReplica', 'ok')).toBe(1);
+    expect(aws.commands().slice(0, 3)).toEqual([
+      'DescribeDBInstances!Throttling',
+      'DescribeDBInstances!Throttling',
+      'DescribeDBInstances',
+    ]);
+  });
+
+  test('a lost PromoteReadReplica response: the retry describes first and does not send it again', async () => {
+    // The request was accepted (the model shows `modifying`), the answer never arrived: the step
+    // fails retryably and a NEW attempt runs (resumed = false). Describe-first sees the promotion.
+    replicaPair({ stale: 0, modifying: 2, rebooting: 1 });
+    aws.loseNextPromoteResponses(1);
+
+    const done = await runThroughGate('orders-rds', RDS_STEP.gate);
+
+    expect(done.state).toBe('succeeded');
+    expect(done.steps[RDS_STEP.promote]).toMatchObject({
+      retries: 1,
+      attempt: 2,
+      output: { result: 'in_progress' },
+    });
+    expect(aws.model.count('PromoteReadReplica')).toBe(1);
+  });
+
+  test('a lost response while describe still shows an available replica: effective once, RDS refuses any resend', async () => {
+    // Same, but RDS's describe lags the accepted request (stale `available` with its source).
+    // The retry knows from the recorded failure that the request may have gone out: it describes
+    // and waits; should anything resend, RDS would refuse it (InvalidDBInstanceState).
+    replicaPair({ stale: 1, modifying: 2, rebooting: 1 });
+    aws.loseNextPromoteResponses(1);
+
+    const done = await runThroughGate('orders-rds', RDS_STEP.gate);
+
+    expect(done.state).toBe('succeeded');
+    expect(done.steps[RDS_STEP.promote]).toMatchObject({ retries: 1, output: { result: 'in_progress' } });
+    expect(aws.model.count('PromoteReadReplica', 'ok')).toBe(1);
+    const promotes = aws.commands().filter((command) => command.startsWith('PromoteReadReplica'));
+    expect(promotes[0]).toBe('PromoteReadReplica');
+    for (const resend of promotes.slice(1))
+      expect(resend).toBe('PromoteReadReplica!InvalidDBInstanceStateFault');
+    expect(aws.model.instance('orders-replica')?.ReadReplicaSourceDBInstanceIdentifier).toBeUndefined();
+  });
+
+  // "Never again by an attempt that may already have sent them": an attempt after a lost answer
+  // may have sent PromoteReadReplica too, so the next attempt describes and waits.
+  test('a retry after a lost PromoteReadReplica response never sends it a second time', async () => {
+    replicaPair({ stale: 1, modifying: 2, rebooting: 1 });
+    aws.loseNextPromoteResponses(1);
+    const done = await runThroughGate('orders-rds', RDS_STEP.gate);
+    expect(done.state).toBe('succeeded');
+    expect(aws.model.count('PromoteReadReplica')).toBe(1);
+  });
+
+  // An error the adapter does not recognise after RDS accepted the request: the outcome is unknown,
+  // so the run looks again (describe, then verify) instead of failing an irreversible call.
+  test('an unrecognised error after RDS accepted PromoteReadReplica does not fail the run', async () => {
+    replicaPair({ stale: 0, modifying: 2, rebooting: 1 });
+    aws.loseNextPromoteResponses(1, () => new Error('unexpected end of response'));
+    const done = await runThroughGate('orders-rds', RDS_STEP.gate);
+    // RDS accepted it: the replica is on its way to standalone whatever the run says.
+    expect(aws.model.count('PromoteReadReplica', 'ok')).toBe(1);
+    expect(done.state).toBe('succeeded');
+  });
+
+  test('AccessDenied on PromoteReadReplica is fatal: the run fails with the refusal', async () => {
+    replicaPair();
+    aws.model.failAlways('PromoteReadReplica', () => accessDeniedError('rds:PromoteReadReplica'));
+
+    const done = await runThroughGate('orders-rds', RDS_STEP.gate);
+
+    expect(done.state).toBe('failed');
+    expect(done.outcome).toBe(
+      'Promote orders-replica failed: AccessDenied: User: arn:aws:iam::123456789012:user/cutover-bot ' +
+        'is not authorized to perform: rds:PromoteReadReplica',
+    );
+    expect(done.steps[RDS_STEP.promote]).toMatchObject({ state: 'failed', retries: 0, attempt: 1 });
+    expect(done.steps[RDS_STEP.waitPromoted]?.state).toBe('skipped');
+    expect(aws.model.count('PromoteReadReplica')).toBe(1);
+    expect(aws.model.count('PromoteReadReplica', 'ok')).toBe(0);
+    expect(aws.model.instance('orders-replica')?.ReadReplicaSourceDBInstanceIdentifier).toBe(
+      'orders-primary',
+    );
+  });
+});
+
+describe('RDS preflight refusals: the run fails before any mutating call', () => {
+  const check = 'orders-replica is a promotable replica of orders-primary';
+  const cases: { name: string; setUp: () => void; blocker: string }[] = [
+    {
+      name: 'a replica of another primary',
+      setUp: () => {
+        aws.model
+          .addInstance('orders-primary')
+          .addInstance('billing-primary')
+          .addReplica('orders-replica', 'billing-primary');
+      },
+      blocker: 'orders-replica replicates from billing-primary, not from orders-primary',
+    },
+    {
+      name: 'a replica that is backing up',
+      setUp: () => {
+        aws.model
+          .addInstance('orders-primary')
+          .addReplica('orders-replica', 'orders-primary', { status: 'backing-up' });
+      },
+      blocker: 'orders-replica is backing up; promotion waits for the backup',
+    },
+    {
+      name: 'a replica that does not exist',
+      setUp: () => {
+        aws.model.addInstance('orders-primary');
+      },
+      blocker: 'the replica does not exist',
+    },
+  ];
+
+  test.each(cases)('$name', async ({ setUp, blocker }) => {
+    aws.reset();
+    setUp();
+    aws.lag('orders-replica', 0);
+
+    // The dry run (`/cutover plan`) says the same, read-only.
+    expect(await strategy.preflight(targetOf(runtime, 'orders-rds'))).toEqual([
+      { name: check, ok: false, detail: blocker },
+    ]);
+
+    const run = await startRun(runtime, 'orders-rds');
+    const done = await untilFinished(runtime, run.id);
+    expect(done.state).toBe('failed');
+    expect(done.outcome).toBe(
+      `Preflight: orders-replica replicates orders-primary failed: preflight refused: ${blocker}`,
+    );
+    expect(done.steps.map((step) => step.state)).toEqual([
+      'failed',
+      'skipped',
+      'skipped',
+      'skipped',
+      'skipped',
+      'skipped',
+    ]);
+    // Only describes reached RDS (the missing replica's describe is answered DBInstanceNotFound).
+    expect(aws.commands().every((command) => command.startsWith('DescribeDBInstances'))).toBe(true);
+  });
+});
+
+describe('RDS Blue/Green switchover', () => {
+  function deployment(options: Partial<Parameters<AwsWorld['model']['addBlueGreen']>[1]> = {}): void {
+    aws.reset();
+    aws.model.addInstance('orders-blue').addInstance('orders-green');
+    aws.model.addBlueGreen('bgd-abc123', { source: 'orders-blue', target: 'orders-green', ...options });
+  }
+
+  test('completed: switches over once with the configured timeout, run succeeded', async () => {
+    deployment({ switchover: { result: 'completed', inProgressDescribes: 3 } });
+    const done = await runThroughGate('orders-bg', BG_STEP.gate);
+
+    expect(done.state).toBe('succeeded');
+    expect(done.steps[BG_STEP.preflight]?.output).toEqual({
+      status: 'AVAILABLE',
+      source: aws.model.arn('orders-blue'),
+      target: aws.model.arn('orders-green'),
+    });
+    expect(done.steps[BG_STEP.switchover]?.output).toMatchObject({ result: 'switched' });
+    expect(done.steps[BG_STEP.wait]?.output).toEqual({
+      outcome: 'SWITCHOVER_COMPLETED',
+      report: ':white_check_mark: bgd-abc123: switchover completed; green serves.',
+    });
+    expect(aws.model.count('SwitchoverBlueGreenDeployment')).toBe(1);
+    expect(aws.model.switchoverTimeoutOf('bgd-abc123')).toBe(300);
+    expect(aws.commands().slice(0, 4)).toEqual([
+      'DescribeBlueGreenDeployments', // preflight
+      'DescribeBlueGreenDeployments', // describe-first
+      'SwitchoverBlueGreenDeployment',
+      'DescribeBlueGreenDeployments', // the wait
+    ]);
+  });
+
+  test('SWITCHOVER_FAILED: the run fails, says blue still serves, never reports success', async () => {
+    deployment({ switchover: { result: 'failed', inProgressDescribes: 2 } });
+    const done = await runThroughGate('orders-bg', BG_STEP.gate);
+
+    expect(done.state).toBe('failed');
+    expect(done.outcome).toBe(
+      'Wait for the switchover to complete failed: switchover of bgd-abc123 ended SWITCHOVER_FAILED ' +
+        '(Switchover failed: the green environment could not be promoted.); blue still serves',
+    );
+    expect(done.steps[BG_STEP.wait]).toMatchObject({ state: 'failed', retries: 0 });
+    expect(JSON.stringify(done.steps[BG_STEP.wait]?.output ?? null)).not.toContain('COMPLETED');
+    expect(aws.model.count('SwitchoverBlueGreenDeployment')).toBe(1);
+  });
+
+  test('rolled back by RDS: the run fails, says blue still serves', async () => {
+    deployment({ switchover: { result: 'rolled_back', inProgressDescribes: 2 } });
+    const done = await runThroughGate('orders-bg', BG_STEP.gate);
+
+    expect(done.state).toBe('failed');
+    expect(done.outcome).toMatch(
+      /^Wait for the switchover to complete failed: switchover of bgd-abc123 ended ROLLED_BACK/,
+    );
+    expect(done.outcome).toMatch(/; blue still serves$/);
+    expect(aws.model.count('SwitchoverBlueGreenDeployment')).toBe(1);
+  });
+
+  test.each([
+    { name: 'still provisioning', options: { status: 'PROVISIONING' }, status: 'PROVISIONING' },
+    {
+      name: 'a task still running',
+      options: { tasks: [{ name: 'CREATING_READ_REPLICA_OF_SOURCE', status: 'IN_PROGRESS' }] },
+      status: 'AVAILABLE',
+    },
+  ])('not ready ($name): preflight refuses, no switchover', async ({ options, status }) => {
+    deployment(options);
+    const run = await startRun(runtime, 'orders-bg');
+    const done = await untilFinished(runtime, run.id);
+
+    expect(done.state).toBe('failed');
+    expect(done.outcome).toBe(
+      `Preflight: bgd-abc123 is ready failed: Blue/Green deployment bgd-abc123 is not ready to switch over (${status})`,
+    );
+    expect(done.steps.map((step) => step.state)).toEqual(['failed', 'skipped', 'skipped', 'skipped']);
+    expect(aws.model.count('SwitchoverBlueGreenDeployment')).toBe(0);
+  });
+});
