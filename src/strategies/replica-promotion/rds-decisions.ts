@@ -1,6 +1,6 @@
 // Describe-then-act decisions for RDS promotion and Blue/Green switchover. Pure functions of what
 // RdsPort reports, plus two tiny helpers that read the world before acting. They import only the
-// port, so they can move to src/strategies/replica-promotion unchanged.
+// port: executors decide with them, adapters never.
 import { AwsRefusal } from '../../ports/rds';
 import type { BlueGreenDescription, RdsPort, ReplicaDescription } from '../../ports/rds';
 

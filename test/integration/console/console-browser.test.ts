@@ -1,6 +1,6 @@
 // The console page in a real (headless) Chromium: a person types commands, switches users, clicks
-// buttons, answers a confirmation dialog and a modal, and reads threads and the lag chart. Skipped when
-// no Chromium is installed (CHROMIUM_PATH, or the Debian package's binary).
+// buttons, answers a confirmation dialog and a modal, and reads threads and the lag chart. Needs
+// Chromium (CHROMIUM_PATH, or the Debian package's binary); fails with how to install it otherwise.
 import { existsSync } from 'node:fs';
 import pino from 'pino';
 import { chromium, type Browser, type Page } from 'playwright-core';

@@ -14,6 +14,7 @@ import { dropSchema, freshSchemaName, testDatabaseUrl } from '../../support/pg';
 import { freshQueueName } from '../../support/redis';
 import { createTestStrategy, TestWorld } from '../../support/test-strategy';
 import { waitFor } from '../../support/wait-for';
+import { untilRunState } from '../../support/run-state';
 
 const schema = freshSchemaName('t_console');
 const CHANNEL = 'C0TEST0001';
@@ -133,13 +134,7 @@ function buttonIn(s: State, actionId: string) {
 }
 
 function untilState(runId: string, ...states: RunState[]): Promise<Run> {
-  return waitFor(`run in ${states.join('|')}`, async () => {
-    const run = await runtime.store.getRun(runId);
-    if (run && states.includes(run.state)) return run;
-    throw new Error(
-      `run is ${run?.state}: ${run?.steps.map((step) => `${step.spec.name}=${step.state}/${step.attempt}`).join(' ')}`,
-    );
-  });
+  return untilRunState(runtime.store, runId, states);
 }
 
 async function startRun(target: string): Promise<Run> {

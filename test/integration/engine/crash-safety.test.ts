@@ -10,6 +10,7 @@ import { APPROVER, REQUESTER, startTestRuntime, stopTestRuntime, testTarget } fr
 import type { TestWorld } from '../../support/test-strategy';
 import { waitFor } from '../../support/wait-for';
 import { exited, spawnWorker } from '../../support/child-worker';
+import { untilRunState } from '../../support/run-state';
 
 const schema = freshSchemaName('t_crash');
 const queueName = freshQueueName('crash');
@@ -49,14 +50,7 @@ afterAll(async () => {
 });
 
 function untilState(runId: string, ...states: RunState[]): Promise<Run> {
-  return waitFor(
-    `run in ${states.join('|')}`,
-    async () => {
-      const run = await web.store.getRun(runId);
-      return run && states.includes(run.state) ? run : undefined;
-    },
-    { timeoutMs: 45_000 },
-  );
+  return untilRunState(web.store, runId, states, 45_000);
 }
 
 test('SIGKILL during an action: the next worker resumes and the side effect happens once', async () => {

@@ -8,6 +8,7 @@ import { freshQueueName, testRedisUrl } from '../../support/redis';
 import { APPROVER, REQUESTER, startTestRuntime, stopTestRuntime, testTarget } from '../../support/harness';
 import type { TestWorld } from '../../support/test-strategy';
 import { waitFor } from '../../support/wait-for';
+import { untilRunState } from '../../support/run-state';
 
 // Its own Redis database, so flushing it cannot touch suites running alongside.
 const REDIS_DB = 7;
@@ -32,10 +33,7 @@ afterAll(async () => {
 });
 
 function untilState(runId: string, ...states: RunState[]): Promise<Run> {
-  return waitFor(`run in ${states.join('|')}`, async () => {
-    const run = await runtime.store.getRun(runId);
-    return run && states.includes(run.state) ? run : undefined;
-  });
+  return untilRunState(runtime.store, runId, states);
 }
 
 test('FLUSHDB while a wait step is polling: the reconciler restores the job and the run completes', async () => {

@@ -8,6 +8,7 @@ import { freshQueueName } from '../../support/redis';
 import { APPROVER, REQUESTER, startTestRuntime, stopTestRuntime, testTarget } from '../../support/harness';
 import type { TestWorld } from '../../support/test-strategy';
 import { waitFor } from '../../support/wait-for';
+import { untilRunState } from '../../support/run-state';
 
 const schema = freshSchemaName('t_lifecycle');
 let runtime: Runtime;
@@ -44,10 +45,7 @@ async function start(name: string): Promise<Run> {
 }
 
 function untilState(runId: string, ...states: RunState[]): Promise<Run> {
-  return waitFor(`run ${runId} in ${states.join('|')}`, async () => {
-    const run = await runtime.store.getRun(runId);
-    return run && states.includes(run.state) ? run : undefined;
-  });
+  return untilRunState(runtime.store, runId, states);
 }
 
 test('check -> wait -> gate -> action -> done, approved by a second person', async () => {

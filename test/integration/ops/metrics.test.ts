@@ -18,6 +18,7 @@ import { freshQueueName } from '../../support/redis';
 import { createTestStrategy, TestWorld } from '../../support/test-strategy';
 import { waitFor } from '../../support/wait-for';
 import { parsePrometheusText, sampleValue } from './prom-text';
+import { untilRunState } from '../../support/run-state';
 
 const schema = freshSchemaName('t_ops_metrics');
 const world = new TestWorld(testDatabaseUrl, `${schema}_world`);
@@ -59,10 +60,7 @@ afterAll(async () => {
 });
 
 function untilState(runId: string, ...states: RunState[]): Promise<Run> {
-  return waitFor(`run ${runId} in ${states.join('|')}`, async () => {
-    const run = await runtime.store.getRun(runId);
-    return run && states.includes(run.state) ? run : undefined;
-  });
+  return untilRunState(runtime.store, runId, states);
 }
 
 async function scrape(): Promise<{ response: Response; text: string }> {

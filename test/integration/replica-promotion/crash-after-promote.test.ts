@@ -17,7 +17,7 @@ import { testAppConfig } from '../../support/harness';
 import { dropSchema, freshSchemaName } from '../../support/pg';
 import { startPgPair, type PgPair } from '../../support/pg-pair';
 import { freshQueueName } from '../../support/redis';
-import { waitFor } from '../../support/wait-for';
+import { untilRunState } from '../../support/run-state';
 
 const schema = freshSchemaName('t_promote_crash');
 const queueName = freshQueueName('promote-crash');
@@ -77,14 +77,7 @@ function worker(killAfterPromote: boolean): Promise<ChildProcess> {
 }
 
 function untilState(runId: string, ...states: RunState[]): Promise<Run> {
-  return waitFor(
-    `run in ${states.join('|')}`,
-    async () => {
-      const run = await web.store.getRun(runId);
-      return run && states.includes(run.state) ? run : undefined;
-    },
-    { timeoutMs: 45_000 },
-  );
+  return untilRunState(web.store, runId, states, 45_000);
 }
 
 test('SIGKILL right after pg_promote: the resumed run verifies instead of promoting again', async () => {

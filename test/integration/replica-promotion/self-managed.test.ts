@@ -22,6 +22,7 @@ import {
 } from '../../support/slack-harness';
 import { buttonsOf, latestButton, textOf } from '../../support/slack-messages';
 import { waitFor } from '../../support/wait-for';
+import { untilRunState } from '../../support/run-state';
 
 const schema = freshSchemaName('t_promote');
 // Secrets are resolved at use from this object: each scenario points its target at a fresh pair.
@@ -108,15 +109,7 @@ afterAll(async () => {
 });
 
 function untilState(runId: string, ...states: RunState[]): Promise<Run> {
-  return waitFor(
-    `run in ${states.join('|')}`,
-    async () => {
-      const run = await h.runtime.store.getRun(runId);
-      if (run && states.includes(run.state)) return run;
-      throw new Error(`${run?.state}: ${run?.steps.map((s) => `${s.spec.name}=${s.state}`).join(' ')}`);
-    },
-    { timeoutMs: 30_000 },
-  );
+  return untilRunState(h.runtime.store, runId, states);
 }
 
 function untilStep(

@@ -20,6 +20,7 @@ import {
 import { buttonsOf, ephemeralsTo, latestButton, textOf } from '../../support/slack-messages';
 import { waitFor } from '../../support/wait-for';
 import { signRequest, type Actor } from '../../../src/console/signed-requests';
+import { untilRunState } from '../../support/run-state';
 
 const schema = freshSchemaName('t_slack');
 const clock = new ManualClock(new Date());
@@ -49,13 +50,7 @@ async function rowCounts(): Promise<{ runs: number; audit: number }> {
 }
 
 function untilState(runId: string, ...states: RunState[]): Promise<Run> {
-  return waitFor(`run in ${states.join('|')}`, async () => {
-    const run = await h.runtime.store.getRun(runId);
-    if (run && states.includes(run.state)) return run;
-    throw new Error(
-      `run is ${run?.state}: ${run?.steps.map((step) => `${step.spec.name}=${step.state}/${step.attempt}`).join(' ')}`,
-    );
-  });
+  return untilRunState(h.runtime.store, runId, states);
 }
 
 async function lastEphemeral(actor: Actor, since = 0): Promise<string> {
