@@ -380,6 +380,7 @@ export function transition(run: Run, event: RunEvent): TransitionResult {
     }
 
     case 'compensation_succeeded':
+    case 'compensation_waiting':
     case 'compensation_failed': {
       if (run.state !== 'compensating') return refuse(run, `run is ${run.state}, not compensating`);
       const step = currentStepOf(next, event.step);
@@ -390,6 +391,18 @@ export function transition(run: Run, event: RunEvent): TransitionResult {
       if (event.type === 'compensation_succeeded') {
         step.state = 'compensated';
         unwindFrom(next, step.index - 1, at, effects);
+        break;
+      }
+      if (event.type === 'compensation_waiting') {
+        // Expected waiting is not a failure: it uses no retries, it only polls again.
+        const delayMs = Math.max(0, event.delayMs);
+        step.attempt += 1;
+        step.notBefore = delayMs > 0 ? addMs(at, delayMs) : null;
+        effects.push({
+          type: 'enqueue',
+          job: { runId: next.id, step: step.index, attempt: step.attempt, mode: 'compensate' },
+          delayMs,
+        });
         break;
       }
       const maxRetries = step.spec.maxRetries ?? DEFAULT_MAX_RETRIES;

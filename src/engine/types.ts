@@ -151,6 +151,15 @@ export type RunEvent =
   | { type: 'gate_reopen'; at: string; step: number; user: string }
   | { type: 'abort'; at: string; user: string; reason: string }
   | { type: 'compensation_succeeded'; at: string; step: number; attempt: number; output?: JsonObject }
+  /** An undo still settling (a volume re-attaching): poll again after delayMs, not a failure. */
+  | {
+      type: 'compensation_waiting';
+      at: string;
+      step: number;
+      attempt: number;
+      delayMs: number;
+      output?: JsonObject;
+    }
   | { type: 'compensation_failed'; at: string; step: number; attempt: number; failure: FailureInfo };
 
 export type RunEventType = RunEvent['type'];

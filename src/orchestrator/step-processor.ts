@@ -67,12 +67,8 @@ export class StepProcessor {
     if ('failure' in result) {
       event = { type: 'compensation_failed', ...base, failure: result.failure };
     } else if (result.type === 'wait') {
-      // An undo still settling (a volume re-attaching) polls again like a retry that is expected.
-      event = {
-        type: 'compensation_failed',
-        ...base,
-        failure: { class: 'retryable', message: 'undo still in progress', retryAfterMs: result.delayMs },
-      };
+      // An undo still settling (a volume re-attaching) polls again; waiting uses up no retries.
+      event = { type: 'compensation_waiting', ...base, delayMs: result.delayMs, ...withOutput(result) };
     } else {
       event = { type: 'compensation_succeeded', ...base, ...withOutput(result) };
     }

@@ -25,6 +25,7 @@ const EVENT_TYPES: RunEventType[] = [
   'gate_reopen',
   'abort',
   'compensation_succeeded',
+  'compensation_waiting',
   'compensation_failed',
 ];
 
@@ -63,6 +64,7 @@ const EVENT_WEIGHTS: Record<RunEventType, number> = {
   gate_reopen: 2,
   abort: 3,
   compensation_succeeded: 4,
+  compensation_waiting: 2,
   compensation_failed: 2,
 };
 const eventTypeArb: fc.Arbitrary<RunEventType> = fc.oneof(
@@ -131,6 +133,8 @@ function toEvent(cmd: Command, run: Run, atMs: number): RunEvent {
       return { type: 'abort', at: time, user: cmd.user, reason: 'random abort' };
     case 'compensation_succeeded':
       return { type: 'compensation_succeeded', at: time, step, attempt, ...(output ? { output } : {}) };
+    case 'compensation_waiting':
+      return { type: 'compensation_waiting', at: time, step, attempt, delayMs: 1000 };
     case 'compensation_failed':
       return { type: 'compensation_failed', at: time, step, attempt, failure };
   }

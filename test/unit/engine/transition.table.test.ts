@@ -108,6 +108,7 @@ const EVENT_TYPES: RunEventType[] = [
   'gate_reopen',
   'abort',
   'compensation_succeeded',
+  'compensation_waiting',
   'compensation_failed',
 ];
 
@@ -141,6 +142,8 @@ function eventFor(type: RunEventType, run: Run): RunEvent {
       return { type, at: later, user: BOB, reason: 'change freeze' };
     case 'compensation_succeeded':
       return { type, at: later, step: index, attempt };
+    case 'compensation_waiting':
+      return { type, at: later, step: index, attempt, delayMs: 2000 };
     case 'compensation_failed':
       return { type, at: later, step: index, attempt, failure: fatal('cannot unfence') };
   }
@@ -174,7 +177,11 @@ const ACCEPTED: Record<string, Partial<Record<RunEventType, RunState>>> = {
   },
   'awaiting_approval, planned gate expired': { gate_reopen: 'awaiting_approval', abort: 'compensating' },
   'awaiting_approval, needs-human gate': { approve: 'running', abort: 'compensating' },
-  compensating: { compensation_succeeded: 'aborted', compensation_failed: 'failed' },
+  compensating: {
+    compensation_succeeded: 'aborted',
+    compensation_waiting: 'compensating',
+    compensation_failed: 'failed',
+  },
   succeeded: {},
   failed: {},
   aborted: {},

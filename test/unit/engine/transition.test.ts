@@ -1,5 +1,5 @@
 // Scenario tests for the pure run state machine.
-import { DEFAULT_MAX_RETRIES, retryDelayMs, transition } from '../../../src/engine/transition';
+import { createRun, DEFAULT_MAX_RETRIES, retryDelayMs, transition } from '../../../src/engine/transition';
 import type { Effect } from '../../../src/engine/types';
 import {
   ACTIVE_STEP_STATES,
@@ -834,5 +834,74 @@ describe('terminal runs', () => {
     reject(done.run, { type: 'abort', at: at(5), user: ALICE, reason: 'x' }, /already succeeded/);
     const result = transition(done.run, { type: 'abort', at: at(5), user: ALICE, reason: 'x' });
     expect(result.run).toBe(done.run);
+  });
+});
+
+describe('compensation_waiting', () => {
+  it('polls the undo again as a new attempt with the delay, using no retries', () => {
+    const policy = { approvalTimeoutMs: 60_000, requiredApprovals: 1, allowSelfApproval: false };
+    let run = createRun({
+      id: 'run-wait-undo',
+      plan: {
+        strategy: 's',
+        target: 't',
+        steps: [
+          {
+            name: 'move',
+            kind: 'action',
+            title: 'Move',
+            executor: 'move',
+            compensation: { executor: 'back', title: 'Move back' },
+          },
+          { name: 'approve', kind: 'gate', title: 'Approve' },
+        ],
+      },
+      requestedBy: 'U0REQ',
+      channel: null,
+      policy,
+      at: '2026-01-01T00:00:00.000Z',
+    });
+    const apply = (event: Parameters<typeof transition>[1]) => {
+      const result = transition(run, event);
+      if (!result.ok) throw new Error(result.error);
+      run = result.run;
+      return result.effects;
+    };
+    apply({ type: 'start', at: '2026-01-01T00:00:01.000Z' });
+    apply({ type: 'step_started', at: '2026-01-01T00:00:02.000Z', step: 0, attempt: 1 });
+    apply({ type: 'step_succeeded', at: '2026-01-01T00:00:03.000Z', step: 0, attempt: 1 });
+    apply({ type: 'abort', at: '2026-01-01T00:00:04.000Z', user: 'U0REQ', reason: 'no' });
+    expect(run.steps[0]).toMatchObject({ state: 'compensating', attempt: 2 });
+    const effects = apply({
+      type: 'compensation_waiting',
+      at: '2026-01-01T00:00:05.000Z',
+      step: 0,
+      attempt: 2,
+      delayMs: 3000,
+    });
+    expect(effects).toEqual([
+      {
+        type: 'enqueue',
+        job: { runId: 'run-wait-undo', step: 0, attempt: 3, mode: 'compensate' },
+        delayMs: 3000,
+      },
+    ]);
+    expect(run.steps[0]).toMatchObject({
+      state: 'compensating',
+      attempt: 3,
+      retries: 0,
+      notBefore: '2026-01-01T00:00:08.000Z',
+    });
+    expect(run.state).toBe('compensating');
+    const stale = transition(run, {
+      type: 'compensation_waiting',
+      at: '2026-01-01T00:00:06.000Z',
+      step: 0,
+      attempt: 2,
+      delayMs: 1,
+    });
+    expect(stale.ok).toBe(false);
+    apply({ type: 'compensation_succeeded', at: '2026-01-01T00:00:09.000Z', step: 0, attempt: 3 });
+    expect(run.state).toBe('aborted');
   });
 });

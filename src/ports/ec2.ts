@@ -1,0 +1,73 @@
+// Amazon EC2 as the volume-swap strategy sees it: one EBS volume moving between two instances.
+// Step-shaped like the RDS port: executors describe first, then act only if the world needs it.
+// EC2 Attach/Detach are not idempotent; an IncorrectState / VolumeInUse on a retry means "look
+// again". This file imports no SDK: executors and their fakes depend on it alone.
+
+export interface VolumeAttachment {
+  instanceId: string;
+  device: string;
+  /** attaching | attached | detaching | detached | busy */
+  state: string;
+}
+
+export interface VolumeDescription {
+  id: string;
+  /** creating | available | in-use | deleting | deleted | error */
+  state: string;
+  availabilityZone: string;
+  sizeGiB: number;
+  attachments: VolumeAttachment[];
+}
+
+export interface InstanceDescription {
+  id: string;
+  /** pending | running | stopping | stopped | shutting-down | terminated */
+  state: string;
+  availabilityZone: string;
+  /** Device names in use on the instance (block device mappings). */
+  devices: string[];
+}
+
+export interface SnapshotDescription {
+  id: string;
+  /** pending | completed | error */
+  state: string;
+  /** "0%" .. "100%" as EC2 reports it. */
+  progress: string;
+}
+
+export type Ec2RefusalCode =
+  | 'not_found'
+  | 'incorrect_state'
+  | 'throttled'
+  | 'unauthorized'
+  | 'dry_run_ok'
+  | 'other';
+
+/** An EC2 call that did not do what was asked, in words an executor can act on. */
+export class Ec2Refusal extends Error {
+  override readonly name = 'Ec2Refusal';
+  constructor(
+    readonly code: Ec2RefusalCode,
+    message: string,
+    readonly details: { retryable?: boolean; awsCode?: string | null; cause?: unknown } = {},
+  ) {
+    super(message, details.cause === undefined ? undefined : { cause: details.cause });
+  }
+  get retryable(): boolean {
+    return this.details.retryable ?? this.code === 'throttled';
+  }
+}
+
+export interface Ec2Port {
+  describeVolume(region: string, volumeId: string): Promise<VolumeDescription | null>;
+  describeInstance(region: string, instanceId: string): Promise<InstanceDescription | null>;
+  /** DryRun of DetachVolume and AttachVolume: resolves when EC2 says the caller may do both. */
+  checkPermissions(region: string, volumeId: string, from: string, to: string, device: string): Promise<void>;
+  createSnapshot(region: string, volumeId: string, description: string): Promise<string>;
+  describeSnapshot(region: string, snapshotId: string): Promise<SnapshotDescription | null>;
+  detachVolume(region: string, volumeId: string, instanceId: string, force: boolean): Promise<void>;
+  attachVolume(region: string, volumeId: string, instanceId: string, device: string): Promise<void>;
+  stopInstance(region: string, instanceId: string): Promise<void>;
+  startInstance(region: string, instanceId: string): Promise<void>;
+}
