@@ -1,5 +1,7 @@
 // The production adapters behind the strategies' ports.
+import { AwsEc2Adapter } from '../adapters/aws/ec2-adapter';
 import { AwsRdsAdapter } from '../adapters/aws/rds-adapter';
+import { ProbeHealthChecker } from '../adapters/health/probe-health-checker';
 import { ProcessHookRunner } from '../adapters/hooks/process-hook-runner';
 import { PgReplication } from '../adapters/postgres/pg-replication';
 import { secretValues } from '../config/secrets';
@@ -14,6 +16,8 @@ export function productionPorts(env: NodeJS.ProcessEnv, targets: () => TargetsCo
   return {
     replication: new PgReplication(),
     rds: new AwsRdsAdapter(),
+    ec2: new AwsEc2Adapter(),
+    health: new ProbeHealthChecker(),
     hooks: new ProcessHookRunner({ secrets: () => secretValues(targets()?.targets ?? [], env) }),
     env,
   };

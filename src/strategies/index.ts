@@ -1,8 +1,11 @@
 // The strategies this build ships, given the ports their executors use.
+import type { Ec2Port } from '../ports/ec2';
+import type { HealthChecker } from '../ports/health';
 import type { HookRunner } from '../ports/hooks';
 import type { RdsPort } from '../ports/rds';
 import type { ReplicationPort } from '../ports/replication';
 import { createReplicaPromotion } from './replica-promotion';
+import { createVolumeSwap } from './volume-swap';
 import type { Strategy, StrategyRegistry } from './types';
 import { registryOf } from './types';
 
@@ -10,12 +13,14 @@ export interface StrategyPorts {
   replication: ReplicationPort;
   rds: RdsPort;
   hooks: HookRunner;
+  ec2: Ec2Port;
+  health: HealthChecker;
   /** Where `env:NAME` secrets are resolved, at use. */
   env: NodeJS.ProcessEnv;
 }
 
 export function builtinStrategies(ports: StrategyPorts, extra: readonly Strategy[] = []): StrategyRegistry {
-  return registryOf([createReplicaPromotion(ports), ...extra]);
+  return registryOf([createReplicaPromotion(ports), createVolumeSwap(ports), ...extra]);
 }
 
 /** What the targets-file loader needs from each strategy: the schema of its own keys. */

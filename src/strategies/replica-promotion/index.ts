@@ -10,7 +10,7 @@ import { replicaPromotionConfigSchema } from './config';
 import { planReplicaPromotion, settingsOf, STRATEGY_NAME } from './plan';
 import { endpointsOf, postgresExecutors, preflightChecks } from './postgres-executors';
 import { rdsExecutors, rdsPreflight } from './rds-executors';
-import { endpointVars, routeExecutor } from './route';
+import { endpointVars, routeExecutor } from '../shared/route-hook';
 
 export interface ReplicaPromotionDeps {
   replication: ReplicationPort;
@@ -31,14 +31,19 @@ export function createReplicaPromotion(deps: ReplicaPromotionDeps): Strategy {
     executors: {
       ...postgresExecutors({ replication, env, ...(deps.nowMs ? { nowMs: deps.nowMs } : {}) }),
       ...rdsExecutors({ rds: deps.rds, replication, env }),
-      route: routeExecutor(deps.hooks, env, (ctx) => {
-        const postgres = settingsOf(ctx.target).postgres;
-        if (!postgres) return {};
-        return {
-          ...endpointVars('standby', resolveSecret(postgres.standby, env)),
-          ...endpointVars('primary', resolveSecret(postgres.primary, env)),
-        };
-      }),
+      route: routeExecutor(
+        deps.hooks,
+        env,
+        (ctx) => {
+          const postgres = settingsOf(ctx.target).postgres;
+          if (!postgres) return {};
+          return {
+            ...endpointVars('standby', resolveSecret(postgres.standby, env)),
+            ...endpointVars('primary', resolveSecret(postgres.primary, env)),
+          };
+        },
+        (ctx) => settingsOf(ctx.target).route,
+      ),
     },
     async preflight(target: TargetConfig) {
       const settings = settingsOf(target);

@@ -1,11 +1,10 @@
-// The optional `route` hook: after the promotion, point traffic at the new primary.
-import { toHookCommand } from '../../config/hook-schema';
+// The optional `route` hook every strategy shares: once the database has moved, point traffic at it.
+import { toHookCommand, type HookConfig } from '../../config/hook-schema';
 import { needsHuman } from '../../engine/failures';
 import type { HookRunner } from '../../ports/hooks';
-import type { StepExecutor, StepResult } from '../types';
+import type { StepContext, StepExecutor, StepResult } from '../types';
 import { formatHookResult } from '../../adapters/hooks/format';
 import { substitutePlaceholders } from '../../adapters/hooks/placeholders';
-import { settingsOf } from './plan';
 
 /** `{standby.host}` style placeholders from the target's connection strings (never their passwords). */
 export function endpointVars(prefix: string, connectionString: string): Record<string, string> {
@@ -24,11 +23,12 @@ export function endpointVars(prefix: string, connectionString: string): Record<s
 export function routeExecutor(
   hooks: HookRunner,
   env: NodeJS.ProcessEnv,
-  vars: (ctx: Parameters<StepExecutor['execute']>[0]) => Record<string, string>,
+  vars: (ctx: StepContext) => Record<string, string>,
+  routeOf: (ctx: StepContext) => HookConfig | undefined,
 ): StepExecutor {
   return {
     async execute(ctx): Promise<StepResult> {
-      const route = settingsOf(ctx.target).route;
+      const route = routeOf(ctx);
       if (!route) return { type: 'done', output: { skipped: true } };
       const { hook, secrets } = toHookCommand(route, env);
       const values = { target: ctx.target.name, ...vars(ctx) };
@@ -38,7 +38,7 @@ export function routeExecutor(
       if (result.timedOut || result.exitCode !== 0) {
         // The database has moved already; traffic has not. A person decides: retry or fix by hand.
         throw needsHuman(
-          `the route hook did not succeed; traffic may still point at the old primary.\n${summary}`,
+          `the route hook did not succeed; traffic may still point at the old place.\n${summary}`,
         );
       }
       return {

@@ -1,0 +1,242 @@
+// Ec2Port on the AWS SDK v3. Clients come from the SDK's standard configuration: the region of the
+// target, the default credential chain, AWS_ENDPOINT_URL / AWS_ENDPOINT_URL_EC2 read by the SDK
+// itself. Nothing here names an endpoint or a credential. No waiting here: executors poll the
+// describe methods (volume-swap steps are step-shaped, each decides from what it sees).
+import {
+  AttachVolumeCommand,
+  CreateSnapshotCommand,
+  DescribeInstancesCommand,
+  DescribeSnapshotsCommand,
+  DescribeVolumesCommand,
+  DetachVolumeCommand,
+  EC2Client,
+  StartInstancesCommand,
+  StopInstancesCommand,
+} from '@aws-sdk/client-ec2';
+import type { Instance, Snapshot, Volume } from '@aws-sdk/client-ec2';
+import type { Ec2Port, InstanceDescription, SnapshotDescription, VolumeDescription } from '../../ports/ec2';
+import { classifyEc2Error, Ec2Refusal } from './ec2-errors';
+
+export type Ec2ClientFactory = (region: string) => EC2Client;
+
+/** The SDK's standard retry mode: throttling and transient errors back off and retry. */
+export const EC2_CLIENT_RETRY = { retryMode: 'standard', maxAttempts: 5 } as const;
+
+export const defaultEc2ClientFactory: Ec2ClientFactory = (region) =>
+  new EC2Client({ region, ...EC2_CLIENT_RETRY });
+
+export interface AwsEc2AdapterOptions {
+  ec2Client?: Ec2ClientFactory;
+}
+
+export function toVolumeDescription(volume: Volume): VolumeDescription {
+  return {
+    id: volume.VolumeId ?? '',
+    state: volume.State ?? 'unknown',
+    availabilityZone: volume.AvailabilityZone ?? '',
+    sizeGiB: volume.Size ?? 0,
+    attachments: (volume.Attachments ?? []).map((attachment) => ({
+      instanceId: attachment.InstanceId ?? '',
+      device: attachment.Device ?? '',
+      state: attachment.State ?? 'unknown',
+    })),
+  };
+}
+
+export function toInstanceDescription(instance: Instance): InstanceDescription {
+  return {
+    id: instance.InstanceId ?? '',
+    state: instance.State?.Name ?? 'unknown',
+    availabilityZone: instance.Placement?.AvailabilityZone ?? '',
+    devices: (instance.BlockDeviceMappings ?? [])
+      .map((mapping) => mapping.DeviceName)
+      .filter((name): name is string => name !== undefined && name !== ''),
+  };
+}
+
+export function toSnapshotDescription(snapshot: Snapshot): SnapshotDescription {
+  return {
+    id: snapshot.SnapshotId ?? '',
+    state: snapshot.State ?? 'unknown',
+    progress: snapshot.Progress ?? '0%',
+  };
+}
+
+interface DryRunCheck {
+  action: string;
+  what: string;
+  run: () => Promise<unknown>;
+}
+
+export class AwsEc2Adapter implements Ec2Port {
+  private readonly clients = new Map<string, EC2Client>();
+  private readonly factory: Ec2ClientFactory;
+
+  constructor(options: AwsEc2AdapterOptions = {}) {
+    this.factory = options.ec2Client ?? defaultEc2ClientFactory;
+  }
+
+  /** The cached client of a region (one per region for the adapter's lifetime). */
+  ec2(region: string): EC2Client {
+    let client = this.clients.get(region);
+    if (client === undefined) {
+      client = this.factory(region);
+      this.clients.set(region, client);
+    }
+    return client;
+  }
+
+  /** Closes every client's sockets (worker shutdown). */
+  destroy(): void {
+    for (const client of this.clients.values()) client.destroy();
+    this.clients.clear();
+  }
+
+  async describeVolume(region: string, volumeId: string): Promise<VolumeDescription | null> {
+    try {
+      const output = await this.ec2(region).send(new DescribeVolumesCommand({ VolumeIds: [volumeId] }));
+      const volume = output.Volumes?.find((candidate) => candidate.VolumeId === volumeId);
+      return volume === undefined ? null : toVolumeDescription(volume);
+    } catch (error) {
+      return nullIfNotFound(error);
+    }
+  }
+
+  async describeInstance(region: string, instanceId: string): Promise<InstanceDescription | null> {
+    try {
+      const output = await this.ec2(region).send(new DescribeInstancesCommand({ InstanceIds: [instanceId] }));
+      const instance = (output.Reservations ?? [])
+        .flatMap((reservation) => reservation.Instances ?? [])
+        .find((candidate) => candidate.InstanceId === instanceId);
+      return instance === undefined ? null : toInstanceDescription(instance);
+    } catch (error) {
+      return nullIfNotFound(error);
+    }
+  }
+
+  /**
+   * DryRun of DetachVolume (volume from `from`) and AttachVolume (volume to `to` at `device`). Both
+   * are asked even when the first is refused, so one answer names every missing permission.
+   */
+  async checkPermissions(
+    region: string,
+    volumeId: string,
+    from: string,
+    to: string,
+    device: string,
+  ): Promise<void> {
+    const client = this.ec2(region);
+    const checks: DryRunCheck[] = [
+      {
+        action: 'ec2:DetachVolume',
+        what: `${volumeId} from ${from}`,
+        run: () =>
+          client.send(new DetachVolumeCommand({ VolumeId: volumeId, InstanceId: from, DryRun: true })),
+      },
+      {
+        action: 'ec2:AttachVolume',
+        what: `${volumeId} to ${to} at ${device}`,
+        run: () =>
+          client.send(
+            new AttachVolumeCommand({ VolumeId: volumeId, InstanceId: to, Device: device, DryRun: true }),
+          ),
+      },
+    ];
+    const denied: { check: DryRunCheck; refusal: Ec2Refusal }[] = [];
+    for (const check of checks) {
+      let refusal: Ec2Refusal;
+      try {
+        await check.run();
+        // A DryRun request that "succeeds" was not a dry run: never treat that as a permission answer.
+        refusal = new Ec2Refusal(
+          'other',
+          `${check.action} DryRun (${check.what}) answered without DryRunOperation`,
+          { retryable: false, awsCode: null },
+        );
+      } catch (error) {
+        refusal = classifyEc2Error(error);
+      }
+      if (refusal.code === 'dry_run_ok') continue;
+      if (refusal.code !== 'unauthorized') throw refusal;
+      denied.push({ check, refusal });
+    }
+    const first = denied[0];
+    if (first === undefined) return;
+    const names = denied.map(({ check }) => `${check.action} (${check.what})`).join(', ');
+    throw new Ec2Refusal('unauthorized', `not authorized to perform ${names}: ${first.refusal.message}`, {
+      retryable: false,
+      awsCode: first.refusal.details.awsCode ?? null,
+      cause: first.refusal.details.cause,
+    });
+  }
+
+  async createSnapshot(region: string, volumeId: string, description: string): Promise<string> {
+    let snapshotId: string | undefined;
+    try {
+      const output = await this.ec2(region).send(
+        new CreateSnapshotCommand({ VolumeId: volumeId, Description: description }),
+      );
+      snapshotId = output.SnapshotId;
+    } catch (error) {
+      throw classifyEc2Error(error);
+    }
+    if (snapshotId === undefined || snapshotId === '') {
+      throw new Ec2Refusal('other', `CreateSnapshot of ${volumeId} returned no SnapshotId`, {
+        awsCode: null,
+      });
+    }
+    return snapshotId;
+  }
+
+  async describeSnapshot(region: string, snapshotId: string): Promise<SnapshotDescription | null> {
+    try {
+      const output = await this.ec2(region).send(new DescribeSnapshotsCommand({ SnapshotIds: [snapshotId] }));
+      const snapshot = output.Snapshots?.find((candidate) => candidate.SnapshotId === snapshotId);
+      return snapshot === undefined ? null : toSnapshotDescription(snapshot);
+    } catch (error) {
+      return nullIfNotFound(error);
+    }
+  }
+
+  async detachVolume(region: string, volumeId: string, instanceId: string, force: boolean): Promise<void> {
+    try {
+      await this.ec2(region).send(
+        new DetachVolumeCommand({ VolumeId: volumeId, InstanceId: instanceId, Force: force }),
+      );
+    } catch (error) {
+      throw classifyEc2Error(error);
+    }
+  }
+
+  async attachVolume(region: string, volumeId: string, instanceId: string, device: string): Promise<void> {
+    try {
+      await this.ec2(region).send(
+        new AttachVolumeCommand({ VolumeId: volumeId, InstanceId: instanceId, Device: device }),
+      );
+    } catch (error) {
+      throw classifyEc2Error(error);
+    }
+  }
+
+  async stopInstance(region: string, instanceId: string): Promise<void> {
+    try {
+      await this.ec2(region).send(new StopInstancesCommand({ InstanceIds: [instanceId] }));
+    } catch (error) {
+      throw classifyEc2Error(error);
+    }
+  }
+
+  async startInstance(region: string, instanceId: string): Promise<void> {
+    try {
+      await this.ec2(region).send(new StartInstancesCommand({ InstanceIds: [instanceId] }));
+    } catch (error) {
+      throw classifyEc2Error(error);
+    }
+  }
+}
+
+function nullIfNotFound(error: unknown): null {
+  const refusal = classifyEc2Error(error);
+  if (refusal.code === 'not_found') return null;
+  throw refusal;
+}

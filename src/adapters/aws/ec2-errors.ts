@@ -1,0 +1,123 @@
+// Maps whatever the EC2 client threw onto Ec2Refusal. EC2 errors are unmodeled: the SDK names the
+// EC2ServiceException after the wire code (InvalidVolume.NotFound, IncorrectState, ...), so the
+// classification reads the name, with a code field as a fallback in case a layer reports that.
+import { Ec2Refusal } from '../../ports/ec2';
+import type { Ec2RefusalCode } from '../../ports/ec2';
+
+export { Ec2Refusal };
+
+const NOT_FOUND = new Set([
+  'InvalidVolume.NotFound',
+  'InvalidInstanceID.NotFound',
+  'InvalidSnapshot.NotFound',
+]);
+
+// "Not now": the resource exists but is in the wrong state for the request (a retried attach that
+// already happened, a detach of a volume that is already free). Executors describe again.
+const INCORRECT_STATE = new Set([
+  'IncorrectState',
+  'VolumeInUse',
+  'IncorrectInstanceState',
+  'InvalidAttachment.NotFound',
+]);
+
+// EC2's own throttling codes plus the SDK's generic ones.
+const THROTTLED = new Set([
+  'RequestLimitExceeded',
+  'Throttling',
+  'ThrottlingException',
+  'RequestThrottled',
+  'RequestThrottledException',
+  'TooManyRequestsException',
+  'EC2ThrottledException',
+  'BandwidthLimitExceeded',
+  'SlowDown',
+]);
+
+const UNAUTHORIZED = new Set([
+  'UnauthorizedOperation',
+  'AuthFailure',
+  'AccessDenied',
+  'AccessDeniedException',
+  'Blocked',
+  'OptInRequired',
+  'InvalidClientTokenId',
+  'UnrecognizedClientException',
+  'SignatureDoesNotMatch',
+  'IncompleteSignature',
+  'MissingAuthenticationToken',
+  'ExpiredToken',
+  'ExpiredTokenException',
+  'RequestExpired',
+  'CredentialsProviderError',
+]);
+
+// Network-level or service-side trouble that may pass: worth trying again later.
+const TRANSIENT = new Set([
+  'TimeoutError',
+  'RequestTimeout',
+  'RequestTimeoutException',
+  'ECONNRESET',
+  'ECONNREFUSED',
+  'EPIPE',
+  'ETIMEDOUT',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'InternalError',
+  'InternalFailure',
+  'ServiceUnavailable',
+  'Unavailable',
+  'InsufficientInstanceCapacity',
+]);
+
+/** The answer EC2 gives a permitted DryRun request. */
+export const DRY_RUN_OK = 'DryRunOperation';
+
+function field(value: unknown, key: string): unknown {
+  return typeof value === 'object' && value !== null ? (value as Record<string, unknown>)[key] : undefined;
+}
+
+function text(value: unknown): string | null {
+  return typeof value === 'string' && value !== '' ? value : null;
+}
+
+/** The EC2 error code of a thrown value (its name, or a code field), or null. */
+export function ec2ErrorCode(error: unknown): string | null {
+  // `Error` is the generic name; a code field, when present, says more.
+  const ownName = text(field(error, 'name'));
+  return (
+    (ownName !== null && ownName !== 'Error' ? ownName : null) ??
+    text(field(error, 'Code')) ??
+    text(field(error, 'code')) ??
+    ownName
+  );
+}
+
+function codeOf(name: string, status: number | null, throttlingTrait: boolean): Ec2RefusalCode {
+  if (name === DRY_RUN_OK) return 'dry_run_ok';
+  if (THROTTLED.has(name) || throttlingTrait || status === 429) return 'throttled';
+  if (NOT_FOUND.has(name)) return 'not_found';
+  if (INCORRECT_STATE.has(name)) return 'incorrect_state';
+  if (UNAUTHORIZED.has(name) || status === 401 || status === 403) return 'unauthorized';
+  return 'other';
+}
+
+/** Classifies any thrown value; an Ec2Refusal is returned as it is. */
+export function classifyEc2Error(error: unknown): Ec2Refusal {
+  if (error instanceof Ec2Refusal) return error;
+  const name = ec2ErrorCode(error);
+  const status = field(field(error, '$metadata'), 'httpStatusCode');
+  const httpStatusCode = typeof status === 'number' ? status : null;
+  const retryableTrait = field(error, '$retryable');
+  const throttlingTrait = field(retryableTrait, 'throttling') === true;
+  const code = codeOf(name ?? '', httpStatusCode, throttlingTrait);
+  const retryable =
+    code === 'throttled' ||
+    (code === 'other' &&
+      ((retryableTrait !== undefined && retryableTrait !== null) ||
+        field(error, '$fault') === 'server' ||
+        (httpStatusCode !== null && httpStatusCode >= 500) ||
+        TRANSIENT.has(name ?? '')));
+  const message = error instanceof Error ? error.message : String(error);
+  return new Ec2Refusal(code, `${name ?? 'error'}: ${message}`, { retryable, awsCode: name, cause: error });
+}

@@ -1,0 +1,414 @@
+// Executors of a volume swap. EC2 Attach/Detach are not idempotent, so every executor describes the
+// volume first and acts only on what it sees; IncorrectState / VolumeInUse mean "look again".
+import { toHealthTarget } from '../../config/health-schema';
+import { toHookCommand } from '../../config/hook-schema';
+import { fatal, needsHuman, retryable } from '../../engine/failures';
+import { Ec2Refusal, type Ec2Port, type VolumeDescription } from '../../ports/ec2';
+import type { HealthChecker } from '../../ports/health';
+import type { HookRunner } from '../../ports/hooks';
+import type { PreflightCheck, StepContext, StepExecutor, StepResult } from '../types';
+import { isEc2Power, type PowerConfig, type VolumeSwapSettings } from './config';
+import { settingsOf } from './plan';
+
+export interface VolumeSwapDeps {
+  ec2: Ec2Port;
+  health: HealthChecker;
+  hooks: HookRunner;
+  env: NodeJS.ProcessEnv;
+  /** Wall time in ms for the measured write-unavailable window. */
+  nowMs?: () => number;
+}
+
+const HEALTH_TIMEOUT_MS = 3_000;
+
+type Volume = VolumeSwapSettings['volume'];
+
+function volumeOf(ctx: Pick<StepContext, 'target'>): Volume {
+  return settingsOf(ctx.target).volume;
+}
+
+/** Time since this step first started, by the Clock (timeouts are decisions, so testable). */
+function elapsedMs(ctx: StepContext): number {
+  return ctx.step.startedAt ? ctx.clock.now().getTime() - Date.parse(ctx.step.startedAt) : 0;
+}
+
+/** EC2 refusals: throttling retries, a wrong state means look again, a missing permission is fatal. */
+function asFailure(error: unknown): never {
+  if (error instanceof Ec2Refusal) {
+    if (error.code === 'unauthorized' || error.code === 'not_found')
+      throw fatal(error.message, { cause: error });
+    throw retryable(error.message, {
+      cause: error,
+      ...(error.code === 'throttled' ? { retryAfterMs: 2_000 } : {}),
+    });
+  }
+  throw error;
+}
+
+/** Calls that change attachments: IncorrectState / VolumeInUse on a retry means the world moved. */
+async function tolerateIncorrectState(call: () => Promise<void>): Promise<void> {
+  try {
+    await call();
+  } catch (error) {
+    if (error instanceof Ec2Refusal && error.code === 'incorrect_state') return;
+    asFailure(error);
+  }
+}
+
+function attachmentTo(volume: VolumeDescription, instanceId: string) {
+  return volume.attachments.find((attachment) => attachment.instanceId === instanceId);
+}
+
+async function describeVolume(ec2: Ec2Port, volume: Volume): Promise<VolumeDescription> {
+  const found = await ec2.describeVolume(volume.region, volume.volumeId).catch(asFailure);
+  if (!found) throw fatal(`volume ${volume.volumeId} not found in ${volume.region}`);
+  return found;
+}
+
+function waiting(volume: Volume, output: StepResult['output'] = {}): StepResult {
+  return { type: 'wait', delayMs: volume.pollInterval, output };
+}
+
+export function volumeSwapExecutors(deps: VolumeSwapDeps): Record<string, StepExecutor> {
+  const { ec2, health, hooks, env } = deps;
+  const nowMs = deps.nowMs ?? Date.now;
+
+  const isHealthy = async (volume: Volume): Promise<{ healthy: boolean; detail: string }> =>
+    health.check(toHealthTarget(volume.health, env), HEALTH_TIMEOUT_MS);
+
+  const hookVars = (volume: Volume, instanceId: string): Record<string, string> => ({
+    instanceId,
+    'from.instanceId': volume.from.instanceId,
+    'to.instanceId': volume.to.instanceId,
+    volumeId: volume.volumeId,
+    device: volume.device,
+    region: volume.region,
+  });
+
+  const runPowerHook = async (
+    power: PowerConfig,
+    volume: Volume,
+    instanceId: string,
+    what: string,
+  ): Promise<string> => {
+    if (isEc2Power(power)) throw new Error('not a hook');
+    const { hook } = toHookCommand(power, env);
+    const result = await hooks.run(hook, hookVars(volume, instanceId));
+    if (result.timedOut || result.exitCode !== 0) {
+      throw retryable(
+        `the ${what} hook did not succeed (exit ${String(result.exitCode)}${result.timedOut ? ', timed out' : ''}): ${result.output.slice(-500)}`,
+      );
+    }
+    return result.output;
+  };
+
+  /** Brings the database down on `instanceId` and waits until the health check fails. */
+  const stopOn = async (ctx: StepContext, instanceId: string, power: PowerConfig): Promise<StepResult> => {
+    const volume = volumeOf(ctx);
+    const stoppedAtMs =
+      typeof ctx.step.output?.['stoppedAtMs'] === 'number' ? ctx.step.output['stoppedAtMs'] : nowMs();
+    if (isEc2Power(power)) {
+      const instance = await ec2.describeInstance(volume.region, instanceId).catch(asFailure);
+      if (!instance) throw fatal(`instance ${instanceId} not found`);
+      if (instance.state === 'running') {
+        await tolerateIncorrectState(() => ec2.stopInstance(volume.region, instanceId));
+        return waiting(volume, { stoppedAtMs, instance: 'stopping' });
+      }
+      if (instance.state !== 'stopped') return waiting(volume, { stoppedAtMs, instance: instance.state });
+    } else if (ctx.step.output?.['hookRan'] !== true) {
+      const probe = await isHealthy(volume);
+      if (probe.healthy) await runPowerHook(power, volume, instanceId, 'stop');
+      return waiting(volume, { stoppedAtMs, hookRan: true });
+    }
+    // Down means the health check fails: only then is the volume touched.
+    const probe = await isHealthy(volume);
+    if (!probe.healthy) return { type: 'done', output: { stoppedAtMs, downBecause: probe.detail } };
+    if (elapsedMs(ctx) > volume.stopTimeout) {
+      throw needsHuman(
+        `the database still answers (${probe.detail}) after the stop; the volume was not touched. Check ${instanceId}, then retry or abort.`,
+      );
+    }
+    return waiting(volume, { stoppedAtMs, hookRan: true, stillUp: probe.detail });
+  };
+
+  /** Starts the database on `instanceId` and waits until the health check passes. */
+  const startOn = async (
+    ctx: StepContext,
+    instanceId: string,
+    power: PowerConfig,
+    undo: boolean,
+  ): Promise<StepResult> => {
+    const volume = volumeOf(ctx);
+    if (isEc2Power(power)) {
+      const instance = await ec2.describeInstance(volume.region, instanceId).catch(asFailure);
+      if (!instance) throw fatal(`instance ${instanceId} not found`);
+      if (instance.state === 'stopped') {
+        await tolerateIncorrectState(() => ec2.startInstance(volume.region, instanceId));
+        return waiting(volume, { instance: 'pending' });
+      }
+      if (instance.state !== 'running') return waiting(volume, { instance: instance.state });
+    } else if (ctx.step.output?.['hookRan'] !== true) {
+      const probe = await isHealthy(volume);
+      if (!probe.healthy) await runPowerHook(power, volume, instanceId, 'start');
+      return waiting(volume, { hookRan: true });
+    }
+    const probe = await isHealthy(volume);
+    if (probe.healthy) {
+      return {
+        type: 'done',
+        output: {
+          healthyAtMs: nowMs(),
+          health: probe.detail,
+          ...(undo
+            ? {
+                report: `:leftwards_arrow_with_hook: The database runs on ${instanceId} again (${probe.detail}).`,
+              }
+            : {}),
+        },
+      };
+    }
+    if (!undo && elapsedMs(ctx) > volume.healthTimeout) {
+      throw needsHuman(
+        `the database on ${instanceId} has not become healthy (${probe.detail}). Retry to keep waiting, or abort to roll back: the volume goes back to ${volume.from.instanceId} and the database starts there.`,
+      );
+    }
+    return waiting(volume, { hookRan: true, notYet: probe.detail });
+  };
+
+  /** Detaches the volume from `instanceId`; `force` only when a person approved it. */
+  const detachFrom = async (
+    ctx: StepContext,
+    instanceId: string,
+    allowForce: boolean,
+  ): Promise<StepResult> => {
+    const volume = volumeOf(ctx);
+    const seen = await describeVolume(ec2, volume);
+    const attachment = attachmentTo(seen, instanceId);
+    if (!attachment) {
+      if (seen.attachments.length === 0 && seen.state === 'available')
+        return { type: 'done', output: { volume: 'available' } };
+      if (seen.attachments.length > 0) {
+        throw fatal(
+          `${volume.volumeId} is attached to ${seen.attachments.map((a) => a.instanceId).join(', ')}, not ${instanceId}`,
+        );
+      }
+      return waiting(volume, { volume: seen.state });
+    }
+    if (attachment.state === 'attached') {
+      await tolerateIncorrectState(() => ec2.detachVolume(volume.region, volume.volumeId, instanceId, false));
+      return waiting(volume, { attachment: 'detaching' });
+    }
+    // detaching / busy: give it time; never force on the bot's own judgement.
+    if (ctx.humanOverride && allowForce) {
+      await tolerateIncorrectState(() => ec2.detachVolume(volume.region, volume.volumeId, instanceId, true));
+      return waiting(volume, { attachment: attachment.state, forced: true });
+    }
+    if (allowForce && elapsedMs(ctx) > volume.detachTimeout) {
+      throw needsHuman(
+        `${volume.volumeId} is still ${attachment.state} on ${instanceId} after ${Math.round(elapsedMs(ctx) / 1000)} s. ` +
+          'A force detach is like pulling the disk out of a running server: writes the instance has not flushed are lost and the file system may need recovery. ' +
+          'Check that the database on the old server is really stopped. Approving this gate force-detaches the volume; abort re-attaches nothing (the volume never left).',
+      );
+    }
+    return waiting(volume, { attachment: attachment.state });
+  };
+
+  /** Attaches the volume to `instanceId` at the configured device and waits until attached. */
+  const attachTo = async (
+    ctx: StepContext,
+    instanceId: string,
+    timeoutMs: number | null,
+  ): Promise<StepResult> => {
+    const volume = volumeOf(ctx);
+    const seen = await describeVolume(ec2, volume);
+    const attachment = attachmentTo(seen, instanceId);
+    if (attachment?.state === 'attached')
+      return { type: 'done', output: { attachedTo: instanceId, device: attachment.device } };
+    if (!attachment && seen.attachments.length === 0 && seen.state === 'available') {
+      await tolerateIncorrectState(() =>
+        ec2.attachVolume(volume.region, volume.volumeId, instanceId, volume.device),
+      );
+      return waiting(volume, { attachment: 'attaching' });
+    }
+    if (timeoutMs !== null && elapsedMs(ctx) > timeoutMs) {
+      throw fatal(`${volume.volumeId} did not attach to ${instanceId} (${attachment?.state ?? seen.state})`);
+    }
+    return waiting(volume, { attachment: attachment?.state ?? seen.state });
+  };
+
+  return {
+    'vs-preflight': {
+      async execute(ctx) {
+        const checks = await volumeSwapPreflight(ec2, volumeOf(ctx));
+        const failed = checks.filter((check) => !check.ok);
+        if (failed.length > 0)
+          throw fatal(`preflight refused: ${failed.map((check) => check.detail).join('; ')}`);
+        return { type: 'done', output: { checks: checks.map((check) => check.detail) } };
+      },
+    },
+
+    'vs-snapshot': {
+      async execute(ctx): Promise<StepResult> {
+        const volume = volumeOf(ctx);
+        const known = ctx.step.output?.['snapshotId'];
+        const snapshotId =
+          typeof known === 'string'
+            ? known
+            : await ec2
+                .createSnapshot(
+                  volume.region,
+                  volume.volumeId,
+                  `cutover-bot safety snapshot before run ${ctx.run.id}`,
+                )
+                .catch(asFailure);
+        const snapshot = await ec2.describeSnapshot(volume.region, snapshotId).catch(asFailure);
+        if (snapshot?.state === 'completed') {
+          return {
+            type: 'done',
+            output: { snapshotId, report: `:camera: Safety snapshot ${snapshotId} completed.` },
+          };
+        }
+        if (snapshot?.state === 'error') throw fatal(`snapshot ${snapshotId} failed`);
+        return {
+          type: 'wait',
+          delayMs: volume.pollInterval,
+          output: { snapshotId, progress: snapshot?.progress ?? '0%' },
+        };
+      },
+    },
+
+    'vs-stop-from': { execute: (ctx) => stopOn(ctx, volumeOf(ctx).from.instanceId, volumeOf(ctx).stop) },
+    'vs-start-from': {
+      execute: (ctx) => startOn(ctx, volumeOf(ctx).from.instanceId, startPowerFor(volumeOf(ctx)), true),
+    },
+
+    'vs-detach': { execute: (ctx) => detachFrom(ctx, volumeOf(ctx).from.instanceId, true) },
+    // Undo of the detach: the volume goes back to the old server.
+    'vs-reattach-from': { execute: (ctx) => attachTo(ctx, volumeOf(ctx).from.instanceId, null) },
+
+    'vs-attach': {
+      execute: (ctx) => attachTo(ctx, volumeOf(ctx).to.instanceId, volumeOf(ctx).attachTimeout),
+    },
+    // Undo of the attach: take it off the new server again (never forced).
+    'vs-detach-to': { execute: (ctx) => detachFrom(ctx, volumeOf(ctx).to.instanceId, false) },
+
+    'vs-start-to': {
+      execute: (ctx) => startOn(ctx, volumeOf(ctx).to.instanceId, volumeOf(ctx).start, false),
+    },
+    'vs-stop-to': { execute: (ctx) => stopOnUndo(ctx) },
+
+    'vs-report': {
+      execute(ctx) {
+        const stopped = ctx.run.steps.find((step) => step.spec.name === 'stop-database')?.output?.[
+          'stoppedAtMs'
+        ];
+        const healthy = ctx.run.steps.find((step) => step.spec.name === 'start-database')?.output?.[
+          'healthyAtMs'
+        ];
+        const windowMs =
+          typeof stopped === 'number' && typeof healthy === 'number' ? healthy - stopped : null;
+        const volume = volumeOf(ctx);
+        const report = [
+          ':white_check_mark: *Volume moved.*',
+          `• ${volume.volumeId} is attached to ${volume.to.instanceId} at ${volume.device}; the database is healthy there.`,
+          `• Write-unavailable window (stop → healthy): ${windowMs === null ? 'unknown' : `${(windowMs / 1000).toFixed(1)} s`}`,
+          `• ${volume.from.instanceId} is left intact (stopped database, no data volume) until you retire it.`,
+        ].join('\n');
+        return Promise.resolve({ type: 'done', output: { writeUnavailableMs: windowMs, report } });
+      },
+    },
+  };
+
+  /** Undo of the start on `to`: stop the database there so the volume can go back. */
+  async function stopOnUndo(ctx: StepContext): Promise<StepResult> {
+    const volume = volumeOf(ctx);
+    if (isEc2Power(volume.stop)) return stopOn(ctx, volume.to.instanceId, volume.stop);
+    if (ctx.step.output?.['hookRan'] === true)
+      return { type: 'done', output: { stopped: volume.to.instanceId } };
+    await runPowerHook(volume.stop, volume, volume.to.instanceId, 'stop');
+    return { type: 'wait', delayMs: 0, output: { hookRan: true } };
+  }
+}
+
+/** `start` undoes `stop`: an EC2 stop is undone by an EC2 start, a stop hook by the start hook. */
+function startPowerFor(volume: Volume): PowerConfig {
+  return isEc2Power(volume.stop) ? { ec2: 'startInstance' } : volume.start;
+}
+
+/** Read-only checks shared by the preflight step and `/cutover plan`. */
+export async function volumeSwapPreflight(ec2: Ec2Port, volume: Volume): Promise<PreflightCheck[]> {
+  const checks: PreflightCheck[] = [];
+  const seen = await ec2.describeVolume(volume.region, volume.volumeId).catch((error: Error) => error);
+  const target = await ec2
+    .describeInstance(volume.region, volume.to.instanceId)
+    .catch((error: Error) => error);
+  if (seen instanceof Error || seen === null) {
+    return [
+      { name: 'volume', ok: false, detail: seen ? seen.message : `volume ${volume.volumeId} not found` },
+    ];
+  }
+  const onFrom = attachmentTo(seen, volume.from.instanceId);
+  checks.push({
+    name: 'volume attached to from',
+    ok: onFrom?.state === 'attached' && onFrom.device === volume.device && seen.attachments.length === 1,
+    detail: onFrom
+      ? onFrom.device === volume.device
+        ? `${volume.volumeId} attached to ${volume.from.instanceId} at ${onFrom.device}`
+        : `${volume.volumeId} is attached to ${volume.from.instanceId} at ${onFrom.device}, not ${volume.device}`
+      : `${volume.volumeId} is not attached to ${volume.from.instanceId} (${seen.attachments.map((a) => `${a.instanceId} ${a.state}`).join(', ') || seen.state})`,
+  });
+  if (target instanceof Error || target === null) {
+    checks.push({
+      name: 'to instance',
+      ok: false,
+      detail: target ? target.message : `instance ${volume.to.instanceId} not found`,
+    });
+    return checks;
+  }
+  const startsIt = isEc2Power(volume.start);
+  const stateOk = target.state === 'running' || (target.state === 'stopped' && startsIt);
+  checks.push({
+    name: 'to instance ready',
+    ok: stateOk,
+    detail: stateOk
+      ? `${target.id} is ${target.state}`
+      : `${target.id} is ${target.state}${target.state === 'stopped' ? ' and start does not start it' : ''}`,
+  });
+  checks.push({
+    name: 'same availability zone',
+    ok: target.availabilityZone === seen.availabilityZone,
+    detail:
+      target.availabilityZone === seen.availabilityZone
+        ? `both in ${seen.availabilityZone}`
+        : `availability zone mismatch: ${volume.volumeId} is in ${seen.availabilityZone}, ${target.id} in ${target.availabilityZone} (EBS volumes attach only within their zone)`,
+  });
+  const deviceFree = !target.devices.includes(volume.device);
+  checks.push({
+    name: 'device free on to',
+    ok: deviceFree,
+    detail: deviceFree
+      ? `${volume.device} is free on ${target.id}`
+      : `device ${volume.device} is already taken on ${target.id}`,
+  });
+  const permissions = await ec2
+    .checkPermissions(
+      volume.region,
+      volume.volumeId,
+      volume.from.instanceId,
+      volume.to.instanceId,
+      volume.device,
+    )
+    .then(
+      () => null,
+      (error: Error) => error,
+    );
+  checks.push({
+    name: 'permissions (DryRun)',
+    ok: permissions === null,
+    detail:
+      permissions === null
+        ? 'DetachVolume and AttachVolume allowed (DryRun)'
+        : `DryRun refused: ${permissions.message}`,
+  });
+  return checks;
+}
