@@ -31,6 +31,11 @@ const targets = [
   { ...testTarget('billing-db'), approvers: [approver.userId, 'S0DBAONCALL'] },
   { ...testTarget('quick-db', { polls: 0 }), approvers: [approver.userId] },
   { ...testTarget('other-channel-db'), channel: 'C0ELSEWHERE' },
+  {
+    ...testTarget('two-keys-db', { polls: 0 }),
+    approvers: [approver.userId, 'S0DBAONCALL'],
+    requiredApprovals: 2,
+  },
 ];
 
 beforeAll(async () => {
@@ -366,6 +371,30 @@ describe('approvals', () => {
     await click(approver, abort);
     expect((await untilState(run.id, 'aborted')).state).toBe('aborted');
     expect(await h.world.has(run.id, 'release-lock')).toBe(true);
+  });
+});
+
+describe('N-of-M approvals', () => {
+  test('requiredApprovals 2: one approval keeps the gate open, a second distinct approver opens it', async () => {
+    const run = await startRun('two-keys-db');
+    await untilState(run.id, 'awaiting_approval');
+    await approveWithModal(approver, run.id, 'two-keys-db');
+    const half = await waitFor('first approval recorded', async () => {
+      const current = await h.runtime.store.getRun(run.id);
+      return current?.steps[3]?.gate?.approvedBy.length === 1 ? current : undefined;
+    });
+    expect(half.state).toBe('awaiting_approval');
+    // The same approver again does not count twice.
+    await approveWithModal(approver, run.id, 'two-keys-db');
+    expect((await h.runtime.store.getRun(run.id))?.steps[3]?.gate?.approvedBy).toEqual([approver.userId]);
+    await approveWithModal(groupMember, run.id, 'two-keys-db');
+    const done = await untilState(run.id, 'succeeded', 'failed', 'aborted');
+    expect(done.state).toBe('succeeded');
+    expect(done.steps[3]?.gate?.approvedBy).toEqual([approver.userId, groupMember.userId]);
+    expect((await h.runtime.store.listApprovals(run.id)).map((a) => a.userId)).toEqual([
+      approver.userId,
+      groupMember.userId,
+    ]);
   });
 });
 

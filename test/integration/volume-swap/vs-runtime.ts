@@ -1,0 +1,311 @@
+// Shared by the volume-swap suites: the real runtime (PostgreSQL store, BullMQ on Redis, workers)
+// around the real volume-swap strategy, whose Ec2Port is the real AwsEc2Adapter on an EC2Client that
+// aws-sdk-client-mock stubs and the stateful Ec2Model answers (the SDK's retry does not run: a
+// throttled call reaches the executor and the engine backs off). Health is the real
+// ProbeHealthChecker against a local TCP server, the "database", which FakeDatabase opens and closes
+// from what the model (or the hook flag file) says.
+//
+// Why FakeDatabase polls: the health probe only sees whether a TCP port accepts connections, so the
+// "database" must be listening exactly while it would run. It polls every 5 ms (the strategy polls
+// every 50 ms) and derives "up" from the model: an instance running (as EC2 would show it now) with
+// the volume attached. With hook stop/start, "up" is a flag file the hooks write. Inspection of the
+// model (model.instance/volume) never advances its describe-driven time.
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createServer, type Server, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+import { EC2Client } from '@aws-sdk/client-ec2';
+import { mockClient } from 'aws-sdk-client-mock';
+import pino from 'pino';
+
+import { AwsEc2Adapter } from '../../../src/adapters/aws/ec2-adapter';
+import { ProbeHealthChecker } from '../../../src/adapters/health/probe-health-checker';
+import { ProcessHookRunner } from '../../../src/adapters/hooks/process-hook-runner';
+import { parseTargets } from '../../../src/config/targets';
+import type { TargetsConfig } from '../../../src/config/types';
+import type { Run } from '../../../src/engine/types';
+import { startRuntime, type Runtime } from '../../../src/main/runtime';
+import type { Ec2Port } from '../../../src/ports/ec2';
+import { configSchemasOf } from '../../../src/strategies/index';
+import { registryOf, type Strategy } from '../../../src/strategies/types';
+import { createVolumeSwap } from '../../../src/strategies/volume-swap';
+import { Ec2Model, type Ec2Timing } from '../../support/aws/ec2-model';
+import { REQUESTER, testAppConfig } from '../../support/harness';
+import { dropSchema } from '../../support/pg';
+import { untilRunState } from '../../support/run-state';
+import { waitFor } from '../../support/wait-for';
+
+export const REGION = 'eu-west-1';
+export const VOL = 'vol-0c000000000000003';
+export const FROM = 'i-0a000000000000001';
+export const TO = 'i-0b000000000000002';
+export const DEVICE = '/dev/sdf';
+const TEST_CREDENTIALS = { accessKeyId: 'AKIDTESTONLY', secretAccessKey: 'test-only-secret' };
+
+/** Step indexes of the plan with the snapshot on and no route hook (see planVolumeSwap). */
+export const VS_STEP = {
+  preflight: 0,
+  snapshot: 1,
+  gate: 2,
+  stop: 3,
+  detach: 4,
+  attach: 5,
+  start: 6,
+  report: 7,
+} as const;
+
+/** Fast model time: each transition shows for one describe. */
+export const FAST_TIMING: Ec2Timing = {
+  detachDescribes: 1,
+  attachDescribes: 1,
+  stopDescribes: 1,
+  startDescribes: 1,
+  snapshotDescribes: 1,
+};
+
+/** A TCP server that listens exactly while the simulated database runs. */
+export class FakeDatabase {
+  private server: Server | null = null;
+  private readonly sockets = new Set<Socket>();
+  private timer: NodeJS.Timeout | null = null;
+  private busy = false;
+  /** Every change of the listening state, in order ('up' / 'down'). */
+  readonly changes: string[] = [];
+
+  private constructor(readonly port: number) {}
+
+  /** Reserves a free port (listen on 0, then close); the database starts down. */
+  static async create(): Promise<FakeDatabase> {
+    const probe = createServer();
+    await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
+    const address = probe.address();
+    if (address === null || typeof address === 'string') throw new Error('no port');
+    await new Promise<void>((resolve) => probe.close(() => resolve()));
+    return new FakeDatabase(address.port);
+  }
+
+  get up(): boolean {
+    return this.server !== null;
+  }
+
+  /** Polls `shouldRun` every 5 ms and opens or closes the server to match. */
+  follow(shouldRun: () => boolean): void {
+    this.unfollow();
+    this.timer = setInterval(() => {
+      if (this.busy) return;
+      this.busy = true;
+      void this.set(shouldRun()).finally(() => (this.busy = false));
+    }, 5);
+  }
+
+  unfollow(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+  }
+
+  async set(up: boolean): Promise<void> {
+    if (up === this.up) return;
+    if (up) {
+      const server = createServer((socket) => {
+        this.sockets.add(socket);
+        socket.on('close', () => this.sockets.delete(socket));
+        socket.on('error', () => undefined);
+      });
+      this.server = server;
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(this.port, '127.0.0.1', () => resolve());
+      });
+      this.changes.push('up');
+      return;
+    }
+    const server = this.server;
+    this.server = null;
+    if (server === null) return;
+    for (const socket of this.sockets) socket.destroy();
+    this.sockets.clear();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+    this.changes.push('down');
+  }
+
+  async close(): Promise<void> {
+    this.unfollow();
+    await this.set(false);
+  }
+}
+
+/** The EC2 side: one stubbed client answered by a fresh Ec2Model per test. */
+export class Ec2World {
+  readonly client = new EC2Client({ region: REGION, credentials: TEST_CREDENTIALS });
+  readonly mock = mockClient(this.client);
+  model = new Ec2Model(REGION, FAST_TIMING);
+
+  reset(timing: Ec2Timing = FAST_TIMING): Ec2Model {
+    this.mock.reset();
+    this.model = new Ec2Model(REGION, timing);
+    this.model.installOn(this.mock);
+    return this.model;
+  }
+
+  /** The usual world: the volume on `from` (running), `to` stopped in the same zone. */
+  standard(timing: Ec2Timing = FAST_TIMING, to: { state?: string; availabilityZone?: string } = {}): Ec2Model {
+    return this.reset(timing)
+      .addInstance(FROM)
+      .addInstance(TO, { state: 'stopped', ...to })
+      .addVolume(VOL, { attachedTo: { instanceId: FROM, device: DEVICE } });
+  }
+
+  adapter(): AwsEc2Adapter {
+    return new AwsEc2Adapter({ ec2Client: () => this.client });
+  }
+
+  /** Describe calls recorded by the model (reads only). */
+  describes(): number {
+    return this.model.calls.filter((call) => call.command.startsWith('Describe')).length;
+  }
+
+  close(): void {
+    this.mock.restore();
+    this.client.destroy();
+  }
+}
+
+/** True while the model shows `instanceId` running (as EC2 shows it now) with the volume attached. */
+export function runsOn(model: Ec2Model, instanceId: string): boolean {
+  const instance = model.instance(instanceId);
+  const attachment = model.volume(VOL)?.Attachments?.[0];
+  return (
+    instance?.State?.Name === 'running' &&
+    attachment?.InstanceId === instanceId &&
+    attachment.State === 'attached'
+  );
+}
+
+/** The flag file the hook target's stop/start hooks write, and a log of which hook ran where. */
+export class HookFiles {
+  readonly dir = mkdtempSync(join(tmpdir(), 'vs-hooks-'));
+  readonly flag = join(this.dir, 'db-state');
+  readonly log = join(this.dir, 'hooks.log');
+
+  read(file: string): string {
+    try {
+      return readFileSync(file, 'utf8');
+    } catch {
+      return '';
+    }
+  }
+
+  get running(): boolean {
+    return this.read(this.flag).trim() === 'up';
+  }
+
+  lines(): string[] {
+    return this.read(this.log)
+      .split('\n')
+      .filter((line) => line !== '');
+  }
+
+  remove(): void {
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+export function targetsYaml(port: number, hooks: HookFiles): string {
+  const timings =
+    'snapshot: true, pollInterval: 50ms, detachTimeout: 1s, attachTimeout: 2s, stopTimeout: 3s, healthTimeout: 2s';
+  const base = `region: ${REGION}, volumeId: ${VOL}, from: { instanceId: ${FROM} }, to: { instanceId: ${TO} }, device: ${DEVICE}`;
+  const health = `health: { tcp: "127.0.0.1:${port}" }`;
+  const stopHook = `["/bin/sh", "-c", "echo 'stop {instanceId}' >> ${hooks.log} && echo down > ${hooks.flag}"]`;
+  const startHook = `["/bin/sh", "-c", "echo 'start {instanceId}' >> ${hooks.log} && echo up > ${hooks.flag}"]`;
+  return `
+defaults: { channel: C0TEST0001, approvers: [U0APPROVER] }
+targets:
+  - name: orders-vol
+    strategy: volume-swap
+    volume:
+      { ${base}, stop: { ec2: stopInstance }, start: { ec2: startInstance }, ${health}, ${timings} }
+  - name: ledger-vol
+    strategy: volume-swap
+    volume:
+      ${base.replace(/, /g, '\n      ').replace(/^/, '')}
+      stop: { command: ${stopHook}, timeout: 10s }
+      start: { command: ${startHook}, timeout: 10s }
+      ${health}
+      ${timings.replace(/, /g, '\n      ')}
+`;
+}
+
+export function volumeSwap(ec2: Ec2Port): Strategy {
+  return createVolumeSwap({ ec2, health: new ProbeHealthChecker(), hooks: new ProcessHookRunner(), env: {} });
+}
+
+export function vsTargets(strategy: Strategy, yaml: string): TargetsConfig {
+  return parseTargets(yaml, 'vs-targets.yaml', { env: {}, strategies: configSchemasOf(registryOf([strategy])) });
+}
+
+export interface VsRuntimeOptions {
+  schema: string;
+  queueName: string;
+  strategy: Strategy;
+  yaml: string;
+  lockDurationMs?: number;
+  stalledIntervalMs?: number;
+}
+
+export function startVsRuntime(options: VsRuntimeOptions): Promise<Runtime> {
+  const config = testAppConfig('all');
+  const lockDurationMs = options.lockDurationMs ?? 30_000;
+  return startRuntime({
+    config,
+    targets: vsTargets(options.strategy, options.yaml),
+    strategies: registryOf([options.strategy]),
+    log: pino({ level: config.logLevel }),
+    storeSchema: options.schema,
+    queueName: options.queueName,
+    httpPort: null,
+    reconcileIntervalMs: 60_000,
+    lagSampleIntervalMs: 3_600_000,
+    tuning: {
+      concurrency: 4,
+      lockDurationMs,
+      stalledIntervalMs: options.stalledIntervalMs ?? Math.max(500, Math.floor(lockDurationMs / 2)),
+    },
+  });
+}
+
+export async function stopVsRuntime(runtime: Runtime, schema: string): Promise<void> {
+  await runtime.worker?.close();
+  await runtime.queue.queue.obliterate({ force: true });
+  await runtime.close();
+  await dropSchema(schema);
+}
+
+export async function startRun(runtime: Runtime, name: string): Promise<Run> {
+  const target = runtime.findTarget(name);
+  if (!target) throw new Error(`no target ${name}`);
+  const outcome = await runtime.runs.start({ target, requestedBy: REQUESTER });
+  if (!outcome.ok) throw new Error(outcome.message);
+  return outcome.run;
+}
+
+export function untilRun(
+  runtime: Runtime,
+  runId: string,
+  what: string,
+  predicate: (run: Run) => boolean,
+  timeoutMs = 30_000,
+): Promise<Run> {
+  return waitFor(
+    `run ${runId}: ${what}`,
+    async () => {
+      const run = await runtime.store.getRun(runId);
+      return run && predicate(run) ? run : undefined;
+    },
+    { timeoutMs, intervalMs: 10 },
+  );
+}
+
+export function untilFinished(runtime: Runtime, runId: string, timeoutMs = 30_000): Promise<Run> {
+  return untilRunState(runtime.store, runId, ['succeeded', 'failed', 'aborted'], timeoutMs);
+}
