@@ -88,15 +88,27 @@ function currentStepOf(run: Run, step: number): StepRecord | string {
   return record;
 }
 
-function queueStep(run: Run, step: StepRecord, at: string, delayMs: number, effects: Effect[]): void {
+/** Asks for the step's next job (a new attempt), after `delayMs`. */
+function queueJob(
+  run: Run,
+  step: StepRecord,
+  at: string,
+  delayMs: number,
+  mode: 'execute' | 'compensate',
+  effects: Effect[],
+): void {
   step.attempt += 1;
-  step.state = 'queued';
   step.notBefore = delayMs > 0 ? addMs(at, delayMs) : null;
   effects.push({
     type: 'enqueue',
-    job: { runId: run.id, step: step.index, attempt: step.attempt, mode: 'execute' },
+    job: { runId: run.id, step: step.index, attempt: step.attempt, mode },
     delayMs,
   });
+}
+
+function queueStep(run: Run, step: StepRecord, at: string, delayMs: number, effects: Effect[]): void {
+  step.state = 'queued';
+  queueJob(run, step, at, delayMs, 'execute', effects);
 }
 
 function openGate(
@@ -164,13 +176,7 @@ function unwindFrom(run: Run, from: number, at: string, effects: Effect[]): void
       run.currentStep = index;
       step.state = 'compensating';
       step.retries = 0;
-      step.attempt += 1;
-      step.notBefore = null;
-      effects.push({
-        type: 'enqueue',
-        job: { runId: run.id, step: index, attempt: step.attempt, mode: 'compensate' },
-        delayMs: 0,
-      });
+      queueJob(run, step, at, 0, 'compensate', effects);
       return;
     }
   }
@@ -395,27 +401,13 @@ export function transition(run: Run, event: RunEvent): TransitionResult {
       }
       if (event.type === 'compensation_waiting') {
         // Expected waiting is not a failure: it uses no retries, it only polls again.
-        const delayMs = Math.max(0, event.delayMs);
-        step.attempt += 1;
-        step.notBefore = delayMs > 0 ? addMs(at, delayMs) : null;
-        effects.push({
-          type: 'enqueue',
-          job: { runId: next.id, step: step.index, attempt: step.attempt, mode: 'compensate' },
-          delayMs,
-        });
+        queueJob(next, step, at, Math.max(0, event.delayMs), 'compensate', effects);
         break;
       }
       const maxRetries = step.spec.maxRetries ?? DEFAULT_MAX_RETRIES;
       if (event.failure.class === 'retryable' && step.retries < maxRetries) {
         step.retries += 1;
-        step.attempt += 1;
-        const delayMs = retryDelayMs(step.retries, event.failure);
-        step.notBefore = delayMs > 0 ? addMs(at, delayMs) : null;
-        effects.push({
-          type: 'enqueue',
-          job: { runId: next.id, step: step.index, attempt: step.attempt, mode: 'compensate' },
-          delayMs,
-        });
+        queueJob(next, step, at, retryDelayMs(step.retries, event.failure), 'compensate', effects);
         break;
       }
       // An undo that cannot be done is for people: keep undoing the rest, end failed, say which.
