@@ -3,6 +3,7 @@
 // classification reads the name, with a code field as a fallback in case a layer reports that.
 import { Ec2Refusal } from '../../ports/ec2';
 import type { Ec2RefusalCode } from '../../ports/ec2';
+import { field, text, THROTTLED_CODES, TRANSIENT_CODES, UNAUTHORIZED_CODES } from './error-codes';
 
 export { Ec2Refusal };
 
@@ -21,65 +22,8 @@ const INCORRECT_STATE = new Set([
   'InvalidAttachment.NotFound',
 ]);
 
-// EC2's own throttling codes plus the SDK's generic ones.
-const THROTTLED = new Set([
-  'RequestLimitExceeded',
-  'Throttling',
-  'ThrottlingException',
-  'RequestThrottled',
-  'RequestThrottledException',
-  'TooManyRequestsException',
-  'EC2ThrottledException',
-  'BandwidthLimitExceeded',
-  'SlowDown',
-]);
-
-const UNAUTHORIZED = new Set([
-  'UnauthorizedOperation',
-  'AuthFailure',
-  'AccessDenied',
-  'AccessDeniedException',
-  'Blocked',
-  'OptInRequired',
-  'InvalidClientTokenId',
-  'UnrecognizedClientException',
-  'SignatureDoesNotMatch',
-  'IncompleteSignature',
-  'MissingAuthenticationToken',
-  'ExpiredToken',
-  'ExpiredTokenException',
-  'RequestExpired',
-  'CredentialsProviderError',
-]);
-
-// Network-level or service-side trouble that may pass: worth trying again later.
-const TRANSIENT = new Set([
-  'TimeoutError',
-  'RequestTimeout',
-  'RequestTimeoutException',
-  'ECONNRESET',
-  'ECONNREFUSED',
-  'EPIPE',
-  'ETIMEDOUT',
-  'ENOTFOUND',
-  'EAI_AGAIN',
-  'InternalError',
-  'InternalFailure',
-  'ServiceUnavailable',
-  'Unavailable',
-  'InsufficientInstanceCapacity',
-]);
-
 /** The answer EC2 gives a permitted DryRun request. */
 export const DRY_RUN_OK = 'DryRunOperation';
-
-function field(value: unknown, key: string): unknown {
-  return typeof value === 'object' && value !== null ? (value as Record<string, unknown>)[key] : undefined;
-}
-
-function text(value: unknown): string | null {
-  return typeof value === 'string' && value !== '' ? value : null;
-}
 
 /** The EC2 error code of a thrown value (its name, or a code field), or null. */
 export function ec2ErrorCode(error: unknown): string | null {
@@ -95,10 +39,10 @@ export function ec2ErrorCode(error: unknown): string | null {
 
 function codeOf(name: string, status: number | null, throttlingTrait: boolean): Ec2RefusalCode {
   if (name === DRY_RUN_OK) return 'dry_run_ok';
-  if (THROTTLED.has(name) || throttlingTrait || status === 429) return 'throttled';
+  if (THROTTLED_CODES.has(name) || throttlingTrait || status === 429) return 'throttled';
   if (NOT_FOUND.has(name)) return 'not_found';
   if (INCORRECT_STATE.has(name)) return 'incorrect_state';
-  if (UNAUTHORIZED.has(name) || status === 401 || status === 403) return 'unauthorized';
+  if (UNAUTHORIZED_CODES.has(name) || status === 401 || status === 403) return 'unauthorized';
   return 'other';
 }
 
@@ -117,7 +61,8 @@ export function classifyEc2Error(error: unknown): Ec2Refusal {
       ((retryableTrait !== undefined && retryableTrait !== null) ||
         field(error, '$fault') === 'server' ||
         (httpStatusCode !== null && httpStatusCode >= 500) ||
-        TRANSIENT.has(name ?? '')));
+        TRANSIENT_CODES.has(name ?? '') ||
+        name === 'InsufficientInstanceCapacity'));
   const message = error instanceof Error ? error.message : String(error);
   return new Ec2Refusal(code, `${name ?? 'error'}: ${message}`, { retryable, awsCode: name, cause: error });
 }

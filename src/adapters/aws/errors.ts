@@ -3,6 +3,7 @@
 // errors, e.g. AccessDenied, Throttling), with the wire codes as well in case a layer reports them.
 import { AwsRefusal } from '../../ports/rds';
 import type { AwsRefusalCode } from '../../ports/rds';
+import { field, text, THROTTLED_CODES, TRANSIENT_CODES, UNAUTHORIZED_CODES } from './error-codes';
 
 export { AwsRefusal };
 
@@ -28,59 +29,6 @@ const INVALID_STATE = new Set([
   'SourceDatabaseNotSupportedFault',
 ]);
 
-// The SDK's own list of throttling codes, plus RDS/EC2's RequestLimitExceeded.
-const THROTTLED = new Set([
-  'Throttling',
-  'ThrottlingException',
-  'ThrottledException',
-  'RequestThrottled',
-  'RequestThrottledException',
-  'TooManyRequestsException',
-  'ProvisionedThroughputExceededException',
-  'TransactionInProgressException',
-  'RequestLimitExceeded',
-  'BandwidthLimitExceeded',
-  'LimitExceededException',
-  'SlowDown',
-  'PriorRequestNotComplete',
-  'EC2ThrottledException',
-]);
-
-const UNAUTHORIZED = new Set([
-  'AccessDenied',
-  'AccessDeniedException',
-  'UnauthorizedOperation',
-  'UnauthorizedException',
-  'NotAuthorized',
-  'AuthFailure',
-  'InvalidClientTokenId',
-  'UnrecognizedClientException',
-  'InvalidAccessKeyId',
-  'SignatureDoesNotMatch',
-  'IncompleteSignature',
-  'MissingAuthenticationToken',
-  'ExpiredToken',
-  'ExpiredTokenException',
-  'RequestExpired',
-  'CredentialsProviderError',
-]);
-
-// Network-level trouble the SDK may surface after its retries: worth trying again later.
-const TRANSIENT = new Set([
-  'TimeoutError',
-  'RequestTimeout',
-  'RequestTimeoutException',
-  'ECONNRESET',
-  'ECONNREFUSED',
-  'EPIPE',
-  'ETIMEDOUT',
-  'ENOTFOUND',
-  'EAI_AGAIN',
-  'InternalFailure',
-  'InternalError',
-  'ServiceUnavailable',
-]);
-
 interface ErrorFacts {
   name: string | null;
   message: string;
@@ -89,14 +37,6 @@ interface ErrorFacts {
   throttlingTrait: boolean;
   retryableTrait: boolean;
   serverFault: boolean;
-}
-
-function field(value: unknown, key: string): unknown {
-  return typeof value === 'object' && value !== null ? (value as Record<string, unknown>)[key] : undefined;
-}
-
-function text(value: unknown): string | null {
-  return typeof value === 'string' && value !== '' ? value : null;
 }
 
 function factsOf(error: unknown): ErrorFacts {
@@ -123,10 +63,10 @@ function factsOf(error: unknown): ErrorFacts {
 
 function codeOf(facts: ErrorFacts): AwsRefusalCode {
   const name = facts.name ?? '';
-  if (THROTTLED.has(name) || facts.throttlingTrait || facts.httpStatusCode === 429) return 'throttled';
+  if (THROTTLED_CODES.has(name) || facts.throttlingTrait || facts.httpStatusCode === 429) return 'throttled';
   if (NOT_FOUND.has(name)) return 'not_found';
   if (INVALID_STATE.has(name)) return 'invalid_state';
-  if (UNAUTHORIZED.has(name) || facts.httpStatusCode === 401 || facts.httpStatusCode === 403) {
+  if (UNAUTHORIZED_CODES.has(name) || facts.httpStatusCode === 401 || facts.httpStatusCode === 403) {
     return 'unauthorized';
   }
   return 'other';
@@ -143,7 +83,7 @@ export function classifyAwsError(error: unknown): AwsRefusal {
       (facts.retryableTrait ||
         facts.serverFault ||
         (facts.httpStatusCode !== null && facts.httpStatusCode >= 500) ||
-        TRANSIENT.has(facts.name ?? '')));
+        TRANSIENT_CODES.has(facts.name ?? '')));
   const label = facts.name ?? 'error';
   return new AwsRefusal(code, `${label}: ${facts.message}`, {
     retryable,
