@@ -400,7 +400,9 @@ export function transition(run: Run, event: RunEvent): TransitionResult {
         break;
       }
       if (event.type === 'compensation_waiting') {
-        // Expected waiting is not a failure: it uses no retries, it only polls again.
+        // Expected waiting is not a failure: it uses no retries, it only polls again. What the undo
+        // has done so far is kept beside (not over) the step's own output.
+        if (event.output) step.output = { ...(step.output ?? {}), undo: event.output };
         queueJob(next, step, at, Math.max(0, event.delayMs), 'compensate', effects);
         break;
       }

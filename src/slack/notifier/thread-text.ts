@@ -97,6 +97,15 @@ export function threadNotes(run: Run, effects: readonly Effect[], cause: string)
       });
     }
   }
+  if (cause === 'step_waiting') {
+    // Long waits may say how far they are (a snapshot's progress): once per distinct note.
+    for (const step of run.steps) {
+      const note = step.output?.['progressNote'];
+      if (step.index === run.currentStep && typeof note === 'string') {
+        notes.push({ key: `progress:${step.index}:${note}`, text: truncate(note, 500) });
+      }
+    }
+  }
   if (cause === 'step_succeeded') {
     // A step may leave a report for people (a hook's output, the cutover's numbers): thread it.
     for (const step of run.steps) {

@@ -6,6 +6,7 @@ import { fatal, needsHuman, retryable } from '../../engine/failures';
 import { Ec2Refusal, type Ec2Port, type VolumeDescription } from '../../ports/ec2';
 import type { HealthChecker } from '../../ports/health';
 import type { HookRunner } from '../../ports/hooks';
+import type { JsonObject } from '../../engine/types';
 import type { PreflightCheck, StepContext, StepExecutor, StepResult } from '../types';
 import { isEc2Power, type PowerConfig, type VolumeSwapSettings } from './config';
 import { settingsOf } from './plan';
@@ -37,6 +38,8 @@ function asFailure(error: unknown): never {
   if (error instanceof Ec2Refusal) {
     if (error.code === 'unauthorized' || error.code === 'not_found')
       throw fatal(error.message, { cause: error });
+    // EC2 will not change its mind (a bad parameter, a zone mismatch): retrying only delays the undo.
+    if (error.code === 'other' && !error.retryable) throw fatal(error.message, { cause: error });
     throw retryable(error.message, {
       cause: error,
       ...(error.code === 'throttled' ? { retryAfterMs: 2_000 } : {}),
@@ -65,7 +68,18 @@ async function describeVolume(ec2: Ec2Port, volume: Volume): Promise<VolumeDescr
   return found;
 }
 
-function waiting(volume: Volume, output: StepResult['output'] = {}): StepResult {
+/**
+ * What this executor recorded on its earlier polls: the step's own output when doing, and the
+ * `undo` record beside it when undoing (the forward output must survive the undo).
+ */
+function progressOf(ctx: StepContext, undo: boolean): JsonObject {
+  const output = ctx.step.output ?? {};
+  if (!undo) return output;
+  const record = output['undo'];
+  return typeof record === 'object' && record !== null && !Array.isArray(record) ? record : {};
+}
+
+function waiting(volume: Volume, output: JsonObject = {}): StepResult {
   return { type: 'wait', delayMs: volume.pollInterval, output };
 }
 
@@ -90,23 +104,26 @@ export function volumeSwapExecutors(deps: VolumeSwapDeps): Record<string, StepEx
     volume: Volume,
     instanceId: string,
     what: string,
-  ): Promise<string> => {
+  ): Promise<void> => {
     if (isEc2Power(power)) throw new Error('not a hook');
     const { hook } = toHookCommand(power, env);
     const result = await hooks.run(hook, hookVars(volume, instanceId));
     if (result.timedOut || result.exitCode !== 0) {
-      throw retryable(
-        `the ${what} hook did not succeed (exit ${String(result.exitCode)}${result.timedOut ? ', timed out' : ''}): ${result.output.slice(-500)}`,
-      );
+      const how = `exit ${String(result.exitCode)}${result.timedOut ? ', timed out' : ''}`;
+      throw retryable(`the ${what} hook did not succeed (${how}): ${result.output.slice(-500)}`);
     }
-    return result.output;
   };
 
   /** Brings the database down on `instanceId` and waits until the health check fails. */
-  const stopOn = async (ctx: StepContext, instanceId: string, power: PowerConfig): Promise<StepResult> => {
+  const stopOn = async (
+    ctx: StepContext,
+    instanceId: string,
+    power: PowerConfig,
+    undo: boolean,
+  ): Promise<StepResult> => {
     const volume = volumeOf(ctx);
-    const stoppedAtMs =
-      typeof ctx.step.output?.['stoppedAtMs'] === 'number' ? ctx.step.output['stoppedAtMs'] : nowMs();
+    const progress = progressOf(ctx, undo);
+    const stoppedAtMs = typeof progress['stoppedAtMs'] === 'number' ? progress['stoppedAtMs'] : nowMs();
     if (isEc2Power(power)) {
       const instance = await ec2.describeInstance(volume.region, instanceId).catch(asFailure);
       if (!instance) throw fatal(`instance ${instanceId} not found`);
@@ -115,7 +132,7 @@ export function volumeSwapExecutors(deps: VolumeSwapDeps): Record<string, StepEx
         return waiting(volume, { stoppedAtMs, instance: 'stopping' });
       }
       if (instance.state !== 'stopped') return waiting(volume, { stoppedAtMs, instance: instance.state });
-    } else if (ctx.step.output?.['hookRan'] !== true) {
+    } else if (progress['hookRan'] !== true) {
       const probe = await isHealthy(volume);
       if (probe.healthy) await runPowerHook(power, volume, instanceId, 'stop');
       return waiting(volume, { stoppedAtMs, hookRan: true });
@@ -123,7 +140,7 @@ export function volumeSwapExecutors(deps: VolumeSwapDeps): Record<string, StepEx
     // Down means the health check fails: only then is the volume touched.
     const probe = await isHealthy(volume);
     if (!probe.healthy) return { type: 'done', output: { stoppedAtMs, downBecause: probe.detail } };
-    if (elapsedMs(ctx) > volume.stopTimeout) {
+    if (!undo && elapsedMs(ctx) > volume.stopTimeout) {
       throw needsHuman(
         `the database still answers (${probe.detail}) after the stop; the volume was not touched. Check ${instanceId}, then retry or abort.`,
       );
@@ -139,6 +156,7 @@ export function volumeSwapExecutors(deps: VolumeSwapDeps): Record<string, StepEx
     undo: boolean,
   ): Promise<StepResult> => {
     const volume = volumeOf(ctx);
+    const progress = progressOf(ctx, undo);
     if (isEc2Power(power)) {
       const instance = await ec2.describeInstance(volume.region, instanceId).catch(asFailure);
       if (!instance) throw fatal(`instance ${instanceId} not found`);
@@ -147,24 +165,17 @@ export function volumeSwapExecutors(deps: VolumeSwapDeps): Record<string, StepEx
         return waiting(volume, { instance: 'pending' });
       }
       if (instance.state !== 'running') return waiting(volume, { instance: instance.state });
-    } else if (ctx.step.output?.['hookRan'] !== true) {
+    } else if (progress['hookRan'] !== true) {
       const probe = await isHealthy(volume);
       if (!probe.healthy) await runPowerHook(power, volume, instanceId, 'start');
       return waiting(volume, { hookRan: true });
     }
     const probe = await isHealthy(volume);
     if (probe.healthy) {
+      const report = `:leftwards_arrow_with_hook: The database runs on ${instanceId} again (${probe.detail}).`;
       return {
         type: 'done',
-        output: {
-          healthyAtMs: nowMs(),
-          health: probe.detail,
-          ...(undo
-            ? {
-                report: `:leftwards_arrow_with_hook: The database runs on ${instanceId} again (${probe.detail}).`,
-              }
-            : {}),
-        },
+        output: { healthyAtMs: nowMs(), health: probe.detail, ...(undo ? { report } : {}) },
       };
     }
     if (!undo && elapsedMs(ctx) > volume.healthTimeout) {
@@ -175,13 +186,10 @@ export function volumeSwapExecutors(deps: VolumeSwapDeps): Record<string, StepEx
     return waiting(volume, { hookRan: true, notYet: probe.detail });
   };
 
-  /** Detaches the volume from `instanceId`; `force` only when a person approved it. */
-  const detachFrom = async (
-    ctx: StepContext,
-    instanceId: string,
-    allowForce: boolean,
-  ): Promise<StepResult> => {
+  /** Detaches the volume from `instanceId`; `force` only when a person approved it, and only once. */
+  const detachFrom = async (ctx: StepContext, instanceId: string, undo: boolean): Promise<StepResult> => {
     const volume = volumeOf(ctx);
+    const progress = progressOf(ctx, undo);
     const seen = await describeVolume(ec2, volume);
     const attachment = attachmentTo(seen, instanceId);
     if (!attachment) {
@@ -192,25 +200,35 @@ export function volumeSwapExecutors(deps: VolumeSwapDeps): Record<string, StepEx
           `${volume.volumeId} is attached to ${seen.attachments.map((a) => a.instanceId).join(', ')}, not ${instanceId}`,
         );
       }
-      return waiting(volume, { volume: seen.state });
+      return waiting(volume, { ...progress, volume: seen.state });
     }
-    if (attachment.state === 'attached') {
+    const now = ctx.clock.now().getTime();
+    if (attachment.state === 'attached' && typeof progress['detachSentAtMs'] !== 'number') {
       await tolerateIncorrectState(() => ec2.detachVolume(volume.region, volume.volumeId, instanceId, false));
-      return waiting(volume, { attachment: 'detaching' });
+      return waiting(volume, { attachment: 'detaching', detachSentAtMs: now });
     }
-    // detaching / busy: give it time; never force on the bot's own judgement.
-    if (ctx.humanOverride && allowForce) {
+    // The timeout runs from the request, not from the step's start: retries and a crash recovery
+    // before the request must not use it up.
+    const sentAt = typeof progress['detachSentAtMs'] === 'number' ? progress['detachSentAtMs'] : now;
+    const forced = progress['forced'] === true;
+    const state: JsonObject = {
+      attachment: attachment.state,
+      detachSentAtMs: sentAt,
+      ...(forced ? { forced } : {}),
+    };
+    // detaching / busy: give it time; never force on the bot's own judgement, and force only once.
+    if (!undo && ctx.humanOverride && !forced) {
       await tolerateIncorrectState(() => ec2.detachVolume(volume.region, volume.volumeId, instanceId, true));
-      return waiting(volume, { attachment: attachment.state, forced: true });
+      return waiting(volume, { ...state, forced: true });
     }
-    if (allowForce && elapsedMs(ctx) > volume.detachTimeout) {
+    if (!undo && !ctx.humanOverride && now - sentAt > volume.detachTimeout) {
       throw needsHuman(
-        `${volume.volumeId} is still ${attachment.state} on ${instanceId} after ${Math.round(elapsedMs(ctx) / 1000)} s. ` +
+        `${volume.volumeId} is still ${attachment.state} on ${instanceId} after ${Math.round((now - sentAt) / 1000)} s. ` +
           'A force detach is like pulling the disk out of a running server: writes the instance has not flushed are lost and the file system may need recovery. ' +
-          'Check that the database on the old server is really stopped. Approving this gate force-detaches the volume; abort re-attaches nothing (the volume never left).',
+          'Check that the database on the old server is really stopped. Approving this gate force-detaches the volume; abort leaves it where it is and starts the database on the old server again.',
       );
     }
-    return waiting(volume, { attachment: attachment.state });
+    return waiting(volume, state);
   };
 
   /** Attaches the volume to `instanceId` at the configured device and waits until attached. */
@@ -218,28 +236,47 @@ export function volumeSwapExecutors(deps: VolumeSwapDeps): Record<string, StepEx
     ctx: StepContext,
     instanceId: string,
     timeoutMs: number | null,
+    undo: boolean,
   ): Promise<StepResult> => {
     const volume = volumeOf(ctx);
+    const progress = progressOf(ctx, undo);
     const seen = await describeVolume(ec2, volume);
     const attachment = attachmentTo(seen, instanceId);
     if (attachment?.state === 'attached')
       return { type: 'done', output: { attachedTo: instanceId, device: attachment.device } };
+    const now = ctx.clock.now().getTime();
     if (!attachment && seen.attachments.length === 0 && seen.state === 'available') {
       await tolerateIncorrectState(() =>
         ec2.attachVolume(volume.region, volume.volumeId, instanceId, volume.device),
       );
-      return waiting(volume, { attachment: 'attaching' });
+      return waiting(volume, { attachment: 'attaching', attachSentAtMs: now });
     }
-    if (timeoutMs !== null && elapsedMs(ctx) > timeoutMs) {
+    // As for the detach: the timeout runs from the request.
+    const sentAt = typeof progress['attachSentAtMs'] === 'number' ? progress['attachSentAtMs'] : now;
+    if (timeoutMs !== null && now - sentAt > timeoutMs) {
       throw fatal(`${volume.volumeId} did not attach to ${instanceId} (${attachment?.state ?? seen.state})`);
     }
-    return waiting(volume, { attachment: attachment?.state ?? seen.state });
+    return waiting(volume, { attachment: attachment?.state ?? seen.state, attachSentAtMs: sentAt });
+  };
+
+  /** Undo of the start on `to`: stop the database there so the volume can go back. */
+  const stopOnUndo = async (ctx: StepContext): Promise<StepResult> => {
+    const volume = volumeOf(ctx);
+    if (isEc2Power(volume.stop)) return stopOn(ctx, volume.to.instanceId, volume.stop, true);
+    if (progressOf(ctx, true)['hookRan'] === true)
+      return { type: 'done', output: { stopped: volume.to.instanceId } };
+    await runPowerHook(volume.stop, volume, volume.to.instanceId, 'stop');
+    return { type: 'wait', delayMs: 0, output: { hookRan: true } };
   };
 
   return {
     'vs-preflight': {
       async execute(ctx) {
-        const checks = await volumeSwapPreflight(ec2, volumeOf(ctx));
+        const volume = volumeOf(ctx);
+        // Throttling or a passing outage is not a refusal: surface it as a retry first.
+        await ec2.describeVolume(volume.region, volume.volumeId).catch(asFailure);
+        await ec2.describeInstance(volume.region, volume.to.instanceId).catch(asFailure);
+        const checks = await volumeSwapPreflight(ec2, volume);
         const failed = checks.filter((check) => !check.ok);
         if (failed.length > 0)
           throw fatal(`preflight refused: ${failed.map((check) => check.detail).join('; ')}`);
@@ -269,33 +306,38 @@ export function volumeSwapExecutors(deps: VolumeSwapDeps): Record<string, StepEx
           };
         }
         if (snapshot?.state === 'error') throw fatal(`snapshot ${snapshotId} failed`);
+        // A note for the thread at every quarter, not at every poll.
+        const percent = Number.parseInt(snapshot?.progress ?? '0', 10) || 0;
+        const progressNote = `:camera: Snapshot ${snapshotId} of ${volume.volumeId}: ${Math.floor(percent / 25) * 25}% or more`;
         return {
           type: 'wait',
           delayMs: volume.pollInterval,
-          output: { snapshotId, progress: snapshot?.progress ?? '0%' },
+          output: { snapshotId, progress: snapshot?.progress ?? '0%', progressNote },
         };
       },
     },
 
-    'vs-stop-from': { execute: (ctx) => stopOn(ctx, volumeOf(ctx).from.instanceId, volumeOf(ctx).stop) },
+    'vs-stop-from': {
+      execute: (ctx) => stopOn(ctx, volumeOf(ctx).from.instanceId, volumeOf(ctx).stop, false),
+    },
     'vs-start-from': {
       execute: (ctx) => startOn(ctx, volumeOf(ctx).from.instanceId, startPowerFor(volumeOf(ctx)), true),
     },
 
-    'vs-detach': { execute: (ctx) => detachFrom(ctx, volumeOf(ctx).from.instanceId, true) },
+    'vs-detach': { execute: (ctx) => detachFrom(ctx, volumeOf(ctx).from.instanceId, false) },
     // Undo of the detach: the volume goes back to the old server.
-    'vs-reattach-from': { execute: (ctx) => attachTo(ctx, volumeOf(ctx).from.instanceId, null) },
+    'vs-reattach-from': { execute: (ctx) => attachTo(ctx, volumeOf(ctx).from.instanceId, null, true) },
 
     'vs-attach': {
-      execute: (ctx) => attachTo(ctx, volumeOf(ctx).to.instanceId, volumeOf(ctx).attachTimeout),
+      execute: (ctx) => attachTo(ctx, volumeOf(ctx).to.instanceId, volumeOf(ctx).attachTimeout, false),
     },
     // Undo of the attach: take it off the new server again (never forced).
-    'vs-detach-to': { execute: (ctx) => detachFrom(ctx, volumeOf(ctx).to.instanceId, false) },
+    'vs-detach-to': { execute: (ctx) => detachFrom(ctx, volumeOf(ctx).to.instanceId, true) },
 
     'vs-start-to': {
       execute: (ctx) => startOn(ctx, volumeOf(ctx).to.instanceId, volumeOf(ctx).start, false),
     },
-    'vs-stop-to': { execute: (ctx) => stopOnUndo(ctx) },
+    'vs-stop-to': { execute: stopOnUndo },
 
     'vs-report': {
       execute(ctx) {
@@ -318,16 +360,6 @@ export function volumeSwapExecutors(deps: VolumeSwapDeps): Record<string, StepEx
       },
     },
   };
-
-  /** Undo of the start on `to`: stop the database there so the volume can go back. */
-  async function stopOnUndo(ctx: StepContext): Promise<StepResult> {
-    const volume = volumeOf(ctx);
-    if (isEc2Power(volume.stop)) return stopOn(ctx, volume.to.instanceId, volume.stop);
-    if (ctx.step.output?.['hookRan'] === true)
-      return { type: 'done', output: { stopped: volume.to.instanceId } };
-    await runPowerHook(volume.stop, volume, volume.to.instanceId, 'stop');
-    return { type: 'wait', delayMs: 0, output: { hookRan: true } };
-  }
 }
 
 /** `start` undoes `stop`: an EC2 stop is undone by an EC2 start, a stop hook by the start hook. */

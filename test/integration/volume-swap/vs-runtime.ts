@@ -149,7 +149,10 @@ export class Ec2World {
   }
 
   /** The usual world: the volume on `from` (running), `to` stopped in the same zone. */
-  standard(timing: Ec2Timing = FAST_TIMING, to: { state?: string; availabilityZone?: string } = {}): Ec2Model {
+  standard(
+    timing: Ec2Timing = FAST_TIMING,
+    to: { state?: string; availabilityZone?: string } = {},
+  ): Ec2Model {
     return this.reset(timing)
       .addInstance(FROM)
       .addInstance(TO, { state: 'stopped', ...to })
@@ -228,11 +231,13 @@ targets:
   - name: ledger-vol
     strategy: volume-swap
     volume:
-      ${base.replace(/, /g, '\n      ').replace(/^/, '')}
-      stop: { command: ${stopHook}, timeout: 10s }
-      start: { command: ${startHook}, timeout: 10s }
-      ${health}
-      ${timings.replace(/, /g, '\n      ')}
+      { ${base}, stop: { command: ${stopHook}, timeout: 10s },
+        start: { command: ${startHook}, timeout: 10s }, ${health}, ${timings} }
+  - name: throttle-vol
+    strategy: volume-swap
+    volume:
+      { ${base}, stop: { ec2: stopInstance }, start: { ec2: startInstance }, ${health},
+        ${timings.replace('detachTimeout: 1s, attachTimeout: 2s', 'detachTimeout: 15s, attachTimeout: 15s')} }
 `;
 }
 
@@ -241,7 +246,10 @@ export function volumeSwap(ec2: Ec2Port): Strategy {
 }
 
 export function vsTargets(strategy: Strategy, yaml: string): TargetsConfig {
-  return parseTargets(yaml, 'vs-targets.yaml', { env: {}, strategies: configSchemasOf(registryOf([strategy])) });
+  return parseTargets(yaml, 'vs-targets.yaml', {
+    env: {},
+    strategies: configSchemasOf(registryOf([strategy])),
+  });
 }
 
 export interface VsRuntimeOptions {

@@ -1,0 +1,121 @@
+// A worker dies between detach and attach: EC2 accepted DetachVolume, the step never reported.
+// Simulated as in replica-promotion-rds/promote-crash.test.ts: runtime A's adapter forwards
+// DetachVolume (the model accepts it) and then never returns; A's worker is force-closed (its job
+// lock lapses) and A shut down. Runtime B on the same schema and queue picks the stalled job up, the
+// detach step resumes (describes first, sees the detach under way, does not send it again), and the
+// run goes on to attach once and finish.
+import { AwsEc2Adapter } from '../../../src/adapters/aws/ec2-adapter';
+import type { Runtime } from '../../../src/main/runtime';
+import { APPROVER } from '../../support/harness';
+import { dropSchema, freshSchemaName } from '../../support/pg';
+import { freshQueueName } from '../../support/redis';
+import {
+  DEVICE,
+  Ec2World,
+  FakeDatabase,
+  FROM,
+  HookFiles,
+  runsOn,
+  startRun,
+  startVsRuntime,
+  stopVsRuntime,
+  targetsYaml,
+  TO,
+  untilFinished,
+  untilRun,
+  VOL,
+  volumeSwap,
+  VS_STEP,
+} from './vs-runtime';
+
+const schema = freshSchemaName('t_vs_crash');
+const queueName = freshQueueName('vs-crash');
+const world = new Ec2World();
+const hooks = new HookFiles();
+const runtimes: Runtime[] = [];
+let db: FakeDatabase;
+
+class DiesAfterDetach extends AwsEc2Adapter {
+  private accepted: () => void = () => undefined;
+  readonly detachAccepted = new Promise<void>((resolve) => (this.accepted = resolve));
+
+  override async detachVolume(
+    region: string,
+    volumeId: string,
+    instanceId: string,
+    force: boolean,
+  ): Promise<void> {
+    await super.detachVolume(region, volumeId, instanceId, force);
+    this.accepted();
+    return new Promise<never>(() => undefined);
+  }
+}
+
+afterAll(async () => {
+  const [first, second] = runtimes;
+  await first?.close();
+  if (second) await stopVsRuntime(second, schema);
+  else await dropSchema(schema);
+  await db.close();
+  world.close();
+  hooks.remove();
+});
+
+test('resumed after a crash past DetachVolume: detach sent once, attach once, succeeds', async () => {
+  db = await FakeDatabase.create();
+  const yaml = targetsYaml(db.port, hooks);
+  world.standard({
+    detachDescribes: 2,
+    attachDescribes: 1,
+    stopDescribes: 1,
+    startDescribes: 1,
+    snapshotDescribes: 1,
+  });
+  db.follow(() => runsOn(world.model, FROM) || runsOn(world.model, TO));
+
+  const dying = new DiesAfterDetach({ ec2Client: () => world.client });
+  const first = await startVsRuntime({
+    schema,
+    queueName,
+    yaml,
+    strategy: volumeSwap(dying),
+    lockDurationMs: 1_000,
+    stalledIntervalMs: 500,
+  });
+  runtimes.push(first);
+
+  // throttle-vol (15 s detach timeout): the lock expiry alone outlasts orders-vol's 1 s, counted from the step's start.
+  const run = await startRun(first, 'throttle-vol');
+  await untilRun(first, run.id, 'at the gate', (current) => current.state === 'awaiting_approval');
+  expect((await first.runs.approve(run.id, VS_STEP.gate, 1, APPROVER)).ok).toBe(true);
+
+  await dying.detachAccepted;
+  const crashed = await first.store.getRun(run.id);
+  expect(crashed?.steps[VS_STEP.detach]).toMatchObject({ state: 'running' });
+  expect(world.model.count('DetachVolume', 'ok')).toBe(1);
+
+  await first.worker?.close(true);
+  await first.close();
+
+  const second = await startVsRuntime({
+    schema,
+    queueName,
+    yaml,
+    strategy: volumeSwap(world.adapter()),
+    stalledIntervalMs: 300,
+  });
+  runtimes.push(second);
+
+  const done = await untilFinished(second, run.id);
+  expect(done.state).toBe('succeeded');
+  expect(world.model.history().filter((line) => !line.includes('dryRun'))).toEqual([
+    `CreateSnapshot ${VOL}`,
+    `StopInstances ${FROM}`,
+    `DetachVolume ${VOL} ${FROM} force=false`,
+    `AttachVolume ${VOL} ${TO} ${DEVICE}`,
+    `StartInstances ${TO}`,
+  ]);
+  expect(world.model.count('DetachVolume', 'ok')).toBe(1);
+  expect(world.model.count('AttachVolume', 'ok')).toBe(1);
+  expect(world.model.volume(VOL)?.Attachments?.[0]).toMatchObject({ InstanceId: TO, State: 'attached' });
+});

@@ -1,0 +1,381 @@
+// Whole volume-swap runs through the real runtime: PostgreSQL store, BullMQ on Redis, the step
+// worker, the real strategy, AwsEc2Adapter (EC2 = the stateful Ec2Model behind aws-sdk-client-mock),
+// the real ProbeHealthChecker against a local TCP "database" (FakeDatabase, see vs-runtime.ts).
+import type { AttachVolumeCommandInput } from '@aws-sdk/client-ec2';
+import { writeFileSync } from 'node:fs';
+
+import type { Run } from '../../../src/engine/types';
+import type { Runtime } from '../../../src/main/runtime';
+import { ec2Error, unauthorizedOperation } from '../../support/aws/ec2-model';
+import { APPROVER, REQUESTER } from '../../support/harness';
+import { freshSchemaName } from '../../support/pg';
+import { freshQueueName } from '../../support/redis';
+import {
+  DEVICE,
+  Ec2World,
+  FakeDatabase,
+  FROM,
+  HookFiles,
+  runsOn,
+  startRun,
+  startVsRuntime,
+  stopVsRuntime,
+  targetsYaml,
+  TO,
+  untilFinished,
+  untilRun,
+  VOL,
+  volumeSwap,
+  VS_STEP,
+} from './vs-runtime';
+
+const schema = freshSchemaName('t_vs_runs');
+const world = new Ec2World();
+const hooks = new HookFiles();
+let db: FakeDatabase;
+let runtime: Runtime;
+
+beforeAll(async () => {
+  db = await FakeDatabase.create();
+  runtime = await startVsRuntime({
+    schema,
+    queueName: freshQueueName('vs-runs'),
+    strategy: volumeSwap(world.adapter()),
+    yaml: targetsYaml(db.port, hooks),
+  });
+});
+
+afterEach(async () => {
+  for (const active of await runtime.store.listActiveRuns()) {
+    await runtime.runs.abort(active.id, APPROVER, 'test cleanup');
+    await untilFinished(runtime, active.id, 60_000).catch(() => undefined);
+  }
+  db.unfollow();
+});
+
+afterAll(async () => {
+  await stopVsRuntime(runtime, schema);
+  await db.close();
+  world.close();
+  hooks.remove();
+});
+
+/** The database runs wherever the model shows a running instance holding the volume. */
+async function databaseFollowsModel(on: readonly string[] = [FROM, TO]): Promise<void> {
+  db.follow(() => on.some((instanceId) => runsOn(world.model, instanceId)));
+  await untilUp(runsOn(world.model, FROM));
+}
+
+async function untilUp(up: boolean): Promise<void> {
+  const deadline = Date.now() + 5_000;
+  while (db.up !== up) {
+    if (Date.now() > deadline) throw new Error(`database never ${up ? 'up' : 'down'}`);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}
+
+async function approve(run: Run, step: number, round = 1): Promise<void> {
+  const approved = await runtime.runs.approve(run.id, step, round, APPROVER);
+  if (!approved.ok) throw new Error(`approval refused: ${approved.error}`);
+}
+
+async function startAndApprove(
+  target = 'orders-vol',
+  beforeApproval: () => void = () => undefined,
+): Promise<Run> {
+  const run = await startRun(runtime, target);
+  const atGate = await untilRun(
+    runtime,
+    run.id,
+    'at the planned gate',
+    (current) => current.state === 'awaiting_approval',
+  );
+  expect(atGate.currentStep).toBe(VS_STEP.gate);
+  expect(atGate.steps[VS_STEP.gate]?.gate).toMatchObject({ reason: 'planned', round: 1 });
+  beforeApproval();
+  await approve(run, VS_STEP.gate);
+  return run;
+}
+
+function needsHumanOn(step: number) {
+  return (current: Run): boolean =>
+    current.state === 'awaiting_approval' &&
+    current.currentStep === step &&
+    current.steps[step]?.gate?.reason === 'needs_human';
+}
+
+const SNAPSHOT = `CreateSnapshot ${VOL}`;
+const STOP_FROM = `StopInstances ${FROM}`;
+const DETACH_FROM = `DetachVolume ${VOL} ${FROM} force=false`;
+const ATTACH_TO = `AttachVolume ${VOL} ${TO} ${DEVICE}`;
+const START_TO = `StartInstances ${TO}`;
+
+describe('volume swap: whole runs', () => {
+  test('happy path: snapshot, gate, stop, detach once, attach once, start, report with the window', async () => {
+    world.standard();
+    await databaseFollowsModel();
+    const run = await startRun(runtime, 'orders-vol');
+    const atGate = await untilRun(
+      runtime,
+      run.id,
+      'at the gate',
+      (current) => current.state === 'awaiting_approval',
+    );
+    expect(atGate.currentStep).toBe(VS_STEP.gate);
+    // Nothing but the safety snapshot before the approval; the preflight's DryRuns acted on nothing.
+    expect(world.model.actions()).toEqual([SNAPSHOT]);
+    expect(world.model.count('AttachVolume', 'DryRunOperation')).toBe(1);
+    expect(world.model.count('DetachVolume', 'DryRunOperation')).toBe(1);
+    const [snapshotId] = world.model.snapshotIds();
+    expect(atGate.steps[VS_STEP.snapshot]).toMatchObject({ state: 'succeeded', output: { snapshotId } });
+    expect(atGate.steps[VS_STEP.snapshot]?.output?.['report']).toContain(String(snapshotId));
+
+    // The requester cannot approve their own run.
+    expect((await runtime.runs.approve(run.id, VS_STEP.gate, 1, REQUESTER)).ok).toBe(false);
+    await approve(run, VS_STEP.gate);
+    const done = await untilFinished(runtime, run.id);
+
+    expect(done.state).toBe('succeeded');
+    expect(done.outcome).toBeNull();
+    expect(done.steps.map((step) => step.state)).toEqual(Array(8).fill('succeeded'));
+    expect(world.model.actions()).toEqual([SNAPSHOT, STOP_FROM, DETACH_FROM, ATTACH_TO, START_TO]);
+    expect(world.model.count('DetachVolume', 'ok')).toBe(1);
+    expect(world.model.count('AttachVolume', 'ok')).toBe(1);
+    expect(world.model.history().filter((line) => !line.includes('dryRun'))).toEqual(world.model.actions());
+    expect(world.model.volume(VOL)?.Attachments).toEqual([
+      expect.objectContaining({ InstanceId: TO, Device: DEVICE, State: 'attached' }),
+    ]);
+    expect(world.model.instance(FROM)?.State?.Name).toBe('stopped');
+    expect(db.up).toBe(true);
+
+    const report = done.steps[VS_STEP.report]?.output;
+    expect(typeof report?.['writeUnavailableMs']).toBe('number');
+    expect(report?.['writeUnavailableMs']).toBeGreaterThan(0);
+    expect(report?.['report']).toMatch(/Write-unavailable window \(stop → healthy\): \d+\.\d s/);
+    expect(done.steps[VS_STEP.stop]?.output?.['downBecause']).toMatch(/ECONNREFUSED/);
+  });
+
+  test('hook stop/start: the hooks bring the database down and up; EC2 only moves the volume', async () => {
+    // The hooks write a flag file; the fake database listens while it says "up". The instances
+    // stay running (the hooks stop the database, not the server).
+    world.standard(undefined, { state: 'running' });
+    writeFileSync(hooks.flag, 'up\n');
+    db.follow(() => hooks.running);
+    await untilUp(true);
+    const changesBefore = db.changes.length;
+
+    const run = await startAndApprove('ledger-vol');
+    const done = await untilFinished(runtime, run.id);
+
+    expect(done.state).toBe('succeeded');
+    expect(world.model.actions()).toEqual([SNAPSHOT, DETACH_FROM, ATTACH_TO]);
+    expect(hooks.lines()).toEqual([`stop ${FROM}`, `start ${TO}`]);
+    expect(db.changes.slice(changesBefore)).toEqual(['down', 'up']);
+    expect(done.steps[VS_STEP.report]?.output?.['writeUnavailableMs']).toBeGreaterThan(0);
+  });
+
+  test('stuck detaching: a needs-human gate, no force on its own; approving force-detaches and completes', async () => {
+    world.standard().stickDetach(VOL);
+    await databaseFollowsModel();
+    const run = await startAndApprove();
+
+    const paused = await untilRun(
+      runtime,
+      run.id,
+      'needs-human gate on the detach',
+      needsHumanOn(VS_STEP.detach),
+    );
+    const gate = paused.steps[VS_STEP.detach]?.gate;
+    expect(gate).toMatchObject({ reason: 'needs_human' });
+    expect(gate?.message).toContain(`${VOL} is still detaching on ${FROM}`);
+    expect(gate?.message).toContain('force detach');
+    expect(world.model.history().some((line) => line.includes('force=true'))).toBe(false);
+    expect(world.model.actions()).toEqual([SNAPSHOT, STOP_FROM, DETACH_FROM]);
+    expect(paused.steps[VS_STEP.attach]?.state).toBe('pending');
+
+    await approve(run, VS_STEP.detach, gate?.round ?? 1);
+    const done = await untilFinished(runtime, run.id);
+
+    expect(done.state).toBe('succeeded');
+    const forced = `DetachVolume ${VOL} ${FROM} force=true`;
+    expect(world.model.actions().filter((line) => line === forced)).toHaveLength(1);
+    // Sent once in all: later polls of the approved step wait, they do not force again.
+    expect(world.model.history().filter((line) => line.includes('force=true'))).toHaveLength(1);
+    expect(world.model.actions()).toEqual([SNAPSHOT, STOP_FROM, DETACH_FROM, forced, ATTACH_TO, START_TO]);
+    expect(world.model.volume(VOL)?.Attachments?.[0]).toMatchObject({ InstanceId: TO, State: 'attached' });
+  });
+
+  test('throttled DescribeVolumes and AttachVolume: the engine backs off, attaches once, completes', async () => {
+    world.standard();
+    await databaseFollowsModel();
+    // After the preflight: the next DescribeVolumes is the detach step's, then the attach is throttled.
+    // throttle-vol has 15 s detach/attach timeouts: the executors measure them from the step's first
+    // start, so the engine's 2 s throttling backoff would exceed the 1 s / 2 s of orders-vol (see the
+    // report: a src finding).
+    const run = await startAndApprove('throttle-vol', () => {
+      world.model.failNext('DescribeVolumes', 1).failNext('AttachVolume', 1);
+    });
+    const done = await untilFinished(runtime, run.id);
+
+    expect(done.state).toBe('succeeded');
+    expect(done.steps[VS_STEP.detach]?.retries).toBe(1);
+    expect(done.steps[VS_STEP.attach]?.retries).toBe(1);
+    expect(world.model.count('DescribeVolumes', 'RequestLimitExceeded')).toBe(1);
+    expect(world.model.count('AttachVolume', 'RequestLimitExceeded')).toBe(1);
+    expect(world.model.count('AttachVolume', 'ok')).toBe(1);
+    expect(world.model.count('DetachVolume', 'ok')).toBe(1);
+    expect(world.model.actions()).toEqual([SNAPSHOT, STOP_FROM, DETACH_FROM, ATTACH_TO, START_TO]);
+  });
+
+  test('throttling with short timeouts: the detach and attach timeouts run from the request, not from the backoff', async () => {
+    world.standard();
+    await databaseFollowsModel();
+    // orders-vol has 1 s / 2 s detach/attach timeouts; the engine's throttling backoff is 2 s.
+    const run = await startAndApprove('orders-vol', () => {
+      world.model.failNext('DescribeVolumes', 1).failNext('AttachVolume', 1);
+    });
+    const done = await untilFinished(runtime, run.id);
+    expect(done.state).toBe('succeeded');
+    expect(world.model.count('AttachVolume', 'ok')).toBe(1);
+    expect(world.model.count('DetachVolume', 'ok')).toBe(1);
+  });
+
+  test('throttling during the preflight retries instead of refusing the run', async () => {
+    world.standard();
+    await databaseFollowsModel();
+    world.model.failNext('DescribeVolumes', 1);
+    const run = await startRun(runtime, 'orders-vol');
+    const atGate = await untilRun(runtime, run.id, 'at the gate', (r) => r.state === 'awaiting_approval');
+    expect(atGate.steps[0]).toMatchObject({ state: 'succeeded', retries: 1 });
+    await runtime.runs.abort(run.id, 'U0REQUESTER', 'test done');
+    await untilFinished(runtime, run.id);
+  });
+
+  test('attach refused for good: the run fails, the volume goes back to from and the database starts there', async () => {
+    world.standard();
+    await databaseFollowsModel();
+    // EC2 refuses every AttachVolume to `to` (and only to `to`: the undo's re-attach to `from` works).
+    const model = world.model;
+    const attach = model.attachVolume.bind(model);
+    model.attachVolume = (input: AttachVolumeCommandInput) => {
+      if (input.InstanceId === TO && input.DryRun !== true)
+        throw ec2Error('InvalidParameterValue', 400, `Invalid value '${DEVICE}' for unixDevice.`);
+      return attach(input);
+    };
+    const run = await startAndApprove();
+    const done = await untilFinished(runtime, run.id, 80_000);
+
+    expect(done.state).toBe('failed');
+    expect(done.outcome).toContain(`Attach ${VOL} to ${TO} at ${DEVICE} failed`);
+    expect(done.outcome).toContain('InvalidParameterValue');
+    expect(done.steps[VS_STEP.attach]?.state).toBe('compensated');
+    expect(done.steps[VS_STEP.detach]?.state).toBe('compensated');
+    expect(done.steps[VS_STEP.stop]?.state).toBe('compensated');
+    expect(done.steps[VS_STEP.start]?.state).toBe('skipped');
+    expect(model.actions()).toEqual([
+      SNAPSHOT,
+      STOP_FROM,
+      DETACH_FROM,
+      `AttachVolume ${VOL} ${FROM} ${DEVICE}`,
+      `StartInstances ${FROM}`,
+    ]);
+    expect(model.volume(VOL)?.Attachments).toEqual([
+      expect.objectContaining({ InstanceId: FROM, Device: DEVICE, State: 'attached' }),
+    ]);
+    expect(model.instance(FROM)?.State?.Name).toBe('running');
+    expect(db.up).toBe(true);
+  }, 90_000);
+
+  test('never healthy on to: needs-human gate on the start; abort rolls back in order', async () => {
+    world.standard();
+    // The database does not come up on `to` (say, a broken config there); on `from` it does.
+    await databaseFollowsModel([FROM]);
+    const run = await startAndApprove();
+
+    const paused = await untilRun(
+      runtime,
+      run.id,
+      'needs-human gate on the start',
+      needsHumanOn(VS_STEP.start),
+    );
+    expect(paused.steps[VS_STEP.start]?.gate?.message).toContain(
+      `the database on ${TO} has not become healthy`,
+    );
+    expect(world.model.actions()).toEqual([SNAPSHOT, STOP_FROM, DETACH_FROM, ATTACH_TO, START_TO]);
+
+    const aborted = await runtime.runs.abort(run.id, APPROVER, 'not healthy on the new server');
+    expect(aborted.ok).toBe(true);
+    const done = await untilFinished(runtime, run.id);
+
+    expect(done.state).toBe('aborted');
+    expect(done.outcome).toBe(`aborted by ${APPROVER}: not healthy on the new server`);
+    expect(world.model.actions()).toEqual([
+      SNAPSHOT,
+      STOP_FROM,
+      DETACH_FROM,
+      ATTACH_TO,
+      START_TO,
+      `StopInstances ${TO}`,
+      `DetachVolume ${VOL} ${TO} force=false`,
+      `AttachVolume ${VOL} ${FROM} ${DEVICE}`,
+      `StartInstances ${FROM}`,
+    ]);
+    expect(world.model.volume(VOL)?.Attachments?.[0]).toMatchObject({ InstanceId: FROM, State: 'attached' });
+    expect(world.model.instance(TO)?.State?.Name).toBe('stopped');
+    expect(db.up).toBe(true);
+  });
+});
+
+describe('volume swap preflight refusals: the run fails before any mutating call', () => {
+  const OTHER = 'i-0d000000000000004';
+  const cases: { name: string; setUp: () => void; blocker: string }[] = [
+    {
+      name: 'availability zone mismatch',
+      setUp: () => void world.standard(undefined, { availabilityZone: 'eu-west-1b' }),
+      blocker: `availability zone mismatch: ${VOL} is in eu-west-1a, ${TO} in eu-west-1b`,
+    },
+    {
+      name: 'device taken on to',
+      setUp: () => {
+        world
+          .reset()
+          .addInstance(FROM)
+          .addInstance(TO, { state: 'stopped', devices: ['/dev/xvda', DEVICE] })
+          .addVolume(VOL, { attachedTo: { instanceId: FROM, device: DEVICE } });
+      },
+      blocker: `device ${DEVICE} is already taken on ${TO}`,
+    },
+    {
+      name: 'volume attached elsewhere',
+      setUp: () => {
+        world
+          .reset()
+          .addInstance(FROM)
+          .addInstance(OTHER)
+          .addInstance(TO, { state: 'stopped' })
+          .addVolume(VOL, { attachedTo: { instanceId: OTHER, device: DEVICE } });
+      },
+      blocker: `${VOL} is not attached to ${FROM} (${OTHER} attached)`,
+    },
+    {
+      name: 'DryRun refused (UnauthorizedOperation on AttachVolume)',
+      setUp: () => void world.standard().deny('AttachVolume'),
+      blocker: `DryRun refused: not authorized to perform ec2:AttachVolume (${VOL} to ${TO} at ${DEVICE}): UnauthorizedOperation: ${unauthorizedOperation('AttachVolume').message}`,
+    },
+  ];
+
+  test.each(cases)('$name', async ({ setUp, blocker }) => {
+    setUp();
+    db.follow(() => runsOn(world.model, FROM));
+    const run = await startRun(runtime, 'orders-vol');
+    const done = await untilFinished(runtime, run.id);
+
+    expect(done.state).toBe('failed');
+    expect(done.outcome).toContain('failed: preflight refused: ');
+    expect(done.outcome).toContain(blocker);
+    expect(done.steps[VS_STEP.preflight]).toMatchObject({ state: 'failed', retries: 0 });
+    expect(done.steps.slice(1).map((step) => step.state)).toEqual(Array(7).fill('skipped'));
+    expect(world.model.actions()).toEqual([]);
+    expect(world.model.history().every((line) => line.includes('dryRun'))).toBe(true);
+  });
+});
