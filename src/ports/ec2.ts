@@ -37,12 +37,7 @@ export interface SnapshotDescription {
 }
 
 export type Ec2RefusalCode =
-  | 'not_found'
-  | 'incorrect_state'
-  | 'throttled'
-  | 'unauthorized'
-  | 'dry_run_ok'
-  | 'other';
+  'not_found' | 'incorrect_state' | 'throttled' | 'unauthorized' | 'dry_run_ok' | 'other';
 
 /** An EC2 call that did not do what was asked, in words an executor can act on. */
 export class Ec2Refusal extends Error {
