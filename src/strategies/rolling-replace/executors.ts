@@ -1,0 +1,186 @@
+// Executors of a rolling replacement. The one rule: never move on (drain or replace the next node)
+// while the cluster is not fully replicated.
+import { toHookCommand, type HookConfig } from '../../config/hook-schema';
+import { fatal, needsHuman, retryable } from '../../engine/failures';
+import type { ClusterHealth, ClusterHealthPort } from '../../ports/cluster-health';
+import type { HookRunner } from '../../ports/hooks';
+import type { StepContext, StepExecutor, StepResult } from '../types';
+import { settingsOf } from './plan';
+
+export interface RollingReplaceDeps {
+  /** The cluster-health adapter for a target (one per kind), cached by the caller. */
+  healthFor(ctx: Pick<StepContext, 'target'>): ClusterHealthPort;
+  hooks: HookRunner;
+  env: NodeJS.ProcessEnv;
+}
+
+const MAX_BACKOFF_MS = 60_000;
+
+function nodeOf(ctx: StepContext): { node: string; index: number; total: number } {
+  const params = ctx.step.spec.params ?? {};
+  const node = params['node'];
+  if (typeof node !== 'string') throw fatal('step has no node');
+  return { node, index: Number(params['index']), total: Number(params['total']) };
+}
+
+function elapsedMs(ctx: StepContext): number {
+  return ctx.step.startedAt ? ctx.clock.now().getTime() - Date.parse(ctx.step.startedAt) : 0;
+}
+
+/**
+ * Polls slowly for a slow thing: the interval doubles with every poll up to a minute, and what
+ * decides giving up is the configured timeout, not the number of polls (large brokers take long).
+ */
+function backoffMs(ctx: StepContext, base: number): number {
+  return Math.min(MAX_BACKOFF_MS, base * 2 ** Math.min(10, Math.max(0, ctx.step.attempt - 1)));
+}
+
+async function reading(port: ClusterHealthPort): Promise<ClusterHealth> {
+  try {
+    return await port.health();
+  } catch (error) {
+    throw retryable(`cluster health could not be read: ${(error as Error).message}`);
+  }
+}
+
+function summary(health: ClusterHealth): string {
+  return health.fullyReplicated
+    ? 'fully replicated'
+    : `${health.laggingReplicas} lagging: ${health.detail.slice(0, 5).join('; ')}`;
+}
+
+export function rollingReplaceExecutors(deps: RollingReplaceDeps): Record<string, StepExecutor> {
+  const runHook = async (ctx: StepContext, hook: HookConfig, what: string): Promise<string> => {
+    const { node, index } = nodeOf(ctx);
+    const { hook: command } = toHookCommand(hook, deps.env);
+    const result = await deps.hooks.run(command, { node, index: String(index), target: ctx.target.name });
+    if (result.timedOut || result.exitCode !== 0) {
+      throw needsHuman(
+        `the ${what} hook for ${node} did not succeed (exit ${String(result.exitCode)}${result.timedOut ? ', timed out' : ''}): ${result.output.slice(-800)}`,
+      );
+    }
+    return result.output;
+  };
+
+  return {
+    'rr-preflight': {
+      async execute(ctx) {
+        const health = await reading(deps.healthFor(ctx));
+        if (!health.fullyReplicated)
+          throw fatal(`the cluster is not fully replicated right now: ${summary(health)}`);
+        return { type: 'done', output: { members: health.members } };
+      },
+    },
+
+    'rr-drain': {
+      async execute(ctx): Promise<StepResult> {
+        const { cluster } = settingsOf(ctx.target);
+        const port = deps.healthFor(ctx);
+        if (ctx.step.output?.['hookRan'] !== true) {
+          // Never start on a node while the cluster is short of copies.
+          const health = await reading(port);
+          if (!health.fullyReplicated)
+            return { type: 'wait', delayMs: cluster.pollInterval, output: { waitingFor: summary(health) } };
+          if (cluster.drain) await runHook(ctx, cluster.drain, 'drain');
+        }
+        const led = port.ledBy ? await port.ledBy(nodeOf(ctx).node) : [];
+        if (led.length > 0) {
+          if (elapsedMs(ctx) > cluster.recoverTimeout) {
+            throw needsHuman(
+              `${nodeOf(ctx).node} still leads ${led.length} partitions after the drain: ${led.slice(0, 10).join(', ')}`,
+            );
+          }
+          return {
+            type: 'wait',
+            delayMs: cluster.pollInterval,
+            output: { hookRan: true, stillLeads: led.slice(0, 20) },
+          };
+        }
+        return { type: 'done', output: { drained: nodeOf(ctx).node } };
+      },
+    },
+
+    'rr-replace': {
+      async execute(ctx): Promise<StepResult> {
+        const { cluster } = settingsOf(ctx.target);
+        const { node } = nodeOf(ctx);
+        // A resumed attempt may have replaced the node already (the hook must be safe to rerun);
+        // a fresh one first makes sure the cluster has all its copies.
+        if (!ctx.resumed) {
+          const health = await reading(deps.healthFor(ctx));
+          if (!health.fullyReplicated) {
+            if (elapsedMs(ctx) > cluster.recoverTimeout) {
+              throw needsHuman(
+                `the cluster is still not fully replicated (${summary(health)}); ${node} was not touched`,
+              );
+            }
+            return { type: 'wait', delayMs: cluster.pollInterval, output: { waitingFor: summary(health) } };
+          }
+        }
+        const output = await runHook(ctx, cluster.replace, 'replace');
+        return {
+          type: 'done',
+          output: {
+            replaced: node,
+            report: `:arrows_counterclockwise: Replaced ${node}.\n\`\`\`${output.slice(-1500)}\`\`\``,
+          },
+        };
+      },
+    },
+
+    'rr-recover': {
+      async execute(ctx): Promise<StepResult> {
+        const { cluster } = settingsOf(ctx.target);
+        const { node, index, total } = nodeOf(ctx);
+        const health = await reading(deps.healthFor(ctx));
+        const rejoined = health.members.length === 0 || health.members.includes(node);
+        if (health.fullyReplicated && rejoined) {
+          return {
+            type: 'done',
+            output: { node, progress: `${index} of ${total}`, members: health.members },
+          };
+        }
+        if (elapsedMs(ctx) > cluster.recoverTimeout) {
+          throw needsHuman(
+            `${node} has not recovered after ${Math.round(elapsedMs(ctx) / 60_000)} min (${rejoined ? 'rejoined' : 'not back in the cluster'}; ${summary(health)}). ` +
+              'The remaining nodes are untouched. Retry to keep waiting, or abort.',
+          );
+        }
+        return {
+          type: 'wait',
+          delayMs: backoffMs(ctx, cluster.pollInterval),
+          output: {
+            node,
+            laggingReplicas: health.laggingReplicas,
+            rejoined,
+            detail: health.detail.slice(0, 10),
+          },
+        };
+      },
+    },
+
+    'rr-pause': {
+      execute(ctx): Promise<StepResult> {
+        const { cluster } = settingsOf(ctx.target);
+        if (ctx.step.output?.['paused'] === true)
+          return Promise.resolve({ type: 'done', output: { paused: true } });
+        return Promise.resolve({
+          type: 'wait',
+          delayMs: cluster.pauseBetweenNodes,
+          output: { paused: true },
+        });
+      },
+    },
+
+    'rr-report': {
+      execute(ctx) {
+        const replaced = ctx.run.steps
+          .filter((step) => step.spec.executor === 'rr-replace' && step.state === 'succeeded')
+          .map((step) => step.spec.params?.['node'])
+          .filter((node): node is string => typeof node === 'string');
+        const report = `:white_check_mark: *Rolling replacement complete*: ${replaced.length} nodes replaced (${replaced.join(', ')}); the cluster is fully replicated.`;
+        return Promise.resolve({ type: 'done', output: { replaced, report } });
+      },
+    },
+  };
+}

@@ -1,0 +1,52 @@
+// The rolling-replace strategy: replace the nodes of a replicated store one at a time, waiting for
+// full replication between nodes.
+import type { TargetConfig } from '../../config/types';
+import type { ClusterHealthPort } from '../../ports/cluster-health';
+import type { HookRunner } from '../../ports/hooks';
+import type { Strategy } from '../types';
+import { rollingReplaceConfigSchema, type ClusterSettings } from './config';
+import { rollingReplaceExecutors } from './executors';
+import { planRollingReplace, ROLLING_REPLACE, settingsOf } from './plan';
+
+export interface RollingReplaceStrategyDeps {
+  /** Builds the health adapter for a cluster of the given kind (Kafka, NATS, Redis). */
+  clusterHealth(cluster: ClusterSettings): ClusterHealthPort;
+  hooks: HookRunner;
+  env: NodeJS.ProcessEnv;
+}
+
+export function createRollingReplace(deps: RollingReplaceStrategyDeps): Strategy {
+  // One adapter (and its connections) per target, for the life of the process.
+  const ports = new Map<string, ClusterHealthPort>();
+  const healthFor = (ctx: { target: TargetConfig }): ClusterHealthPort => {
+    let port = ports.get(ctx.target.name);
+    if (!port) {
+      port = deps.clusterHealth(settingsOf(ctx.target).cluster);
+      ports.set(ctx.target.name, port);
+    }
+    return port;
+  };
+  return {
+    name: ROLLING_REPLACE,
+    summary: 'replace cluster nodes one at a time, waiting for full replication between nodes',
+    configSchema: rollingReplaceConfigSchema,
+    plan: planRollingReplace,
+    executors: rollingReplaceExecutors({ healthFor, hooks: deps.hooks, env: deps.env }),
+    async preflight(target: TargetConfig) {
+      try {
+        const health = await healthFor({ target }).health();
+        return [
+          {
+            name: 'fully replicated',
+            ok: health.fullyReplicated,
+            detail: health.fullyReplicated
+              ? `members: ${health.members.join(', ') || 'unknown'}`
+              : `${health.laggingReplicas} lagging: ${health.detail.slice(0, 5).join('; ')}`,
+          },
+        ];
+      } catch (error) {
+        return [{ name: 'cluster reachable', ok: false, detail: (error as Error).message }];
+      }
+    },
+  };
+}
