@@ -4,7 +4,13 @@ import { AwsRdsAdapter } from '../adapters/aws/rds-adapter';
 import { ProbeHealthChecker } from '../adapters/health/probe-health-checker';
 import { ProcessHookRunner } from '../adapters/hooks/process-hook-runner';
 import { PgReplication } from '../adapters/postgres/pg-replication';
-import { secretValues } from '../config/secrets';
+import { Kafka } from 'kafkajs';
+import { KafkaClusterHealth } from '../adapters/clusters/kafka-health';
+import { NatsClusterHealth } from '../adapters/clusters/nats-health';
+import { RedisReplicationHealth } from '../adapters/clusters/redis-health';
+import { resolveSecret, secretValues } from '../config/secrets';
+import type { ClusterSettings } from '../strategies/rolling-replace/config';
+import type { ClusterHealthPort } from '../ports/cluster-health';
 import type { TargetsConfig } from '../config/types';
 import type { StrategyPorts } from '../strategies';
 
@@ -17,8 +23,30 @@ export function productionPorts(env: NodeJS.ProcessEnv, targets: () => TargetsCo
     replication: new PgReplication(),
     rds: new AwsRdsAdapter(),
     ec2: new AwsEc2Adapter(),
+    clusterHealth: (cluster) => clusterHealthFor(cluster, env),
     health: new ProbeHealthChecker(),
     hooks: new ProcessHookRunner({ secrets: () => secretValues(targets()?.targets ?? [], env) }),
     env,
   };
+}
+
+/** One health adapter per cluster kind; connections open lazily on the first reading. */
+function clusterHealthFor(cluster: ClusterSettings, env: NodeJS.ProcessEnv): ClusterHealthPort {
+  switch (cluster.kind) {
+    case 'nats':
+      return new NatsClusterHealth({
+        servers: cluster.servers,
+        ...(cluster.streams ? { streams: cluster.streams } : {}),
+      });
+    case 'redis':
+      return new RedisReplicationHealth({
+        primary: resolveSecret(cluster.primary, env),
+        expectedReplicas: cluster.expectedReplicas,
+      });
+    case 'kafka':
+      return new KafkaClusterHealth({
+        admin: new Kafka({ clientId: 'cutover-bot', brokers: cluster.brokers }).admin(),
+        ...(cluster.topics ? { topics: cluster.topics } : {}),
+      });
+  }
 }

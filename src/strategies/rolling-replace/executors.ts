@@ -15,6 +15,8 @@ export interface RollingReplaceDeps {
 }
 
 const MAX_BACKOFF_MS = 60_000;
+/** Consecutive fully-replicated readings before the next node is touched. */
+const HEALTHY_READINGS_NEEDED = 3;
 
 function nodeOf(ctx: StepContext): { node: string; index: number; total: number } {
   const params = ctx.step.spec.params ?? {};
@@ -66,8 +68,11 @@ export function rollingReplaceExecutors(deps: RollingReplaceDeps): Record<string
     'rr-preflight': {
       async execute(ctx) {
         const health = await reading(deps.healthFor(ctx));
-        if (!health.fullyReplicated)
-          throw fatal(`the cluster is not fully replicated right now: ${summary(health)}`);
+        // Replication readings flicker under load (replicas report offsets about once a second):
+        // a few retries before the run is refused.
+        if (!health.fullyReplicated) {
+          throw retryable(`the cluster is not fully replicated right now: ${summary(health)}`);
+        }
         return { type: 'done', output: { members: health.members } };
       },
     },
@@ -135,6 +140,16 @@ export function rollingReplaceExecutors(deps: RollingReplaceDeps): Record<string
         const health = await reading(deps.healthFor(ctx));
         const rejoined = health.members.length === 0 || health.members.includes(node);
         if (health.fullyReplicated && rejoined) {
+          // One good reading under load can be a flicker: ask for consecutive ones before moving on.
+          const previous = ctx.step.output?.['healthyReadings'];
+          const streak = (typeof previous === 'number' ? previous : 0) + 1;
+          if (streak < HEALTHY_READINGS_NEEDED) {
+            return {
+              type: 'wait',
+              delayMs: Math.min(cluster.pollInterval, 1_000),
+              output: { node, healthyReadings: streak },
+            };
+          }
           return {
             type: 'done',
             output: { node, progress: `${index} of ${total}`, members: health.members },

@@ -1,0 +1,165 @@
+// A rolling replacement of real Redis replicas: the replace hook shuts a replica down and starts a
+// new, empty process on its port, which must resync from the primary before the next node.
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import IORedis from 'ioredis';
+import pino from 'pino';
+import { RedisReplicationHealth } from '../../../src/adapters/clusters/redis-health';
+import { ProcessHookRunner } from '../../../src/adapters/hooks/process-hook-runner';
+import { resolveSecret } from '../../../src/config/secrets';
+import { parseTargets } from '../../../src/config/targets';
+import { startRuntime, type Runtime } from '../../../src/main/runtime';
+import { configSchemasOf } from '../../../src/strategies';
+import { createRollingReplace } from '../../../src/strategies/rolling-replace';
+import { registryOf } from '../../../src/strategies/types';
+import { testAppConfig } from '../../support/harness';
+import { dropSchema, freshSchemaName } from '../../support/pg';
+import { freshQueueName } from '../../support/redis';
+import { startRedisReplicaSet, type RedisReplicaSet } from '../../support/redis-replicas';
+import { untilRunState } from '../../support/run-state';
+import { waitFor } from '../../support/wait-for';
+
+const schema = freshSchemaName('t_rolling');
+const dataDir = mkdtempSync(path.join(tmpdir(), 'rolling-redis-'));
+let set: RedisReplicaSet;
+let runtime: Runtime;
+
+async function processId(port: number): Promise<number> {
+  const client = new IORedis({ port, host: '127.0.0.1', lazyConnect: true, maxRetriesPerRequest: 1 });
+  try {
+    await client.connect();
+    const info = await client.info('server');
+    return Number(/process_id:(\d+)/.exec(info)?.[1]);
+  } finally {
+    client.disconnect();
+  }
+}
+
+function replaceHook(restart: boolean): string {
+  const start = restart
+    ? `; exec redis-server --port $p --bind 127.0.0.1 --save '' --appendonly no --replicaof 127.0.0.1 ${set.primaryPort} --daemonize yes --dir ${dataDir}`
+    : '';
+  return JSON.stringify([
+    '/bin/sh',
+    '-c',
+    `p=\${0##*:}; redis-cli -p $p shutdown nosave >/dev/null 2>&1; sleep 0.3${start}`,
+    '{node}',
+  ]);
+}
+
+beforeAll(async () => {
+  set = await startRedisReplicaSet({ replicas: 2 });
+  const env = { RR_PRIMARY: set.primaryUrl };
+  const nodes = set.replicas.map((replica) => `{ id: '127.0.0.1:${replica.port}' }`).join(', ');
+  const yaml = `defaults: { channel: C0TEST0001, approvers: [U0APPROVER] }
+targets:
+  - name: cache
+    strategy: rolling-replace
+    cluster: { kind: redis, primary: env:RR_PRIMARY, expectedReplicas: 2, nodes: [${nodes}], replace: { command: ${replaceHook(true)}, timeout: 20s }, pollInterval: 100ms, recoverTimeout: 30s }
+  - name: cache-broken
+    strategy: rolling-replace
+    cluster: { kind: redis, primary: env:RR_PRIMARY, expectedReplicas: 2, nodes: [${nodes}], replace: { command: ${replaceHook(false)}, timeout: 20s }, pollInterval: 100ms, recoverTimeout: 2s }
+`;
+  const strategy = createRollingReplace({
+    clusterHealth: (cluster) => {
+      if (cluster.kind !== 'redis') throw new Error('redis only here');
+      return new RedisReplicationHealth({
+        primary: resolveSecret(cluster.primary, env),
+        expectedReplicas: cluster.expectedReplicas,
+      });
+    },
+    hooks: new ProcessHookRunner(),
+    env,
+  });
+  const strategies = registryOf([strategy]);
+  const config = testAppConfig('all');
+  runtime = await startRuntime({
+    config,
+    targets: parseTargets(yaml, 'rolling.yaml', { env, strategies: configSchemasOf(strategies) }),
+    strategies,
+    log: pino({ level: config.logLevel }),
+    storeSchema: schema,
+    queueName: freshQueueName('rolling'),
+    httpPort: null,
+  });
+});
+
+afterAll(async () => {
+  await runtime.worker?.close();
+  await runtime.queue.queue.obliterate({ force: true });
+  await runtime.close();
+  await dropSchema(schema);
+  // Processes the hook started (daemonized) are not the harness's children: stop them by port.
+  for (const replica of set.replicas) {
+    try {
+      execFileSync('redis-cli', ['-p', String(replica.port), 'shutdown', 'nosave'], { stdio: 'ignore' });
+    } catch {
+      // already gone
+    }
+  }
+  await set.destroy();
+  rmSync(dataDir, { recursive: true, force: true });
+});
+
+test('replaces both replicas in turn; each resyncs before the next; the data is on the new replicas', async () => {
+  const primary = new IORedis(set.primaryUrl);
+  for (let i = 0; i < 200; i += 1) await primary.set(`key:${i}`, `value-${i}`);
+  const before = await Promise.all(set.replicas.map((replica) => processId(replica.port)));
+
+  const outcome = await runtime.runs.start({
+    target: runtime.findTarget('cache')!,
+    requestedBy: 'U0REQUESTER',
+  });
+  if (!outcome.ok) throw new Error(outcome.message);
+  const runId = outcome.run.id;
+  await untilRunState(runtime.store, runId, ['awaiting_approval']);
+  await runtime.runs.approve(runId, 1, 1, 'U0APPROVER');
+  const done = await untilRunState(runtime.store, runId, ['succeeded', 'failed', 'aborted'], 60_000);
+  primary.disconnect();
+  expect(done.state).toBe('succeeded');
+  expect(done.steps.find((step) => step.spec.name === 'report')?.output?.['replaced']).toEqual(
+    set.replicas.map((replica) => `127.0.0.1:${replica.port}`),
+  );
+
+  const after = await Promise.all(set.replicas.map((replica) => processId(replica.port)));
+  after.forEach((pid, i) => expect(pid).not.toBe(before[i]));
+  for (const replica of set.replicas) {
+    const client = new IORedis({ port: replica.port, host: '127.0.0.1' });
+    expect(await client.get('key:199')).toBe('value-199');
+    expect(await client.dbsize()).toBeGreaterThanOrEqual(200);
+    client.disconnect();
+  }
+  const health = await new RedisReplicationHealth({ primary: set.primaryUrl, expectedReplicas: 2 }).health();
+  expect(health.fullyReplicated).toBe(true);
+});
+
+test('a node kept down past the timeout stops the run at a needs-human gate; the next node is untouched', async () => {
+  const secondPid = await processId(set.replicas[1]!.port);
+  const outcome = await runtime.runs.start({
+    target: runtime.findTarget('cache-broken')!,
+    requestedBy: 'U0REQUESTER',
+  });
+  if (!outcome.ok) throw new Error(outcome.message);
+  const runId = outcome.run.id;
+  await untilRunState(runtime.store, runId, ['awaiting_approval']);
+  await runtime.runs.approve(runId, 1, 1, 'U0APPROVER');
+  const paused = await waitFor(
+    'needs-human gate on the first recover step',
+    async () => {
+      const run = await runtime.store.getRun(runId);
+      const recover = run?.steps.find((step) => step.spec.name === 'recover-1');
+      return recover?.gate?.reason === 'needs_human' ? run : undefined;
+    },
+    { timeoutMs: 30_000 },
+  );
+  expect(paused?.state).toBe('awaiting_approval');
+  expect(paused?.steps.find((step) => step.spec.name === 'recover-1')?.gate?.message).toMatch(
+    /remaining nodes are untouched/,
+  );
+  expect(paused?.steps.find((step) => step.spec.name === 'replace-2')?.state).toBe('pending');
+  expect(await processId(set.replicas[1]!.port)).toBe(secondPid);
+  await runtime.runs.abort(runId, 'U0APPROVER', 'replica 1 is gone; fix by hand');
+  await untilRunState(runtime.store, runId, ['aborted', 'failed']);
+});
