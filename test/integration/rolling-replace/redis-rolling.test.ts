@@ -58,6 +58,9 @@ targets:
   - name: cache
     strategy: rolling-replace
     cluster: { kind: redis, primary: env:RR_PRIMARY, expectedReplicas: 2, nodes: [${nodes}], replace: { command: ${replaceHook(true)}, timeout: 20s }, pollInterval: 100ms, recoverTimeout: 30s }
+  - name: cache-paused
+    strategy: rolling-replace
+    cluster: { kind: redis, primary: env:RR_PRIMARY, expectedReplicas: 2, nodes: [${nodes}], replace: { command: ${replaceHook(true)}, timeout: 20s }, pollInterval: 100ms, recoverTimeout: 30s, pauseBetweenNodes: 1h }
   - name: cache-broken
     strategy: rolling-replace
     cluster: { kind: redis, primary: env:RR_PRIMARY, expectedReplicas: 2, nodes: [${nodes}], replace: { command: ${replaceHook(false)}, timeout: 20s }, pollInterval: 100ms, recoverTimeout: 2s }
@@ -162,4 +165,62 @@ test('a node kept down past the timeout stops the run at a needs-human gate; the
   expect(await processId(set.replicas[1]!.port)).toBe(secondPid);
   await runtime.runs.abort(runId, 'U0APPROVER', 'replica 1 is gone; fix by hand');
   await untilRunState(runtime.store, runId, ['aborted', 'failed']);
+});
+
+test('abort between nodes: the run stops with the cluster fully replicated; only the first node was replaced', async () => {
+  // The previous test left replica 1 down on purpose: bring it back and let it resync first.
+  const port = String(set.replicas[0]!.port);
+  execFileSync('redis-server', [
+    '--port',
+    port,
+    '--bind',
+    '127.0.0.1',
+    '--save',
+    '',
+    '--appendonly',
+    'no',
+    '--replicaof',
+    '127.0.0.1',
+    String(set.primaryPort),
+    '--daemonize',
+    'yes',
+    '--dir',
+    dataDir,
+  ]);
+  const ready = new RedisReplicationHealth({ primary: set.primaryUrl, expectedReplicas: 2 });
+  await waitFor('fully replicated before', async () => (await ready.health()).fullyReplicated || undefined, {
+    timeoutMs: 15_000,
+  });
+  await ready.close();
+  const secondPid = await processId(set.replicas[1]!.port);
+  const outcome = await runtime.runs.start({
+    target: runtime.findTarget('cache-paused')!,
+    requestedBy: 'U0REQUESTER',
+  });
+  if (!outcome.ok) throw new Error(outcome.message);
+  const runId = outcome.run.id;
+  await untilRunState(runtime.store, runId, ['awaiting_approval']);
+  await runtime.runs.approve(runId, 1, 1, 'U0APPROVER');
+  await waitFor(
+    'the pause after node 1',
+    async () => {
+      const run = await runtime.store.getRun(runId);
+      const pause = run?.steps.find((step) => step.spec.name === 'pause-1');
+      return pause?.state === 'queued' && (pause.attempt ?? 0) >= 2 ? run : undefined;
+    },
+    { timeoutMs: 40_000 },
+  );
+  await runtime.runs.abort(runId, 'U0APPROVER', 'enough for tonight');
+  const done = await untilRunState(runtime.store, runId, ['aborted', 'failed']);
+  expect(done.state).toBe('aborted');
+  const byName = new Map(done.steps.map((step) => [step.spec.name, step.state]));
+  expect(byName.get('replace-1')).toBe('succeeded');
+  expect(byName.get('recover-1')).toBe('succeeded');
+  expect(byName.get('replace-2')).toBe('skipped');
+  expect(await processId(set.replicas[1]!.port)).toBe(secondPid);
+  const health = new RedisReplicationHealth({ primary: set.primaryUrl, expectedReplicas: 2 });
+  await waitFor('fully replicated', async () => (await health.health()).fullyReplicated || undefined, {
+    timeoutMs: 15_000,
+  });
+  await health.close();
 });
