@@ -79,11 +79,16 @@ export async function startTestRuntime(
   return { runtime, world };
 }
 
-/** Stops the runtime and removes everything the suite left: queue keys, world table, schema. */
-export async function stopTestRuntime(runtime: Runtime, world: TestWorld, schema: string): Promise<void> {
+/** Stops a runtime and removes what it left in Redis (its queue) and PostgreSQL (its schema). */
+export async function stopRuntimeAndClean(runtime: Runtime, schema: string): Promise<void> {
   await runtime.worker?.close();
   await runtime.queue.queue.obliterate({ force: true });
   await runtime.close();
-  await world.tearDown();
   await dropSchema(schema);
+}
+
+/** Stops the runtime and removes everything the suite left: queue keys, world table, schema. */
+export async function stopTestRuntime(runtime: Runtime, world: TestWorld, schema: string): Promise<void> {
+  await stopRuntimeAndClean(runtime, schema);
+  await world.tearDown();
 }

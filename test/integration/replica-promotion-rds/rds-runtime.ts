@@ -29,8 +29,8 @@ import { createReplicaPromotion } from '../../../src/strategies/replica-promotio
 import { registryOf, type Strategy } from '../../../src/strategies/types';
 import { RdsModel, type ModelCommand, type PromotionScript } from '../../support/aws/rds-model';
 import { REQUESTER, testAppConfig } from '../../support/harness';
-import { dropSchema } from '../../support/pg';
 import { waitFor } from '../../support/wait-for';
+import { stopRuntimeAndClean } from '../../support/harness';
 
 export const MOCK_REGION = 'eu-west-1';
 export const SDK_REGION = 'eu-central-1';
@@ -237,11 +237,8 @@ export function startRdsRuntime(options: RdsRuntimeOptions): Promise<Runtime> {
 }
 
 /** Stops a runtime and removes what it left: queue keys, then the schema. */
-export async function stopRdsRuntime(runtime: Runtime, schema: string): Promise<void> {
-  await runtime.worker?.close();
-  await runtime.queue.queue.obliterate({ force: true });
-  await runtime.close();
-  await dropSchema(schema);
+export function stopRdsRuntime(runtime: Runtime, schema: string): Promise<void> {
+  return stopRuntimeAndClean(runtime, schema);
 }
 
 export function targetOf(runtime: Runtime, name: string): TargetConfig {

@@ -13,8 +13,8 @@ import { configSchemasOf } from '../../../src/strategies';
 import { createReplicaPromotion } from '../../../src/strategies/replica-promotion';
 import { registryOf } from '../../../src/strategies/types';
 import { exited, spawnWorker } from '../../support/child-worker';
-import { testAppConfig } from '../../support/harness';
-import { dropSchema, freshSchemaName } from '../../support/pg';
+import { stopRuntimeAndClean, testAppConfig } from '../../support/harness';
+import { freshSchemaName } from '../../support/pg';
 import { startPgPair, type PgPair } from '../../support/pg-pair';
 import { freshQueueName } from '../../support/redis';
 import { untilRunState } from '../../support/run-state';
@@ -57,9 +57,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   for (const child of children) if (child.exitCode === null) child.kill('SIGKILL');
-  await web.queue.queue.obliterate({ force: true });
-  await web.close();
-  await dropSchema(schema);
+  await stopRuntimeAndClean(web, schema);
   await pair.destroy();
 });
 

@@ -14,8 +14,8 @@ import { startRuntime, type Runtime } from '../../../src/main/runtime';
 import { configSchemasOf } from '../../../src/strategies';
 import { createRollingReplace } from '../../../src/strategies/rolling-replace';
 import { registryOf } from '../../../src/strategies/types';
-import { testAppConfig } from '../../support/harness';
-import { dropSchema, freshSchemaName } from '../../support/pg';
+import { stopRuntimeAndClean, testAppConfig } from '../../support/harness';
+import { freshSchemaName } from '../../support/pg';
 import { freshQueueName } from '../../support/redis';
 import { startRedisReplicaSet, type RedisReplicaSet } from '../../support/redis-replicas';
 import { untilRunState } from '../../support/run-state';
@@ -90,10 +90,7 @@ targets:
 });
 
 afterAll(async () => {
-  await runtime.worker?.close();
-  await runtime.queue.queue.obliterate({ force: true });
-  await runtime.close();
-  await dropSchema(schema);
+  await stopRuntimeAndClean(runtime, schema);
   // Processes the hook started (daemonized) are not the harness's children: stop them by port.
   for (const replica of set.replicas) {
     try {

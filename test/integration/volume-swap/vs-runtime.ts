@@ -32,9 +32,9 @@ import { registryOf, type Strategy } from '../../../src/strategies/types';
 import { createVolumeSwap } from '../../../src/strategies/volume-swap';
 import { Ec2Model, type Ec2Timing } from '../../support/aws/ec2-model';
 import { REQUESTER, testAppConfig } from '../../support/harness';
-import { dropSchema } from '../../support/pg';
 import { untilRunState } from '../../support/run-state';
 import { waitFor } from '../../support/wait-for';
+import { stopRuntimeAndClean } from '../../support/harness';
 
 export const REGION = 'eu-west-1';
 export const VOL = 'vol-0c000000000000003';
@@ -282,11 +282,8 @@ export function startVsRuntime(options: VsRuntimeOptions): Promise<Runtime> {
   });
 }
 
-export async function stopVsRuntime(runtime: Runtime, schema: string): Promise<void> {
-  await runtime.worker?.close();
-  await runtime.queue.queue.obliterate({ force: true });
-  await runtime.close();
-  await dropSchema(schema);
+export function stopVsRuntime(runtime: Runtime, schema: string): Promise<void> {
+  return stopRuntimeAndClean(runtime, schema);
 }
 
 export async function startRun(runtime: Runtime, name: string): Promise<Run> {
