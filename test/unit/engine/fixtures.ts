@@ -1,6 +1,7 @@
 // Shared builders for the transition tests: plans, runs, a small event driver and effect builders.
 import { createRun, transition } from '../../../src/engine/transition';
 import type {
+  RunEventType,
   Effect,
   FailureInfo,
   GatePolicy,
@@ -171,3 +172,19 @@ export class Sim {
     return this.send({ type: 'approve', step: index, round, user });
   }
 }
+
+/** Every event type the engine knows, for tables and properties that must cover them all. */
+export const EVENT_TYPES: RunEventType[] = [
+  'start',
+  'step_started',
+  'step_succeeded',
+  'step_waiting',
+  'step_failed',
+  'approve',
+  'gate_expired',
+  'gate_reopen',
+  'abort',
+  'compensation_succeeded',
+  'compensation_waiting',
+  'compensation_failed',
+];

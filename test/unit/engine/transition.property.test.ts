@@ -12,22 +12,7 @@ import type {
   RunEventType,
   StepSpec,
 } from '../../../src/engine/types';
-import { ACTIVE_STEP_STATES, ALICE, at, BOB, CAROL, makeRun, REQUESTER } from './fixtures';
-
-const EVENT_TYPES: RunEventType[] = [
-  'start',
-  'step_started',
-  'step_succeeded',
-  'step_waiting',
-  'step_failed',
-  'approve',
-  'gate_expired',
-  'gate_reopen',
-  'abort',
-  'compensation_succeeded',
-  'compensation_waiting',
-  'compensation_failed',
-];
+import { ACTIVE_STEP_STATES, ALICE, at, BOB, CAROL, makeRun, REQUESTER, EVENT_TYPES } from './fixtures';
 
 const stepSpecArb: fc.Arbitrary<Omit<StepSpec, 'name' | 'title'>> = fc
   .record({

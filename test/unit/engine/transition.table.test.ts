@@ -15,6 +15,7 @@ import {
   stepOf,
   undo,
   wait,
+  EVENT_TYPES,
 } from './fixtures';
 
 // 0 preflight (check) · 1 fence (action, undo) · 2 promote gate · 3 promote (action, undo) · 4 catch-up (wait)
@@ -96,21 +97,6 @@ const STATES: Record<string, () => Run> = {
     return s.tick(1000).run;
   },
 };
-
-const EVENT_TYPES: RunEventType[] = [
-  'start',
-  'step_started',
-  'step_succeeded',
-  'step_waiting',
-  'step_failed',
-  'approve',
-  'gate_expired',
-  'gate_reopen',
-  'abort',
-  'compensation_succeeded',
-  'compensation_waiting',
-  'compensation_failed',
-];
 
 /** A well-formed event of `type` aimed at the run's current step, attempt and round. */
 function eventFor(type: RunEventType, run: Run): RunEvent {
