@@ -443,7 +443,12 @@ class Console implements LocalConsole {
       runId: run.id,
       active: ACTIVE_RUN_STATES.includes(run.state),
       limits: lagLimitsOf(this.targetsByName.get(run.target)),
-      samples: samples.map((s) => ({ at: s.at, bytes: s.bytes, seconds: s.seconds })),
+      samples: samples.map((s) => ({
+        at: s.at,
+        bytes: s.bytes,
+        seconds: s.seconds,
+        ...(s.laggingReplicas === undefined ? {} : { laggingReplicas: s.laggingReplicas }),
+      })),
     };
   }
 

@@ -836,14 +836,19 @@ function drawChart(run, lag) {
     box.appendChild(el('div', 'lag-caption', 'Lag ' + run.shortId + ': no samples yet'));
     return box;
   }
+  // A cluster (rolling-replace) reports lagging replicas instead of bytes/seconds.
+  var useReplicas = samples.some(function (s) {
+    return typeof s.laggingReplicas === 'number';
+  });
   var useBytes = samples.some(function (s) {
     return s.bytes !== null;
   });
   var value = function (s) {
+    if (useReplicas) return typeof s.laggingReplicas === 'number' ? s.laggingReplicas : null;
     return useBytes ? s.bytes : s.seconds;
   };
-  var fmt = useBytes ? formatBytes : formatSeconds;
-  var limit = useBytes ? lag.limits.maxBytes : lag.limits.maxSeconds;
+  var fmt = useReplicas ? String : useBytes ? formatBytes : formatSeconds;
+  var limit = useReplicas ? undefined : useBytes ? lag.limits.maxBytes : lag.limits.maxSeconds;
   var hasLimit = typeof limit === 'number' && isFinite(limit);
   var times = samples.map(function (s) {
     return Date.parse(s.at);
@@ -912,7 +917,8 @@ function drawChart(run, lag) {
   flush();
   var newest = samples[samples.length - 1];
   var caption = 'Lag ' + run.shortId + ': ';
-  if (newest.bytes === null || newest.seconds === null) caption += 'unknown (counts as too high)';
+  if (useReplicas) caption = 'Lagging replicas ' + run.shortId + ': ' + String(value(newest));
+  else if (newest.bytes === null || newest.seconds === null) caption += 'unknown (counts as too high)';
   else caption += formatBytes(newest.bytes) + ' / ' + formatSeconds(newest.seconds);
   caption += ' · ' + samples.length + ' samples';
   box.appendChild(el('div', 'lag-caption', caption));

@@ -34,6 +34,7 @@ export class LagSampler {
             at: this.deps.clock.now().toISOString(),
             bytes: lag.bytes,
             seconds: lag.seconds,
+            ...(lag.laggingReplicas === undefined ? {} : { laggingReplicas: lag.laggingReplicas }),
           });
           sampled += 1;
           this.deps.runs.notify(run, 'lag_sample');

@@ -24,6 +24,11 @@ export interface LagSample {
   at: string;
   bytes: number | null;
   seconds: number | null;
+  /**
+   * Clustered stores: lagging replicas / under-replicated partitions at that moment (bytes and
+   * seconds are then null). Absent for byte/second lag.
+   */
+  laggingReplicas?: number;
 }
 
 export type ApplyOutcome =

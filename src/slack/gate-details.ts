@@ -12,7 +12,9 @@ export interface GateDetails {
 
 export function describeGate(run: Run, step: StepRecord, latestLag: LagSample | undefined): GateDetails {
   const conditions: Condition[] = [{ label: 'Target', value: run.target }];
-  if (latestLag) {
+  if (latestLag?.laggingReplicas !== undefined) {
+    conditions.push({ label: 'Lagging replicas', value: String(latestLag.laggingReplicas) });
+  } else if (latestLag) {
     const bytes = latestLag.bytes === null ? 'unknown' : formatBytes(latestLag.bytes);
     const seconds = latestLag.seconds === null ? 'unknown' : formatSeconds(latestLag.seconds);
     conditions.push({ label: 'Replication lag', value: `${bytes} / ${seconds}` });

@@ -39,6 +39,14 @@ export interface PreflightCheck {
   detail: string;
 }
 
+/** One lag reading: bytes/seconds behind (a standby), or lagging replicas (a cluster). */
+export interface LagReading {
+  bytes: number | null;
+  seconds: number | null;
+  /** Clustered stores: lagging replicas or under-replicated partitions; bytes/seconds are null. */
+  laggingReplicas?: number;
+}
+
 export interface Strategy {
   name: string;
   /** One line for `/cutover help` and `targets`. */
@@ -51,7 +59,7 @@ export interface Strategy {
   /** Live, read-only checks of the target (reachability, topology); must change nothing. */
   preflight(target: TargetConfig): Promise<PreflightCheck[]>;
   /** Current replication lag of the target, sampled for the whole run; null fields = unmeasurable. */
-  sampleLag?(target: TargetConfig): Promise<{ bytes: number | null; seconds: number | null }>;
+  sampleLag?(target: TargetConfig): Promise<LagReading>;
   /** The lag limit shown against the samples (ETA to threshold). */
   lagLimit?(target: TargetConfig): { maxBytes?: number; maxSeconds?: number } | undefined;
 }

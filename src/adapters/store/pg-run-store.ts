@@ -73,6 +73,7 @@ interface LagRow {
   at: Date;
   bytes: string | null;
   seconds: number | null;
+  lagging_replicas: number | null;
 }
 
 export class PgRunStore implements RunStore {
@@ -313,16 +314,17 @@ export class PgRunStore implements RunStore {
 
   async recordLagSample(sample: LagSample): Promise<void> {
     await this.pool.query(
-      `INSERT INTO ${this.t('lag_samples')} (run_id, at, bytes, seconds) VALUES ($1, $2, $3, $4)`,
-      [sample.runId, sample.at, sample.bytes, sample.seconds],
+      `INSERT INTO ${this.t('lag_samples')} (run_id, at, bytes, seconds, lagging_replicas)
+       VALUES ($1, $2, $3, $4, $5)`,
+      [sample.runId, sample.at, sample.bytes, sample.seconds, sample.laggingReplicas ?? null],
     );
   }
 
   async recentLagSamples(runId: string, limit: number): Promise<LagSample[]> {
     if (!isUuid(runId)) return [];
     const result = await this.pool.query<LagRow>(
-      `SELECT run_id, at, bytes, seconds FROM (
-         SELECT id, run_id, at, bytes, seconds FROM ${this.t('lag_samples')}
+      `SELECT run_id, at, bytes, seconds, lagging_replicas FROM (
+         SELECT id, run_id, at, bytes, seconds, lagging_replicas FROM ${this.t('lag_samples')}
          WHERE run_id = $1 ORDER BY at DESC, id DESC LIMIT $2
        ) newest ORDER BY at, id`,
       [runId, checkLimit(limit)],
@@ -332,6 +334,7 @@ export class PgRunStore implements RunStore {
       at: iso(row.at),
       bytes: row.bytes === null ? null : Number(row.bytes),
       seconds: row.seconds,
+      ...(row.lagging_replicas === null ? {} : { laggingReplicas: row.lagging_replicas }),
     }));
   }
 

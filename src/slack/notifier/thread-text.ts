@@ -130,12 +130,42 @@ export function finishedText(run: Run): string {
     case 'succeeded':
       return `${emoji} *Cutover complete* in ${took}.${outcome ? ` ${outcome}` : ''}`;
     case 'failed':
-      return `${emoji} *Cutover failed* after ${took}: ${outcome ?? 'no reason recorded'}`;
+      return `${emoji} *Cutover failed* after ${took}: ${outcome ?? 'no reason recorded'}${nodesLine(run)}`;
     case 'aborted':
-      return `${emoji} *Cutover aborted* after ${took}: ${outcome ?? 'no reason recorded'}`;
+      return `${emoji} *Cutover aborted* after ${took}: ${outcome ?? 'no reason recorded'}${nodesLine(run)}`;
     default:
       return `${emoji} Cutover ${escapeMrkdwn(run.state)}`;
   }
+}
+
+/**
+ * Where a node-by-node run stopped (rolling-replace steps carry `params.node`): which nodes were
+ * finished, which one was in progress, which were never touched. Empty for other runs.
+ */
+export function nodesLine(run: Run): string {
+  const byNode = new Map<string, StepRecord[]>();
+  for (const step of run.steps) {
+    const node = step.spec.params?.['node'];
+    if (typeof node !== 'string') continue;
+    byNode.set(node, [...(byNode.get(node) ?? []), step]);
+  }
+  if (byNode.size === 0) return '';
+  const finished: string[] = [];
+  const partly: string[] = [];
+  const untouched: string[] = [];
+  for (const [node, steps] of byNode) {
+    // Rolled back or not, a step that ran has touched the node.
+    const ran = (step: StepRecord): boolean => step.startedAt !== null;
+    if (steps.every((step) => step.state === 'succeeded')) finished.push(node);
+    else if (steps.some(ran)) partly.push(node);
+    else untouched.push(node);
+  }
+  const list = (nodes: string[]): string => (nodes.length > 0 ? nodes.map(escapeMrkdwn).join(', ') : 'none');
+  return (
+    `\nNodes done: ${list(finished)}` +
+    (partly.length > 0 ? ` · stopped during: ${list(partly)}` : '') +
+    ` · untouched: ${list(untouched)}`
+  );
 }
 
 /** Who decided a gate and why, for `renderGateOutcome`. */

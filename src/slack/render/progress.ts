@@ -189,6 +189,7 @@ function combineEtas(etas: Eta[]): Eta | null {
 export function lagLine(lag: LagInput, now: Date): string | null {
   const newest = lag.samples[lag.samples.length - 1];
   if (!newest) return null;
+  if (newest.laggingReplicas !== undefined) return laggingReplicasLine(lag.samples, now);
   const bytes = lag.samples.flatMap((s) => (s.bytes === null ? [] : [{ at: s.at, value: s.bytes }]));
   const seconds = lag.samples.flatMap((s) => (s.seconds === null ? [] : [{ at: s.at, value: s.seconds }]));
   const graph = sparkline(
@@ -206,6 +207,32 @@ export function lagLine(lag: LagInput, now: Date): string | null {
   const eta = combined ? etaText(combined) : null;
   const text = withGraph(`Lag: ${formatBytes(newest.bytes)} / ${formatSeconds(newest.seconds)}`);
   return eta ? `${text}  ${eta}` : text;
+}
+
+/**
+ * A cluster's lag: "Lagging replicas: 2  ▁▃▇▅▂  ETA to fully replicated 40 s" (samples of other
+ * kinds are left out of the graph).
+ */
+function laggingReplicasLine(samples: LagSample[], now: Date): string {
+  const counts = samples.flatMap((s) =>
+    s.laggingReplicas === undefined ? [] : [{ at: s.at, value: s.laggingReplicas }],
+  );
+  const newest = counts[counts.length - 1]?.value ?? 0;
+  const graph = sparkline(
+    counts.map((c) => c.value),
+    LAG_SPARKLINE_WIDTH,
+  );
+  const eta = etaToThreshold(counts, 0, now);
+  const etaPart =
+    eta.kind === 'below'
+      ? 'fully replicated'
+      : eta.kind === 'eta'
+        ? `ETA to fully replicated ${eta.ms < 1000 ? '< 1 s' : formatDuration(eta.ms)}`
+        : eta.kind === 'rising'
+          ? 'rising'
+          : null;
+  const text = `${newest === 0 ? '' : ':warning: '}Lagging replicas: ${newest}${graph.length > 1 ? `  ${graph}` : ''}`;
+  return etaPart ? `${text}  ${etaPart}` : text;
 }
 
 function outcomeText(run: Run, now: Date): string | null {
@@ -232,6 +259,20 @@ function outcomeText(run: Run, now: Date): string | null {
   }
 }
 
+/**
+ * "Node 2 of 3 (nats-b)" while a step that works on one node of a cluster is current; the steps of a
+ * node carry `{ node, index, total }` params (rolling-replace).
+ */
+function nodeField(run: Run): string[] {
+  if (isFinished(run)) return [];
+  const params = run.steps[run.currentStep]?.spec.params;
+  const node = params?.['node'];
+  const index = params?.['index'];
+  const total = params?.['total'];
+  if (typeof node !== 'string' || typeof index !== 'number' || typeof total !== 'number') return [];
+  return [`*Node*\n${index} of ${total} (${escapeMrkdwn(truncate(node, 100))})`];
+}
+
 /** The notification fallback, e.g. "Cutover orders-db: awaiting approval". */
 export function progressText(run: Run): string {
   const current = run.steps[run.currentStep];
@@ -256,6 +297,7 @@ export function renderProgress(input: ProgressInput): Message {
       ...(run.currentStep >= 0 && !isFinished(run)
         ? [`*Step*\n${run.currentStep + 1} of ${run.steps.length}`]
         : []),
+      ...nodeField(run),
     ]),
   ];
   const bottom: Block[] = [];

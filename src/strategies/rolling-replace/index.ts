@@ -32,6 +32,11 @@ export function createRollingReplace(deps: RollingReplaceStrategyDeps): Strategy
     configSchema: rollingReplaceConfigSchema,
     plan: planRollingReplace,
     executors: rollingReplaceExecutors({ healthFor, hooks: deps.hooks, env: deps.env }),
+    // Drawn over time in the progress message, like a standby's lag: how many replicas are behind.
+    async sampleLag(target: TargetConfig) {
+      const health = await healthFor({ target }).health();
+      return { bytes: null, seconds: null, laggingReplicas: health.laggingReplicas };
+    },
     async preflight(target: TargetConfig) {
       try {
         const health = await healthFor({ target }).health();

@@ -406,6 +406,21 @@ describe('PgRunStore', () => {
     expect(await store.recentLagSamples(randomUUID(), 10)).toEqual([]);
   });
 
+  it("keeps a cluster's lagging replicas with its samples", async () => {
+    const run = newRun(uniqueTarget('cache'));
+    await store.insertRun(run, REQUESTER);
+    const samples = [
+      { runId: run.id, at: at(1), bytes: null, seconds: null, laggingReplicas: 3 },
+      { runId: run.id, at: at(2), bytes: null, seconds: null, laggingReplicas: 0 },
+      { runId: run.id, at: at(3), bytes: 10, seconds: 0.1 },
+    ];
+    for (const sample of samples) await store.recordLagSample(sample);
+    expect(await store.recentLagSamples(run.id, 10)).toEqual(samples);
+    await expect(
+      store.recordLagSample({ runId: run.id, at: at(4), bytes: null, seconds: null, laggingReplicas: -1 }),
+    ).rejects.toThrow(/check constraint/);
+  });
+
   it('claims a Slack delivery key once', async () => {
     const key = `delivery-${randomUUID()}`;
     expect(await store.claimSlackDelivery(key)).toBe(true);

@@ -2,8 +2,9 @@
 // output is complete without copying .sql files. Never edit an applied migration: add a new one.
 import { migration001 } from './001_initial';
 import { migration002 } from './002_slack_messages';
+import { migration003 } from './003_lagging_replicas';
 import type { Migration } from './types';
 
 export type { Migration } from './types';
 
-export const MIGRATIONS: readonly Migration[] = [migration001, migration002];
+export const MIGRATIONS: readonly Migration[] = [migration001, migration002, migration003];
