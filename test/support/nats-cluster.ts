@@ -1,39 +1,61 @@
 // A private NATS JetStream cluster (n nats-server processes on free loopback ports), for tests
 // that stop nodes, wipe their stores and watch the streams heal. Never the machine's own NATS.
-import { spawn, type ChildProcess } from 'node:child_process';
-import { createWriteStream, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+// Servers are tracked by pid file, not by handle, so a hook process can replace one (see
+// nats-node-ctl.ts) and the cluster still finds, stops and finally kills the new server.
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect, RetentionPolicy, StorageType, type NatsConnection } from 'nats';
+import {
+  killHooksOf,
+  killServersUnder,
+  runningPid,
+  startNode,
+  stopNode,
+  writeNodeSpec,
+  type NatsNodeSpec,
+} from './nats-node-process';
 import { freePort } from './redis-server';
 import { waitFor } from './wait-for';
 
-const NATS_SERVER = process.env['NATS_SERVER_BIN'] ?? '/usr/sbin/nats-server';
-
-export interface NatsNode {
-  name: string;
-  clientPort: number;
-  clusterPort: number;
-  storeDir: string;
-  configPath: string;
-  logPath: string;
-  /** The running server, or null while stopped. */
-  process: ChildProcess | null;
-}
+export type NatsNode = NatsNodeSpec;
 
 export interface NatsCluster {
   urls: string[];
   nodes: NatsNode[];
   dir: string;
   node(name: string): NatsNode;
+  /** The pid of the node's running server (whoever started it), or null while it is down. */
+  pid(name: string): number | null;
   /** SIGTERM and wait for the exit. */
   stop(name: string): Promise<void>;
   /** Same ports and config; `emptyStore` wipes the store dir first (a fresh disk). */
   start(name: string, options?: { emptyStore?: boolean }): Promise<void>;
   /** Waits until the cluster answers JetStream API calls (it has a meta leader). */
   waitReady(timeoutMs?: number): Promise<void>;
-  /** Stops every node and removes the directory. Safe to call twice. */
+  /** Stops every server of the cluster, also ones hooks started, and removes the directory. Safe to call twice. */
   destroy(): Promise<void>;
+}
+
+const CTL_SCRIPT = join(__dirname, 'nats-node-ctl.ts');
+const REPO_ROOT = join(__dirname, '..', '..');
+
+/**
+ * A hook argv that runs nats-node-ctl.ts on `{node}` of this cluster (see that file for the
+ * actions and options), and the working directory it needs (where `tsx` resolves).
+ */
+export function nodeCtlHook(
+  cluster: Pick<NatsCluster, 'dir'>,
+  action: 'replace' | 'stop' | 'start',
+  options: { emptyStore?: string[]; log?: string; holdWhile?: string } = {},
+): { command: string[]; cwd: string; env?: Record<string, string> } {
+  const command = [process.execPath, '--import', 'tsx', CTL_SCRIPT, cluster.dir, '{node}', action];
+  if (options.emptyStore?.length) command.push('--empty-store', options.emptyStore.join(','));
+  if (options.log) command.push('--log', options.log);
+  if (options.holdWhile) command.push('--hold-while', options.holdWhile);
+  // Hooks see PATH, HOME and LANG only: pass a non-default server binary on explicitly.
+  const bin = process.env['NATS_SERVER_BIN'];
+  return { command, cwd: REPO_ROOT, ...(bin ? { env: { NATS_SERVER_BIN: bin } } : {}) };
 }
 
 export async function startNatsCluster({ size = 3, name = 'cutover' } = {}): Promise<NatsCluster> {
@@ -48,7 +70,8 @@ export async function startNatsCluster({ size = 3, name = 'cutover' } = {}): Pro
       storeDir: join(dir, nodeName),
       configPath: join(dir, `${nodeName}.conf`),
       logPath: join(dir, `${nodeName}.log`),
-      process: null,
+      pidFile: join(dir, `${nodeName}.pid`),
+      specPath: join(dir, `${nodeName}.json`),
     });
   }
   for (const node of nodes) {
@@ -76,6 +99,7 @@ export async function startNatsCluster({ size = 3, name = 'cutover' } = {}): Pro
         '',
       ].join('\n'),
     );
+    writeNodeSpec(node);
   }
   const urls = nodes.map((node) => `nats://127.0.0.1:${node.clientPort}`);
 
@@ -83,45 +107,6 @@ export async function startNatsCluster({ size = 3, name = 'cutover' } = {}): Pro
     const node = nodes.find((candidate) => candidate.name === nodeName);
     if (!node) throw new Error(`no NATS node ${nodeName}`);
     return node;
-  };
-
-  const launch = (node: NatsNode): void => {
-    mkdirSync(node.storeDir, { recursive: true });
-    const log = createWriteStream(node.logPath, { flags: 'a' });
-    const child = spawn(NATS_SERVER, ['-c', node.configPath], { stdio: ['ignore', 'pipe', 'pipe'] });
-    child.stdout?.pipe(log);
-    child.stderr?.pipe(log);
-    child.once('exit', () => {
-      if (node.process === child) node.process = null;
-    });
-    node.process = child;
-  };
-
-  const stop = async (nodeName: string): Promise<void> => {
-    const node = find(nodeName);
-    const child = node.process;
-    if (!child) return;
-    if (child.exitCode === null && child.signalCode === null) {
-      const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-      child.kill('SIGTERM');
-      const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
-      await exited;
-      clearTimeout(timer);
-    }
-    node.process = null;
-  };
-
-  const waitListening = async (node: NatsNode): Promise<void> => {
-    await waitFor(
-      `${node.name} to accept clients`,
-      async () => {
-        if (!node.process) throw new Error(`${node.name} exited; see ${node.logPath}`);
-        const nc = await connect({ servers: `nats://127.0.0.1:${node.clientPort}`, reconnect: false });
-        await nc.close();
-        return true;
-      },
-      { timeoutMs: 15_000, intervalMs: 100 },
-    );
   };
 
   const waitReady = async (timeoutMs = 30_000): Promise<void> => {
@@ -138,13 +123,15 @@ export async function startNatsCluster({ size = 3, name = 'cutover' } = {}): Pro
   };
 
   const destroy = async (): Promise<void> => {
-    await Promise.all(nodes.map((node) => stop(node.name)));
+    await killHooksOf(dir);
+    await Promise.all(nodes.map((node) => stopNode(node)));
+    // Servers a hook started and lost track of (killed before it wrote the pid file).
+    await killServersUnder(dir);
     rmSync(dir, { recursive: true, force: true });
   };
 
   try {
-    nodes.forEach(launch);
-    await Promise.all(nodes.map(waitListening));
+    await Promise.all(nodes.map((node) => startNode(node)));
     await waitReady();
   } catch (error) {
     await destroy();
@@ -156,13 +143,12 @@ export async function startNatsCluster({ size = 3, name = 'cutover' } = {}): Pro
     nodes,
     dir,
     node: find,
-    stop,
-    start: async (nodeName, { emptyStore = false } = {}) => {
-      const node = find(nodeName);
-      if (node.process) throw new Error(`${nodeName} is already running`);
-      if (emptyStore) rmSync(node.storeDir, { recursive: true, force: true });
-      launch(node);
-      await waitListening(node);
+    pid: (nodeName) => runningPid(find(nodeName)),
+    stop: async (nodeName) => {
+      await stopNode(find(nodeName));
+    },
+    start: async (nodeName, options = {}) => {
+      await startNode(find(nodeName), options);
     },
     waitReady,
     destroy,
