@@ -1,4 +1,5 @@
-// Amazon EC2 as the volume-swap strategy sees it: one EBS volume moving between two instances.
+// Amazon EC2 as the volume-swap and rolling-replace strategies see it: one EBS volume moving between
+// two instances, and replacement instances launched from a launch template.
 // Step-shaped like the RDS port: executors describe first, then act only if the world needs it.
 // EC2 Attach/Detach are not idempotent; an IncorrectState / VolumeInUse on a retry means "look
 // again". This file imports no SDK: executors and their fakes depend on it alone.
@@ -36,8 +37,37 @@ export interface SnapshotDescription {
   progress: string;
 }
 
+/** A launch template by id or by name, and the version to launch (default: the template's default). */
+export type LaunchTemplateRef = ({ id: string } | { name: string }) & { version?: string };
+
+export interface LaunchTemplateDescription {
+  id: string;
+  name: string;
+  defaultVersion: number;
+  latestVersion: number;
+}
+
+export interface LaunchRequest {
+  launchTemplate: LaunchTemplateRef;
+  /**
+   * EC2's own idempotency key (at most 64 ASCII characters): RunInstances with a token already used
+   * returns the instance of that first call instead of launching another one.
+   */
+  clientToken: string;
+  tags: Record<string, string>;
+}
+
 export type Ec2RefusalCode =
-  'not_found' | 'incorrect_state' | 'throttled' | 'unauthorized' | 'dry_run_ok' | 'other';
+  | 'not_found'
+  | 'incorrect_state'
+  | 'throttled'
+  | 'unauthorized'
+  | 'dry_run_ok'
+  /** RunInstances: no capacity for the instance type in the zone right now. */
+  | 'insufficient_capacity'
+  /** RunInstances: the client token was used before with other parameters. */
+  | 'idempotency_mismatch'
+  | 'other';
 
 /** An EC2 call that did not do what was asked, in words an executor can act on. */
 export class Ec2Refusal extends Error {
@@ -65,4 +95,17 @@ export interface Ec2Port {
   attachVolume(region: string, volumeId: string, instanceId: string, device: string): Promise<void>;
   stopInstance(region: string, instanceId: string): Promise<void>;
   startInstance(region: string, instanceId: string): Promise<void>;
+  /** The launch template, or null when EC2 does not know it. */
+  describeLaunchTemplate(
+    region: string,
+    template: LaunchTemplateRef,
+  ): Promise<LaunchTemplateDescription | null>;
+  /** DryRun of RunInstances from the template: resolves when EC2 says the caller may launch it. */
+  checkLaunchPermission(region: string, template: LaunchTemplateRef): Promise<void>;
+  /**
+   * RunInstances of one instance from the template with the client token and the tags; returns the
+   * instance (the same one again for a token already used).
+   */
+  runInstance(region: string, request: LaunchRequest): Promise<InstanceDescription>;
+  terminateInstance(region: string, instanceId: string): Promise<void>;
 }

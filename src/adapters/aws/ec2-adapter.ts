@@ -6,15 +6,26 @@ import {
   AttachVolumeCommand,
   CreateSnapshotCommand,
   DescribeInstancesCommand,
+  DescribeLaunchTemplatesCommand,
   DescribeSnapshotsCommand,
   DescribeVolumesCommand,
   DetachVolumeCommand,
   EC2Client,
+  RunInstancesCommand,
   StartInstancesCommand,
   StopInstancesCommand,
+  TerminateInstancesCommand,
 } from '@aws-sdk/client-ec2';
-import type { Instance, Snapshot, Volume } from '@aws-sdk/client-ec2';
-import type { Ec2Port, InstanceDescription, SnapshotDescription, VolumeDescription } from '../../ports/ec2';
+import type { Instance, LaunchTemplateSpecification, Snapshot, Volume } from '@aws-sdk/client-ec2';
+import type {
+  Ec2Port,
+  InstanceDescription,
+  LaunchRequest,
+  LaunchTemplateDescription,
+  LaunchTemplateRef,
+  SnapshotDescription,
+  VolumeDescription,
+} from '../../ports/ec2';
 import { classifyEc2Error, Ec2Refusal } from './ec2-errors';
 
 export type Ec2ClientFactory = (region: string) => EC2Client;
@@ -59,6 +70,14 @@ export function toSnapshotDescription(snapshot: Snapshot): SnapshotDescription {
     id: snapshot.SnapshotId ?? '',
     state: snapshot.State ?? 'unknown',
     progress: snapshot.Progress ?? '0%',
+  };
+}
+
+/** The SDK's launch template specification; the version defaults to the template's default. */
+export function toLaunchTemplateSpecification(template: LaunchTemplateRef): LaunchTemplateSpecification {
+  return {
+    ...('id' in template ? { LaunchTemplateId: template.id } : { LaunchTemplateName: template.name }),
+    Version: template.version ?? '$Default',
   };
 }
 
@@ -229,6 +248,85 @@ export class AwsEc2Adapter implements Ec2Port {
   async startInstance(region: string, instanceId: string): Promise<void> {
     try {
       await this.ec2(region).send(new StartInstancesCommand({ InstanceIds: [instanceId] }));
+    } catch (error) {
+      throw classifyEc2Error(error);
+    }
+  }
+
+  async describeLaunchTemplate(
+    region: string,
+    template: LaunchTemplateRef,
+  ): Promise<LaunchTemplateDescription | null> {
+    try {
+      const output = await this.ec2(region).send(
+        new DescribeLaunchTemplatesCommand(
+          'id' in template ? { LaunchTemplateIds: [template.id] } : { LaunchTemplateNames: [template.name] },
+        ),
+      );
+      const found = output.LaunchTemplates?.[0];
+      if (found === undefined) return null;
+      return {
+        id: found.LaunchTemplateId ?? '',
+        name: found.LaunchTemplateName ?? '',
+        defaultVersion: found.DefaultVersionNumber ?? 0,
+        latestVersion: found.LatestVersionNumber ?? 0,
+      };
+    } catch (error) {
+      return nullIfNotFound(error);
+    }
+  }
+
+  async checkLaunchPermission(region: string, template: LaunchTemplateRef): Promise<void> {
+    let refusal: Ec2Refusal;
+    try {
+      await this.ec2(region).send(
+        new RunInstancesCommand({
+          LaunchTemplate: toLaunchTemplateSpecification(template),
+          MinCount: 1,
+          MaxCount: 1,
+          DryRun: true,
+        }),
+      );
+      refusal = new Ec2Refusal('other', 'RunInstances DryRun answered without DryRunOperation', {
+        retryable: false,
+        awsCode: null,
+      });
+    } catch (error) {
+      refusal = classifyEc2Error(error);
+    }
+    if (refusal.code !== 'dry_run_ok') throw refusal;
+  }
+
+  async runInstance(region: string, request: LaunchRequest): Promise<InstanceDescription> {
+    let instance: Instance | undefined;
+    try {
+      const output = await this.ec2(region).send(
+        new RunInstancesCommand({
+          LaunchTemplate: toLaunchTemplateSpecification(request.launchTemplate),
+          MinCount: 1,
+          MaxCount: 1,
+          ClientToken: request.clientToken,
+          TagSpecifications: [
+            {
+              ResourceType: 'instance',
+              Tags: Object.entries(request.tags).map(([Key, Value]) => ({ Key, Value })),
+            },
+          ],
+        }),
+      );
+      instance = output.Instances?.[0];
+    } catch (error) {
+      throw classifyEc2Error(error);
+    }
+    if (instance?.InstanceId === undefined || instance.InstanceId === '') {
+      throw new Ec2Refusal('other', 'RunInstances returned no instance', { awsCode: null });
+    }
+    return toInstanceDescription(instance);
+  }
+
+  async terminateInstance(region: string, instanceId: string): Promise<void> {
+    try {
+      await this.ec2(region).send(new TerminateInstancesCommand({ InstanceIds: [instanceId] }));
     } catch (error) {
       throw classifyEc2Error(error);
     }

@@ -11,6 +11,17 @@ const NOT_FOUND = new Set([
   'InvalidVolume.NotFound',
   'InvalidInstanceID.NotFound',
   'InvalidSnapshot.NotFound',
+  'InvalidLaunchTemplateId.NotFound',
+  'InvalidLaunchTemplateName.NotFoundException',
+  'InvalidLaunchTemplateId.VersionNotFound',
+]);
+
+// RunInstances: EC2 has no capacity for the instance type in the zone right now (it may later).
+const INSUFFICIENT_CAPACITY = new Set([
+  'InsufficientInstanceCapacity',
+  'InsufficientHostCapacity',
+  'InsufficientReservedInstanceCapacity',
+  'InsufficientCapacity',
 ]);
 
 // "Not now": the resource exists but is in the wrong state for the request (a retried attach that
@@ -41,6 +52,8 @@ function codeOf(name: string, status: number | null, throttlingTrait: boolean): 
   if (name === DRY_RUN_OK) return 'dry_run_ok';
   if (THROTTLED_CODES.has(name) || throttlingTrait || status === 429) return 'throttled';
   if (NOT_FOUND.has(name)) return 'not_found';
+  if (INSUFFICIENT_CAPACITY.has(name)) return 'insufficient_capacity';
+  if (name === 'IdempotentParameterMismatch') return 'idempotency_mismatch';
   if (INCORRECT_STATE.has(name)) return 'incorrect_state';
   if (UNAUTHORIZED_CODES.has(name) || status === 401 || status === 403) return 'unauthorized';
   return 'other';
@@ -57,12 +70,12 @@ export function classifyEc2Error(error: unknown): Ec2Refusal {
   const code = codeOf(name ?? '', httpStatusCode, throttlingTrait);
   const retryable =
     code === 'throttled' ||
+    code === 'insufficient_capacity' ||
     (code === 'other' &&
       ((retryableTrait !== undefined && retryableTrait !== null) ||
         field(error, '$fault') === 'server' ||
         (httpStatusCode !== null && httpStatusCode >= 500) ||
-        TRANSIENT_CODES.has(name ?? '') ||
-        name === 'InsufficientInstanceCapacity'));
+        TRANSIENT_CODES.has(name ?? '')));
   const message = error instanceof Error ? error.message : String(error);
   return new Ec2Refusal(code, `${name ?? 'error'}: ${message}`, { retryable, awsCode: name, cause: error });
 }

@@ -3,8 +3,12 @@
 import { toHookCommand, type HookConfig } from '../../config/hook-schema';
 import { fatal, needsHuman, retryable } from '../../engine/failures';
 import type { ClusterHealth, ClusterHealthPort } from '../../ports/cluster-health';
+import type { Ec2Port } from '../../ports/ec2';
 import type { HookRunner } from '../../ports/hooks';
 import type { StepContext, StepExecutor, StepResult } from '../types';
+import { asFailure, refuseFailedChecks } from '../volume-swap/ec2-steps';
+import { isEc2Replace } from './config';
+import { ec2ReplaceExecutors, ec2ReplacePreflight } from './ec2-executors';
 import { settingsOf } from './plan';
 
 export interface RollingReplaceDeps {
@@ -12,6 +16,8 @@ export interface RollingReplaceDeps {
   healthFor(ctx: Pick<StepContext, 'target'>): ClusterHealthPort;
   hooks: HookRunner;
   env: NodeJS.ProcessEnv;
+  /** For `replace: { ec2 }` targets. */
+  ec2?: Ec2Port | undefined;
 }
 
 const MAX_BACKOFF_MS = 60_000;
@@ -52,6 +58,17 @@ function summary(health: ClusterHealth): string {
 }
 
 export function rollingReplaceExecutors(deps: RollingReplaceDeps): Record<string, StepExecutor> {
+  /** A wait while the cluster is short of copies; after recoverTimeout a needs-human gate. Null: go on. */
+  const untilFullyReplicated = async (ctx: StepContext, untouched: string): Promise<StepResult | null> => {
+    const { cluster } = settingsOf(ctx.target);
+    const health = await reading(deps.healthFor(ctx));
+    if (health.fullyReplicated) return null;
+    if (elapsedMs(ctx) > cluster.recoverTimeout) {
+      throw needsHuman(`the cluster is still not fully replicated (${summary(health)}); ${untouched}`);
+    }
+    return { type: 'wait', delayMs: cluster.pollInterval, output: { waitingFor: summary(health) } };
+  };
+
   const runHook = async (ctx: StepContext, hook: HookConfig, what: string): Promise<string> => {
     const { node, index } = nodeOf(ctx);
     const { hook: command } = toHookCommand(hook, deps.env);
@@ -65,15 +82,29 @@ export function rollingReplaceExecutors(deps: RollingReplaceDeps): Record<string
   };
 
   return {
+    ...ec2ReplaceExecutors({ ec2: deps.ec2, nodeOf, untilFullyReplicated }),
+
     'rr-preflight': {
       async execute(ctx) {
+        const { cluster } = settingsOf(ctx.target);
+        // EC2 first: a launch template that does not exist refuses the run before anything moves.
+        let ec2Checks: string[] = [];
+        if (isEc2Replace(cluster.replace)) {
+          if (!deps.ec2) throw fatal('replace is ec2, but this worker was started without an EC2 port');
+          ec2Checks = refuseFailedChecks(
+            await ec2ReplacePreflight(deps.ec2, cluster.replace.ec2, cluster.nodes).catch(asFailure),
+          );
+        }
         const health = await reading(deps.healthFor(ctx));
         // Replication readings flicker under load (replicas report offsets about once a second):
         // a few retries before the run is refused.
         if (!health.fullyReplicated) {
           throw retryable(`the cluster is not fully replicated right now: ${summary(health)}`);
         }
-        return { type: 'done', output: { members: health.members } };
+        return {
+          type: 'done',
+          output: { members: health.members, ...(ec2Checks.length > 0 ? { checks: ec2Checks } : {}) },
+        };
       },
     },
 
@@ -109,18 +140,13 @@ export function rollingReplaceExecutors(deps: RollingReplaceDeps): Record<string
       async execute(ctx): Promise<StepResult> {
         const { cluster } = settingsOf(ctx.target);
         const { node } = nodeOf(ctx);
+        if (isEc2Replace(cluster.replace))
+          throw fatal('replace is ec2: the plan has launch steps, not rr-replace');
         // A resumed attempt may have replaced the node already (the hook must be safe to rerun);
         // a fresh one first makes sure the cluster has all its copies.
         if (!ctx.resumed) {
-          const health = await reading(deps.healthFor(ctx));
-          if (!health.fullyReplicated) {
-            if (elapsedMs(ctx) > cluster.recoverTimeout) {
-              throw needsHuman(
-                `the cluster is still not fully replicated (${summary(health)}); ${node} was not touched`,
-              );
-            }
-            return { type: 'wait', delayMs: cluster.pollInterval, output: { waitingFor: summary(health) } };
-          }
+          const wait = await untilFullyReplicated(ctx, `${node} was not touched`);
+          if (wait) return wait;
         }
         const output = await runHook(ctx, cluster.replace, 'replace');
         return {
@@ -189,8 +215,13 @@ export function rollingReplaceExecutors(deps: RollingReplaceDeps): Record<string
 
     'rr-report': {
       execute(ctx) {
+        // A node counts as replaced when its replace hook or its EC2 launch succeeded.
         const replaced = ctx.run.steps
-          .filter((step) => step.spec.executor === 'rr-replace' && step.state === 'succeeded')
+          .filter(
+            (step) =>
+              (step.spec.executor === 'rr-replace' || step.spec.executor === 'rr-launch') &&
+              step.state === 'succeeded',
+          )
           .map((step) => step.spec.params?.['node'])
           .filter((node): node is string => typeof node === 'string');
         const report = `:white_check_mark: *Rolling replacement complete*: ${replaced.length} nodes replaced (${replaced.join(', ')}); the cluster is fully replicated.`;

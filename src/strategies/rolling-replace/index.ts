@@ -2,6 +2,7 @@
 // full replication between nodes.
 import type { TargetConfig } from '../../config/types';
 import type { ClusterHealthPort } from '../../ports/cluster-health';
+import type { Ec2Port } from '../../ports/ec2';
 import type { HookRunner } from '../../ports/hooks';
 import type { Strategy } from '../types';
 import { rollingReplaceConfigSchema, type ClusterSettings } from './config';
@@ -13,6 +14,8 @@ export interface RollingReplaceStrategyDeps {
   clusterHealth(cluster: ClusterSettings): ClusterHealthPort;
   hooks: HookRunner;
   env: NodeJS.ProcessEnv;
+  /** For targets whose `replace` is `{ ec2 }`. */
+  ec2?: Ec2Port;
 }
 
 export function createRollingReplace(deps: RollingReplaceStrategyDeps): Strategy {
@@ -31,7 +34,7 @@ export function createRollingReplace(deps: RollingReplaceStrategyDeps): Strategy
     summary: 'replace cluster nodes one at a time, waiting for full replication between nodes',
     configSchema: rollingReplaceConfigSchema,
     plan: planRollingReplace,
-    executors: rollingReplaceExecutors({ healthFor, hooks: deps.hooks, env: deps.env }),
+    executors: rollingReplaceExecutors({ healthFor, hooks: deps.hooks, env: deps.env, ec2: deps.ec2 }),
     // Drawn over time in the progress message, like a standby's lag: how many replicas are behind.
     async sampleLag(target: TargetConfig) {
       const health = await healthFor({ target }).health();

@@ -1,8 +1,15 @@
 // Pure planning of a rolling replacement: for each node, in order, drain, replace, wait until the
 // cluster is fully replicated again, pause; gates once or before each node.
+//
+// With `replace: { ec2 }` the replace step becomes visible EC2 steps (see ec2Steps below).
 import type { TargetConfig } from '../../config/types';
 import type { Plan, StepSpec } from '../../engine/types';
-import type { RollingReplaceSettings } from './config';
+import {
+  isEc2Replace,
+  type ClusterSettings,
+  type Ec2ReplaceConfig,
+  type RollingReplaceSettings,
+} from './config';
 
 export const ROLLING_REPLACE = 'rolling-replace';
 
@@ -51,20 +58,28 @@ export function planRollingReplace(target: TargetConfig): Plan {
         executor: 'rr-drain',
         params,
       });
-    steps.push({
-      name: `replace-${index + 1}`,
-      kind: 'action',
-      title: `Replace ${of}`,
-      executor: 'rr-replace',
-      params,
-    });
-    steps.push({
+    const recover: StepSpec = {
       name: `recover-${index + 1}`,
       kind: 'wait',
       title: `Wait until ${node.id} has rejoined and the cluster is fully replicated`,
       executor: 'rr-recover',
       params,
-    });
+    };
+    const replace = cluster.replace;
+    if (isEc2Replace(replace)) {
+      steps.push(...ec2Steps(cluster, replace, index, recover));
+    } else {
+      steps.push(
+        {
+          name: `replace-${index + 1}`,
+          kind: 'action',
+          title: `Replace ${of}`,
+          executor: 'rr-replace',
+          params,
+        },
+        recover,
+      );
+    }
     if (cluster.pauseBetweenNodes > 0 && index < total - 1) {
       steps.push({
         name: `pause-${index + 1}`,
@@ -77,4 +92,82 @@ export function planRollingReplace(target: TargetConfig): Plan {
   });
   steps.push({ name: 'report', kind: 'check', title: 'Report', executor: 'rr-report' });
   return { strategy: ROLLING_REPLACE, target: target.name, steps };
+}
+
+/**
+ * The EC2 steps of one node. Without moveVolume: launch the replacement (a fresh copy that
+ * re-replicates), wait for full replication, and only then retire the old instance (redundancy never
+ * shrinks before the new copy is current). With moveVolume: launch the replacement and stop it
+ * until its data arrives, stop the old instance, detach the volume, attach it to the replacement,
+ * start the replacement, wait for full replication (then terminate the old one if asked). The
+ * moving steps undo like a volume swap while the node is not finished; once recover-<i> succeeded
+ * the node is kept as it is.
+ */
+function ec2Steps(
+  cluster: ClusterSettings,
+  replace: Ec2ReplaceConfig,
+  index: number,
+  recover: StepSpec,
+): StepSpec[] {
+  const node = cluster.nodes[index]!;
+  const params = { node: node.id, index: index + 1, total: cluster.nodes.length };
+  const of = `node ${index + 1} of ${cluster.nodes.length} (${node.id})`;
+  const old = node.instanceId ?? '?';
+  const n = index + 1;
+  const { moveVolume, terminateOld } = replace.ec2;
+  const launch: StepSpec = {
+    name: `launch-${n}`,
+    kind: 'action',
+    title: `Launch replacement for ${of}${moveVolume ? ' (kept stopped until its data volume is attached)' : ''}`,
+    executor: 'rr-launch',
+    params,
+    compensation: { executor: 'rr-unlaunch', title: `Stop the replacement for ${node.id}` },
+  };
+  const retire: StepSpec = {
+    name: `retire-${n}`,
+    kind: 'action',
+    title: `Retire old instance ${old} of ${node.id} (${terminateOld ? 'terminate' : 'stop, kept for rollback and forensics'})`,
+    executor: 'rr-retire',
+    params,
+  };
+  if (!moveVolume) return [launch, recover, retire];
+  const volume = node.volumeId ?? '?';
+  const steps: StepSpec[] = [
+    launch,
+    {
+      name: `stop-old-${n}`,
+      kind: 'action',
+      title: `Stop old instance ${old} of ${node.id}`,
+      executor: 'rr-stop-old',
+      params,
+      compensation: { executor: 'rr-start-old', title: `Start ${old} again` },
+    },
+    {
+      name: `detach-${n}`,
+      kind: 'action',
+      title: `Move data volume ${volume} of ${node.id}: detach from ${old}`,
+      executor: 'rr-detach',
+      params,
+      compensation: { executor: 'rr-reattach-old', title: `Re-attach ${volume} to ${old}` },
+    },
+    {
+      name: `attach-${n}`,
+      kind: 'action',
+      title: `Move data volume ${volume} of ${node.id}: attach to the replacement at ${moveVolume.device}`,
+      executor: 'rr-attach',
+      params,
+      compensation: { executor: 'rr-detach-new', title: `Detach ${volume} from the replacement` },
+    },
+    {
+      name: `start-${n}`,
+      kind: 'action',
+      title: `Start the replacement for ${node.id} with its data volume`,
+      executor: 'rr-start-new',
+      params,
+      compensation: { executor: 'rr-stop-new', title: `Stop the replacement for ${node.id}` },
+    },
+    recover,
+  ];
+  if (terminateOld) steps.push(retire);
+  return steps;
 }

@@ -5,14 +5,16 @@ import { hookSchema, type HookConfig } from '../../config/hook-schema';
 import { healthSchema, type HealthConfig } from '../../config/health-schema';
 import { durationSchema } from '../../config/units';
 
-const regionSchema = z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'expected an AWS region such as eu-west-1');
-const volumeIdSchema = z
+export const regionSchema = z
+  .string()
+  .regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'expected an AWS region such as eu-west-1');
+export const volumeIdSchema = z
   .string()
   .regex(/^vol-[0-9a-f]{8}([0-9a-f]{9})?$/, 'expected an EBS volume id such as vol-0123456789abcdef0');
-const instanceIdSchema = z
+export const instanceIdSchema = z
   .string()
   .regex(/^i-[0-9a-f]{8}([0-9a-f]{9})?$/, 'expected an EC2 instance id such as i-0123456789abcdef0');
-const deviceSchema = z
+export const deviceSchema = z
   .string()
   .regex(
     /^\/dev\/(sd[b-z]|xvd[b-z]|sd[b-z][0-9]|xvd[b-z][0-9])$/,

@@ -3,12 +3,22 @@
 import { toHealthTarget } from '../../config/health-schema';
 import { toHookCommand } from '../../config/hook-schema';
 import { fatal, needsHuman, retryable } from '../../engine/failures';
-import { Ec2Refusal, type Ec2Port, type VolumeDescription } from '../../ports/ec2';
+import type { Ec2Port } from '../../ports/ec2';
 import type { HealthChecker } from '../../ports/health';
 import type { HookRunner } from '../../ports/hooks';
-import type { JsonObject } from '../../engine/types';
 import type { PreflightCheck, StepContext, StepExecutor, StepResult } from '../types';
 import { isEc2Power, type PowerConfig, type VolumeSwapSettings } from './config';
+import {
+  asFailure,
+  attachmentTo,
+  attachVolumeStep,
+  detachVolumeStep,
+  dryRunCheck,
+  powerInstance,
+  progressOf,
+  refuseFailedChecks,
+  waiting,
+} from './ec2-steps';
 import { settingsOf } from './plan';
 
 export interface VolumeSwapDeps {
@@ -31,56 +41,6 @@ function volumeOf(ctx: Pick<StepContext, 'target'>): Volume {
 /** Time since this step first started, by the Clock (timeouts are decisions, so testable). */
 function elapsedMs(ctx: StepContext): number {
   return ctx.step.startedAt ? ctx.clock.now().getTime() - Date.parse(ctx.step.startedAt) : 0;
-}
-
-/** EC2 refusals: throttling retries, a wrong state means look again, a missing permission is fatal. */
-function asFailure(error: unknown): never {
-  if (error instanceof Ec2Refusal) {
-    if (error.code === 'unauthorized' || error.code === 'not_found')
-      throw fatal(error.message, { cause: error });
-    // EC2 will not change its mind (a bad parameter, a zone mismatch): retrying only delays the undo.
-    if (error.code === 'other' && !error.retryable) throw fatal(error.message, { cause: error });
-    throw retryable(error.message, {
-      cause: error,
-      ...(error.code === 'throttled' ? { retryAfterMs: 2_000 } : {}),
-    });
-  }
-  throw error;
-}
-
-/** Calls that change attachments: IncorrectState / VolumeInUse on a retry means the world moved. */
-async function tolerateIncorrectState(call: () => Promise<void>): Promise<void> {
-  try {
-    await call();
-  } catch (error) {
-    if (error instanceof Ec2Refusal && error.code === 'incorrect_state') return;
-    asFailure(error);
-  }
-}
-
-function attachmentTo(volume: VolumeDescription, instanceId: string) {
-  return volume.attachments.find((attachment) => attachment.instanceId === instanceId);
-}
-
-async function describeVolume(ec2: Ec2Port, volume: Volume): Promise<VolumeDescription> {
-  const found = await ec2.describeVolume(volume.region, volume.volumeId).catch(asFailure);
-  if (!found) throw fatal(`volume ${volume.volumeId} not found in ${volume.region}`);
-  return found;
-}
-
-/**
- * What this executor recorded on its earlier polls: the step's own output when doing, and the
- * `undo` record beside it when undoing (the forward output must survive the undo).
- */
-function progressOf(ctx: StepContext, undo: boolean): JsonObject {
-  const output = ctx.step.output ?? {};
-  if (!undo) return output;
-  const record = output['undo'];
-  return typeof record === 'object' && record !== null && !Array.isArray(record) ? record : {};
-}
-
-function waiting(volume: Volume, output: JsonObject = {}): StepResult {
-  return { type: 'wait', delayMs: volume.pollInterval, output };
 }
 
 export function volumeSwapExecutors(deps: VolumeSwapDeps): Record<string, StepExecutor> {
@@ -125,13 +85,8 @@ export function volumeSwapExecutors(deps: VolumeSwapDeps): Record<string, StepEx
     const progress = progressOf(ctx, undo);
     const stoppedAtMs = typeof progress['stoppedAtMs'] === 'number' ? progress['stoppedAtMs'] : nowMs();
     if (isEc2Power(power)) {
-      const instance = await ec2.describeInstance(volume.region, instanceId).catch(asFailure);
-      if (!instance) throw fatal(`instance ${instanceId} not found`);
-      if (instance.state === 'running') {
-        await tolerateIncorrectState(() => ec2.stopInstance(volume.region, instanceId));
-        return waiting(volume, { stoppedAtMs, instance: 'stopping' });
-      }
-      if (instance.state !== 'stopped') return waiting(volume, { stoppedAtMs, instance: instance.state });
+      const instance = await powerInstance(ec2, volume.region, instanceId, 'stopped');
+      if (!instance.settled) return waiting(volume, { stoppedAtMs, instance: instance.shown });
     } else if (progress['hookRan'] !== true) {
       const probe = await isHealthy(volume);
       if (probe.healthy) await runPowerHook(power, volume, instanceId, 'stop');
@@ -158,13 +113,8 @@ export function volumeSwapExecutors(deps: VolumeSwapDeps): Record<string, StepEx
     const volume = volumeOf(ctx);
     const progress = progressOf(ctx, undo);
     if (isEc2Power(power)) {
-      const instance = await ec2.describeInstance(volume.region, instanceId).catch(asFailure);
-      if (!instance) throw fatal(`instance ${instanceId} not found`);
-      if (instance.state === 'stopped') {
-        await tolerateIncorrectState(() => ec2.startInstance(volume.region, instanceId));
-        return waiting(volume, { instance: 'pending' });
-      }
-      if (instance.state !== 'running') return waiting(volume, { instance: instance.state });
+      const instance = await powerInstance(ec2, volume.region, instanceId, 'running');
+      if (!instance.settled) return waiting(volume, { instance: instance.shown });
     } else if (progress['hookRan'] !== true) {
       const probe = await isHealthy(volume);
       if (!probe.healthy) await runPowerHook(power, volume, instanceId, 'start');
@@ -186,78 +136,15 @@ export function volumeSwapExecutors(deps: VolumeSwapDeps): Record<string, StepEx
     return waiting(volume, { hookRan: true, notYet: probe.detail });
   };
 
-  /** Detaches the volume from `instanceId`; `force` only when a person approved it, and only once. */
-  const detachFrom = async (ctx: StepContext, instanceId: string, undo: boolean): Promise<StepResult> => {
-    const volume = volumeOf(ctx);
-    const progress = progressOf(ctx, undo);
-    const seen = await describeVolume(ec2, volume);
-    const attachment = attachmentTo(seen, instanceId);
-    if (!attachment) {
-      if (seen.attachments.length === 0 && seen.state === 'available')
-        return { type: 'done', output: { volume: 'available' } };
-      if (seen.attachments.length > 0) {
-        throw fatal(
-          `${volume.volumeId} is attached to ${seen.attachments.map((a) => a.instanceId).join(', ')}, not ${instanceId}`,
-        );
-      }
-      return waiting(volume, { ...progress, volume: seen.state });
-    }
-    const now = ctx.clock.now().getTime();
-    if (attachment.state === 'attached' && typeof progress['detachSentAtMs'] !== 'number') {
-      await tolerateIncorrectState(() => ec2.detachVolume(volume.region, volume.volumeId, instanceId, false));
-      return waiting(volume, { attachment: 'detaching', detachSentAtMs: now });
-    }
-    // The timeout runs from the request, not from the step's start: retries and a crash recovery
-    // before the request must not use it up.
-    const sentAt = typeof progress['detachSentAtMs'] === 'number' ? progress['detachSentAtMs'] : now;
-    const forced = progress['forced'] === true;
-    const state: JsonObject = {
-      attachment: attachment.state,
-      detachSentAtMs: sentAt,
-      ...(forced ? { forced } : {}),
-    };
-    // detaching / busy: give it time; never force on the bot's own judgement, and force only once.
-    if (!undo && ctx.humanOverride && !forced) {
-      await tolerateIncorrectState(() => ec2.detachVolume(volume.region, volume.volumeId, instanceId, true));
-      return waiting(volume, { ...state, forced: true });
-    }
-    if (!undo && !ctx.humanOverride && now - sentAt > volume.detachTimeout) {
-      throw needsHuman(
-        `${volume.volumeId} is still ${attachment.state} on ${instanceId} after ${Math.round((now - sentAt) / 1000)} s. ` +
-          'A force detach is like pulling the disk out of a running server: writes the instance has not flushed are lost and the file system may need recovery. ' +
-          'Check that the database on the old server is really stopped. Approving this gate force-detaches the volume; abort leaves it where it is and starts the database on the old server again.',
-      );
-    }
-    return waiting(volume, state);
-  };
+  const detachFrom = (ctx: StepContext, instanceId: string, undo: boolean): Promise<StepResult> =>
+    detachVolumeStep(ec2, ctx, volumeOf(ctx), instanceId, undo);
 
-  /** Attaches the volume to `instanceId` at the configured device and waits until attached. */
-  const attachTo = async (
+  const attachTo = (
     ctx: StepContext,
     instanceId: string,
     timeoutMs: number | null,
     undo: boolean,
-  ): Promise<StepResult> => {
-    const volume = volumeOf(ctx);
-    const progress = progressOf(ctx, undo);
-    const seen = await describeVolume(ec2, volume);
-    const attachment = attachmentTo(seen, instanceId);
-    if (attachment?.state === 'attached')
-      return { type: 'done', output: { attachedTo: instanceId, device: attachment.device } };
-    const now = ctx.clock.now().getTime();
-    if (!attachment && seen.attachments.length === 0 && seen.state === 'available') {
-      await tolerateIncorrectState(() =>
-        ec2.attachVolume(volume.region, volume.volumeId, instanceId, volume.device),
-      );
-      return waiting(volume, { attachment: 'attaching', attachSentAtMs: now });
-    }
-    // As for the detach: the timeout runs from the request.
-    const sentAt = typeof progress['attachSentAtMs'] === 'number' ? progress['attachSentAtMs'] : now;
-    if (timeoutMs !== null && now - sentAt > timeoutMs) {
-      throw fatal(`${volume.volumeId} did not attach to ${instanceId} (${attachment?.state ?? seen.state})`);
-    }
-    return waiting(volume, { attachment: attachment?.state ?? seen.state, attachSentAtMs: sentAt });
-  };
+  ): Promise<StepResult> => attachVolumeStep(ec2, ctx, volumeOf(ctx), instanceId, timeoutMs, undo);
 
   /** Undo of the start on `to`: stop the database there so the volume can go back. */
   const stopOnUndo = async (ctx: StepContext): Promise<StepResult> => {
@@ -276,11 +163,8 @@ export function volumeSwapExecutors(deps: VolumeSwapDeps): Record<string, StepEx
         // Throttling or a passing outage is not a refusal: surface it as a retry first.
         await ec2.describeVolume(volume.region, volume.volumeId).catch(asFailure);
         await ec2.describeInstance(volume.region, volume.to.instanceId).catch(asFailure);
-        const checks = await volumeSwapPreflight(ec2, volume);
-        const failed = checks.filter((check) => !check.ok);
-        if (failed.length > 0)
-          throw fatal(`preflight refused: ${failed.map((check) => check.detail).join('; ')}`);
-        return { type: 'done', output: { checks: checks.map((check) => check.detail) } };
+        const checks = refuseFailedChecks(await volumeSwapPreflight(ec2, volume));
+        return { type: 'done', output: { checks } };
       },
     },
 
@@ -422,25 +306,18 @@ export async function volumeSwapPreflight(ec2: Ec2Port, volume: Volume): Promise
       ? `${volume.device} is free on ${target.id}`
       : `device ${volume.device} is already taken on ${target.id}`,
   });
-  const permissions = await ec2
-    .checkPermissions(
-      volume.region,
-      volume.volumeId,
-      volume.from.instanceId,
-      volume.to.instanceId,
-      volume.device,
-    )
-    .then(
-      () => null,
-      (error: Error) => error,
-    );
-  checks.push({
-    name: 'permissions (DryRun)',
-    ok: permissions === null,
-    detail:
-      permissions === null
-        ? 'DetachVolume and AttachVolume allowed (DryRun)'
-        : `DryRun refused: ${permissions.message}`,
-  });
+  checks.push(
+    await dryRunCheck(
+      () =>
+        ec2.checkPermissions(
+          volume.region,
+          volume.volumeId,
+          volume.from.instanceId,
+          volume.to.instanceId,
+          volume.device,
+        ),
+      'DetachVolume and AttachVolume allowed',
+    ),
+  );
   return checks;
 }

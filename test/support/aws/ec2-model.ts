@@ -7,18 +7,28 @@
 //    static test credentials).
 // One region: volumes, instances and snapshots are keyed by id alone.
 //
+// RunInstances launches from a modelled launch template (pending, then running), honours ClientToken
+// as EC2 does (the same token with the same parameters returns the first reservation again; with
+// other parameters IdempotentParameterMismatch), refuses an unknown template
+// (InvalidLaunchTemplateId.NotFound / InvalidLaunchTemplateName.NotFoundException) and, when told,
+// answers InsufficientInstanceCapacity. loseNextResponse() applies a call and then fails it with a
+// network error, as a response lost on the way back would.
+//
 // Time moves with describes: a transition started by an action shows its transitional state in the
 // next N describes of that resource, then the settled state (N = 0: the next describe is settled).
 import {
   AttachVolumeCommand,
   CreateSnapshotCommand,
   DescribeInstancesCommand,
+  DescribeLaunchTemplatesCommand,
   DescribeSnapshotsCommand,
   DescribeVolumesCommand,
   DetachVolumeCommand,
   EC2ServiceException,
+  RunInstancesCommand,
   StartInstancesCommand,
   StopInstancesCommand,
+  TerminateInstancesCommand,
 } from '@aws-sdk/client-ec2';
 import type {
   AttachVolumeCommandInput,
@@ -27,6 +37,8 @@ import type {
   CreateSnapshotCommandOutput,
   DescribeInstancesCommandInput,
   DescribeInstancesCommandOutput,
+  DescribeLaunchTemplatesCommandInput,
+  DescribeLaunchTemplatesCommandOutput,
   DescribeSnapshotsCommandInput,
   DescribeSnapshotsCommandOutput,
   DescribeVolumesCommandInput,
@@ -36,12 +48,16 @@ import type {
   EC2Client,
   Instance,
   InstanceStateName,
+  RunInstancesCommandInput,
+  RunInstancesCommandOutput,
   ServiceOutputTypes as Ec2Output,
   Snapshot,
   StartInstancesCommandInput,
   StartInstancesCommandOutput,
   StopInstancesCommandInput,
   StopInstancesCommandOutput,
+  TerminateInstancesCommandInput,
+  TerminateInstancesCommandOutput,
   Volume,
 } from '@aws-sdk/client-ec2';
 import type { AwsClientStub } from 'aws-sdk-client-mock';
@@ -56,12 +72,15 @@ export type Ec2ModelCommand =
   | 'DetachVolume'
   | 'AttachVolume'
   | 'StopInstances'
-  | 'StartInstances';
+  | 'StartInstances'
+  | 'DescribeLaunchTemplates'
+  | 'RunInstances'
+  | 'TerminateInstances';
 
 /** Commands that honour DryRun and are subject to deny(). */
 export type Ec2ModelAction = Exclude<
   Ec2ModelCommand,
-  'DescribeVolumes' | 'DescribeInstances' | 'DescribeSnapshots'
+  'DescribeVolumes' | 'DescribeInstances' | 'DescribeSnapshots' | 'DescribeLaunchTemplates'
 >;
 
 export interface Ec2RecordedCall {
@@ -84,6 +103,19 @@ export interface Ec2Timing {
   startDescribes?: number;
   /** Describes of a new snapshot showing `pending` (progress growing to 100%). Default 3. */
   snapshotDescribes?: number;
+  /** Describes of a launched instance showing `pending`. Default 2. */
+  launchDescribes?: number;
+  /** Describes of an instance showing `shutting-down` after TerminateInstances. Default 1. */
+  terminateDescribes?: number;
+}
+
+export interface Ec2LaunchTemplateOptions {
+  /** Default `lt-` + 17 hex digits derived from the order of creation. */
+  id?: string;
+  /** Zone of the instances it launches (its subnet's). Default the model's default zone. */
+  availabilityZone?: string;
+  /** Versions 1..latestVersion exist. Default 1. */
+  latestVersion?: number;
 }
 
 export interface Ec2VolumeOptions {
@@ -136,6 +168,22 @@ interface InstanceState {
   state: string;
   devices: string[];
   transition: Transition<string> | null;
+  tags: Record<string, string>;
+  launchTemplateId: string | null;
+}
+
+interface LaunchTemplateState {
+  id: string;
+  name: string;
+  availabilityZone: string;
+  latestVersion: number;
+}
+
+interface Reservation {
+  id: string;
+  instanceId: string;
+  /** The parameters of the first call, compared on a repeated ClientToken. */
+  fingerprint: string;
 }
 
 interface SnapshotState {
@@ -188,6 +236,8 @@ const ACTIONS: readonly Ec2ModelCommand[] = [
   'AttachVolume',
   'StopInstances',
   'StartInstances',
+  'RunInstances',
+  'TerminateInstances',
 ];
 
 export class Ec2Model {
@@ -199,6 +249,13 @@ export class Ec2Model {
   private readonly denied = new Set<Ec2ModelAction>();
   private readonly timing: Required<Ec2Timing>;
   private snapshotSequence = 0;
+  private readonly templates = new Map<string, LaunchTemplateState>();
+  private readonly reservations = new Map<string, Reservation>();
+  private readonly lostResponses = new Map<Ec2ModelCommand, number>();
+  private launchSequence = 0;
+  private capacity = true;
+  /** Instances RunInstances created, in order. */
+  readonly launched: string[] = [];
 
   constructor(
     readonly region = 'eu-west-1',
@@ -210,6 +267,8 @@ export class Ec2Model {
       stopDescribes: 2,
       startDescribes: 2,
       snapshotDescribes: 3,
+      launchDescribes: 2,
+      terminateDescribes: 1,
       ...timing,
     };
   }
@@ -227,8 +286,41 @@ export class Ec2Model {
       state: options.state ?? 'running',
       devices: options.devices ?? ['/dev/xvda'],
       transition: null,
+      tags: {},
+      launchTemplateId: null,
     });
     return this;
+  }
+
+  addLaunchTemplate(name: string, options: Ec2LaunchTemplateOptions = {}): this {
+    const id = options.id ?? `lt-${String(this.templates.size + 1).padStart(17, '0')}`;
+    this.templates.set(id, {
+      id,
+      name,
+      availabilityZone: options.availabilityZone ?? this.defaultZone,
+      latestVersion: options.latestVersion ?? 1,
+    });
+    return this;
+  }
+
+  /** While false, RunInstances answers InsufficientInstanceCapacity (and launches nothing). */
+  setCapacity(available: boolean): this {
+    this.capacity = available;
+    return this;
+  }
+
+  /**
+   * The next `count` calls of `command` are applied by the model, and then fail as a lost response
+   * would (a network error the SDK cannot tell from a request that never arrived).
+   */
+  loseNextResponse(command: Ec2ModelCommand, count = 1): this {
+    this.lostResponses.set(command, (this.lostResponses.get(command) ?? 0) + count);
+    return this;
+  }
+
+  /** Tags of an instance (RunInstances TagSpecifications). */
+  tagsOf(id: string): Record<string, string> {
+    return { ...this.mustInstance(id).tags };
   }
 
   addVolume(id: string, options: Ec2VolumeOptions = {}): this {
@@ -558,6 +650,119 @@ export class Ec2Model {
     return { StartingInstances, $metadata: { httpStatusCode: 200 } };
   }
 
+  describeLaunchTemplates(input: DescribeLaunchTemplatesCommandInput): DescribeLaunchTemplatesCommandOutput {
+    const found = [
+      ...(input.LaunchTemplateIds ?? []).map((id) => this.templateFor({ LaunchTemplateId: id })),
+      ...(input.LaunchTemplateNames ?? []).map((name) => this.templateFor({ LaunchTemplateName: name })),
+    ];
+    const chosen =
+      input.LaunchTemplateIds === undefined && input.LaunchTemplateNames === undefined
+        ? [...this.templates.values()]
+        : found;
+    return {
+      LaunchTemplates: chosen.map((template) => ({
+        LaunchTemplateId: template.id,
+        LaunchTemplateName: template.name,
+        DefaultVersionNumber: 1,
+        LatestVersionNumber: template.latestVersion,
+      })),
+      $metadata: { httpStatusCode: 200 },
+    };
+  }
+
+  runInstances(input: RunInstancesCommandInput): RunInstancesCommandOutput {
+    const spec = input.LaunchTemplate ?? {};
+    const template = this.templateFor(spec);
+    const version = spec.Version ?? '$Default';
+    if (!['$Default', '$Latest'].includes(version)) {
+      const number = Number(version);
+      if (!Number.isInteger(number) || number < 1 || number > template.latestVersion) {
+        throw ec2Error(
+          'InvalidLaunchTemplateId.VersionNotFound',
+          400,
+          `Could not find launch template version ${version} for template ${template.id}.`,
+        );
+      }
+    }
+    this.authorize('RunInstances', input.DryRun);
+    const token = input.ClientToken;
+    const fingerprint = JSON.stringify({
+      template: template.id,
+      version,
+      min: input.MinCount,
+      max: input.MaxCount,
+      tags: input.TagSpecifications ?? [],
+    });
+    if (token !== undefined) {
+      if (token.length > 64) {
+        throw ec2Error('InvalidParameterValue', 400, 'The client token must be at most 64 characters.');
+      }
+      const earlier = this.reservations.get(token);
+      if (earlier !== undefined) {
+        if (earlier.fingerprint !== fingerprint) {
+          throw ec2Error(
+            'IdempotentParameterMismatch',
+            400,
+            'The client token you have provided is associated with a resource that is already created with different parameters.',
+          );
+        }
+        return this.reservationOutput(earlier);
+      }
+    }
+    if (!this.capacity) {
+      throw ec2Error(
+        'InsufficientInstanceCapacity',
+        500,
+        `We currently do not have sufficient r6i.xlarge capacity in the Availability Zone you requested (${template.availabilityZone}). Our system will be working on provisioning additional capacity.`,
+      );
+    }
+    this.launchSequence += 1;
+    const id = `i-0e${String(this.launchSequence).padStart(15, '0')}`;
+    const tags: Record<string, string> = {};
+    for (const specification of input.TagSpecifications ?? []) {
+      if (specification.ResourceType !== 'instance') continue;
+      for (const tag of specification.Tags ?? []) tags[tag.Key ?? ''] = tag.Value ?? '';
+    }
+    const instance: InstanceState = {
+      id,
+      availabilityZone: template.availabilityZone,
+      state: 'running',
+      devices: ['/dev/xvda'],
+      transition: null,
+      tags,
+      launchTemplateId: template.id,
+    };
+    instance.transition = this.transition(this.timing.launchDescribes, 'pending', () => undefined);
+    this.instances.set(id, instance);
+    this.launched.push(id);
+    const reservation: Reservation = {
+      id: `r-0e${String(this.launchSequence).padStart(15, '0')}`,
+      instanceId: id,
+      fingerprint,
+    };
+    if (token !== undefined) this.reservations.set(token, reservation);
+    return this.reservationOutput(reservation);
+  }
+
+  terminateInstances(input: TerminateInstancesCommandInput): TerminateInstancesCommandOutput {
+    const instances = (input.InstanceIds ?? []).map((id) => this.instanceFor(id));
+    this.authorize('TerminateInstances', input.DryRun);
+    const TerminatingInstances = instances.map((instance) => {
+      const previous = this.shownState(instance);
+      if (previous !== 'terminated' && previous !== 'shutting-down') {
+        instance.state = 'terminated';
+        instance.transition = this.transition(this.timing.terminateDescribes, 'shutting-down', () => {
+          // A terminated instance lets go of its volumes (data volumes survive: DeleteOnTermination false).
+          for (const volume of this.volumes.values()) {
+            if (volume.attachment?.instanceId === instance.id) volume.attachment = null;
+          }
+        });
+      }
+      return this.stateChange(instance, previous);
+    });
+    return { TerminatingInstances, $metadata: { httpStatusCode: 200 } };
+  }
+
   // ---- wiring -------------------------------------------------------------------------------
 
   /** Answers an aws-sdk-client-mock stub from the model. */
@@ -602,6 +807,21 @@ export class Ec2Model {
       .callsFake((input: StartInstancesCommandInput) =>
         this.call('StartInstances', input, (i) => this.startInstances(i)),
       );
+    ec2
+      .on(DescribeLaunchTemplatesCommand)
+      .callsFake((input: DescribeLaunchTemplatesCommandInput) =>
+        this.call('DescribeLaunchTemplates', input, (i) => this.describeLaunchTemplates(i)),
+      );
+    ec2
+      .on(RunInstancesCommand)
+      .callsFake((input: RunInstancesCommandInput) =>
+        this.call('RunInstances', input, (i) => this.runInstances(i)),
+      );
+    ec2
+      .on(TerminateInstancesCommand)
+      .callsFake((input: TerminateInstancesCommandInput) =>
+        this.call('TerminateInstances', input, (i) => this.terminateInstances(i)),
+      );
   }
 
   /**
@@ -640,6 +860,14 @@ export class Ec2Model {
         return this.call(command, input as StopInstancesCommandInput, (i) => this.stopInstances(i));
       case 'StartInstances':
         return this.call(command, input as StartInstancesCommandInput, (i) => this.startInstances(i));
+      case 'DescribeLaunchTemplates':
+        return this.call(command, input as DescribeLaunchTemplatesCommandInput, (i) =>
+          this.describeLaunchTemplates(i),
+        );
+      case 'RunInstances':
+        return this.call(command, input as RunInstancesCommandInput, (i) => this.runInstances(i));
+      case 'TerminateInstances':
+        return this.call(command, input as TerminateInstancesCommandInput, (i) => this.terminateInstances(i));
       default:
         return Promise.reject(new Error(`Ec2Model does not implement ${commandName ?? 'this command'}`));
     }
@@ -657,10 +885,19 @@ export class Ec2Model {
     }
     try {
       const output = handler(input);
+      const lost = this.lostResponses.get(command) ?? 0;
+      if (lost > 0) {
+        this.lostResponses.set(command, lost - 1);
+        const error = Object.assign(new Error('socket hang up'), { name: 'ECONNRESET', code: 'ECONNRESET' });
+        this.calls.push({ command, input, outcome: 'lost-response', summary });
+        throw error;
+      }
       this.calls.push({ command, input, outcome: 'ok', summary });
       return await Promise.resolve(output);
     } catch (error) {
-      this.calls.push({ command, input, outcome: error instanceof Error ? error.name : 'error', summary });
+      if (this.calls.at(-1)?.outcome !== 'lost-response' || this.calls.at(-1)?.input !== input) {
+        this.calls.push({ command, input, outcome: error instanceof Error ? error.name : 'error', summary });
+      }
       throw error;
     }
   }
@@ -727,6 +964,39 @@ export class Ec2Model {
     return state;
   }
 
+  private templateFor(spec: { LaunchTemplateId?: string; LaunchTemplateName?: string }): LaunchTemplateState {
+    if (spec.LaunchTemplateId !== undefined) {
+      const found = this.templates.get(spec.LaunchTemplateId);
+      if (found === undefined) {
+        throw ec2Error(
+          'InvalidLaunchTemplateId.NotFound',
+          400,
+          `The specified launch template, with template ID ${spec.LaunchTemplateId}, does not exist.`,
+        );
+      }
+      return found;
+    }
+    const found = [...this.templates.values()].find((template) => template.name === spec.LaunchTemplateName);
+    if (found === undefined) {
+      throw ec2Error(
+        'InvalidLaunchTemplateName.NotFoundException',
+        400,
+        `The specified launch template, with template name ${spec.LaunchTemplateName ?? ''}, does not exist.`,
+      );
+    }
+    return found;
+  }
+
+  private reservationOutput(reservation: Reservation): RunInstancesCommandOutput {
+    const instance = this.mustInstance(reservation.instanceId);
+    return {
+      ReservationId: reservation.id,
+      OwnerId: EC2_MODEL_ACCOUNT,
+      Instances: [this.renderInstance(instance)],
+      $metadata: { httpStatusCode: 200 },
+    };
+  }
+
   private mustVolume(id: string): VolumeState {
     const state = this.volumes.get(id);
     if (state === undefined) throw new Error(`Ec2Model: no volume ${id}`);
@@ -790,6 +1060,10 @@ export class Ec2Model {
       State: { Name: this.shownState(state) as InstanceStateName },
       Placement: { AvailabilityZone: state.availabilityZone },
       RootDeviceName: state.devices[0],
+      ...(Object.keys(state.tags).length > 0
+        ? { Tags: Object.entries(state.tags).map(([Key, Value]) => ({ Key, Value })) }
+        : {}),
+      ...(state.launchTemplateId !== null ? { ImageId: 'ami-0model000000000001' } : {}),
       BlockDeviceMappings: [
         ...state.devices.map((device) => ({ DeviceName: device, Ebs: { Status: 'attached' as const } })),
         ...volumeMappings,
@@ -840,5 +1114,14 @@ function summarize(command: Ec2ModelCommand, input: unknown): string {
       return `StopInstances ${list('InstanceIds')}${dryRun}`;
     case 'StartInstances':
       return `StartInstances ${list('InstanceIds')}${dryRun}`;
+    case 'DescribeLaunchTemplates':
+      return `DescribeLaunchTemplates ${list('LaunchTemplateIds')} ${list('LaunchTemplateNames')}`;
+    case 'RunInstances': {
+      const template = get('LaunchTemplate') as
+        { LaunchTemplateId?: string; LaunchTemplateName?: string } | undefined;
+      return `RunInstances ${template?.LaunchTemplateId ?? template?.LaunchTemplateName ?? '?'} token=${String(get('ClientToken'))}${dryRun}`;
+    }
+    case 'TerminateInstances':
+      return `TerminateInstances ${list('InstanceIds')}${dryRun}`;
   }
 }

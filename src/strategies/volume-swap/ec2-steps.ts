@@ -1,0 +1,204 @@
+// The EC2 halves of moving an EBS volume, shared by volume-swap and rolling-replace (EC2 replace with
+// moveVolume): stop / start an instance, detach (stuck detaching → needs-human gate, Force only after
+// a person approved it, sent once), attach. EC2 Attach/Detach are not idempotent, so every function
+// describes first and acts only on what it sees; IncorrectState / VolumeInUse mean "look again".
+// Timeouts run from the request (recorded in the step's output), not from the step's start.
+import { fatal, needsHuman, retryable } from '../../engine/failures';
+import type { JsonObject } from '../../engine/types';
+import { Ec2Refusal, type Ec2Port, type VolumeDescription } from '../../ports/ec2';
+import type { PreflightCheck, StepContext, StepResult } from '../types';
+
+/** One volume moving between instances, whichever strategy moves it. */
+export interface VolumeMove {
+  region: string;
+  volumeId: string;
+  device: string;
+  detachTimeout: number;
+  pollInterval: number;
+}
+
+/** EC2 refusals: throttling retries, a wrong state means look again, a missing permission is fatal. */
+export function asFailure(error: unknown): never {
+  if (error instanceof Ec2Refusal) {
+    if (error.code === 'unauthorized' || error.code === 'not_found')
+      throw fatal(error.message, { cause: error });
+    // EC2 will not change its mind (a bad parameter, a zone mismatch): retrying only delays the undo.
+    if (error.code === 'other' && !error.retryable) throw fatal(error.message, { cause: error });
+    if (error.code === 'idempotency_mismatch') throw fatal(error.message, { cause: error });
+    throw retryable(error.message, {
+      cause: error,
+      ...(error.code === 'throttled' ? { retryAfterMs: 2_000 } : {}),
+    });
+  }
+  throw error;
+}
+
+/** Calls that change attachments: IncorrectState / VolumeInUse on a retry means the world moved. */
+export async function tolerateIncorrectState(call: () => Promise<void>): Promise<void> {
+  try {
+    await call();
+  } catch (error) {
+    if (error instanceof Ec2Refusal && error.code === 'incorrect_state') return;
+    asFailure(error);
+  }
+}
+
+export function attachmentTo(volume: VolumeDescription, instanceId: string) {
+  return volume.attachments.find((attachment) => attachment.instanceId === instanceId);
+}
+
+export async function describeVolume(
+  ec2: Ec2Port,
+  volume: Pick<VolumeMove, 'region' | 'volumeId'>,
+): Promise<VolumeDescription> {
+  const found = await ec2.describeVolume(volume.region, volume.volumeId).catch(asFailure);
+  if (!found) throw fatal(`volume ${volume.volumeId} not found in ${volume.region}`);
+  return found;
+}
+
+/**
+ * What this executor recorded on its earlier polls: the step's own output when doing, and the
+ * `undo` record beside it when undoing (the forward output must survive the undo).
+ */
+export function progressOf(ctx: StepContext, undo: boolean): JsonObject {
+  const output = ctx.step.output ?? {};
+  if (!undo) return output;
+  const record = output['undo'];
+  return typeof record === 'object' && record !== null && !Array.isArray(record) ? record : {};
+}
+
+export function waiting(move: Pick<VolumeMove, 'pollInterval'>, output: JsonObject = {}): StepResult {
+  return { type: 'wait', delayMs: move.pollInterval, output };
+}
+
+/**
+ * Brings an instance to `stopped` or `running`: describes it, asks EC2 only when it is in the
+ * opposite settled state, and reports what it saw. `settled` once the instance shows the state.
+ */
+export async function powerInstance(
+  ec2: Ec2Port,
+  region: string,
+  instanceId: string,
+  want: 'stopped' | 'running',
+): Promise<{ settled: boolean; shown: string }> {
+  const instance = await ec2.describeInstance(region, instanceId).catch(asFailure);
+  if (!instance) throw fatal(`instance ${instanceId} not found`);
+  if (instance.state === want) return { settled: true, shown: want };
+  if (want === 'stopped' && instance.state === 'running') {
+    await tolerateIncorrectState(() => ec2.stopInstance(region, instanceId));
+    return { settled: false, shown: 'stopping' };
+  }
+  if (want === 'running' && instance.state === 'stopped') {
+    await tolerateIncorrectState(() => ec2.startInstance(region, instanceId));
+    return { settled: false, shown: 'pending' };
+  }
+  if (instance.state === 'terminated' || instance.state === 'shutting-down') {
+    throw fatal(
+      `instance ${instanceId} is ${instance.state}; it cannot be ${want === 'stopped' ? 'stopped' : 'started'}`,
+    );
+  }
+  return { settled: false, shown: instance.state };
+}
+
+/**
+ * Detaches the volume from `instanceId`; `force` only when a person approved it, and only once.
+ * `restoreHint` tells the person at the gate what abort does.
+ */
+export async function detachVolumeStep(
+  ec2: Ec2Port,
+  ctx: StepContext,
+  volume: VolumeMove,
+  instanceId: string,
+  undo: boolean,
+  restoreHint = 'abort leaves it where it is and starts the database on the old server again.',
+): Promise<StepResult> {
+  const progress = progressOf(ctx, undo);
+  const seen = await describeVolume(ec2, volume);
+  const attachment = attachmentTo(seen, instanceId);
+  if (!attachment) {
+    if (seen.attachments.length === 0 && seen.state === 'available')
+      return { type: 'done', output: { volume: 'available' } };
+    if (seen.attachments.length > 0) {
+      throw fatal(
+        `${volume.volumeId} is attached to ${seen.attachments.map((a) => a.instanceId).join(', ')}, not ${instanceId}`,
+      );
+    }
+    return waiting(volume, { ...progress, volume: seen.state });
+  }
+  const now = ctx.clock.now().getTime();
+  if (attachment.state === 'attached' && typeof progress['detachSentAtMs'] !== 'number') {
+    await tolerateIncorrectState(() => ec2.detachVolume(volume.region, volume.volumeId, instanceId, false));
+    return waiting(volume, { attachment: 'detaching', detachSentAtMs: now });
+  }
+  // The timeout runs from the request, not from the step's start: retries and a crash recovery
+  // before the request must not use it up.
+  const sentAt = typeof progress['detachSentAtMs'] === 'number' ? progress['detachSentAtMs'] : now;
+  const forced = progress['forced'] === true;
+  const state: JsonObject = {
+    attachment: attachment.state,
+    detachSentAtMs: sentAt,
+    ...(forced ? { forced } : {}),
+  };
+  // detaching / busy: give it time; never force on the bot's own judgement, and force only once.
+  if (!undo && ctx.humanOverride && !forced) {
+    await tolerateIncorrectState(() => ec2.detachVolume(volume.region, volume.volumeId, instanceId, true));
+    return waiting(volume, { ...state, forced: true });
+  }
+  if (!undo && !ctx.humanOverride && now - sentAt > volume.detachTimeout) {
+    throw needsHuman(
+      `${volume.volumeId} is still ${attachment.state} on ${instanceId} after ${Math.round((now - sentAt) / 1000)} s. ` +
+        'A force detach is like pulling the disk out of a running server: writes the instance has not flushed are lost and the file system may need recovery. ' +
+        `Check that the database on the old server is really stopped. Approving this gate force-detaches the volume; ${restoreHint}`,
+    );
+  }
+  return waiting(volume, state);
+}
+
+/** Attaches the volume to `instanceId` at the device and waits until attached. */
+export async function attachVolumeStep(
+  ec2: Ec2Port,
+  ctx: StepContext,
+  volume: VolumeMove,
+  instanceId: string,
+  timeoutMs: number | null,
+  undo: boolean,
+): Promise<StepResult> {
+  const progress = progressOf(ctx, undo);
+  const seen = await describeVolume(ec2, volume);
+  const attachment = attachmentTo(seen, instanceId);
+  if (attachment?.state === 'attached')
+    return { type: 'done', output: { attachedTo: instanceId, device: attachment.device } };
+  const now = ctx.clock.now().getTime();
+  if (!attachment && seen.attachments.length === 0 && seen.state === 'available') {
+    await tolerateIncorrectState(() =>
+      ec2.attachVolume(volume.region, volume.volumeId, instanceId, volume.device),
+    );
+    return waiting(volume, { attachment: 'attaching', attachSentAtMs: now });
+  }
+  // As for the detach: the timeout runs from the request.
+  const sentAt = typeof progress['attachSentAtMs'] === 'number' ? progress['attachSentAtMs'] : now;
+  if (timeoutMs !== null && now - sentAt > timeoutMs) {
+    throw fatal(`${volume.volumeId} did not attach to ${instanceId} (${attachment?.state ?? seen.state})`);
+  }
+  return waiting(volume, { attachment: attachment?.state ?? seen.state, attachSentAtMs: sentAt });
+}
+
+/** A DryRun permission check as a preflight line: `dryRun` resolves when EC2 would allow the calls. */
+export async function dryRunCheck(dryRun: () => Promise<void>, allowed: string): Promise<PreflightCheck> {
+  const refused = await dryRun().then(
+    () => null,
+    (error: Error) => error,
+  );
+  return {
+    name: 'permissions (DryRun)',
+    ok: refused === null,
+    detail: refused === null ? `${allowed} (DryRun)` : `DryRun refused: ${refused.message}`,
+  };
+}
+
+/** The preflight step's answer: fatal when a check failed (EC2 will not change its mind), else the details. */
+export function refuseFailedChecks(checks: readonly PreflightCheck[]): string[] {
+  const failed = checks.filter((check) => !check.ok);
+  if (failed.length > 0) throw fatal(`preflight refused: ${failed.map((check) => check.detail).join('; ')}`);
+  return checks.map((check) => check.detail);
+}
