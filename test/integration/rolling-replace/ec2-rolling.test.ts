@@ -1,0 +1,286 @@
+// Rolling replacement in EC2 mode on the real runtime: launches from a launch template (RunInstances
+// with a per-run-and-node ClientToken), the old instance retired only after the cluster is fully
+// replicated again, the data volume moved across with the volume-swap steps (stuck detaching →
+// needs-human gate, Force once after approval), and the refusals: a missing launch template before
+// any mutating call, no capacity → needs-human with the node untouched, a lost RunInstances response
+// retried without a second instance.
+import type { Run } from '../../../src/engine/types';
+import type { Runtime } from '../../../src/main/runtime';
+import { launchClientToken } from '../../../src/strategies/rolling-replace/ec2-executors';
+import { APPROVER, REQUESTER, stopRuntimeAndClean } from '../../support/harness';
+import { freshSchemaName } from '../../support/pg';
+import { freshQueueName } from '../../support/redis';
+import { untilRunState } from '../../support/run-state';
+import { waitFor } from '../../support/wait-for';
+import { Ec2World } from '../volume-swap/vs-runtime';
+import {
+  actions,
+  DEVICE,
+  ModelCluster,
+  NODE_IDS,
+  OLD,
+  rrStrategy,
+  standardWorld,
+  startRrRuntime,
+  targetYaml,
+  TEMPLATE,
+  VOLS,
+} from './ec2-rr-runtime';
+
+const schema = freshSchemaName('t_rr_ec2');
+const world = new Ec2World();
+const nodes = OLD.map((instanceId, index) => ({ id: NODE_IDS[index]!, instanceId }));
+const cluster = new ModelCluster(() => world.model, nodes);
+let runtime: Runtime;
+
+const TARGETS = [
+  targetYaml('brokers', 3, ''),
+  targetYaml('brokers-moved', 2, `moveVolume: { device: ${DEVICE}, detachTimeout: 1s }, terminateOld: true`),
+  targetYaml('brokers-missing', 2, '').replace(`name: ${TEMPLATE}`, 'name: no-such-template'),
+  targetYaml('brokers-missing-id', 2, '').replace(`{ name: ${TEMPLATE} }`, '{ id: lt-0fffffffffffffff0 }'),
+  targetYaml('brokers-two', 2, ''),
+].join('');
+
+beforeAll(async () => {
+  world.reset();
+  runtime = await startRrRuntime({
+    schema,
+    queueName: freshQueueName('rr-ec2'),
+    strategy: rrStrategy(world.adapter(), cluster),
+    targets: TARGETS,
+  });
+});
+
+afterAll(async () => {
+  await stopRuntimeAndClean(runtime, schema);
+  world.close();
+});
+
+beforeEach(() => {
+  cluster.override = null;
+});
+
+async function start(name: string): Promise<Run> {
+  const outcome = await runtime.runs.start({ target: runtime.findTarget(name)!, requestedBy: REQUESTER });
+  if (!outcome.ok) throw new Error(outcome.message);
+  return outcome.run;
+}
+
+async function approveFirstGate(run: Run): Promise<void> {
+  await untilRunState(runtime.store, run.id, ['awaiting_approval', 'failed']);
+  const current = await runtime.store.getRun(run.id);
+  if (current?.state !== 'awaiting_approval') return;
+  expect((await runtime.runs.approve(run.id, 1, 1, APPROVER)).ok).toBe(true);
+}
+
+/** Waits for a needs-human gate on the step named `name` and returns the run there. */
+function untilNeedsHuman(runId: string, name: string): Promise<Run> {
+  return waitFor(
+    `needs-human gate on ${name}`,
+    async () => {
+      const run = await runtime.store.getRun(runId);
+      const step = run?.steps.find((candidate) => candidate.spec.name === name);
+      return run && step?.gate?.reason === 'needs_human' && step.state === 'awaiting_approval'
+        ? run
+        : undefined;
+    },
+    { timeoutMs: 30_000 },
+  );
+}
+
+function step(run: Run, name: string) {
+  const found = run.steps.find((candidate) => candidate.spec.name === name);
+  if (!found) throw new Error(`no step ${name}`);
+  return found;
+}
+
+test('three nodes: launch, wait for full replication, then stop the old instance, node by node', async () => {
+  const model = standardWorld(world.reset());
+  const run = await start('brokers');
+  await approveFirstGate(run);
+  const done = await untilRunState(runtime.store, run.id, ['succeeded', 'failed', 'aborted'], 60_000);
+  expect(done.state).toBe('succeeded');
+
+  const launched = model.launched;
+  expect(launched).toHaveLength(3);
+  expect(actions(model)).toEqual([
+    `RunInstances ${TEMPLATE} token=${launchClientToken(run.id, 'a')}`,
+    `StopInstances ${OLD[0]}`,
+    `RunInstances ${TEMPLATE} token=${launchClientToken(run.id, 'b')}`,
+    `StopInstances ${OLD[1]}`,
+    `RunInstances ${TEMPLATE} token=${launchClientToken(run.id, 'c')}`,
+    `StopInstances ${OLD[2]}`,
+  ]);
+  expect(done.steps.map((s) => `${s.spec.name}=${s.state}`)).toEqual([
+    'preflight=succeeded',
+    'approve-replace-3-nodes-of-brokers=succeeded',
+    ...['1', '2', '3'].flatMap((n) => [
+      `launch-${n}=succeeded`,
+      `recover-${n}=succeeded`,
+      `retire-${n}=succeeded`,
+    ]),
+    'report=succeeded',
+  ]);
+  // The old instance of each node was retired only after the recover step saw the cluster whole.
+  for (const n of [1, 2, 3]) {
+    expect(Date.parse(step(done, `retire-${n}`).startedAt!)).toBeGreaterThanOrEqual(
+      Date.parse(step(done, `recover-${n}`).finishedAt!),
+    );
+  }
+  launched.forEach((id, index) => {
+    expect(model.tagsOf(id)).toMatchObject({
+      'cutover-bot:run': run.id,
+      'cutover-bot:node': NODE_IDS[index],
+      'cutover-bot:replaces': OLD[index],
+    });
+    expect(model.instance(id)?.State?.Name).toBe('running');
+  });
+  // Stopped and kept (terminateOld is false by default).
+  for (const id of OLD) expect(model.instance(id)?.State?.Name).toBe('stopped');
+  expect(step(done, 'report').output?.['replaced']).toEqual(['a', 'b', 'c']);
+});
+
+test('a lost RunInstances response is retried with the same ClientToken: one instance, not two', async () => {
+  const model = standardWorld(world.reset());
+  model.loseNextResponse('RunInstances');
+  const run = await start('brokers-two');
+  await approveFirstGate(run);
+  const done = await untilRunState(runtime.store, run.id, ['succeeded', 'failed', 'aborted'], 60_000);
+  expect(done.state).toBe('succeeded');
+  const launches = model.calls.filter(
+    (call) => call.command === 'RunInstances' && !call.summary.includes('dryRun'),
+  );
+  expect(launches.map((call) => call.outcome)).toEqual(['lost-response', 'ok', 'ok']);
+  expect(launches[0]!.summary).toBe(launches[1]!.summary);
+  expect(model.launched).toHaveLength(2);
+  expect(step(done, 'launch-1').output?.['instanceId']).toBe(model.launched[0]);
+});
+
+test('moveVolume: the replacement waits stopped, the volume moves, the old instance is terminated after recovery', async () => {
+  const model = standardWorld(world.reset(), { volumes: true });
+  const run = await start('brokers-moved');
+  await approveFirstGate(run);
+  const done = await untilRunState(runtime.store, run.id, ['succeeded', 'failed', 'aborted'], 60_000);
+  expect(done.state).toBe('succeeded');
+  const [first, second] = model.launched;
+  expect(actions(model)).toEqual([
+    `RunInstances ${TEMPLATE} token=${launchClientToken(run.id, 'a')}`,
+    `StopInstances ${first}`,
+    `StopInstances ${OLD[0]}`,
+    `DetachVolume ${VOLS[0]} ${OLD[0]} force=false`,
+    `AttachVolume ${VOLS[0]} ${first} ${DEVICE}`,
+    `StartInstances ${first}`,
+    `TerminateInstances ${OLD[0]}`,
+    `RunInstances ${TEMPLATE} token=${launchClientToken(run.id, 'b')}`,
+    `StopInstances ${second}`,
+    `StopInstances ${OLD[1]}`,
+    `DetachVolume ${VOLS[1]} ${OLD[1]} force=false`,
+    `AttachVolume ${VOLS[1]} ${second} ${DEVICE}`,
+    `StartInstances ${second}`,
+    `TerminateInstances ${OLD[1]}`,
+  ]);
+  expect(model.volume(VOLS[0])?.Attachments?.[0]).toMatchObject({ InstanceId: first, State: 'attached' });
+  expect(model.volume(VOLS[1])?.Attachments?.[0]).toMatchObject({ InstanceId: second, State: 'attached' });
+  expect(model.instance(OLD[0])?.State?.Name).toBe('terminated');
+});
+
+test('moveVolume: a detach stuck detaching stops at the volume-swap gate; approval forces it once', async () => {
+  const model = standardWorld(world.reset(), { volumes: true });
+  model.stickDetach(VOLS[0]);
+  const run = await start('brokers-moved');
+  await approveFirstGate(run);
+  const paused = await untilNeedsHuman(run.id, 'detach-1');
+  const gate = step(paused, 'detach-1');
+  expect(gate.gate?.message).toMatch(/still detaching on i-0a000000000000001/);
+  expect(gate.gate?.message).toMatch(/Approving this gate force-detaches the volume/);
+  expect(model.count('DetachVolume', 'ok')).toBe(1);
+  expect(step(paused, 'launch-2').state).toBe('pending');
+
+  expect((await runtime.runs.approve(run.id, gate.index, gate.gate!.round, APPROVER)).ok).toBe(true);
+  const done = await untilRunState(runtime.store, run.id, ['succeeded', 'failed', 'aborted'], 60_000);
+  expect(done.state).toBe('succeeded');
+  expect(actions(model).filter((line) => line.startsWith(`DetachVolume ${VOLS[0]}`))).toEqual([
+    `DetachVolume ${VOLS[0]} ${OLD[0]} force=false`,
+    `DetachVolume ${VOLS[0]} ${OLD[0]} force=true`,
+  ]);
+  expect(model.volume(VOLS[0])?.Attachments?.[0]).toMatchObject({
+    InstanceId: model.launched[0],
+    State: 'attached',
+  });
+});
+
+test.each([
+  { target: 'brokers-missing', code: 'InvalidLaunchTemplateName.NotFoundException' },
+  { target: 'brokers-missing-id', code: 'InvalidLaunchTemplateId.NotFound' },
+])(
+  'a launch template that does not exist ($code) is refused at preflight, before any mutating call',
+  async ({ target, code }) => {
+    const model = standardWorld(world.reset());
+    const run = await start(target);
+    const done = await untilRunState(runtime.store, run.id, ['succeeded', 'failed', 'aborted']);
+    expect(done.state).toBe('failed');
+    expect(step(done, 'preflight').error?.message).toMatch(
+      /preflight refused: launch template .* not found in eu-west-1/,
+    );
+    expect(model.calls.map((call) => call.outcome)).toContain(code);
+    expect(model.actions()).toEqual([]);
+    expect(model.history()).toEqual([]);
+    expect(step(done, 'launch-1').state).not.toBe('succeeded');
+  },
+);
+
+test('no capacity: a needs-human gate that says the node is untouched; approval tries the launch again', async () => {
+  const model = standardWorld(world.reset());
+  model.setCapacity(false);
+  const run = await start('brokers-two');
+  await approveFirstGate(run);
+  const paused = await untilNeedsHuman(run.id, 'launch-1');
+  const gate = step(paused, 'launch-1');
+  expect(gate.gate?.message).toMatch(/EC2 has no capacity right now/);
+  expect(gate.gate?.message).toMatch(
+    /Nothing was launched and a \(node 1 of 2\) is untouched and still serving/,
+  );
+  expect(model.launched).toEqual([]);
+  expect(model.instance(OLD[0])?.State?.Name).toBe('running');
+  expect(model.count('StopInstances')).toBe(0);
+
+  model.setCapacity(true);
+  expect((await runtime.runs.approve(run.id, gate.index, gate.gate!.round, APPROVER)).ok).toBe(true);
+  const done = await untilRunState(runtime.store, run.id, ['succeeded', 'failed', 'aborted'], 60_000);
+  expect(done.state).toBe('succeeded');
+  expect(model.launched).toHaveLength(2);
+  expect(model.count('RunInstances', 'InsufficientInstanceCapacity')).toBe(1);
+});
+
+test('the old instance is not retired while the cluster is under-replicated', async () => {
+  const model = standardWorld(world.reset());
+  // recover-1 takes exactly three consecutive healthy readings once a's replacement has synced; the
+  // next reading is retire-1's, and from then on the cluster is held under-replicated.
+  let healthyAfterLaunch = 0;
+  let hold = true;
+  cluster.override = (derived) => {
+    if (model.launched.length === 0 || !derived.fullyReplicated) return derived;
+    healthyAfterLaunch += 1;
+    if (healthyAfterLaunch <= 3 || !hold) return derived;
+    return { ...derived, fullyReplicated: false, laggingReplicas: 1, detail: ['b: lagging'] };
+  };
+  const run = await start('brokers-two');
+  await approveFirstGate(run);
+  const held = await waitFor(
+    'retire-1 waiting for full replication',
+    async () => {
+      const current = await runtime.store.getRun(run.id);
+      return current && step(current, 'retire-1').output?.['waitingFor'] !== undefined ? current : undefined;
+    },
+    { timeoutMs: 30_000 },
+  );
+  expect(step(held, 'recover-1').state).toBe('succeeded');
+  expect(step(held, 'retire-1').output?.['waitingFor']).toMatch(/b: lagging/);
+  expect(model.count('StopInstances')).toBe(0);
+  expect(model.instance(OLD[0])?.State?.Name).toBe('running');
+
+  hold = false;
+  const done = await untilRunState(runtime.store, run.id, ['succeeded', 'failed', 'aborted'], 60_000);
+  expect(done.state).toBe('succeeded');
+  expect(actions(model)[1]).toBe(`StopInstances ${OLD[0]}`);
+});

@@ -1,0 +1,162 @@
+// Shared by the rolling-replace EC2 suites: the real runtime (PostgreSQL store, BullMQ on Redis,
+// workers) around the real rolling-replace strategy, whose Ec2Port is the real AwsEc2Adapter on an
+// EC2Client that aws-sdk-client-mock stubs and the stateful Ec2Model answers (as in the volume-swap
+// suites). The cluster is a ClusterHealthPort the test drives, derived from the model: a node is a
+// current member while one of its instances (the original, or a replacement tagged for it) runs and
+// has synced; a replacement needs a few health readings after it shows running to sync, and while
+// it syncs the cluster is not fully replicated (a lagging copy).
+// Reading the model never advances its describe-driven time.
+import type { Instance } from '@aws-sdk/client-ec2';
+import pino from 'pino';
+
+import { parseTargets } from '../../../src/config/targets';
+import { startRuntime, type Runtime } from '../../../src/main/runtime';
+import type { ClusterHealth, ClusterHealthPort } from '../../../src/ports/cluster-health';
+import type { Ec2Port } from '../../../src/ports/ec2';
+import { ProcessHookRunner } from '../../../src/adapters/hooks/process-hook-runner';
+import { configSchemasOf } from '../../../src/strategies';
+import { createRollingReplace } from '../../../src/strategies/rolling-replace';
+import { registryOf, type Strategy } from '../../../src/strategies/types';
+import type { Ec2Model } from '../../support/aws/ec2-model';
+import { testAppConfig } from '../../support/harness';
+
+export const OLD = ['i-0a000000000000001', 'i-0a000000000000002', 'i-0a000000000000003'] as const;
+export const VOLS = ['vol-0c000000000000001', 'vol-0c000000000000002', 'vol-0c000000000000003'] as const;
+export const NODE_IDS = ['a', 'b', 'c'] as const;
+export const TEMPLATE = 'kafka-broker';
+export const DEVICE = '/dev/sdf';
+
+/** The model with three running nodes and, when asked, their data volumes attached. */
+export function standardWorld(model: Ec2Model, options: { volumes?: boolean } = {}): Ec2Model {
+  model.addLaunchTemplate(TEMPLATE);
+  OLD.forEach((id, index) => {
+    model.addInstance(id);
+    if (options.volumes) model.addVolume(VOLS[index]!, { attachedTo: { instanceId: id, device: DEVICE } });
+  });
+  return model;
+}
+
+/** A cluster whose replication follows the EC2 model (see the file comment). */
+export class ModelCluster implements ClusterHealthPort {
+  /** Health readings a replacement needs, once running, before it counts as synced. */
+  syncReadings = 2;
+  /** When set, replaces the derived reading (e.g. to hold the cluster under-replicated). */
+  override: ((derived: ClusterHealth) => ClusterHealth) | null = null;
+  /** Every reading, in order, for assertions. */
+  readonly readings: ClusterHealth[] = [];
+  private readonly runningSeen = new Map<string, number>();
+
+  constructor(
+    private readonly model: () => Ec2Model,
+    private readonly nodes: readonly { id: string; instanceId: string }[],
+  ) {}
+
+  health(): Promise<ClusterHealth> {
+    const model = this.model();
+    const running = (instance: Instance | undefined) => instance?.State?.Name === 'running';
+    const members: string[] = [];
+    const detail: string[] = [];
+    for (const node of this.nodes) {
+      const replacements = model.launched.filter((id) => model.tagsOf(id)['cutover-bot:node'] === node.id);
+      let synced = false;
+      let syncing = false;
+      for (const id of replacements) {
+        if (!running(model.instance(id))) {
+          this.runningSeen.delete(id);
+          continue;
+        }
+        const seen = (this.runningSeen.get(id) ?? 0) + 1;
+        this.runningSeen.set(id, seen);
+        if (seen > this.syncReadings) synced = true;
+        else syncing = true;
+      }
+      const current = synced || running(model.instance(node.instanceId));
+      if (current) members.push(node.id);
+      // A replica still catching up is a lagging copy: the cluster is not fully replicated.
+      if (syncing) detail.push(`${node.id}: replacement syncing`);
+      else if (!current) detail.push(`${node.id}: no current copy`);
+    }
+    const derived: ClusterHealth = {
+      fullyReplicated: detail.length === 0,
+      laggingReplicas: detail.length,
+      members,
+      detail,
+    };
+    const reading = this.override ? this.override(derived) : derived;
+    this.readings.push(reading);
+    return Promise.resolve(reading);
+  }
+
+  close(): Promise<void> {
+    return Promise.resolve();
+  }
+}
+
+export function rrStrategy(ec2: Ec2Port, cluster: ClusterHealthPort): Strategy {
+  return createRollingReplace({
+    clusterHealth: () => cluster,
+    hooks: new ProcessHookRunner(),
+    env: { RR_PRIMARY: 'redis://127.0.0.1:1' },
+    ec2,
+  });
+}
+
+export function nodesYaml(count: number, volumes: boolean): string {
+  return `[${OLD.slice(0, count)
+    .map(
+      (id, index) =>
+        `{ id: ${NODE_IDS[index]!}, instanceId: ${id}${volumes ? `, volumeId: ${VOLS[index]!}` : ''} }`,
+    )
+    .join(', ')}]`;
+}
+
+/** A target: redis kind (the health port is the test's anyway), EC2 replace with `ec2` extra keys. */
+export function targetYaml(name: string, count: number, ec2: string, extra = ''): string {
+  const volumes = ec2.includes('moveVolume');
+  return `  - name: ${name}
+    strategy: rolling-replace
+    cluster: { kind: redis, primary: env:RR_PRIMARY, expectedReplicas: 2, nodes: ${nodesYaml(count, volumes)},
+      replace: { ec2: { region: eu-west-1, launchTemplate: { name: ${TEMPLATE} }, pollInterval: 30ms, startTimeout: 20s, stopTimeout: 20s${ec2 ? `, ${ec2}` : ''} } },
+      pollInterval: 30ms, recoverTimeout: 20s${extra ? `, ${extra}` : ''} }
+`;
+}
+
+export interface RrRuntimeOptions {
+  schema: string;
+  queueName: string;
+  strategy: Strategy;
+  targets: string;
+  lockDurationMs?: number;
+  stalledIntervalMs?: number;
+}
+
+export function startRrRuntime(options: RrRuntimeOptions): Promise<Runtime> {
+  const config = testAppConfig('all');
+  const strategies = registryOf([options.strategy]);
+  const lockDurationMs = options.lockDurationMs ?? 30_000;
+  const yaml = `defaults: { channel: C0TEST0001, approvers: [U0APPROVER] }\ntargets:\n${options.targets}`;
+  return startRuntime({
+    config,
+    targets: parseTargets(yaml, 'rr-ec2.yaml', {
+      env: { RR_PRIMARY: 'redis://127.0.0.1:1' },
+      strategies: configSchemasOf(strategies),
+    }),
+    strategies,
+    log: pino({ level: config.logLevel }),
+    storeSchema: options.schema,
+    queueName: options.queueName,
+    httpPort: null,
+    reconcileIntervalMs: 60_000,
+    lagSampleIntervalMs: 3_600_000,
+    tuning: {
+      concurrency: 4,
+      lockDurationMs,
+      stalledIntervalMs: options.stalledIntervalMs ?? Math.max(500, Math.floor(lockDurationMs / 2)),
+    },
+  });
+}
+
+/** The EC2 actions the model accepted, without DryRuns (the preflight's permission checks). */
+export function actions(model: Ec2Model): string[] {
+  return model.history().filter((line) => !line.includes('dryRun'));
+}
