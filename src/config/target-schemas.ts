@@ -1,8 +1,9 @@
 // Schemas for the parts of the targets file every strategy shares: defaults and the common keys.
 import { z } from 'zod';
 
+import { cronProblem, isTimeZone } from '../windows';
 import { describeValue } from './paths';
-import { durationSchema } from './units';
+import { durationOrZeroSchema, durationSchema } from './units';
 
 const TARGET_NAME = /^[a-z0-9][a-z0-9._-]{0,62}$/;
 const CHANNEL_ID = /^[CG][A-Z0-9]+$/;
@@ -50,31 +51,28 @@ const sharedShape = {
   approvalTimeout: durationSchema.optional(),
   requiredApprovals: z.int({ error: wholeNumberError }).min(1, { error: wholeNumberError }).optional(),
   allowSelfApproval: z.boolean({ error: 'must be true or false' }).optional(),
+  /** Refuse to start or schedule a run outside the target's windows. */
+  requireWindow: z.boolean({ error: 'must be true or false' }).optional(),
+  /** Least time between two cutovers of a target; 0 = none. */
+  cooldown: durationOrZeroSchema.optional(),
+  /** How long before a scheduled start the channel is reminded; 0 = no reminder. */
+  reminder: durationOrZeroSchema.optional(),
 };
 
 export const defaultsSchema = z.object(sharedShape, { error: 'must be a mapping' }).strict();
 export type Defaults = z.output<typeof defaultsSchema>;
 
-function isTimeZone(zone: string): boolean {
-  try {
-    new Intl.DateTimeFormat('en-US', { timeZone: zone });
-    return true;
-  } catch {
-    return false;
-  }
-}
+// Field count here, for the clearest message; the expression itself is checked with cron-parser
+// in windowSchema, once the time zone is known.
+const hasCronFieldCount = (text: string): boolean => {
+  const fields = text.trim().split(/\s+/).length;
+  return fields === 5 || fields === 6;
+};
 
-// Field count only; the scheduler validates the expression itself when it computes windows.
-const cronSchema = z.string({ error: 'is required' }).refine(
-  (text) => {
-    const fields = text.trim().split(/\s+/).length;
-    return fields === 5 || fields === 6;
-  },
-  {
-    error: (issue) =>
-      `must be a cron expression with 5 fields (minute hour day-of-month month day-of-week) or 6 (seconds first), got ${describeValue(issue.input)}`,
-  },
-);
+const cronSchema = z.string({ error: 'is required' }).refine(hasCronFieldCount, {
+  error: (issue) =>
+    `must be a cron expression with 5 fields (minute hour day-of-month month day-of-week) or 6 (seconds first), got ${describeValue(issue.input)}`,
+});
 
 // A timezone is required: a window's hours mean nothing without one, and a default would be a guess.
 const timezoneSchema = z
@@ -90,6 +88,18 @@ const windowSchema = z
     { error: 'must be a mapping' },
   )
   .strict()
+  .superRefine(({ cron, timezone }, ctx) => {
+    // Already reported above; zod still runs this refinement after a field's refinement failed.
+    if (!hasCronFieldCount(cron) || !isTimeZone(timezone)) return;
+    const problem = cronProblem(cron.trim(), timezone);
+    if (problem !== null) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['cron'],
+        message: `is not a valid cron expression (${problem}), got ${describeValue(cron)}`,
+      });
+    }
+  })
   .transform(({ cron, duration, timezone }) => ({ cron: cron.trim(), durationMs: duration, timezone }));
 
 export const commonSchema = z

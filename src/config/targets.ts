@@ -36,7 +36,14 @@ export interface TargetsOptions {
   strategies: ReadonlyMap<string, StrategyConfigSchema>;
 }
 
-const BUILT_IN_DEFAULTS = { approvalTimeoutMs: 15 * 60_000, requiredApprovals: 1, allowSelfApproval: false };
+const BUILT_IN_DEFAULTS = {
+  approvalTimeoutMs: 15 * 60_000,
+  requiredApprovals: 1,
+  allowSelfApproval: false,
+  requireWindow: false,
+  cooldownMs: 0,
+  reminderMs: 15 * 60_000,
+};
 const TOP_LEVEL_KEYS = ['defaults', 'targets'];
 
 export function loadTargetsFile(path: string, options: TargetsOptions): TargetsConfig {
@@ -204,6 +211,15 @@ function parseTarget(
       message: `requires ${requiredApprovals} approvals but only ${approvers.length} approver(s) are listed`,
     });
   }
+  const windows = target.windows ?? [];
+  const requireWindow = target.requireWindow ?? defaults.requireWindow ?? BUILT_IN_DEFAULTS.requireWindow;
+  if (requireWindow && windows.length === 0) {
+    problems.push(
+      target.requireWindow === true
+        ? { path: at('requireWindow'), message: 'is true, so the target needs at least one entry in windows' }
+        : { path: at('windows'), message: 'must list at least one window: defaults.requireWindow is true' },
+    );
+  }
   if (
     problems.length > before ||
     channel === undefined ||
@@ -222,7 +238,10 @@ function parseTarget(
     requiredApprovals,
     allowSelfApproval:
       target.allowSelfApproval ?? defaults.allowSelfApproval ?? BUILT_IN_DEFAULTS.allowSelfApproval,
-    windows: target.windows ?? [],
+    windows,
+    requireWindow,
+    cooldownMs: target.cooldown ?? defaults.cooldown ?? BUILT_IN_DEFAULTS.cooldownMs,
+    reminderMs: target.reminder ?? defaults.reminder ?? BUILT_IN_DEFAULTS.reminderMs,
     settings,
   };
 }

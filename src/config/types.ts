@@ -27,6 +27,12 @@ export interface TargetConfig {
   requiredApprovals: number;
   allowSelfApproval: boolean;
   windows: MaintenanceWindow[];
+  /** Runs start only inside a window (`requireWindow`, default false). */
+  requireWindow: boolean;
+  /** Least time between two cutovers of the target (`cooldown`); 0 = none, the default. */
+  cooldownMs: number;
+  /** Lead time of the reminder before a scheduled start (`reminder`, default 15m); 0 = none. */
+  reminderMs: number;
   /**
    * The strategy-specific part of the entry (every key but the common ones above), as parsed by
    * that strategy's schema. Strategies narrow it with their own type.

@@ -27,6 +27,9 @@ export function testTarget(name: string, settings: Partial<TestStrategySettings>
     requiredApprovals: 1,
     allowSelfApproval: false,
     windows: [],
+    requireWindow: false,
+    cooldownMs: 0,
+    reminderMs: 15 * 60_000,
     settings: testStrategySettings.parse({ polls: 1, pollMs: 20, ...settings }),
   };
 }

@@ -69,6 +69,9 @@ describe('loadTargetsFile', () => {
         requiredApprovals: 1,
         allowSelfApproval: false,
         windows: [{ cron: '0 2 * * SUN', durationMs: 2 * 3_600_000, timezone: 'UTC' }],
+        requireWindow: false,
+        cooldownMs: 0,
+        reminderMs: 15 * 60_000,
         settings: {
           postgres: {
             primary: new SecretRef('ORDERS_PRIMARY_URL'),
@@ -85,6 +88,9 @@ describe('loadTargetsFile', () => {
         requiredApprovals: 2,
         allowSelfApproval: true,
         windows: [],
+        requireWindow: false,
+        cooldownMs: 0,
+        reminderMs: 15 * 60_000,
         settings: {
           postgres: {
             primary: new SecretRef('BILLING_PRIMARY_URL'),
@@ -200,6 +206,9 @@ describe('parseTargets', () => {
       requiredApprovals: 1,
       allowSelfApproval: false,
       windows: [],
+      requireWindow: false,
+      cooldownMs: 0,
+      reminderMs: 15 * 60_000,
       settings: {},
     });
   });
@@ -309,5 +318,142 @@ describe('parseTargets', () => {
     expect(problemsOf(() => parse('a: 1\na: 2\n'))).toEqual([
       '/etc/cutover.yaml: line 2, column 1: YAML syntax error: Map keys must be unique',
     ]);
+  });
+});
+
+describe('parseTargets: maintenance windows, requireWindow, cooldown, reminder', () => {
+  const head = 'defaults:\n  channel: C0123456789\n  approvers: [U0AAAAAAA]\ntargets:\n';
+  const target = (keys: string) => `${head}  - { name: a, strategy: in-place, ${keys} }\n`;
+
+  it('reads windows, requireWindow, cooldown and reminder', () => {
+    const text =
+      `${head}  - name: a\n` +
+      '    strategy: in-place\n' +
+      '    requireWindow: true\n' +
+      '    cooldown: 1d\n' +
+      '    reminder: 30m\n' +
+      '    windows:\n' +
+      '      - { cron: "0 2 * * SUN", duration: 2h, timezone: Europe/Berlin }\n' +
+      '      - { cron: " 30 22 * * 1-5 ", duration: 1h30m, timezone: America/New_York }\n';
+    expect(parse(text).targets[0]).toMatchObject({
+      requireWindow: true,
+      cooldownMs: 86_400_000,
+      reminderMs: 30 * 60_000,
+      windows: [
+        { cron: '0 2 * * SUN', durationMs: 7_200_000, timezone: 'Europe/Berlin' },
+        { cron: '30 22 * * 1-5', durationMs: 5_400_000, timezone: 'America/New_York' },
+      ],
+    });
+  });
+
+  it('takes requireWindow, cooldown and reminder from defaults; a target overrides them', () => {
+    const text =
+      'defaults: { channel: C1, approvers: [U1], requireWindow: true, cooldown: 6h, reminder: 5m }\n' +
+      'targets:\n' +
+      '  - { name: a, strategy: in-place, windows: [{ cron: "0 2 * * *", duration: 1h, timezone: UTC }] }\n' +
+      '  - { name: b, strategy: in-place, requireWindow: false, cooldown: 0s, reminder: 0s }\n';
+    const [a, b] = parse(text).targets;
+    expect(a).toMatchObject({ requireWindow: true, cooldownMs: 6 * 3_600_000, reminderMs: 5 * 60_000 });
+    expect(b).toMatchObject({ requireWindow: false, cooldownMs: 0, reminderMs: 0, windows: [] });
+  });
+
+  it.each([
+    [
+      'an out-of-range field',
+      'windows: [{ cron: "61 2 * * *", duration: 1h, timezone: UTC }]',
+      'targets[0].windows[0].cron: is not a valid cron expression (Constraint error, got value 61 expected range 0-59), got "61 2 * * *"',
+    ],
+    [
+      'an unknown day name',
+      'windows: [{ cron: "0 2 * * FOO", duration: 1h, timezone: UTC }]',
+      'targets[0].windows[0].cron: is not a valid cron expression (Validation error, cannot resolve alias "foo"), got "0 2 * * FOO"',
+    ],
+    [
+      'a date that never comes',
+      'windows: [{ cron: "0 2 30 2 *", duration: 1h, timezone: UTC }]',
+      'targets[0].windows[0].cron: is not a valid cron expression (Invalid explicit day of month definition), got "0 2 30 2 *"',
+    ],
+    [
+      'too few fields',
+      'windows: [{ cron: "0 2 * *", duration: 1h, timezone: UTC }]',
+      'targets[0].windows[0].cron: must be a cron expression with 5 fields (minute hour day-of-month month day-of-week) or 6 (seconds first), got "0 2 * *"',
+    ],
+    [
+      'an unknown time zone',
+      'windows: [{ cron: "0 2 * * *", duration: 1h, timezone: Europe/Atlantis }]',
+      'targets[0].windows[0].timezone: must be an IANA time zone such as UTC or Europe/Berlin, got "Europe/Atlantis"',
+    ],
+    [
+      'a missing time zone',
+      'windows: [{ cron: "0 2 * * *", duration: 1h }]',
+      'targets[0].windows[0].timezone: is required (an IANA time zone such as UTC or Europe/Berlin)',
+    ],
+    [
+      'a zero duration',
+      'windows: [{ cron: "0 2 * * *", duration: 0m, timezone: UTC }]',
+      'targets[0].windows[0].duration: must be longer than zero, got "0m"',
+    ],
+    [
+      'a negative duration',
+      'windows: [{ cron: "0 2 * * *", duration: -1h, timezone: UTC }]',
+      'targets[0].windows[0].duration: must not be negative, got "-1h"',
+    ],
+    [
+      'a mistyped window key',
+      'windows: [{ cron: "0 2 * * *", duration: 1h, timezone: UTC, tz: UTC }]',
+      'targets[0].windows[0].tz: unknown key',
+    ],
+    ['windows that are not a list', 'windows: "0 2 * * *"', 'targets[0].windows: must be a list of windows'],
+    [
+      'requireWindow that is not a boolean',
+      'requireWindow: yes please',
+      'targets[0].requireWindow: must be true or false',
+    ],
+    ['a negative cooldown', 'cooldown: -1h', 'targets[0].cooldown: must not be negative, got "-1h"'],
+    [
+      'a reminder without unit',
+      'reminder: 15',
+      'targets[0].reminder: expected a duration such as 30s, 15m or 2h, got 15 (add a unit, e.g. 15s or 15m)',
+    ],
+    [
+      'requireWindow without windows',
+      'requireWindow: true',
+      'targets[0].requireWindow: is true, so the target needs at least one entry in windows',
+    ],
+    [
+      'requireWindow with an empty list of windows',
+      'requireWindow: true, windows: []',
+      'targets[0].requireWindow: is true, so the target needs at least one entry in windows',
+    ],
+  ])('refuses %s, naming the path', (_what, keys, problem) => {
+    expect(problemsOf(() => parse(target(keys)))).toEqual([`/etc/cutover.yaml: ${problem}`]);
+  });
+
+  it('names the target that inherits requireWindow from defaults without having windows', () => {
+    const text =
+      'defaults: { channel: C1, approvers: [U1], requireWindow: true }\n' +
+      'targets:\n' +
+      '  - { name: a, strategy: in-place, windows: [{ cron: "0 2 * * *", duration: 1h, timezone: UTC }] }\n' +
+      '  - { name: b, strategy: in-place }\n';
+    expect(problemsOf(() => parse(text))).toEqual([
+      '/etc/cutover.yaml: targets[1].windows: must list at least one window: defaults.requireWindow is true',
+    ]);
+  });
+
+  it('reports the problems of every window at once', () => {
+    const text = target(
+      'windows: [{ cron: "0 25 * * *", duration: 1h, timezone: UTC }, { cron: "0 2 * * *", duration: 1h, timezone: UTC }, { cron: "0 2 * * *", duration: 2x, timezone: Mars/Base }]',
+    );
+    expect(problemsOf(() => parse(text))).toEqual([
+      '/etc/cutover.yaml: targets[0].windows[0].cron: is not a valid cron expression (Constraint error, got value 25 expected range 0-23), got "0 25 * * *"',
+      '/etc/cutover.yaml: targets[0].windows[2].duration: expected a duration such as 30s, 15m or 2h, got "2x"',
+      '/etc/cutover.yaml: targets[0].windows[2].timezone: must be an IANA time zone such as UTC or Europe/Berlin, got "Mars/Base"',
+    ]);
+  });
+
+  it('refuses windows in defaults: windows belong to a target', () => {
+    const text =
+      'defaults: { channel: C1, approvers: [U1], windows: [] }\ntargets:\n  - { name: a, strategy: in-place }\n';
+    expect(problemsOf(() => parse(text))[0]).toMatch(/^\/etc\/cutover\.yaml: defaults\.windows: unknown key/);
   });
 });
