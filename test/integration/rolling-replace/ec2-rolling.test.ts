@@ -10,6 +10,7 @@ import { launchClientToken } from '../../../src/strategies/rolling-replace/ec2-e
 import { APPROVER, REQUESTER, stopRuntimeAndClean } from '../../support/harness';
 import { freshSchemaName } from '../../support/pg';
 import { freshQueueName } from '../../support/redis';
+import { unauthorizedOperation } from '../../support/aws/ec2-model';
 import { untilRunState } from '../../support/run-state';
 import { waitFor } from '../../support/wait-for';
 import { Ec2World } from '../volume-swap/vs-runtime';
@@ -283,4 +284,58 @@ test('the old instance is not retired while the cluster is under-replicated', as
   const done = await untilRunState(runtime.store, run.id, ['succeeded', 'failed', 'aborted'], 60_000);
   expect(done.state).toBe('succeeded');
   expect(actions(model)[1]).toBe(`StopInstances ${OLD[0]}`);
+});
+
+test('moveVolume: an attach refused by EC2 rolls the node back: volume re-attached, old instance started, replacement stopped', async () => {
+  const model = standardWorld(world.reset(), { volumes: true });
+  model.failNext('AttachVolume', 1, () => unauthorizedOperation('AttachVolume'));
+  const run = await start('brokers-moved');
+  await approveFirstGate(run);
+  const done = await untilRunState(runtime.store, run.id, ['succeeded', 'failed', 'aborted'], 60_000);
+  expect(done.state).toBe('failed');
+  const [replacement] = model.launched;
+  expect(model.actions()).toEqual([
+    `RunInstances ${TEMPLATE} token=${launchClientToken(run.id, 'a')}`,
+    `StopInstances ${replacement}`,
+    `StopInstances ${OLD[0]}`,
+    `DetachVolume ${VOLS[0]} ${OLD[0]} force=false`,
+    `AttachVolume ${VOLS[0]} ${OLD[0]} ${DEVICE}`,
+    `StartInstances ${OLD[0]}`,
+  ]);
+  expect(model.volume(VOLS[0])?.Attachments?.[0]).toMatchObject({ InstanceId: OLD[0], State: 'attached' });
+  expect(model.instance(OLD[0])?.State?.Name).toBe('running');
+  expect(model.instance(replacement!)?.State?.Name).toBe('stopped');
+  expect(model.launched).toHaveLength(1);
+  expect(step(done, 'launch-2').state).toBe('skipped');
+  expect(step(done, 'stop-old-1').state).toBe('compensated');
+});
+
+test('abort while the replacement syncs: it is stopped and kept, the old instance was never touched', async () => {
+  const model = standardWorld(world.reset());
+  // The replacement never catches up.
+  cluster.override = (derived) =>
+    model.launched.length === 0
+      ? derived
+      : { ...derived, fullyReplicated: false, laggingReplicas: 1, detail: ['a: replacement syncing'] };
+  const run = await start('brokers-two');
+  await approveFirstGate(run);
+  await waitFor(
+    'recover-1 waiting',
+    async () => {
+      const current = await runtime.store.getRun(run.id);
+      return current && step(current, 'recover-1').output?.['laggingReplicas'] === 1 ? current : undefined;
+    },
+    { timeoutMs: 30_000 },
+  );
+  await runtime.runs.abort(run.id, APPROVER, 'replacement does not sync');
+  const done = await untilRunState(runtime.store, run.id, ['aborted', 'failed'], 60_000);
+  expect(done.state).toBe('aborted');
+  const [replacement] = model.launched;
+  expect(model.actions()).toEqual([
+    `RunInstances ${TEMPLATE} token=${launchClientToken(run.id, 'a')}`,
+    `StopInstances ${replacement}`,
+  ]);
+  expect(model.instance(OLD[0])?.State?.Name).toBe('running');
+  expect(step(done, 'launch-1').state).toBe('compensated');
+  expect(step(done, 'retire-1').state).toBe('skipped');
 });
