@@ -5,6 +5,7 @@ import type { HealthChecker } from '../ports/health';
 import type { HookRunner } from '../ports/hooks';
 import type { RdsPort } from '../ports/rds';
 import type { ReplicationPort } from '../ports/replication';
+import { createInPlace } from './in-place';
 import { createReplicaPromotion } from './replica-promotion';
 import { createRollingReplace } from './rolling-replace';
 import type { ClusterSettings } from './rolling-replace/config';
@@ -29,6 +30,7 @@ export function builtinStrategies(ports: StrategyPorts, extra: readonly Strategy
     createReplicaPromotion(ports),
     createVolumeSwap(ports),
     createRollingReplace(ports),
+    createInPlace(ports),
     ...extra,
   ]);
 }

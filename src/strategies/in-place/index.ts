@@ -1,0 +1,41 @@
+// The in-place strategy: change a rarely-updated database where it stands, inside a window, after a
+// snapshot. RDS (ModifyDBInstance or a pending maintenance action) or a self-managed command.
+import type { TargetConfig } from '../../config/types';
+import type { HealthChecker } from '../../ports/health';
+import type { HookRunner } from '../../ports/hooks';
+import type { RdsPort } from '../../ports/rds';
+import type { Strategy } from '../types';
+import { inPlaceConfigSchema } from './config';
+import { inPlaceCommandPreflight, inPlaceExecutors } from './executors';
+import { IN_PLACE, planInPlace, settingsOf } from './plan';
+import { inPlaceRdsExecutors, inPlaceRdsPreflight } from './rds-executors';
+
+export interface InPlaceStrategyDeps {
+  rds: RdsPort;
+  health: HealthChecker;
+  hooks: HookRunner;
+  env: NodeJS.ProcessEnv;
+  /** Wall time in ms for the measured write-unavailable window. */
+  nowMs?: () => number;
+}
+
+export function createInPlace(deps: InPlaceStrategyDeps): Strategy {
+  const nowMs = deps.nowMs ?? Date.now;
+  return {
+    name: IN_PLACE,
+    summary:
+      'change the database where it stands (RDS ModifyDBInstance, a maintenance action, or a command), after a snapshot',
+    configSchema: inPlaceConfigSchema,
+    plan: planInPlace,
+    executors: {
+      ...inPlaceExecutors({ health: deps.health, hooks: deps.hooks, env: deps.env, nowMs }),
+      ...inPlaceRdsExecutors({ rds: deps.rds, nowMs }),
+    },
+    preflight: (target: TargetConfig) => {
+      const inPlace = settingsOf(target);
+      return inPlace.rds
+        ? inPlaceRdsPreflight(deps.rds, inPlace.rds)
+        : inPlaceCommandPreflight(deps, inPlace);
+    },
+  };
+}

@@ -1,0 +1,346 @@
+// Executors of an in-place RDS change. ModifyDBInstance and ApplyPendingMaintenanceAction are sent
+// only after describing the instance, never before the step's DB snapshot is `available`, and never
+// again by an attempt that may already have sent them. Nothing is undone automatically: a failed
+// change names the snapshot so people can restore from it.
+import { fatal, needsHuman, retryable } from '../../engine/failures';
+import type { JsonObject } from '../../engine/types';
+import { AwsRefusal, type RdsPort } from '../../ports/rds';
+import type { PreflightCheck, StepContext, StepExecutor, StepResult } from '../types';
+import type { InPlaceConfig, InPlaceRds } from './config';
+import { describeChange, settingsOf, snapshotIdOf } from './plan';
+import {
+  decideMaintenance,
+  decideModify,
+  FAILED_STATUSES,
+  maintenanceApplied,
+  maintenancePreflight,
+  modifyApplied,
+  modifyPreflight,
+  modifyProgress,
+  type ChangeDecision,
+  type Verdict,
+} from './rds-decisions';
+import { elapsedMs, outputOf } from './steps';
+
+export interface InPlaceRdsDeps {
+  rds: RdsPort;
+  nowMs: () => number;
+}
+
+function rdsOf(ctx: Pick<StepContext, 'target'>): InPlaceRds {
+  const rds = settingsOf(ctx.target).rds;
+  if (!rds) throw fatal('target has no inPlace.rds section');
+  return rds;
+}
+
+/** AWS refusals become engine failures: throttling and 5xx retry; a bad state means look again. */
+function asFailure(error: unknown): never {
+  if (error instanceof AwsRefusal) {
+    if (error.retryable || error.code === 'invalid_state') {
+      throw retryable(error.message, {
+        cause: error,
+        ...(error.code === 'throttled' ? { retryAfterMs: 2_000 } : {}),
+      });
+    }
+    throw fatal(error.message, { cause: error });
+  }
+  throw error;
+}
+
+/**
+ * RDS said no for sure, so nothing was changed: access, existence, state, throttling, or a client
+ * error with a code (InvalidParameterCombination, StorageQuotaExceeded, ...: validated and refused).
+ * Anything else (a lost answer, a 5xx) may have been carried out.
+ */
+function definitelyRefused(error: unknown): error is AwsRefusal {
+  if (!(error instanceof AwsRefusal)) return false;
+  if (error.code !== 'other') return true;
+  const status = error.httpStatusCode;
+  return !error.retryable && error.awsCode !== null && status !== null && status >= 400 && status < 500;
+}
+
+/** An attempt that may have sent the change already: its worker died, or the answer was lost. */
+function maybeSentBefore(ctx: StepContext): boolean {
+  return ctx.resumed || ctx.step.error?.detail?.['maybeSent'] === true;
+}
+
+/** The snapshot of this run, as the snapshot step recorded it (or derived: it is deterministic). */
+function snapshotOf(ctx: StepContext): string {
+  const recorded = outputOf(ctx, 'snapshot')?.['snapshotId'];
+  return typeof recorded === 'string' ? recorded : snapshotIdOf(rdsOf(ctx).instance, ctx.run.id);
+}
+
+function keptSnapshot(snapshotId: string): string {
+  return `The DB snapshot ${snapshotId} is kept; there is no automatic restore: restore from it by hand (RestoreDBInstanceFromDBSnapshot) if the data is needed.`;
+}
+
+function checksOf(verdict: Verdict, name: string, ok: string): PreflightCheck[] {
+  return [
+    { name, ok: verdict.blockers.length === 0, detail: verdict.blockers.join('; ') || ok },
+    ...verdict.warnings.map((warning) => ({ name: 'warning', ok: true, detail: warning })),
+  ];
+}
+
+async function verdictOf(rds: RdsPort, settings: InPlaceRds): Promise<Verdict> {
+  const { region, instance } = settings;
+  const described = await rds.describeInstanceSettings(region, instance);
+  if (settings.maintenance) {
+    const actions = described === null ? [] : await rds.pendingMaintenance(region, instance);
+    return maintenancePreflight(described, instance, actions, settings.maintenance.action);
+  }
+  const modify = settings.modify ?? {};
+  const version = modify.EngineVersion;
+  const current = described?.current.EngineVersion;
+  // Only asked when the version changes: DescribeDBEngineVersions of the current version.
+  const targets =
+    version !== undefined && current !== undefined && described?.engine && version !== current
+      ? await rds.validUpgradeTargets(region, described.engine, current)
+      : null;
+  return modifyPreflight(described, instance, modify, targets);
+}
+
+/** Read-only checks shared by the preflight step and `/cutover plan`. */
+export async function inPlaceRdsPreflight(rds: RdsPort, settings: InPlaceRds): Promise<PreflightCheck[]> {
+  try {
+    return checksOf(
+      await verdictOf(rds, settings),
+      `${settings.instance}: ${describeChange(settings)}`,
+      'available, nothing pending, the change is valid',
+    );
+  } catch (error) {
+    return [{ name: 'AWS reachable', ok: false, detail: (error as Error).message }];
+  }
+}
+
+export function inPlaceRdsExecutors(deps: InPlaceRdsDeps): Record<string, StepExecutor> {
+  const { rds, nowMs } = deps;
+
+  const waiting = (ctx: StepContext, output: JsonObject): StepResult => ({
+    type: 'wait',
+    delayMs: settingsOf(ctx.target).pollInterval,
+    output,
+  });
+
+  /** Busy with something else before the change was sent: wait, within modifyTimeout. */
+  const notYet = (ctx: StepContext, status: string): StepResult => {
+    const { instance, modifyTimeout } = rdsOf(ctx);
+    if (!ctx.humanOverride && elapsedMs(ctx) > modifyTimeout) {
+      throw needsHuman(
+        `${instance} has been ${status} since the approval; the change was not sent. Retry to keep waiting, or abort.`,
+      );
+    }
+    return waiting(ctx, { waitingFor: `${instance} is ${status}` });
+  };
+
+  /**
+   * The change request failed. A definite refusal changed nothing: throttling and a busy instance
+   * retry, anything else fails the run naming the snapshot. Any other failure may have been carried
+   * out: it retries as "describe, do not send" (the mark travels in the step's recorded error).
+   */
+  const sendFailure =
+    (ctx: StepContext, request: string) =>
+    (error: unknown): never => {
+      if (definitelyRefused(error)) {
+        if (error.code === 'throttled' || error.code === 'invalid_state') asFailure(error);
+        throw fatal(
+          `${request} was refused: ${error.message}. Nothing was changed. ${keptSnapshot(snapshotOf(ctx))}`,
+          {
+            cause: error,
+          },
+        );
+      }
+      throw retryable(`${request} may have been carried out: ${(error as Error).message}`, {
+        detail: { maybeSent: true },
+        cause: error,
+      });
+    };
+
+  /** Just before sending: the snapshot is there and `available` (re-checked after the approval). */
+  const snapshotReady = async (ctx: StepContext): Promise<string> => {
+    const { region } = rdsOf(ctx);
+    const snapshotId = snapshotOf(ctx);
+    const snapshot = await rds.describeDbSnapshot(region, snapshotId).catch(asFailure);
+    if (snapshot?.status !== 'available') {
+      throw fatal(
+        `DB snapshot ${snapshotId} is ${snapshot?.status ?? 'gone'}: not changing ${rdsOf(ctx).instance} without it`,
+      );
+    }
+    return snapshotId;
+  };
+
+  /**
+   * Acts on a describe-first decision of a change step. Sends (through `send`) only after the
+   * snapshot is re-checked, and records when the request went out: the start of the
+   * write-unavailable window (the step's start when it was sent by an earlier attempt).
+   */
+  const actOn = async <Send extends object>(
+    ctx: StepContext,
+    decision: ChangeDecision<Send>,
+    send: (done: (result: string) => StepResult, decided: Send) => Promise<StepResult>,
+  ): Promise<StepResult> => {
+    const { region, instance } = rdsOf(ctx);
+    switch (decision.action) {
+      case 'refuse':
+        throw fatal(`${instance} not found in ${region}. ${keptSnapshot(snapshotOf(ctx))}`);
+      case 'skip':
+      case 'wait': {
+        const requestedAtMs = ctx.step.startedAt ? Date.parse(ctx.step.startedAt) : nowMs();
+        return {
+          type: 'done',
+          output: { result: decision.reason, requestedAtMs, snapshotId: snapshotOf(ctx) },
+        };
+      }
+      case 'later':
+        return notYet(ctx, decision.status);
+      case 'send':
+        break;
+    }
+    const snapshotId = await snapshotReady(ctx);
+    const requestedAtMs = nowMs();
+    return send((result) => ({ type: 'done', output: { result, requestedAtMs, snapshotId } }), decision);
+  };
+
+  return {
+    'ip-rds-preflight': {
+      async execute(ctx) {
+        const settings = rdsOf(ctx);
+        // Throttling or a passing outage is a retry, not a refusal.
+        const verdict = await verdictOf(rds, settings).catch(asFailure);
+        if (verdict.blockers.length > 0) throw fatal(`preflight refused: ${verdict.blockers.join('; ')}`);
+        return { type: 'done', output: { warnings: verdict.warnings } };
+      },
+    },
+
+    'ip-rds-snapshot': {
+      async execute(ctx): Promise<StepResult> {
+        const { region, instance, snapshotTimeout } = rdsOf(ctx);
+        const snapshotId = snapshotIdOf(instance, ctx.run.id);
+        // Describe first: a resumed or retried attempt finds the snapshot an earlier one made.
+        let snapshot = await rds.describeDbSnapshot(region, snapshotId).catch(asFailure);
+        if (snapshot === null) {
+          snapshot = (await rds.createDbSnapshot(region, instance, snapshotId).catch(asFailure)).snapshot;
+        }
+        if (snapshot.instanceId !== null && snapshot.instanceId !== instance) {
+          throw fatal(`DB snapshot ${snapshotId} exists but is of ${snapshot.instanceId}, not ${instance}`);
+        }
+        if (snapshot.status === 'available') {
+          return {
+            type: 'done',
+            output: { snapshotId, report: `:camera: DB snapshot ${snapshotId} of ${instance} is available.` },
+          };
+        }
+        if (snapshot.status === 'failed' || snapshot.status === 'deleting') {
+          throw fatal(`DB snapshot ${snapshotId} is ${snapshot.status}; nothing was changed`);
+        }
+        if (!ctx.humanOverride && elapsedMs(ctx) > snapshotTimeout) {
+          throw needsHuman(
+            `DB snapshot ${snapshotId} is still ${snapshot.status} after ${Math.round(elapsedMs(ctx) / 60_000)} min; nothing was changed. Retry to keep waiting, or abort.`,
+          );
+        }
+        const percent = snapshot.percentProgress ?? 0;
+        return waiting(ctx, {
+          snapshotId,
+          status: snapshot.status,
+          progressNote: `:camera: DB snapshot ${snapshotId}: ${Math.floor(percent / 25) * 25}% or more`,
+        });
+      },
+    },
+
+    'ip-rds-modify': {
+      async execute(ctx): Promise<StepResult> {
+        const { region, instance } = rdsOf(ctx);
+        const modify = rdsOf(ctx).modify ?? {};
+        const described = await rds.describeInstanceSettings(region, instance).catch(asFailure);
+        const decision = decideModify(described, modify, maybeSentBefore(ctx));
+        return actOn(ctx, decision, async (done) => {
+          try {
+            await rds.modifyInstance(region, instance, modify);
+          } catch (error) {
+            if (error instanceof AwsRefusal && error.code === 'invalid_state') {
+              // Busy after all (a backup started): describe again on the next poll.
+              const now = await rds.describeInstanceSettings(region, instance).catch(asFailure);
+              if (now !== null && modifyApplied(now, modify)) return done('already_applied');
+              return notYet(ctx, now?.status ?? 'unknown');
+            }
+            return sendFailure(ctx, `ModifyDBInstance of ${instance}`)(error);
+          }
+          return done('modified');
+        });
+      },
+    },
+
+    'ip-rds-maintenance': {
+      async execute(ctx): Promise<StepResult> {
+        const { region, instance, maintenance } = rdsOf(ctx);
+        if (!maintenance) throw fatal('target has no maintenance action');
+        const described = await rds.describeInstanceSettings(region, instance).catch(asFailure);
+        const actions = await rds.pendingMaintenance(region, instance).catch(asFailure);
+        const decision = decideMaintenance(described, actions, maintenance.action, maybeSentBefore(ctx));
+        return actOn(ctx, decision, async (done, { resourceArn }) => {
+          await rds
+            .applyMaintenance(region, resourceArn, maintenance.action)
+            .catch(sendFailure(ctx, `ApplyPendingMaintenanceAction ${maintenance.action} on ${instance}`));
+          return done('applied');
+        });
+      },
+    },
+
+    'ip-rds-wait': {
+      async execute(ctx): Promise<StepResult> {
+        const settings = rdsOf(ctx);
+        const { region, instance, modifyTimeout } = settings;
+        const described = await rds.describeInstanceSettings(region, instance).catch(asFailure);
+        if (described === null) throw needsHuman(`${instance} is gone. ${keptSnapshot(snapshotOf(ctx))}`);
+        if (FAILED_STATUSES.has(described.status)) {
+          throw needsHuman(
+            `${instance} went to ${described.status} while the change was applied; check it in the RDS console. ${keptSnapshot(snapshotOf(ctx))}`,
+          );
+        }
+        let applied: boolean;
+        let notYetApplied: JsonObject;
+        if (settings.maintenance) {
+          const actions = await rds.pendingMaintenance(region, instance).catch(asFailure);
+          applied = maintenanceApplied(described, actions, settings.maintenance.action);
+          notYetApplied = { status: described.status, stillPending: actions.map((action) => action.action) };
+        } else {
+          const modify = settings.modify ?? {};
+          applied = modifyApplied(described, modify);
+          const progress = modifyProgress(described, modify);
+          notYetApplied = { status: described.status, missing: progress.missing, pending: progress.pending };
+        }
+        if (applied) {
+          const rebootNote =
+            described.parameterApplyStatus === 'pending-reboot'
+              ? ' The parameter group is pending-reboot: its static parameters apply at the next reboot (not done by the bot).'
+              : '';
+          return {
+            type: 'done',
+            output: {
+              appliedAtMs: nowMs(),
+              status: described.status,
+              parameterApplyStatus: described.parameterApplyStatus,
+              report: `:white_check_mark: ${instance} is ${described.status} with ${describeChange(settings)} applied.${rebootNote}`,
+            },
+          };
+        }
+        if (!ctx.humanOverride && elapsedMs(ctx) > modifyTimeout) {
+          throw needsHuman(
+            `${instance} is ${described.status} and the change is not applied after ${Math.round(elapsedMs(ctx) / 60_000)} min. Retry to keep waiting, or check the RDS console. ${keptSnapshot(snapshotOf(ctx))}`,
+          );
+        }
+        return waiting(ctx, notYetApplied);
+      },
+    },
+  };
+}
+
+/** What the report says about an RDS change: the snapshot, and what RDS shows now. */
+export function rdsReportLines(ctx: StepContext, inPlace: InPlaceConfig): string[] {
+  const rds = inPlace.rds;
+  if (!rds) return [];
+  const status = outputOf(ctx, 'wait-applied')?.['status'];
+  return [
+    `• ${rds.instance}: ${describeChange(rds)} applied${typeof status === 'string' ? `; RDS shows ${status}` : ''}.`,
+    `• DB snapshot taken before the change: ${snapshotOf(ctx)} (kept; delete it when no longer needed).`,
+  ];
+}

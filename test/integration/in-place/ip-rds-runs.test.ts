@@ -1,0 +1,238 @@
+// Whole in-place RDS runs through the real runtime: PostgreSQL store, BullMQ on Redis, the step
+// worker, the real strategy and AwsRdsAdapter. AWS is the stateful RdsModel behind
+// aws-sdk-client-mock: snapshots go creating → available (the instance shows backing-up meanwhile
+// and refuses ModifyDBInstance), a modification shows pending, then modifying, then applied.
+import type { Run } from '../../../src/engine/types';
+import type { Runtime } from '../../../src/main/runtime';
+import { finishedText } from '../../../src/slack/notifier/thread-text';
+import { snapshotIdOf } from '../../../src/strategies/in-place/plan';
+import { APPROVER } from '../../support/harness';
+import { freshSchemaName } from '../../support/pg';
+import { freshQueueName } from '../../support/redis';
+import { startVsRuntime, stopVsRuntime } from '../volume-swap/vs-runtime';
+import {
+  approveGate,
+  inPlace,
+  RDS_STEP,
+  RDS_TARGETS_YAML,
+  RdsWorld,
+  startRun,
+  untilFinished,
+  untilRun,
+} from './ip-runtime';
+
+const schema = freshSchemaName('t_ip_rds');
+const aws = new RdsWorld();
+let runtime: Runtime;
+
+const MUTATING = ['CreateDBSnapshot', 'ModifyDBInstance', 'ApplyPendingMaintenanceAction'] as const;
+
+beforeAll(async () => {
+  runtime = await startVsRuntime({
+    schema,
+    queueName: freshQueueName('ip-rds'),
+    strategy: inPlace(aws.adapter()),
+    yaml: RDS_TARGETS_YAML,
+  });
+});
+
+afterEach(async () => {
+  for (const active of await runtime.store.listActiveRuns()) {
+    await runtime.runs.abort(active.id, APPROVER, 'test cleanup');
+    await untilFinished(runtime, active.id);
+  }
+});
+
+afterAll(async () => {
+  await stopVsRuntime(runtime, schema);
+  aws.close();
+});
+
+async function atGate(run: Run): Promise<Run> {
+  const seen = await untilRun(runtime, run.id, 'at the gate', (current) =>
+    ['awaiting_approval', 'failed', 'aborted'].includes(current.state),
+  );
+  expect({ state: seen.state, outcome: seen.outcome }).toEqual({ state: 'awaiting_approval', outcome: null });
+  return seen;
+}
+
+describe('in-place RDS ModifyDBInstance', () => {
+  test('happy path: preflight, snapshot until available, gate, modify once (ApplyImmediately), wait, verify, report', async () => {
+    aws.reset();
+    aws.model.addInstance('billing-db');
+    const run = await startRun(runtime, 'billing');
+    const snapshotId = snapshotIdOf('billing-db', run.id);
+
+    const gate = await atGate(run);
+    expect(gate.currentStep).toBe(RDS_STEP.gate);
+    expect(gate.steps[RDS_STEP.snapshot]?.output).toMatchObject({ snapshotId });
+    // Before the approval: reads, and the snapshot (made once, polled until available). No change.
+    expect(aws.commands()).toEqual([
+      'DescribeDBInstances',
+      'DescribeDBSnapshots!DBSnapshotNotFoundFault',
+      'CreateDBSnapshot',
+      'DescribeDBSnapshots',
+      'DescribeDBSnapshots',
+      'DescribeDBSnapshots',
+    ]);
+    expect(aws.model.snapshot(snapshotId)).toMatchObject({
+      Status: 'available',
+      DBInstanceIdentifier: 'billing-db',
+    });
+
+    const callsAtApproval = aws.model.calls.length;
+    await approveGate(runtime, run, RDS_STEP.gate);
+    const done = await untilFinished(runtime, run.id);
+
+    expect(done.state).toBe('succeeded');
+    expect(done.steps.map((step) => step.state)).toEqual(Array(7).fill('succeeded'));
+    // After the approval: describe, the snapshot re-checked, one ModifyDBInstance, then describes.
+    const after = aws.commands(callsAtApproval);
+    expect(after.slice(0, 3)).toEqual(['DescribeDBInstances', 'DescribeDBSnapshots', 'ModifyDBInstance']);
+    expect(new Set(after.slice(3))).toEqual(new Set(['DescribeDBInstances']));
+    expect(aws.count('ModifyDBInstance')).toBe(1);
+    expect(aws.model.calls.find((call) => call.command === 'ModifyDBInstance')?.input).toEqual({
+      DBInstanceIdentifier: 'billing-db',
+      DBInstanceClass: 'db.r6g.large',
+      AllocatedStorage: 200,
+      ApplyImmediately: true,
+    });
+    // The world, in order: the modification went out only after the snapshot was available.
+    expect(aws.model.events).toEqual([
+      `CreateDBSnapshot ${snapshotId}`,
+      `snapshot ${snapshotId} available`,
+      'ModifyDBInstance billing-db ApplyImmediately=true',
+      'billing-db applied',
+    ]);
+    const sequence = (command: string): number =>
+      aws.model.calls.findIndex((call) => call.command === command);
+    expect(sequence('ModifyDBInstance')).toBeGreaterThan(sequence('CreateDBSnapshot'));
+    expect(aws.model.instance('billing-db')).toMatchObject({
+      DBInstanceStatus: 'available',
+      DBInstanceClass: 'db.r6g.large',
+      AllocatedStorage: 200,
+      PendingModifiedValues: {},
+    });
+
+    expect(done.steps[RDS_STEP.change]?.output).toMatchObject({ result: 'modified', snapshotId });
+    expect(done.steps[RDS_STEP.verify]?.output?.['health']).toEqual(expect.any(String));
+    const report = done.steps[RDS_STEP.report]?.output;
+    expect(report?.['writeUnavailableMs']).toEqual(expect.any(Number));
+    expect(report?.['report']).toMatch(/Write-unavailable window \(change request → healthy\): \d+\.\d s/);
+    expect(report?.['report']).toContain(snapshotId);
+  });
+
+  test('RDS refuses the modification (InvalidParameterCombination): the run fails once, naming the snapshot', async () => {
+    aws.reset();
+    aws.model.addInstance('metrics-db', { settings: { StorageType: 'gp2' } });
+    const run = await startRun(runtime, 'metrics');
+    const snapshotId = snapshotIdOf('metrics-db', run.id);
+    await atGate(run);
+    await approveGate(runtime, run, RDS_STEP.gate);
+    const done = await untilFinished(runtime, run.id);
+
+    expect(done.state).toBe('failed');
+    expect(aws.commands()).toContain('ModifyDBInstance!InvalidParameterCombination');
+    // Refused for sure: not sent again.
+    expect(aws.count('ModifyDBInstance')).toBe(1);
+    const failure = done.steps[RDS_STEP.change]?.error?.message ?? '';
+    expect(failure).toContain('InvalidParameterCombination');
+    expect(failure).toContain('Nothing was changed');
+    expect(failure).toContain(snapshotId);
+    expect(failure).toContain('no automatic restore');
+    // The thread's last word says it too, and the snapshot is still there.
+    expect(finishedText(done)).toContain(snapshotId);
+    expect(aws.model.snapshot(snapshotId)?.Status).toBe('available');
+    expect(done.steps.slice(RDS_STEP.wait).map((step) => step.state)).toEqual([
+      'skipped',
+      'skipped',
+      'skipped',
+    ]);
+  });
+
+  test('a throttled ModifyDBInstance is sent again (throttling is a definite no), once accepted', async () => {
+    aws.reset();
+    aws.model.addInstance('billing-db').failNext('ModifyDBInstance', 1);
+    const run = await startRun(runtime, 'billing');
+    await atGate(run);
+    await approveGate(runtime, run, RDS_STEP.gate);
+    const done = await untilFinished(runtime, run.id);
+    expect(done.state).toBe('succeeded');
+    expect(aws.count('ModifyDBInstance')).toBe(2);
+    expect(aws.count('ModifyDBInstance', 'ok')).toBe(1);
+  });
+
+  test.each([
+    {
+      what: 'modifications already pending',
+      target: 'billing',
+      world: () => aws.model.addInstance('billing-db', { pendingModifications: true }),
+      message: 'billing-db already has pending modifications (DBInstanceClass)',
+    },
+    {
+      what: 'nothing to change',
+      target: 'billing',
+      world: () =>
+        aws.model.addInstance('billing-db', {
+          settings: { DBInstanceClass: 'db.r6g.large', AllocatedStorage: 200 },
+        }),
+      message: 'nothing to change: billing-db already has DBInstanceClass db.r6g.large, AllocatedStorage 200',
+    },
+    {
+      what: 'instance not available',
+      target: 'billing',
+      world: () => aws.model.addInstance('billing-db', { status: 'storage-optimization' }),
+      message: 'billing-db is storage-optimization, not available',
+    },
+    {
+      what: 'storage would shrink',
+      target: 'billing',
+      world: () => aws.model.addInstance('billing-db', { settings: { AllocatedStorage: 500 } }),
+      message: 'AllocatedStorage 200 GiB < 500 GiB: RDS storage cannot shrink',
+    },
+    {
+      what: 'no such maintenance action pending',
+      target: 'audit',
+      world: () => aws.model.addInstance('audit-db').addMaintenance('audit-db', 'db-upgrade'),
+      message: 'no pending system-update for audit-db: nothing to apply (pending actions: db-upgrade)',
+    },
+  ])('preflight refuses ($what) before any mutating call', async ({ target, world, message }) => {
+    aws.reset();
+    world();
+    const run = await startRun(runtime, target);
+    const done = await untilFinished(runtime, run.id);
+    expect(done.state).toBe('failed');
+    expect(done.steps[RDS_STEP.preflight]?.error?.message).toContain(`preflight refused: ${message}`);
+    for (const command of MUTATING) expect(aws.count(command)).toBe(0);
+    expect(aws.model.snapshotIds()).toEqual([]);
+  });
+});
+
+describe('in-place RDS pending maintenance action', () => {
+  test('snapshot, gate, ApplyPendingMaintenanceAction (immediate) once, wait until gone, verify', async () => {
+    aws.reset();
+    aws.model.addInstance('audit-db').addMaintenance('audit-db', 'system-update');
+    const run = await startRun(runtime, 'audit');
+    const snapshotId = snapshotIdOf('audit-db', run.id);
+    await atGate(run);
+    expect(aws.count('ApplyPendingMaintenanceAction')).toBe(0);
+    await approveGate(runtime, run, RDS_STEP.gate);
+    const done = await untilFinished(runtime, run.id);
+
+    expect(done.state).toBe('succeeded');
+    expect(aws.model.events).toEqual([
+      `CreateDBSnapshot ${snapshotId}`,
+      `snapshot ${snapshotId} available`,
+      'ApplyPendingMaintenanceAction audit-db system-update',
+      'audit-db system-update applied',
+    ]);
+    expect(aws.model.calls.find((call) => call.command === 'ApplyPendingMaintenanceAction')?.input).toEqual({
+      ResourceIdentifier: aws.model.arn('audit-db'),
+      ApplyAction: 'system-update',
+      OptInType: 'immediate',
+    });
+    expect(aws.count('ApplyPendingMaintenanceAction')).toBe(1);
+    expect(done.steps[RDS_STEP.wait]?.output).toMatchObject({ status: 'available' });
+    expect(done.steps[RDS_STEP.report]?.output?.['report']).toContain(snapshotId);
+  });
+});
