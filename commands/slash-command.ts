@@ -1,7 +1,13 @@
 // `/cutover ...`: ack at once, then answer. A usage error is answered in the ack itself.
 import type { App, SlashCommand } from '@slack/bolt';
 import type { WebClient } from '@slack/web-api';
-import { renderPlan, renderRunList, renderStatus, renderTargets } from '../src/slack/render/summary';
+import {
+  renderPlan,
+  renderRunList,
+  renderStatus,
+  renderTargets,
+  targetSummary,
+} from '../src/slack/render/summary';
 import { ACTIVE_RUN_STATES } from '../src/engine/types';
 import { escapeMrkdwn } from '../src/slack/render/blocks';
 import type { SlackHandlerDeps } from './deps';
@@ -67,16 +73,7 @@ async function handle(command: CutoverCommand, call: Invocation, deps: SlackHand
       return;
 
     case 'targets':
-      await reply(
-        renderTargets(
-          deps.targets.map((target) => ({
-            name: target.name,
-            strategy: target.strategy,
-            channel: target.channel,
-            approvers: [...target.approvers],
-          })),
-        ),
-      );
+      await reply(renderTargets(deps.targets.map((target) => targetSummary(target, now))));
       return;
 
     case 'plan': {

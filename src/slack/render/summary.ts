@@ -1,5 +1,7 @@
 // Replies to /cutover list, status, targets and plan.
+import type { TargetConfig } from '../../config/types';
 import type { Run, StepKind } from '../../engine/types';
+import { windowStatus } from '../../windows';
 import type { LagInput } from './progress';
 import {
   approverMention,
@@ -22,7 +24,26 @@ export interface TargetSummary {
   strategy: string;
   channel: string;
   approvers: string[];
+  /** The next maintenance window, for people: `Sun 29 Nov 02:00–04:00 UTC (in 2 d 4 h)`. */
   nextWindow?: string;
+  /** The window open now, instead of the next one: `Sun 29 Nov 02:00–04:00 UTC, closes in 40 m`. */
+  openWindow?: string;
+  /** Runs of the target start only inside a window. */
+  requireWindow?: boolean;
+}
+
+/** What `/cutover targets` shows of a target at `now` (from the Clock port). */
+export function targetSummary(target: TargetConfig, now: Date): TargetSummary {
+  const status = windowStatus(target.windows, now);
+  return {
+    name: target.name,
+    strategy: target.strategy,
+    channel: target.channel,
+    approvers: [...target.approvers],
+    ...(status?.kind === 'open' ? { openWindow: status.text } : {}),
+    ...(status?.kind === 'next' ? { nextWindow: status.text } : {}),
+    ...(target.requireWindow ? { requireWindow: true } : {}),
+  };
 }
 
 export interface PlanStepSummary {
@@ -94,7 +115,12 @@ export function renderTargets(targets: TargetSummary[]): Message {
         ? t.approvers.slice(0, 20).map(approverMention).join(', ') +
           (t.approvers.length > 20 ? ` and ${t.approvers.length - 20} more` : '')
         : '_no approvers_';
-    const window = t.nextWindow ? ` · next window: ${name(t.nextWindow, 100)}` : '';
+    const required = t.requireWindow ? ' (required)' : '';
+    const window = t.openWindow
+      ? ` · window open now${required}: ${name(t.openWindow, 100)}`
+      : t.nextWindow
+        ? ` · next window${required}: ${name(t.nextWindow, 100)}`
+        : '';
     return `*${name(t.name)}* · ${name(t.strategy, 60)} · ${channelMention(t.channel)} · approvers: ${approvers}${window}`;
   });
   return {

@@ -1,6 +1,14 @@
 // Replies to /cutover list, status, targets and plan.
 import { messageViolations } from '../../../src/slack/render/blocks';
-import { renderPlan, renderRunList, renderStatus, renderTargets } from '../../../src/slack/render/summary';
+import type { TargetConfig } from '../../../src/config/types';
+import {
+  renderPlan,
+  renderRunList,
+  renderStatus,
+  renderTargets,
+  targetSummary,
+} from '../../../src/slack/render/summary';
+import { ManualClock } from '../../support/manual-clock';
 import { abortedRun, allText, awaitingGateRun, buttons, dateAt, runningRun, succeededRun } from './fixtures';
 
 const NOW = dateAt(2 * 3_600_000 + 3 * 60_000);
@@ -57,6 +65,55 @@ describe('renderTargets', () => {
 
   it('says when no target is configured', () => {
     expect(renderTargets([]).text).toBe('No targets configured.');
+  });
+});
+
+describe('targetSummary (what /cutover targets shows, at the Clock’s now)', () => {
+  const target = (overrides: Partial<TargetConfig> = {}): TargetConfig => ({
+    name: 'orders-db',
+    strategy: 'replica-promotion',
+    channel: 'C0123456789',
+    approvers: ['U0AAAAAAA'],
+    approvalTimeoutMs: 15 * 60_000,
+    requiredApprovals: 1,
+    allowSelfApproval: false,
+    windows: [{ cron: '0 2 * * SUN', durationMs: 2 * 3_600_000, timezone: 'Europe/Berlin' }],
+    requireWindow: false,
+    cooldownMs: 0,
+    reminderMs: 15 * 60_000,
+    settings: {},
+    ...overrides,
+  });
+  const line = (config: TargetConfig, now: Date) =>
+    allText(renderTargets([targetSummary(config, now)]).blocks);
+  // Thursday 26 Nov 2026 21:00 UTC; the window opens Sun 29 Nov 02:00 CET (01:00 UTC).
+  const clock = new ManualClock('2026-11-26T21:00:00Z');
+
+  it('shows the next window in its time zone and how far away it is', () => {
+    expect(line(target(), clock.now())).toContain(
+      '*orders-db* · replica-promotion · <#C0123456789> · approvers: <@U0AAAAAAA> · next window: Sun 29 Nov 02:00–04:00 Europe/Berlin (in 2 d 4 h)',
+    );
+  });
+
+  it('shows the open window and when it closes, then the next one once it has closed', () => {
+    clock.set('2026-11-29T02:20:00Z');
+    expect(line(target(), clock.now())).toContain(
+      ' · window open now: Sun 29 Nov 02:00–04:00 Europe/Berlin, closes in 40 m',
+    );
+    clock.advance(40 * 60_000);
+    expect(line(target(), clock.now())).toContain(
+      ' · next window: Sun 6 Dec 02:00–04:00 Europe/Berlin (in 6 d 22 h)',
+    );
+  });
+
+  it('says when runs must start inside a window, and nothing about windows when there are none', () => {
+    clock.set('2026-11-26T21:00:00Z');
+    expect(line(target({ requireWindow: true }), clock.now())).toContain(
+      ' · next window (required): Sun 29 Nov',
+    );
+    const without = line(target({ windows: [] }), clock.now());
+    expect(without).toContain('approvers: <@U0AAAAAAA>');
+    expect(without).not.toContain('window');
   });
 });
 
