@@ -6,7 +6,7 @@ import { nextWindows, type WindowOccurrence, windowContaining } from './windows'
 /** How many upcoming window starts a refusal suggests. */
 export const SUGGESTED_STARTS = 3;
 
-export type ScheduleRefusal = 'in-the-past' | 'outside-windows' | 'no-windows';
+export type ScheduleRefusal = 'invalid-time' | 'in-the-past' | 'outside-windows' | 'no-windows';
 
 export type ScheduleCheck =
   | {
@@ -53,6 +53,7 @@ export function checkScheduleTime(
     return { ok: false, reason, message: `${problem}.${listed}`, nextValid };
   };
 
+  if (Number.isNaN(at.getTime())) return refuse('invalid-time', 'That is not a valid time');
   if (at.getTime() < now.getTime()) {
     return refuse('in-the-past', `${at.toISOString()} is in the past (it is now ${now.toISOString()})`);
   }

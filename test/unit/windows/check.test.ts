@@ -92,4 +92,11 @@ describe('checkScheduleTime', () => {
       message: 'x requires a maintenance window but has none configured.',
     });
   });
+
+  it('refuses an invalid date instead of failing', () => {
+    clock.set('2026-11-26T14:00:00Z');
+    const check = checkScheduleTime(windows, false, new Date('not a date'), clock.now());
+    expect(check).toMatchObject({ ok: false, reason: 'invalid-time' });
+    expect(starts(check)).toHaveLength(3);
+  });
 });

@@ -2,6 +2,7 @@
 import fc from 'fast-check';
 
 import {
+  checkScheduleTime,
   fits,
   type MaintenanceWindow,
   nextWindows,
@@ -100,6 +101,26 @@ describe('window properties', () => {
           expect(fits(windows, at, estimate)).toBe(estimate <= left);
         }
       }),
+      { numRuns: 30 },
+    );
+  });
+
+  it('accepts every start a refusal suggests', () => {
+    fc.assert(
+      fc.property(
+        windowsArb,
+        instantArb,
+        fc.integer({ min: -H, max: 20 * 86_400_000 }),
+        (windows, t, ahead) => {
+          const now = new Date(t);
+          const check = checkScheduleTime(windows, true, new Date(t + ahead), now);
+          if (check.ok) return;
+          expect(check.nextValid.length).toBeGreaterThan(0);
+          for (const suggestion of check.nextValid) {
+            expect(checkScheduleTime(windows, true, suggestion.start, now).ok).toBe(true);
+          }
+        },
+      ),
       { numRuns: 30 },
     );
   });
