@@ -183,11 +183,18 @@ export async function attachVolumeStep(
   return waiting(volume, { attachment: attachment?.state ?? seen.state, attachSentAtMs: sentAt });
 }
 
-/** A DryRun permission check as a preflight line: `dryRun` resolves when EC2 would allow the calls. */
+/**
+ * A DryRun permission check as a preflight line: `dryRun` resolves when EC2 would allow the calls.
+ * A retryable refusal (throttling) is thrown, not reported as a refused permission.
+ */
 export async function dryRunCheck(dryRun: () => Promise<void>, allowed: string): Promise<PreflightCheck> {
   const refused = await dryRun().then(
     () => null,
-    (error: Error) => error,
+    (error: Error) => {
+      // Throttling or a passing outage is no answer about permissions: let the caller retry.
+      if (error instanceof Ec2Refusal && error.retryable) throw error;
+      return error;
+    },
   );
   return {
     name: 'permissions (DryRun)',

@@ -10,7 +10,7 @@ import { launchClientToken } from '../../../src/strategies/rolling-replace/ec2-e
 import { APPROVER, REQUESTER, stopRuntimeAndClean } from '../../support/harness';
 import { freshSchemaName } from '../../support/pg';
 import { freshQueueName } from '../../support/redis';
-import { unauthorizedOperation } from '../../support/aws/ec2-model';
+import { notDryRun, unauthorizedOperation } from '../../support/aws/ec2-model';
 import { untilRunState } from '../../support/run-state';
 import { waitFor } from '../../support/wait-for';
 import { Ec2World } from '../volume-swap/vs-runtime';
@@ -155,6 +155,18 @@ test('a lost RunInstances response is retried with the same ClientToken: one ins
   expect(launches[0]!.summary).toBe(launches[1]!.summary);
   expect(model.launched).toHaveLength(2);
   expect(step(done, 'launch-1').output?.['instanceId']).toBe(model.launched[0]);
+});
+
+test('RequestLimitExceeded on the preflight DryRun and on the launch is retried, not a refusal', async () => {
+  const model = standardWorld(world.reset());
+  model.failNext('RunInstances', 1, undefined, (input) => !notDryRun(input));
+  model.failNext('RunInstances', 1, undefined, notDryRun);
+  const run = await start('brokers-two');
+  await approveFirstGate(run);
+  const done = await untilRunState(runtime.store, run.id, ['succeeded', 'failed', 'aborted'], 60_000);
+  expect(done.state).toBe('succeeded');
+  expect(model.count('RunInstances', 'RequestLimitExceeded')).toBe(2);
+  expect(model.launched).toHaveLength(2);
 });
 
 test('moveVolume: the replacement waits stopped, the volume moves, the old instance is terminated after recovery', async () => {

@@ -199,6 +199,8 @@ interface SnapshotState {
 interface InjectedFailure {
   remaining: number;
   error: () => Error;
+  /** Only calls whose input matches (e.g. not the DryRun ones). Default every call. */
+  when?: (input: unknown) => boolean;
 }
 
 /** An SDK-shaped EC2 error as the SDK builds it (EC2 errors are unmodeled: name = wire code). */
@@ -224,6 +226,11 @@ export function unauthorizedOperation(action: string): EC2ServiceException {
     403,
     `You are not authorized to perform this operation. User: arn:aws:iam::${EC2_MODEL_ACCOUNT}:user/cutover-bot is not authorized to perform: ec2:${action}`,
   );
+}
+
+/** For failNext: only calls that are not DryRun requests. */
+export function notDryRun(input: unknown): boolean {
+  return (input as { DryRun?: boolean } | undefined)?.DryRun !== true;
 }
 
 export function dryRunOperation(): EC2ServiceException {
@@ -370,10 +377,18 @@ export class Ec2Model {
     return this;
   }
 
-  /** The next `count` calls of `command` throw `error()` (default: RequestLimitExceeded). */
-  failNext(command: Ec2ModelCommand, count: number, error: () => Error = requestLimitExceeded): this {
+  /**
+   * The next `count` calls of `command` throw `error()` (default: RequestLimitExceeded); with `when`,
+   * only the calls whose input it accepts (e.g. `notDryRun`).
+   */
+  failNext(
+    command: Ec2ModelCommand,
+    count: number,
+    error: () => Error = requestLimitExceeded,
+    when?: (input: unknown) => boolean,
+  ): this {
     const queue = this.failures.get(command) ?? [];
-    queue.push({ remaining: count, error });
+    queue.push({ remaining: count, error, ...(when ? { when } : {}) });
     this.failures.set(command, queue);
     return this;
   }
@@ -876,7 +891,9 @@ export class Ec2Model {
   /** Records the call, applies injected failures, then runs the handler; always async. */
   private async call<I, O>(command: Ec2ModelCommand, input: I, handler: (input: I) => O): Promise<O> {
     const summary = summarize(command, input);
-    const injected = this.failures.get(command)?.find((failure) => failure.remaining > 0);
+    const injected = this.failures
+      .get(command)
+      ?.find((failure) => failure.remaining > 0 && (failure.when?.(input) ?? true));
     if (injected !== undefined) {
       injected.remaining -= 1;
       const error = injected.error();
