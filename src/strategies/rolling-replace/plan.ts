@@ -26,8 +26,9 @@ export function planRollingReplace(target: TargetConfig): Plan {
     title,
     destructive: true,
     explain,
-    warning:
-      'A replaced node is not put back automatically; abort stops between nodes with the cluster fully replicated.',
+    warning: isEc2Replace(cluster.replace)
+      ? 'Each replacement is launched before its old instance is touched. A failure or abort before a node has recovered undoes that node (the replacement is stopped and kept); recovered nodes stay replaced.'
+      : 'A replaced node is not put back automatically; abort stops between nodes with the cluster fully replicated.',
   });
   const steps: StepSpec[] = [
     {

@@ -1,4 +1,4 @@
-// Shared by the rolling-replace EC2 suites: the real runtime (PostgreSQL store, BullMQ on Redis,
+// Shared by the rolling-replace EC2 suites: the real runtime of the volume-swap suites (PostgreSQL store, BullMQ on Redis,
 // workers) around the real rolling-replace strategy, whose Ec2Port is the real AwsEc2Adapter on an
 // EC2Client that aws-sdk-client-mock stubs and the stateful Ec2Model answers (as in the volume-swap
 // suites). The cluster is a ClusterHealthPort the test drives, derived from the model: a node is a
@@ -7,18 +7,14 @@
 // it syncs the cluster is not fully replicated (a lagging copy).
 // Reading the model never advances its describe-driven time.
 import type { Instance } from '@aws-sdk/client-ec2';
-import pino from 'pino';
-
-import { parseTargets } from '../../../src/config/targets';
-import { startRuntime, type Runtime } from '../../../src/main/runtime';
+import type { Runtime } from '../../../src/main/runtime';
 import type { ClusterHealth, ClusterHealthPort } from '../../../src/ports/cluster-health';
 import type { Ec2Port } from '../../../src/ports/ec2';
 import { ProcessHookRunner } from '../../../src/adapters/hooks/process-hook-runner';
-import { configSchemasOf } from '../../../src/strategies';
 import { createRollingReplace } from '../../../src/strategies/rolling-replace';
-import { registryOf, type Strategy } from '../../../src/strategies/types';
+import type { Strategy } from '../../../src/strategies/types';
 import type { Ec2Model } from '../../support/aws/ec2-model';
-import { testAppConfig } from '../../support/harness';
+import { startVsRuntime } from '../volume-swap/vs-runtime';
 
 export const OLD = ['i-0a000000000000001', 'i-0a000000000000002', 'i-0a000000000000003'] as const;
 export const VOLS = ['vol-0c000000000000001', 'vol-0c000000000000002', 'vol-0c000000000000003'] as const;
@@ -96,7 +92,7 @@ export function rrStrategy(ec2: Ec2Port, cluster: ClusterHealthPort): Strategy {
   return createRollingReplace({
     clusterHealth: () => cluster,
     hooks: new ProcessHookRunner(),
-    env: { RR_PRIMARY: 'redis://127.0.0.1:1' },
+    env: {},
     ec2,
   });
 }
@@ -110,49 +106,30 @@ export function nodesYaml(count: number, volumes: boolean): string {
     .join(', ')}]`;
 }
 
-/** A target: redis kind (the health port is the test's anyway), EC2 replace with `ec2` extra keys. */
+/** A target: nats kind (the health port is the test's anyway), EC2 replace with `ec2` extra keys. */
 export function targetYaml(name: string, count: number, ec2: string, extra = ''): string {
   const volumes = ec2.includes('moveVolume');
   return `  - name: ${name}
     strategy: rolling-replace
-    cluster: { kind: redis, primary: env:RR_PRIMARY, expectedReplicas: 2, nodes: ${nodesYaml(count, volumes)},
+    cluster: { kind: nats, servers: ['nats://127.0.0.1:1'], nodes: ${nodesYaml(count, volumes)},
       replace: { ec2: { region: eu-west-1, launchTemplate: { name: ${TEMPLATE} }, pollInterval: 30ms, startTimeout: 20s, stopTimeout: 20s${ec2 ? `, ${ec2}` : ''} } },
       pollInterval: 30ms, recoverTimeout: 20s${extra ? `, ${extra}` : ''} }
 `;
 }
 
-export interface RrRuntimeOptions {
+/** The runtime of the volume-swap suites, with this file's targets (`targets` from targetYaml). */
+export function startRrRuntime(options: {
   schema: string;
   queueName: string;
   strategy: Strategy;
   targets: string;
   lockDurationMs?: number;
   stalledIntervalMs?: number;
-}
-
-export function startRrRuntime(options: RrRuntimeOptions): Promise<Runtime> {
-  const config = testAppConfig('all');
-  const strategies = registryOf([options.strategy]);
-  const lockDurationMs = options.lockDurationMs ?? 30_000;
-  const yaml = `defaults: { channel: C0TEST0001, approvers: [U0APPROVER] }\ntargets:\n${options.targets}`;
-  return startRuntime({
-    config,
-    targets: parseTargets(yaml, 'rr-ec2.yaml', {
-      env: { RR_PRIMARY: 'redis://127.0.0.1:1' },
-      strategies: configSchemasOf(strategies),
-    }),
-    strategies,
-    log: pino({ level: config.logLevel }),
-    storeSchema: options.schema,
-    queueName: options.queueName,
-    httpPort: null,
-    reconcileIntervalMs: 60_000,
-    lagSampleIntervalMs: 3_600_000,
-    tuning: {
-      concurrency: 4,
-      lockDurationMs,
-      stalledIntervalMs: options.stalledIntervalMs ?? Math.max(500, Math.floor(lockDurationMs / 2)),
-    },
+}): Promise<Runtime> {
+  const { targets, ...rest } = options;
+  return startVsRuntime({
+    ...rest,
+    yaml: `defaults: { channel: C0TEST0001, approvers: [U0APPROVER] }\ntargets:\n${targets}`,
   });
 }
 

@@ -58,6 +58,7 @@ test('ec2 without moveVolume: launch, recover, then retire the old instance, per
     'Retire old instance i-0a000000000000001 of a (stop, kept for rollback and forensics)',
   );
   expect(plan.steps[4]?.compensation).toBeUndefined();
+  expect(plan.steps[1]?.warning).toMatch(/launched before its old instance is touched/);
 });
 
 test('ec2 with moveVolume: the volume-swap steps per node, with undos; terminateOld adds retire', () => {
