@@ -13,7 +13,7 @@ import { freshQueueName } from '../../support/redis';
 import { notDryRun, unauthorizedOperation } from '../../support/aws/ec2-model';
 import { untilRunState } from '../../support/run-state';
 import { waitFor } from '../../support/wait-for';
-import { Ec2World } from '../volume-swap/vs-runtime';
+import { Ec2World, FAST_TIMING } from '../volume-swap/vs-runtime';
 import {
   actions,
   DEVICE,
@@ -40,6 +40,7 @@ const TARGETS = [
   targetYaml('brokers-missing', 2, '').replace(`name: ${TEMPLATE}`, 'name: no-such-template'),
   targetYaml('brokers-missing-id', 2, '').replace(`{ name: ${TEMPLATE} }`, '{ id: lt-0fffffffffffffff0 }'),
   targetYaml('brokers-two', 2, ''),
+  targetYaml('brokers-slow', 2, '').replace('startTimeout: 20s', 'startTimeout: 1s'),
 ].join('');
 
 beforeAll(async () => {
@@ -350,4 +351,26 @@ test('abort while the replacement syncs: it is stopped and kept, the old instanc
   expect(model.instance(OLD[0])?.State?.Name).toBe('running');
   expect(step(done, 'launch-1').state).toBe('compensated');
   expect(step(done, 'retire-1').state).toBe('skipped');
+});
+
+test('a replacement still pending after startTimeout: needs-human with the node untouched; abort stops it once it runs', async () => {
+  // EC2 shows the new instance pending for 60 describes (about 2 s at the 30 ms poll).
+  const model = standardWorld(world.reset({ ...FAST_TIMING, launchDescribes: 60 }));
+  const run = await start('brokers-slow');
+  await approveFirstGate(run);
+  const paused = await untilNeedsHuman(run.id, 'launch-1');
+  expect(step(paused, 'launch-1').gate?.message).toMatch(
+    /the replacement i-\w+ for a is still pending .* after the launch\. a is untouched/,
+  );
+  expect(model.instance(OLD[0])?.State?.Name).toBe('running');
+  await runtime.runs.abort(run.id, APPROVER, 'too slow tonight');
+  const done = await untilRunState(runtime.store, run.id, ['aborted', 'failed'], 60_000);
+  expect(done.state).toBe('aborted');
+  const [replacement] = model.launched;
+  expect(model.actions()).toEqual([
+    `RunInstances ${TEMPLATE} token=${launchClientToken(run.id, 'a')}`,
+    `StopInstances ${replacement}`,
+  ]);
+  expect(model.instance(replacement!)?.State?.Name).toBe('stopped');
+  expect(model.instance(OLD[0])?.State?.Name).toBe('running');
 });
