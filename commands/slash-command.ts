@@ -15,6 +15,8 @@ import { channelProblem, findRun, findTarget, mayAbort, replyEphemeral } from '.
 import { parseCommand } from './grammar/parse';
 import type { CutoverCommand } from './grammar/types';
 import { helpText } from './grammar/usage';
+import { formatWhen } from '../src/slack/render/progress';
+import { checkScheduleTime, formatOccurrence, nextWindows, windowContaining } from '../src/windows';
 
 export const SLASH_COMMAND = '/cutover';
 
@@ -109,13 +111,6 @@ async function handle(command: CutoverCommand, call: Invocation, deps: SlackHand
     }
 
     case 'start': {
-      if (command.force) {
-        // Nothing to override yet: --force is the explicit answer to a cutover cooldown, which
-        // comes with maintenance windows. Refuse rather than pretend it was honoured.
-        return reply(
-          '`--force` overrides a cooldown, and no target has one in this version; start without it.',
-        );
-      }
       const target = findTarget(deps, command.target);
       if (!target.ok) return reply(target.message);
       const wrongChannel = channelProblem(target.value, call.channel);
@@ -125,12 +120,13 @@ async function handle(command: CutoverCommand, call: Invocation, deps: SlackHand
         requestedBy: call.user,
         channel: call.channel,
         ...(command.strategy ? { strategy: command.strategy } : {}),
+        ...(command.force ? { force: command.force } : {}),
       });
       if (!outcome.ok) {
         const more = outcome.activeRunId
           ? ` See \`/cutover status ${outcome.activeRunId.slice(0, 8)}\`.`
           : '';
-        return reply(`Not started: ${outcome.message}.${more}`);
+        return reply(`Not started: ${escapeMrkdwn(outcome.message)}.${more}`);
       }
       await reply(
         `Started cutover \`${outcome.run.id.slice(0, 8)}\` of \`${target.value.name}\` (${outcome.run.strategy}). Progress follows in this channel.`,
@@ -138,11 +134,47 @@ async function handle(command: CutoverCommand, call: Invocation, deps: SlackHand
       return;
     }
 
-    case 'schedule':
+    case 'schedule': {
+      const target = findTarget(deps, command.target);
+      if (!target.ok) return reply(target.message);
+      const wrongChannel = channelProblem(target.value, call.channel);
+      if (wrongChannel) return reply(wrongChannel);
+      const { windows, requireWindow } = target.value;
+      let at: Date;
+      if (command.nextWindow) {
+        const next = nextWindows(windows, now, 1)[0];
+        if (!next)
+          return reply(`Not scheduled: \`${target.value.name}\` has no maintenance window configured.`);
+        at = next.start;
+      } else {
+        at = new Date(command.at ?? '');
+        const check = checkScheduleTime(windows, requireWindow, at, now, { target: target.value.name });
+        if (!check.ok) return reply(`Not scheduled: ${escapeMrkdwn(check.message)}`);
+      }
+      const outcome = await deps.runs.schedule({
+        target: target.value,
+        requestedBy: call.user,
+        channel: call.channel,
+        at,
+        ...(command.strategy ? { strategy: command.strategy } : {}),
+      });
+      if (!outcome.ok) {
+        const more = outcome.activeRunId
+          ? ` See \`/cutover status ${outcome.activeRunId.slice(0, 8)}\`.`
+          : '';
+        return reply(`Not scheduled: ${escapeMrkdwn(outcome.message)}.${more}`);
+      }
+      const open = windowContaining(windows, at);
       await reply(
-        'Scheduling comes with maintenance windows and is not available in this version; use `start`.',
+        `Scheduled cutover \`${outcome.run.id.slice(0, 8)}\` of \`${target.value.name}\` (${outcome.run.strategy}) ` +
+          `for ${formatWhen(at.toISOString())}${open ? `, in the window ${formatOccurrence(open)}` : ''}. ` +
+          (target.value.reminderMs > 0
+            ? `A reminder comes ${Math.round(target.value.reminderMs / 60_000)} min before. `
+            : '') +
+          `\`/cutover abort ${outcome.run.id.slice(0, 8)}\` cancels it.`,
       );
       return;
+    }
 
     case 'status': {
       if (command.runId) {
@@ -159,9 +191,13 @@ async function handle(command: CutoverCommand, call: Invocation, deps: SlackHand
       return;
     }
 
-    case 'list':
-      await reply(renderRunList(await deps.store.listRecentRuns(20), now));
+    case 'list': {
+      // Scheduled runs first (however long ago they were made), then the most recent others.
+      const scheduled = await deps.store.listScheduledRuns();
+      const recent = (await deps.store.listRecentRuns(20)).filter((run) => run.state !== 'scheduled');
+      await reply(renderRunList([...scheduled, ...recent], now));
       return;
+    }
 
     case 'abort': {
       const run = await findRun(deps, command.runId);

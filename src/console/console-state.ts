@@ -7,6 +7,8 @@ export interface PageMessage {
   ts: string;
   /** Set for thread replies: the parent's ts. */
   threadTs?: string;
+  /** A thread reply also shown in the channel (reply_broadcast): the channel copy has no threadTs. */
+  broadcast?: boolean;
   user: string | null;
   bot: boolean;
   text: string;
@@ -58,7 +60,11 @@ export function channelMessages(messages: readonly ConsoleMessage[], user: strin
   const top: PageMessage[] = [];
   const byTs = new Map<string, PageMessage>();
   for (const m of visible) {
-    if (m.thread_ts !== undefined) continue;
+    if (m.thread_ts !== undefined) {
+      // Slack shows a broadcast reply in the channel as well as in its thread.
+      if (m.broadcast === true) top.push({ ...toPage(m), threadTs: undefined, broadcast: true });
+      continue;
+    }
     const page = toPage(m);
     top.push(page);
     byTs.set(m.ts, page);

@@ -18,6 +18,8 @@ export interface ConsoleMessage {
   /** Author: the bot's user id for bot messages, the person's id for messages typed in the console. */
   user?: string;
   bot: boolean;
+  /** A thread reply also sent to the channel (`reply_broadcast`). */
+  broadcast?: boolean;
   /** Set for chat.postEphemeral: the only user who sees the message. */
   ephemeralTo?: string;
   /** Date.now() of the last chat.update. */
@@ -360,6 +362,7 @@ export class SlackWorkspace {
     if (m.blocks !== undefined) out.blocks = clone(m.blocks);
     if (m.attachments !== undefined) out.attachments = clone(m.attachments);
     if (m.metadata !== undefined) out.metadata = clone(m.metadata);
+    if (m.broadcast === true) out.subtype = 'thread_broadcast';
     if (m.thread_ts !== undefined) {
       out.thread_ts = m.thread_ts;
       out.parent_user_id = this.byKey.get(`${m.channel}:${m.thread_ts}`)?.user;
@@ -456,6 +459,7 @@ export class SlackWorkspace {
     };
     msg.user = this.botUserId;
     if (threadTs !== undefined) msg.thread_ts = this.threadRoot(channel.id, threadTs);
+    if (threadTs !== undefined && str(args, 'reply_broadcast') === 'true') msg.broadcast = true;
     if (c.blocks !== undefined && c.blocks.length > 0) msg.blocks = withBlockIds(c.blocks);
     if (c.attachments !== undefined) msg.attachments = clone(c.attachments);
     if (c.metadata !== undefined) msg.metadata = clone(c.metadata);

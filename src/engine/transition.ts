@@ -4,6 +4,7 @@ import type {
   Effect,
   FailureInfo,
   GatePolicy,
+  GateState,
   Plan,
   Run,
   RunEvent,
@@ -28,6 +29,8 @@ export interface NewRun {
   channel: string | null;
   policy: GatePolicy;
   at: string;
+  /** Create the run as `scheduled` for this time instead of ready to start now. */
+  scheduledFor?: string;
 }
 
 /** A run as it is created: every step pending, nothing queued until `start`. */
@@ -36,12 +39,13 @@ export function createRun(input: NewRun): Run {
     id: input.id,
     target: input.plan.target,
     strategy: input.plan.strategy,
-    state: 'running',
+    state: input.scheduledFor === undefined ? 'running' : 'scheduled',
     requestedBy: input.requestedBy,
     channel: input.channel,
     createdAt: input.at,
     updatedAt: input.at,
     finishedAt: null,
+    scheduledFor: input.scheduledFor ?? null,
     currentStep: -1,
     outcome: null,
     abortRequested: null,
@@ -115,13 +119,14 @@ function openGate(
   run: Run,
   step: StepRecord,
   at: string,
-  reason: 'planned' | 'needs_human',
+  reason: GateState['reason'],
   message: string | undefined,
   effects: Effect[],
+  resumeAt?: string | null,
 ): void {
   const round = (step.gate?.round ?? 0) + 1;
   // A needs-human pause waits for a person however long it takes; a planned gate expires.
-  const expiresAt = reason === 'planned' ? addMs(at, run.policy.approvalTimeoutMs) : null;
+  const expiresAt = reason === 'needs_human' ? null : addMs(at, run.policy.approvalTimeoutMs);
   step.state = 'awaiting_approval';
   step.gate = {
     round,
@@ -132,6 +137,7 @@ function openGate(
     requiredApprovals: run.policy.requiredApprovals,
     approvedBy: [],
     expired: false,
+    ...(resumeAt !== undefined ? { resumeAt } : {}),
   };
   run.state = 'awaiting_approval';
   effects.push({ type: 'gate_opened', step: step.index, round, expiresAt });
@@ -246,8 +252,10 @@ export function transition(run: Run, event: RunEvent): TransitionResult {
 
   switch (event.type) {
     case 'start': {
-      if (run.currentStep !== -1 || run.state !== 'running') return refuse(run, 'run has already started');
+      const ready = run.state === 'running' || run.state === 'scheduled';
+      if (run.currentStep !== -1 || !ready) return refuse(run, 'run has already started');
       if (next.steps.length === 0) return refuse(run, 'plan has no steps');
+      next.state = 'running';
       advance(next, -1, at, effects);
       break;
     }
@@ -301,6 +309,27 @@ export function transition(run: Run, event: RunEvent): TransitionResult {
       break;
     }
 
+    case 'window_closed': {
+      const step = checkStepReport(next, event.step, event.attempt);
+      if (typeof step === 'string') return refuse(run, step);
+      // A started step is never paused half-done: only one that has not touched anything yet.
+      if (step.state !== 'queued' || step.spec.kind === 'gate') {
+        return refuse(run, `step ${event.step} is ${step.state}; only a queued step waits for a window`);
+      }
+      if (abortIfRequested(next, at, effects)) break;
+      step.notBefore = null;
+      openGate(next, step, at, 'window', event.message, effects, event.resumeAt);
+      break;
+    }
+
+    case 'schedule_missed': {
+      if (run.state !== 'scheduled') return refuse(run, `run is ${run.state}, not scheduled`);
+      next.outcome = event.reason;
+      skipRemaining(next, -1);
+      finish(next, 'failed', at, effects);
+      break;
+    }
+
     case 'approve': {
       if (run.state !== 'awaiting_approval') return refuse(run, `run is ${run.state}, no gate is open`);
       const step = currentStepOf(next, event.step);
@@ -325,6 +354,12 @@ export function transition(run: Run, event: RunEvent): TransitionResult {
         // The person took responsibility: retry the step, allowed to do what it refused before.
         step.humanOverride = true;
         queueStep(next, step, at, 0, effects);
+        break;
+      }
+      if (gate.reason === 'window') {
+        // Continue in the next window: the step is queued for when it opens and checked again then.
+        const wait = gate.resumeAt ? Math.max(0, Date.parse(gate.resumeAt) - Date.parse(at)) : 0;
+        queueStep(next, step, at, wait, effects);
         break;
       }
       step.state = 'succeeded';

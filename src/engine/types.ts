@@ -27,6 +27,8 @@ export interface StepSpec {
   warning?: string;
   /** Retries allowed for retryable failures before the failure counts as fatal. */
   maxRetries?: number;
+  /** The strategy's guess of how long the step takes (window checks), until runs teach better. */
+  estimateMs?: number;
 }
 
 export interface Plan {
@@ -38,6 +40,7 @@ export interface Plan {
 }
 
 export type RunState =
+  | 'scheduled' // created for a later time; holds nothing until a start job delivers it
   | 'running' // a step is queued, executing, or waiting for its next poll
   | 'awaiting_approval' // stopped at a gate (planned, or raised by a needs-human failure)
   | 'compensating' // undoing completed steps in reverse order
@@ -64,7 +67,11 @@ export type StepState =
 export interface GateState {
   /** Increments every time a gate opens on this step; approvals are keyed by it. */
   round: number;
-  reason: 'planned' | 'needs_human';
+  /**
+   * planned: the plan's approval; needs_human: a step refused to go on; window: a mutating step
+   * did not fit in the maintenance window (approving means: continue in the next window).
+   */
+  reason: 'planned' | 'needs_human' | 'window';
   /** Why the run stopped, for a needs-human gate. */
   message?: string;
   openedAt: string;
@@ -72,6 +79,8 @@ export interface GateState {
   requiredApprovals: number;
   approvedBy: string[];
   expired: boolean;
+  /** Window pause: when the next window opens (the step is queued for then once approved). */
+  resumeAt?: string | null;
 }
 
 export interface StepRecord {
@@ -103,6 +112,8 @@ export interface Run {
   createdAt: string;
   updatedAt: string;
   finishedAt: string | null;
+  /** A scheduled run: when it is to start (kept after it started, for the record). */
+  scheduledFor: string | null;
   /** Index of the step being executed or compensated; -1 before start. */
   currentStep: number;
   steps: StepRecord[];
@@ -146,6 +157,20 @@ export type RunEvent =
   | { type: 'step_succeeded'; at: string; step: number; attempt: number; output?: JsonObject }
   | { type: 'step_waiting'; at: string; step: number; attempt: number; delayMs: number; output?: JsonObject }
   | { type: 'step_failed'; at: string; step: number; attempt: number; failure: FailureInfo }
+  /**
+   * The queued step is mutating and does not fit in what is left of the maintenance window: it is
+   * not started; the run pauses until a person chooses the next window (approve) or aborts.
+   */
+  | {
+      type: 'window_closed';
+      at: string;
+      step: number;
+      attempt: number;
+      message: string;
+      resumeAt: string | null;
+    }
+  /** A scheduled run could not start (its target was busy, or its window had passed). */
+  | { type: 'schedule_missed'; at: string; reason: string }
   | { type: 'approve'; at: string; step: number; round: number; user: string }
   | { type: 'gate_expired'; at: string; step: number; round: number }
   | { type: 'gate_reopen'; at: string; step: number; user: string }

@@ -100,7 +100,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
     onRefused: (kind) => metrics.refused(kind),
   });
   runs.addObserver(metrics.observer);
-  const reconciler = new Reconciler({ store, queue, runs, clock, log });
+  const reconciler = new Reconciler({ store, queue, runs, clock, log, findTarget });
 
   // Slack: every role notifies (step transitions happen in workers, decisions in web); only the
   // web side receives Slack's requests.
@@ -138,6 +138,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
         ...describeGate(run, step, latestLag),
         approvers: [...(findTarget(run.target)?.approvers ?? [])],
       }),
+      approversOf: (run) => [...(findTarget(run.target)?.approvers ?? [])],
       lagLimits: (run) => {
         const target = findTarget(run.target);
         return target ? options.strategies.get(run.strategy)?.lagLimit?.(target) : undefined;
@@ -177,7 +178,16 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
       clock,
       log,
     });
-    worker = startExecuteStepWorker(redis, queue.name, processor, options.tuning ?? DEFAULT_TUNING);
+    worker = startExecuteStepWorker(
+      redis,
+      queue.name,
+      processor,
+      options.tuning ?? DEFAULT_TUNING,
+      async (job) => {
+        const outcome = await runs.startScheduled(job.runId);
+        return outcome.kind === 'early' ? outcome.retryInMs : null;
+      },
+    );
     worker.on('error', (error) => log.error({ err: error }, 'step worker error'));
     stopReconciling = startReconcileLoop(reconciler, options.reconcileIntervalMs ?? 60_000, log);
     const sampler = new LagSampler({ store, runs, strategies: options.strategies, findTarget, clock, log });
@@ -228,6 +238,10 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
       await notifier?.flush({ timeoutMs: 5_000 }).catch(() => undefined);
       await notifier?.close();
       await localConsole?.close();
+      // Strategies may hold connections to what they watch (cluster health clients).
+      for (const strategy of options.strategies.values()) {
+        await strategy.close?.().catch((error: unknown) => log.warn({ err: error }, 'strategy close failed'));
+      }
       await queue.close();
       await store.close();
       redis.disconnect();

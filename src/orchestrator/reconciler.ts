@@ -1,6 +1,8 @@
 // PostgreSQL is the truth and Redis only the transport: derive from the store which job every
 // active run needs, and put back what the queue lost (Redis restart, FLUSHALL, a crash between
-// commit and enqueue). Also closes approval requests whose time ran out.
+// commit and enqueue). Also closes approval requests whose time ran out, restores the start jobs
+// of scheduled runs and sends their reminders.
+import type { TargetConfig } from '../config/types';
 import type { Run, StepJobRef } from '../engine/types';
 import type { Clock } from '../ports/clock';
 import type { StepJobQueue } from '../ports/job-queue';
@@ -12,7 +14,14 @@ export interface ReconcileReport {
   activeRuns: number;
   requeued: StepJobRef[];
   expiredGates: number;
+  /** Scheduled runs whose start job had to be put back. */
+  restoredStarts: string[];
+  /** Scheduled runs reminded about in this pass. */
+  reminded: string[];
 }
+
+/** Reminder lead time when the target is not known to this process. */
+const REMINDER_DEFAULT_MS = 15 * 60_000;
 
 export class Reconciler {
   constructor(
@@ -22,6 +31,8 @@ export class Reconciler {
       runs: RunService;
       clock: Clock;
       log: Logger;
+      /** The target of a run (reminder lead time and approvers); without it, reminders use 15 min. */
+      findTarget?(name: string): TargetConfig | undefined;
     },
   ) {}
 
@@ -40,7 +51,13 @@ export class Reconciler {
 
   async reconcileOnce(): Promise<ReconcileReport> {
     const runs = await this.deps.store.listActiveRuns();
-    const report: ReconcileReport = { activeRuns: runs.length, requeued: [], expiredGates: 0 };
+    const report: ReconcileReport = {
+      activeRuns: runs.length,
+      requeued: [],
+      expiredGates: 0,
+      restoredStarts: [],
+      reminded: [],
+    };
     for (const run of runs) {
       try {
         if (await this.expireGate(run)) report.expiredGates += 1;
@@ -48,6 +65,17 @@ export class Reconciler {
         if (job) report.requeued.push(job);
       } catch (error) {
         this.deps.log.warn({ runId: run.id, err: error }, 'reconcile of run failed; next pass retries');
+      }
+    }
+    for (const run of await this.deps.store.listScheduledRuns()) {
+      try {
+        if (await this.restoreStart(run)) report.restoredStarts.push(run.id);
+        if (await this.remind(run)) report.reminded.push(run.id);
+      } catch (error) {
+        this.deps.log.warn(
+          { runId: run.id, err: error },
+          'reconcile of scheduled run failed; next pass retries',
+        );
       }
     }
     // Housekeeping that must happen somewhere periodic: delivery keys are needed for minutes only.
@@ -77,6 +105,44 @@ export class Reconciler {
     await this.deps.queue.enqueue(job, delayMs);
     this.deps.log.info({ runId: run.id, job, status, delayMs }, 'restored missing step job');
     return job;
+  }
+
+  /**
+   * A scheduled run needs its start job. Also the way a due run starts when the clock (the Clock
+   * port) is ahead of the job's delay: a due run's job is made due now.
+   */
+  private async restoreStart(run: Run): Promise<boolean> {
+    const job = { runId: run.id, mode: 'start' as const };
+    const status = await this.deps.queue.status(job);
+    const due = Date.parse(run.scheduledFor ?? '') <= this.deps.clock.now().getTime();
+    if (status === 'waiting' || status === 'active') return false;
+    if (status === 'delayed' && !due) return false;
+    if (status !== 'missing') await this.deps.queue.removeFinished(job);
+    if (status === 'delayed') {
+      // Due by the clock but still delayed in Redis: start it now rather than wait for the timer.
+      await this.deps.runs.startScheduled(run.id);
+      return true;
+    }
+    await this.deps.runs.enqueueStart(run);
+    this.deps.log.info(
+      { runId: run.id, status, scheduledFor: run.scheduledFor },
+      'restored scheduled start job',
+    );
+    return true;
+  }
+
+  /** Tells the channel once, `reminder` before the start (claimed in the store: one process says it). */
+  private async remind(run: Run): Promise<boolean> {
+    if (run.scheduledFor === null) return false;
+    const target = this.deps.findTarget?.(run.target);
+    const lead = target ? target.reminderMs : REMINDER_DEFAULT_MS;
+    if (lead <= 0) return false;
+    const now = this.deps.clock.now();
+    const startsAt = Date.parse(run.scheduledFor);
+    if (now.getTime() < startsAt - lead || now.getTime() >= startsAt) return false;
+    if (!(await this.deps.store.claimReminder(run.id, now.toISOString()))) return false;
+    this.deps.runs.notify(run, 'reminder');
+    return true;
   }
 
   private async expireGate(run: Run): Promise<boolean> {

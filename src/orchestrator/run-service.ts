@@ -28,16 +28,28 @@ export interface StartRequest {
   strategy?: string;
   requestedBy: string;
   channel?: string | null;
+  /** `--force --reason`: start although the target's cooldown has not passed (audited). */
+  force?: { reason: string };
+}
+
+export interface ScheduleRequest extends Omit<StartRequest, 'force'> {
+  at: Date;
 }
 
 export type StartOutcome =
   | { ok: true; run: Run }
   | {
       ok: false;
-      reason: 'unknown_strategy' | 'target_busy' | 'invalid_plan';
+      reason: 'unknown_strategy' | 'target_busy' | 'invalid_plan' | 'cooldown' | 'already_scheduled';
       message: string;
       activeRunId?: string;
     };
+
+/** What the start job of a scheduled run found: `early` asks to be delivered again later. */
+export type ScheduledStart = { kind: 'started' | 'missed' | 'stale' } | { kind: 'early'; retryInMs: number };
+
+/** How early a start job may fire and still start the run (timers are not exact). */
+const START_EARLY_TOLERANCE_MS = 1_000;
 
 export class RunService {
   private readonly observers: RunObserver[];
@@ -56,6 +68,119 @@ export class RunService {
   }
 
   async start(request: StartRequest): Promise<StartOutcome> {
+    const { target } = request;
+    const cooldown = await this.cooldownProblem(target, this.deps.clock.now());
+    if (cooldown && !request.force) {
+      return {
+        ok: false,
+        reason: 'cooldown',
+        message: `${cooldown}; to start anyway use --force --reason "why"`,
+      };
+    }
+    const created = this.newRun(request);
+    if (!created.ok) return created;
+    const run = created.run;
+    const inserted = await this.deps.store.insertRun(run, request.requestedBy);
+    if (!inserted.ok) {
+      return {
+        ok: false,
+        reason: 'target_busy',
+        message: `${target.name} already has an active run (${inserted.activeRunId})`,
+        activeRunId: inserted.activeRunId,
+      };
+    }
+    if (cooldown && request.force) {
+      // Anti-flapping overridden on purpose: who, why and what was overridden stay on record.
+      await this.deps.store.appendAudit({
+        runId: run.id,
+        actor: request.requestedBy,
+        type: 'cooldown_overridden',
+        payload: { reason: request.force.reason, cooldown },
+      });
+    }
+    return this.begin(run.id, request.requestedBy);
+  }
+
+  /**
+   * Creates a run in state `scheduled` and the delayed job that starts it. The caller has checked
+   * the time against the target's windows; the cooldown is checked here for that time.
+   */
+  async schedule(request: ScheduleRequest): Promise<StartOutcome> {
+    const cooldown = await this.cooldownProblem(request.target, request.at);
+    if (cooldown) {
+      return { ok: false, reason: 'cooldown', message: `${cooldown} at the scheduled time` };
+    }
+    const created = this.newRun(request, request.at.toISOString());
+    if (!created.ok) return created;
+    const run = created.run;
+    const inserted = await this.deps.store.insertRun(run, request.requestedBy);
+    if (!inserted.ok) {
+      return {
+        ok: false,
+        reason: 'already_scheduled',
+        message: `${request.target.name} already has a scheduled run (${inserted.activeRunId}); abort it first`,
+        activeRunId: inserted.activeRunId,
+      };
+    }
+    await this.enqueueStart(run);
+    this.notifyObservers(run, [], 'scheduled');
+    return { ok: true, run };
+  }
+
+  /** (Re)creates the delayed job that starts a scheduled run; the reconciler calls it after Redis loss. */
+  async enqueueStart(run: Run): Promise<void> {
+    const delayMs = Math.max(0, Date.parse(run.scheduledFor ?? '') - this.deps.clock.now().getTime());
+    try {
+      await this.deps.queue.enqueue({ runId: run.id, mode: 'start' }, Number.isFinite(delayMs) ? delayMs : 0);
+    } catch (error) {
+      this.deps.log.warn(
+        { runId: run.id, err: error },
+        'enqueue of scheduled start failed; reconciler will retry',
+      );
+    }
+  }
+
+  /**
+   * The start job of a scheduled run fired. Starts it if its time has come (by the Clock port: a
+   * job that fired early is put back for the rest of the wait), or fails it when its target is busy.
+   */
+  async startScheduled(runId: string): Promise<ScheduledStart> {
+    const run = await this.deps.store.getRun(runId);
+    if (!run || run.state !== 'scheduled' || run.scheduledFor === null) return { kind: 'stale' };
+    const early = Date.parse(run.scheduledFor) - this.deps.clock.now().getTime();
+    if (early > START_EARLY_TOLERANCE_MS) return { kind: 'early', retryInMs: early };
+    const started = await this.begin(run.id, 'scheduler');
+    if (started.ok) return { kind: 'started' };
+    if (started.reason !== 'target_busy') throw new Error(`could not start run ${runId}: ${started.message}`);
+    await this.apply(
+      run.id,
+      {
+        type: 'schedule_missed',
+        at: this.now(),
+        reason: `not started at the scheduled time: ${started.message}`,
+      },
+      'scheduler',
+    );
+    return { kind: 'missed' };
+  }
+
+  /** Why the target may not be cut over at `at` yet (its cooldown since the last success), or null. */
+  async cooldownProblem(target: TargetConfig, at: Date): Promise<string | null> {
+    if (target.cooldownMs <= 0) return null;
+    const last = await this.deps.store.lastSucceededAt(target.name);
+    if (!last) return null;
+    const until = Date.parse(last.finishedAt) + target.cooldownMs;
+    if (at.getTime() >= until) return null;
+    return (
+      `${target.name} was cut over at ${last.finishedAt} (run ${last.runId.slice(0, 8)}); ` +
+      `its cooldown lasts until ${new Date(until).toISOString()}`
+    );
+  }
+
+  private newRun(
+    request: Omit<StartRequest, 'force'>,
+    scheduledFor?: string,
+  ): { ok: true; run: Run } | (StartOutcome & { ok: false }) {
     const { target } = request;
     const strategyName = request.strategy ?? target.strategy;
     const strategy = this.deps.strategies.get(strategyName);
@@ -82,19 +207,18 @@ export class RunService {
         allowSelfApproval: target.allowSelfApproval,
       },
       at: this.now(),
+      ...(scheduledFor !== undefined ? { scheduledFor } : {}),
     });
-    const inserted = await this.deps.store.insertRun(run, request.requestedBy);
-    if (!inserted.ok) {
-      return {
-        ok: false,
-        reason: 'target_busy',
-        message: `${target.name} already has an active run (${inserted.activeRunId})`,
-        activeRunId: inserted.activeRunId,
-      };
+    return { ok: true, run };
+  }
+
+  private async begin(runId: string, actor: string): Promise<StartOutcome> {
+    const started = await this.apply(runId, { type: 'start', at: this.now() }, actor);
+    if (!started.ok && started.error.startsWith('target_busy')) {
+      return { ok: false, reason: 'target_busy', message: started.error.replace(/^target_busy: /, '') };
     }
-    const started = await this.apply(run.id, { type: 'start', at: this.now() }, request.requestedBy);
     if (!started.ok || !started.run)
-      throw new Error(`could not start run ${run.id}: ${started.ok ? '' : started.error}`);
+      throw new Error(`could not start run ${runId}: ${started.ok ? '' : started.error}`);
     return { ok: true, run: started.run };
   }
 

@@ -8,6 +8,7 @@ import type { Logger } from '../ports/logger';
 import type { RunStore } from '../ports/run-store';
 import type { StepContext, StepExecutor, StepResult, StrategyRegistry } from '../strategies/types';
 import type { RunService } from './run-service';
+import { judgeWindow } from './window-guard';
 
 export interface StepProcessorDeps {
   store: RunStore;
@@ -35,6 +36,26 @@ export class StepProcessor {
     const resumed = step.state === 'running';
     let current = run;
     if (!resumed) {
+      // A mutating step that the maintenance window cannot hold is not started at all.
+      const target = this.deps.findTarget(run.target);
+      const verdict = target
+        ? await judgeWindow(this.deps.store, target, run, step, this.deps.clock.now())
+        : { fits: true as const };
+      if (!verdict.fits) {
+        const paused = await this.deps.runs.apply(
+          run.id,
+          {
+            type: 'window_closed',
+            at: this.now(),
+            step: job.step,
+            attempt: job.attempt,
+            message: verdict.message,
+            resumeAt: verdict.resumeAt,
+          },
+          'worker',
+        );
+        return paused.ok ? 'executed' : 'stale';
+      }
       // Durable "started" before the outside world is touched: a crash after this point is
       // visible to the next attempt as `resumed`, which makes the executor look before acting.
       const started = await this.deps.runs.apply(

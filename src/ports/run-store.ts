@@ -41,13 +41,27 @@ export type InsertOutcome = { ok: true } | { ok: false; activeRunId: string };
  * the pure transition and stores the new run, its audit entry (and approval row) before it returns.
  */
 export interface RunStore {
-  /** Stores a new run; refused (by a unique index) when its target already has an active run. */
+  /**
+   * Stores a new run; refused (by a unique index) when its target already has an active run, or
+   * (for a scheduled run) already has a scheduled one.
+   */
   insertRun(run: Run, actor: string): Promise<InsertOutcome>;
   applyEvent(runId: string, event: RunEvent, actor: string, seen?: JsonObject): Promise<ApplyOutcome>;
   getRun(runId: string): Promise<Run | null>;
   /** Runs in an active state (running, awaiting approval, compensating), oldest first. */
   listActiveRuns(): Promise<Run[]>;
   listRecentRuns(limit: number): Promise<Run[]>;
+  /** Runs waiting for their time, soonest first. */
+  listScheduledRuns(): Promise<Run[]>;
+  /** True for the one caller that gets to post a scheduled run's reminder. */
+  claimReminder(runId: string, at: string): Promise<boolean>;
+  /** The target's last successful cutover (the cooldown counts from it). */
+  lastSucceededAt(target: string): Promise<{ runId: string; finishedAt: string } | null>;
+  /** How long this step took in the target's earlier successful runs, newest first (ms). */
+  recentStepDurations(
+    query: { target: string; strategy: string; step: string },
+    limit: number,
+  ): Promise<number[]>;
   appendAudit(entry: Omit<AuditEntry, 'id' | 'at'> & { at?: string }): Promise<void>;
   listAudit(runId: string): Promise<AuditEntry[]>;
   listApprovals(runId: string): Promise<ApprovalRecord[]>;

@@ -60,6 +60,8 @@ export interface Strategy {
   preflight(target: TargetConfig): Promise<PreflightCheck[]>;
   /** Current replication lag of the target, sampled for the whole run; null fields = unmeasurable. */
   sampleLag?(target: TargetConfig): Promise<LagReading>;
+  /** Releases connections the strategy opened (called once, when the process shuts down). */
+  close?(): Promise<void>;
   /** The lag limit shown against the samples (ETA to threshold). */
   lagLimit?(target: TargetConfig): { maxBytes?: number; maxSeconds?: number } | undefined;
 }

@@ -1,7 +1,15 @@
-import { Queue, Worker, type Job } from 'bullmq';
+import { DelayedError, Queue, Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { StepJobRef } from '../../engine/types';
-import { queueJobId, stepJobId, type JobStatus, type StepJobQueue } from '../../ports/job-queue';
+import {
+  isStartJob,
+  jobName,
+  queueJobId,
+  type JobStatus,
+  type QueueJob,
+  type StartJobRef,
+  type StepJobQueue,
+} from '../../ports/job-queue';
 
 export const DEFAULT_STEP_QUEUE = 'cutover-steps';
 
@@ -19,17 +27,17 @@ export const DEFAULT_TUNING: WorkerTuning = {
 };
 
 export class BullmqStepQueue implements StepJobQueue {
-  readonly queue: Queue<StepJobRef>;
+  readonly queue: Queue<QueueJob>;
 
   constructor(
     connection: Redis,
     readonly name: string = DEFAULT_STEP_QUEUE,
   ) {
-    this.queue = new Queue<StepJobRef>(name, { connection });
+    this.queue = new Queue<QueueJob>(name, { connection });
   }
 
-  async enqueue(job: StepJobRef, delayMs: number): Promise<void> {
-    await this.queue.add(stepJobId(job), job, {
+  async enqueue(job: QueueJob, delayMs: number): Promise<void> {
+    await this.queue.add(jobName(job), job, {
       jobId: queueJobId(job),
       delay: Math.max(0, Math.round(delayMs)),
       // Retries here cover infrastructure errors only (the store unreachable); step failures are
@@ -41,7 +49,7 @@ export class BullmqStepQueue implements StepJobQueue {
     });
   }
 
-  async status(job: StepJobRef): Promise<JobStatus> {
+  async status(job: QueueJob): Promise<JobStatus> {
     const state = await this.queue.getJobState(queueJobId(job));
     switch (state) {
       case 'completed':
@@ -56,7 +64,7 @@ export class BullmqStepQueue implements StepJobQueue {
     }
   }
 
-  async removeFinished(job: StepJobRef): Promise<void> {
+  async removeFinished(job: QueueJob): Promise<void> {
     const existing = await this.queue.getJob(queueJobId(job));
     if (!existing) return;
     const state = await existing.getState();
@@ -68,14 +76,24 @@ export class BullmqStepQueue implements StepJobQueue {
   }
 }
 
-/** Consumes step jobs; `handle` is the step processor. */
+/** Consumes step jobs (`handle` is the step processor) and scheduled starts. */
 export function startStepWorker(
   connection: Redis,
   name: string,
   handle: (job: StepJobRef) => Promise<unknown>,
   tuning: WorkerTuning = DEFAULT_TUNING,
-): Worker<StepJobRef> {
-  return new Worker<StepJobRef>(name, async (job: Job<StepJobRef>) => handle(job.data), {
+  /** Resolves to a number of ms when it is too early: the job goes back to delayed for that long. */
+  handleStart: (job: StartJobRef) => Promise<number | null> = () => Promise.resolve(null),
+): Worker<QueueJob> {
+  const process = async (job: Job<QueueJob>, token?: string): Promise<unknown> => {
+    if (!isStartJob(job.data)) return handle(job.data);
+    const again = await handleStart(job.data);
+    if (again === null) return undefined;
+    // The same job goes back to waiting (an add with its id would be ignored while it is active).
+    await job.moveToDelayed(Date.now() + again, token);
+    throw new DelayedError();
+  };
+  return new Worker<QueueJob>(name, process, {
     connection,
     concurrency: tuning.concurrency,
     lockDuration: tuning.lockDurationMs,

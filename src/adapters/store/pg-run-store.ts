@@ -33,6 +33,7 @@ export const DEFAULT_SCHEMA = 'cutover';
 export const DEFAULT_POOL_SIZE = 10;
 /** Name of the unique partial index that allows one active run per target. */
 export const ACTIVE_TARGET_INDEX = 'runs_one_active_per_target';
+export const SCHEDULED_TARGET_INDEX = 'runs_one_scheduled_per_target';
 
 /** Events a person causes: a refusal of one of these is audited as `refused:<type>`. */
 const HUMAN_EVENTS: ReadonlySet<RunEventType> = new Set<RunEventType>(['approve', 'abort', 'gate_reopen']);
@@ -136,7 +137,7 @@ export class PgRunStore implements RunStore {
       try {
         await this.tx(async (client) => {
           await client.query(
-            `INSERT INTO ${this.t('runs')} (${RUN_COLUMNS}) VALUES (${valuesList(1, 14).slice(1, -1)})`,
+            `INSERT INTO ${this.t('runs')} (${RUN_COLUMNS}) VALUES (${valuesList(1, 15).slice(1, -1)})`,
             runParams(run),
           );
           if (run.steps.length > 0) {
@@ -167,10 +168,12 @@ export class PgRunStore implements RunStore {
         });
         return { ok: true };
       } catch (error) {
-        if (sqlState(error) !== UNIQUE_VIOLATION || sqlConstraint(error) !== ACTIVE_TARGET_INDEX) throw error;
+        const index = sqlState(error) === UNIQUE_VIOLATION ? sqlConstraint(error) : undefined;
+        if (index !== ACTIVE_TARGET_INDEX && index !== SCHEDULED_TARGET_INDEX) throw error;
+        const holding = index === ACTIVE_TARGET_INDEX ? ACTIVE_RUN_STATES : ['scheduled'];
         const active = await this.pool.query<{ id: string }>(
           `SELECT id FROM ${this.t('runs')} WHERE target = $1 AND state = ANY($2::text[])`,
-          [run.target, ACTIVE_RUN_STATES],
+          [run.target, holding],
         );
         const activeRunId = active.rows[0]?.id;
         if (activeRunId !== undefined) return { ok: false, activeRunId };
@@ -215,14 +218,30 @@ export class PgRunStore implements RunStore {
 
       const next = result.run;
       const params = runParams(next);
-      await client.query(
-        `UPDATE ${this.t('runs')} SET
-           target = $2, strategy = $3, state = $4, requested_by = $5, channel = $6, created_at = $7,
-           updated_at = $8, finished_at = $9, current_step = $10, outcome = $11, abort_requested = $12,
-           unwind_to = $13, policy = $14, version = version + 1
-         WHERE id = $1`,
-        params,
-      );
+      try {
+        // A savepoint: a scheduled run starting while its target is busy is refused, not an error.
+        await client.query('SAVEPOINT run_update');
+        await client.query(
+          `UPDATE ${this.t('runs')} SET
+             target = $2, strategy = $3, state = $4, requested_by = $5, channel = $6, created_at = $7,
+             updated_at = $8, finished_at = $9, current_step = $10, outcome = $11, abort_requested = $12,
+             unwind_to = $13, policy = $14, scheduled_for = $15, version = version + 1
+           WHERE id = $1`,
+          params,
+        );
+      } catch (error) {
+        if (sqlState(error) !== UNIQUE_VIOLATION || sqlConstraint(error) !== ACTIVE_TARGET_INDEX) throw error;
+        await client.query('ROLLBACK TO SAVEPOINT run_update');
+        const busy = await client.query<{ id: string }>(
+          `SELECT id FROM ${this.t('runs')} WHERE target = $1 AND state = ANY($2::text[])`,
+          [next.target, ACTIVE_RUN_STATES],
+        );
+        return {
+          ok: false,
+          run,
+          error: `target_busy: ${next.target} has an active run (${busy.rows[0]?.id ?? 'unknown'})`,
+        };
+      }
       for (const step of next.steps) {
         if (isDeepStrictEqual(step, run.steps[step.index])) continue;
         await client.query(
@@ -267,6 +286,49 @@ export class PgRunStore implements RunStore {
       `SELECT ${RUN_COLUMNS} FROM ${this.t('runs')} WHERE state = ANY($1::text[]) ORDER BY created_at, id`,
       [ACTIVE_RUN_STATES],
     );
+  }
+
+  async listScheduledRuns(): Promise<Run[]> {
+    return this.loadRuns(
+      `SELECT ${RUN_COLUMNS} FROM ${this.t('runs')} WHERE state = 'scheduled' ORDER BY scheduled_for, id`,
+      [],
+    );
+  }
+
+  async claimReminder(runId: string, at: string): Promise<boolean> {
+    if (!isUuid(runId)) return false;
+    const result = await this.pool.query(
+      `UPDATE ${this.t('runs')} SET reminded_at = $2
+       WHERE id = $1 AND state = 'scheduled' AND reminded_at IS NULL`,
+      [runId, at],
+    );
+    return result.rowCount === 1;
+  }
+
+  async lastSucceededAt(target: string): Promise<{ runId: string; finishedAt: string } | null> {
+    const result = await this.pool.query<{ id: string; finished_at: Date }>(
+      `SELECT id, finished_at FROM ${this.t('runs')}
+       WHERE target = $1 AND state = 'succeeded' AND finished_at IS NOT NULL
+       ORDER BY finished_at DESC LIMIT 1`,
+      [target],
+    );
+    const row = result.rows[0];
+    return row ? { runId: row.id, finishedAt: iso(row.finished_at) } : null;
+  }
+
+  async recentStepDurations(
+    query: { target: string; strategy: string; step: string },
+    limit: number,
+  ): Promise<number[]> {
+    const result = await this.pool.query<{ ms: number }>(
+      `SELECT (EXTRACT(EPOCH FROM (s.finished_at - s.started_at)) * 1000)::float8 AS ms
+       FROM ${this.t('steps')} s JOIN ${this.t('runs')} r ON r.id = s.run_id
+       WHERE r.target = $1 AND r.strategy = $2 AND s.spec->>'name' = $3 AND s.state = 'succeeded'
+         AND s.started_at IS NOT NULL AND s.finished_at IS NOT NULL
+       ORDER BY s.finished_at DESC LIMIT $4`,
+      [query.target, query.strategy, query.step, checkLimit(limit)],
+    );
+    return result.rows.map((row) => Number(row.ms));
   }
 
   async listRecentRuns(limit: number): Promise<Run[]> {

@@ -26,6 +26,7 @@ export interface RunRow {
   abort_requested: Run['abortRequested'];
   unwind_to: Run['unwindTo'];
   policy: GatePolicy;
+  scheduled_for: Date | null;
 }
 
 export interface StepRow {
@@ -46,7 +47,7 @@ export interface StepRow {
 
 export const RUN_COLUMNS =
   'id, target, strategy, state, requested_by, channel, created_at, updated_at, finished_at, current_step, ' +
-  'outcome, abort_requested, unwind_to, policy';
+  'outcome, abort_requested, unwind_to, policy, scheduled_for';
 
 export const STEP_COLUMNS =
   'run_id, idx, spec, state, attempt, retries, started_at, finished_at, not_before, output, error, gate, ' +
@@ -101,6 +102,7 @@ export function runFromRows(row: RunRow, steps: StepRow[]): Run {
     createdAt: iso(row.created_at),
     updatedAt: iso(row.updated_at),
     finishedAt: isoOrNull(row.finished_at),
+    scheduledFor: isoOrNull(row.scheduled_for),
     currentStep: row.current_step,
     steps: [...steps].sort((a, b) => a.idx - b.idx).map(stepFromRow),
     outcome: row.outcome,
@@ -146,6 +148,7 @@ export function runParams(run: Run): unknown[] {
     jsonParam(run.abortRequested),
     run.unwindTo,
     jsonParam(run.policy),
+    timeParam(run.scheduledFor),
   ];
 }
 

@@ -5,7 +5,12 @@
 // records what changed and schedules work. The work re-reads the run from the store when it renders, so
 // coalescing many transitions into one update loses nothing. Spacing and 429 back-off use wall time
 // (setTimeout, Date.now), never the Clock port, which only supplies the `now` the renderers print.
-import type { ChatPostMessageResponse, ChatUpdateResponse, WebClient } from '@slack/web-api';
+import type {
+  ChatPostMessageArguments,
+  ChatPostMessageResponse,
+  ChatUpdateResponse,
+  WebClient,
+} from '@slack/web-api';
 
 import type { Effect, Run, StepRecord } from '../../engine/types';
 import type { Clock } from '../../ports/clock';
@@ -28,7 +33,7 @@ import {
   PermanentError,
   rateLimitedFor,
 } from './slack-client';
-import { gateDecision, threadNotes } from './thread-text';
+import { gateDecision, reminderText, threadNotes } from './thread-text';
 
 /** What the gate prompt shows besides the run itself (from the target's config and live checks). */
 export interface GateDescription {
@@ -55,6 +60,8 @@ export interface SlackNotifierDeps {
    * posted, with the run's newest lag sample; may return a promise. A failure falls back to the step title.
    */
   describeGate(run: Run, step: StepRecord, latestLag?: LagSample): GateDescription | Promise<GateDescription>;
+  /** Who may approve the run's gates (the target's approvers), named in reminders. */
+  approversOf?(run: Run): string[];
   /** Thresholds for the lag line's ETA (the target's `maxLag`); none by default. */
   lagLimits?(run: Run): { maxBytes?: number; maxSeconds?: number } | undefined;
   /**
@@ -99,6 +106,7 @@ interface PostArgs {
   text: string;
   blocks?: Message['blocks'];
   thread_ts?: string;
+  reply_broadcast?: boolean;
 }
 
 interface Location {
@@ -137,7 +145,7 @@ type Task =
       attempts: Attempts;
       target: Location | null;
     }
-  | { kind: 'thread'; key: string; text: string; attempts: Attempts };
+  | { kind: 'thread'; key: string; text: string; broadcast: boolean; attempts: Attempts };
 
 interface RunSlot {
   runId: string;
@@ -248,6 +256,14 @@ export class SlackNotifier implements RunObserver {
         }
       }
       const notes = threadNotes(snapshot, effects ?? [], cause);
+      if (cause === 'reminder') {
+        const approvers = this.deps.approversOf?.(snapshot) ?? [];
+        notes.push({
+          key: 'reminder',
+          text: reminderText(snapshot, approvers, this.deps.clock.now()),
+          broadcast: true,
+        });
+      }
 
       let slot = this.slots.get(run.id);
       if (!slot) {
@@ -261,7 +277,13 @@ export class SlackNotifier implements RunObserver {
       for (const note of notes) {
         if (slot.said.has(note.key)) continue;
         slot.said.add(note.key);
-        slot.tasks.push({ kind: 'thread', key: note.key, text: note.text, attempts: freshAttempts() });
+        slot.tasks.push({
+          kind: 'thread',
+          key: note.key,
+          text: note.text,
+          broadcast: note.broadcast === true,
+          attempts: freshAttempts(),
+        });
       }
       this.kick(slot, Date.now());
     } catch (error) {
@@ -490,7 +512,12 @@ export class SlackNotifier implements RunObserver {
 
   private post(spacingKey: string, args: PostArgs): Promise<ChatPostMessageResponse> {
     return this.send('chat.postMessage', spacingKey, () =>
-      this.deps.client.chat.postMessage({ ...args, unfurl_links: false, unfurl_media: false }),
+      // The SDK types a broadcast reply as its own variant; `args` is one or the other by construction.
+      this.deps.client.chat.postMessage({
+        ...args,
+        unfurl_links: false,
+        unfurl_media: false,
+      } as ChatPostMessageArguments),
     );
   }
 
@@ -648,7 +675,12 @@ export class SlackNotifier implements RunObserver {
     if (progress === null) return { wait: Date.now() + this.retryBaseMs };
     const spacing = channelKey(progress.channel);
     this.check('chat.postMessage', spacing);
-    await this.post(spacing, { channel: progress.channel, thread_ts: progress.ts, text: task.text });
+    await this.post(spacing, {
+      channel: progress.channel,
+      thread_ts: progress.ts,
+      text: task.text,
+      ...(task.broadcast ? { reply_broadcast: true } : {}),
+    });
     return DONE;
   }
 

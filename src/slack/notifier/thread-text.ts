@@ -1,18 +1,23 @@
 // What the notifier says in a progress message's thread and how it reads a transition. Pure.
 import type { Effect, Run, StepRecord } from '../../engine/types';
 import {
+  approverMention,
   describeOutcome,
   escapeMrkdwn,
   formatDuration,
+  formatWhen,
   RUN_STATE_EMOJI,
   runElapsedMs,
   truncate,
+  userMention,
 } from '../render';
 
 /** A thread reply (mrkdwn `text`) and a key that keeps one process from saying it twice. */
 export interface ThreadNote {
   key: string;
   text: string;
+  /** Also shown in the channel (reply_broadcast): reminders people must not miss. */
+  broadcast?: boolean;
 }
 
 /** Longest error / message quoted in the thread. */
@@ -65,6 +70,13 @@ export function threadNotes(run: Run, effects: readonly Effect[], cause: string)
   for (const effect of effects) {
     if (effect.type !== 'gate_opened') continue;
     const step = run.steps[effect.step];
+    if (step?.gate?.reason === 'window') {
+      notes.push({
+        key: `window:${step.index}:${effect.round}`,
+        text: `:hourglass: ${capitalize(stepName(run, step))} was not started:\n${quote(step.gate.message ?? 'it does not fit in the maintenance window')}`,
+      });
+      continue;
+    }
     if (step?.gate?.reason !== 'needs_human') continue;
     const message = step.gate.message ?? step.error?.message ?? 'The step stopped and asks for a person.';
     notes.push({
@@ -121,6 +133,21 @@ export function threadNotes(run: Run, effects: readonly Effect[], cause: string)
   return notes;
 }
 
+/**
+ * The reminder before a scheduled run, shown in the channel: when it starts and who is expected to
+ * approve (user groups as group mentions).
+ */
+export function reminderText(run: Run, approvers: readonly string[], now: Date): string {
+  const startsAt = run.scheduledFor ?? now.toISOString();
+  const left = Math.max(0, Date.parse(startsAt) - now.getTime());
+  const who = approvers.length > 0 ? approvers.map(approverMention).join(', ') : '_no approvers configured_';
+  return (
+    `:alarm_clock: *Reminder*: the cutover of \`${escapeMrkdwn(run.target)}\` (${escapeMrkdwn(run.strategy)}) ` +
+    `starts at ${formatWhen(startsAt)}, in ${formatDuration(left)}. ` +
+    `Expected to approve: ${who}. Requested by ${userMention(run.requestedBy)}; abort the run to cancel it.`
+  );
+}
+
 /** The last thread reply of a run. */
 export function finishedText(run: Run): string {
   const took = formatDuration(runElapsedMs(run, new Date(run.finishedAt ?? run.updatedAt)));
@@ -154,10 +181,11 @@ export function nodesLine(run: Run): string {
   const partly: string[] = [];
   const untouched: string[] = [];
   for (const [node, steps] of byNode) {
-    // Rolled back or not, a step that ran has touched the node.
-    const ran = (step: StepRecord): boolean => step.startedAt !== null;
-    if (steps.every((step) => step.state === 'succeeded')) finished.push(node);
-    else if (steps.some(ran)) partly.push(node);
+    // A node is done when its last step (the wait for full replication, or retiring the old
+    // machine) succeeded; an undo that found nothing to undo does not make it less done.
+    const last = steps[steps.length - 1];
+    if (last?.state === 'succeeded') finished.push(node);
+    else if (steps.some((step) => step.startedAt !== null)) partly.push(node);
     else untouched.push(node);
   }
   const list = (nodes: string[]): string => (nodes.length > 0 ? nodes.map(escapeMrkdwn).join(', ') : 'none');

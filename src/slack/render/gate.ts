@@ -72,10 +72,21 @@ export function isNeedsHuman(step: StepRecord): boolean {
   return step.gate?.reason === 'needs_human';
 }
 
+export function isWindowPause(step: StepRecord): boolean {
+  return step.gate?.reason === 'window';
+}
+
 function gateTitle(run: Run, step: StepRecord): string {
+  if (isWindowPause(step)) return `:hourglass: Paused for the maintenance window — ${run.target}`;
   return isNeedsHuman(step)
     ? `:warning: Needs a person — ${run.target}`
     : `:raised_hand: Approval needed — ${run.target}`;
+}
+
+/** "Continue at 2026-11-28 02:00 UTC" or, with no window ahead, "Continue now". */
+function windowContinueText(step: StepRecord): string {
+  const resumeAt = step.gate?.resumeAt;
+  return resumeAt ? `Continue at ${slackDate(new Date(resumeAt))}` : 'Continue now';
 }
 
 function expiryField(step: StepRecord, now: Date, mode: 'prompt' | 'outcome'): string {
@@ -124,6 +135,16 @@ function gateBody(
   const { run, step } = input;
   const blocks: Block[] = [header(gateTitle(run, step))];
   const title = escapeMrkdwn(truncate(step.spec.title, 200));
+  if (isWindowPause(step)) {
+    const message = step.gate?.message ?? 'The step does not fit in the maintenance window.';
+    blocks.push(section(`*${title}* was not started:\n> ${escapeMrkdwn(truncate(message, 2000))}`));
+    blocks.push(
+      section(
+        `Approving (*${windowContinueText(step)}*) queues *${title}* for the next window, where it is checked again. ` +
+          'Abort rolls back the completed steps instead.',
+      ),
+    );
+  }
   if (isNeedsHuman(step)) {
     const message = step.gate?.message ?? step.error?.message ?? 'The step stopped and asks for a person.';
     const quoted = escapeMrkdwn(truncate(message, 2000))
@@ -172,6 +193,7 @@ export function renderGatePrompt(input: GatePromptInput): Message {
   const gate = step.gate;
   const destructive = step.spec.destructive === true;
   const needsHuman = isNeedsHuman(step);
+  const windowPause = isWindowPause(step);
   const stepTitle = truncate(step.spec.title, 100);
   const open = gate !== null && !gate.expired && step.state === 'awaiting_approval';
   if (open) {
@@ -180,7 +202,7 @@ export function renderGatePrompt(input: GatePromptInput): Message {
     }
     const approve = button({
       actionId: ACTION_APPROVE,
-      text: needsHuman ? 'Retry anyway' : 'Approve',
+      text: windowPause ? 'Continue in next window' : needsHuman ? 'Retry anyway' : 'Approve',
       style: 'primary',
       value: encodeGateRef({ runId: run.id, step: step.index, round: gate.round }),
       // A destructive gate gets a typed-confirmation modal instead of a dialog.
@@ -188,11 +210,17 @@ export function renderGatePrompt(input: GatePromptInput): Message {
         ? {}
         : {
             confirm: confirmDialog({
-              title: needsHuman ? 'Retry anyway?' : 'Approve this step?',
-              text: needsHuman
-                ? `Retry "${stepTitle}" on ${run.target} with the override. ${input.whatWillHappen}`
-                : `"${stepTitle}" on ${run.target}: ${input.whatWillHappen}`,
-              confirm: needsHuman ? 'Retry anyway' : 'Approve',
+              title: windowPause
+                ? 'Continue in next window?'
+                : needsHuman
+                  ? 'Retry anyway?'
+                  : 'Approve this step?',
+              text: windowPause
+                ? `"${stepTitle}" on ${run.target}: ${windowContinueText(step)}.`
+                : needsHuman
+                  ? `Retry "${stepTitle}" on ${run.target} with the override. ${input.whatWillHappen}`
+                  : `"${stepTitle}" on ${run.target}: ${input.whatWillHappen}`,
+              confirm: windowPause ? 'Continue' : needsHuman ? 'Retry anyway' : 'Approve',
               deny: 'Cancel',
               style: 'primary',
             }),

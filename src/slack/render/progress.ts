@@ -19,6 +19,7 @@ import {
 import { type Eta, etaToThreshold, formatBytes, formatDuration, formatSeconds, sparkline } from './sparkline';
 
 export const RUN_STATE_EMOJI: Readonly<Record<RunState, string>> = {
+  scheduled: ':calendar:',
   running: ':large_blue_circle:',
   awaiting_approval: ':raised_hand:',
   compensating: ':rewind:',
@@ -28,6 +29,7 @@ export const RUN_STATE_EMOJI: Readonly<Record<RunState, string>> = {
 };
 
 export const RUN_STATE_LABEL: Readonly<Record<RunState, string>> = {
+  scheduled: 'Scheduled',
   running: 'Running',
   awaiting_approval: 'Awaiting approval',
   compensating: 'Rolling back',
@@ -81,7 +83,8 @@ export function isFinished(run: Run): boolean {
 
 /** Abort is offered while going forward and no abort is already waiting for the current step. */
 export function canAbort(run: Run): boolean {
-  return (run.state === 'running' || run.state === 'awaiting_approval') && run.abortRequested === null;
+  const forward = run.state === 'running' || run.state === 'awaiting_approval' || run.state === 'scheduled';
+  return forward && run.abortRequested === null;
 }
 
 export function shortId(id: string): string {
@@ -250,6 +253,10 @@ function outcomeText(run: Run, now: Date): string | null {
       return `${RUN_STATE_EMOJI.compensating} *Rolling back* completed steps${
         run.outcome ? `: ${describeOutcome(run.outcome)}` : ''
       }`;
+    case 'scheduled':
+      return run.scheduledFor
+        ? `${RUN_STATE_EMOJI.scheduled} *Scheduled* to start at ${formatWhen(run.scheduledFor)} (in ${formatDuration(Date.parse(run.scheduledFor) - now.getTime())}). Abort cancels it.`
+        : null;
     case 'running':
     case 'awaiting_approval':
       if (run.abortRequested) {
@@ -271,6 +278,13 @@ function nodeField(run: Run): string[] {
   const total = params?.['total'];
   if (typeof node !== 'string' || typeof index !== 'number' || typeof total !== 'number') return [];
   return [`*Node*\n${index} of ${total} (${escapeMrkdwn(truncate(node, 100))})`];
+}
+
+/** "2026-11-28 02:00 UTC": one unambiguous form for every reader, whatever their time zone. */
+export function formatWhen(isoTime: string): string {
+  const date = new Date(isoTime);
+  if (Number.isNaN(date.getTime())) return isoTime;
+  return `${date.toISOString().slice(0, 16).replace('T', ' ')} UTC`;
 }
 
 /** The notification fallback, e.g. "Cutover orders-db: awaiting approval". */

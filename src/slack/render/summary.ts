@@ -16,7 +16,7 @@ import {
   section,
   truncate,
 } from './blocks';
-import { renderProgress, RUN_STATE_EMOJI, RUN_STATE_LABEL, shortId } from './progress';
+import { formatWhen, renderProgress, RUN_STATE_EMOJI, RUN_STATE_LABEL, shortId } from './progress';
 import { formatAge } from './sparkline';
 
 export interface TargetSummary {
@@ -87,9 +87,13 @@ export function renderRunList(runs: Run[], now: Date): Message {
   if (runs.length === 0) return { text: 'No runs yet.', blocks: [section('No runs yet.')] };
   const lines = runs.map((run) => {
     const age = formatAge(now.getTime() - Date.parse(run.createdAt));
+    const when =
+      run.state === 'scheduled' && run.scheduledFor
+        ? `starts ${formatWhen(run.scheduledFor)} (in ${formatAge(Date.parse(run.scheduledFor) - now.getTime())})`
+        : `${age} ago`;
     return (
       `\`${escapeMrkdwn(shortId(run.id))}\` ${RUN_STATE_EMOJI[run.state]} *${name(run.target)}* · ` +
-      `${name(run.strategy, 60)} · ${RUN_STATE_LABEL[run.state].toLowerCase()} · ${age} ago`
+      `${name(run.strategy, 60)} · ${RUN_STATE_LABEL[run.state].toLowerCase()} · ${when}`
     );
   });
   const blocks: Block[] = [

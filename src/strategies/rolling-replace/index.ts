@@ -35,6 +35,11 @@ export function createRollingReplace(deps: RollingReplaceStrategyDeps): Strategy
     configSchema: rollingReplaceConfigSchema,
     plan: planRollingReplace,
     executors: rollingReplaceExecutors({ healthFor, hooks: deps.hooks, env: deps.env, ec2: deps.ec2 }),
+    async close() {
+      const open = [...ports.values()];
+      ports.clear();
+      await Promise.allSettled(open.map((port) => port.close()));
+    },
     // Drawn over time in the progress message, like a standby's lag: how many replicas are behind.
     async sampleLag(target: TargetConfig) {
       const health = await healthFor({ target }).health();

@@ -85,9 +85,10 @@ export function planRollingReplace(target: TargetConfig): Plan {
       steps.push({
         name: `pause-${index + 1}`,
         kind: 'wait',
-        title: 'Pause before the next node',
+        title: `Pause before node ${index + 2} of ${total}`,
         executor: 'rr-pause',
-        params,
+        // Not the node's own step (no `node`): the node is done once it has recovered.
+        params: { after: node.id, index: index + 1, total },
       });
     }
   });

@@ -11,6 +11,7 @@ import { ProcessHookRunner } from '../../../src/adapters/hooks/process-hook-runn
 import { resolveSecret } from '../../../src/config/secrets';
 import { parseTargets } from '../../../src/config/targets';
 import { startRuntime, type Runtime } from '../../../src/main/runtime';
+import { finishedText } from '../../../src/slack/notifier/thread-text';
 import { configSchemasOf } from '../../../src/strategies';
 import { createRollingReplace } from '../../../src/strategies/rolling-replace';
 import { registryOf } from '../../../src/strategies/types';
@@ -207,9 +208,24 @@ test('abort between nodes: the run stops with the cluster fully replicated; only
     },
     { timeoutMs: 40_000 },
   );
+  // The lag sampler records the cluster's lagging replicas over time (drawn in the progress message).
+  const samples = await waitFor(
+    'a lagging-replicas sample',
+    async () => {
+      const recent = await runtime.store.recentLagSamples(runId, 50);
+      return recent.some((sample) => sample.laggingReplicas !== undefined) ? recent : undefined;
+    },
+    { timeoutMs: 15_000 },
+  );
+  expect(samples.every((sample) => sample.bytes === null && sample.seconds === null)).toBe(true);
+  expect(samples.at(-1)?.laggingReplicas).toBe(0);
   await runtime.runs.abort(runId, 'U0APPROVER', 'enough for tonight');
   const done = await untilRunState(runtime.store, runId, ['aborted', 'failed']);
   expect(done.state).toBe('aborted');
+  // The channel's last word on the run says which nodes were replaced and which were not.
+  expect(finishedText(done)).toContain(
+    `Nodes done: 127.0.0.1:${set.replicas[0]!.port} · untouched: 127.0.0.1:${set.replicas[1]!.port}`,
+  );
   const byName = new Map(done.steps.map((step) => [step.spec.name, step.state]));
   expect(byName.get('replace-1')).toBe('succeeded');
   expect(byName.get('recover-1')).toBe('succeeded');

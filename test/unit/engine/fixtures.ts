@@ -55,7 +55,7 @@ export const undo = (name: string): StepExtra => ({
   compensation: { executor: `undo-${name}`, title: `Undo ${name}` },
 });
 
-export function makeRun(steps: StepSpec[], policy: Partial<GatePolicy> = {}): Run {
+export function makeRun(steps: StepSpec[], policy: Partial<GatePolicy> = {}, scheduledFor?: string): Run {
   const plan: Plan = { strategy: 'pgLogical', target: 'orders-db', steps };
   return createRun({
     id: RUN_ID,
@@ -64,6 +64,7 @@ export function makeRun(steps: StepSpec[], policy: Partial<GatePolicy> = {}): Ru
     channel: 'C_OPS',
     policy: { ...DEFAULT_POLICY, ...policy },
     at: at(0),
+    ...(scheduledFor !== undefined ? { scheduledFor } : {}),
   });
 }
 
@@ -180,6 +181,8 @@ export const EVENT_TYPES: RunEventType[] = [
   'step_succeeded',
   'step_waiting',
   'step_failed',
+  'window_closed',
+  'schedule_missed',
   'approve',
   'gate_expired',
   'gate_reopen',

@@ -44,6 +44,8 @@ const EVENT_WEIGHTS: Record<RunEventType, number> = {
   step_succeeded: 6,
   step_waiting: 3,
   step_failed: 2,
+  window_closed: 2,
+  schedule_missed: 1,
   approve: 5,
   gate_expired: 2,
   gate_reopen: 2,
@@ -108,6 +110,17 @@ function toEvent(cmd: Command, run: Run, atMs: number): RunEvent {
       };
     case 'step_failed':
       return { type: 'step_failed', at: time, step, attempt, failure };
+    case 'window_closed':
+      return {
+        type: 'window_closed',
+        at: time,
+        step,
+        attempt,
+        message: 'the window closes in 5 min',
+        resumeAt: cmd.withOutput ? at(atMs + 3_600_000) : null,
+      };
+    case 'schedule_missed':
+      return { type: 'schedule_missed', at: time, reason: 'target busy' };
     case 'approve':
       return { type: 'approve', at: time, step, round, user: cmd.user };
     case 'gate_expired':
@@ -190,9 +203,10 @@ describe('transition: random event sequences', () => {
       fc.property(
         planArb,
         policyArb,
+        fc.boolean(),
         fc.array(commandArb, { minLength: 1, maxLength: 60, size: 'max' }),
-        (plan, policy, commands) => {
-          let run = makeRun(plan, policy);
+        (plan, policy, scheduled, commands) => {
+          let run = makeRun(plan, policy, scheduled ? at(3_600_000) : undefined);
           let now = 0;
           let afterEnd = 0;
           for (const cmd of commands) {
@@ -214,9 +228,10 @@ describe('transition: random event sequences', () => {
       fc.property(
         planArb,
         policyArb,
+        fc.boolean(),
         fc.array(commandArb, { maxLength: 60, size: 'max' }),
-        (plan, policy, commands) => {
-          let run = makeRun(plan, policy);
+        (plan, policy, scheduled, commands) => {
+          let run = makeRun(plan, policy, scheduled ? at(3_600_000) : undefined);
           let now = 0;
           for (const cmd of commands) {
             now += cmd.dtMs;
@@ -230,7 +245,7 @@ describe('transition: random event sequences', () => {
       { numRuns: 1000, seed: 42 },
     );
     expect([...states].sort()).toEqual(
-      ['aborted', 'awaiting_approval', 'compensating', 'failed', 'running', 'succeeded'].sort(),
+      ['aborted', 'awaiting_approval', 'compensating', 'failed', 'running', 'scheduled', 'succeeded'].sort(),
     );
     expect([...accepted].sort()).toEqual([...EVENT_TYPES].sort());
   });

@@ -4,6 +4,7 @@ import type { Run, RunEvent, RunEventType, RunState } from '../../../src/engine/
 import {
   ALICE,
   BOB,
+  makeRun,
   Sim,
   action,
   at,
@@ -52,6 +53,7 @@ function atPlannedGate(): Sim {
 }
 
 const STATES: Record<string, () => Run> = {
+  scheduled: () => makeRun(PLAN, {}, at(3_600_000)),
   'running, not started yet': () => sim().run,
   'running, step queued': () => queued().run,
   'running, step running': () => inFlight().run,
@@ -65,6 +67,17 @@ const STATES: Record<string, () => Run> = {
     const s = atPlannedGate();
     s.tickTo(ms(stepOf(s.run, 2).gate?.expiresAt ?? ''));
     s.send({ type: 'gate_expired', step: 2, round: 1 });
+    return s.tick(1000).run;
+  },
+  'awaiting_approval, window gate': () => {
+    const s = queued();
+    s.send({
+      type: 'window_closed',
+      step: 1,
+      attempt: 1,
+      message: 'closes in 2 min',
+      resumeAt: at(86_400_000),
+    });
     return s.tick(1000).run;
   },
   'awaiting_approval, needs-human gate': () => {
@@ -115,6 +128,10 @@ function eventFor(type: RunEventType, run: Run): RunEvent {
       return { type, at: later, step: index, attempt, delayMs: 5000 };
     case 'step_failed':
       return { type, at: later, step: index, attempt, failure: retryable() };
+    case 'window_closed':
+      return { type, at: later, step: index, attempt, message: 'the window closes', resumeAt: null };
+    case 'schedule_missed':
+      return { type, at: later, reason: 'target busy at the scheduled time' };
     case 'approve':
       return { type, at: later, step: index, round, user: ALICE };
     case 'gate_expired': {
@@ -137,9 +154,11 @@ function eventFor(type: RunEventType, run: Run): RunEvent {
 
 /** Accepted pairs and the run state each leads to; every pair not listed must be refused. */
 const ACCEPTED: Record<string, Partial<Record<RunEventType, RunState>>> = {
+  scheduled: { start: 'running', abort: 'aborted', schedule_missed: 'failed' },
   'running, not started yet': { start: 'running', abort: 'aborted' },
   'running, step queued': {
     step_started: 'running',
+    window_closed: 'awaiting_approval', // a mutating step that does not fit: paused, not started
     step_failed: 'running', // retryable: queued again
     abort: 'aborted', // fence never started: nothing to undo
   },
@@ -163,6 +182,11 @@ const ACCEPTED: Record<string, Partial<Record<RunEventType, RunState>>> = {
   },
   'awaiting_approval, planned gate expired': { gate_reopen: 'awaiting_approval', abort: 'compensating' },
   'awaiting_approval, needs-human gate': { approve: 'running', abort: 'compensating' },
+  'awaiting_approval, window gate': {
+    approve: 'running', // queued for the next window
+    gate_expired: 'awaiting_approval',
+    abort: 'aborted', // the fence never started: nothing to undo
+  },
   compensating: {
     compensation_succeeded: 'aborted',
     compensation_waiting: 'compensating',
@@ -178,7 +202,7 @@ describe('transition: every run state × event type', () => {
     expect(Object.keys(ACCEPTED).sort()).toEqual(Object.keys(STATES).sort());
     const runStates = new Set(Object.values(STATES).map((build) => build().state));
     expect([...runStates].sort()).toEqual(
-      ['aborted', 'awaiting_approval', 'compensating', 'failed', 'running', 'succeeded'].sort(),
+      ['aborted', 'awaiting_approval', 'compensating', 'failed', 'running', 'scheduled', 'succeeded'].sort(),
     );
   });
 
@@ -193,6 +217,10 @@ describe('transition: every run state × event type', () => {
     expect(build('running, step running, abort requested').abortRequested).not.toBeNull();
     expect(stepOf(build('awaiting_approval, planned gate'), 2).gate).toMatchObject({ reason: 'planned' });
     expect(stepOf(build('awaiting_approval, planned gate expired'), 2).gate).toMatchObject({ expired: true });
+    expect(stepOf(build('awaiting_approval, window gate'), 1).gate).toMatchObject({
+      reason: 'window',
+      resumeAt: at(86_400_000),
+    });
     expect(stepOf(build('awaiting_approval, needs-human gate'), 1).gate).toMatchObject({
       reason: 'needs_human',
     });

@@ -41,6 +41,19 @@ export function makeRun(steps: StepSpec[] = STEPS, policy: Partial<GatePolicy> =
   });
 }
 
+/** Scheduled for one hour after creation; nothing has run. */
+export function scheduledRun(): Run {
+  return createRun({
+    id: RUN_ID,
+    plan: { strategy: 'replica-promotion', target: 'orders-db', steps: STEPS },
+    requestedBy: REQUESTER,
+    channel: 'C0OPS',
+    policy: POLICY,
+    at: at(0),
+    scheduledFor: at(3_600_000),
+  });
+}
+
 export function stepOf(run: Run, index: number): StepRecord {
   const step = run.steps[index];
   if (!step) throw new Error(`no step ${index}`);

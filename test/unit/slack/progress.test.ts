@@ -16,6 +16,7 @@ import {
   makeRun,
   RUN_ID,
   runningRun,
+  scheduledRun,
   stepOf,
   succeededRun,
 } from './fixtures';
@@ -23,6 +24,7 @@ import {
 const NOW = dateAt(185_000); // 3m 05s after the run was created
 
 const scenarios: Record<RunState, () => Run> = {
+  scheduled: scheduledRun,
   running: runningRun,
   awaiting_approval: awaitingGateRun,
   compensating: compensatingRun,
@@ -33,6 +35,7 @@ const scenarios: Record<RunState, () => Run> = {
 
 describe('renderProgress for each run state', () => {
   it.each<[RunState, string, string, boolean]>([
+    ['scheduled', ':calendar:', 'Scheduled', true],
     ['running', ':large_blue_circle:', 'Running', true],
     ['awaiting_approval', ':raised_hand:', 'Awaiting approval', true],
     ['compensating', ':rewind:', 'Rolling back', false],
@@ -66,6 +69,12 @@ describe('renderProgress for each run state', () => {
       'Abort this cutover? Completed steps with an undo will be rolled back.',
     );
     expect(abort?.confirm?.style).toBe('danger');
+  });
+
+  it('says when a scheduled run starts, and that abort cancels it', () => {
+    expect(allText(renderProgress({ run: scheduledRun(), now: NOW }).blocks)).toContain(
+      ':calendar: *Scheduled* to start at 2025-03-02 03:00 UTC (in 56m 55s). Abort cancels it.',
+    );
   });
 
   it('says "awaiting approval" in the notification fallback', () => {

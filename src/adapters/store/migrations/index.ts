@@ -3,8 +3,9 @@
 import { migration001 } from './001_initial';
 import { migration002 } from './002_slack_messages';
 import { migration003 } from './003_lagging_replicas';
+import { migration004 } from './004_scheduled_runs';
 import type { Migration } from './types';
 
 export type { Migration } from './types';
 
-export const MIGRATIONS: readonly Migration[] = [migration001, migration002, migration003];
+export const MIGRATIONS: readonly Migration[] = [migration001, migration002, migration003, migration004];
