@@ -101,9 +101,9 @@ export function modifyPreflight(
   if (storage !== undefined && currentStorage !== undefined && storage !== currentStorage) {
     if (storage < currentStorage) {
       blockers.push(`AllocatedStorage ${storage} GiB < ${currentStorage} GiB: RDS storage cannot shrink`);
-    } else if (storage < Math.ceil(currentStorage * 1.1)) {
+    } else if (storage < Math.ceil((currentStorage * 11) / 10)) {
       blockers.push(
-        `AllocatedStorage ${storage} GiB grows ${currentStorage} GiB by less than the 10 % RDS requires (at least ${Math.ceil(currentStorage * 1.1)} GiB)`,
+        `AllocatedStorage ${storage} GiB grows ${currentStorage} GiB by less than the 10 % RDS requires (at least ${Math.ceil((currentStorage * 11) / 10)} GiB)`,
       );
     }
   }

@@ -6,11 +6,11 @@ import type { Run } from '../../../src/engine/types';
 import type { Runtime } from '../../../src/main/runtime';
 import { finishedText } from '../../../src/slack/notifier/thread-text';
 import { snapshotIdOf } from '../../../src/strategies/in-place/plan';
-import { APPROVER } from '../../support/harness';
 import { freshSchemaName } from '../../support/pg';
 import { freshQueueName } from '../../support/redis';
 import { startVsRuntime, stopVsRuntime } from '../volume-swap/vs-runtime';
 import {
+  abortActiveRuns,
   approveGate,
   inPlace,
   RDS_STEP,
@@ -36,12 +36,7 @@ beforeAll(async () => {
   });
 });
 
-afterEach(async () => {
-  for (const active of await runtime.store.listActiveRuns()) {
-    await runtime.runs.abort(active.id, APPROVER, 'test cleanup');
-    await untilFinished(runtime, active.id);
-  }
-});
+afterEach(() => abortActiveRuns(runtime));
 
 afterAll(async () => {
   await stopVsRuntime(runtime, schema);

@@ -19,6 +19,8 @@ import type { Strategy } from '../../../src/strategies/types';
 import { RdsModel, type InPlaceScript, type ModelCommand } from '../../support/aws/rds-model';
 import { APPROVER } from '../../support/harness';
 
+import { untilFinished } from '../volume-swap/vs-runtime';
+
 export { startRun, untilFinished, untilRun } from '../volume-swap/vs-runtime';
 
 export const REGION = 'eu-west-1';
@@ -101,6 +103,14 @@ targets:
       health: { tcp: "127.0.0.1:5432" }
       pollInterval: 20ms
 `;
+
+/** A failed test must not leave its run active: the next one could not start (one run per target). */
+export async function abortActiveRuns(runtime: Runtime): Promise<void> {
+  for (const active of await runtime.store.listActiveRuns()) {
+    await runtime.runs.abort(active.id, APPROVER, 'test cleanup');
+    await untilFinished(runtime, active.id);
+  }
+}
 
 export async function approveGate(runtime: Runtime, run: Run, step: number, round = 1): Promise<void> {
   const approved = await runtime.runs.approve(run.id, step, round, APPROVER);

@@ -1,0 +1,106 @@
+// A worker dies after RDS accepted CreateDBSnapshot and before the step recorded it. Simulated as in
+// replica-promotion-rds/promote-crash.test.ts: runtime A's adapter forwards CreateDBSnapshot (the
+// model accepts it) and then never returns; A's worker is force-closed (its job lock lapses) and A
+// shut down. Runtime B on the same schema and queue picks the stalled job up: the snapshot step
+// resumes, describes the deterministic snapshot id first, finds the one A made, and waits for it.
+// One snapshot, one CreateDBSnapshot.
+import { AwsRdsAdapter } from '../../../src/adapters/aws/rds-adapter';
+import type { Runtime } from '../../../src/main/runtime';
+import type { DbSnapshotDescription } from '../../../src/ports/rds';
+import { snapshotIdOf } from '../../../src/strategies/in-place/plan';
+import { dropSchema, freshSchemaName } from '../../support/pg';
+import { freshQueueName } from '../../support/redis';
+import { startVsRuntime, stopVsRuntime } from '../volume-swap/vs-runtime';
+import {
+  approveGate,
+  inPlace,
+  RDS_STEP,
+  RDS_TARGETS_YAML,
+  RdsWorld,
+  startRun,
+  untilFinished,
+  untilRun,
+} from './ip-runtime';
+
+const schema = freshSchemaName('t_ip_crash');
+const queueName = freshQueueName('ip-crash');
+const aws = new RdsWorld();
+const runtimes: Runtime[] = [];
+
+/** Forwards CreateDBSnapshot, then the process is "gone": the call never returns. */
+class DiesAfterCreateSnapshot extends AwsRdsAdapter {
+  private accepted: () => void = () => undefined;
+  readonly createAccepted = new Promise<void>((resolve) => (this.accepted = resolve));
+
+  override async createDbSnapshot(
+    region: string,
+    instanceId: string,
+    snapshotId: string,
+  ): Promise<{ created: boolean; snapshot: DbSnapshotDescription }> {
+    await super.createDbSnapshot(region, instanceId, snapshotId);
+    this.accepted();
+    return new Promise<never>(() => undefined);
+  }
+}
+
+afterAll(async () => {
+  const [first, second] = runtimes;
+  await first?.close();
+  if (second) await stopVsRuntime(second, schema);
+  else await dropSchema(schema);
+  aws.close();
+});
+
+test('resumed after a crash past CreateDBSnapshot: one snapshot, found by its id, then the run goes on', async () => {
+  aws.reset();
+  aws.model.addInstance('billing-db');
+  const dying = new DiesAfterCreateSnapshot(aws.adapterOptions());
+  const first = await startVsRuntime({
+    schema,
+    queueName,
+    yaml: RDS_TARGETS_YAML,
+    strategy: inPlace(dying),
+    lockDurationMs: 1_000,
+    stalledIntervalMs: 500,
+  });
+  runtimes.push(first);
+
+  const run = await startRun(first, 'billing');
+  const snapshotId = snapshotIdOf('billing-db', run.id);
+  await dying.createAccepted;
+  const crashed = await first.store.getRun(run.id);
+  expect(crashed?.steps[RDS_STEP.snapshot]).toMatchObject({ state: 'running', output: null });
+  expect(aws.count('CreateDBSnapshot', 'ok')).toBe(1);
+
+  // "SIGKILL": stop renewing the job's lock without waiting for the hung step, then shut down.
+  await first.worker?.close(true);
+  await first.close();
+
+  const second = await startVsRuntime({
+    schema,
+    queueName,
+    yaml: RDS_TARGETS_YAML,
+    strategy: inPlace(aws.adapter()),
+    stalledIntervalMs: 300,
+  });
+  runtimes.push(second);
+
+  const gate = await untilRun(second, run.id, 'at the gate', (current) =>
+    ['awaiting_approval', 'failed', 'aborted'].includes(current.state),
+  );
+  expect(gate.state).toBe('awaiting_approval');
+  expect(gate.steps[RDS_STEP.snapshot]?.output).toMatchObject({ snapshotId });
+  await approveGate(second, run, RDS_STEP.gate);
+  const done = await untilFinished(second, run.id);
+
+  expect(done.state).toBe('succeeded');
+  expect(aws.count('CreateDBSnapshot')).toBe(1);
+  expect(aws.model.snapshotIds()).toEqual([snapshotId]);
+  expect(aws.count('ModifyDBInstance')).toBe(1);
+  expect(aws.model.events).toEqual([
+    `CreateDBSnapshot ${snapshotId}`,
+    `snapshot ${snapshotId} available`,
+    'ModifyDBInstance billing-db ApplyImmediately=true',
+    'billing-db applied',
+  ]);
+});
