@@ -22,6 +22,7 @@ import {
   userMention,
   utcClock,
 } from './blocks';
+import { formatWhen } from './progress';
 import { formatDuration } from './sparkline';
 
 export interface Condition {
@@ -83,10 +84,14 @@ function gateTitle(run: Run, step: StepRecord): string {
     : `:raised_hand: Approval needed — ${run.target}`;
 }
 
-/** "Continue at 2026-11-28 02:00 UTC" or, with no window ahead, "Continue now". */
-function windowContinueText(step: StepRecord): string {
+/**
+ * "Continue at 2026-11-28 02:00 UTC" or, with no window ahead, "Continue now". `plain` for plain
+ * text (a confirm dialog), where Slack's `<!date…>` syntax would show literally.
+ */
+function windowContinueText(step: StepRecord, plain = false): string {
   const resumeAt = step.gate?.resumeAt;
-  return resumeAt ? `Continue at ${slackDate(new Date(resumeAt))}` : 'Continue now';
+  if (!resumeAt) return 'Continue now';
+  return `Continue at ${plain ? formatWhen(resumeAt) : slackDate(new Date(resumeAt))}`;
 }
 
 function expiryField(step: StepRecord, now: Date, mode: 'prompt' | 'outcome'): string {
@@ -216,7 +221,7 @@ export function renderGatePrompt(input: GatePromptInput): Message {
                   ? 'Retry anyway?'
                   : 'Approve this step?',
               text: windowPause
-                ? `"${stepTitle}" on ${run.target}: ${windowContinueText(step)}.`
+                ? `"${stepTitle}" on ${run.target}: ${windowContinueText(step, true)}.`
                 : needsHuman
                   ? `Retry "${stepTitle}" on ${run.target} with the override. ${input.whatWillHappen}`
                   : `"${stepTitle}" on ${run.target}: ${input.whatWillHappen}`,
@@ -230,7 +235,7 @@ export function renderGatePrompt(input: GatePromptInput): Message {
   } else {
     blocks.push(context('_This approval request is no longer open._'));
   }
-  const what = `${needsHuman ? 'Needs a person' : 'Approval needed'} on ${truncate(run.target, 100)}`;
+  const what = `${windowPause ? 'Paused for the maintenance window' : needsHuman ? 'Needs a person' : 'Approval needed'} on ${truncate(run.target, 100)}`;
   const text = `${what}: ${truncate(needsHuman ? (gate?.message ?? step.spec.title) : step.spec.title, 200)}`;
   return { text: escapeMrkdwn(text), blocks };
 }
