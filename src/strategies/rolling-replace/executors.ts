@@ -142,9 +142,12 @@ export function rollingReplaceExecutors(deps: RollingReplaceDeps): Record<string
         const { node } = nodeOf(ctx);
         if (isEc2Replace(cluster.replace))
           throw fatal('replace is ec2: the plan has launch steps, not rr-replace');
-        // A resumed attempt may have replaced the node already (the hook must be safe to rerun);
-        // a fresh one first makes sure the cluster has all its copies.
-        if (!ctx.resumed) {
+        // A fresh attempt first makes sure the cluster has all its copies. A resumed one (its
+        // worker died mid-hook) may find its own node down, which the lost hook did: that alone is
+        // no reason to wait, and the hook must be safe to rerun. Any other shortfall still is.
+        const health = ctx.resumed ? await reading(deps.healthFor(ctx)) : null;
+        const ownNodeDown = health !== null && health.members.length > 0 && !health.members.includes(node);
+        if (!ownNodeDown) {
           const wait = await untilFullyReplicated(ctx, `${node} was not touched`);
           if (wait) return wait;
         }

@@ -4,7 +4,9 @@ import type { TargetConfig } from '../../config/types';
 import type { ClusterHealthPort } from '../../ports/cluster-health';
 import type { Ec2Port } from '../../ports/ec2';
 import type { HookRunner } from '../../ports/hooks';
-import type { Strategy } from '../types';
+import type { PreflightCheck, Strategy } from '../types';
+import { isEc2Replace } from './config';
+import { ec2ReplacePreflight } from './ec2-executors';
 import { rollingReplaceConfigSchema, type ClusterSettings } from './config';
 import { rollingReplaceExecutors } from './executors';
 import { planRollingReplace, ROLLING_REPLACE, settingsOf } from './plan';
@@ -46,20 +48,31 @@ export function createRollingReplace(deps: RollingReplaceStrategyDeps): Strategy
       return { bytes: null, seconds: null, laggingReplicas: health.laggingReplicas };
     },
     async preflight(target: TargetConfig) {
+      const { cluster } = settingsOf(target);
+      const checks: PreflightCheck[] = [];
       try {
         const health = await healthFor({ target }).health();
-        return [
-          {
-            name: 'fully replicated',
-            ok: health.fullyReplicated,
-            detail: health.fullyReplicated
-              ? `members: ${health.members.join(', ') || 'unknown'}`
-              : `${health.laggingReplicas} lagging: ${health.detail.slice(0, 5).join('; ')}`,
-          },
-        ];
+        checks.push({
+          name: 'fully replicated',
+          ok: health.fullyReplicated,
+          detail: health.fullyReplicated
+            ? `members: ${health.members.join(', ') || 'unknown'}`
+            : `${health.laggingReplicas} lagging: ${health.detail.slice(0, 5).join('; ')}`,
+        });
       } catch (error) {
-        return [{ name: 'cluster reachable', ok: false, detail: (error as Error).message }];
+        checks.push({ name: 'cluster reachable', ok: false, detail: (error as Error).message });
       }
+      // EC2 replacement: the launch template and the nodes' instances, read-only (DryRun).
+      if (isEc2Replace(cluster.replace)) {
+        if (!deps.ec2) checks.push({ name: 'EC2', ok: false, detail: 'no EC2 client in this process' });
+        else {
+          const ec2Checks = await ec2ReplacePreflight(deps.ec2, cluster.replace.ec2, cluster.nodes).catch(
+            (error: unknown) => [{ name: 'EC2', ok: false, detail: (error as Error).message }],
+          );
+          checks.push(...ec2Checks);
+        }
+      }
+      return checks;
     },
   };
 }

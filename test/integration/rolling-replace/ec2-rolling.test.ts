@@ -374,3 +374,18 @@ test('a replacement still pending after startTimeout: needs-human with the node 
   expect(model.instance(replacement!)?.State?.Name).toBe('stopped');
   expect(model.instance(OLD[0])?.State?.Name).toBe('running');
 });
+
+test('/cutover plan (the live, read-only preflight) shows the EC2 checks and changes nothing', async () => {
+  const model = standardWorld(world.reset());
+  const strategy = rrStrategy(world.adapter(), cluster);
+  const good = await strategy.preflight(runtime.findTarget('brokers')!);
+  expect(good.find((check) => check.name === 'fully replicated')?.ok).toBe(true);
+  expect(good.find((check) => check.name === 'launch template')).toMatchObject({ ok: true });
+  const missing = await strategy.preflight(runtime.findTarget('brokers-missing')!);
+  expect(missing.find((check) => check.name === 'launch template')).toMatchObject({
+    ok: false,
+    detail: expect.stringMatching(/not found in eu-west-1/) as unknown,
+  });
+  expect(actions(model)).toEqual([]);
+  expect(model.launched).toHaveLength(0);
+});
