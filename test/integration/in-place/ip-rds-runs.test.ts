@@ -157,6 +157,38 @@ describe('in-place RDS ModifyDBInstance', () => {
     expect(aws.count('ModifyDBInstance', 'ok')).toBe(1);
   });
 
+  test('a lost answer to ModifyDBInstance: not sent again; the step describes, waits and the run succeeds', async () => {
+    aws.reset();
+    aws.model.addInstance('billing-db');
+    aws.loseNextModifyResponse();
+    const run = await startRun(runtime, 'billing');
+    await atGate(run);
+    await approveGate(runtime, run, RDS_STEP.gate);
+    const done = await untilFinished(runtime, run.id);
+
+    expect(done.state).toBe('succeeded');
+    expect(aws.count('ModifyDBInstance')).toBe(1);
+    expect(done.steps[RDS_STEP.change]).toMatchObject({ retries: 1, output: { result: 'in_progress' } });
+    expect(aws.model.instance('billing-db')).toMatchObject({
+      DBInstanceClass: 'db.r6g.large',
+      AllocatedStorage: 200,
+    });
+  });
+
+  test('a snapshot that does not become available in time stops at a needs-human gate, nothing changed', async () => {
+    aws.reset({ snapshotDescribes: 1_000_000 });
+    aws.model.addInstance('billing-db');
+    const run = await startRun(runtime, 'slow-snapshot');
+    const stopped = await atGate(run);
+    expect(stopped.currentStep).toBe(RDS_STEP.snapshot);
+    expect(stopped.steps[RDS_STEP.snapshot]?.gate).toMatchObject({ reason: 'needs_human' });
+    expect(stopped.steps[RDS_STEP.snapshot]?.gate?.message).toMatch(
+      /DB snapshot cutover-billing-db-\w+ is still creating .*nothing was changed/,
+    );
+    expect(aws.count('CreateDBSnapshot')).toBe(1);
+    expect(aws.count('ModifyDBInstance')).toBe(0);
+  });
+
   test.each([
     {
       what: 'modifications already pending',

@@ -5,7 +5,8 @@
 // ProbeHealthChecker; hooks are the real ProcessHookRunner. Targets come from YAML through the
 // real loader and the strategy's own schema (startVsRuntime is the volume-swap suite's generic
 // "targets YAML + strategy" runtime starter).
-import { RDSClient } from '@aws-sdk/client-rds';
+import { ModifyDBInstanceCommand, RDSClient } from '@aws-sdk/client-rds';
+import type { ModifyDBInstanceCommandInput } from '@aws-sdk/client-rds';
 import { mockClient } from 'aws-sdk-client-mock';
 
 import { AwsRdsAdapter } from '../../../src/adapters/aws/rds-adapter';
@@ -52,6 +53,22 @@ export class RdsWorld {
     return this.model;
   }
 
+  /**
+   * ModifyDBInstance reaches the model and is accepted, but the answer is lost on the way back: the
+   * caller sees a connection reset (the request's outcome is unknown to it).
+   */
+  loseNextModifyResponse(): void {
+    let lose = true;
+    this.mock.on(ModifyDBInstanceCommand).callsFake((input: ModifyDBInstanceCommandInput) => {
+      const model = this.model;
+      const output = model.modifyDBInstance(input);
+      model.calls.push({ command: 'ModifyDBInstance', input, outcome: 'ok', at: Date.now() });
+      if (!lose) return output;
+      lose = false;
+      throw Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' });
+    });
+  }
+
   adapterOptions(): ConstructorParameters<typeof AwsRdsAdapter>[0] {
     return { rdsClient: () => this.client, minDelaySeconds: 0.01, maxDelaySeconds: 0.05 };
   }
@@ -95,6 +112,11 @@ targets:
     strategy: in-place
     inPlace:
       rds: { region: ${REGION}, instance: metrics-db, modify: { Iops: 3000 } }
+      pollInterval: 20ms
+  - name: slow-snapshot
+    strategy: in-place
+    inPlace:
+      rds: { region: ${REGION}, instance: billing-db, modify: { MultiAZ: true }, snapshotTimeout: 200ms }
       pollInterval: 20ms
   - name: audit
     strategy: in-place
