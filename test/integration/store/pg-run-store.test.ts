@@ -421,6 +421,35 @@ describe('PgRunStore', () => {
     ).rejects.toThrow(/check constraint/);
   });
 
+  it('learns step durations from earlier successful runs of the same target and strategy, newest first', async () => {
+    const target = uniqueTarget('orders-db');
+    const finishedRun = (fenceMs: number, minute: number, state: 'succeeded' | 'failed'): Run => {
+      const run = newRun(target, minute * 60);
+      const fence = run.steps[2]!;
+      fence.state = state;
+      fence.startedAt = at(minute * 60 + 10);
+      fence.finishedAt = new Date(Date.parse(fence.startedAt) + fenceMs).toISOString();
+      run.state = 'succeeded';
+      run.finishedAt = at(minute * 60 + 30);
+      return run;
+    };
+    for (const [ms, minute, state] of [
+      [1_500, 1, 'succeeded'],
+      [2_500, 2, 'succeeded'],
+      [99_000, 3, 'failed'],
+      [4_000, 4, 'succeeded'],
+    ] as const) {
+      const inserted = await store.insertRun(finishedRun(ms, minute, state), REQUESTER);
+      expect(inserted.ok).toBe(true);
+    }
+    const query = { target, strategy: 'replica-promotion', step: 'fence-primary' };
+    expect(await store.recentStepDurations(query, 5)).toEqual([4_000, 2_500, 1_500]);
+    expect(await store.recentStepDurations(query, 2)).toEqual([4_000, 2_500]);
+    expect(await store.recentStepDurations({ ...query, strategy: 'volume-swap' }, 5)).toEqual([]);
+    expect((await store.lastSucceededAt(target))?.finishedAt).toBe(at(4 * 60 + 30));
+    expect(await store.lastSucceededAt(uniqueTarget('never-cut-over'))).toBeNull();
+  });
+
   it('claims a Slack delivery key once', async () => {
     const key = `delivery-${randomUUID()}`;
     expect(await store.claimSlackDelivery(key)).toBe(true);
