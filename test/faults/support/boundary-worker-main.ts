@@ -1,0 +1,53 @@
+// A replica-promotion worker in its own process for the step-boundary SIGKILL cases. With
+// FAULT_KILL_AFTER=<step name> it SIGKILLs itself right after that step's executor returned,
+// before the result is stored: the world has changed, the store only knows the step started.
+// Every promote call is written to the ledger table first, so promotions are counted across kills.
+import { testDatabaseUrl } from '../../support/pg';
+import type { StepExecutor, Strategy } from '../../../src/strategies/types';
+import { startPromotionRuntime } from './promotion-runtime';
+import { PromoteLedger, ReplicationProbe } from './replication-probe';
+
+function killAfter(strategy: Strategy, stepName: string | undefined): Strategy {
+  if (!stepName) return strategy;
+  const executors: Record<string, StepExecutor> = {};
+  for (const [name, executor] of Object.entries(strategy.executors)) {
+    executors[name] = {
+      async execute(ctx) {
+        const result = await executor.execute(ctx);
+        // The boundary: the step's own executor (not its undo) reported done, nothing stored yet.
+        if (ctx.step.spec.name === stepName && ctx.step.spec.executor === name && result.type === 'done') {
+          process.stdout.write(`killing after ${stepName}\n`);
+          process.kill(process.pid, 'SIGKILL');
+          await new Promise(() => undefined);
+        }
+        return result;
+      },
+    };
+  }
+  return { ...strategy, executors };
+}
+
+async function main(): Promise<void> {
+  const env = JSON.parse(process.env['FAULT_TARGET_ENV'] ?? '{}') as NodeJS.ProcessEnv;
+  const ledger = new PromoteLedger(testDatabaseUrl, process.env['FAULT_LEDGER'] ?? 'missing');
+  const replication = new ReplicationProbe();
+  replication.before.promote = (url) => ledger.record(url);
+  const runtime = await startPromotionRuntime({
+    yaml: process.env['FAULT_TARGETS_YAML'] ?? '',
+    env,
+    replication,
+    schema: process.env['FAULT_SCHEMA'] ?? 'missing',
+    queueName: process.env['FAULT_QUEUE'] ?? 'missing',
+    role: 'worker',
+    wrapStrategy: (strategy) => killAfter(strategy, process.env['FAULT_KILL_AFTER'] || undefined),
+  });
+  process.on('SIGTERM', () => {
+    void runtime.close().then(() => process.exit(0));
+  });
+  process.stdout.write('worker-ready\n');
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`worker failed: ${String(error)}\n`);
+  process.exit(1);
+});

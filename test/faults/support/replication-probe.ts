@@ -1,0 +1,135 @@
+// A ReplicationPort around the real PgReplication that records every call (method, standby or
+// primary URL, time) and can run a hook before a method: how the fault cases count promotions
+// and see whether anything touched the databases while the bot's store was down.
+import { Client } from 'pg';
+import { PgReplication } from '../../../src/adapters/postgres/pg-replication';
+import type { ReplicationPort } from '../../../src/ports/replication';
+
+export type ReplicationMethod = keyof ReplicationPort;
+
+export interface PortCall {
+  method: ReplicationMethod;
+  url: string;
+  at: number;
+}
+
+type Hook = (url: string) => Promise<void>;
+
+export class ReplicationProbe implements ReplicationPort {
+  readonly calls: PortCall[] = [];
+  /** Runs before the real call; a hook may remove itself (one-shot faults). */
+  readonly before: Partial<Record<ReplicationMethod, Hook>> = {};
+
+  constructor(private readonly real: ReplicationPort = new PgReplication()) {}
+
+  /** Promote calls that reached the real port for this standby. */
+  promotesOf(standbyUrl: string): number {
+    return this.calls.filter((call) => call.method === 'promote' && call.url === standbyUrl).length;
+  }
+
+  callsBetween(fromMs: number, toMs: number): PortCall[] {
+    return this.calls.filter((call) => call.at >= fromMs && call.at <= toMs);
+  }
+
+  private async note(method: ReplicationMethod, url: string): Promise<void> {
+    this.calls.push({ method, url, at: Date.now() });
+    await this.before[method]?.(url);
+  }
+
+  async describe(url: string) {
+    await this.note('describe', url);
+    return this.real.describe(url);
+  }
+  async standbys(url: string) {
+    await this.note('standbys', url);
+    return this.real.standbys(url);
+  }
+  async lag(primaryUrl: string, standbyUrl: string) {
+    await this.note('lag', standbyUrl);
+    return this.real.lag(primaryUrl, standbyUrl);
+  }
+  async fence(url: string) {
+    await this.note('fence', url);
+    return this.real.fence(url);
+  }
+  async verifyFenced(url: string) {
+    await this.note('verifyFenced', url);
+    return this.real.verifyFenced(url);
+  }
+  async unfence(url: string) {
+    await this.note('unfence', url);
+    return this.real.unfence(url);
+  }
+  async bytesBehind(url: string, lsn: string) {
+    await this.note('bytesBehind', url);
+    return this.real.bytesBehind(url, lsn);
+  }
+  async promote(url: string, timeoutMs: number) {
+    await this.note('promote', url);
+    return this.real.promote(url, timeoutMs);
+  }
+  async verifyPromoted(url: string) {
+    await this.note('verifyPromoted', url);
+    return this.real.verifyPromoted(url);
+  }
+}
+
+/**
+ * Promote calls recorded in a table of the tests' PostgreSQL, for workers in child processes that
+ * a test SIGKILLs: a row is written before the real pg_promote call, so a call cut short counts.
+ */
+export class PromoteLedger {
+  constructor(
+    readonly url: string,
+    readonly table: string,
+  ) {}
+
+  private async query<T extends object>(sql: string, params: unknown[] = []): Promise<T[]> {
+    const client = new Client({ connectionString: this.url });
+    await client.connect();
+    try {
+      return (await client.query<T>(sql, params)).rows;
+    } finally {
+      await client.end();
+    }
+  }
+
+  async setUp(): Promise<void> {
+    await this.query(
+      `CREATE TABLE IF NOT EXISTS ${this.table} (id bigserial PRIMARY KEY, standby text NOT NULL, pid int NOT NULL, at timestamptz NOT NULL DEFAULT now())`,
+    );
+  }
+
+  async record(standbyUrl: string): Promise<void> {
+    await this.query(`INSERT INTO ${this.table} (standby, pid) VALUES ($1, $2)`, [standbyUrl, process.pid]);
+  }
+
+  async count(standbyUrl: string): Promise<number> {
+    const rows = await this.query<{ n: string }>(
+      `SELECT count(*) AS n FROM ${this.table} WHERE standby = $1`,
+      [standbyUrl],
+    );
+    return Number(rows[0]?.n ?? 0);
+  }
+
+  async tearDown(): Promise<void> {
+    await this.query(`DROP TABLE IF EXISTS ${this.table}`);
+  }
+}
+
+/** Acknowledged ids (from a Writer) missing from `table` on `url`. */
+export async function missingRows(
+  url: string,
+  table: string,
+  acknowledged: readonly number[],
+): Promise<number[]> {
+  const client = new Client({ connectionString: url });
+  await client.connect();
+  try {
+    const rows = (await client.query<{ id: number }>(`SELECT id FROM "${table}"`)).rows;
+    const present = new Set(rows.map((row) => Number(row.id)));
+    return acknowledged.filter((id) => !present.has(id));
+  } finally {
+    await client.end();
+  }
+}
