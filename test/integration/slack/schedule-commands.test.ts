@@ -365,6 +365,13 @@ describe('window pause (tight-db)', () => {
       confirm: { text: 'Continue' },
     });
 
+    // The progress thread says it too.
+    const note = await waitFor('the window note in the thread', async () =>
+      h.slack.messages(CHANNEL).find((m) => m.thread_ts !== undefined && m.text.startsWith(':hourglass:')),
+    );
+    expect(note.text).toMatch(/Take the lock.* was not started:\n/);
+    expect(note.text).toContain('but the maintenance window closes in 2 m');
+
     // Clicking (the dialog confirmed) opens no modal and queues the step for the next window.
     const viewsBefore = h.slack.callsTo('views.open').length;
     expect((await click(approver, button)).status).toBe(200);
