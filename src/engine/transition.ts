@@ -390,7 +390,8 @@ export function transition(run: Run, event: RunEvent): TransitionResult {
       if (step.state !== 'awaiting_approval' || !step.gate?.expired) {
         return refuse(run, 'only an expired approval request can be asked again');
       }
-      openGate(next, step, at, step.gate.reason, step.gate.message, effects);
+      // A window pause asked again still points at the same next window.
+      openGate(next, step, at, step.gate.reason, step.gate.message, effects, step.gate.resumeAt);
       break;
     }
 

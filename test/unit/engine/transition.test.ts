@@ -905,3 +905,79 @@ describe('compensation_waiting', () => {
     expect(run.state).toBe('aborted');
   });
 });
+
+describe('maintenance windows and scheduled runs', () => {
+  const plan = [check('preflight'), action('promote')];
+  const NEXT_WINDOW = at(24 * 3_600_000);
+
+  /** Preflight done; promote queued and judged not to fit in the window. */
+  function paused(): Sim {
+    const s = Sim.of(plan);
+    s.send({ type: 'start' });
+    s.tick(1000).complete(0);
+    s.tick(1000).send({
+      type: 'window_closed',
+      step: 1,
+      attempt: 1,
+      message: 'promote needs about 5 m but the window closes in 2 m',
+      resumeAt: NEXT_WINDOW,
+    });
+    return s;
+  }
+
+  it('a window pause opens a gate that does not start the step; approving queues it for the next window', () => {
+    const s = paused();
+    expect(s.run.state).toBe('awaiting_approval');
+    expect(s.step(1)).toMatchObject({ state: 'awaiting_approval', startedAt: null });
+    expect(s.step(1).gate).toMatchObject({ reason: 'window', resumeAt: NEXT_WINDOW });
+    s.tick(1000);
+    expect(s.approve(1, ALICE)).toEqual([
+      { type: 'gate_closed', step: 1, round: 1, outcome: 'approved' },
+      execJob(1, 2, 24 * 3_600_000 - 3000),
+    ]);
+    expect(s.step(1)).toMatchObject({ state: 'queued', notBefore: NEXT_WINDOW });
+  });
+
+  it('a window pause that expired and is asked again still points at the same next window', () => {
+    const s = paused();
+    s.tick(TIMEOUT_MS);
+    s.send({ type: 'gate_expired', step: 1, round: 1 });
+    s.tick(1000).send({ type: 'gate_reopen', step: 1, user: CAROL });
+    expect(s.step(1).gate).toMatchObject({ round: 2, reason: 'window', resumeAt: NEXT_WINDOW });
+    const effects = s.tick(1000).approve(1, ALICE);
+    expect(effects[1]).toMatchObject({
+      type: 'enqueue',
+      delayMs: Date.parse(NEXT_WINDOW) - Date.parse(s.at),
+    });
+  });
+
+  it('a step that already started is never paused for a window', () => {
+    const s = Sim.of(plan);
+    s.send({ type: 'start' });
+    s.tick(1000).complete(0);
+    s.send({ type: 'step_started', step: 1, attempt: 1 });
+    s.refuse(
+      { type: 'window_closed', step: 1, attempt: 1, message: 'too late', resumeAt: null },
+      /only a queued step waits for a window/,
+    );
+  });
+
+  it('a scheduled run starts, is cancelled by abort, or fails when it missed its time', () => {
+    const scheduled = (): Sim => new Sim(makeRun(plan, {}, at(3_600_000)));
+    const started = scheduled();
+    expect(started.run).toMatchObject({ state: 'scheduled', scheduledFor: at(3_600_000), currentStep: -1 });
+    expect(started.send({ type: 'start' })).toEqual([execJob(0, 1)]);
+    expect(started.run.state).toBe('running');
+
+    const cancelled = scheduled();
+    cancelled.send({ type: 'abort', user: REQUESTER, reason: 'not tonight' });
+    expect(cancelled.run.state).toBe('aborted');
+    expect(cancelled.run.steps.map((step) => step.state)).toEqual(['skipped', 'skipped']);
+
+    const missed = scheduled();
+    expect(missed.send({ type: 'schedule_missed', reason: 'target busy' })).toEqual([
+      { type: 'run_finished', state: 'failed', outcome: 'target busy' },
+    ]);
+    started.refuse({ type: 'schedule_missed', reason: 'late' }, /not scheduled/);
+  });
+});
