@@ -1,0 +1,74 @@
+// The ack figure's other side, in its own process (so that neither the load nor Slack's side competes
+// with the bot for its event loop): the local Slack Web API the bot posts its replies to, and the
+// sender of signed requests that times each one. Driven over IPC by ack.ts.
+import { randomUUID } from 'node:crypto';
+import { SlackApiServer } from '../../src/console/slack-api-server';
+import { SlackRequestSender, type Actor } from '../../src/console/signed-requests';
+
+export type ClientRequest =
+  | { type: 'load'; seq: number; url: string; secret: string; total: number; concurrency: number }
+  | { type: 'stop' };
+
+export type ClientReply =
+  | { type: 'ready'; apiUrl: string; botToken: string }
+  | { type: 'done'; seq: number; slash: number[]; click: number[]; failures: number; error?: string };
+
+const CHANNEL = 'C0BENCHACK';
+let actionSeq = 0;
+
+/** Half slash commands (`/cutover status`), half Approve clicks naming a run that does not exist. */
+function nextBody(sender: SlackRequestSender, actor: Actor, i: number): string {
+  if (i % 2 === 0) return sender.slashCommandBody(actor, CHANNEL, 'status');
+  actionSeq += 1;
+  return sender.buttonClickBody(actor, CHANNEL, {
+    actionId: 'cutover_approve',
+    value: JSON.stringify({ runId: randomUUID(), step: 3, round: 1 }),
+    messageTs: '1700000000.000100',
+    // Unique per click: the dedupe key includes action_ts.
+    actionTs: `${Math.floor(Date.now() / 1000)}.${String(actionSeq).padStart(6, '0')}`,
+  });
+}
+
+/** `total` signed requests, `concurrency` in flight; latency from send to the full response. */
+async function load(request: Extract<ClientRequest, { type: 'load' }>, actor: Actor): Promise<ClientReply> {
+  const sender = new SlackRequestSender(request.url, request.secret);
+  const slash: number[] = [];
+  const click: number[] = [];
+  let failures = 0;
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < request.total) {
+      const i = next++;
+      const body = nextBody(sender, actor, i);
+      const started = performance.now();
+      const response = await sender.send(body);
+      const elapsed = performance.now() - started;
+      if (response.status !== 200) failures += 1;
+      (i % 2 === 0 ? slash : click).push(elapsed);
+    }
+  };
+  await Promise.all(Array.from({ length: request.concurrency }, () => worker()));
+  return { type: 'done', seq: request.seq, slash, click, failures };
+}
+
+async function main(): Promise<void> {
+  const teamId = process.argv[2] ?? 'T0BENCH';
+  const userId = process.argv[3] ?? 'U0APPROVER';
+  const actor: Actor = { userId, teamId };
+  const slack = await SlackApiServer.start({ teamId });
+  const send = (reply: ClientReply) => process.send?.(reply);
+  process.on('message', (message: ClientRequest) => {
+    if (message.type === 'stop') {
+      void slack.close().finally(() => process.exit(0));
+      return;
+    }
+    load(message, actor).then(send, (error: unknown) =>
+      send({ type: 'done', seq: message.seq, slash: [], click: [], failures: -1, error: String(error) }),
+    );
+  });
+  // The parent going away ends this process too.
+  process.on('disconnect', () => process.exit(0));
+  send({ type: 'ready', apiUrl: slack.url, botToken: slack.botToken });
+}
+
+void main();
