@@ -140,6 +140,18 @@ export async function benchAck(options: FigureOptions): Promise<Row[]> {
       },
       { url: apiUrl, botToken },
     );
+    // The only PostgreSQL work before the bot acks: the delivery claim. Timed for the breakdown.
+    let claims: number[] = [];
+    const store = bot.runtime.store;
+    const claim = store.claimSlackDelivery.bind(store);
+    store.claimSlackDelivery = async (key) => {
+      const started = performance.now();
+      try {
+        return await claim(key);
+      } finally {
+        claims.push(performance.now() - started);
+      }
+    };
     const bare = await startBareBolt(botToken, apiUrl);
     const floor = await startNullServer();
     try {
@@ -153,6 +165,7 @@ export async function benchAck(options: FigureOptions): Promise<Row[]> {
           bare: { slash: [] as number[], click: [] as number[] },
           floor: { slash: [] as number[], click: [] as number[] },
         };
+        claims = [];
         for (let round = 0; round < rounds; round++) {
           // Alternate which one goes first, so neither always runs right after the other.
           // The null server is only a calibration of the sender, reported in the details.
@@ -177,6 +190,7 @@ export async function benchAck(options: FigureOptions): Promise<Row[]> {
             slashCommand: { bot: summarize(samples.bot.slash), bare: summarize(samples.bare.slash) },
             buttonClick: { bot: summarize(samples.bot.click), bare: summarize(samples.bare.click) },
             p50Ratio: botAll.p50 / bareAll.p50,
+            botDeliveryClaim: summarize(claims),
             senderFloor: summarize([...samples.floor.slash, ...samples.floor.click]),
             rounds,
             requestsPerRound: perRound(c),

@@ -6,7 +6,10 @@ import type { LagReading, StepExecutor, Strategy } from '../../src/strategies/ty
 
 const anySettings = z.object({}).passthrough();
 
-/** `steps` no-op action steps; `onStart(runId, step)` is called first thing in each executor. */
+/**
+ * `steps` no-op action steps (or the target's `steps` setting); `onStart(runId, step)` is called
+ * first thing in each executor.
+ */
 export function chainStrategy(steps: number, onStart: (runId: string, step: number) => void): Strategy {
   const noop: StepExecutor = {
     execute(ctx) {
@@ -22,7 +25,7 @@ export function chainStrategy(steps: number, onStart: (runId: string, step: numb
       return {
         strategy: 'chain',
         target: target.name,
-        steps: Array.from({ length: steps }, (_, i) => ({
+        steps: Array.from({ length: Number(target.settings['steps'] ?? steps) }, (_, i) => ({
           name: `noop-${i}`,
           kind: 'action' as const,
           title: `No-op ${i}`,
