@@ -1,11 +1,24 @@
 // A replica-promotion worker in its own process for the step-boundary SIGKILL cases. With
 // FAULT_KILL_AFTER=<step name> it SIGKILLs itself right after that step's executor returned,
 // before the result is stored: the world has changed, the store only knows the step started.
-// Every promote call is written to the ledger table first, so promotions are counted across kills.
+// Every promote call is written to the ledger table first, so promotions are counted across kills;
+// with FAULT_LEDGER_ALL=1 every port call is. FAULT_DATABASE_URL points the bot's store elsewhere.
 import { testDatabaseUrl } from '../../support/pg';
 import type { StepExecutor, Strategy } from '../../../src/strategies/types';
 import { startPromotionRuntime } from './promotion-runtime';
-import { PromoteLedger, ReplicationProbe } from './replication-probe';
+import { PromoteLedger, ReplicationProbe, type ReplicationMethod } from './replication-probe';
+
+const methods: ReplicationMethod[] = [
+  'describe',
+  'standbys',
+  'lag',
+  'fence',
+  'verifyFenced',
+  'unfence',
+  'bytesBehind',
+  'promote',
+  'verifyPromoted',
+];
 
 function killAfter(strategy: Strategy, stepName: string | undefined): Strategy {
   if (!stepName) return strategy;
@@ -31,7 +44,11 @@ async function main(): Promise<void> {
   const env = JSON.parse(process.env['FAULT_TARGET_ENV'] ?? '{}') as NodeJS.ProcessEnv;
   const ledger = new PromoteLedger(testDatabaseUrl, process.env['FAULT_LEDGER'] ?? 'missing');
   const replication = new ReplicationProbe();
-  replication.before.promote = (url) => ledger.record(url);
+  if (process.env['FAULT_LEDGER_ALL'] === '1') {
+    for (const method of methods) replication.before[method] = (url) => ledger.recordCall(method, url);
+  } else {
+    replication.before.promote = (url) => ledger.record(url);
+  }
   const runtime = await startPromotionRuntime({
     yaml: process.env['FAULT_TARGETS_YAML'] ?? '',
     env,
@@ -39,6 +56,7 @@ async function main(): Promise<void> {
     schema: process.env['FAULT_SCHEMA'] ?? 'missing',
     queueName: process.env['FAULT_QUEUE'] ?? 'missing',
     role: 'worker',
+    ...(process.env['FAULT_DATABASE_URL'] ? { databaseUrl: process.env['FAULT_DATABASE_URL'] } : {}),
     wrapStrategy: (strategy) => killAfter(strategy, process.env['FAULT_KILL_AFTER'] || undefined),
   });
   process.on('SIGTERM', () => {

@@ -75,8 +75,9 @@ export class ReplicationProbe implements ReplicationPort {
 }
 
 /**
- * Promote calls recorded in a table of the tests' PostgreSQL, for workers in child processes that
- * a test SIGKILLs: a row is written before the real pg_promote call, so a call cut short counts.
+ * Port calls recorded in a table of the tests' PostgreSQL, for workers in child processes (that a
+ * test SIGKILLs, or that may die): a row is written before the real call, so a call cut short
+ * counts. `record` is for promote calls; `recordCall` for any method.
  */
 export class PromoteLedger {
   constructor(
@@ -96,20 +97,37 @@ export class PromoteLedger {
 
   async setUp(): Promise<void> {
     await this.query(
-      `CREATE TABLE IF NOT EXISTS ${this.table} (id bigserial PRIMARY KEY, standby text NOT NULL, pid int NOT NULL, at timestamptz NOT NULL DEFAULT now())`,
+      `CREATE TABLE IF NOT EXISTS ${this.table} (id bigserial PRIMARY KEY, standby text NOT NULL, pid int NOT NULL, method text NOT NULL, at_ms bigint NOT NULL)`,
     );
   }
 
   async record(standbyUrl: string): Promise<void> {
-    await this.query(`INSERT INTO ${this.table} (standby, pid) VALUES ($1, $2)`, [standbyUrl, process.pid]);
+    await this.recordCall('promote', standbyUrl);
+  }
+
+  async recordCall(method: ReplicationMethod, url: string): Promise<void> {
+    await this.query(`INSERT INTO ${this.table} (standby, pid, method, at_ms) VALUES ($1, $2, $3, $4)`, [
+      url,
+      process.pid,
+      method,
+      Date.now(),
+    ]);
   }
 
   async count(standbyUrl: string): Promise<number> {
     const rows = await this.query<{ n: string }>(
-      `SELECT count(*) AS n FROM ${this.table} WHERE standby = $1`,
+      `SELECT count(*) AS n FROM ${this.table} WHERE standby = $1 AND method = 'promote'`,
       [standbyUrl],
     );
     return Number(rows[0]?.n ?? 0);
+  }
+
+  async callsBetween(fromMs: number, toMs: number): Promise<PortCall[]> {
+    const rows = await this.query<{ method: ReplicationMethod; standby: string; at_ms: string }>(
+      `SELECT method, standby, at_ms FROM ${this.table} WHERE at_ms BETWEEN $1 AND $2 ORDER BY id`,
+      [fromMs, toMs],
+    );
+    return rows.map((row) => ({ method: row.method, url: row.standby, at: Number(row.at_ms) }));
   }
 
   async tearDown(): Promise<void> {
