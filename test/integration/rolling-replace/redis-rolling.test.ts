@@ -132,8 +132,9 @@ test('replaces both replicas in turn; each resyncs before the next; the data is 
     expect(await client.dbsize()).toBeGreaterThanOrEqual(200);
     client.disconnect();
   }
-  const health = await new RedisReplicationHealth({ primary: set.primaryUrl, expectedReplicas: 2 }).health();
-  expect(health.fullyReplicated).toBe(true);
+  const checker = new RedisReplicationHealth({ primary: set.primaryUrl, expectedReplicas: 2 });
+  expect((await checker.health()).fullyReplicated).toBe(true);
+  await checker.close();
 });
 
 test('a node kept down past the timeout stops the run at a needs-human gate; the next node is untouched', async () => {
