@@ -1,7 +1,7 @@
 // `npm run bench`: every figure of issue 9, each side by side with its baseline, as a table
 // (or one JSON object with --json). Options: --only ack,dispatch,promotion,scale  --quick  --json
 import { execFileSync } from 'node:child_process';
-import { readdirSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CLUSTER_PREFIXES, ownerOf } from '../../src/demo/pg-cluster';
 import { benchAck } from './ack';
@@ -96,6 +96,31 @@ function newServers(before: string[], name: string): string[] {
   );
 }
 
+function parentOf(pid: number): number {
+  try {
+    // /proc/<pid>/stat: "pid (comm) state ppid ..."; comm may hold spaces, so split after ')'.
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+  } catch {
+    return 0;
+  }
+}
+
+/**
+ * Ours: a descendant of this process, or a postmaster whose data directory is in a cluster folder
+ * this process owns (pg_ctl daemonizes, so its postmasters are not our descendants) or that is gone.
+ * The machine is shared: other users' test suites start servers of their own meanwhile.
+ */
+function isOurs(line: string): boolean {
+  const pid = Number(line.split(' ')[0]);
+  for (let p = parentOf(pid), hops = 0; p > 1 && hops < 64; p = parentOf(p), hops++) {
+    if (p === process.pid) return true;
+  }
+  const dataDir = / -D (\S+)/.exec(line)?.[1];
+  const root = dataDir && /^(\/tmp\/cutover-pg[^/]+)/.exec(dataDir)?.[1];
+  return Boolean(root && (!existsSync(root) || ownerOf(root) === process.pid));
+}
+
 /** This process's own TCP connections still open to PostgreSQL or Redis (there should be none). */
 function ownConnections(): string[] {
   try {
@@ -139,8 +164,9 @@ async function main(): Promise<void> {
   }
   // Give exited children a moment to be reaped before looking for leftovers.
   await new Promise((resolve) => setTimeout(resolve, 500));
+  const appeared = [...newServers(before.postgres, 'postgres'), ...newServers(before.redis, 'redis-server')];
   const left = {
-    servers: [...newServers(before.postgres, 'postgres'), ...newServers(before.redis, 'redis-server')],
+    servers: appeared.filter(isOurs),
     connections: ownConnections(),
     folders: ownFolders(),
   };
@@ -151,6 +177,7 @@ async function main(): Promise<void> {
     rows,
     errors,
     leftoverProcesses: left,
+    otherUsersServersStartedMeanwhile: appeared.filter((line) => !isOurs(line)),
   };
   if (args.json) {
     process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
@@ -165,8 +192,13 @@ async function main(): Promise<void> {
         '',
         ...Object.entries(errors).map(([name, error]) => `${name} FAILED: ${error.split('\n')[0]}`),
         left.servers.length + left.connections.length + left.folders.length === 0
-          ? 'cleanup: no new postgres or redis-server process, no open connection, no cluster folder left'
+          ? 'cleanup: nothing of ours left (no postgres or redis-server we started, no open connection, no cluster folder)'
           : `cleanup: LEFT BEHIND ${JSON.stringify(left)}`,
+        ...(result.otherUsersServersStartedMeanwhile.length > 0
+          ? [
+              `(started meanwhile by other users of this machine, not ours: ${result.otherUsersServersStartedMeanwhile.join('; ')})`,
+            ]
+          : []),
         '',
       ].join('\n'),
     );
