@@ -84,6 +84,25 @@ export interface FigureOptions {
 }
 
 // ---------------------------------------------------------------------------------------------------
+// Cleanup on Ctrl-C: what is open right now, closed by index.ts before it exits
+
+const openResources = new Set<() => Promise<void>>();
+
+/** Registers `close` until the returned function is called (after a normal close). */
+export function whileOpen(close: () => Promise<void>): () => void {
+  openResources.add(close);
+  return () => openResources.delete(close);
+}
+
+/** Closes everything still registered, newest first, each bounded to 10 s. */
+export async function closeAllOpen(): Promise<void> {
+  for (const close of [...openResources].reverse()) {
+    openResources.delete(close);
+    await Promise.race([close().catch(() => undefined), sleep(10_000)]);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------
 // The bot
 
 export interface BenchBot {
@@ -158,21 +177,18 @@ async function startBotWith<S extends SlackApiServer | null>(
   }
   const eventsUrl = runtime.http ? `http://127.0.0.1:${runtime.http.port}/slack/events` : null;
   let closed = false;
-  return {
-    runtime,
-    slack: server,
-    eventsUrl,
-    schema,
-    async close() {
-      if (closed) return;
-      closed = true;
-      await runtime.worker?.close();
-      await runtime.queue.queue.obliterate({ force: true }).catch(() => undefined);
-      await runtime.close();
-      await slack.close();
-      await dropSchema(schema, databaseUrl);
-    },
+  const close = async (): Promise<void> => {
+    if (closed) return;
+    closed = true;
+    done();
+    await runtime.worker?.close();
+    await runtime.queue.queue.obliterate({ force: true }).catch(() => undefined);
+    await runtime.close();
+    await slack.close();
+    await dropSchema(schema, databaseUrl);
   };
+  const done = whileOpen(close);
+  return { runtime, slack: server, eventsUrl, schema, close };
 }
 
 /** A target the bench's own strategies plan for (no windows, no cooldown, one approval). */
@@ -265,6 +281,36 @@ export async function describeMachine(): Promise<Machine> {
     redis: await redisVersion(redisUrl).catch((error: Error) => `unreachable: ${error.message}`),
     os: osName(),
   };
+}
+
+/** Schemas named bench_* in the state database, and BullMQ keys of bench-* queues in Redis. */
+export async function leftoverData(): Promise<{ schemas: string[]; redisKeys: number }> {
+  const client = new Client({ connectionString: databaseUrl });
+  await client.connect();
+  let schemas: string[];
+  try {
+    const { rows } = await client.query<{ name: string }>(
+      "SELECT nspname AS name FROM pg_namespace WHERE nspname LIKE 'bench\\_%'",
+    );
+    schemas = rows.map((row) => row.name);
+  } finally {
+    await client.end();
+  }
+  const redis = new Redis(redisUrl, { lazyConnect: true, maxRetriesPerRequest: 1 });
+  let redisKeys = 0;
+  try {
+    await redis.connect();
+    let cursor = '0';
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', 'bull:bench-*', 'COUNT', 1000);
+      cursor = next;
+      redisKeys += keys.length;
+    } while (cursor !== '0');
+  } finally {
+    // quit waits for the server to close the connection: the open-connection check comes next.
+    await redis.quit().catch(() => redis.disconnect());
+  }
+  return { schemas, redisKeys };
 }
 
 /** `pgrep -a <name>` lines (empty when none). */

@@ -25,6 +25,7 @@ import {
   sleep,
   startBenchBot,
   summarize,
+  whileOpen,
 } from './common';
 import type { FigureOptions, Row } from './common';
 import { chainStrategy } from './strategies';
@@ -44,6 +45,12 @@ async function baselineChain(steps: number, into: number[]): Promise<void> {
   let finish: (() => void) | null = null;
   const finished = new Promise<void>((resolve) => (finish = resolve));
   const runId = `chain-${schema}`;
+  const done = whileOpen(async () => {
+    await worker.close();
+    await queue.queue.obliterate({ force: true }).catch(() => undefined);
+    redis.disconnect();
+    await dropSchema(schema, databaseUrl);
+  });
   const worker = startStepWorker(
     redis,
     queue.name,
@@ -81,6 +88,7 @@ async function baselineChain(steps: number, into: number[]): Promise<void> {
       }),
     ]);
   } finally {
+    done();
     await worker.close();
     await queue.queue.obliterate({ force: true }).catch(() => undefined);
     await queue.close();

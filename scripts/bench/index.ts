@@ -5,7 +5,15 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CLUSTER_PREFIXES, ownerOf } from '../../src/demo/pg-cluster';
 import { benchAck } from './ack';
-import { describeMachine, processes, type FigureOptions, type Row, type Summary } from './common';
+import {
+  closeAllOpen,
+  describeMachine,
+  leftoverData,
+  processes,
+  type FigureOptions,
+  type Row,
+  type Summary,
+} from './common';
 import { benchDispatch } from './dispatch';
 import { benchPromotion } from './promotion';
 import { benchScale } from './scale';
@@ -139,11 +147,25 @@ function ownFolders(): string[] {
     .filter((name) => ownerOf(join('/tmp', name)) === process.pid);
 }
 
+/** Ctrl-C or SIGTERM: close what is open (schemas, queues, pairs), then exit. */
+function closeOnSignals(log: (line: string) => void): void {
+  let stopping = false;
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.on(signal, () => {
+      if (stopping) return;
+      stopping = true;
+      log(`${signal}: cleaning up`);
+      void closeAllOpen().finally(() => process.exit(signal === 'SIGINT' ? 130 : 143));
+    });
+  }
+}
+
 async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
   const log = (line: string): void => {
     process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${line}\n`);
   };
+  closeOnSignals(log);
   const before = { postgres: processes('postgres'), redis: processes('redis-server') };
   const machine = await describeMachine();
   log(`machine: ${machine.cores} cores, node ${machine.node}, redis ${machine.redis}`);
@@ -165,10 +187,14 @@ async function main(): Promise<void> {
   // Give exited children a moment to be reaped before looking for leftovers.
   await new Promise((resolve) => setTimeout(resolve, 500));
   const appeared = [...newServers(before.postgres, 'postgres'), ...newServers(before.redis, 'redis-server')];
+  const data = await leftoverData();
+  await new Promise((resolve) => setTimeout(resolve, 200));
   const left = {
     servers: appeared.filter(isOurs),
     connections: ownConnections(),
     folders: ownFolders(),
+    schemas: data.schemas,
+    redisKeys: data.redisKeys,
   };
   const result = {
     machine,
@@ -191,8 +217,13 @@ async function main(): Promise<void> {
         table(rows),
         '',
         ...Object.entries(errors).map(([name, error]) => `${name} FAILED: ${error.split('\n')[0]}`),
-        left.servers.length + left.connections.length + left.folders.length === 0
-          ? 'cleanup: nothing of ours left (no postgres or redis-server we started, no open connection, no cluster folder)'
+        left.servers.length +
+          left.connections.length +
+          left.folders.length +
+          left.schemas.length +
+          left.redisKeys ===
+        0
+          ? 'cleanup: nothing of ours left (no postgres or redis-server we started, no open connection, no cluster folder, no bench_* schema, no bull:bench-* key)'
           : `cleanup: LEFT BEHIND ${JSON.stringify(left)}`,
         ...(result.otherUsersServersStartedMeanwhile.length > 0
           ? [

@@ -22,7 +22,7 @@ import type { Run } from '../../src/engine/types';
 import { configSchemasOf } from '../../src/strategies';
 import { createReplicaPromotion } from '../../src/strategies/replica-promotion';
 import { registryOf } from '../../src/strategies/types';
-import { APPROVER, REQUESTER, sleep, startBenchBot, summarize, type BenchBot } from './common';
+import { APPROVER, REQUESTER, sleep, startBenchBot, summarize, whileOpen, type BenchBot } from './common';
 import type { FigureOptions, Row } from './common';
 
 const CHANNEL = 'C0BENCHPROMO';
@@ -75,6 +75,8 @@ async function until<T>(what: string, timeoutMs: number, probe: () => Promise<T 
 /** A fresh pair with the probe table replicated and the write load running. */
 async function preparePair(): Promise<{ pair: PgPair; writer: Writer }> {
   const pair = await startPgPair();
+  // On Ctrl-C; pg-cluster's exit hook would also stop and remove it.
+  whileOpen(() => pair.destroy());
   try {
     const primary = await connect(pair.primaryUrl);
     await primary.query('CREATE TABLE bench_probe (id serial PRIMARY KEY, at timestamptz DEFAULT now())');
