@@ -11,6 +11,7 @@ import { registerSlashCommand } from '../../commands/slash-command';
 import type { SlackSettings } from '../config/types';
 import type { Logger } from '../ports/logger';
 import { boltLogger } from './bolt-logger';
+import { judgeSlackBody } from './body-guard';
 import { futureTimestampProblem } from './request-guard';
 
 export const SLACK_EVENTS_PATH = '/slack/events';
@@ -103,7 +104,21 @@ export function createSlackApp(
             res.end();
             return;
           }
-          httpReceiver.requestListener(req, res);
+          judgeSlackBody(req, settings.signingSecret, Date.now())
+            .then((verdict) => {
+              if (!verdict.ok) {
+                log.warn({ problem: verdict.problem }, 'refused malformed Slack request');
+                res.writeHead(verdict.status, { 'content-type': 'text/plain' });
+                res.end(verdict.problem);
+                return;
+              }
+              httpReceiver.requestListener(req, res);
+            })
+            .catch((error: unknown) => {
+              log.error({ err: error }, 'reading a Slack request failed');
+              if (!res.headersSent) res.writeHead(400);
+              res.end();
+            });
         }
       : null,
     // In HTTP mode our own server routes requests to the receiver; only Socket Mode connects out.

@@ -56,3 +56,20 @@ export async function ensureDatabase(url: string, maintenanceDatabase = 'postgre
     await admin.end().catch(() => undefined);
   }
 }
+
+/**
+ * A connection that drops while it is checked out of the pool (PostgreSQL restarted between two
+ * queries of a transaction) emits 'error'; without a listener that error would end the process.
+ * The query in flight (or the next one) fails with it anyway, and the caller releases the client as
+ * broken. Returns the function that removes the listener.
+ */
+export function survivesConnectionLoss(client: {
+  on(event: 'error', listener: (error: Error) => void): unknown;
+  off(event: 'error', listener: (error: Error) => void): unknown;
+}): () => void {
+  const ignore = (): void => undefined;
+  client.on('error', ignore);
+  return () => {
+    client.off('error', ignore);
+  };
+}

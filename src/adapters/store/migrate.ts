@@ -1,6 +1,7 @@
 // Versioned schema migrations, serialized across processes by a PostgreSQL advisory lock.
 import type { Pool, PoolClient } from 'pg';
 
+import { survivesConnectionLoss } from './database';
 import { MIGRATIONS, type Migration } from './migrations';
 import { advisoryLockKey, quoteIdent } from './sql';
 
@@ -39,6 +40,7 @@ export async function migrate(
   const q = quoteIdent(schema);
   const lockKey = advisoryLockKey(`cutover-bot:migrate:${schema}`);
   const client = await pool.connect();
+  const detach = survivesConnectionLoss(client);
   let broken: Error | undefined;
   try {
     await client.query('SELECT pg_advisory_lock($1::bigint)', [lockKey]);
@@ -53,6 +55,7 @@ export async function migrate(
     broken = error instanceof Error ? error : new Error(String(error));
     throw error;
   } finally {
+    detach();
     client.release(broken);
   }
 }

@@ -13,7 +13,7 @@ import type {
   LagSample,
   RunStore,
 } from '../../ports/run-store';
-import { ensureDatabase } from './database';
+import { ensureDatabase, survivesConnectionLoss } from './database';
 import { migrate } from './migrate';
 import {
   RUN_COLUMNS,
@@ -115,17 +115,21 @@ export class PgRunStore implements RunStore {
 
   private async tx<T>(work: (client: PoolClient) => Promise<T>): Promise<T> {
     const client = await this.pool.connect();
+    const detach = survivesConnectionLoss(client);
     try {
       await client.query('BEGIN');
       const result = await work(client);
       await client.query('COMMIT');
+      detach();
       client.release();
       return result;
     } catch (error) {
       try {
         await client.query('ROLLBACK');
+        detach();
         client.release();
       } catch (rollbackError) {
+        detach();
         client.release(rollbackError instanceof Error ? rollbackError : new Error(String(rollbackError)));
       }
       throw error;

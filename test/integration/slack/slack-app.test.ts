@@ -161,6 +161,36 @@ describe('request verification', () => {
     expect(await rowCounts()).toEqual(before);
     expect(await h.runtime.queue.queue.count()).toBe(0);
   });
+
+  test.each([
+    ['a JSON body of null', 'null', 'application/json'],
+    ['a JSON body that is a list', '[]', 'application/json'],
+    ['payload=null', 'payload=null', undefined],
+    [
+      'a click whose user is null',
+      `payload=${encodeURIComponent(JSON.stringify({ type: 'block_actions', user: null, actions: [] }))}`,
+      undefined,
+    ],
+    [
+      'a click whose actions are not a list',
+      `payload=${encodeURIComponent(JSON.stringify({ type: 'block_actions', user: { id: 'U1' }, actions: {} }))}`,
+      undefined,
+    ],
+    [
+      'a bare object Bolt would classify',
+      `payload=${encodeURIComponent(JSON.stringify({ actions: 1 }))}`,
+      undefined,
+    ],
+  ])(
+    'signed, but %s: 400 before Bolt, nothing written, the bot keeps answering',
+    async (_name, raw, type) => {
+      const before = await rowCounts();
+      const response = await h.sender.send(raw, type ? { headers: { 'content-type': type } } : {});
+      expect(response.status).toBe(400);
+      expect(await rowCounts()).toEqual(before);
+      expect((await h.sender.command(requester, CHANNEL, 'help')).status).toBe(200);
+    },
+  );
 });
 
 describe('commands', () => {

@@ -1,7 +1,12 @@
 import { randomBytes } from 'node:crypto';
-import { Client } from 'pg';
+import { Client, Pool } from 'pg';
 
-import { databaseNameOf, ensureDatabase, withDatabase } from '../../../src/adapters/store/database';
+import {
+  databaseNameOf,
+  ensureDatabase,
+  survivesConnectionLoss,
+  withDatabase,
+} from '../../../src/adapters/store/database';
 import { testDatabaseUrl } from '../../support/pg';
 
 async function adminQuery<T extends object>(sql: string, params: unknown[] = []): Promise<T[]> {
@@ -63,5 +68,31 @@ describe('ensureDatabase', () => {
     created.push(name);
     expect(await ensureDatabase(withDatabase(testDatabaseUrl, name))).toBe(true);
     expect(await exists(name)).toBe(true);
+  });
+});
+
+describe('survivesConnectionLoss', () => {
+  test('a checked-out connection killed between two queries fails its next query instead of ending the process', async () => {
+    const pool = new Pool({ connectionString: testDatabaseUrl, max: 1 });
+    const admin = new Pool({ connectionString: testDatabaseUrl, max: 1 });
+    try {
+      const client = await pool.connect();
+      const detach = survivesConnectionLoss(client);
+      const pid = (await client.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]!.pid;
+      expect(client.listenerCount('error')).toBe(1); // ours: the pool listens only while idle
+      await admin.query('SELECT pg_terminate_backend($1)', [pid]);
+      // The server's goodbye arrives as an 'error' event on the idle client; without a listener it
+      // would be an uncaught exception (and fail this test). The next query fails instead.
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      await expect(client.query('SELECT 1')).rejects.toThrow();
+      detach();
+      expect(client.listenerCount('error')).toBe(0);
+      client.release(true);
+      // The pool makes a fresh connection for the next caller.
+      expect((await pool.query<{ one: number }>('SELECT 1 AS one')).rows[0]!.one).toBe(1);
+    } finally {
+      await pool.end();
+      await admin.end();
+    }
   });
 });
