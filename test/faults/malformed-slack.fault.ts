@@ -35,18 +35,18 @@ const BATCH = 25;
 const SLACK_TEXT_LIMIT = 40_000;
 /**
  * Top-level payload keys whose wrong type (null; for actions also a number, boolean or object)
- * gets an HTTP 500 today; see the known-defect case. The fuzz leaves them to that case.
+ * got an HTTP 500 before src/slack/body-guard.ts; see the dedicated case. The fuzz leaves them to that case.
  */
 const KNOWN_500_KEYS = ['user', 'channel', 'actions', 'view'];
 /**
  * A bare object with one of these keys is taken by Bolt for an action, an event or an options
- * request, and its dispatch then throws on the fields that are missing: HTTP 500 today, for any
- * value; see the known-defect case. The fuzz's random JSON leaves such objects to that case.
+ * request, and its dispatch then throws on the fields that are missing (HTTP 500 before the body guard), for any
+ * value; see the dedicated case. The fuzz's random JSON leaves such objects to that case.
  */
 const BOLT_CLASSIFYING_KEYS = ['actions', 'event', 'name'];
 
-/** Shapes the known-defect cases own: JSON null, and objects Bolt classifies but cannot dispatch. */
-function knownDefectShape(json: string): boolean {
+/** Shapes the dedicated shape-guard cases own: JSON null, and objects Bolt classifies but cannot dispatch. */
+function guardedShape(json: string): boolean {
   const value = JSON.parse(json) as unknown;
   if (value === null) return true;
   if (typeof value !== 'object' || Array.isArray(value)) return false;
@@ -201,14 +201,14 @@ function deformations(): fc.Arbitrary<Deformed> {
   ];
   const basePick = fc.constantFrom(...baseNames);
 
-  // JSON `null` (the process goes down) and objects Bolt classifies (500) are the known-defect cases.
+  // JSON `null` (it took the process down) and objects Bolt classifies (500) are the shape-guard cases.
   const randomJsonPayload = fc
     .json({ maxDepth: 4 })
-    .filter((json) => !knownDefectShape(json))
+    .filter((json) => !guardedShape(json))
     .map((json) => ({ what: 'random JSON payload', body: form({ payload: json }) }));
   const randomJsonBody = fc
     .json({ maxDepth: 4 })
-    .filter((json) => !knownDefectShape(json))
+    .filter((json) => !guardedShape(json))
     .map((json) => ({
       what: 'random JSON body',
       body: json,
@@ -241,7 +241,7 @@ function deformations(): fc.Arbitrary<Deformed> {
     .tuple(basePick, fc.nat(), fc.nat(), wrongValue, wrongValue)
     .map(([name, a, b, v1, v2]) => {
       const base = bases[name]!;
-      // Wrong types of the top-level user, channel, actions and view are the known-defect case below.
+      // Wrong types of the top-level user, channel, actions and view are the shape-guard case below.
       const paths = pathsOf(base).filter((p) => !(p.length === 1 && KNOWN_500_KEYS.includes(p[0]!)));
       const first = paths[a % paths.length]!;
       const second = paths[b % paths.length]!;
@@ -379,7 +379,7 @@ function spawnSlackBot(env: Record<string, string>): Promise<{ child: ChildProce
 
 faultTest(
   SUITE,
-  'known defect: signed bodies that are not objects (JSON null, payload=null): the process survives',
+  'signed bodies that are not objects (JSON null, payload=null): the process survives',
   async (fault) => {
     // Each body goes to a bot process that is alive: after a crash the next body gets a fresh one.
     const bodies: { label: string; body: string; contentType: string }[] = [
@@ -464,7 +464,7 @@ faultTest(
 
 faultTest(
   SUITE,
-  'known defect: payloads Bolt classifies but cannot dispatch (wrong-typed user/channel/actions/view; bare actions/event/name): 4xx, not 500',
+  'payloads Bolt would classify but cannot dispatch (wrong-typed user/channel/actions/view; bare actions/event/name): 4xx, not 500',
   async (fault) => {
     const before = await counts();
     const bases = basePayloads(bystander);
