@@ -34,6 +34,7 @@ import {
   rateLimitedFor,
 } from './slack-client';
 import { gateDecision, reminderText, threadNotes } from './thread-text';
+import { DEFAULT_UPDATE_BUDGET, UpdateBudget, type UpdateBudgetOptions } from './update-budget';
 
 /** What the gate prompt shows besides the run itself (from the target's config and live checks). */
 export interface GateDescription {
@@ -60,6 +61,8 @@ export interface SlackNotifierDeps {
    * posted, with the run's newest lag sample; may return a promise. A failure falls back to the step title.
    */
   describeGate(run: Run, step: StepRecord, latestLag?: LagSample): GateDescription | Promise<GateDescription>;
+  /** Workspace-wide `chat.update` budget of this process (default 45 a minute, 15 kept for changes). */
+  updateBudget?: UpdateBudgetOptions;
   /** Who may approve the run's gates (the target's approvers), named in reminders. */
   approversOf?(run: Run): string[];
   /** Thresholds for the lag line's ETA (the target's `maxLag`); none by default. */
@@ -153,6 +156,8 @@ interface RunSlot {
   /** Bumped by every change; the progress message is current while `renderedVersion` equals it. */
   version: number;
   renderedVersion: number;
+  /** The version of the newest change that was not only a new lag sample. */
+  changedVersion: number;
   progress: Location | null;
   /** The progress ts is in the MessageStore (other processes can find it). */
   progressStored: boolean;
@@ -194,6 +199,7 @@ const channelKey = (channel: string): string => `post:${channel}`;
  */
 export class SlackNotifier implements RunObserver {
   private readonly slots = new Map<string, RunSlot>();
+  private readonly updateBudget: UpdateBudget;
   /** Method → wall time until which a 429 forbids calling it. */
   private readonly blockedUntil = new Map<Method, number>();
   /** Spacing key → wall time of the last successful write. */
@@ -210,6 +216,7 @@ export class SlackNotifier implements RunObserver {
   constructor(private readonly deps: SlackNotifierDeps) {
     this.log = deps.log.child({ component: 'slack-notifier' });
     this.interval = Math.max(0, deps.minUpdateIntervalMs ?? DEFAULT_MIN_UPDATE_INTERVAL_MS);
+    this.updateBudget = new UpdateBudget(deps.updateBudget ?? DEFAULT_UPDATE_BUDGET);
     this.retries = Math.max(0, deps.retries ?? 4);
     this.retryBaseMs = Math.max(1, deps.retryBaseDelayMs ?? 1000);
     this.claimWaitMs = Math.max(0, deps.claimWaitMs ?? 60_000);
@@ -272,6 +279,7 @@ export class SlackNotifier implements RunObserver {
       }
       slot.channel = run.channel;
       slot.version += 1;
+      if (cause !== 'lag_sample') slot.changedVersion = slot.version;
       slot.finished ||= finished;
       slot.tasks.push(...tasks);
       for (const note of notes) {
@@ -577,8 +585,13 @@ export class SlackNotifier implements RunObserver {
   private async updateProgress(slot: RunSlot, at: Location): Promise<StepResult> {
     const spacing = messageKey(at);
     this.check('chat.update', spacing);
+    // Lag-only redraws leave part of the workspace's chat.update budget to real changes.
+    const lagOnly = slot.changedVersion <= slot.renderedVersion;
+    const budgetAt = this.updateBudget.notBefore(Date.now(), lagOnly);
+    if (budgetAt !== 0) return { wait: budgetAt };
     const version = slot.version;
     const { run, message } = await this.renderProgressNow(slot.runId);
+    this.updateBudget.record(Date.now());
     await this.update(at, message);
     slot.renderedVersion = version;
     // Another process may have drawn a newer state just before ours landed: look again, and draw it
@@ -712,6 +725,7 @@ function newSlot(runId: string, channel: string): RunSlot {
     channel,
     version: 0,
     renderedVersion: 0,
+    changedVersion: 0,
     progress: null,
     progressStored: true,
     progressOwner: null,

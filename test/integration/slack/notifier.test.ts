@@ -259,6 +259,39 @@ describe('SlackNotifier', () => {
     expect(shown).toContain('ETA to threshold');
   });
 
+  it("keeps chat.update within the workspace's budget, and a lag-only redraw never uses the share kept for changes", async () => {
+    const channel = 'C0BUDGET';
+    const notifier = makeNotifier({ updateBudget: { perMinute: 8, reservedForChanges: 4 } });
+    const runs = await Promise.all([1, 2, 3, 4, 5].map(() => newRun(channel, checks(3))));
+    for (const run of runs) await apply(notifier, run.id, { type: 'start' });
+    await notifier.flush({ timeoutMs: 10_000 });
+    expect(callsIn('chat.postMessage', channel)).toHaveLength(5);
+    const before = callsIn('chat.update', channel).length; // all within this minute
+    // Three seconds of lag samples for every run: each would redraw its message once a second
+    // (about 15 updates without a budget).
+    for (let round = 0; round < 10; round += 1) {
+      for (const run of runs) {
+        await store.recordLagSample({
+          runId: run.id,
+          at: new Date().toISOString(),
+          bytes: 1024 * round,
+          seconds: round,
+        });
+        notifier.runChanged((await store.getRun(run.id))!, [], 'lag_sample');
+      }
+      await sleep(300);
+    }
+    const afterLag = callsIn('chat.update', channel).length;
+    // Lag-only redraws stop once the minute holds perMinute − reserved updates.
+    expect(afterLag).toBeLessThanOrEqual(Math.max(before, 4));
+    // A real change still gets through, from the reserved share, and the minute stays within budget.
+    await apply(notifier, runs[0]!.id, { type: 'step_started', step: 0, attempt: 1 });
+    await waitFor('the change drawn', async () =>
+      callsIn('chat.update', channel).length > afterLag ? true : undefined,
+    );
+    expect(callsIn('chat.update', channel).length).toBeLessThanOrEqual(8);
+  });
+
   it('after a 429 on chat.update makes no chat.update for Retry-After seconds, then draws the final state', async () => {
     const channel = 'C0RATELIMIT';
     const notifier = makeNotifier();
