@@ -10,7 +10,9 @@ import type { Clock } from '../../src/ports/clock';
 import { registryOf, type Strategy } from '../../src/strategies/types';
 import { dropSchema, testDatabaseUrl } from './pg';
 import { testRedisUrl } from './redis';
+import { latestButton } from './slack-messages';
 import { createTestStrategy, TestWorld } from './test-strategy';
+import { waitFor } from './wait-for';
 
 export const TEAM = 'T0CUTOVER';
 export const OTHER_TEAM = 'T0ELSEWHERE';
@@ -84,4 +86,58 @@ export async function startSlackHarness(options: {
       await dropSchema(options.schema);
     },
   };
+}
+
+/** A button as the tests find it in a posted message (with that message). */
+export type FoundButton = NonNullable<ReturnType<typeof latestButton>>;
+
+/** Clicks a button as `actor`, signed, with a fresh trigger id (what Slack sends for a click). */
+export function clickButton(
+  h: SlackHarness,
+  actor: Actor,
+  button: Pick<FoundButton, 'actionId' | 'value'> & { message: { ts: string } },
+  channel = CHANNEL,
+): Promise<{ status: number; body: string }> {
+  return h.sender.send(
+    h.sender.buttonClickBody(actor, channel, {
+      actionId: button.actionId,
+      value: button.value,
+      messageTs: button.message.ts,
+      triggerId: h.slack.issueTriggerId(actor.userId),
+    }),
+  );
+}
+
+/** The newest Approve button of the run's gate prompt in the channel. */
+export function gatePrompt(h: SlackHarness, runId: string, channel = CHANNEL): Promise<FoundButton> {
+  return waitFor('approval prompt', async () => {
+    const button = latestButton(h.slack, channel, 'cutover_approve');
+    return button && button.value.includes(runId) ? button : undefined;
+  });
+}
+
+/** Approve a destructive gate: click Approve, then type `typed` in the confirmation modal. */
+export async function approveWithModal(
+  h: SlackHarness,
+  actor: Actor,
+  runId: string,
+  typed: string,
+): Promise<{ status: number; body: string }> {
+  const button = await gatePrompt(h, runId);
+  const viewsBefore = h.slack.callsTo('views.open').length;
+  const clicked = await clickButton(h, actor, button);
+  if (clicked.status !== 200) throw new Error(`the Approve click got HTTP ${clicked.status}`);
+  const opened = await waitFor('confirmation modal', async () => {
+    const calls = h.slack.callsTo('views.open');
+    return calls.length > viewsBefore ? calls[calls.length - 1] : undefined;
+  });
+  const view = opened.args['view'] as { callback_id: string; private_metadata: string };
+  return h.sender.send(
+    h.sender.viewSubmissionBody(actor, {
+      id: `V${Date.now()}`,
+      callbackId: view.callback_id,
+      privateMetadata: view.private_metadata,
+      values: { confirm_target: { typed_target: typed } },
+    }),
+  );
 }

@@ -14,10 +14,13 @@ import {
   bystander,
   CHANNEL,
   requester,
+  approveWithModal as approveGateWithModal,
+  clickButton,
+  gatePrompt as findGatePrompt,
   startSlackHarness,
   type SlackHarness,
 } from '../../support/slack-harness';
-import { buttonsOf, ephemeralsTo, latestButton, textOf } from '../../support/slack-messages';
+import { buttonsOf, ephemeralsTo, textOf } from '../../support/slack-messages';
 import { waitFor } from '../../support/wait-for';
 
 const schema = freshSchemaName('t_slsched');
@@ -95,42 +98,16 @@ function untilProgress(run: Run, matches: RegExp): Promise<ConsoleMessage> {
   });
 }
 
-async function click(actor: Actor, button: { actionId: string; value: string; message: { ts: string } }) {
-  return h.sender.send(
-    h.sender.buttonClickBody(actor, CHANNEL, {
-      actionId: button.actionId,
-      value: button.value,
-      messageTs: button.message.ts,
-      triggerId: h.slack.issueTriggerId(actor.userId),
-    }),
-  );
+function click(actor: Actor, button: Parameters<typeof clickButton>[2]) {
+  return clickButton(h, actor, button);
 }
 
-async function gatePrompt(runId: string) {
-  return waitFor('approval prompt', async () => {
-    const button = latestButton(h.slack, CHANNEL, 'cutover_approve');
-    return button && button.value.includes(runId) ? button : undefined;
-  });
+function gatePrompt(runId: string) {
+  return findGatePrompt(h, runId);
 }
 
-/** Approve a destructive gate: click Approve, then type the target's name in the modal. */
-async function approveWithModal(actor: Actor, runId: string, typed: string) {
-  const button = await gatePrompt(runId);
-  const viewsBefore = h.slack.callsTo('views.open').length;
-  expect((await click(actor, button)).status).toBe(200);
-  const opened = await waitFor('confirmation modal', async () => {
-    const calls = h.slack.callsTo('views.open');
-    return calls.length > viewsBefore ? calls[calls.length - 1] : undefined;
-  });
-  const view = opened.args['view'] as { callback_id: string; private_metadata: string };
-  return h.sender.send(
-    h.sender.viewSubmissionBody(actor, {
-      id: `V${Date.now()}`,
-      callbackId: view.callback_id,
-      privateMetadata: view.private_metadata,
-      values: { confirm_target: { typed_target: typed } },
-    }),
-  );
+function approveWithModal(actor: Actor, runId: string, typed: string) {
+  return approveGateWithModal(h, actor, runId, typed);
 }
 
 const BERLIN_NEXT_THREE =
