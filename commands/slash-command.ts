@@ -15,7 +15,7 @@ import { channelProblem, findRun, findTarget, mayAbort, replyEphemeral } from '.
 import { parseCommand } from './grammar/parse';
 import type { CutoverCommand } from './grammar/types';
 import { helpText } from './grammar/usage';
-import { formatWhen } from '../src/slack/render/progress';
+import { utcDateTime } from '../src/slack/render/blocks';
 import { checkScheduleTime, formatOccurrence, nextWindows, windowContaining } from '../src/windows';
 
 export const SLASH_COMMAND = '/cutover';
@@ -167,7 +167,7 @@ async function handle(command: CutoverCommand, call: Invocation, deps: SlackHand
       const open = windowContaining(windows, at);
       await reply(
         `Scheduled cutover \`${outcome.run.id.slice(0, 8)}\` of \`${target.value.name}\` (${outcome.run.strategy}) ` +
-          `for ${formatWhen(at.toISOString())}${open ? `, in the window ${formatOccurrence(open)}` : ''}. ` +
+          `for ${utcDateTime(at)}${open ? `, in the window ${formatOccurrence(open)}` : ''}. ` +
           (target.value.reminderMs > 0
             ? `A reminder comes ${Math.round(target.value.reminderMs / 60_000)} min before. `
             : '') +

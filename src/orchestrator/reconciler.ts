@@ -114,15 +114,16 @@ export class Reconciler {
   private async restoreStart(run: Run): Promise<boolean> {
     const job = { runId: run.id, mode: 'start' as const };
     const status = await this.deps.queue.status(job);
-    const due = Date.parse(run.scheduledFor ?? '') <= this.deps.clock.now().getTime();
     if (status === 'waiting' || status === 'active') return false;
-    if (status === 'delayed' && !due) return false;
-    if (status !== 'missing') await this.deps.queue.removeFinished(job);
     if (status === 'delayed') {
+      const due = Date.parse(run.scheduledFor ?? '') <= this.deps.clock.now().getTime();
+      if (!due) return false;
       // Due by the clock but still delayed in Redis: start it now rather than wait for the timer.
       await this.deps.runs.startScheduled(run.id);
       return true;
     }
+    // Missing, or finished while the run is still scheduled: the start is still owed.
+    if (status !== 'missing') await this.deps.queue.removeFinished(job);
     await this.deps.runs.enqueueStart(run);
     this.deps.log.info(
       { runId: run.id, status, scheduledFor: run.scheduledFor },

@@ -5,11 +5,11 @@ import {
   describeOutcome,
   escapeMrkdwn,
   formatDuration,
-  formatWhen,
   RUN_STATE_EMOJI,
   runElapsedMs,
   truncate,
   userMention,
+  utcDateTime,
 } from '../render';
 
 /** A thread reply (mrkdwn `text`) and a key that keeps one process from saying it twice. */
@@ -143,7 +143,7 @@ export function reminderText(run: Run, approvers: readonly string[], now: Date):
   const who = approvers.length > 0 ? approvers.map(approverMention).join(', ') : '_no approvers configured_';
   return (
     `:alarm_clock: *Reminder*: the cutover of \`${escapeMrkdwn(run.target)}\` (${escapeMrkdwn(run.strategy)}) ` +
-    `starts at ${formatWhen(startsAt)}, in ${formatDuration(left)}. ` +
+    `starts at ${utcDateTime(new Date(startsAt))}, in ${formatDuration(left)}. ` +
     `Expected to approve: ${who}. Requested by ${userMention(run.requestedBy)}; abort the run to cancel it.`
   );
 }

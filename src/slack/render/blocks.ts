@@ -375,10 +375,15 @@ export function utcClock(date: Date): string {
   return `${date.toISOString().slice(11, 16)} UTC`;
 }
 
+/** "2026-11-28 02:00 UTC": one unambiguous form for every reader, whatever their time zone. */
+export function utcDateTime(date: Date): string {
+  return `${date.toISOString().slice(0, 10)} ${utcClock(date)}`;
+}
+
 /** A Slack date token shown in the reader's time zone, e.g. "Today at 2:14 AM"; UTC text as fallback. */
 export function slackDate(date: Date): string {
   const unix = Math.floor(date.getTime() / 1000);
-  const fallback = `${date.toISOString().slice(0, 10)} ${utcClock(date)}`;
+  const fallback = utcDateTime(date);
   return `<!date^${unix}^{date_short_pretty} {time}|${fallback}>`;
 }
 

@@ -21,8 +21,8 @@ import {
   truncate,
   userMention,
   utcClock,
+  utcDateTime,
 } from './blocks';
-import { formatWhen } from './progress';
 import { formatDuration } from './sparkline';
 
 export interface Condition {
@@ -91,7 +91,7 @@ function gateTitle(run: Run, step: StepRecord): string {
 function windowContinueText(step: StepRecord, plain = false): string {
   const resumeAt = step.gate?.resumeAt;
   if (!resumeAt) return 'Continue now';
-  return `Continue at ${plain ? formatWhen(resumeAt) : slackDate(new Date(resumeAt))}`;
+  return `Continue at ${plain ? utcDateTime(new Date(resumeAt)) : slackDate(new Date(resumeAt))}`;
 }
 
 function expiryField(step: StepRecord, now: Date, mode: 'prompt' | 'outcome'): string {

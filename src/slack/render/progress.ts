@@ -15,6 +15,7 @@ import {
   section,
   truncate,
   userMention,
+  utcDateTime,
 } from './blocks';
 import { type Eta, etaToThreshold, formatBytes, formatDuration, formatSeconds, sparkline } from './sparkline';
 
@@ -255,7 +256,7 @@ function outcomeText(run: Run, now: Date): string | null {
       }`;
     case 'scheduled':
       return run.scheduledFor
-        ? `${RUN_STATE_EMOJI.scheduled} *Scheduled* to start at ${formatWhen(run.scheduledFor)} (in ${formatDuration(Date.parse(run.scheduledFor) - now.getTime())}). Abort cancels it.`
+        ? `${RUN_STATE_EMOJI.scheduled} *Scheduled* to start at ${utcDateTime(new Date(run.scheduledFor))} (in ${formatDuration(Date.parse(run.scheduledFor) - now.getTime())}). Abort cancels it.`
         : null;
     case 'running':
     case 'awaiting_approval':
@@ -278,13 +279,6 @@ function nodeField(run: Run): string[] {
   const total = params?.['total'];
   if (typeof node !== 'string' || typeof index !== 'number' || typeof total !== 'number') return [];
   return [`*Node*\n${index} of ${total} (${escapeMrkdwn(truncate(node, 100))})`];
-}
-
-/** "2026-11-28 02:00 UTC": one unambiguous form for every reader, whatever their time zone. */
-export function formatWhen(isoTime: string): string {
-  const date = new Date(isoTime);
-  if (Number.isNaN(date.getTime())) return isoTime;
-  return `${date.toISOString().slice(0, 16).replace('T', ' ')} UTC`;
 }
 
 /** The notification fallback, e.g. "Cutover orders-db: awaiting approval". */

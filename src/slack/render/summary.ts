@@ -15,8 +15,9 @@ import {
   type Message,
   section,
   truncate,
+  utcDateTime,
 } from './blocks';
-import { formatWhen, renderProgress, RUN_STATE_EMOJI, RUN_STATE_LABEL, shortId } from './progress';
+import { renderProgress, RUN_STATE_EMOJI, RUN_STATE_LABEL, shortId } from './progress';
 import { formatAge } from './sparkline';
 
 export interface TargetSummary {
@@ -89,7 +90,7 @@ export function renderRunList(runs: Run[], now: Date): Message {
     const age = formatAge(now.getTime() - Date.parse(run.createdAt));
     const when =
       run.state === 'scheduled' && run.scheduledFor
-        ? `starts ${formatWhen(run.scheduledFor)} (in ${formatAge(Date.parse(run.scheduledFor) - now.getTime())})`
+        ? `starts ${utcDateTime(new Date(run.scheduledFor))} (in ${formatAge(Date.parse(run.scheduledFor) - now.getTime())})`
         : `${age} ago`;
     return (
       `\`${escapeMrkdwn(shortId(run.id))}\` ${RUN_STATE_EMOJI[run.state]} *${name(run.target)}* · ` +
