@@ -23,6 +23,7 @@ import {
 } from '../src/slack/render/modal';
 import type { SlackHandlerDeps } from './deps';
 import { mayAbort, mayApprove, replyEphemeral } from './deps';
+import { firstDelivery } from './deliveries';
 
 interface Clicker {
   id: string;
@@ -62,8 +63,9 @@ export function registerActions(app: App, deps: SlackHandlerDeps): void {
     if (clicker.channel) await replyEphemeral(client, clicker.channel, clicker.id, `Not done: ${reason}`);
   };
 
-  app.action<BlockAction<ButtonAction>>(ACTION_APPROVE, async ({ ack, body, action, client }) => {
+  app.action<BlockAction<ButtonAction>>(ACTION_APPROVE, async ({ ack, body, action, client, context }) => {
     await ack();
+    if (!(await firstDelivery(context))) return;
     const clicker = clickerOf(body);
     const ref = parseGateRef(action.value ?? '');
     if (!ref) return refuse(client, clicker, null, 'approve', 'the button did not name a run and gate');
@@ -159,8 +161,9 @@ export function registerActions(app: App, deps: SlackHandlerDeps): void {
     }
   });
 
-  app.action<BlockAction<ButtonAction>>(ACTION_ABORT, async ({ ack, body, action, client }) => {
+  app.action<BlockAction<ButtonAction>>(ACTION_ABORT, async ({ ack, body, action, client, context }) => {
     await ack();
+    if (!(await firstDelivery(context))) return;
     const clicker = clickerOf(body);
     const ref = parseStepRef(action.value ?? '');
     if (!ref) return refuse(client, clicker, null, 'abort', 'the button did not name a run');
@@ -174,8 +177,9 @@ export function registerActions(app: App, deps: SlackHandlerDeps): void {
     }
   });
 
-  app.action<BlockAction<ButtonAction>>(ACTION_REASK, async ({ ack, body, action, client }) => {
+  app.action<BlockAction<ButtonAction>>(ACTION_REASK, async ({ ack, body, action, client, context }) => {
     await ack();
+    if (!(await firstDelivery(context))) return;
     const clicker = clickerOf(body);
     const ref = parseStepRef(action.value ?? '');
     if (!ref) return refuse(client, clicker, null, 'gate_reopen', 'the button did not name a run');

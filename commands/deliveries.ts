@@ -1,7 +1,12 @@
 // Slack may deliver the same request more than once (retries with X-Slack-Retry-Num, a user's
-// double click replayed by the network). Each delivery is claimed in PostgreSQL first; a repeat is
+// double click replayed by the network). Each delivery is claimed in PostgreSQL; a repeat is
 // acknowledged and dropped, so it can never act twice, whichever process receives it.
-import type { AnyMiddlewareArgs, App } from '@slack/bolt';
+//
+// Commands and clicks ack with nothing that depends on stored state, so their claim runs while the
+// listener acks (Slack's 3-second limit never waits for PostgreSQL) and the listener awaits
+// `firstDelivery` before it reads or changes anything. A modal submission's ack can carry errors
+// about the run, so its claim still comes first.
+import type { AnyMiddlewareArgs, App, Context } from '@slack/bolt';
 import type { RunStore } from '../src/ports/run-store';
 
 /** A stable key for a delivery, or null when the payload has nothing that identifies it. */
@@ -27,14 +32,55 @@ export function deliveryKey(body: AnyMiddlewareArgs['body']): string | null {
   return null;
 }
 
-export function registerDeliveryDedupe(app: App, store: RunStore): void {
+/** Where the middleware leaves a delivery's claim for its listener. */
+const CLAIM = 'cutoverDeliveryClaim';
+
+function ackWaitsForClaim(body: AnyMiddlewareArgs['body']): boolean {
+  return (body as unknown as Record<string, unknown>)['type'] === 'view_submission';
+}
+
+/** `onDuplicate` is told of every repeat dropped (metrics count them as refused requests). */
+export function registerDeliveryDedupe(
+  app: App,
+  store: RunStore,
+  onDuplicate: () => void = () => undefined,
+): void {
   app.use(async (args) => {
     const key = deliveryKey(args.body);
-    if (key && !(await store.claimSlackDelivery(key))) {
-      if ('ack' in args && typeof args.ack === 'function') await args.ack();
-      args.logger.info(`duplicate Slack delivery ${key} dropped`);
+    if (key === null) {
+      await args.next();
       return;
     }
+    if (ackWaitsForClaim(args.body)) {
+      if (!(await store.claimSlackDelivery(key))) {
+        if ('ack' in args && typeof args.ack === 'function') await args.ack();
+        args.logger.info(`duplicate Slack delivery ${key} dropped`);
+        onDuplicate();
+        return;
+      }
+      await args.next();
+      return;
+    }
+    const claim = store.claimSlackDelivery(key).then((first) => {
+      if (!first) {
+        args.logger.info(`duplicate Slack delivery ${key} dropped`);
+        onDuplicate();
+      }
+      return first;
+    });
+    // The listener awaits it; this only keeps a failed claim from counting as unhandled meanwhile.
+    claim.catch(() => undefined);
+    args.context[CLAIM] = claim;
     await args.next();
   });
+}
+
+/**
+ * True for the one delivery of a request that may act; false for a repeat. Every command and click
+ * listener awaits this right after `ack()` and before anything else. Rejects when the claim could
+ * not be written (the state store is down): the listener then must not act either.
+ */
+export async function firstDelivery(context: Context): Promise<boolean> {
+  const claim: unknown = context[CLAIM];
+  return claim instanceof Promise ? ((await claim) as boolean) : true;
 }

@@ -12,6 +12,7 @@ import { ACTIVE_RUN_STATES } from '../src/engine/types';
 import { escapeMrkdwn } from '../src/slack/render/blocks';
 import type { SlackHandlerDeps } from './deps';
 import { channelProblem, findRun, findTarget, mayAbort, replyEphemeral } from './deps';
+import { firstDelivery } from './deliveries';
 import { parseCommand } from './grammar/parse';
 import type { CutoverCommand } from './grammar/types';
 import { helpText } from './grammar/usage';
@@ -28,7 +29,7 @@ interface Invocation {
 }
 
 export function registerSlashCommand(app: App, deps: SlackHandlerDeps): void {
-  app.command(SLASH_COMMAND, async ({ command, ack, client }) => {
+  app.command(SLASH_COMMAND, async ({ command, ack, client, context }) => {
     const parsed = parseCommand(command.text);
     if (!parsed.ok) {
       const { message, usage } = parsed.error;
@@ -42,6 +43,7 @@ export function registerSlashCommand(app: App, deps: SlackHandlerDeps): void {
     await ack();
     const invocation = invocationOf(command, client);
     try {
+      if (!(await firstDelivery(context))) return;
       await handle(parsed.command, invocation, deps);
     } catch (error) {
       deps.log.error({ err: error, command: parsed.command.kind }, 'slash command failed');

@@ -97,7 +97,7 @@ export class Metrics {
     });
     this.refusals = new Counter({
       name: 'cutover_refusals_total',
-      help: 'Requests of people that were refused, by kind (approve, abort, gate_reopen)',
+      help: 'Requests that were refused, by kind (approve, abort, gate_reopen; duplicate_delivery: a repeated Slack delivery dropped)',
       labelNames: ['kind'],
       registers,
     });

@@ -82,7 +82,7 @@ export function createSlackApp(
     app = new App({ receiver, authorize, clientOptions, logger, logLevel: LogLevel.WARN });
   }
 
-  registerDeliveryDedupe(app, deps.store);
+  registerDeliveryDedupe(app, deps.store, () => deps.runs.refused('duplicate_delivery'));
   registerSlashCommand(app, deps);
   registerActions(app, deps);
   app.error((error) => {

@@ -34,6 +34,8 @@ const targets = [
   { ...testTarget('billing-db'), approvers: [approver.userId, 'S0DBAONCALL'] },
   { ...testTarget('quick-db', { polls: 0 }), approvers: [approver.userId] },
   { ...testTarget('other-channel-db'), channel: 'C0ELSEWHERE' },
+  testTarget('retry-db'),
+  testTarget('claimless-db'),
   {
     ...testTarget('two-keys-db', { polls: 0 }),
     approvers: [approver.userId, 'S0DBAONCALL'],
@@ -55,6 +57,12 @@ async function rowCounts(): Promise<{ runs: number; audit: number }> {
   );
   const row = result.rows[0]!;
   return { runs: Number(row.runs), audit: Number(row.audit) };
+}
+
+async function duplicatesDropped(): Promise<number> {
+  const text = await h.runtime.metrics.text();
+  const match = /^cutover_refusals_total\{kind="duplicate_delivery"\} (\d+)$/m.exec(text);
+  return match ? Number(match[1]) : 0;
 }
 
 function untilState(runId: string, ...states: RunState[]): Promise<Run> {
@@ -307,6 +315,48 @@ describe('approvals', () => {
       (entry) => entry.type === 'approve',
     );
     expect(approvesAudited).toHaveLength(1);
+  });
+
+  test('the same command delivered three times starts one run and answers once', async () => {
+    const duplicatesBefore = await duplicatesDropped();
+    const seen = ephemeralsTo(h.slack, requester.userId).length;
+    const body = h.sender.slashCommandBody(requester, CHANNEL, 'start retry-db');
+    const responses = await Promise.all([
+      h.sender.send(body),
+      h.sender.send(body, { headers: { 'x-slack-retry-num': '1', 'x-slack-retry-reason': 'http_timeout' } }),
+      h.sender.send(body, { headers: { 'x-slack-retry-num': '2', 'x-slack-retry-reason': 'http_timeout' } }),
+    ]);
+    expect(responses.map((response) => response.status)).toEqual([200, 200, 200]);
+    // Every delivery is acked before its claim is known; the two repeats are dropped after it.
+    await waitFor('both repeats dropped', async () => (await duplicatesDropped()) === duplicatesBefore + 2);
+    expect(await lastEphemeral(requester, seen)).toMatch(/^Started cutover `[0-9a-f]{8}` of `retry-db`/);
+    const runs = (await h.runtime.store.listRecentRuns(1000)).filter((run) => run.target === 'retry-db');
+    expect(runs).toHaveLength(1);
+    const answers = ephemeralsTo(h.slack, requester.userId).slice(seen).map(textOf);
+    expect(answers.filter((text) => text.includes('retry-db'))).toHaveLength(1);
+    await h.runtime.runs.abort(runs[0]!.id, requester.userId, 'test cleanup');
+    await untilState(runs[0]!.id, 'aborted', 'failed', 'succeeded');
+  });
+
+  test('a command whose delivery cannot be recorded is answered with an error and starts nothing', async () => {
+    const table = `${schema}.slack_deliveries`;
+    const seen = ephemeralsTo(h.slack, requester.userId).length;
+    const before = await rowCounts();
+    // A real failure of the real store: the claim's INSERT finds no table.
+    await h.runtime.store.pool.query(`ALTER TABLE ${table} RENAME TO slack_deliveries_away`);
+    try {
+      const response = await command(requester, 'start claimless-db');
+      expect(response.status).toBe(200);
+      expect(await lastEphemeral(requester, seen)).toMatch(/Something went wrong; nothing was changed/);
+    } finally {
+      await h.runtime.store.pool.query(
+        `ALTER TABLE ${schema}.slack_deliveries_away RENAME TO slack_deliveries`,
+      );
+    }
+    expect(await rowCounts()).toEqual(before);
+    expect((await h.runtime.store.listRecentRuns(1000)).some((run) => run.target === 'claimless-db')).toBe(
+      false,
+    );
   });
 
   test('a stale button after the decision changes nothing and is explained', async () => {
