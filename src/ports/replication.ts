@@ -47,4 +47,10 @@ export interface ReplicationPort {
   promote(standbyUrl: string, timeoutMs: number): Promise<void>;
   /** After promotion: out of recovery, its timeline, and whether a write is accepted. */
   verifyPromoted(url: string): Promise<{ inRecovery: boolean; timeline: number; acceptsWrites: boolean }>;
+  /**
+   * Optional. Runs `work`; the port calls it makes share one session per URL, all closed before this
+   * settles. For one step's executor only: no session may outlive a step. verifyFenced still uses a
+   * session started after any fence/unfence of that scope. Without it, every call has its own sessions.
+   */
+  withSessions?<T>(work: () => Promise<T>): Promise<T>;
 }
