@@ -36,6 +36,11 @@ function lagOutput(lag: LagReading): JsonObject {
   return { bytes: lag.bytes, seconds: lag.seconds };
 }
 
+/** Runs an executor's port calls on one session per endpoint, when the port can. */
+function scoped<T>(replication: ReplicationPort, work: () => Promise<T>): Promise<T> {
+  return replication.withSessions ? replication.withSessions(work) : work();
+}
+
 /** Inline polling for sub-second waits; longer waits become delayed jobs. */
 async function pollBriefly<T>(
   probe: () => Promise<T | null>,
@@ -57,7 +62,7 @@ export function postgresExecutors(deps: PostgresExecutorDeps): Record<string, St
   const preflight: StepExecutor = {
     async execute(ctx) {
       const { primary, standby } = endpointsOf(ctx, env);
-      const checks = await preflightChecks(replication, primary, standby);
+      const checks = await scoped(replication, () => preflightChecks(replication, primary, standby));
       const failed = checks.filter((check) => !check.ok);
       if (failed.length > 0)
         throw fatal(`preflight refused: ${failed.map((check) => check.detail).join('; ')}`);
@@ -69,7 +74,7 @@ export function postgresExecutors(deps: PostgresExecutorDeps): Record<string, St
     async execute(ctx): Promise<StepResult> {
       const settings = settingsOf(ctx.target);
       const { primary, standby } = endpointsOf(ctx, env);
-      const lag = await replication.lag(primary, standby);
+      const lag = await scoped(replication, () => replication.lag(primary, standby));
       if (isUnderLimit(lag, settings.maxLag)) return { type: 'done', output: lagOutput(lag) };
       return {
         type: 'wait',
@@ -83,7 +88,7 @@ export function postgresExecutors(deps: PostgresExecutorDeps): Record<string, St
     async execute(ctx) {
       const settings = settingsOf(ctx.target);
       const { primary, standby } = endpointsOf(ctx, env);
-      const lag = await replication.lag(primary, standby);
+      const lag = await scoped(replication, () => replication.lag(primary, standby));
       // An approval does not outrank a measurement: approving this pause re-checks, it never skips.
       if (!isUnderLimit(lag, settings.maxLag)) {
         throw needsHuman(
@@ -99,50 +104,64 @@ export function postgresExecutors(deps: PostgresExecutorDeps): Record<string, St
   const fence: StepExecutor = {
     async execute(ctx) {
       const { primary, standby } = endpointsOf(ctx, env);
-      const standbyFacts = await replication.describe(standby).catch(() => null);
-      if (standbyFacts && !standbyFacts.inRecovery) {
-        throw needsHuman('the standby is already out of recovery (promoted by someone else?); not fencing');
-      }
-      const fencedAtMs = nowMs();
-      let finalLsn: string;
-      try {
-        ({ finalLsn } = await replication.fence(primary));
-      } catch (error) {
-        throw needsHuman(
-          `could not fence the primary (${(error as Error).message}). The standby will not be promoted over a ` +
-            'primary that may still take writes. Check the primary, then retry or abort.',
-        );
-      }
-      if (!(await replication.verifyFenced(primary))) {
-        throw needsHuman(
-          'the primary was told to refuse writes but a test write was not refused; the standby will not be promoted. ' +
-            'Check the primary, then retry or abort.',
-        );
-      }
-      return { type: 'done', output: { finalLsn, fencedAtMs } };
+      return scoped(replication, async () => {
+        // Both ends are looked at before the clock starts; in a session scope this also opens the primary
+        // session that the fence's ALTER SYSTEM runs on, so the window holds one connection set-up less.
+        const [standbyFacts, primaryFacts] = await Promise.all([
+          replication.describe(standby).catch(() => null),
+          replication.describe(primary).catch(() => null),
+        ]);
+        if (standbyFacts && !standbyFacts.inRecovery) {
+          throw needsHuman('the standby is already out of recovery (promoted by someone else?); not fencing');
+        }
+        if (primaryFacts?.inRecovery) {
+          throw needsHuman(
+            'the primary is in recovery (it is a standby now?); not fencing. Check the target, then retry or abort.',
+          );
+        }
+        const fencedAtMs = nowMs();
+        let finalLsn: string;
+        try {
+          ({ finalLsn } = await replication.fence(primary));
+        } catch (error) {
+          throw needsHuman(
+            `could not fence the primary (${(error as Error).message}). The standby will not be promoted over a ` +
+              'primary that may still take writes. Check the primary, then retry or abort.',
+          );
+        }
+        if (!(await replication.verifyFenced(primary))) {
+          throw needsHuman(
+            'the primary was told to refuse writes but a test write was not refused; the standby will not be promoted. ' +
+              'Check the primary, then retry or abort.',
+          );
+        }
+        return { type: 'done', output: { finalLsn, fencedAtMs } };
+      });
     },
   };
 
   const unfence: StepExecutor = {
     async execute(ctx) {
       const { primary, standby } = endpointsOf(ctx, env);
-      let standbyFacts;
-      try {
-        standbyFacts = await replication.describe(standby);
-      } catch (error) {
-        throw retryable(`cannot tell whether the standby was promoted (${(error as Error).message})`);
-      }
-      if (!standbyFacts.inRecovery) {
-        throw fatal(
-          'the standby has been promoted; the old primary stays fenced so that there are never two primaries',
-        );
-      }
-      try {
-        await replication.unfence(primary);
-      } catch (error) {
-        throw retryable(`could not unfence the primary (${(error as Error).message})`);
-      }
-      return { type: 'done', output: { report: ':unlock: The old primary accepts writes again.' } };
+      return scoped(replication, async () => {
+        let standbyFacts;
+        try {
+          standbyFacts = await replication.describe(standby);
+        } catch (error) {
+          throw retryable(`cannot tell whether the standby was promoted (${(error as Error).message})`);
+        }
+        if (!standbyFacts.inRecovery) {
+          throw fatal(
+            'the standby has been promoted; the old primary stays fenced so that there are never two primaries',
+          );
+        }
+        try {
+          await replication.unfence(primary);
+        } catch (error) {
+          throw retryable(`could not unfence the primary (${(error as Error).message})`);
+        }
+        return { type: 'done', output: { report: ':unlock: The old primary accepts writes again.' } };
+      });
     },
   };
 
@@ -152,13 +171,16 @@ export function postgresExecutors(deps: PostgresExecutorDeps): Record<string, St
       const { standby } = endpointsOf(ctx, env);
       const finalLsn = outputOf(ctx.run, 'fence-primary')?.['finalLsn'];
       if (typeof finalLsn !== 'string') throw fatal('the fence step recorded no final WAL position');
-      const behind = await pollBriefly(
-        async () => {
-          const bytes = await replication.bytesBehind(standby, finalLsn);
-          return bytes === 0 ? 0 : null;
-        },
-        1_000,
-        2,
+      // One standby session for the whole poll (in a scope), so a poll is one round trip.
+      const behind = await scoped(replication, () =>
+        pollBriefly(
+          async () => {
+            const bytes = await replication.bytesBehind(standby, finalLsn);
+            return bytes === 0 ? 0 : null;
+          },
+          1_000,
+          1,
+        ),
       );
       if (behind === 0) return { type: 'done', output: { finalLsn, bytesOutstanding: 0 } };
       const waitedMs = Date.now() - Date.parse(ctx.step.startedAt ?? ctx.clock.now().toISOString());
@@ -176,37 +198,47 @@ export function postgresExecutors(deps: PostgresExecutorDeps): Record<string, St
     async execute(ctx) {
       const settings = settingsOf(ctx.target);
       const { primary, standby } = endpointsOf(ctx, env);
-      const before = await replication.describe(standby);
-      if (before.inRecovery) {
-        // The zero-data-loss conditions, re-checked right before the irreversible call.
-        const finalLsn = outputOf(ctx.run, 'fence-primary')?.['finalLsn'];
-        if (typeof finalLsn !== 'string') throw fatal('the fence step recorded no final WAL position');
-        if (!(await replication.verifyFenced(primary).catch(() => false)) && !ctx.humanOverride) {
-          throw needsHuman(
-            'the old primary is no longer verifiably fenced (a write was not refused, or it does not answer); not promoting. ' +
-              'Retrying promotes anyway only if you are sure the old primary cannot take writes.',
+      const finalLsn = outputOf(ctx.run, 'fence-primary')?.['finalLsn'];
+      return scoped(replication, async () => {
+        // The standby's state and the fence are read side by side (two servers, two sessions). The fence
+        // answer is used only if the standby is still in recovery; the probe it costs is rolled back.
+        const [described, fenceChecked] = await Promise.allSettled([
+          replication.describe(standby),
+          replication.verifyFenced(primary),
+        ]);
+        if (described.status === 'rejected') throw described.reason;
+        const before = described.value;
+        if (before.inRecovery) {
+          // The zero-data-loss conditions, re-checked right before the irreversible call.
+          if (typeof finalLsn !== 'string') throw fatal('the fence step recorded no final WAL position');
+          const fenced = fenceChecked.status === 'fulfilled' && fenceChecked.value;
+          if (!fenced && !ctx.humanOverride) {
+            throw needsHuman(
+              'the old primary is no longer verifiably fenced (a write was not refused, or it does not answer); not promoting. ' +
+                'Retrying promotes anyway only if you are sure the old primary cannot take writes.',
+            );
+          }
+          const outstanding = await replication.bytesBehind(standby, finalLsn);
+          if (outstanding > 0)
+            throw retryable(`the standby is still ${outstanding} bytes behind the fenced primary`);
+          await replication.promote(standby, settings.postgres?.promoteTimeout ?? 60_000);
+        }
+        const after = await replication.verifyPromoted(standby);
+        if (after.inRecovery || !after.acceptsWrites) {
+          throw retryable(
+            `promotion not complete yet (in recovery: ${after.inRecovery}, accepts writes: ${after.acceptsWrites})`,
           );
         }
-        const outstanding = await replication.bytesBehind(standby, finalLsn);
-        if (outstanding > 0)
-          throw retryable(`the standby is still ${outstanding} bytes behind the fenced primary`);
-        await replication.promote(standby, settings.postgres?.promoteTimeout ?? 60_000);
-      }
-      const after = await replication.verifyPromoted(standby);
-      if (after.inRecovery || !after.acceptsWrites) {
-        throw retryable(
-          `promotion not complete yet (in recovery: ${after.inRecovery}, accepts writes: ${after.acceptsWrites})`,
-        );
-      }
-      return {
-        type: 'done',
-        output: {
-          timeline: after.timeline,
-          previousTimeline: before.timeline,
-          writableAtMs: nowMs(),
-          alreadyPromoted: !before.inRecovery,
-        },
-      };
+        return {
+          type: 'done',
+          output: {
+            timeline: after.timeline,
+            previousTimeline: before.timeline,
+            writableAtMs: nowMs(),
+            alreadyPromoted: !before.inRecovery,
+          },
+        };
+      });
     },
   };
 
