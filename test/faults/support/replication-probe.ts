@@ -72,6 +72,10 @@ export class ReplicationProbe implements ReplicationPort {
     await this.note('verifyPromoted', url);
     return this.real.verifyPromoted(url);
   }
+  /** The real port's session scope, so that the fault cases run the executors as production does. */
+  withSessions<T>(work: () => Promise<T>): Promise<T> {
+    return this.real.withSessions ? this.real.withSessions(work) : work();
+  }
 }
 
 /**

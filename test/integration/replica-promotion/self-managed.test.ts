@@ -46,6 +46,8 @@ const replication: ReplicationPort = {
   bytesBehind: (url, lsn) => realReplication.bytesBehind(url, lsn),
   promote: (url, timeoutMs) => realReplication.promote(url, timeoutMs),
   verifyPromoted: (url) => realReplication.verifyPromoted(url),
+  // The executors' session scopes, as in production.
+  withSessions: (work) => realReplication.withSessions(work),
 };
 
 const names = ['main', 'paused', 'dies', 'abortgate', 'abortfence'] as const;
@@ -223,6 +225,20 @@ test('a full cutover under write load: no acknowledged row lost, old primary fen
   });
   expect(thread).toMatch(/Bytes lost: 0/);
   expect(thread).toMatch(/pg_rewind/);
+
+  // The steps' session scopes closed: the bot holds no session on either server once the run is over.
+  for (const url of [pair.primaryUrl, pair.standbyUrl]) {
+    await waitFor('no bot session left', async () =>
+      (
+        await query<{ n: number }>(
+          url,
+          "SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = 'cutover-bot'",
+        )
+      )[0]?.n === 0
+        ? true
+        : undefined,
+    );
+  }
 });
 
 test('replay paused: the run waits at the lag step with growing lag; approval while lag is too high does not promote', async () => {
