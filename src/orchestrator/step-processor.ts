@@ -8,7 +8,7 @@ import type { Logger } from '../ports/logger';
 import type { RunStore } from '../ports/run-store';
 import type { StepContext, StepExecutor, StepResult, StrategyRegistry } from '../strategies/types';
 import type { RunService } from './run-service';
-import { judgeWindow } from './window-guard';
+import { judgeWindow, windowGuarded } from './window-guard';
 
 export interface StepProcessorDeps {
   store: RunStore;
@@ -21,50 +21,57 @@ export interface StepProcessorDeps {
 
 export type ProcessOutcome = 'executed' | 'stale' | 'refused';
 
+/** Runs whose target this worker knows; a run's target never changes. Bounded: oldest forgotten. */
+const MAX_REMEMBERED_RUNS = 1000;
+
 export class StepProcessor {
+  private readonly targetOfRun = new Map<string, string>();
+
   constructor(private readonly deps: StepProcessorDeps) {}
 
   async process(job: StepJobRef): Promise<ProcessOutcome> {
+    // The common case, the next step of a run this worker has seen on a target without a required
+    // window: no read first. The `step_started` transition refuses a stale job inside its locked
+    // transaction just as the read would, and says whether the step had already started.
+    const known = this.targetOfRun.get(job.runId);
+    const target = known === undefined ? undefined : this.deps.findTarget(known);
+    if (job.mode === 'execute' && target && !windowGuarded(target)) return this.start(job, null);
+
     const run = await this.deps.store.getRun(job.runId);
     const step = run?.steps[job.step];
     if (!run || !step || step.attempt !== job.attempt || run.currentStep !== job.step) return 'stale';
-    return job.mode === 'execute' ? this.execute(run, step, job) : this.compensate(run, step, job);
+    this.remember(run);
+    if (job.mode === 'compensate') return this.compensate(run, step, job);
+    if (run.state !== 'running' || (step.state !== 'queued' && step.state !== 'running')) return 'stale';
+    if (step.state === 'queued') {
+      // A mutating step that the maintenance window cannot hold is not started at all.
+      const paused = await this.pauseForWindow(run, step, job);
+      if (paused !== null) return paused;
+    }
+    return this.start(job, run);
   }
 
-  private async execute(run: Run, step: StepRecord, job: StepJobRef): Promise<ProcessOutcome> {
-    if (run.state !== 'running' || (step.state !== 'queued' && step.state !== 'running')) return 'stale';
-    const resumed = step.state === 'running';
-    let current = run;
-    if (!resumed) {
-      // A mutating step that the maintenance window cannot hold is not started at all.
-      const target = this.deps.findTarget(run.target);
-      const verdict = target
-        ? await judgeWindow(this.deps.store, target, run, step, this.deps.clock.now())
-        : { fits: true as const };
-      if (!verdict.fits) {
-        const paused = await this.deps.runs.apply(
-          run.id,
-          {
-            type: 'window_closed',
-            at: this.now(),
-            step: job.step,
-            attempt: job.attempt,
-            message: verdict.message,
-            resumeAt: verdict.resumeAt,
-          },
-          'worker',
-        );
-        return paused.ok ? 'executed' : 'stale';
-      }
-      // Durable "started" before the outside world is touched: a crash after this point is
-      // visible to the next attempt as `resumed`, which makes the executor look before acting.
+  /**
+   * Durable "started" before the outside world is touched: a crash after this point is visible to
+   * the next attempt as `resumed`, which makes the executor look before acting. `read` is the run
+   * as read just before, when it was.
+   */
+  private async start(job: StepJobRef, read: Run | null): Promise<ProcessOutcome> {
+    let current: Run;
+    let resumed: boolean;
+    if (read?.steps[job.step]?.state === 'running') {
+      // Already started by an earlier attempt of this job: nothing new to record.
+      current = read;
+      resumed = true;
+    } else {
       const started = await this.deps.runs.apply(
-        run.id,
+        job.runId,
         { type: 'step_started', at: this.now(), step: job.step, attempt: job.attempt },
         'worker',
       );
       if (!started.ok || !started.run) return 'stale';
       current = started.run;
+      resumed = started.previous.steps[job.step]?.state === 'running';
     }
     const record = current.steps[job.step] as StepRecord;
     const result = await this.runExecutor(current, record, record.spec.executor, resumed);
@@ -76,8 +83,38 @@ export class StepProcessor {
         : result.type === 'wait'
           ? { type: 'step_waiting', ...base, delayMs: result.delayMs, ...withOutput(result) }
           : { type: 'step_succeeded', ...base, ...withOutput(result) };
-    const applied = await this.deps.runs.apply(run.id, event, 'worker');
+    const applied = await this.deps.runs.apply(job.runId, event, 'worker');
     return applied.ok ? 'executed' : 'refused';
+  }
+
+  /** Opens a window gate instead of starting the step when the window cannot hold it; else null. */
+  private async pauseForWindow(run: Run, step: StepRecord, job: StepJobRef): Promise<ProcessOutcome | null> {
+    const target = this.deps.findTarget(run.target);
+    if (!target) return null;
+    const verdict = await judgeWindow(this.deps.store, target, run, step, this.deps.clock.now());
+    if (verdict.fits) return null;
+    const paused = await this.deps.runs.apply(
+      run.id,
+      {
+        type: 'window_closed',
+        at: this.now(),
+        step: job.step,
+        attempt: job.attempt,
+        message: verdict.message,
+        resumeAt: verdict.resumeAt,
+      },
+      'worker',
+    );
+    return paused.ok ? 'executed' : 'stale';
+  }
+
+  private remember(run: Run): void {
+    if (this.targetOfRun.has(run.id)) return;
+    if (this.targetOfRun.size >= MAX_REMEMBERED_RUNS) {
+      const oldest = this.targetOfRun.keys().next().value;
+      if (oldest !== undefined) this.targetOfRun.delete(oldest);
+    }
+    this.targetOfRun.set(run.id, run.target);
   }
 
   private async compensate(run: Run, step: StepRecord, job: StepJobRef): Promise<ProcessOutcome> {

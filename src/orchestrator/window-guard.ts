@@ -52,6 +52,11 @@ export async function estimateStep(
  * May this step start now? Only first starts of `action` steps on a target with `requireWindow`
  * are judged: a retry of a step that already touched the world is allowed to finish its work.
  */
+/** Whether any step of this target's runs can be held back by its windows at all. */
+export function windowGuarded(target: Pick<TargetConfig, 'requireWindow' | 'windows'>): boolean {
+  return target.requireWindow && target.windows.length > 0;
+}
+
 export async function judgeWindow(
   store: Pick<RunStore, 'recentStepDurations'>,
   target: TargetConfig,
@@ -59,7 +64,7 @@ export async function judgeWindow(
   step: StepRecord,
   now: Date,
 ): Promise<WindowVerdict> {
-  if (!target.requireWindow || target.windows.length === 0) return { fits: true };
+  if (!windowGuarded(target)) return { fits: true };
   if (step.spec.kind !== 'action' || step.startedAt !== null || step.humanOverride) return { fits: true };
   const estimate = await estimateStep(store, run, step);
   const open = windowContaining(target.windows, now);

@@ -31,8 +31,9 @@ export interface LagSample {
   laggingReplicas?: number;
 }
 
+/** An accepted event gives the run after it and the run as it was before it (`previous`). */
 export type ApplyOutcome =
-  { ok: true; run: Run; effects: Effect[] } | { ok: false; run: Run | null; error: string };
+  { ok: true; run: Run; previous: Run; effects: Effect[] } | { ok: false; run: Run | null; error: string };
 
 export type InsertOutcome = { ok: true } | { ok: false; activeRunId: string };
 

@@ -222,30 +222,34 @@ export class PgRunStore implements RunStore {
 
       const next = result.run;
       const params = runParams(next);
-      try {
-        // A savepoint: a scheduled run starting while its target is busy is refused, not an error.
-        await client.query('SAVEPOINT run_update');
-        await client.query(
-          `UPDATE ${this.t('runs')} SET
+      const updateRun = `UPDATE ${this.t('runs')} SET
              target = $2, strategy = $3, state = $4, requested_by = $5, channel = $6, created_at = $7,
              updated_at = $8, finished_at = $9, current_step = $10, outcome = $11, abort_requested = $12,
              unwind_to = $13, policy = $14, scheduled_for = $15, version = version + 1
-           WHERE id = $1`,
-          params,
-        );
-      } catch (error) {
-        if (sqlState(error) !== UNIQUE_VIOLATION || sqlConstraint(error) !== ACTIVE_TARGET_INDEX) throw error;
-        await client.query('ROLLBACK TO SAVEPOINT run_update');
-        const busy = await client.query<{ id: string }>(
-          `SELECT id FROM ${this.t('runs')} WHERE target = $1 AND state = ANY($2::text[])`,
-          [next.target, ACTIVE_RUN_STATES],
-        );
-        return {
-          ok: false,
-          run,
-          error: `target_busy: ${next.target} has an active run (${busy.rows[0]?.id ?? 'unknown'})`,
-        };
-      }
+           WHERE id = $1`;
+      // Only a run becoming active can meet the one-active-run-per-target index; most transitions
+      // (every step report) skip the savepoint's round trip.
+      const becomesActive = ACTIVE_RUN_STATES.includes(next.state) && !ACTIVE_RUN_STATES.includes(run.state);
+      if (!becomesActive) await client.query(updateRun, params);
+      else
+        try {
+          // A savepoint: a scheduled run starting while its target is busy is refused, not an error.
+          await client.query('SAVEPOINT run_update');
+          await client.query(updateRun, params);
+        } catch (error) {
+          if (sqlState(error) !== UNIQUE_VIOLATION || sqlConstraint(error) !== ACTIVE_TARGET_INDEX)
+            throw error;
+          await client.query('ROLLBACK TO SAVEPOINT run_update');
+          const busy = await client.query<{ id: string }>(
+            `SELECT id FROM ${this.t('runs')} WHERE target = $1 AND state = ANY($2::text[])`,
+            [next.target, ACTIVE_RUN_STATES],
+          );
+          return {
+            ok: false,
+            run,
+            error: `target_busy: ${next.target} has an active run (${busy.rows[0]?.id ?? 'unknown'})`,
+          };
+        }
       for (const step of next.steps) {
         if (isDeepStrictEqual(step, run.steps[step.index])) continue;
         await client.query(
@@ -271,7 +275,7 @@ export class PgRunStore implements RunStore {
           [next.id, event.step, event.round, event.user, event.at, jsonParam(seen ?? {})],
         );
       }
-      return { ok: true, run: next, effects: result.effects };
+      return { ok: true, run: next, previous: run, effects: result.effects };
     });
   }
 

@@ -313,7 +313,12 @@ describe('PgRunStore', () => {
         'test',
         event.type === 'approve' ? { n: 1 } : undefined,
       );
-      expect(outcome).toStrictEqual({ ok: true, run: expected.run, effects: expected.effects });
+      expect(outcome).toStrictEqual({
+        ok: true,
+        run: expected.run,
+        previous: mirror,
+        effects: expected.effects,
+      });
       expect(await store.getRun(mirror.id)).toStrictEqual(expected.run);
       mirror = expected.run;
     }
