@@ -1,15 +1,23 @@
 // Slack allows `chat.update` about 50 times a minute per workspace (Tier 3), however many
 // messages there are. One budget for every progress message of this process: a sliding minute,
 // with a share kept for changes people must see (a gate, a step ending) over lag-only redraws.
+// The minute is also paced: many runs with changes waiting would otherwise spend it in the first
+// seconds and then show nothing until it slides, so no shorter window may take more than its share.
 
 export interface UpdateBudgetOptions {
   /** Updates per sliding minute for the whole workspace. */
   perMinute: number;
   /** Of those, how many lag-only redraws may never use. */
   reservedForChanges: number;
+  /** A shorter sliding window that may hold only its share of the minute (rounded up); none if unset. */
+  paceWindowMs?: number;
 }
 
-export const DEFAULT_UPDATE_BUDGET: UpdateBudgetOptions = { perMinute: 45, reservedForChanges: 15 };
+export const DEFAULT_UPDATE_BUDGET: UpdateBudgetOptions = {
+  perMinute: 45,
+  reservedForChanges: 15,
+  paceWindowMs: 10_000,
+};
 
 const MINUTE_MS = 60_000;
 
@@ -24,10 +32,18 @@ export class UpdateBudget {
     const limit = lagOnly
       ? Math.max(1, this.options.perMinute - this.options.reservedForChanges)
       : this.options.perMinute;
-    if (this.sent.length < limit) return 0;
+    let at = 0;
     // The oldest update that has to leave the window for one more to fit.
-    const freeing = this.sent[this.sent.length - limit] ?? now;
-    return freeing + MINUTE_MS;
+    if (this.sent.length >= limit) at = (this.sent[this.sent.length - limit] ?? now) + MINUTE_MS;
+    const pace = this.options.paceWindowMs;
+    if (pace !== undefined && pace > 0 && pace < MINUTE_MS) {
+      const paceLimit = Math.max(1, Math.ceil((limit * pace) / MINUTE_MS));
+      const recent = this.sent.filter((time) => time > now - pace);
+      if (recent.length >= paceLimit) {
+        at = Math.max(at, (recent[recent.length - paceLimit] ?? now) + pace);
+      }
+    }
+    return at;
   }
 
   record(now: number): void {
