@@ -587,11 +587,11 @@ export class SlackNotifier implements RunObserver {
     this.check('chat.update', spacing);
     // Lag-only redraws leave part of the workspace's chat.update budget to real changes.
     const lagOnly = slot.changedVersion <= slot.renderedVersion;
-    const budgetAt = this.updateBudget.notBefore(Date.now(), lagOnly);
+    // Taken before rendering: other messages' redraws run while this one awaits the store.
+    const budgetAt = this.updateBudget.take(Date.now(), lagOnly);
     if (budgetAt !== 0) return { wait: budgetAt };
     const version = slot.version;
     const { run, message } = await this.renderProgressNow(slot.runId);
-    this.updateBudget.record(Date.now());
     await this.update(at, message);
     slot.renderedVersion = version;
     // Another process may have drawn a newer state just before ours landed: look again, and draw it

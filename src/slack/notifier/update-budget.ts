@@ -46,6 +46,16 @@ export class UpdateBudget {
     return at;
   }
 
+  /**
+   * Takes one update now if the budget allows (0), else says when it may go. Checking and taking
+   * are one step: many messages asking at the same moment must not all see the same free place.
+   */
+  take(now: number, lagOnly: boolean): number {
+    const at = this.notBefore(now, lagOnly);
+    if (at === 0) this.record(now);
+    return at;
+  }
+
   record(now: number): void {
     this.sent.push(now);
   }

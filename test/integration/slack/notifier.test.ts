@@ -292,6 +292,25 @@ describe('SlackNotifier', () => {
     expect(callsIn('chat.update', channel).length).toBeLessThanOrEqual(8);
   });
 
+  it('a crowd of runs changing at the same moment gets no more chat.update than the budget', async () => {
+    const channel = 'C0CROWD01';
+    const notifier = makeNotifier({ updateBudget: { perMinute: 6, reservedForChanges: 2 } });
+    const runs = await Promise.all(Array.from({ length: 12 }, () => newRun(channel, checks(2))));
+    for (const run of runs) await apply(notifier, run.id, { type: 'start' });
+    await waitFor('every progress message', async () =>
+      callsIn('chat.postMessage', channel).length === runs.length ? true : undefined,
+    );
+    // Every message wants a redraw at once; their renders overlap while each awaits the store.
+    await Promise.all(
+      runs.map((run) => apply(notifier, run.id, { type: 'step_started', step: 0, attempt: 1 })),
+    );
+    await waitFor('the budget spent', async () =>
+      callsIn('chat.update', channel).length >= 6 ? true : undefined,
+    );
+    await sleep(2_000); // room for any update the budget should not have let through
+    expect(callsIn('chat.update', channel)).toHaveLength(6);
+  });
+
   it('after a 429 on chat.update makes no chat.update for Retry-After seconds, then draws the final state', async () => {
     const channel = 'C0RATELIMIT';
     const notifier = makeNotifier();

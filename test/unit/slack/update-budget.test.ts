@@ -62,3 +62,9 @@ test('paced, under demand that never stops: ≤ 45 in any minute, ≤ 8 in any 1
   for (let from = 0; from < 170_000; from += 10_000) expect(inWindow(from, 10_000)).toBeGreaterThan(0);
   expect(inWindow(60_000, 60_000)).toBeGreaterThanOrEqual(40); // the minute is used, not wasted
 });
+
+test('take checks and records in one step: the sixth asker at the same moment waits', () => {
+  const budget = new UpdateBudget({ perMinute: 5, reservedForChanges: 0 });
+  const answers = Array.from({ length: 6 }, () => budget.take(1_000, false));
+  expect(answers).toEqual([0, 0, 0, 0, 0, 61_000]);
+});
