@@ -665,6 +665,9 @@ export class SlackNotifier implements RunObserver {
     }
     const spacing = messageKey(task.target);
     this.check('chat.update', spacing);
+    // A gate's outcome is a change people must see: it may use the share lag redraws leave.
+    const budgetAt = this.updateBudget.take(Date.now(), false);
+    if (budgetAt !== 0) return { wait: budgetAt };
     const run = task.snapshot;
     const step = run.steps[task.step];
     if (!step) throw new PermanentError(`run has no step ${task.step}`);

@@ -311,6 +311,28 @@ describe('SlackNotifier', () => {
     expect(callsIn('chat.update', channel)).toHaveLength(6);
   });
 
+  it("a gate's outcome is a chat.update too: it waits for the budget like any other", async () => {
+    const channel = 'C0GATEBUDG';
+    const notifier = makeNotifier({ updateBudget: { perMinute: 1, reservedForChanges: 0 } });
+    const run = await newRun(channel, GATED);
+    await apply(notifier, run.id, { type: 'start' });
+    await passStep(notifier, run.id, 0);
+    const prompt = await waitFor('the gate prompt', () =>
+      Promise.resolve(topLevel(channel).find((m) => actionIds(m).includes('cutover_approve'))),
+    );
+    await waitFor('the minute spent on the progress message', async () =>
+      callsIn('chat.update', channel).length >= 1 ? true : undefined,
+    );
+    await waitFor(
+      'the prompt ts in the store',
+      async () => (await messageStore.get(run.id, 'gate:1:1'))?.ts === prompt.ts,
+    );
+    await apply(notifier, run.id, { type: 'approve', step: 1, round: 1, user: APPROVER });
+    await sleep(2_000); // room for an update the budget should not let through
+    expect(callsIn('chat.update', channel)).toHaveLength(1);
+    expect(actionIds(server.message(channel, prompt.ts))).toEqual(['cutover_approve', 'cutover_abort']);
+  });
+
   it('after a 429 on chat.update makes no chat.update for Retry-After seconds, then draws the final state', async () => {
     const channel = 'C0RATELIMIT';
     const notifier = makeNotifier();
