@@ -445,23 +445,33 @@ export class SlackWorkspace {
     };
   }
 
-  private chatPostMessage(args: Args): ApiBody {
-    const channel = this.resolveChannel(args.channel);
-    const c = this.content(args);
+  /** A new message from the bot with the call's content (text, blocks, attachments), not stored yet. */
+  private botMessage(
+    channelId: string,
+    args: Args,
+    c: ReturnType<SlackWorkspace['content']>,
+  ): ConsoleMessage {
     if (!SlackWorkspace.hasContent(c)) throw new SlackApiError('no_text');
     const threadTs = str(args, 'thread_ts');
     const msg: ConsoleMessage = {
-      channel: channel.id,
+      channel: channelId,
       ts: this.nextTs(),
       text: c.text ?? '',
       bot: true,
       history: 0,
+      user: this.botUserId,
     };
-    msg.user = this.botUserId;
-    if (threadTs !== undefined) msg.thread_ts = this.threadRoot(channel.id, threadTs);
-    if (threadTs !== undefined && str(args, 'reply_broadcast') === 'true') msg.broadcast = true;
+    if (threadTs !== undefined) msg.thread_ts = this.threadRoot(channelId, threadTs);
     if (c.blocks !== undefined && c.blocks.length > 0) msg.blocks = withBlockIds(c.blocks);
     if (c.attachments !== undefined) msg.attachments = clone(c.attachments);
+    return msg;
+  }
+
+  private chatPostMessage(args: Args): ApiBody {
+    const channel = this.resolveChannel(args.channel);
+    const c = this.content(args);
+    const msg = this.botMessage(channel.id, args, c);
+    if (msg.thread_ts !== undefined && str(args, 'reply_broadcast') === 'true') msg.broadcast = true;
     if (c.metadata !== undefined) msg.metadata = clone(c.metadata);
     this.store(msg);
     return { channel: channel.id, ts: msg.ts, message: this.wire(msg) };
@@ -495,21 +505,8 @@ export class SlackWorkspace {
     const userId = str(args, 'user');
     if (userId === undefined) throw missing('user');
     if (this.findUser(userId) === undefined) throw new SlackApiError('user_not_in_channel');
-    const c = this.content(args);
-    if (!SlackWorkspace.hasContent(c)) throw new SlackApiError('no_text');
-    const threadTs = str(args, 'thread_ts');
-    const msg: ConsoleMessage = {
-      channel: channel.id,
-      ts: this.nextTs(),
-      text: c.text ?? '',
-      bot: true,
-      history: 0,
-    };
-    msg.user = this.botUserId;
+    const msg = this.botMessage(channel.id, args, this.content(args));
     msg.ephemeralTo = userId;
-    if (threadTs !== undefined) msg.thread_ts = this.threadRoot(channel.id, threadTs);
-    if (c.blocks !== undefined && c.blocks.length > 0) msg.blocks = withBlockIds(c.blocks);
-    if (c.attachments !== undefined) msg.attachments = clone(c.attachments);
     this.store(msg);
     return { message_ts: msg.ts };
   }
