@@ -1,10 +1,10 @@
 // Starts the real runtime (PostgreSQL store, BullMQ on Redis, workers, reconciler) around the test
 // strategy, isolated by schema and queue name so suites can run side by side.
 import pino from 'pino';
-import type { AppConfig, Role, TargetConfig } from '../../src/config/types';
+import type { AppConfig, Role, TargetConfig, TargetsConfig } from '../../src/config/types';
 import { startRuntime, type Runtime } from '../../src/main/runtime';
 import type { Clock } from '../../src/ports/clock';
-import { registryOf } from '../../src/strategies/types';
+import { registryOf, type Strategy } from '../../src/strategies/types';
 import { dropSchema, testDatabaseUrl } from './pg';
 import { testRedisUrl } from './redis';
 import {
@@ -80,6 +80,41 @@ export async function startTestRuntime(
     ...(options.clock ? { clock: options.clock } : {}),
   });
   return { runtime, world };
+}
+
+export interface StrategyRuntimeOptions {
+  strategy: Strategy;
+  targets: TargetsConfig;
+  schema: string;
+  queueName: string;
+  role?: Role;
+  lockDurationMs?: number;
+  stalledIntervalMs?: number;
+}
+
+/**
+ * The real runtime around one real strategy (with its ports faked at the SDK): no HTTP port, and
+ * no background lag sampling, whose calls would land at random points of recorded call sequences.
+ */
+export function startStrategyRuntime(options: StrategyRuntimeOptions): Promise<Runtime> {
+  const config = testAppConfig(options.role ?? 'all');
+  const lockDurationMs = options.lockDurationMs ?? 30_000;
+  return startRuntime({
+    config,
+    targets: options.targets,
+    strategies: registryOf([options.strategy]),
+    log: pino({ level: config.logLevel }),
+    storeSchema: options.schema,
+    queueName: options.queueName,
+    httpPort: null,
+    reconcileIntervalMs: 60_000,
+    lagSampleIntervalMs: 3_600_000,
+    tuning: {
+      concurrency: 4,
+      lockDurationMs,
+      stalledIntervalMs: options.stalledIntervalMs ?? Math.max(500, Math.floor(lockDurationMs / 2)),
+    },
+  });
 }
 
 /** Stops a runtime and removes what it left in Redis (its queue) and PostgreSQL (its schema). */

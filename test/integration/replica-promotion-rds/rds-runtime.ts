@@ -13,7 +13,6 @@ import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { PromoteReadReplicaCommand, RDSClient } from '@aws-sdk/client-rds';
 import type { PromoteReadReplicaCommandInput } from '@aws-sdk/client-rds';
 import { mockClient } from 'aws-sdk-client-mock';
-import pino from 'pino';
 
 import { AWS_CLIENT_RETRY, AwsRdsAdapter } from '../../../src/adapters/aws/rds-adapter';
 import type { AwsRdsAdapterOptions } from '../../../src/adapters/aws/rds-adapter';
@@ -21,16 +20,16 @@ import { ProcessHookRunner } from '../../../src/adapters/hooks/process-hook-runn
 import { parseTargets } from '../../../src/config/targets';
 import type { Role, TargetConfig, TargetsConfig } from '../../../src/config/types';
 import type { Run, RunState } from '../../../src/engine/types';
-import { startRuntime, type Runtime } from '../../../src/main/runtime';
+import type { Runtime } from '../../../src/main/runtime';
 import type { RdsPort } from '../../../src/ports/rds';
 import type { ReplicationPort } from '../../../src/ports/replication';
 import { configSchemasOf } from '../../../src/strategies/index';
 import { createReplicaPromotion } from '../../../src/strategies/replica-promotion';
 import { registryOf, type Strategy } from '../../../src/strategies/types';
 import { RdsModel, type ModelCommand, type PromotionScript } from '../../support/aws/rds-model';
-import { REQUESTER, testAppConfig } from '../../support/harness';
+import { REQUESTER } from '../../support/harness';
 import { waitFor } from '../../support/wait-for';
-import { stopRuntimeAndClean } from '../../support/harness';
+import { startStrategyRuntime, stopRuntimeAndClean } from '../../support/harness';
 
 export const MOCK_REGION = 'eu-west-1';
 export const SDK_REGION = 'eu-central-1';
@@ -214,25 +213,14 @@ export interface RdsRuntimeOptions {
 }
 
 export function startRdsRuntime(options: RdsRuntimeOptions): Promise<Runtime> {
-  const config = testAppConfig(options.role ?? 'all');
-  const lockDurationMs = options.lockDurationMs ?? 30_000;
-  return startRuntime({
-    config,
+  return startStrategyRuntime({
+    strategy: options.strategy,
     targets: rdsTargets(options.strategy),
-    strategies: registryOf([options.strategy]),
-    log: pino({ level: config.logLevel }),
-    storeSchema: options.schema,
+    schema: options.schema,
     queueName: options.queueName,
-    httpPort: null,
-    reconcileIntervalMs: 60_000,
-    // Lag is sampled by the executors here; the background sampler would add GetMetricData calls
-    // at random points of the recorded call sequences.
-    lagSampleIntervalMs: 3_600_000,
-    tuning: {
-      concurrency: 4,
-      lockDurationMs,
-      stalledIntervalMs: options.stalledIntervalMs ?? Math.max(500, Math.floor(lockDurationMs / 2)),
-    },
+    ...(options.role !== undefined ? { role: options.role } : {}),
+    ...(options.lockDurationMs !== undefined ? { lockDurationMs: options.lockDurationMs } : {}),
+    ...(options.stalledIntervalMs !== undefined ? { stalledIntervalMs: options.stalledIntervalMs } : {}),
   });
 }
 

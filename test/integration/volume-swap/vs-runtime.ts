@@ -17,7 +17,6 @@ import { join } from 'node:path';
 
 import { EC2Client } from '@aws-sdk/client-ec2';
 import { mockClient } from 'aws-sdk-client-mock';
-import pino from 'pino';
 
 import { AwsEc2Adapter } from '../../../src/adapters/aws/ec2-adapter';
 import { ProbeHealthChecker } from '../../../src/adapters/health/probe-health-checker';
@@ -25,16 +24,16 @@ import { ProcessHookRunner } from '../../../src/adapters/hooks/process-hook-runn
 import { parseTargets } from '../../../src/config/targets';
 import type { TargetsConfig } from '../../../src/config/types';
 import type { Run } from '../../../src/engine/types';
-import { startRuntime, type Runtime } from '../../../src/main/runtime';
+import type { Runtime } from '../../../src/main/runtime';
 import type { Ec2Port } from '../../../src/ports/ec2';
 import { configSchemasOf } from '../../../src/strategies/index';
 import { registryOf, type Strategy } from '../../../src/strategies/types';
 import { createVolumeSwap } from '../../../src/strategies/volume-swap';
 import { Ec2Model, type Ec2Timing } from '../../support/aws/ec2-model';
-import { REQUESTER, testAppConfig } from '../../support/harness';
+import { REQUESTER } from '../../support/harness';
 import { untilRunState } from '../../support/run-state';
 import { waitFor } from '../../support/wait-for';
-import { stopRuntimeAndClean } from '../../support/harness';
+import { startStrategyRuntime, stopRuntimeAndClean } from '../../support/harness';
 
 export const REGION = 'eu-west-1';
 export const VOL = 'vol-0c000000000000003';
@@ -262,23 +261,13 @@ export interface VsRuntimeOptions {
 }
 
 export function startVsRuntime(options: VsRuntimeOptions): Promise<Runtime> {
-  const config = testAppConfig('all');
-  const lockDurationMs = options.lockDurationMs ?? 30_000;
-  return startRuntime({
-    config,
+  return startStrategyRuntime({
+    strategy: options.strategy,
     targets: vsTargets(options.strategy, options.yaml),
-    strategies: registryOf([options.strategy]),
-    log: pino({ level: config.logLevel }),
-    storeSchema: options.schema,
+    schema: options.schema,
     queueName: options.queueName,
-    httpPort: null,
-    reconcileIntervalMs: 60_000,
-    lagSampleIntervalMs: 3_600_000,
-    tuning: {
-      concurrency: 4,
-      lockDurationMs,
-      stalledIntervalMs: options.stalledIntervalMs ?? Math.max(500, Math.floor(lockDurationMs / 2)),
-    },
+    ...(options.lockDurationMs !== undefined ? { lockDurationMs: options.lockDurationMs } : {}),
+    ...(options.stalledIntervalMs !== undefined ? { stalledIntervalMs: options.stalledIntervalMs } : {}),
   });
 }
 
