@@ -88,8 +88,9 @@ export function volumeSwapExecutors(deps: VolumeSwapDeps): Record<string, StepEx
       const instance = await powerInstance(ec2, volume.region, instanceId, 'stopped');
       if (!instance.settled) return waiting(volume, { stoppedAtMs, instance: instance.shown });
     } else if (progress['hookRan'] !== true) {
-      const probe = await isHealthy(volume);
-      if (probe.healthy) await runPowerHook(power, volume, instanceId, 'stop');
+      // Always, even when the health check already fails: a hung database answers no probe but
+      // still has the volume's files open, and a stop hook is safe to run on a stopped one.
+      await runPowerHook(power, volume, instanceId, 'stop');
       return waiting(volume, { stoppedAtMs, hookRan: true });
     }
     // Down means the health check fails: only then is the volume touched.

@@ -324,6 +324,60 @@ describe('volume swap: whole runs', () => {
     expect(world.model.instance(TO)?.State?.Name).toBe('stopped');
     expect(db.up).toBe(true);
   });
+
+  test('hook mode, never healthy on to: abort stops it there with the hook, moves the volume back and starts on from', async () => {
+    world.standard(undefined, { state: 'running' });
+    writeFileSync(hooks.flag, 'up\n');
+    // The database answers while the flag says up and the last start hook was not for `to`.
+    const lastStart = () =>
+      hooks
+        .lines()
+        .filter((line) => line.startsWith('start '))
+        .pop();
+    db.follow(() => hooks.running && lastStart() !== `start ${TO}`);
+    await untilUp(true);
+    const hookLinesBefore = hooks.lines().length;
+    const run = await startAndApprove('ledger-vol');
+
+    await untilRun(runtime, run.id, 'needs-human gate on the start', needsHumanOn(VS_STEP.start));
+    expect(hooks.lines().slice(hookLinesBefore)).toEqual([`stop ${FROM}`, `start ${TO}`]);
+
+    const aborted = await runtime.runs.abort(run.id, APPROVER, 'not healthy on the new server');
+    expect(aborted.ok).toBe(true);
+    const done = await untilFinished(runtime, run.id);
+
+    expect(done.state).toBe('aborted');
+    // Newest first: stop on to (its hook, although to never answered), detach, re-attach, start on from.
+    expect(hooks.lines().slice(hookLinesBefore)).toEqual([
+      `stop ${FROM}`,
+      `start ${TO}`,
+      `stop ${TO}`,
+      `start ${FROM}`,
+    ]);
+    expect(world.model.actions()).toEqual([
+      SNAPSHOT,
+      DETACH_FROM,
+      ATTACH_TO,
+      `DetachVolume ${VOL} ${TO} force=false`,
+      `AttachVolume ${VOL} ${FROM} ${DEVICE}`,
+    ]);
+    expect(world.model.volume(VOL)?.Attachments?.[0]).toMatchObject({ InstanceId: FROM, State: 'attached' });
+    expect(db.up).toBe(true);
+  });
+
+  test('hook mode: the stop hook runs even when the database already fails its health check', async () => {
+    // A hung database answers no probe but may still have the volume's files open.
+    world.standard(undefined, { state: 'running' });
+    writeFileSync(hooks.flag, 'hung\n');
+    db.follow(() => hooks.running);
+    await untilUp(false);
+    const hookLinesBefore = hooks.lines().length;
+    const run = await startAndApprove('ledger-vol');
+    const done = await untilFinished(runtime, run.id);
+    expect(done.state).toBe('succeeded');
+    expect(hooks.lines().slice(hookLinesBefore)).toEqual([`stop ${FROM}`, `start ${TO}`]);
+    expect(world.model.actions()).toEqual([SNAPSHOT, DETACH_FROM, ATTACH_TO]);
+  });
 });
 
 describe('volume swap preflight refusals: the run fails before any mutating call', () => {
