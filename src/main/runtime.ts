@@ -17,6 +17,7 @@ import {
   type WorkerTuning,
 } from '../adapters/queue/bullmq-step-queue';
 import { assertNoEviction, connectRedis } from '../adapters/redis/connection';
+import { RedisUpdateBudget } from '../adapters/redis/redis-update-budget';
 import { PgRunStore } from '../adapters/store/pg-run-store';
 import type { AppConfig, TargetConfig, TargetsConfig } from '../config/types';
 import { Reconciler } from '../orchestrator/reconciler';
@@ -134,6 +135,12 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
       messages: new PgSlackMessageStore(store.pool, store.schema),
       clock,
       log: log.child({ component: 'notifier' }),
+      // One chat.update budget for every process of this deployment (its queue) in this workspace.
+      sharedUpdateBudget: new RedisUpdateBudget({
+        redis,
+        key: `cutover:chat-update-budget:${queue.name}:${identity.teamId}`,
+        log: log.child({ component: 'notifier' }),
+      }),
       describeGate: (run, step, latestLag) => ({
         ...describeGate(run, step, latestLag),
         approvers: [...(findTarget(run.target)?.approvers ?? [])],

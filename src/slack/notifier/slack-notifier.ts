@@ -34,7 +34,12 @@ import {
   rateLimitedFor,
 } from './slack-client';
 import { gateDecision, reminderText, threadNotes } from './thread-text';
-import { DEFAULT_UPDATE_BUDGET, UpdateBudget, type UpdateBudgetOptions } from './update-budget';
+import {
+  DEFAULT_UPDATE_BUDGET,
+  UpdateBudget,
+  type ChatUpdateBudget,
+  type UpdateBudgetOptions,
+} from './update-budget';
 
 /** What the gate prompt shows besides the run itself (from the target's config and live checks). */
 export interface GateDescription {
@@ -63,6 +68,8 @@ export interface SlackNotifierDeps {
   describeGate(run: Run, step: StepRecord, latestLag?: LagSample): GateDescription | Promise<GateDescription>;
   /** Workspace-wide `chat.update` budget of this process (default 45 a minute, 15 kept for changes). */
   updateBudget?: UpdateBudgetOptions;
+  /** A budget shared with the deployment's other processes (Redis); replaces `updateBudget`. */
+  sharedUpdateBudget?: ChatUpdateBudget;
   /** Who may approve the run's gates (the target's approvers), named in reminders. */
   approversOf?(run: Run): string[];
   /** Thresholds for the lag line's ETA (the target's `maxLag`); none by default. */
@@ -199,7 +206,7 @@ const channelKey = (channel: string): string => `post:${channel}`;
  */
 export class SlackNotifier implements RunObserver {
   private readonly slots = new Map<string, RunSlot>();
-  private readonly updateBudget: UpdateBudget;
+  private readonly updateBudget: ChatUpdateBudget;
   /** Method → wall time until which a 429 forbids calling it. */
   private readonly blockedUntil = new Map<Method, number>();
   /** Spacing key → wall time of the last successful write. */
@@ -216,7 +223,8 @@ export class SlackNotifier implements RunObserver {
   constructor(private readonly deps: SlackNotifierDeps) {
     this.log = deps.log.child({ component: 'slack-notifier' });
     this.interval = Math.max(0, deps.minUpdateIntervalMs ?? DEFAULT_MIN_UPDATE_INTERVAL_MS);
-    this.updateBudget = new UpdateBudget(deps.updateBudget ?? DEFAULT_UPDATE_BUDGET);
+    this.updateBudget =
+      deps.sharedUpdateBudget ?? new UpdateBudget(deps.updateBudget ?? DEFAULT_UPDATE_BUDGET);
     this.retries = Math.max(0, deps.retries ?? 4);
     this.retryBaseMs = Math.max(1, deps.retryBaseDelayMs ?? 1000);
     this.claimWaitMs = Math.max(0, deps.claimWaitMs ?? 60_000);
@@ -588,7 +596,7 @@ export class SlackNotifier implements RunObserver {
     // Lag-only redraws leave part of the workspace's chat.update budget to real changes.
     const lagOnly = slot.changedVersion <= slot.renderedVersion;
     // Taken before rendering: other messages' redraws run while this one awaits the store.
-    const budgetAt = this.updateBudget.take(Date.now(), lagOnly);
+    const budgetAt = await this.updateBudget.take(Date.now(), lagOnly);
     if (budgetAt !== 0) return { wait: budgetAt };
     const version = slot.version;
     const { run, message } = await this.renderProgressNow(slot.runId);
@@ -666,7 +674,7 @@ export class SlackNotifier implements RunObserver {
     const spacing = messageKey(task.target);
     this.check('chat.update', spacing);
     // A gate's outcome is a change people must see: it may use the share lag redraws leave.
-    const budgetAt = this.updateBudget.take(Date.now(), false);
+    const budgetAt = await this.updateBudget.take(Date.now(), false);
     if (budgetAt !== 0) return { wait: budgetAt };
     const run = task.snapshot;
     const step = run.steps[task.step];

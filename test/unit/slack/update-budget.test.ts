@@ -65,6 +65,6 @@ test('paced, under demand that never stops: ≤ 45 in any minute, ≤ 8 in any 1
 
 test('take checks and records in one step: the sixth asker at the same moment waits', () => {
   const budget = new UpdateBudget({ perMinute: 5, reservedForChanges: 0 });
-  const answers = Array.from({ length: 6 }, () => budget.take(1_000, false));
+  const answers = Array.from({ length: 6 }, () => budget.takeNow(1_000, false));
   expect(answers).toEqual([0, 0, 0, 0, 0, 61_000]);
 });
