@@ -4,6 +4,7 @@
 import { Client } from 'pg';
 import { PgReplication } from '../../../src/adapters/postgres/pg-replication';
 import type { ReplicationPort } from '../../../src/ports/replication';
+import type { FaultCounters } from './fault-report';
 
 export type ReplicationMethod = keyof ReplicationPort;
 
@@ -154,4 +155,27 @@ export async function missingRows(
   } finally {
     await client.end();
   }
+}
+
+/**
+ * A finished promotion under write load, as every promotion case checks it: each acknowledged write
+ * is on the new primary, pg_promote ran once, the new primary is out of recovery on timeline 2 and
+ * takes writes. Records the counters and what was seen on `fault` (before asserting, so a failing
+ * case still reports them).
+ */
+export async function checkPromotion(
+  fault: FaultCounters & { note: string },
+  standbyUrl: string,
+  acknowledged: readonly number[],
+  promotes: number,
+): Promise<void> {
+  const lost = await missingRows(standbyUrl, 'orders', acknowledged);
+  const promoted = await new PgReplication().verifyPromoted(standbyUrl);
+  fault.ackedWritesLost = lost.length;
+  fault.irreversibleTwice = Math.max(0, promotes - 1) + Math.max(0, promoted.timeline - 2);
+  const seen = `${acknowledged.length} acked writes; pg_promote calls ${promotes}; timeline ${promoted.timeline}`;
+  fault.note = fault.note === '' ? seen : `${fault.note}; ${seen}`;
+  expect(lost).toEqual([]);
+  expect(promotes).toBe(1);
+  expect(promoted).toEqual({ inRecovery: false, timeline: 2, acceptsWrites: true });
 }
