@@ -46,6 +46,11 @@ async function startBareBolt(botToken: string, apiUrl: string): Promise<BareBolt
     await ack();
   });
   const server: Server = createServer((req, res) => receiver.requestListener(req, res));
+  return listenOnLoopback(server);
+}
+
+/** Listens on a free loopback port; the URL is the events path, as Slack would post to. */
+async function listenOnLoopback(server: Server): Promise<BareBolt> {
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
   return {
@@ -64,16 +69,7 @@ async function startNullServer(): Promise<BareBolt> {
     req.resume();
     req.on('end', () => res.end());
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  return {
-    url: `http://127.0.0.1:${port}${SLACK_EVENTS_PATH}`,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  };
+  return listenOnLoopback(server);
 }
 
 /** The child process: Slack's side. */
