@@ -12,8 +12,9 @@ import { configSchemasOf } from '../../src/strategies';
 import { createReplicaPromotion } from '../../src/strategies/replica-promotion';
 import { registryOf } from '../../src/strategies/types';
 import { testAppConfig } from './harness';
+import { runAsChildWorker } from './child-worker';
 
-async function main(): Promise<void> {
+async function main(): Promise<{ close(): Promise<void> }> {
   const env = JSON.parse(process.env['TEST_TARGET_ENV'] ?? '{}') as NodeJS.ProcessEnv;
   const real = new PgReplication();
   const replication: ReplicationPort = Object.assign(Object.create(real) as PgReplication, {
@@ -45,13 +46,7 @@ async function main(): Promise<void> {
     reconcileIntervalMs: 500,
     tuning: { concurrency: 2, lockDurationMs: 1500, stalledIntervalMs: 750 },
   });
-  process.on('SIGTERM', () => {
-    void runtime.close().then(() => process.exit(0));
-  });
-  process.stdout.write('worker-ready\n');
+  return runtime;
 }
 
-main().catch((error: unknown) => {
-  process.stderr.write(`worker failed: ${String(error)}\n`);
-  process.exit(1);
-});
+runAsChildWorker(main);

@@ -1,8 +1,9 @@
 // A worker in its own process, for crash tests: the parent SIGKILLs it mid-step.
 // Settings come from the environment the parent passes.
 import { startTestRuntime, testTarget } from './harness';
+import { runAsChildWorker } from './child-worker';
 
-async function main(): Promise<void> {
+async function main(): Promise<{ close(): Promise<void> }> {
   const env = process.env;
   const targets = JSON.parse(env['TEST_TARGETS'] ?? '[]') as { name: string; settings: object }[];
   const { runtime } = await startTestRuntime({
@@ -13,13 +14,7 @@ async function main(): Promise<void> {
     lockDurationMs: Number(env['TEST_LOCK_MS'] ?? 2000),
     reconcileIntervalMs: Number(env['TEST_RECONCILE_MS'] ?? 500),
   });
-  process.on('SIGTERM', () => {
-    void runtime.close().then(() => process.exit(0));
-  });
-  process.stdout.write('worker-ready\n');
+  return runtime;
 }
 
-main().catch((error: unknown) => {
-  process.stderr.write(`worker failed: ${String(error)}\n`);
-  process.exit(1);
-});
+runAsChildWorker(main);

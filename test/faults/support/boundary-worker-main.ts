@@ -7,6 +7,7 @@ import { testDatabaseUrl } from '../../support/pg';
 import type { StepExecutor, Strategy } from '../../../src/strategies/types';
 import { startPromotionRuntime } from './promotion-runtime';
 import { PromoteLedger, ReplicationProbe, type ReplicationMethod } from './replication-probe';
+import { runAsChildWorker } from '../../support/child-worker';
 
 const methods: ReplicationMethod[] = [
   'describe',
@@ -40,7 +41,7 @@ function killAfter(strategy: Strategy, stepName: string | undefined): Strategy {
   return { ...strategy, executors };
 }
 
-async function main(): Promise<void> {
+async function main(): Promise<{ close(): Promise<void> }> {
   const env = JSON.parse(process.env['FAULT_TARGET_ENV'] ?? '{}') as NodeJS.ProcessEnv;
   const ledger = new PromoteLedger(testDatabaseUrl, process.env['FAULT_LEDGER'] ?? 'missing');
   const replication = new ReplicationProbe();
@@ -59,13 +60,7 @@ async function main(): Promise<void> {
     ...(process.env['FAULT_DATABASE_URL'] ? { databaseUrl: process.env['FAULT_DATABASE_URL'] } : {}),
     wrapStrategy: (strategy) => killAfter(strategy, process.env['FAULT_KILL_AFTER'] || undefined),
   });
-  process.on('SIGTERM', () => {
-    void runtime.close().then(() => process.exit(0));
-  });
-  process.stdout.write('worker-ready\n');
+  return runtime;
 }
 
-main().catch((error: unknown) => {
-  process.stderr.write(`worker failed: ${String(error)}\n`);
-  process.exit(1);
-});
+runAsChildWorker(main);
