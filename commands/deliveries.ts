@@ -47,6 +47,10 @@ export function registerDeliveryDedupe(
 ): void {
   app.use(async (args) => {
     const key = deliveryKey(args.body);
+    const dropped = (): void => {
+      args.logger.info(`duplicate Slack delivery ${key} dropped`);
+      onDuplicate();
+    };
     if (key === null) {
       await args.next();
       return;
@@ -54,18 +58,14 @@ export function registerDeliveryDedupe(
     if (ackWaitsForClaim(args.body)) {
       if (!(await store.claimSlackDelivery(key))) {
         if ('ack' in args && typeof args.ack === 'function') await args.ack();
-        args.logger.info(`duplicate Slack delivery ${key} dropped`);
-        onDuplicate();
+        dropped();
         return;
       }
       await args.next();
       return;
     }
     const claim = store.claimSlackDelivery(key).then((first) => {
-      if (!first) {
-        args.logger.info(`duplicate Slack delivery ${key} dropped`);
-        onDuplicate();
-      }
+      if (!first) dropped();
       return first;
     });
     // The listener awaits it; this only keeps a failed claim from counting as unhandled meanwhile.

@@ -129,17 +129,18 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
       createSlackClient(slackSettings.botToken, slackSettings.apiUrl ?? undefined),
     );
     const identity = await identify(client);
+    const notifierLog = log.child({ component: 'notifier' });
     notifier = new SlackNotifier({
       client,
       store,
       messages: new PgSlackMessageStore(store.pool, store.schema),
       clock,
-      log: log.child({ component: 'notifier' }),
+      log: notifierLog,
       // One chat.update budget for every process of this deployment (its queue) in this workspace.
-      sharedUpdateBudget: new RedisUpdateBudget({
+      updateBudget: new RedisUpdateBudget({
         redis,
         key: `cutover:chat-update-budget:${queue.name}:${identity.teamId}`,
-        log: log.child({ component: 'notifier' }),
+        log: notifierLog,
       }),
       describeGate: (run, step, latestLag) => ({
         ...describeGate(run, step, latestLag),

@@ -34,12 +34,7 @@ import {
   rateLimitedFor,
 } from './slack-client';
 import { gateDecision, reminderText, threadNotes } from './thread-text';
-import {
-  DEFAULT_UPDATE_BUDGET,
-  UpdateBudget,
-  type ChatUpdateBudget,
-  type UpdateBudgetOptions,
-} from './update-budget';
+import { DEFAULT_UPDATE_BUDGET, UpdateBudget, type ChatUpdateBudget } from './update-budget';
 
 /** What the gate prompt shows besides the run itself (from the target's config and live checks). */
 export interface GateDescription {
@@ -66,10 +61,11 @@ export interface SlackNotifierDeps {
    * posted, with the run's newest lag sample; may return a promise. A failure falls back to the step title.
    */
   describeGate(run: Run, step: StepRecord, latestLag?: LagSample): GateDescription | Promise<GateDescription>;
-  /** Workspace-wide `chat.update` budget of this process (default 45 a minute, 15 kept for changes). */
-  updateBudget?: UpdateBudgetOptions;
-  /** A budget shared with the deployment's other processes (Redis); replaces `updateBudget`. */
-  sharedUpdateBudget?: ChatUpdateBudget;
+  /**
+   * The workspace-wide `chat.update` budget: the runtime shares one through Redis; default, one of
+   * this process alone (45 a minute, 15 kept for changes).
+   */
+  updateBudget?: ChatUpdateBudget;
   /** Who may approve the run's gates (the target's approvers), named in reminders. */
   approversOf?(run: Run): string[];
   /** Thresholds for the lag line's ETA (the target's `maxLag`); none by default. */
@@ -223,8 +219,7 @@ export class SlackNotifier implements RunObserver {
   constructor(private readonly deps: SlackNotifierDeps) {
     this.log = deps.log.child({ component: 'slack-notifier' });
     this.interval = Math.max(0, deps.minUpdateIntervalMs ?? DEFAULT_MIN_UPDATE_INTERVAL_MS);
-    this.updateBudget =
-      deps.sharedUpdateBudget ?? new UpdateBudget(deps.updateBudget ?? DEFAULT_UPDATE_BUDGET);
+    this.updateBudget = deps.updateBudget ?? new UpdateBudget(DEFAULT_UPDATE_BUDGET);
     this.retries = Math.max(0, deps.retries ?? 4);
     this.retryBaseMs = Math.max(1, deps.retryBaseDelayMs ?? 1000);
     this.claimWaitMs = Math.max(0, deps.claimWaitMs ?? 60_000);

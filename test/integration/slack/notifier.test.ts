@@ -13,6 +13,7 @@ import { createRun } from '../../../src/engine/transition';
 import type { Effect, GatePolicy, Plan, Run, RunEvent, StepSpec } from '../../../src/engine/types';
 import type { Logger } from '../../../src/ports/logger';
 import { createSlackClient, SlackNotifier, type SlackNotifierDeps } from '../../../src/slack/notifier';
+import { UpdateBudget } from '../../../src/slack/notifier/update-budget';
 import { dropSchema, freshSchemaName, testDatabaseUrl } from '../../support/pg';
 import { waitFor } from '../../support/wait-for';
 
@@ -261,7 +262,9 @@ describe('SlackNotifier', () => {
 
   it("keeps chat.update within the workspace's budget, and a lag-only redraw never uses the share kept for changes", async () => {
     const channel = 'C0BUDGET';
-    const notifier = makeNotifier({ updateBudget: { perMinute: 8, reservedForChanges: 4 } });
+    const notifier = makeNotifier({
+      updateBudget: new UpdateBudget({ perMinute: 8, reservedForChanges: 4 }),
+    });
     const runs = await Promise.all([1, 2, 3, 4, 5].map(() => newRun(channel, checks(3))));
     for (const run of runs) await apply(notifier, run.id, { type: 'start' });
     await notifier.flush({ timeoutMs: 10_000 });
@@ -294,7 +297,9 @@ describe('SlackNotifier', () => {
 
   it('a crowd of runs changing at the same moment gets no more chat.update than the budget', async () => {
     const channel = 'C0CROWD01';
-    const notifier = makeNotifier({ updateBudget: { perMinute: 6, reservedForChanges: 2 } });
+    const notifier = makeNotifier({
+      updateBudget: new UpdateBudget({ perMinute: 6, reservedForChanges: 2 }),
+    });
     const runs = await Promise.all(Array.from({ length: 12 }, () => newRun(channel, checks(2))));
     for (const run of runs) await apply(notifier, run.id, { type: 'start' });
     await waitFor('every progress message', async () =>
@@ -313,7 +318,9 @@ describe('SlackNotifier', () => {
 
   it("a gate's outcome is a chat.update too: it waits for the budget like any other", async () => {
     const channel = 'C0GATEBUDG';
-    const notifier = makeNotifier({ updateBudget: { perMinute: 1, reservedForChanges: 0 } });
+    const notifier = makeNotifier({
+      updateBudget: new UpdateBudget({ perMinute: 1, reservedForChanges: 0 }),
+    });
     const run = await newRun(channel, GATED);
     await apply(notifier, run.id, { type: 'start' });
     await passStep(notifier, run.id, 0);
