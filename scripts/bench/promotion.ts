@@ -21,6 +21,7 @@ import { startPgPair, startWriter, type PgPair, type Writer } from '../../src/de
 import type { Run } from '../../src/engine/types';
 import { configSchemasOf } from '../../src/strategies';
 import { createReplicaPromotion } from '../../src/strategies/replica-promotion';
+import { FENCE_AND_PROMOTE_STEP } from '../../src/strategies/replica-promotion/plan';
 import { registryOf } from '../../src/strategies/types';
 import { APPROVER, REQUESTER, sleep, startBenchBot, summarize, whileOpen, type BenchBot } from './common';
 import type { FigureOptions, Row } from './common';
@@ -261,17 +262,13 @@ export async function benchPromotion(options: FigureOptions): Promise<Row[]> {
       if (done.state !== 'succeeded') throw new Error(`promotion ended ${done.state}: ${done.outcome}`);
       const output = (step: string) => done.steps.find((s) => s.spec.name === step)?.output ?? {};
       const windowMs = Number(output('report')['writeUnavailableMs']);
-      const fencedAtMs = Number(output('fence-primary')['fencedAtMs']);
+      const promoted = output(FENCE_AND_PROMOTE_STEP);
+      const fencedAtMs = Number(promoted['fencedAtMs']);
       await until('the prober', 10_000, () => Promise.resolve(prober?.firstAt() ?? undefined));
       botWindows.push(windowMs);
       botProbed.push((prober.firstAt() as number) - fencedAtMs);
-      const at = (step: string, field: 'startedAt' | 'finishedAt') =>
-        Date.parse(done.steps.find((s) => s.spec.name === step)?.[field] ?? '');
-      botDetail.push({
-        fenceStepMs: at('fence-primary', 'finishedAt') - fencedAtMs,
-        catchUpStepMs: at('catch-up', 'finishedAt') - at('fence-primary', 'finishedAt'),
-        promoteStepMs: at('promote-standby', 'finishedAt') - at('catch-up', 'finishedAt'),
-      });
+      const phases = promoted['phasesMs'] as Record<string, number> | undefined;
+      if (phases) botDetail.push(phases);
     } finally {
       await prober?.stop();
       await writer.stop();

@@ -124,16 +124,16 @@ async function writeProbe(
   statement: 'CREATE TABLE' | 'CREATE SCHEMA',
   prefix: string,
 ): Promise<'accepted' | 'refused' | 'failed'> {
-  await client.query('BEGIN');
-  let outcome: 'accepted' | 'refused' | 'failed';
+  // One round trip (a simple-protocol query string): inside the write-unavailable window each one counts.
+  // A failing statement skips the rest of the string and leaves the transaction block aborted.
+  const write = `${statement} ${probeName(prefix)}${statement === 'CREATE TABLE' ? ' (x int)' : ''}`;
   try {
-    await client.query(`${statement} ${probeName(prefix)}${statement === 'CREATE TABLE' ? ' (x int)' : ''}`);
-    outcome = 'accepted';
+    await client.query(`BEGIN; ${write}; ROLLBACK`);
+    return 'accepted';
   } catch (error) {
-    outcome = sqlStateOf(error) === READ_ONLY_SQL_TRANSACTION ? 'refused' : 'failed';
+    await client.query('ROLLBACK');
+    return sqlStateOf(error) === READ_ONLY_SQL_TRANSACTION ? 'refused' : 'failed';
   }
-  await client.query('ROLLBACK');
-  return outcome;
 }
 
 /** A WAL position has reached `target`, allowing for a target that points just past a page header. */

@@ -5,6 +5,12 @@ import type { ReplicaPromotionSettings } from './config';
 
 export const STRATEGY_NAME = 'replica-promotion';
 
+/**
+ * Fence, catch-up and promotion are one step: the write-unavailable window then holds no step
+ * dispatch, and its executor resumes by looking at both servers (see postgres-executors.ts).
+ */
+export const FENCE_AND_PROMOTE_STEP = 'fence-and-promote';
+
 export const NO_WAY_BACK =
   'After promotion there is no automatic way back: the old primary stays fenced and must be re-attached as a standby (pg_rewind) by a person.';
 
@@ -43,23 +49,12 @@ function selfManaged(target: TargetConfig, settings: ReplicaPromotionSettings): 
     },
     { name: 'recheck-lag', kind: 'check', title: 'Re-check lag after approval', executor: 'pg-recheck-lag' },
     {
-      name: 'fence-primary',
+      name: FENCE_AND_PROMOTE_STEP,
       kind: 'action',
-      title: 'Fence the old primary',
-      executor: 'pg-fence',
+      title: 'Fence the old primary, let the standby replay its last WAL, promote the standby',
+      executor: 'pg-fence-and-promote',
+      // Undone only while the standby is not promoted (the undo refuses otherwise).
       compensation: { executor: 'pg-unfence', title: 'Unfence the old primary' },
-    },
-    {
-      name: 'catch-up',
-      kind: 'wait',
-      title: "Standby replays the fenced primary's last WAL",
-      executor: 'pg-catch-up',
-    },
-    {
-      name: 'promote-standby',
-      kind: 'action',
-      title: 'Promote the standby',
-      executor: 'pg-promote',
       maxRetries: 3,
     },
     ...routeStep(settings),

@@ -6,7 +6,7 @@ import { fatal, needsHuman, retryable } from '../../engine/failures';
 import type { JsonObject, Run } from '../../engine/types';
 import type { LagReading, ReplicationPort } from '../../ports/replication';
 import type { StepContext, StepExecutor, StepResult } from '../types';
-import { settingsOf } from './plan';
+import { FENCE_AND_PROMOTE_STEP, settingsOf } from './plan';
 import { describeLag, isUnderLimit } from './lag';
 
 export interface PostgresExecutorDeps {
@@ -101,45 +101,6 @@ export function postgresExecutors(deps: PostgresExecutorDeps): Record<string, St
     },
   };
 
-  const fence: StepExecutor = {
-    async execute(ctx) {
-      const { primary, standby } = endpointsOf(ctx, env);
-      return scoped(replication, async () => {
-        // Both ends are looked at before the clock starts; in a session scope this also opens the primary
-        // session that the fence's ALTER SYSTEM runs on, so the window holds one connection set-up less.
-        const [standbyFacts, primaryFacts] = await Promise.all([
-          replication.describe(standby).catch(() => null),
-          replication.describe(primary).catch(() => null),
-        ]);
-        if (standbyFacts && !standbyFacts.inRecovery) {
-          throw needsHuman('the standby is already out of recovery (promoted by someone else?); not fencing');
-        }
-        if (primaryFacts?.inRecovery) {
-          throw needsHuman(
-            'the primary is in recovery (it is a standby now?); not fencing. Check the target, then retry or abort.',
-          );
-        }
-        const fencedAtMs = nowMs();
-        let finalLsn: string;
-        try {
-          ({ finalLsn } = await replication.fence(primary));
-        } catch (error) {
-          throw needsHuman(
-            `could not fence the primary (${(error as Error).message}). The standby will not be promoted over a ` +
-              'primary that may still take writes. Check the primary, then retry or abort.',
-          );
-        }
-        if (!(await replication.verifyFenced(primary))) {
-          throw needsHuman(
-            'the primary was told to refuse writes but a test write was not refused; the standby will not be promoted. ' +
-              'Check the primary, then retry or abort.',
-          );
-        }
-        return { type: 'done', output: { finalLsn, fencedAtMs } };
-      });
-    },
-  };
-
   const unfence: StepExecutor = {
     async execute(ctx) {
       const { primary, standby } = endpointsOf(ctx, env);
@@ -165,64 +126,122 @@ export function postgresExecutors(deps: PostgresExecutorDeps): Record<string, St
     },
   };
 
-  const catchUp: StepExecutor = {
+  /**
+   * Fence, catch-up and promotion as one step: the write-unavailable window has no step dispatch in
+   * it, and every call shares one session per server. Each attempt looks before it acts, so a
+   * resumed or repeated attempt continues where the earlier one stopped:
+   * - the standby already promoted by an earlier attempt: verify, do not promote again;
+   * - fenced by an earlier attempt that waited for catch-up: fence again (idempotent: it re-reads
+   *   the final WAL position) and go on waiting;
+   * - a catch-up longer than a second becomes a delayed re-run of this step (`wait`), up to
+   *   catchUpTimeout; the output carries the final position and when the fence began.
+   */
+  const fenceAndPromote: StepExecutor = {
     async execute(ctx): Promise<StepResult> {
       const settings = settingsOf(ctx.target);
-      const { standby } = endpointsOf(ctx, env);
-      const finalLsn = outputOf(ctx.run, 'fence-primary')?.['finalLsn'];
-      if (typeof finalLsn !== 'string') throw fatal('the fence step recorded no final WAL position');
-      // One standby session for the whole poll (in a scope), so a poll is one round trip.
-      const behind = await scoped(replication, () =>
-        pollBriefly(
-          async () => {
-            const bytes = await replication.bytesBehind(standby, finalLsn);
-            return bytes === 0 ? 0 : null;
-          },
-          1_000,
-          1,
-        ),
-      );
-      if (behind === 0) return { type: 'done', output: { finalLsn, bytesOutstanding: 0 } };
-      const waitedMs = Date.now() - Date.parse(ctx.step.startedAt ?? ctx.clock.now().toISOString());
-      if (waitedMs > (settings.postgres?.catchUpTimeout ?? 60_000)) {
-        throw needsHuman(
-          `the standby has not replayed the fenced primary's WAL up to ${finalLsn} after ${Math.round(waitedMs / 1000)} s; not promoting. ` +
-            'Check the standby (is replay paused?), then retry or abort (abort unfences the primary).',
-        );
-      }
-      return { type: 'wait', delayMs: 50, output: { finalLsn } };
-    },
-  };
-
-  const promote: StepExecutor = {
-    async execute(ctx) {
-      const settings = settingsOf(ctx.target);
       const { primary, standby } = endpointsOf(ctx, env);
-      const finalLsn = outputOf(ctx.run, 'fence-primary')?.['finalLsn'];
-      return scoped(replication, async () => {
-        // The standby's state and the fence are read side by side (two servers, two sessions). The fence
-        // answer is used only if the standby is still in recovery; the probe it costs is rolled back.
-        const [described, fenceChecked] = await Promise.allSettled([
-          replication.describe(standby),
-          replication.verifyFenced(primary),
+      const earlier = ctx.step.output;
+      const earlierLsn = typeof earlier?.['finalLsn'] === 'string' ? earlier['finalLsn'] : null;
+      const earlierFencedAt = typeof earlier?.['fencedAtMs'] === 'number' ? earlier['fencedAtMs'] : null;
+      // An earlier attempt of this step may have fenced or promoted (a crash, a retry, a wait).
+      const repeated = ctx.resumed || ctx.attempt > 1;
+      return scoped(replication, async (): Promise<StepResult> => {
+        // Both ends are looked at before the clock starts; this also opens the sessions the rest uses.
+        const [standbyFacts, primaryFacts] = await Promise.all([
+          replication.describe(standby).catch((error: Error) => {
+            throw retryable(`the standby does not answer (${error.message}); not fencing`);
+          }),
+          replication.describe(primary).catch(() => null),
         ]);
-        if (described.status === 'rejected') throw described.reason;
-        const before = described.value;
-        if (before.inRecovery) {
-          // The zero-data-loss conditions, re-checked right before the irreversible call.
-          if (typeof finalLsn !== 'string') throw fatal('the fence step recorded no final WAL position');
-          const fenced = fenceChecked.status === 'fulfilled' && fenceChecked.value;
-          if (!fenced && !ctx.humanOverride) {
+        if (!standbyFacts.inRecovery) {
+          if (!repeated) {
             throw needsHuman(
-              'the old primary is no longer verifiably fenced (a write was not refused, or it does not answer); not promoting. ' +
-                'Retrying promotes anyway only if you are sure the old primary cannot take writes.',
+              'the standby is already out of recovery (promoted by someone else?); not fencing',
             );
           }
-          const outstanding = await replication.bytesBehind(standby, finalLsn);
-          if (outstanding > 0)
-            throw retryable(`the standby is still ${outstanding} bytes behind the fenced primary`);
-          await replication.promote(standby, settings.postgres?.promoteTimeout ?? 60_000);
+          if (primaryFacts && !primaryFacts.inRecovery && !primaryFacts.readOnly) {
+            throw needsHuman(
+              'the standby is out of recovery but the old primary accepts writes: there may be two primaries. ' +
+                'Fence one of them by hand, then retry or abort.',
+            );
+          }
+          // Promoted by an earlier attempt of this step: verify only.
+          return promoted(null, earlierLsn, earlierFencedAt, true);
         }
+        if (primaryFacts?.inRecovery) {
+          throw needsHuman(
+            'the primary is in recovery (it is a standby now?); not fencing. Check the target, then retry or abort.',
+          );
+        }
+
+        const fencedAtMs = earlierFencedAt ?? nowMs();
+        let finalLsn: string;
+        try {
+          // Again on a repeated attempt: idempotent, and the final position is read after it (WAL
+          // positions only grow, so it is never behind the earlier one).
+          ({ finalLsn } = await replication.fence(primary));
+        } catch (error) {
+          if (earlierLsn === null || !ctx.humanOverride) {
+            throw needsHuman(
+              `could not fence the primary (${(error as Error).message}). The standby will not be promoted over a ` +
+                'primary that may still take writes. Check the primary, then retry or abort.',
+            );
+          }
+          // A person retried anyway: they vouch that the old primary cannot take writes any more.
+          finalLsn = earlierLsn;
+        }
+        if (!(await replication.verifyFenced(primary)) && !ctx.humanOverride) {
+          throw needsHuman(
+            'the primary was told to refuse writes but a test write was not refused (or it does not answer); ' +
+              'the standby will not be promoted. Retrying promotes anyway only if you are sure the old primary ' +
+              'cannot take writes; abort unfences it.',
+          );
+        }
+        const fencedMs = nowMs();
+
+        // Zero data loss: the standby replays the fenced primary's last WAL before it is promoted.
+        const behind = await pollBriefly(
+          async () => ((await replication.bytesBehind(standby, finalLsn)) === 0 ? 0 : null),
+          1_000,
+          1,
+        );
+        if (behind !== 0) {
+          const waitedMs = nowMs() - fencedAtMs;
+          if (waitedMs > (settings.postgres?.catchUpTimeout ?? 60_000)) {
+            throw needsHuman(
+              `the standby has not replayed the fenced primary's WAL up to ${finalLsn} after ${Math.round(waitedMs / 1000)} s; ` +
+                'not promoting. Check the standby (is replay paused?), then retry or abort (abort unfences the primary).',
+            );
+          }
+          return { type: 'wait', delayMs: 50, output: { finalLsn, fencedAtMs, phase: 'catching up' } };
+        }
+        const caughtUpMs = nowMs();
+        // Re-checked right before the irreversible call: the fence still holds (one round trip on the
+        // session that verified it).
+        if (!(await replication.verifyFenced(primary)) && !ctx.humanOverride) {
+          throw needsHuman(
+            'the old primary is no longer verifiably fenced (a write was not refused, or it does not answer); not promoting. ' +
+              'Retrying promotes anyway only if you are sure the old primary cannot take writes.',
+          );
+        }
+        await replication.promote(standby, settings.postgres?.promoteTimeout ?? 60_000);
+        const result = await promoted(standbyFacts.timeline, finalLsn, fencedAtMs, false);
+        if (result.type === 'done' && result.output) {
+          result.output['phasesMs'] = {
+            fence: fencedMs - fencedAtMs,
+            catchUp: caughtUpMs - fencedMs,
+            promote: Number(result.output['writableAtMs']) - caughtUpMs,
+          };
+        }
+        return result;
+      });
+
+      async function promoted(
+        previousTimeline: number | null,
+        finalLsn: string | null,
+        fencedAtMs: number | null,
+        alreadyPromoted: boolean,
+      ): Promise<StepResult> {
         const after = await replication.verifyPromoted(standby);
         if (after.inRecovery || !after.acceptsWrites) {
           throw retryable(
@@ -232,21 +251,23 @@ export function postgresExecutors(deps: PostgresExecutorDeps): Record<string, St
         return {
           type: 'done',
           output: {
+            finalLsn,
+            fencedAtMs,
+            bytesOutstanding: 0,
             timeline: after.timeline,
-            previousTimeline: before.timeline,
+            previousTimeline,
             writableAtMs: nowMs(),
-            alreadyPromoted: !before.inRecovery,
+            alreadyPromoted,
           },
         };
-      });
+      }
     },
   };
 
   const report: StepExecutor = {
     execute(ctx) {
-      const fenced = outputOf(ctx.run, 'fence-primary');
-      const promoted = outputOf(ctx.run, 'promote-standby');
-      const fencedAtMs = Number(fenced?.['fencedAtMs']);
+      const promoted = outputOf(ctx.run, FENCE_AND_PROMOTE_STEP);
+      const fencedAtMs = Number(promoted?.['fencedAtMs']);
       const writableAtMs = Number(promoted?.['writableAtMs']);
       const windowMs =
         Number.isFinite(fencedAtMs) && Number.isFinite(writableAtMs) ? writableAtMs - fencedAtMs : null;
@@ -276,10 +297,8 @@ export function postgresExecutors(deps: PostgresExecutorDeps): Record<string, St
     'pg-preflight': preflight,
     'pg-wait-lag': waitLag,
     'pg-recheck-lag': recheckLag,
-    'pg-fence': fence,
     'pg-unfence': unfence,
-    'pg-catch-up': catchUp,
-    'pg-promote': promote,
+    'pg-fence-and-promote': fenceAndPromote,
     'pg-report': report,
   };
 }

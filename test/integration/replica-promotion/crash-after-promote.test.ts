@@ -11,6 +11,7 @@ import type { Run, RunState } from '../../../src/engine/types';
 import { startRuntime, type Runtime } from '../../../src/main/runtime';
 import { configSchemasOf } from '../../../src/strategies';
 import { createReplicaPromotion } from '../../../src/strategies/replica-promotion';
+import { FENCE_AND_PROMOTE_STEP } from '../../../src/strategies/replica-promotion/plan';
 import { registryOf } from '../../../src/strategies/types';
 import { exited, spawnWorker } from '../../support/child-worker';
 import { stopRuntimeAndClean, testAppConfig } from '../../support/harness';
@@ -89,7 +90,7 @@ test('SIGKILL right after pg_promote: the resumed run verifies instead of promot
   await exited(first);
   expect(first.signalCode).toBe('SIGKILL');
   const crashed = await web.store.getRun(runId);
-  const promoteStep = crashed!.steps.find((step) => step.spec.name === 'promote-standby')!;
+  const promoteStep = crashed!.steps.find((step) => step.spec.name === FENCE_AND_PROMOTE_STEP)!;
   // The irreversible call happened; the store only knows the step started.
   expect(promoteStep.state).toBe('running');
   expect((await new PgReplication().describe(pair.standbyUrl)).inRecovery).toBe(false);
@@ -97,7 +98,7 @@ test('SIGKILL right after pg_promote: the resumed run verifies instead of promot
   await worker(false);
   const done = await untilState(runId, 'succeeded', 'failed', 'aborted');
   expect(done.state).toBe('succeeded');
-  const promoted = done.steps.find((step) => step.spec.name === 'promote-standby')!;
+  const promoted = done.steps.find((step) => step.spec.name === FENCE_AND_PROMOTE_STEP)!;
   expect(promoted.output).toMatchObject({ alreadyPromoted: true, timeline: 2 });
   // One promotion: a second would have needed the server back in recovery and made timeline 3.
   expect(await new PgReplication().verifyPromoted(pair.standbyUrl)).toEqual({

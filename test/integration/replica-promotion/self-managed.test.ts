@@ -9,6 +9,7 @@ import type { Run, RunState } from '../../../src/engine/types';
 import { configSchemasOf } from '../../../src/strategies';
 import { createReplicaPromotion } from '../../../src/strategies/replica-promotion';
 import type { ReplicationPort } from '../../../src/ports/replication';
+import { FENCE_AND_PROMOTE_STEP } from '../../../src/strategies/replica-promotion/plan';
 import { registryOf } from '../../../src/strategies/types';
 import { startPgPair, startWriter, type PgPair } from '../../support/pg-pair';
 import { freshSchemaName } from '../../support/pg';
@@ -211,9 +212,16 @@ test('a full cutover under write load: no acknowledged row lost, old primary fen
   expect(report).toMatchObject({ bytesLost: 0, timeline: 2 });
   expect(report?.['writeUnavailableMs']).toEqual(expect.any(Number));
   expect(report?.['writeUnavailableMs'] as number).toBeLessThan(1000);
-  expect(done.steps.find((step) => step.spec.name === 'catch-up')?.output).toMatchObject({
+  const promoted = done.steps.find((step) => step.spec.name === FENCE_AND_PROMOTE_STEP)?.output;
+  expect(promoted).toMatchObject({
     bytesOutstanding: 0,
+    alreadyPromoted: false,
+    timeline: 2,
+    previousTimeline: 1,
   });
+  // The window's phases add up to the reported window (each measured on the same clock).
+  const phases = promoted?.['phasesMs'] as { fence: number; catchUp: number; promote: number };
+  expect(phases.fence + phases.catchUp + phases.promote).toBe(report?.['writeUnavailableMs']);
 
   // The channel: the route hook's output and the report are in the run's thread.
   const thread = await waitFor('report in the thread', async () => {
@@ -298,7 +306,7 @@ test('the primary stops answering during the fence: the run stops at a needs-hum
   await approve(run.id, 'dies-db');
   const paused = await untilStep(
     run.id,
-    'fence-primary',
+    FENCE_AND_PROMOTE_STEP,
     (r) => r.steps[4]?.gate?.reason === 'needs_human',
     'needs a person',
   );
@@ -338,12 +346,14 @@ test('abort after the fence unfences the old primary: it accepts writes again', 
   const writer = await startWriter(pair.primaryUrl, 'orders');
   await waitFor('a few writes', async () => writer.acknowledged.length > 5);
   await approve(run.id, 'abortfence-db');
-  await untilStep(
+  // Fenced, then waiting for the standby: the step re-runs (a new attempt) while it catches up.
+  const waiting = await untilStep(
     run.id,
-    'catch-up',
-    (r) => r.steps[4]?.state === 'succeeded' && (r.steps[5]?.attempt ?? 0) >= 2,
+    FENCE_AND_PROMOTE_STEP,
+    (r) => r.steps[4]?.output?.['phase'] === 'catching up' && (r.steps[4]?.attempt ?? 0) >= 3,
     'waiting',
   );
+  expect(waiting.steps[4]?.output?.['finalLsn']).toEqual(expect.any(String));
   await writer.stop();
   expect(await writeRefused(pair.primaryUrl)).toBe(true);
 
