@@ -274,7 +274,7 @@ export function postgresExecutors(deps: PostgresExecutorDeps): Record<string, St
       const timeline = typeof promoted?.['timeline'] === 'number' ? promoted['timeline'] : null;
       const text = [
         ':white_check_mark: *Promotion complete.*',
-        `• Write-unavailable window (fence → first write accepted on the new primary): ${windowMs === null ? 'unknown' : `${windowMs} ms`}`,
+        `• Write-unavailable window (fence → first write accepted on the new primary): ${windowMs === null ? 'unknown' : `${windowMs} ms`}${phasesText(promoted?.['phasesMs'])}`,
         '• Bytes lost: 0 (the standby replayed the fenced primary up to its final WAL position before promotion)',
         `• New timeline: ${timeline ?? 'unknown'}`,
         '• The old primary is fenced (read-only) and is no longer replicated to. To re-attach it as a standby, stop it and run ' +
@@ -301,6 +301,14 @@ export function postgresExecutors(deps: PostgresExecutorDeps): Record<string, St
     'pg-fence-and-promote': fenceAndPromote,
     'pg-report': report,
   };
+}
+
+/** " (fence 20 ms, catch-up 1 ms, promote 24 ms)", or nothing when the parts were not measured. */
+function phasesText(phases: unknown): string {
+  if (typeof phases !== 'object' || phases === null) return '';
+  const { fence, catchUp, promote } = phases as Record<string, unknown>;
+  if (![fence, catchUp, promote].every((ms) => typeof ms === 'number')) return '';
+  return ` (fence ${String(fence)} ms, catch-up ${String(catchUp)} ms, promote ${String(promote)} ms)`;
 }
 
 export interface PreflightResult {

@@ -232,6 +232,9 @@ test('a full cutover under write load: no acknowledged row lost, old primary fen
       : undefined;
   });
   expect(thread).toMatch(/Bytes lost: 0/);
+  expect(thread).toMatch(
+    /Write-unavailable window .*: \d+ ms \(fence \d+ ms, catch-up \d+ ms, promote \d+ ms\)/,
+  );
   expect(thread).toMatch(/pg_rewind/);
 
   // The steps' session scopes closed: the bot holds no session on either server once the run is over.
