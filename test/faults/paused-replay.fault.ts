@@ -1,6 +1,7 @@
 // The standby's replay is paused right after the approval (writes keep arriving until the fence):
-// the standby cannot reach the fenced primary's final WAL position, so catch-up stops for a person
-// and nothing is promoted. Aborting unfences the old primary, which keeps every acknowledged write.
+// the standby cannot reach the fenced primary's final WAL position, so fence-and-promote (re-run
+// while it waits for catch-up) stops for a person after catchUpTimeout and nothing is promoted.
+// Aborting unfences the old primary, which keeps every acknowledged write.
 import { PgReplication } from '../../src/adapters/postgres/pg-replication';
 import type { Runtime } from '../../src/main/runtime';
 import { stopRuntimeAndClean } from '../support/harness';
@@ -13,6 +14,7 @@ import { faultTest } from './support/fault-report';
 import {
   APPROVER,
   approveGate,
+  FENCE_AND_PROMOTE,
   promotionYaml,
   startPromotionRuntime,
   startRun,
@@ -71,15 +73,16 @@ faultTest(
       fault.faultsInjected++;
 
       const stopped = await waitFor(
-        'catch-up to stop for a person',
+        'fence-and-promote to stop for a person',
         async () => {
           const run = await runtime.store.getRun(runId);
-          return run?.steps[5]?.gate?.reason === 'needs_human' ? run : undefined;
+          return run?.steps[FENCE_AND_PROMOTE]?.gate?.reason === 'needs_human' ? run : undefined;
         },
         { timeoutMs: 30_000 },
       );
       expect(stopped.state).toBe('awaiting_approval');
-      expect(stopped.steps[5]?.gate?.message).toMatch(/not promoting/);
+      expect(stopped.steps[FENCE_AND_PROMOTE]?.gate?.message).toMatch(/not promoting/);
+      expect(stopped.steps[FENCE_AND_PROMOTE]?.gate?.message).toMatch(/has not replayed/);
       expect((await real.describe(pair.standbyUrl)).inRecovery).toBe(true);
 
       await runtime.runs.abort(runId, APPROVER, 'replay is paused');
@@ -98,7 +101,7 @@ faultTest(
       expect(promotes).toBe(0);
       expect(standby).toMatchObject({ inRecovery: true, timeline: 1 });
       expect(done.state).toBe('aborted');
-      expect(done.steps[4]?.state).toBe('compensated');
+      expect(done.steps[FENCE_AND_PROMOTE]?.state).toBe('compensated');
       expect(await real.verifyFenced(pair.primaryUrl)).toBe(false);
       expect(lost).toEqual([]);
     } finally {

@@ -1,9 +1,14 @@
 // SIGKILL of the worker at every step boundary of a replica promotion, one run (and one fresh
 // PostgreSQL pair) per boundary: the worker dies right after a step's executor returned, before
-// its result is stored. A second worker must finish the run with every acknowledged write on the
-// new primary and exactly one pg_promote (ledger rows written before each call; timeline 2).
+// its result is stored. Then kills inside the critical section, the fence-and-promote step: right
+// after a ReplicationPort call returned (the primary fenced and the standby not promoted yet; the
+// standby promoted and nothing recorded; fenced again by a re-run that waits for catch-up). Each
+// time a second worker must finish the run with every acknowledged write on the new primary and
+// exactly one pg_promote (ledger rows written before each call; timeline 2).
 import type { ChildProcess } from 'node:child_process';
 import path from 'node:path';
+import { PgReplication } from '../../src/adapters/postgres/pg-replication';
+import type { Run } from '../../src/engine/types';
 import type { Runtime } from '../../src/main/runtime';
 import { exited, spawnWorker } from '../support/child-worker';
 import { stopRuntimeAndClean } from '../support/harness';
@@ -12,16 +17,22 @@ import { startPgPair, startWriter, type PgPair } from '../support/pg-pair';
 import { freshQueueName } from '../support/redis';
 import { untilRunState } from '../support/run-state';
 import { waitFor } from '../support/wait-for';
-import { faultTest } from './support/fault-report';
+import { faultTest, type FaultCase } from './support/fault-report';
 import {
   approveGate,
+  FENCE_AND_PROMOTE,
   GATE_STEP,
   PROMOTION_STEPS,
   promotionYaml,
   startPromotionRuntime,
   startRun,
 } from './support/promotion-runtime';
-import { checkPromotion, PromoteLedger, ReplicationProbe } from './support/replication-probe';
+import {
+  checkPromotion,
+  PromoteLedger,
+  ReplicationProbe,
+  type ReplicationMethod,
+} from './support/replication-probe';
 
 const SUITE = 'sigkill at step boundaries';
 const schema = freshSchemaName('f_kill');
@@ -31,6 +42,7 @@ const yaml = promotionYaml([{ name: 'kill-db', envPrefix: 'KILL' }]);
 const env: NodeJS.ProcessEnv = { KILL_PRIMARY: 'postgres://unset', KILL_STANDBY: 'postgres://unset' };
 const workerScript = path.join(__dirname, 'support/boundary-worker-main.ts');
 const children: ChildProcess[] = [];
+const real = new PgReplication();
 let web: Runtime;
 
 beforeAll(async () => {
@@ -59,7 +71,10 @@ async function stopChildren(): Promise<void> {
   }
 }
 
-async function worker(killAfter: string | null): Promise<ChildProcess> {
+/** Where the first worker kills itself: at a step boundary, or inside fence-and-promote. */
+type KillPoint = { afterStep: string } | { afterCall: ReplicationMethod; nth?: number };
+
+async function worker(kill: KillPoint | null): Promise<ChildProcess> {
   const child = await spawnWorker(workerScript, {
     FAULT_TARGET_ENV: JSON.stringify({
       KILL_PRIMARY: env['KILL_PRIMARY'],
@@ -69,10 +84,86 @@ async function worker(killAfter: string | null): Promise<ChildProcess> {
     FAULT_SCHEMA: schema,
     FAULT_QUEUE: queueName,
     FAULT_LEDGER: ledger.table,
-    FAULT_KILL_AFTER: killAfter ?? '',
+    FAULT_KILL_AFTER: kill && 'afterStep' in kill ? kill.afterStep : '',
+    FAULT_KILL_AFTER_CALL: kill && 'afterCall' in kill ? kill.afterCall : '',
+    FAULT_KILL_AFTER_CALL_NTH: String(kill && 'afterCall' in kill ? (kill.nth ?? 1) : 1),
   });
   children.push(child);
   return child;
+}
+
+interface KillCase {
+  kill: KillPoint;
+  /** The step that is running when the worker dies. */
+  index: number;
+  /** Pause the standby's replay from the approval until the worker died (fence-and-promote then waits). */
+  pauseReplay?: boolean;
+  /** What the first worker left behind, checked on the servers and in the store before the second starts. */
+  atKill?: { fenced: boolean; promoted: boolean; check?: (run: Run) => void };
+  /** The finished run's fence-and-promote output (the second worker's when the kill was inside it). */
+  finished?: (output: Record<string, unknown>, atKill: Run) => void;
+}
+
+async function killAndRecover(fault: FaultCase, spec: KillCase): Promise<void> {
+  const { index } = spec;
+  let pair: PgPair | null = null;
+  try {
+    pair = await startPgPair();
+    env['KILL_PRIMARY'] = pair.primaryUrl;
+    env['KILL_STANDBY'] = pair.standbyUrl;
+    const writer = await startWriter(pair.primaryUrl, 'orders');
+    try {
+      await waitFor('writes flowing', async () => writer.acknowledged.length > 10);
+      const first = await worker(spec.kill);
+      const runId = await startRun(web, 'kill-db');
+      if (index > GATE_STEP) {
+        await untilRunState(web.store, runId, ['awaiting_approval']);
+        if (spec.pauseReplay) await pair.pauseReplay();
+        await approveGate(web, runId);
+      }
+      await waitFor(
+        'the worker to kill itself',
+        async () => first.signalCode !== null || first.exitCode !== null,
+        {
+          timeoutMs: 30_000,
+        },
+      );
+      fault.faultsInjected++;
+      expect(first.signalCode).toBe('SIGKILL');
+      // The fault landed on the boundary: the step acted, the store still says running.
+      const atKill = (await web.store.getRun(runId))!;
+      expect(atKill.steps.map((step) => step.spec.name)).toEqual([...PROMOTION_STEPS]);
+      expect(atKill.steps[index]?.state).toBe('running');
+      if (spec.atKill) {
+        fault.note = `at the kill: primary ${spec.atKill.fenced ? 'fenced' : 'writable'}, standby ${spec.atKill.promoted ? 'promoted' : 'in recovery'}`;
+        // Where inside the critical section it landed, as the servers see it.
+        expect(await real.verifyFenced(pair.primaryUrl)).toBe(spec.atKill.fenced);
+        expect((await real.describe(pair.standbyUrl)).inRecovery).toBe(!spec.atKill.promoted);
+        spec.atKill.check?.(atKill);
+      }
+      if (spec.pauseReplay) await pair.resumeReplay();
+
+      await worker(null);
+      if (index < GATE_STEP) {
+        await untilRunState(web.store, runId, ['awaiting_approval']);
+        await approveGate(web, runId);
+      }
+      const done = await untilRunState(web.store, runId, ['succeeded', 'failed', 'aborted'], 60_000);
+      fault.runsCompleted++;
+      await writer.stop();
+
+      const promotes = await ledger.count(pair.standbyUrl);
+      await checkPromotion(fault, pair.standbyUrl, writer.acknowledged, promotes);
+      expect(done.state).toBe('succeeded');
+      spec.finished?.(done.steps[FENCE_AND_PROMOTE]?.output ?? {}, atKill);
+    } finally {
+      await writer.stop();
+    }
+  } finally {
+    await stopChildren();
+    if (spec.pauseReplay) await pair?.resumeReplay().catch(() => undefined);
+    await pair?.destroy();
+  }
 }
 
 const boundaries = PROMOTION_STEPS.filter((_, index) => index !== GATE_STEP);
@@ -82,53 +173,104 @@ describe.each(boundaries.map((step) => [step]))('after %s', (step) => {
   faultTest(
     SUITE,
     `SIGKILL after ${step} returned, before its result was stored`,
-    async (fault) => {
-      let pair: PgPair | null = null;
-      try {
-        pair = await startPgPair();
-        env['KILL_PRIMARY'] = pair.primaryUrl;
-        env['KILL_STANDBY'] = pair.standbyUrl;
-        const writer = await startWriter(pair.primaryUrl, 'orders');
-        try {
-          await waitFor('writes flowing', async () => writer.acknowledged.length > 10);
-          const first = await worker(step);
-          const runId = await startRun(web, 'kill-db');
-          if (index > GATE_STEP) {
-            await untilRunState(web.store, runId, ['awaiting_approval']);
-            await approveGate(web, runId);
-          }
-          await waitFor(
-            'the worker to kill itself',
-            async () => first.signalCode !== null || first.exitCode !== null,
-            {
-              timeoutMs: 30_000,
-            },
-          );
-          fault.faultsInjected++;
-          expect(first.signalCode).toBe('SIGKILL');
-          // The fault landed on the boundary: the step acted, the store still says running.
-          expect((await web.store.getRun(runId))?.steps[index]?.state).toBe('running');
+    (fault) =>
+      killAndRecover(fault, {
+        kill: { afterStep: step },
+        index,
+        ...(index === FENCE_AND_PROMOTE
+          ? {
+              atKill: { fenced: true, promoted: true },
+              // The second worker found the standby promoted: it verified, it did not promote again.
+              finished: (output) => expect(output['alreadyPromoted']).toBe(true),
+            }
+          : {}),
+      }),
+    120_000,
+  );
+});
 
-          await worker(null);
-          if (index < GATE_STEP) {
-            await untilRunState(web.store, runId, ['awaiting_approval']);
-            await approveGate(web, runId);
-          }
-          const done = await untilRunState(web.store, runId, ['succeeded', 'failed', 'aborted'], 60_000);
-          fault.runsCompleted++;
-          await writer.stop();
+describe(`inside ${PROMOTION_STEPS[FENCE_AND_PROMOTE]}`, () => {
+  faultTest(
+    SUITE,
+    'SIGKILL inside fence-and-promote right after fence returned (primary fenced, standby not promoted)',
+    (fault) =>
+      killAndRecover(fault, {
+        kill: { afterCall: 'fence' },
+        index: FENCE_AND_PROMOTE,
+        atKill: {
+          fenced: true,
+          promoted: false,
+          check: (run) => expect(run.steps[FENCE_AND_PROMOTE]?.output).toBeNull(),
+        },
+        // The second worker fenced again, caught up and promoted (once: the ledger).
+        finished: (output) => expect(output).toMatchObject({ alreadyPromoted: false, bytesOutstanding: 0 }),
+      }),
+    120_000,
+  );
 
-          const promotes = await ledger.count(pair.standbyUrl);
-          await checkPromotion(fault, pair.standbyUrl, writer.acknowledged, promotes);
-          expect(done.state).toBe('succeeded');
-        } finally {
-          await writer.stop();
-        }
-      } finally {
-        await stopChildren();
-        await pair?.destroy();
-      }
-    },
+  faultTest(
+    SUITE,
+    'SIGKILL inside fence-and-promote right after the re-check of the fence before promote (fenced, not promoted)',
+    (fault) =>
+      killAndRecover(fault, {
+        // The second verifyFenced of the step: the re-check right before pg_promote (or, if catch-up
+        // took a re-run, the re-run's check after its fence); either way the standby is not promoted.
+        kill: { afterCall: 'verifyFenced', nth: 2 },
+        index: FENCE_AND_PROMOTE,
+        atKill: { fenced: true, promoted: false },
+        finished: (output) => expect(output).toMatchObject({ alreadyPromoted: false, bytesOutstanding: 0 }),
+      }),
+    120_000,
+  );
+
+  faultTest(
+    SUITE,
+    'SIGKILL inside fence-and-promote right after promote returned (promoted, nothing recorded)',
+    (fault) =>
+      killAndRecover(fault, {
+        kill: { afterCall: 'promote' },
+        index: FENCE_AND_PROMOTE,
+        atKill: {
+          fenced: true,
+          promoted: true,
+          // Nothing of the promotion reached the store (at most an earlier attempt's 'catching up').
+          check: (run) => expect(run.steps[FENCE_AND_PROMOTE]?.output?.['writableAtMs']).toBeUndefined(),
+        },
+        // The second worker found the standby promoted and the old primary fenced: verify only.
+        finished: (output) => expect(output).toMatchObject({ alreadyPromoted: true, timeline: 2 }),
+      }),
+    120_000,
+  );
+
+  faultTest(
+    SUITE,
+    "SIGKILL inside fence-and-promote right after a catch-up re-run's fence returned (replay paused)",
+    (fault) =>
+      killAndRecover(fault, {
+        // Replay paused: the first attempt fences and, behind, asks to be run again ('catching up');
+        // the re-run fences again (the second fence call) and dies right after it.
+        kill: { afterCall: 'fence', nth: 2 },
+        index: FENCE_AND_PROMOTE,
+        pauseReplay: true,
+        atKill: {
+          fenced: true,
+          promoted: false,
+          check: (run) => {
+            const step = run.steps[FENCE_AND_PROMOTE]!;
+            expect(step.attempt).toBeGreaterThanOrEqual(2);
+            expect(step.output).toMatchObject({ phase: 'catching up' });
+            expect(typeof step.output?.['finalLsn']).toBe('string');
+            expect(typeof step.output?.['fencedAtMs']).toBe('number');
+          },
+        },
+        // The window is measured from the first fence, across the kill.
+        finished: (output, atKill) =>
+          expect(output).toMatchObject({
+            alreadyPromoted: false,
+            bytesOutstanding: 0,
+            fencedAtMs: atKill.steps[FENCE_AND_PROMOTE]?.output?.['fencedAtMs'],
+          }),
+      }),
     120_000,
   );
 });

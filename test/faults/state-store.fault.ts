@@ -1,8 +1,12 @@
 // The bot's own state store (a private PostgreSQL cluster, never the machine's) is stopped with
 // `pg_ctl -m immediate` while a replica promotion waits for the standby to catch up, right before
 // the irreversible promote. While it is down no step can record its intent (step_started), so no
-// new executor may touch the databases: no promote, and no call at all once the executor already in
-// flight has had its second. When the store is back the run continues and completes.
+// new executor may touch the databases: no promote, and no call at all once the attempt already in
+// flight is over. Fence, catch-up and promote are one step (fence-and-promote, re-run while the
+// standby is behind), so an attempt that recorded its start just before the store went down may
+// re-fence (idempotent) and would promote if the standby caught up: the standby's replay stays
+// paused until that attempt is over (no port call for QUIET_MS), then resumes, and from then on
+// nothing may touch the databases until the store is back. Then the run continues and completes.
 //
 // The bot's worker runs in a child process, as in production, and the test supervises it the way a
 // process manager would: if it died while its store was away it is started again (and counted).
@@ -19,7 +23,13 @@ import { freshQueueName } from '../support/redis';
 import { untilRunState } from '../support/run-state';
 import { waitFor } from '../support/wait-for';
 import { faultTest } from './support/fault-report';
-import { approveGate, promotionYaml, startPromotionRuntime, startRun } from './support/promotion-runtime';
+import {
+  approveGate,
+  FENCE_AND_PROMOTE,
+  promotionYaml,
+  startPromotionRuntime,
+  startRun,
+} from './support/promotion-runtime';
 import { checkPromotion, PromoteLedger, ReplicationProbe } from './support/replication-probe';
 
 const SUITE = 'state store down';
@@ -32,8 +42,12 @@ const yaml = promotionYaml([
 ]);
 const env: NodeJS.ProcessEnv = {};
 const real = new PgReplication();
-/** The catch-up executor polls inline for up to 1 s; one already running when the store went down may finish. */
-const IN_FLIGHT_GRACE_MS = 1_500;
+/**
+ * An attempt of fence-and-promote already running when the store went down may finish (it polls
+ * the standby every ms for up to 1 s): it is over once the worker made no port call for this long.
+ */
+const QUIET_MS = 1_000;
+/** How long the store stays down once the in-flight attempt is over and replay has resumed. */
 const DOWNTIME_MS = 4_000;
 const workerScript = path.join(__dirname, 'support/boundary-worker-main.ts');
 const children: ChildProcess[] = [];
@@ -88,8 +102,11 @@ afterAll(async () => {
   await Promise.all([store.destroy(), pair.destroy()]);
 });
 
+/** Fenced and waiting for the standby: fence-and-promote re-run after 'catching up'. */
 function catchUp(run: Run | null): { fenced: boolean; attempt: number } {
-  return { fenced: run?.steps[4]?.state === 'succeeded', attempt: run?.steps[5]?.attempt ?? 0 };
+  const step = run?.steps[FENCE_AND_PROMOTE];
+  const waiting = step?.state === 'queued' || step?.state === 'running';
+  return { fenced: waiting && step?.output?.['phase'] === 'catching up', attempt: step?.attempt ?? 0 };
 }
 
 faultTest(
@@ -117,6 +134,17 @@ faultTest(
       await store.stop('immediate');
       const stopped = Date.now();
       fault.faultsInjected++;
+      // The attempt in flight (if any) ends with replay still paused: it cannot catch up, so it
+      // cannot promote; it can only ask for a re-run that it cannot record.
+      const quietAt = await waitFor(
+        'the attempt in flight to be over (no port call for a while)',
+        async () => {
+          const calls = await ledger.callsBetween(stopping, Date.now());
+          const lastCall = Math.max(stopped, ...calls.map((call) => call.at));
+          return Date.now() - lastCall >= QUIET_MS ? Date.now() : false;
+        },
+        { timeoutMs: 20_000, intervalMs: 50 },
+      );
       // From here a step that could run would catch up and promote at once.
       await pair.resumeReplay();
       await new Promise((resolve) => setTimeout(resolve, DOWNTIME_MS));
@@ -124,12 +152,18 @@ faultTest(
 
       const whileDown = await ledger.callsBetween(stopping, restarting);
       const irreversible = whileDown.filter((call) =>
-        ['fence', 'promote', 'verifyPromoted', 'unfence'].includes(call.method),
+        ['promote', 'verifyPromoted', 'unfence'].includes(call.method),
       );
-      const late = whileDown.filter((call) => call.at >= stopped + IN_FLIGHT_GRACE_MS);
+      const count = (method: string) => whileDown.filter((call) => call.method === method).length;
+      const late = whileDown.filter((call) => call.at >= quietAt);
       const standbyWhileDown = await real.describe(pair.standbyUrl);
-      fault.note = `port calls while down: ${whileDown.length} (after ${IN_FLIGHT_GRACE_MS} ms grace: ${late.length})`;
+      fault.note =
+        `port calls while down: ${whileDown.length} by the attempt in flight (fence ${count('fence')}); ` +
+        `after it, with replay resumed: ${late.length}`;
       expect(irreversible).toEqual([]);
+      // At most the one attempt that had recorded its start: its idempotent re-fence, once.
+      expect(count('fence')).toBeLessThanOrEqual(1);
+      expect(count('describe')).toBeLessThanOrEqual(2);
       expect(late).toEqual([]);
       expect(standbyWhileDown.inRecovery).toBe(true);
 

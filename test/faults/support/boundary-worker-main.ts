@@ -1,10 +1,14 @@
 // A replica-promotion worker in its own process for the step-boundary SIGKILL cases. With
 // FAULT_KILL_AFTER=<step name> it SIGKILLs itself right after that step's executor returned,
 // before the result is stored: the world has changed, the store only knows the step started.
+// With FAULT_KILL_AFTER_CALL=<ReplicationPort method> it SIGKILLs itself inside the fence-and-promote
+// step instead: right after that port call returned (its FAULT_KILL_AFTER_CALL_NTH-th call in that
+// step in this process, default the first), before the executor saw the answer.
 // Every promote call is written to the ledger table first, so promotions are counted across kills;
 // with FAULT_LEDGER_ALL=1 every port call is. FAULT_DATABASE_URL points the bot's store elsewhere.
 import { testDatabaseUrl } from '../../support/pg';
 import type { StepExecutor, Strategy } from '../../../src/strategies/types';
+import { FENCE_AND_PROMOTE_STEP } from '../../../src/strategies/replica-promotion/plan';
 import { startPromotionRuntime } from './promotion-runtime';
 import { PromoteLedger, ReplicationProbe, type ReplicationMethod } from './replication-probe';
 import { runAsChildWorker } from '../../support/child-worker';
@@ -21,24 +25,50 @@ const methods: ReplicationMethod[] = [
   'verifyPromoted',
 ];
 
+async function killNow(what: string): Promise<never> {
+  process.stdout.write(`killing after ${what}\n`);
+  process.kill(process.pid, 'SIGKILL');
+  return new Promise<never>(() => undefined);
+}
+
+/** How many fence-and-promote executions (not undos) are in flight in this process. */
+let inCriticalStep = 0;
+
 function killAfter(strategy: Strategy, stepName: string | undefined): Strategy {
-  if (!stepName) return strategy;
   const executors: Record<string, StepExecutor> = {};
   for (const [name, executor] of Object.entries(strategy.executors)) {
     executors[name] = {
       async execute(ctx) {
-        const result = await executor.execute(ctx);
-        // The boundary: the step's own executor (not its undo) reported done, nothing stored yet.
-        if (ctx.step.spec.name === stepName && ctx.step.spec.executor === name && result.type === 'done') {
-          process.stdout.write(`killing after ${stepName}\n`);
-          process.kill(process.pid, 'SIGKILL');
-          await new Promise(() => undefined);
+        // The step's own executor, not its undo.
+        const own = ctx.step.spec.executor === name;
+        const critical = own && ctx.step.spec.name === FENCE_AND_PROMOTE_STEP;
+        if (critical) inCriticalStep++;
+        let result;
+        try {
+          result = await executor.execute(ctx);
+        } finally {
+          if (critical) inCriticalStep--;
         }
+        // The boundary: the step's own executor reported done, nothing stored yet.
+        if (stepName && ctx.step.spec.name === stepName && own && result.type === 'done')
+          await killNow(stepName);
         return result;
       },
     };
   }
   return { ...strategy, executors };
+}
+
+/** Arms the kill inside fence-and-promote: after the `nth` call of `method` made in that step. */
+function killAfterCall(replication: ReplicationProbe, method: string | undefined, nth: number): void {
+  if (!method) return;
+  if (!methods.includes(method as ReplicationMethod)) throw new Error(`no ReplicationPort method ${method}`);
+  let seen = 0;
+  replication.after[method as ReplicationMethod] = async () => {
+    if (inCriticalStep === 0) return;
+    seen++;
+    if (seen === nth) await killNow(`${method} #${nth} in ${FENCE_AND_PROMOTE_STEP}`);
+  };
 }
 
 async function main(): Promise<{ close(): Promise<void> }> {
@@ -50,6 +80,11 @@ async function main(): Promise<{ close(): Promise<void> }> {
   } else {
     replication.before.promote = (url) => ledger.record(url);
   }
+  killAfterCall(
+    replication,
+    process.env['FAULT_KILL_AFTER_CALL'] || undefined,
+    Number(process.env['FAULT_KILL_AFTER_CALL_NTH'] || '1'),
+  );
   const runtime = await startPromotionRuntime({
     yaml: process.env['FAULT_TARGETS_YAML'] ?? '',
     env,

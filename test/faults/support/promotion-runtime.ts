@@ -11,6 +11,7 @@ import { startRuntime, type Runtime } from '../../../src/main/runtime';
 import type { ReplicationPort } from '../../../src/ports/replication';
 import { configSchemasOf } from '../../../src/strategies';
 import { createReplicaPromotion } from '../../../src/strategies/replica-promotion';
+import { FENCE_AND_PROMOTE_STEP } from '../../../src/strategies/replica-promotion/plan';
 import { registryOf, type Strategy } from '../../../src/strategies/types';
 import { testAppConfig } from '../../support/harness';
 
@@ -24,13 +25,13 @@ export const PROMOTION_STEPS = [
   'wait-for-lag',
   'approve-promotion',
   'recheck-lag',
-  'fence-primary',
-  'catch-up',
-  'promote-standby',
+  FENCE_AND_PROMOTE_STEP,
   'route-traffic',
   'report',
 ] as const;
 export const GATE_STEP = PROMOTION_STEPS.indexOf('approve-promotion');
+/** Fence, catch-up and promotion in one step: the critical section. */
+export const FENCE_AND_PROMOTE = PROMOTION_STEPS.indexOf(FENCE_AND_PROMOTE_STEP);
 
 export interface FaultTarget {
   /** Target name; its connection strings are env:<PREFIX>_PRIMARY / env:<PREFIX>_STANDBY. */

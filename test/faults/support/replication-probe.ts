@@ -1,6 +1,7 @@
 // A ReplicationPort around the real PgReplication that records every call (method, standby or
-// primary URL, time) and can run a hook before a method: how the fault cases count promotions
-// and see whether anything touched the databases while the bot's store was down.
+// primary URL, time) and can run a hook before a method or right after it returned: how the fault
+// cases count promotions, see whether anything touched the databases while the bot's store was
+// down, and kill a worker inside a step.
 import { Client } from 'pg';
 import { PgReplication } from '../../../src/adapters/postgres/pg-replication';
 import type { ReplicationPort } from '../../../src/ports/replication';
@@ -20,6 +21,8 @@ export class ReplicationProbe implements ReplicationPort {
   readonly calls: PortCall[] = [];
   /** Runs before the real call; a hook may remove itself (one-shot faults). */
   readonly before: Partial<Record<ReplicationMethod, Hook>> = {};
+  /** Runs once the real call has returned, before its answer reaches the caller (a kill right after an action). */
+  readonly after: Partial<Record<ReplicationMethod, Hook>> = {};
 
   constructor(private readonly real: ReplicationPort = new PgReplication()) {}
 
@@ -32,46 +35,41 @@ export class ReplicationProbe implements ReplicationPort {
     return this.calls.filter((call) => call.at >= fromMs && call.at <= toMs);
   }
 
-  private async note(method: ReplicationMethod, url: string): Promise<void> {
+  private async call<T>(method: ReplicationMethod, url: string, real: () => Promise<T>): Promise<T> {
     this.calls.push({ method, url, at: Date.now() });
     await this.before[method]?.(url);
+    const result = await real();
+    // Only after the real call returned: a call that threw runs no `after` hook.
+    await this.after[method]?.(url);
+    return result;
   }
 
   async describe(url: string) {
-    await this.note('describe', url);
-    return this.real.describe(url);
+    return this.call('describe', url, () => this.real.describe(url));
   }
   async standbys(url: string) {
-    await this.note('standbys', url);
-    return this.real.standbys(url);
+    return this.call('standbys', url, () => this.real.standbys(url));
   }
   async lag(primaryUrl: string, standbyUrl: string) {
-    await this.note('lag', standbyUrl);
-    return this.real.lag(primaryUrl, standbyUrl);
+    return this.call('lag', standbyUrl, () => this.real.lag(primaryUrl, standbyUrl));
   }
   async fence(url: string) {
-    await this.note('fence', url);
-    return this.real.fence(url);
+    return this.call('fence', url, () => this.real.fence(url));
   }
   async verifyFenced(url: string) {
-    await this.note('verifyFenced', url);
-    return this.real.verifyFenced(url);
+    return this.call('verifyFenced', url, () => this.real.verifyFenced(url));
   }
   async unfence(url: string) {
-    await this.note('unfence', url);
-    return this.real.unfence(url);
+    return this.call('unfence', url, () => this.real.unfence(url));
   }
   async bytesBehind(url: string, lsn: string) {
-    await this.note('bytesBehind', url);
-    return this.real.bytesBehind(url, lsn);
+    return this.call('bytesBehind', url, () => this.real.bytesBehind(url, lsn));
   }
   async promote(url: string, timeoutMs: number) {
-    await this.note('promote', url);
-    return this.real.promote(url, timeoutMs);
+    return this.call('promote', url, () => this.real.promote(url, timeoutMs));
   }
   async verifyPromoted(url: string) {
-    await this.note('verifyPromoted', url);
-    return this.real.verifyPromoted(url);
+    return this.call('verifyPromoted', url, () => this.real.verifyPromoted(url));
   }
   /** The real port's session scope, so that the fault cases run the executors as production does. */
   withSessions<T>(work: () => Promise<T>): Promise<T> {
