@@ -143,6 +143,7 @@ export function postgresExecutors(deps: PostgresExecutorDeps): Record<string, St
       const earlier = ctx.step.output;
       const earlierLsn = typeof earlier?.['finalLsn'] === 'string' ? earlier['finalLsn'] : null;
       const earlierFencedAt = typeof earlier?.['fencedAtMs'] === 'number' ? earlier['fencedAtMs'] : null;
+      const earlierFenceMs = typeof earlier?.['fenceMs'] === 'number' ? earlier['fenceMs'] : null;
       // An earlier attempt of this step may have fenced or promoted (a crash, a retry, a wait).
       const repeated = ctx.resumed || ctx.attempt > 1;
       return scoped(replication, async (): Promise<StepResult> => {
@@ -197,7 +198,8 @@ export function postgresExecutors(deps: PostgresExecutorDeps): Record<string, St
               'cannot take writes; abort unfences it.',
           );
         }
-        const fencedMs = nowMs();
+        // How long the first fence took: the window's fence part (a re-fence belongs to the catch-up).
+        const fenceMs = earlierFenceMs ?? nowMs() - fencedAtMs;
 
         // Zero data loss: the standby replays the fenced primary's last WAL before it is promoted.
         const behind = await pollBriefly(
@@ -213,7 +215,11 @@ export function postgresExecutors(deps: PostgresExecutorDeps): Record<string, St
                 'not promoting. Check the standby (is replay paused?), then retry or abort (abort unfences the primary).',
             );
           }
-          return { type: 'wait', delayMs: 50, output: { finalLsn, fencedAtMs, phase: 'catching up' } };
+          return {
+            type: 'wait',
+            delayMs: 50,
+            output: { finalLsn, fencedAtMs, fenceMs, phase: 'catching up' },
+          };
         }
         const caughtUpMs = nowMs();
         // Re-checked right before the irreversible call: the fence still holds (one round trip on the
@@ -228,8 +234,8 @@ export function postgresExecutors(deps: PostgresExecutorDeps): Record<string, St
         const result = await promoted(standbyFacts.timeline, finalLsn, fencedAtMs, false);
         if (result.type === 'done' && result.output) {
           result.output['phasesMs'] = {
-            fence: fencedMs - fencedAtMs,
-            catchUp: caughtUpMs - fencedMs,
+            fence: fenceMs,
+            catchUp: caughtUpMs - fencedAtMs - fenceMs,
             promote: Number(result.output['writableAtMs']) - caughtUpMs,
           };
         }
