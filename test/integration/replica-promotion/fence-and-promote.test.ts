@@ -1,0 +1,231 @@
+// The fence-and-promote executor on real pairs, attempt by attempt: how a first, a repeated, a
+// resumed and a continued attempt decide from what they find on both servers. The full runs
+// (self-managed.test.ts, crash-after-promote.test.ts, the fault suite) drive it through the engine;
+// here each decision is set up exactly and checked on the servers afterwards.
+import { Client } from 'pg';
+import pino from 'pino';
+import { AwsRdsAdapter } from '../../../src/adapters/aws/rds-adapter';
+import { systemClock } from '../../../src/adapters/clock';
+import { ProcessHookRunner } from '../../../src/adapters/hooks/process-hook-runner';
+import { PgReplication } from '../../../src/adapters/postgres/pg-replication';
+import { parseTargets } from '../../../src/config/targets';
+import type { TargetConfig } from '../../../src/config/types';
+import { StepFailure } from '../../../src/engine/failures';
+import { createRun } from '../../../src/engine/transition';
+import type { JsonObject } from '../../../src/engine/types';
+import { configSchemasOf } from '../../../src/strategies';
+import { createReplicaPromotion } from '../../../src/strategies/replica-promotion';
+import { FENCE_AND_PROMOTE_STEP } from '../../../src/strategies/replica-promotion/plan';
+import { registryOf, type StepResult, type Strategy } from '../../../src/strategies/types';
+import { startPgPair, startWriter, type PgPair } from '../../support/pg-pair';
+import { waitFor } from '../../support/wait-for';
+
+const replication = new PgReplication();
+const env: NodeJS.ProcessEnv = {};
+/** The executor's wall clock; a case moves it to make the catch-up timeout pass. */
+let clockOffsetMs = 0;
+const pairs: PgPair[] = [];
+let strategy: Strategy;
+let target: TargetConfig;
+
+beforeAll(() => {
+  env['FP_PRIMARY'] = 'postgres://unset';
+  env['FP_STANDBY'] = 'postgres://unset';
+  strategy = createReplicaPromotion({
+    replication,
+    rds: new AwsRdsAdapter(),
+    hooks: new ProcessHookRunner(),
+    env,
+    nowMs: () => Date.now() + clockOffsetMs,
+  });
+  const parsed = parseTargets(
+    `defaults: { channel: C0TEST0001, approvers: [U0APPROVER] }
+targets:
+  - name: fp-db
+    strategy: replica-promotion
+    postgres: { primary: env:FP_PRIMARY, standby: env:FP_STANDBY, catchUpTimeout: 2m }
+`,
+    'fp.yaml',
+    { env, strategies: configSchemasOf(registryOf([strategy])) },
+  );
+  target = parsed.targets[0] as TargetConfig;
+});
+
+beforeEach(() => {
+  clockOffsetMs = 0;
+});
+
+afterAll(async () => {
+  for (const pair of pairs) await pair.destroy();
+});
+
+async function freshPair(): Promise<PgPair> {
+  const pair = await startPgPair();
+  pairs.push(pair);
+  env['FP_PRIMARY'] = pair.primaryUrl;
+  env['FP_STANDBY'] = pair.standbyUrl;
+  return pair;
+}
+
+interface Attempt {
+  attempt?: number;
+  resumed?: boolean;
+  humanOverride?: boolean;
+  /** What an earlier attempt of the step left (a `wait` result's output). */
+  output?: JsonObject | null;
+}
+
+/** One execution of the step, as the step processor would make it. */
+function execute(options: Attempt = {}): Promise<StepResult> {
+  const plan = strategy.plan(target);
+  const run = createRun({
+    id: '00000000-0000-4000-8000-000000000001',
+    plan,
+    requestedBy: 'U0REQUESTER',
+    channel: 'C0TEST0001',
+    policy: { approvalTimeoutMs: 60_000, requiredApprovals: 1, allowSelfApproval: false },
+    at: new Date().toISOString(),
+  });
+  const index = plan.steps.findIndex((spec) => spec.name === FENCE_AND_PROMOTE_STEP);
+  const step = run.steps[index]!;
+  step.state = 'running';
+  step.attempt = options.attempt ?? 1;
+  step.startedAt = new Date().toISOString();
+  step.output = options.output ?? null;
+  step.humanOverride = options.humanOverride ?? false;
+  run.state = 'running';
+  run.currentStep = index;
+  const executor = strategy.executors[step.spec.executor!]!;
+  return executor.execute({
+    run,
+    step,
+    target,
+    attempt: step.attempt,
+    resumed: options.resumed ?? false,
+    humanOverride: step.humanOverride,
+    clock: systemClock,
+    log: pino({ level: 'silent' }),
+  });
+}
+
+async function failureOf(result: Promise<unknown>): Promise<StepFailure> {
+  const error = await result.then(
+    () => null,
+    (thrown: unknown) => thrown,
+  );
+  if (!(error instanceof StepFailure)) throw new Error(`expected a step failure, got ${String(error)}`);
+  return error;
+}
+
+async function sql<T extends object>(url: string, text: string): Promise<T[]> {
+  const client = new Client({ connectionString: url });
+  await client.connect();
+  try {
+    return (await client.query<T>(text)).rows;
+  } finally {
+    await client.end();
+  }
+}
+
+async function timelineOf(url: string): Promise<number> {
+  return (await replication.verifyPromoted(url)).timeline;
+}
+
+test('standby already promoted on a first attempt: someone else did it, nothing is fenced; on a repeated attempt with the old primary writable: two primaries, nothing is done', async () => {
+  const pair = await freshPair();
+  await sql(pair.standbyUrl, 'SELECT pg_promote(true)');
+
+  const first = await failureOf(execute());
+  expect(first.failureClass).toBe('needs_human');
+  expect(first.message).toMatch(/already out of recovery \(promoted by someone else\?\); not fencing/);
+  expect(await replication.verifyFenced(pair.primaryUrl)).toBe(false);
+
+  const repeated = await failureOf(execute({ attempt: 2 }));
+  expect(repeated.failureClass).toBe('needs_human');
+  expect(repeated.message).toMatch(/two primaries/);
+  expect(await replication.verifyFenced(pair.primaryUrl)).toBe(false);
+  expect(await timelineOf(pair.standbyUrl)).toBe(2);
+});
+
+test('resumed after a promotion it had made (old primary fenced): verifies, does not promote again', async () => {
+  const pair = await freshPair();
+  const { finalLsn } = await replication.fence(pair.primaryUrl);
+  await waitFor('standby caught up', async () =>
+    (await replication.bytesBehind(pair.standbyUrl, finalLsn)) === 0 ? true : undefined,
+  );
+  await replication.promote(pair.standbyUrl, 30_000);
+
+  const result = await execute({ resumed: true });
+  expect(result).toMatchObject({ type: 'done', output: { alreadyPromoted: true, timeline: 2 } });
+  // A second promotion would have needed recovery again and made timeline 3.
+  expect(await timelineOf(pair.standbyUrl)).toBe(2);
+  expect(await replication.verifyFenced(pair.primaryUrl)).toBe(true);
+});
+
+test('catch-up longer than its inline second: waits with the final position; the next attempt fences again and promotes with every write', async () => {
+  const pair = await freshPair();
+  const writer = await startWriter(pair.primaryUrl, 'orders');
+  await waitFor('writes flowing', async () => (writer.acknowledged.length > 20 ? true : undefined));
+  await pair.pauseReplay();
+
+  const waiting = await execute();
+  await writer.stop();
+  expect(waiting).toMatchObject({
+    type: 'wait',
+    output: { phase: 'catching up', finalLsn: expect.any(String), fencedAtMs: expect.any(Number) },
+  });
+  expect(await replication.verifyFenced(pair.primaryUrl)).toBe(true);
+  expect((await replication.describe(pair.standbyUrl)).inRecovery).toBe(true);
+
+  await pair.resumeReplay();
+  const done = await execute({ attempt: 2, output: waiting.output ?? null });
+  expect(done).toMatchObject({ type: 'done', output: { alreadyPromoted: false, timeline: 2 } });
+  // The window is measured from the first fence, not from this attempt's; its fence part is the
+  // first fence's, and the waiting (with this attempt's re-fence) counts as catch-up.
+  expect(done.output?.['fencedAtMs']).toBe(waiting.output?.['fencedAtMs']);
+  const phases = done.output?.['phasesMs'] as { fence: number; catchUp: number; promote: number };
+  expect(phases.fence).toBe(waiting.output?.['fenceMs']);
+  expect(phases.catchUp).toBeGreaterThanOrEqual(1000);
+  expect(phases.fence + phases.catchUp + phases.promote).toBe(
+    Number(done.output?.['writableAtMs']) - Number(done.output?.['fencedAtMs']),
+  );
+
+  const present = new Set(
+    (await sql<{ id: number }>(pair.standbyUrl, 'SELECT id FROM orders')).map((row) => Number(row.id)),
+  );
+  expect(writer.acknowledged.filter((id) => !present.has(id))).toEqual([]);
+});
+
+test('continued with the old primary gone: a person must vouch for it (Retry anyway), then the earlier final position is used; past catchUpTimeout it stops', async () => {
+  const pair = await freshPair();
+  const writer = await startWriter(pair.primaryUrl, 'orders');
+  await waitFor('writes flowing', async () => (writer.acknowledged.length > 20 ? true : undefined));
+  await pair.pauseReplay();
+  const waiting = await execute();
+  await writer.stop();
+  expect(waiting.type).toBe('wait');
+
+  // Still paused, and the catch-up timeout (2 min) has passed since the fence.
+  clockOffsetMs = 3 * 60_000;
+  const late = await failureOf(execute({ attempt: 2, output: waiting.output ?? null }));
+  expect(late.failureClass).toBe('needs_human');
+  expect(late.message).toMatch(/has not replayed the fenced primary's WAL .* not promoting/);
+  clockOffsetMs = 0;
+
+  await pair.stopPrimary('immediate');
+  const unsure = await failureOf(execute({ attempt: 3, output: waiting.output ?? null }));
+  expect(unsure.failureClass).toBe('needs_human');
+  expect(unsure.message).toMatch(/could not fence the primary/);
+  expect((await replication.describe(pair.standbyUrl)).inRecovery).toBe(true);
+
+  await pair.resumeReplay();
+  const done = await execute({ attempt: 4, humanOverride: true, output: waiting.output ?? null });
+  expect(done).toMatchObject({
+    type: 'done',
+    output: { finalLsn: waiting.output?.['finalLsn'], alreadyPromoted: false, timeline: 2 },
+  });
+  const present = new Set(
+    (await sql<{ id: number }>(pair.standbyUrl, 'SELECT id FROM orders')).map((row) => Number(row.id)),
+  );
+  expect(writer.acknowledged.filter((id) => !present.has(id))).toEqual([]);
+});
