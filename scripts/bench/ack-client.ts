@@ -7,7 +7,16 @@ import { SlackApiServer } from '../../src/console/slack-api-server';
 import { signRequest, SlackRequestSender, type Actor } from '../../src/console/signed-requests';
 
 export type ClientRequest =
-  | { type: 'load'; seq: number; url: string; secret: string; total: number; concurrency: number }
+  | {
+      type: 'load';
+      seq: number;
+      url: string;
+      secret: string;
+      total: number;
+      concurrency: number;
+      /** Paced: a request starts no sooner than this many ms after the previous one started. */
+      intervalMs?: number;
+    }
   | { type: 'stop' };
 
 export type ClientReply =
@@ -64,9 +73,15 @@ async function load(request: Extract<ClientRequest, { type: 'load' }>, actor: Ac
   const click: number[] = [];
   let failures = 0;
   let next = 0;
+  let lastStart = -Infinity;
   const worker = async (): Promise<void> => {
     while (next < request.total) {
       const i = next++;
+      if (request.intervalMs) {
+        const wait = lastStart + request.intervalMs - performance.now();
+        if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+        lastStart = performance.now();
+      }
       const body = nextBody(sender, actor, i);
       const started = performance.now();
       const status = await post(url, agent, request.secret, body);

@@ -17,6 +17,8 @@ import type { FigureOptions, Row } from './common';
 import { chainStrategy } from './strategies';
 
 const CHANNEL = 'C0BENCHACK';
+/** The paced level: 50 requests a second, each after the previous one's handler work is done. */
+const PACED_INTERVAL_MS = 20;
 
 interface BareBolt {
   url: string;
@@ -97,11 +99,25 @@ class AckClient {
     return { client: new AckClient(child), apiUrl: ready.apiUrl, botToken: ready.botToken };
   }
 
-  async load(url: string, total: number, concurrency: number, into: { slash: number[]; click: number[] }) {
+  async load(
+    url: string,
+    total: number,
+    concurrency: number,
+    into: { slash: number[]; click: number[] },
+    intervalMs?: number,
+  ) {
     const seq = ++this.seq;
     const reply = await new Promise<Extract<ClientReply, { type: 'done' }>>((resolve) => {
       this.waiting.set(seq, resolve);
-      const request: ClientRequest = { type: 'load', seq, url, secret: SIGNING_SECRET, total, concurrency };
+      const request: ClientRequest = {
+        type: 'load',
+        seq,
+        url,
+        secret: SIGNING_SECRET,
+        total,
+        concurrency,
+        ...(intervalMs ? { intervalMs } : {}),
+      };
       this.child.send(request);
     });
     this.waiting.delete(seq);
@@ -121,7 +137,14 @@ class AckClient {
 }
 
 export async function benchAck(options: FigureOptions): Promise<Row[]> {
-  const levels = [1, 10, 50];
+  // Closed loops (the next request leaves as soon as the previous answer is in), and one paced level:
+  // one request every PACED_INTERVAL_MS, 1 in flight, as people clicking are (still far faster).
+  const levels: { concurrency: number; intervalMs?: number }[] = [
+    { concurrency: 1 },
+    { concurrency: 10 },
+    { concurrency: 50 },
+    { concurrency: 1, intervalMs: PACED_INTERVAL_MS },
+  ];
   const rounds = options.quick ? 2 : 4;
   // Per round and subject: enough requests that 50 in flight is sustained for a while.
   const perRound = (c: number): number => (options.quick ? Math.max(60, c * 3) : Math.max(100, c * 5));
@@ -155,7 +178,8 @@ export async function benchAck(options: FigureOptions): Promise<Row[]> {
       // Warm-up: JIT, connection pools, the first store queries.
       for (const url of Object.values(urls)) await client.load(url, 100, 10, { slash: [], click: [] });
       const rows: Row[] = [];
-      for (const c of levels) {
+      for (const { concurrency: c, intervalMs } of levels) {
+        const paced = intervalMs !== undefined;
         const samples = {
           bot: { slash: [] as number[], click: [] as number[] },
           bare: { slash: [] as number[], click: [] as number[] },
@@ -167,7 +191,9 @@ export async function benchAck(options: FigureOptions): Promise<Row[]> {
           // The null server is only a calibration of the sender, reported in the details.
           const order =
             round % 2 === 0 ? (['bot', 'bare', 'floor'] as const) : (['floor', 'bare', 'bot'] as const);
-          for (const name of order) await client.load(urls[name], perRound(c), c, samples[name]);
+          for (const name of order) {
+            await client.load(urls[name], paced ? 100 : perRound(c), c, samples[name], intervalMs);
+          }
         }
         const botAll = summarize([...samples.bot.slash, ...samples.bot.click]);
         const bareAll = summarize([...samples.bare.slash, ...samples.bare.click]);
@@ -175,7 +201,9 @@ export async function benchAck(options: FigureOptions): Promise<Row[]> {
         const met = ratio <= 1.5 && (c !== 50 || botAll.p99 < 50);
         rows.push({
           figure: 'ack',
-          metric: `ack latency, ${c} in flight`,
+          metric: paced
+            ? `ack latency, 1 in flight, paced (a request every ${intervalMs} ms)`
+            : `ack latency, ${c} in flight`,
           unit: 'ms',
           subject: botAll,
           baseline: bareAll,
@@ -189,11 +217,11 @@ export async function benchAck(options: FigureOptions): Promise<Row[]> {
             botDeliveryClaim: summarize(claims),
             senderFloor: summarize([...samples.floor.slash, ...samples.floor.click]),
             rounds,
-            requestsPerRound: perRound(c),
+            requestsPerRound: paced ? 100 : perRound(c),
           },
         });
         options.log(
-          `ack c=${c}: bot p50 ${botAll.p50.toFixed(1)} p99 ${botAll.p99.toFixed(1)} | bare p50 ${bareAll.p50.toFixed(1)} p99 ${bareAll.p99.toFixed(1)}`,
+          `ack c=${c}${paced ? ` paced ${intervalMs} ms` : ''}: bot p50 ${botAll.p50.toFixed(1)} p99 ${botAll.p99.toFixed(1)} | bare p50 ${bareAll.p50.toFixed(1)} p99 ${bareAll.p99.toFixed(1)}`,
         );
       }
       // Let the handlers' ephemeral replies finish before the runtime closes.
