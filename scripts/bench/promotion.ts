@@ -3,8 +3,8 @@
 // INSERT every 2 ms on the primary).
 //
 // Bot: the real replica-promotion strategy in the real runtime, started and approved through
-// RunService; the window is what its report states (fence step's fencedAtMs, taken just before the
-// fence, to promote step's writableAtMs, taken once a test write on the new primary was accepted).
+// RunService; the window is what its report states (fence-and-promote's fencedAtMs, taken just before
+// the fence, to its writableAtMs, taken once a test write on the new primary was accepted).
 // Script: a minimal `pg` script doing the same fence (ALTER SYSTEM read-only + reload, wait until new
 // sessions are read-only, terminate client backends, wait until WAL is written to the insert
 // position), catch-up (poll replay LSN) and promote (pg_promote(false), poll pg_is_in_recovery), then
