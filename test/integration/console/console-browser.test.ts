@@ -118,7 +118,8 @@ describe('local console in a browser', () => {
     const chart = page.locator(`.lag-chart[data-run="${run.id}"]`);
     await chart.locator('polyline.lag-line').waitFor();
     expect(await chart.locator('.lag-threshold').count()).toBe(1);
-    expect(await chart.locator('.lag-caption').textContent()).toContain('6.0 MB / 0.6 s');
+    // The page redraws the chart as the samples arrive: wait for the one that includes the latest.
+    await chart.locator('.lag-caption', { hasText: '6.0 MB / 0.6 s' }).waitFor();
 
     // Abort asks first; "Keep going" sends nothing.
     await page
