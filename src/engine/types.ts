@@ -8,7 +8,7 @@ export type JsonObject = { [key: string]: Json };
 export type StepKind = 'check' | 'wait' | 'gate' | 'action';
 
 export interface StepSpec {
-  /** Stable machine name, unique within a plan (e.g. `fence-primary`). */
+  /** Stable machine name, unique within a plan (e.g. `fence-and-promote`). */
   name: string;
   kind: StepKind;
   /** What a person reads in the checklist. */
