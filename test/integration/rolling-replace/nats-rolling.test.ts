@@ -53,7 +53,10 @@ function target(name: string, hook: ReturnType<typeof nodeCtlHook>, recoverTimeo
 
 beforeAll(async () => {
   cluster = await startNatsCluster({ size: 3 });
-  publisher = await startPublisher(cluster.urls, STREAM, 'orders.new');
+  // 20 messages a second, as in rr-crash.test.ts. At 100 a second a busy CI machine replicated each
+  // message more slowly than the next arrived: no health sample ever saw a replica with lag 0, so a
+  // freshly wiped node never counted as recovered (a needs-human stop after recoverTimeout).
+  publisher = await startPublisher(cluster.urls, STREAM, 'orders.new', { intervalMs: 50 });
   health = new NatsClusterHealth({ servers: cluster.urls, streams: [STREAM] });
   const targets = {
     defaults: { channel: 'C0TEST0001', approvers: ['U0APPROVER'] },
@@ -112,7 +115,16 @@ test('replaces the three nodes in turn (two fresh disks, one re-attached store);
   for (const node of cluster!.nodes) writeFileSync(path.join(node.storeDir, 'marker'), node.name);
 
   const runId = await startApproved('stream');
-  const done = await untilRunState(runtime!.store, runId, ['succeeded', 'failed', 'aborted'], 150_000);
+  const done = await untilRunState(runtime!.store, runId, ['succeeded', 'failed', 'aborted'], 150_000).catch(
+    async (error: unknown) => {
+      // What the health check saw (e.g. "replica n3 not current (lag 4)"), for a run that stopped.
+      const run = await runtime!.store.getRun(runId);
+      const step = run?.steps[run.currentStep];
+      throw new Error(
+        `${(error as Error).message}; ${step?.spec.name}: ${step?.gate?.message ?? ''} ${JSON.stringify(step?.output ?? null)}`,
+      );
+    },
+  );
   expect(done.state).toBe('succeeded');
   expect(done.steps.find((step) => step.spec.name === 'report')?.output?.['replaced']).toEqual(NODES);
 
