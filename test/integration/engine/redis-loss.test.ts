@@ -45,8 +45,10 @@ test('FLUSHDB while a wait step is polling: the reconciler restores the job and 
   const runId = outcome.run.id;
   await waitFor('second poll', async () => (await world.has(runId, 'poll-1')) || undefined);
 
-  await redis.flushdb();
-  expect(await redis.dbsize()).toBe(0);
+  // DBSIZE in the same MULTI: the worker and the reconciler write keys again right after the flush.
+  const [flushed, size] = (await redis.multi().flushdb().dbsize().exec()) ?? [];
+  expect(flushed).toEqual([null, 'OK']);
+  expect(size).toEqual([null, 0]);
 
   const atGate = await untilState(runId, 'awaiting_approval');
   expect(atGate.steps[2]?.output).toEqual({ polls: 8 });
