@@ -167,7 +167,7 @@ export function postgresExecutors(deps: PostgresExecutorDeps): Record<string, St
             );
           }
           // Promoted by an earlier attempt of this step: verify only.
-          return promoted(null, earlierLsn, earlierFencedAt, true);
+          return { type: 'done', output: await verifiedPromotion(null, earlierLsn, earlierFencedAt, true) };
         }
         if (primaryFacts?.inRecovery) {
           throw needsHuman(
@@ -231,23 +231,22 @@ export function postgresExecutors(deps: PostgresExecutorDeps): Record<string, St
           );
         }
         await replication.promote(standby, settings.postgres?.promoteTimeout ?? 60_000);
-        const result = await promoted(standbyFacts.timeline, finalLsn, fencedAtMs, false);
-        if (result.type === 'done' && result.output) {
-          result.output['phasesMs'] = {
-            fence: fenceMs,
-            catchUp: caughtUpMs - fencedAtMs - fenceMs,
-            promote: Number(result.output['writableAtMs']) - caughtUpMs,
-          };
-        }
-        return result;
+        const output = await verifiedPromotion(standbyFacts.timeline, finalLsn, fencedAtMs, false);
+        const phasesMs = {
+          fence: fenceMs,
+          catchUp: caughtUpMs - fencedAtMs - fenceMs,
+          promote: output.writableAtMs - caughtUpMs,
+        };
+        return { type: 'done', output: { ...output, phasesMs } };
       });
 
-      async function promoted(
+      /** The step's output once the standby is verifiably a writable primary; retryable until then. */
+      async function verifiedPromotion(
         previousTimeline: number | null,
         finalLsn: string | null,
         fencedAtMs: number | null,
         alreadyPromoted: boolean,
-      ): Promise<StepResult> {
+      ) {
         const after = await replication.verifyPromoted(standby);
         if (after.inRecovery || !after.acceptsWrites) {
           throw retryable(
@@ -255,16 +254,13 @@ export function postgresExecutors(deps: PostgresExecutorDeps): Record<string, St
           );
         }
         return {
-          type: 'done',
-          output: {
-            finalLsn,
-            fencedAtMs,
-            bytesOutstanding: 0,
-            timeline: after.timeline,
-            previousTimeline,
-            writableAtMs: nowMs(),
-            alreadyPromoted,
-          },
+          finalLsn,
+          fencedAtMs,
+          bytesOutstanding: 0,
+          timeline: after.timeline,
+          previousTimeline,
+          writableAtMs: nowMs(),
+          alreadyPromoted,
         };
       }
     },
