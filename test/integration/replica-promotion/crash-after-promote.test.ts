@@ -2,19 +2,18 @@
 // a second promotion (it finds the standby already promoted and only verifies).
 import path from 'node:path';
 import type { ChildProcess } from 'node:child_process';
-import pino from 'pino';
 import { AwsRdsAdapter } from '../../../src/adapters/aws/rds-adapter';
 import { ProcessHookRunner } from '../../../src/adapters/hooks/process-hook-runner';
 import { PgReplication } from '../../../src/adapters/postgres/pg-replication';
 import { parseTargets } from '../../../src/config/targets';
 import type { Run, RunState } from '../../../src/engine/types';
-import { startRuntime, type Runtime } from '../../../src/main/runtime';
+import type { Runtime } from '../../../src/main/runtime';
 import { configSchemasOf } from '../../../src/strategies';
 import { createReplicaPromotion } from '../../../src/strategies/replica-promotion';
 import { FENCE_AND_PROMOTE_STEP } from '../../../src/strategies/replica-promotion/plan';
 import { registryOf } from '../../../src/strategies/types';
 import { exited, spawnWorker } from '../../support/child-worker';
-import { stopRuntimeAndClean, testAppConfig } from '../../support/harness';
+import { startStrategyRuntime, stopRuntimeAndClean } from '../../support/harness';
 import { freshSchemaName } from '../../support/pg';
 import { startPgPair, type PgPair } from '../../support/pg-pair';
 import { freshQueueName } from '../../support/redis';
@@ -43,16 +42,12 @@ beforeAll(async () => {
     hooks: new ProcessHookRunner(),
     env,
   });
-  const strategies = registryOf([strategy]);
-  const config = testAppConfig('web');
-  web = await startRuntime({
-    config,
-    targets: parseTargets(yaml, 'web.yaml', { env, strategies: configSchemasOf(strategies) }),
-    strategies,
-    log: pino({ level: config.logLevel }),
-    storeSchema: schema,
+  web = await startStrategyRuntime({
+    strategy,
+    targets: parseTargets(yaml, 'web.yaml', { env, strategies: configSchemasOf(registryOf([strategy])) }),
+    role: 'web',
+    schema,
     queueName,
-    httpPort: null,
   });
 });
 

@@ -2,18 +2,17 @@
 // three steps) that is still in flight when this version takes over: its next step names an executor
 // that no longer exists. It must fail at that step and be unwound like any failure (the old primary
 // unfenced while the standby is not promoted), never left half done or promoted.
-import pino from 'pino';
 import { AwsRdsAdapter } from '../../../src/adapters/aws/rds-adapter';
 import { ProcessHookRunner } from '../../../src/adapters/hooks/process-hook-runner';
 import { PgReplication } from '../../../src/adapters/postgres/pg-replication';
 import { parseTargets } from '../../../src/config/targets';
 import { createRun } from '../../../src/engine/transition';
 import type { Run } from '../../../src/engine/types';
-import { startRuntime, type Runtime } from '../../../src/main/runtime';
+import type { Runtime } from '../../../src/main/runtime';
 import { configSchemasOf } from '../../../src/strategies';
 import { createReplicaPromotion } from '../../../src/strategies/replica-promotion';
 import { registryOf } from '../../../src/strategies/types';
-import { stopRuntimeAndClean, testAppConfig } from '../../support/harness';
+import { startStrategyRuntime, stopRuntimeAndClean } from '../../support/harness';
 import { freshSchemaName } from '../../support/pg';
 import { startPgPair, type PgPair } from '../../support/pg-pair';
 import { freshQueueName } from '../../support/redis';
@@ -33,18 +32,17 @@ let runtime: Runtime;
 beforeAll(async () => {
   pair = await startPgPair();
   const env = { OLD_PRIMARY: pair.primaryUrl, OLD_STANDBY: pair.standbyUrl };
-  const strategies = registryOf([
-    createReplicaPromotion({ replication, rds: new AwsRdsAdapter(), hooks: new ProcessHookRunner(), env }),
-  ]);
-  const config = testAppConfig('all');
-  runtime = await startRuntime({
-    config,
-    targets: parseTargets(yaml, 'old.yaml', { env, strategies: configSchemasOf(strategies) }),
-    strategies,
-    log: pino({ level: config.logLevel }),
-    storeSchema: schema,
+  const strategy = createReplicaPromotion({
+    replication,
+    rds: new AwsRdsAdapter(),
+    hooks: new ProcessHookRunner(),
+    env,
+  });
+  runtime = await startStrategyRuntime({
+    strategy,
+    targets: parseTargets(yaml, 'old.yaml', { env, strategies: configSchemasOf(registryOf([strategy])) }),
+    schema,
     queueName: freshQueueName('older-plan'),
-    httpPort: null,
   });
 });
 
