@@ -7,6 +7,8 @@ module.exports = {
   testEnvironment: 'node',
   roots: ['<rootDir>/test/faults'],
   testMatch: ['**/*.fault.ts'],
+  // Every fast-check property takes its seed from FC_SEED (printed by .ci/run) or a fresh one.
+  setupFiles: ['<rootDir>/test/support/fast-check-seed.ts'],
   transform: { '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.json' }] },
   // One 2-core machine: the suites start PostgreSQL clusters and worker processes of their own.
   maxWorkers: 2,
