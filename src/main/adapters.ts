@@ -31,12 +31,18 @@ export function productionPorts(env: NodeJS.ProcessEnv, targets: () => TargetsCo
 }
 
 /** One health adapter per cluster kind; connections open lazily on the first reading. */
-function clusterHealthFor(cluster: ClusterSettings, env: NodeJS.ProcessEnv): ClusterHealthPort {
+export function clusterHealthFor(
+  cluster: ClusterSettings,
+  env: NodeJS.ProcessEnv,
+  options: { timeoutMs?: number } = {},
+): ClusterHealthPort {
   switch (cluster.kind) {
     case 'nats':
       return new NatsClusterHealth({
         servers: cluster.servers,
         ...(cluster.streams ? { streams: cluster.streams } : {}),
+        nodes: cluster.nodes.map(({ id, monitor }) => ({ id, monitor })),
+        ...options,
       });
     case 'redis':
       return new RedisReplicationHealth({

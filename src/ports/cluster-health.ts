@@ -10,6 +10,23 @@ export interface ClusterHealth {
   members: string[];
   /** One line per problem, for people ("orders/2: ISR 1 < min.insync.replicas 2"). */
   detail: string[];
+  /**
+   * Each configured node as the node itself reports it, where the adapter can ask the node (NATS
+   * through its monitoring port). Cluster-wide replica readings can describe a restarted node by
+   * what its previous process acknowledged; only the node's own view shows a replacement holds
+   * the data. Absent: the adapter cannot ask nodes one by one.
+   */
+  nodes?: NodeReading[];
+}
+
+export interface NodeReading {
+  id: string;
+  /** What identifies the running process (NATS server_id, new at every start); null: not answering. */
+  incarnation: string | null;
+  /** It holds a current copy of every replica assigned to it. */
+  holdsAll: boolean;
+  /** What it lacks, for people ("orders: last seq 12 of 40"). */
+  detail: string[];
 }
 
 export interface ClusterHealthPort {

@@ -22,6 +22,8 @@ export type NatsNode = NatsNodeSpec;
 
 export interface NatsCluster {
   urls: string[];
+  /** Each node's id and monitoring URL, as a rolling-replace target lists its nodes. */
+  monitors: { id: string; monitor: string }[];
   nodes: NatsNode[];
   dir: string;
   node(name: string): NatsNode;
@@ -67,6 +69,7 @@ export async function startNatsCluster({ size = 3, name = 'cutover' } = {}): Pro
       name: nodeName,
       clientPort: await freePort(),
       clusterPort: await freePort(),
+      monitorPort: await freePort(),
       storeDir: join(dir, nodeName),
       configPath: join(dir, `${nodeName}.conf`),
       logPath: join(dir, `${nodeName}.log`),
@@ -84,6 +87,7 @@ export async function startNatsCluster({ size = 3, name = 'cutover' } = {}): Pro
       [
         `server_name: "${node.name}"`,
         `listen: "127.0.0.1:${node.clientPort}"`,
+        `http: "127.0.0.1:${node.monitorPort}"`,
         `jetstream {`,
         `  store_dir: "${node.storeDir}"`,
         `  max_memory_store: 64MB`,
@@ -102,6 +106,7 @@ export async function startNatsCluster({ size = 3, name = 'cutover' } = {}): Pro
     writeNodeSpec(node);
   }
   const urls = nodes.map((node) => `nats://127.0.0.1:${node.clientPort}`);
+  const monitors = nodes.map((node) => ({ id: node.name, monitor: `http://127.0.0.1:${node.monitorPort}` }));
 
   const find = (nodeName: string): NatsNode => {
     const node = nodes.find((candidate) => candidate.name === nodeName);
@@ -140,6 +145,7 @@ export async function startNatsCluster({ size = 3, name = 'cutover' } = {}): Pro
 
   return {
     urls,
+    monitors,
     nodes,
     dir,
     node: find,

@@ -12,6 +12,8 @@ export interface NatsNodeSpec {
   name: string;
   clientPort: number;
   clusterPort: number;
+  /** HTTP monitoring (/varz, /jsz), which the bot's health check asks each server. */
+  monitorPort: number;
   storeDir: string;
   configPath: string;
   logPath: string;

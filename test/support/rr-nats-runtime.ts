@@ -1,11 +1,12 @@
 // The rolling-replace strategy wired to real NATS health and real hook processes, in a runtime of
 // the given role: for the NATS rolling-replace tests and their child worker (rr-worker-main.ts).
 import pino from 'pino';
-import { NatsClusterHealth } from '../../src/adapters/clusters/nats-health';
 import { ProcessHookRunner } from '../../src/adapters/hooks/process-hook-runner';
 import type { Role } from '../../src/config/types';
 import { parseTargets } from '../../src/config/targets';
+import { clusterHealthFor } from '../../src/main/adapters';
 import { startRuntime, type Runtime } from '../../src/main/runtime';
+import type { ClusterHealthPort } from '../../src/ports/cluster-health';
 import { configSchemasOf } from '../../src/strategies';
 import { createRollingReplace } from '../../src/strategies/rolling-replace';
 import { registryOf } from '../../src/strategies/types';
@@ -32,15 +33,12 @@ export interface RollingRuntime {
 
 export async function startRollingRuntime(options: RollingRuntimeOptions): Promise<RollingRuntime> {
   const env = {};
-  const made: NatsClusterHealth[] = [];
+  const made: ClusterHealthPort[] = [];
   const strategy = createRollingReplace({
     clusterHealth: (cluster) => {
       if (cluster.kind !== 'nats') throw new Error('nats only here');
-      const health = new NatsClusterHealth({
-        servers: cluster.servers,
-        ...(cluster.streams ? { streams: cluster.streams } : {}),
-        timeoutMs: 2_000,
-      });
+      // The adapter production builds, with a shorter timeout.
+      const health = clusterHealthFor(cluster, env, { timeoutMs: 2_000 });
       made.push(health);
       return health;
     },

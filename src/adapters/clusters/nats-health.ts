@@ -1,15 +1,53 @@
-// Replication health of a NATS JetStream cluster, read from the stream info of each stream: a
-// stream is fully replicated when it has a leader and every replica is current with no lag.
+// Replication health of a NATS JetStream cluster. The stream info of each stream (answered by its
+// leader) says whether it has a leader and every replica is current with no lag. That view alone
+// is not enough after a node is replaced: the leader judges a replica by what the peer of that
+// name last acknowledged, so for as long as no new message is stored, a server restarted on an
+// empty disk reads "current, lag 0" on the strength of its previous process's acks (seen on a
+// real cluster: a wiped node counted as recovered 166 ms after its restart, before it held the
+// stream). So each node is also asked itself, through its monitoring port: which process it is
+// (`/varz` server_id, new at every start) and what it holds (`/jsz`: every stream it is a peer of,
+// up to the last sequence the leader reported before).
 import { connect, type JetStreamManager, type NatsConnection, type StreamInfo } from 'nats';
-import type { ClusterHealth, ClusterHealthPort } from '../../ports/cluster-health';
+import { z } from 'zod';
+import type { ClusterHealth, ClusterHealthPort, NodeReading } from '../../ports/cluster-health';
+
+export interface NatsNodeMonitor {
+  /** The server's name (`server_name`), as the stream peers list it. */
+  id: string;
+  /** Its HTTP monitoring base URL (`http_port`, usually 8222): http://nats-1.internal:8222 */
+  monitor: string;
+}
 
 export interface NatsClusterHealthOptions {
   servers: string[];
   /** Streams to check; default: every stream of the account. */
   streams?: string[];
-  /** Connect and JetStream API timeout in ms (default 5000). */
+  /** Ask each node itself what it holds (see the top of this file). */
+  nodes?: NatsNodeMonitor[];
+  /** Connect, JetStream API and monitoring timeout in ms (default 5000). */
   timeoutMs?: number;
 }
+
+/** What one stream needs of each of its peers: to hold it up to the leader's last sequence. */
+interface StreamWatermark {
+  name: string;
+  peers: string[];
+  lastSeq: number;
+}
+
+const varzSchema = z.object({ server_id: z.string().min(1), server_name: z.string() });
+const jszSchema = z.object({
+  server_id: z.string().min(1),
+  account_details: z
+    .array(
+      z.object({
+        stream_detail: z
+          .array(z.object({ name: z.string(), state: z.object({ last_seq: z.number() }) }))
+          .optional(),
+      }),
+    )
+    .optional(),
+});
 
 export class NatsClusterHealth implements ClusterHealthPort {
   private connection: Promise<{ nc: NatsConnection; jsm: JetStreamManager }> | undefined;
@@ -21,6 +59,7 @@ export class NatsClusterHealth implements ClusterHealthPort {
     const names = this.options.streams ?? (await listStreams(jsm));
     const members = new Set<string>();
     const detail: string[] = [];
+    const watermarks: StreamWatermark[] = [];
     let laggingReplicas = 0;
     let fullyReplicated = true;
     const failures: unknown[] = [];
@@ -36,6 +75,7 @@ export class NatsClusterHealth implements ClusterHealthPort {
         continue;
       }
       const result = assessStream(info);
+      watermarks.push({ name, peers: result.members, lastSeq: info.state.last_seq });
       result.members.forEach((member) => members.add(member));
       detail.push(...result.detail);
       laggingReplicas += result.lagging;
@@ -43,7 +83,62 @@ export class NatsClusterHealth implements ClusterHealthPort {
     }
     // Nothing answered at all: the cluster cannot be read, which is not a health reading.
     if (names.length > 0 && failures.length === names.length) throw failures[0];
-    return { fullyReplicated, laggingReplicas, members: [...members].sort(), detail };
+    if (!this.options.nodes)
+      return { fullyReplicated, laggingReplicas, members: [...members].sort(), detail };
+
+    // Read after the stream infos: a node that holds the leader's earlier last sequence is current.
+    const nodes = await Promise.all(this.options.nodes.map((node) => this.readNode(node, watermarks)));
+    for (const node of nodes) {
+      detail.push(...node.detail);
+      if (!node.holdsAll) {
+        fullyReplicated = false;
+        laggingReplicas += 1;
+      }
+    }
+    const answering = nodes.filter((node) => node.incarnation !== null).map((node) => node.id);
+    return { fullyReplicated, laggingReplicas, members: answering.sort(), detail, nodes };
+  }
+
+  /** One node's own view: its process and, for each stream it is a peer of, its last sequence. */
+  private async readNode(node: NatsNodeMonitor, streams: StreamWatermark[]): Promise<NodeReading> {
+    const assigned = streams.filter((stream) => stream.peers.includes(node.id));
+    const missing = (why: string): NodeReading => ({
+      id: node.id,
+      incarnation: null,
+      // A node that is the peer of nothing lacks nothing, answering or not.
+      holdsAll: assigned.length === 0,
+      detail: [`${node.id}: ${why}`],
+    });
+    let varz: z.infer<typeof varzSchema>;
+    let jsz: z.infer<typeof jszSchema>;
+    try {
+      varz = varzSchema.parse(await this.monitorGet(node.monitor, 'varz'));
+      jsz = jszSchema.parse(await this.monitorGet(node.monitor, 'jsz?accounts=true&streams=true'));
+    } catch (error) {
+      return missing(`monitoring at ${node.monitor} does not answer (${(error as Error).message})`);
+    }
+    if (varz.server_name !== node.id)
+      return missing(`monitoring at ${node.monitor} answers as server ${varz.server_name}`);
+    if (jsz.server_id !== varz.server_id) return missing('restarted while it was being read');
+    const held = new Map<string, number>();
+    for (const account of jsz.account_details ?? [])
+      for (const stream of account.stream_detail ?? [])
+        held.set(stream.name, Math.max(held.get(stream.name) ?? 0, stream.state.last_seq));
+    const detail: string[] = [];
+    for (const stream of assigned) {
+      const lastSeq = held.get(stream.name);
+      if (lastSeq === undefined) detail.push(`${node.id}: holds no copy of ${stream.name}`);
+      else if (lastSeq < stream.lastSeq)
+        detail.push(`${node.id}: ${stream.name} at seq ${lastSeq} of ${stream.lastSeq}`);
+    }
+    return { id: node.id, incarnation: varz.server_id, holdsAll: detail.length === 0, detail };
+  }
+
+  private async monitorGet(base: string, path: string): Promise<unknown> {
+    const url = new URL(path, base.endsWith('/') ? base : `${base}/`);
+    const response = await fetch(url, { signal: AbortSignal.timeout(this.options.timeoutMs ?? 5000) });
+    if (!response.ok) throw new Error(`HTTP ${response.status} from ${url.pathname}`);
+    return response.json();
   }
 
   async close(): Promise<void> {

@@ -17,6 +17,10 @@ const nodeSchema = z
     instanceId: instanceIdSchema.optional(),
     /** EC2 replace with moveVolume: the node's data volume, moved to the replacement. */
     volumeId: volumeIdSchema.optional(),
+    /** NATS: the server's HTTP monitoring URL; the bot asks each server what it holds. */
+    monitor: z
+      .url({ protocol: /^https?$/, error: 'expected the http:// or https:// URL of the monitoring port' })
+      .optional(),
   })
   .strict();
 
@@ -140,6 +144,22 @@ export const rollingReplaceConfigSchema = z
   .superRefine((value, ctx) => {
     const { nodes, replace } = value.cluster;
     const ids = nodes.map((node) => node.id);
+    // Only a NATS server can be asked what it holds; the cluster-wide view can be stale (nats-health.ts).
+    nodes.forEach((node, index) => {
+      if (value.cluster.kind === 'nats' && node.monitor === undefined)
+        ctx.addIssue({
+          code: 'custom',
+          path: ['cluster', 'nodes', index, 'monitor'],
+          message:
+            "is required for kind nats: the server's HTTP monitoring URL (http_port, usually 8222), where the bot checks that a replaced server holds every stream",
+        });
+      if (value.cluster.kind !== 'nats' && node.monitor !== undefined)
+        ctx.addIssue({
+          code: 'custom',
+          path: ['cluster', 'nodes', index, 'monitor'],
+          message: 'is for kind nats only',
+        });
+    });
     const duplicate = ids.find((id, index) => ids.indexOf(id) !== index);
     if (duplicate)
       ctx.addIssue({
@@ -210,7 +230,12 @@ interface CommonSettings {
 }
 
 export type ClusterSettings =
-  | ({ kind: 'nats'; servers: string[]; streams?: string[] } & CommonSettings)
+  | ({
+      kind: 'nats';
+      servers: string[];
+      streams?: string[];
+      nodes: (NodeSettings & { monitor: string })[];
+    } & Omit<CommonSettings, 'nodes'>)
   | ({ kind: 'redis'; primary: SecretRef; expectedReplicas: number } & CommonSettings)
   | ({ kind: 'kafka'; brokers: string[]; topics?: string[] } & CommonSettings);
 

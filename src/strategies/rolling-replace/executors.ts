@@ -57,6 +57,42 @@ function summary(health: ClusterHealth): string {
     : `${health.laggingReplicas} lagging: ${health.detail.slice(0, 5).join('; ')}`;
 }
 
+function incarnationOf(health: ClusterHealth, node: string): string | null {
+  return health.nodes?.find((reading) => reading.id === node)?.incarnation ?? null;
+}
+
+/**
+ * What the node itself says, where the adapter can ask it: whether a new process answers (not the
+ * one recorded before the replace hook) and holds every replica assigned to it. Null: the adapter
+ * reads the cluster only, and membership is all there is to go by.
+ */
+function ownView(
+  health: ClusterHealth,
+  node: string,
+  before: string | null,
+): { replaced: boolean; holdsAll: boolean; incarnation: string | null; state: string } | null {
+  if (!health.nodes) return null;
+  const reading = health.nodes.find((candidate) => candidate.id === node);
+  const incarnation = reading?.incarnation ?? null;
+  if (!reading || incarnation === null)
+    return { replaced: false, holdsAll: false, incarnation, state: 'not answering' };
+  if (incarnation === before)
+    return {
+      replaced: false,
+      holdsAll: reading.holdsAll,
+      incarnation,
+      state: 'still the process from before the replace hook',
+    };
+  return {
+    replaced: true,
+    holdsAll: reading.holdsAll,
+    incarnation,
+    state: reading.holdsAll
+      ? 'a new process holding every replica'
+      : `a new process, catching up: ${reading.detail.slice(0, 3).join('; ')}`,
+  };
+}
+
 export function rollingReplaceExecutors(deps: RollingReplaceDeps): Record<string, StepExecutor> {
   /** A wait while the cluster is short of copies; after recoverTimeout a needs-human gate. Null: go on. */
   const untilFullyReplicated = async (ctx: StepContext, untouched: string): Promise<StepResult | null> => {
@@ -142,20 +178,31 @@ export function rollingReplaceExecutors(deps: RollingReplaceDeps): Record<string
         const { node } = nodeOf(ctx);
         if (isEc2Replace(cluster.replace))
           throw fatal('replace is ec2: the plan has launch steps, not rr-replace');
-        // A fresh attempt first makes sure the cluster has all its copies. A resumed one (its
-        // worker died mid-hook) may find its own node down, which the lost hook did: that alone is
-        // no reason to wait, and the hook must be safe to rerun. Any other shortfall still is.
-        const health = ctx.resumed ? await reading(deps.healthFor(ctx)) : null;
-        const ownNodeDown = health !== null && health.members.length > 0 && !health.members.includes(node);
-        if (!ownNodeDown) {
-          const wait = await untilFullyReplicated(ctx, `${node} was not touched`);
-          if (wait) return wait;
+        if (ctx.step.output?.['hookStarting'] !== true) {
+          // A fresh attempt first makes sure the cluster has all its copies. A resumed one (its
+          // worker died before it recorded the node's process) may find its own node down, which a
+          // lost hook did: that alone is no reason to wait. Any other shortfall still is.
+          const health = await reading(deps.healthFor(ctx));
+          const ownNodeDown = ctx.resumed && health.members.length > 0 && !health.members.includes(node);
+          if (!ownNodeDown && !health.fullyReplicated) {
+            if (elapsedMs(ctx) > cluster.recoverTimeout)
+              throw needsHuman(
+                `the cluster is still not fully replicated (${summary(health)}); ${node} was not touched`,
+              );
+            return { type: 'wait', delayMs: cluster.pollInterval, output: { waitingFor: summary(health) } };
+          }
+          // The process the node runs now, recorded before the hook touches it: recovery waits for
+          // a different one (a hook that returns before it has replaced the node is not taken as done).
+          const before = incarnationOf(health, node);
+          return { type: 'wait', delayMs: 0, output: { hookStarting: true, incarnationBefore: before } };
         }
+        // The hook may run again after a crash: it must be safe to rerun.
         const output = await runHook(ctx, cluster.replace, 'replace');
         return {
           type: 'done',
           output: {
             replaced: node,
+            incarnationBefore: ctx.step.output['incarnationBefore'] ?? null,
             report: `:arrows_counterclockwise: Replaced ${node}.\n\`\`\`${output.slice(-1500)}\`\`\``,
           },
         };
@@ -167,7 +214,13 @@ export function rollingReplaceExecutors(deps: RollingReplaceDeps): Record<string
         const { cluster } = settingsOf(ctx.target);
         const { node, index, total } = nodeOf(ctx);
         const health = await reading(deps.healthFor(ctx));
-        const rejoined = health.members.length === 0 || health.members.includes(node);
+        const replacedFrom = ctx.run.steps.find(
+          (step) => step.spec.executor === 'rr-replace' && step.spec.params?.['node'] === node,
+        )?.output?.['incarnationBefore'];
+        const own = ownView(health, node, typeof replacedFrom === 'string' ? replacedFrom : null);
+        const rejoined = own
+          ? own.replaced && own.holdsAll
+          : health.members.length === 0 || health.members.includes(node);
         if (health.fullyReplicated && rejoined) {
           // One good reading under load can be a flicker: ask for consecutive ones before moving on.
           const previous = ctx.step.output?.['healthyReadings'];
@@ -181,12 +234,18 @@ export function rollingReplaceExecutors(deps: RollingReplaceDeps): Record<string
           }
           return {
             type: 'done',
-            output: { node, progress: `${index} of ${total}`, members: health.members },
+            output: {
+              node,
+              progress: `${index} of ${total}`,
+              members: health.members,
+              ...(own?.incarnation ? { incarnation: own.incarnation } : {}),
+            },
           };
         }
+        const state = own ? own.state : rejoined ? 'rejoined' : 'not back in the cluster';
         if (elapsedMs(ctx) > cluster.recoverTimeout) {
           throw needsHuman(
-            `${node} has not recovered after ${Math.round(elapsedMs(ctx) / 60_000)} min (${rejoined ? 'rejoined' : 'not back in the cluster'}; ${summary(health)}). ` +
+            `${node} has not recovered after ${Math.round(elapsedMs(ctx) / 60_000)} min (${state}; ${summary(health)}). ` +
               'The remaining nodes are untouched. Retry to keep waiting, or abort.',
           );
         }
@@ -197,6 +256,7 @@ export function rollingReplaceExecutors(deps: RollingReplaceDeps): Record<string
             node,
             laggingReplicas: health.laggingReplicas,
             rejoined,
+            state,
             detail: health.detail.slice(0, 10),
           },
         };

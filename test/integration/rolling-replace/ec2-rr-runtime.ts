@@ -101,7 +101,7 @@ export function nodesYaml(count: number, volumes: boolean): string {
   return `[${OLD.slice(0, count)
     .map(
       (id, index) =>
-        `{ id: ${NODE_IDS[index]!}, instanceId: ${id}${volumes ? `, volumeId: ${VOLS[index]!}` : ''} }`,
+        `{ id: ${NODE_IDS[index]!}, monitor: 'http://127.0.0.1:1', instanceId: ${id}${volumes ? `, volumeId: ${VOLS[index]!}` : ''} }`,
     )
     .join(', ')}]`;
 }

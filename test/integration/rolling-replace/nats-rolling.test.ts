@@ -43,7 +43,7 @@ function target(name: string, hook: ReturnType<typeof nodeCtlHook>, recoverTimeo
       kind: 'nats',
       servers: cluster!.urls,
       streams: [STREAM],
-      nodes: NODES.map((id) => ({ id })),
+      nodes: cluster!.monitors,
       replace: { ...hook, timeout: '60s' },
       pollInterval: '100ms',
       recoverTimeout,
@@ -57,7 +57,7 @@ beforeAll(async () => {
   // message more slowly than the next arrived: no health sample ever saw a replica with lag 0, so a
   // freshly wiped node never counted as recovered (a needs-human stop after recoverTimeout).
   publisher = await startPublisher(cluster.urls, STREAM, 'orders.new', { intervalMs: 50 });
-  health = new NatsClusterHealth({ servers: cluster.urls, streams: [STREAM] });
+  health = new NatsClusterHealth({ servers: cluster.urls, streams: [STREAM], nodes: cluster.monitors });
   const targets = {
     defaults: { channel: 'C0TEST0001', approvers: ['U0APPROVER'] },
     targets: [
@@ -127,6 +127,14 @@ test('replaces the three nodes in turn (two fresh disks, one re-attached store);
   );
   expect(done.state).toBe('succeeded');
   expect(done.steps.find((step) => step.spec.name === 'report')?.output?.['replaced']).toEqual(NODES);
+  // Each node counted as recovered on a new server process (not the one the replace hook found).
+  NODES.forEach((node, index) => {
+    const output = (name: string) =>
+      done.steps.find((step) => step.spec.name === `${name}-${index + 1}`)?.output;
+    expect(output('replace')?.['incarnationBefore']).toEqual(expect.any(String));
+    expect(output('recover')?.['incarnation']).toEqual(expect.any(String));
+    expect(output('recover')?.['incarnation']).not.toBe(output('replace')?.['incarnationBefore']);
+  });
 
   // Each node replaced once, in order, each by a new server process.
   expect(hookLines().map((line) => line.split(' ').slice(0, 3).join(' '))).toEqual(

@@ -62,7 +62,7 @@ beforeAll(async () => {
           kind: 'nats',
           servers: cluster.urls,
           streams: [STREAM],
-          nodes: NODES.map((id) => ({ id })),
+          nodes: cluster.monitors,
           replace: { ...hook, timeout: '90s' },
           pollInterval: '100ms',
           recoverTimeout: '60s',
@@ -109,7 +109,11 @@ function count(line: string): number {
 }
 
 test('SIGKILL while node 2 is being replaced: the resumed run finishes without replacing node 1 again', async () => {
-  const health = new NatsClusterHealth({ servers: cluster!.urls, streams: [STREAM] });
+  const health = new NatsClusterHealth({
+    servers: cluster!.urls,
+    streams: [STREAM],
+    nodes: cluster!.monitors,
+  });
   await waitFor('a healthy cluster before the run', async () => (await health.health()).fullyReplicated, {
     timeoutMs: 60_000,
     intervalMs: 250,

@@ -17,7 +17,7 @@ targets:
 test('approve once: one gate, then drain/replace/recover per node with pauses between nodes', () => {
   const plan = planRollingReplace(
     target(
-      `{ kind: nats, servers: ['nats://127.0.0.1:4222'], nodes: [{ id: n1 }, { id: n2 }], replace: { command: ['./replace.sh', '{node}'] }, drain: { command: ['./drain.sh', '{node}'] }, pauseBetweenNodes: 30s }`,
+      `{ kind: nats, servers: ['nats://127.0.0.1:4222'], nodes: [{ id: n1, monitor: 'http://127.0.0.1:8222' }, { id: n2, monitor: 'http://127.0.0.1:8223' }], replace: { command: ['./replace.sh', '{node}'] }, drain: { command: ['./drain.sh', '{node}'] }, pauseBetweenNodes: 30s }`,
     ),
   );
   expect(plan.steps.map((step) => `${step.kind}:${step.name}`)).toEqual([
@@ -58,7 +58,7 @@ test('approve eachNode: a gate before every node, no drain step without a drain 
 test('bad input is refused at load with the path named', () => {
   expect(() =>
     target(
-      `{ kind: nats, servers: ['x'], nodes: [{ id: n1 }, { id: n1 }], replace: { command: ['./r.sh'] } }`,
+      `{ kind: nats, servers: ['x'], nodes: [{ id: n1, monitor: 'http://127.0.0.1:8222' }, { id: n1, monitor: 'http://127.0.0.1:8222' }], replace: { command: ['./r.sh'] } }`,
     ),
   ).toThrow(/targets\[0\]\.cluster\.nodes: node id n1 is listed twice/);
   expect(() => target(`{ kind: zookeeper, nodes: [{ id: n1 }], replace: { command: ['./r.sh'] } }`)).toThrow(
@@ -67,4 +67,20 @@ test('bad input is refused at load with the path named', () => {
   expect(() => target(`{ kind: kafka, brokers: ['b:9092'], nodes: [{ id: '1' }] }`)).toThrow(
     /targets\[0\]\.cluster\.replace/,
   );
+});
+
+test('NATS nodes need their monitoring URL (the bot asks each server what it holds); other kinds take none', () => {
+  expect(() =>
+    target(`{ kind: nats, servers: ['x'], nodes: [{ id: n1 }], replace: { command: ['./r.sh'] } }`),
+  ).toThrow(/targets\[0\]\.cluster\.nodes\[0\]\.monitor: is required for kind nats/);
+  expect(() =>
+    target(
+      `{ kind: nats, servers: ['x'], nodes: [{ id: n1, monitor: 'nats://127.0.0.1:4222' }], replace: { command: ['./r.sh'] } }`,
+    ),
+  ).toThrow(/targets\[0\]\.cluster\.nodes\[0\]\.monitor: expected the http:\/\/ or https:\/\/ URL/);
+  expect(() =>
+    target(
+      `{ kind: redis, primary: env:REDIS_URL, expectedReplicas: 1, nodes: [{ id: a, monitor: 'http://127.0.0.1:1' }], replace: { command: ['./r.sh'] } }`,
+    ),
+  ).toThrow(/targets\[0\]\.cluster\.nodes\[0\]\.monitor: is for kind nats only/);
 });
