@@ -1,0 +1,42 @@
+// What reached an emulated service, in order: every request it read, what it answered, and a
+// one-line summary tests compare ("DetachVolume vol-0... i-0... force=false").
+
+export interface RecordedCall {
+  action: string;
+  /** The request's parameters as sent: Query form values (strings), or the JSON body's members. */
+  params: Readonly<Record<string, unknown>>;
+  /** The region the request was signed for. */
+  region: string;
+  /** 'ok', the error code answered, or 'lost-response' (acted on, then the connection dropped). */
+  outcome: string;
+  summary: string;
+  /** The emulator clock when the request arrived. */
+  at: Date;
+}
+
+export class CallLog {
+  readonly calls: RecordedCall[] = [];
+
+  push(call: RecordedCall): void {
+    this.calls.push(call);
+  }
+
+  /** Calls of `action`: all of them, only successful ones ('ok'), or those that ended in `outcome`. */
+  count(action: string, outcome: string = 'all'): number {
+    return this.calls.filter(
+      (call) => call.action === action && (outcome === 'all' || call.outcome === outcome),
+    ).length;
+  }
+
+  /** `Action` or `Action!Outcome` per call from call number `from`, leaving out `except`. */
+  commands(from = 0, except: readonly string[] = []): string[] {
+    return this.calls
+      .slice(from)
+      .filter((call) => !except.includes(call.action))
+      .map((call) => (call.outcome === 'ok' ? call.action : `${call.action}!${call.outcome}`));
+  }
+
+  clear(): void {
+    this.calls.length = 0;
+  }
+}
