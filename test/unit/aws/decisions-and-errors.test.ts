@@ -1,8 +1,4 @@
-import {
-  DBInstanceNotFoundFault,
-  InvalidBlueGreenDeploymentStateFault,
-  InvalidDBInstanceStateFault,
-} from '@aws-sdk/client-rds';
+import { DescribeDBInstancesCommand } from '@aws-sdk/client-rds';
 
 import {
   decidePromotion,
@@ -15,7 +11,26 @@ import {
 import { classifyAwsError } from '../../../src/adapters/aws/errors';
 import { AwsRefusal } from '../../../src/ports/rds';
 import type { BlueGreenDescription, ReplicaDescription } from '../../../src/ports/rds';
-import { accessDeniedError, awsError, throttlingError } from '../../support/aws/rds-model';
+import { rdsError, useAwsEmulator } from '../../support/aws/emulator';
+import { fastRdsClient } from '../../support/aws/fast-retry-clients';
+
+const emulator = useAwsEmulator();
+// One attempt: each error arrives as the SDK built it from the emulator's answer.
+const client = fastRdsClient('eu-west-1', 1);
+
+afterAll(() => client.destroy());
+
+/** What the SDK throws when RDS answers `code` with `status` (or, with no code, a real lookup). */
+async function fromTheWire(code: string | null, status = 400): Promise<unknown> {
+  const { rds } = emulator().reset();
+  if (code !== null) rds.failNext('DescribeDBInstances', rdsError(code, status, 'm'));
+  return client.send(new DescribeDBInstancesCommand({ DBInstanceIdentifier: 'orders' })).then(
+    () => {
+      throw new Error('expected an error');
+    },
+    (error: unknown) => error,
+  );
+}
 
 const replica = (overrides: Partial<ReplicaDescription> = {}): ReplicaDescription => ({
   id: 'orders-replica',
@@ -40,51 +55,67 @@ const deployment = (overrides: Partial<BlueGreenDescription> = {}): BlueGreenDes
 });
 
 describe('classifyAwsError', () => {
-  const meta = { $metadata: { httpStatusCode: 400 }, message: 'm' };
   it.each([
+    ['DBInstanceNotFound (404, a real lookup)', null, 404, 'DBInstanceNotFoundFault', 'not_found', false],
     [
-      'DBInstanceNotFoundFault',
-      new DBInstanceNotFoundFault({ ...meta, $metadata: { httpStatusCode: 404 } }),
-      'not_found',
-      false,
-    ],
-    ['InvalidDBInstanceStateFault', new InvalidDBInstanceStateFault(meta), 'invalid_state', false],
-    [
-      'InvalidBlueGreenDeploymentStateFault',
-      new InvalidBlueGreenDeploymentStateFault(meta),
+      'InvalidDBInstanceState',
+      'InvalidDBInstanceState',
+      400,
+      'InvalidDBInstanceStateFault',
       'invalid_state',
       false,
     ],
-    ['Throttling', throttlingError(), 'throttled', true],
     [
-      'RequestLimitExceeded (by name only)',
-      Object.assign(new Error('x'), { name: 'RequestLimitExceeded' }),
-      'throttled',
-      true,
-    ],
-    ['HTTP 429', awsError('SomethingNew', 429, 'slow down'), 'throttled', true],
-    ['AccessDenied', accessDeniedError(), 'unauthorized', false],
-    ['ExpiredToken', awsError('ExpiredToken', 400, 'expired'), 'unauthorized', false],
-    [
-      'missing credentials',
-      Object.assign(new Error('Could not load credentials'), { name: 'CredentialsProviderError' }),
-      'unauthorized',
+      'InvalidBlueGreenDeploymentStateFault',
+      'InvalidBlueGreenDeploymentStateFault',
+      400,
+      'InvalidBlueGreenDeploymentStateFault',
+      'invalid_state',
       false,
     ],
-    ['a 500', awsError('InternalFailure', 500, 'oops'), 'other', true],
-    ['a socket reset', Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' }), 'other', true],
-    ['a validation error', awsError('InvalidParameterValue', 400, 'bad'), 'other', false],
-    ['a string', 'boom', 'other', false],
-  ])('%s -> %s', (_label, error, code, retryable) => {
+    ['Throttling', 'Throttling', 400, 'Throttling', 'throttled', true],
+    ['HTTP 429', 'SomethingNew', 429, 'SomethingNew', 'throttled', true],
+    ['AccessDenied', 'AccessDenied', 403, 'AccessDenied', 'unauthorized', false],
+    ['ExpiredToken', 'ExpiredToken', 400, 'ExpiredToken', 'unauthorized', false],
+    ['a 500', 'InternalFailure', 500, 'InternalFailure', 'other', true],
+    ['a validation error', 'InvalidParameterValue', 400, 'InvalidParameterValue', 'other', false],
+  ] as const)('%s from the wire', async (_label, code, status, name, refusalCode, retryable) => {
+    const error = await fromTheWire(code, status);
+    const refusal = classifyAwsError(error);
+    expect(refusal).toBeInstanceOf(AwsRefusal);
+    expect(refusal).toMatchObject({ code: refusalCode, retryable, awsCode: name, httpStatusCode: status });
+    expect(refusal.cause).toBe(error);
+  });
+
+  it.each([
+    [
+      'RequestLimitExceeded (by name only)',
+      'throttled',
+      true,
+      Object.assign(new Error('x'), { name: 'RequestLimitExceeded' }),
+    ],
+    [
+      'missing credentials',
+      'unauthorized',
+      false,
+      Object.assign(new Error('Could not load credentials'), { name: 'CredentialsProviderError' }),
+    ],
+    ['a socket reset', 'other', true, Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' })],
+    ['a string', 'other', false, 'boom'],
+  ])('%s (thrown before any answer) -> %s', (_label, code, retryable, error) => {
     const refusal = classifyAwsError(error);
     expect(refusal).toBeInstanceOf(AwsRefusal);
     expect(refusal).toMatchObject({ code, retryable });
     expect(refusal.cause).toBe(error);
   });
 
-  it('keeps the request id and passes an AwsRefusal through', () => {
-    const refusal = classifyAwsError(accessDeniedError());
-    expect(refusal.requestId).toBe('req-AccessDenied');
+  it('keeps the request id and passes an AwsRefusal through', async () => {
+    const { rds } = emulator().reset();
+    rds.deny('DescribeDBInstances');
+    const refusal = classifyAwsError(
+      await client.send(new DescribeDBInstancesCommand({})).catch((error: unknown) => error),
+    );
+    expect(refusal.requestId).toBe(rds.calls[0]?.requestId);
     expect(refusal.message).toMatch(/^AccessDenied: User: /);
     expect(classifyAwsError(refusal)).toBe(refusal);
   });

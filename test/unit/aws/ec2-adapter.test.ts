@@ -1,28 +1,41 @@
-// AwsEc2Adapter against the stateful EC2 model, through aws-sdk-client-mock (send is stubbed, so
-// the SDK's retry middleware does not run here; ec2-sdk-retry.test.ts covers it with real clients).
-import { DetachVolumeCommand, EC2Client } from '@aws-sdk/client-ec2';
+// AwsEc2Adapter against the AWS emulator, through a real EC2Client: the SDK serializes each call in
+// EC2's Query protocol, the emulator answers in XML, the SDK parses the answer or the error. The
+// client retries as production's does (standard mode, 5 attempts) with a 1 ms backoff, so refusals
+// that outlast the retries arrive quickly. Time is a ManualClock each test steps.
+import { DescribeVolumesCommand, DetachVolumeCommand, EC2Client } from '@aws-sdk/client-ec2';
 import { mockClient } from 'aws-sdk-client-mock';
 
 import { AwsEc2Adapter } from '../../../src/adapters/aws/ec2-adapter';
 import { classifyEc2Error } from '../../../src/adapters/aws/ec2-errors';
 import { Ec2Refusal } from '../../../src/ports/ec2';
-import { ec2Error, Ec2Model } from '../../support/aws/ec2-model';
-import type { Ec2Timing } from '../../support/aws/ec2-model';
+import { ec2Error, isDryRun, useAwsEmulator } from '../../support/aws/emulator';
+import type { Ec2Durations } from '../../support/aws/emulator';
+import { fastEc2Client } from '../../support/aws/fast-retry-clients';
+import { ManualClock } from '../../support/manual-clock';
 
 const REGION = 'eu-west-1';
-const ec2Mock = mockClient(EC2Client);
+const I_OLD = 'i-0a000000000000001';
+const I_NEW = 'i-0b000000000000002';
+const VOL = 'vol-0c000000000000001';
+const emulator = useAwsEmulator();
+let clock: ManualClock;
+let client: EC2Client;
 
-afterEach(() => ec2Mock.reset());
-afterAll(() => ec2Mock.restore());
+beforeAll(() => {
+  client = fastEc2Client(REGION);
+});
 
-/** i-old holds vol-1 at /dev/sdf; i-new is free, same AZ. */
-function setup(timing: Ec2Timing = {}) {
-  const model = new Ec2Model(REGION, timing)
-    .addInstance('i-old')
-    .addInstance('i-new')
-    .addVolume('vol-1', { sizeGiB: 500, attachedTo: { instanceId: 'i-old', device: '/dev/sdf' } });
-  model.installOn(ec2Mock);
-  return { model, adapter: new AwsEc2Adapter() };
+afterAll(() => client.destroy());
+
+/** i-old holds the volume at /dev/sdf; i-new is free, same AZ. */
+function setup(durations: Partial<Ec2Durations> = {}) {
+  clock = new ManualClock();
+  const ec2 = emulator()
+    .reset({ clock, ec2: durations })
+    .ec2.addInstance(I_OLD)
+    .addInstance(I_NEW)
+    .addVolume(VOL, { sizeGiB: 500, attachedTo: { instanceId: I_OLD, device: '/dev/sdf' } });
+  return { ec2, adapter: new AwsEc2Adapter({ ec2Client: () => client }) };
 }
 
 async function refusalOf(promise: Promise<unknown>): Promise<Ec2Refusal> {
@@ -38,197 +51,218 @@ async function refusalOf(promise: Promise<unknown>): Promise<Ec2Refusal> {
 describe('describe', () => {
   it('maps a volume and its attachment', async () => {
     const { adapter } = setup();
-    await expect(adapter.describeVolume(REGION, 'vol-1')).resolves.toEqual({
-      id: 'vol-1',
+    await expect(adapter.describeVolume(REGION, VOL)).resolves.toEqual({
+      id: VOL,
       state: 'in-use',
       availabilityZone: 'eu-west-1a',
       sizeGiB: 500,
-      attachments: [{ instanceId: 'i-old', device: '/dev/sdf', state: 'attached' }],
+      attachments: [{ instanceId: I_OLD, device: '/dev/sdf', state: 'attached' }],
     });
   });
 
   it('maps an instance, its devices from the block device mappings', async () => {
     const { adapter } = setup();
-    await expect(adapter.describeInstance(REGION, 'i-old')).resolves.toEqual({
-      id: 'i-old',
+    await expect(adapter.describeInstance(REGION, I_OLD)).resolves.toEqual({
+      id: I_OLD,
       state: 'running',
       availabilityZone: 'eu-west-1a',
       devices: ['/dev/xvda', '/dev/sdf'],
     });
-    await expect(adapter.describeInstance(REGION, 'i-new')).resolves.toMatchObject({
+    await expect(adapter.describeInstance(REGION, I_NEW)).resolves.toMatchObject({
       devices: ['/dev/xvda'],
     });
   });
 
   it('answers null for a volume, instance or snapshot that does not exist', async () => {
-    const { adapter, model } = setup();
-    await expect(adapter.describeVolume(REGION, 'vol-missing')).resolves.toBeNull();
-    await expect(adapter.describeInstance(REGION, 'i-missing')).resolves.toBeNull();
-    await expect(adapter.describeSnapshot(REGION, 'snap-missing')).resolves.toBeNull();
-    expect(model.count('DescribeVolumes', 'InvalidVolume.NotFound')).toBe(1);
-    expect(model.count('DescribeInstances', 'InvalidInstanceID.NotFound')).toBe(1);
+    const { adapter, ec2 } = setup();
+    await expect(adapter.describeVolume(REGION, 'vol-0d000000000000009')).resolves.toBeNull();
+    await expect(adapter.describeInstance(REGION, 'i-0d000000000000009')).resolves.toBeNull();
+    await expect(adapter.describeSnapshot(REGION, 'snap-0d000000000000009')).resolves.toBeNull();
+    expect(ec2.count('DescribeVolumes', 'InvalidVolume.NotFound')).toBe(1);
+    expect(ec2.count('DescribeInstances', 'InvalidInstanceID.NotFound')).toBe(1);
+    expect(ec2.count('DescribeSnapshots', 'InvalidSnapshot.NotFound')).toBe(1);
   });
 
   it('refuses, rather than answering null, when describe is not allowed', async () => {
-    const { adapter, model } = setup();
-    model.failAlways('DescribeVolumes', () => ec2Error('UnauthorizedOperation', 403, 'not authorized'));
-    const refusal = await refusalOf(adapter.describeVolume(REGION, 'vol-1'));
+    const { adapter, ec2 } = setup();
+    ec2.deny('DescribeVolumes');
+    const refusal = await refusalOf(adapter.describeVolume(REGION, VOL));
     expect(refusal).toMatchObject({ code: 'unauthorized', retryable: false });
+    expect(refusal.details.awsCode).toBe('UnauthorizedOperation');
+  });
+
+  it('a malformed id is not "not found": EC2 refuses it (the targets file never lets one through)', async () => {
+    const { adapter } = setup();
+    const refusal = await refusalOf(adapter.describeVolume(REGION, 'vol-missing'));
+    expect(refusal).toMatchObject({ code: 'other', retryable: false });
+    expect(refusal.details.awsCode).toBe('InvalidVolumeID.Malformed');
   });
 });
 
 describe('checkPermissions (DryRun)', () => {
   it('resolves when EC2 answers DryRunOperation to both, and changes nothing', async () => {
-    const { adapter, model } = setup();
-    await expect(
-      adapter.checkPermissions(REGION, 'vol-1', 'i-old', 'i-new', '/dev/sdf'),
-    ).resolves.toBeUndefined();
-    expect(model.history()).toEqual([
-      'DetachVolume vol-1 i-old force=false dryRun -> DryRunOperation',
-      'AttachVolume vol-1 i-new /dev/sdf dryRun -> DryRunOperation',
+    const { adapter, ec2 } = setup();
+    await expect(adapter.checkPermissions(REGION, VOL, I_OLD, I_NEW, '/dev/sdf')).resolves.toBeUndefined();
+    expect(ec2.history()).toEqual([
+      `DetachVolume ${VOL} ${I_OLD} force=false dryRun -> DryRunOperation`,
+      `AttachVolume ${VOL} ${I_NEW} /dev/sdf dryRun -> DryRunOperation`,
     ]);
-    expect(model.actions()).toEqual([]);
-    expect(model.volume('vol-1')?.Attachments?.[0]?.State).toBe('attached');
+    expect(ec2.actions()).toEqual([]);
+    expect(ec2.volume(VOL)?.attachments[0]?.state).toBe('attached');
   });
 
   it('names the refused action', async () => {
-    const { adapter, model } = setup();
-    model.deny('AttachVolume');
-    const refusal = await refusalOf(adapter.checkPermissions(REGION, 'vol-1', 'i-old', 'i-new', '/dev/sdf'));
+    const { adapter, ec2 } = setup();
+    ec2.deny('AttachVolume');
+    const refusal = await refusalOf(adapter.checkPermissions(REGION, VOL, I_OLD, I_NEW, '/dev/sdf'));
     expect(refusal.code).toBe('unauthorized');
     expect(refusal.retryable).toBe(false);
     expect(refusal.details.awsCode).toBe('UnauthorizedOperation');
-    expect(refusal.message).toContain('ec2:AttachVolume (vol-1 to i-new at /dev/sdf)');
+    expect(refusal.message).toContain(`ec2:AttachVolume (${VOL} to ${I_NEW} at /dev/sdf)`);
     expect(refusal.message).not.toContain('ec2:DetachVolume');
   });
 
   it('names both actions when both are refused', async () => {
-    const { adapter, model } = setup();
-    model.deny('DetachVolume', 'AttachVolume');
-    const refusal = await refusalOf(adapter.checkPermissions(REGION, 'vol-1', 'i-old', 'i-new', '/dev/sdf'));
-    expect(refusal.message).toContain('ec2:DetachVolume (vol-1 from i-old)');
+    const { adapter, ec2 } = setup();
+    ec2.deny('DetachVolume', 'AttachVolume');
+    const refusal = await refusalOf(adapter.checkPermissions(REGION, VOL, I_OLD, I_NEW, '/dev/sdf'));
+    expect(refusal.message).toContain(`ec2:DetachVolume (${VOL} from ${I_OLD})`);
     expect(refusal.message).toContain('ec2:AttachVolume');
-    expect(model.count('AttachVolume', 'UnauthorizedOperation')).toBe(1);
+    expect(ec2.count('AttachVolume', 'UnauthorizedOperation')).toBe(1);
   });
 
   it('reports a missing volume as not_found, not as a permission answer', async () => {
     const { adapter } = setup();
-    const refusal = await refusalOf(adapter.checkPermissions(REGION, 'vol-x', 'i-old', 'i-new', '/dev/sdf'));
+    const refusal = await refusalOf(
+      adapter.checkPermissions(REGION, 'vol-0d000000000000009', I_OLD, I_NEW, '/dev/sdf'),
+    );
     expect(refusal.code).toBe('not_found');
   });
 
   it('never takes a DryRun that was executed for a permission answer', async () => {
-    const adapter = new AwsEc2Adapter();
-    ec2Mock.on(DetachVolumeCommand).resolves({ State: 'detaching' });
-    const refusal = await refusalOf(adapter.checkPermissions(REGION, 'vol-1', 'i-old', 'i-new', '/dev/sdf'));
-    expect(refusal).toMatchObject({ code: 'other', retryable: false });
+    // No real EC2 answers a DryRun with success: a stubbed client gives that one odd answer.
+    const odd = new EC2Client({ region: REGION });
+    const stub = mockClient(odd);
+    try {
+      stub.on(DetachVolumeCommand).resolves({ State: 'detaching' });
+      const adapter = new AwsEc2Adapter({ ec2Client: () => odd });
+      const refusal = await refusalOf(adapter.checkPermissions(REGION, VOL, I_OLD, I_NEW, '/dev/sdf'));
+      expect(refusal).toMatchObject({ code: 'other', retryable: false });
+    } finally {
+      stub.restore();
+      odd.destroy();
+    }
   });
 });
 
 describe('volume swap', () => {
-  it('stop, snapshot, detach, attach, start: each step visible through describes', async () => {
-    const { adapter, model } = setup({
-      stopDescribes: 2,
-      snapshotDescribes: 2,
-      detachDescribes: 2,
-      attachDescribes: 1,
-      startDescribes: 1,
+  it('stop, snapshot, detach, attach, start: each step visible through describes as time passes', async () => {
+    const { adapter, ec2 } = setup({
+      stopMs: 2_000,
+      snapshotMs: 2_000,
+      detachMs: 2_000,
+      attachMs: 1_000,
+      startMs: 1_000,
     });
 
-    await adapter.stopInstance(REGION, 'i-old');
-    const stopping = [];
-    for (let i = 0; i < 3; i += 1) stopping.push((await adapter.describeInstance(REGION, 'i-old'))!.state);
+    await adapter.stopInstance(REGION, I_OLD);
+    const stopping = [(await adapter.describeInstance(REGION, I_OLD))!.state];
+    clock.advance(1_000);
+    stopping.push((await adapter.describeInstance(REGION, I_OLD))!.state);
+    clock.advance(1_000);
+    stopping.push((await adapter.describeInstance(REGION, I_OLD))!.state);
     expect(stopping).toEqual(['stopping', 'stopping', 'stopped']);
 
-    const snapshotId = await adapter.createSnapshot(REGION, 'vol-1', 'cutover orders');
+    const snapshotId = await adapter.createSnapshot(REGION, VOL, 'cutover orders');
     expect(snapshotId).toMatch(/^snap-/);
-    const progress = [];
-    for (let i = 0; i < 3; i += 1) progress.push(await adapter.describeSnapshot(REGION, snapshotId));
+    const progress = [await adapter.describeSnapshot(REGION, snapshotId)];
+    clock.advance(1_000);
+    progress.push(await adapter.describeSnapshot(REGION, snapshotId));
+    clock.advance(1_000);
+    progress.push(await adapter.describeSnapshot(REGION, snapshotId));
     expect(progress).toEqual([
+      { id: snapshotId, state: 'pending', progress: '0%' },
       { id: snapshotId, state: 'pending', progress: '50%' },
-      { id: snapshotId, state: 'pending', progress: '100%' },
       { id: snapshotId, state: 'completed', progress: '100%' },
     ]);
 
-    await adapter.detachVolume(REGION, 'vol-1', 'i-old', false);
-    await expect(adapter.describeVolume(REGION, 'vol-1')).resolves.toMatchObject({
+    await adapter.detachVolume(REGION, VOL, I_OLD, false);
+    await expect(adapter.describeVolume(REGION, VOL)).resolves.toMatchObject({
       state: 'in-use',
-      attachments: [{ instanceId: 'i-old', state: 'detaching' }],
+      attachments: [{ instanceId: I_OLD, state: 'detaching' }],
     });
-    await adapter.describeVolume(REGION, 'vol-1');
-    await expect(adapter.describeVolume(REGION, 'vol-1')).resolves.toMatchObject({
+    clock.advance(2_000);
+    await expect(adapter.describeVolume(REGION, VOL)).resolves.toMatchObject({
       state: 'available',
       attachments: [],
     });
-    await expect(adapter.describeInstance(REGION, 'i-old')).resolves.toMatchObject({
-      devices: ['/dev/xvda'],
-    });
+    await expect(adapter.describeInstance(REGION, I_OLD)).resolves.toMatchObject({ devices: ['/dev/xvda'] });
 
-    await adapter.attachVolume(REGION, 'vol-1', 'i-new', '/dev/sdf');
-    await expect(adapter.describeVolume(REGION, 'vol-1')).resolves.toMatchObject({
+    await adapter.attachVolume(REGION, VOL, I_NEW, '/dev/sdf');
+    await expect(adapter.describeVolume(REGION, VOL)).resolves.toMatchObject({
       state: 'in-use',
-      attachments: [{ instanceId: 'i-new', device: '/dev/sdf', state: 'attaching' }],
+      attachments: [{ instanceId: I_NEW, device: '/dev/sdf', state: 'attaching' }],
     });
-    await expect(adapter.describeVolume(REGION, 'vol-1')).resolves.toMatchObject({
-      attachments: [{ instanceId: 'i-new', device: '/dev/sdf', state: 'attached' }],
+    clock.advance(1_000);
+    await expect(adapter.describeVolume(REGION, VOL)).resolves.toMatchObject({
+      attachments: [{ instanceId: I_NEW, device: '/dev/sdf', state: 'attached' }],
     });
 
-    await adapter.stopInstance(REGION, 'i-new');
-    await adapter.describeInstance(REGION, 'i-new');
-    await adapter.describeInstance(REGION, 'i-new');
-    await adapter.describeInstance(REGION, 'i-new');
-    await adapter.startInstance(REGION, 'i-new');
-    await expect(adapter.describeInstance(REGION, 'i-new')).resolves.toMatchObject({ state: 'pending' });
-    await expect(adapter.describeInstance(REGION, 'i-new')).resolves.toMatchObject({
+    await adapter.stopInstance(REGION, I_NEW);
+    clock.advance(2_000);
+    await adapter.startInstance(REGION, I_NEW);
+    await expect(adapter.describeInstance(REGION, I_NEW)).resolves.toMatchObject({ state: 'pending' });
+    clock.advance(1_000);
+    await expect(adapter.describeInstance(REGION, I_NEW)).resolves.toMatchObject({
       state: 'running',
       devices: ['/dev/xvda', '/dev/sdf'],
     });
 
-    expect(model.actions()).toEqual([
-      'StopInstances i-old',
-      'CreateSnapshot vol-1',
-      'DetachVolume vol-1 i-old force=false',
-      'AttachVolume vol-1 i-new /dev/sdf',
-      'StopInstances i-new',
-      'StartInstances i-new',
+    expect(ec2.actions()).toEqual([
+      `StopInstances ${I_OLD}`,
+      `CreateSnapshot ${VOL}`,
+      `DetachVolume ${VOL} ${I_OLD} force=false`,
+      `AttachVolume ${VOL} ${I_NEW} /dev/sdf`,
+      `StopInstances ${I_NEW}`,
+      `StartInstances ${I_NEW}`,
     ]);
   });
 
   it('a stuck detach stays busy until it is forced', async () => {
-    const { adapter, model } = setup({ detachDescribes: 1 });
-    model.stickDetach('vol-1', 'busy');
+    const { adapter, ec2 } = setup({ detachMs: 1_000 });
+    ec2.stickDetach(VOL, 'busy');
 
-    await adapter.detachVolume(REGION, 'vol-1', 'i-old', false);
+    await adapter.detachVolume(REGION, VOL, I_OLD, false);
     for (let i = 0; i < 5; i += 1) {
-      await expect(adapter.describeVolume(REGION, 'vol-1')).resolves.toMatchObject({
+      clock.advance(60_000);
+      await expect(adapter.describeVolume(REGION, VOL)).resolves.toMatchObject({
         attachments: [{ state: 'busy' }],
       });
     }
-    await adapter.detachVolume(REGION, 'vol-1', 'i-old', false);
-    await expect(adapter.describeVolume(REGION, 'vol-1')).resolves.toMatchObject({
+    await adapter.detachVolume(REGION, VOL, I_OLD, false);
+    await expect(adapter.describeVolume(REGION, VOL)).resolves.toMatchObject({
       attachments: [{ state: 'busy' }],
     });
 
-    await adapter.detachVolume(REGION, 'vol-1', 'i-old', true);
-    await expect(adapter.describeVolume(REGION, 'vol-1')).resolves.toMatchObject({
+    await adapter.detachVolume(REGION, VOL, I_OLD, true);
+    await expect(adapter.describeVolume(REGION, VOL)).resolves.toMatchObject({
       attachments: [{ state: 'detaching' }],
     });
-    await expect(adapter.describeVolume(REGION, 'vol-1')).resolves.toMatchObject({ state: 'available' });
-    expect(model.actions()).toEqual([
-      'DetachVolume vol-1 i-old force=false',
-      'DetachVolume vol-1 i-old force=false',
-      'DetachVolume vol-1 i-old force=true',
+    clock.advance(1_000);
+    await expect(adapter.describeVolume(REGION, VOL)).resolves.toMatchObject({ state: 'available' });
+    expect(ec2.actions()).toEqual([
+      `DetachVolume ${VOL} ${I_OLD} force=false`,
+      `DetachVolume ${VOL} ${I_OLD} force=false`,
+      `DetachVolume ${VOL} ${I_OLD} force=true`,
     ]);
   });
 
   it('snapshot failure shows as state error', async () => {
-    const model = new Ec2Model(REGION, { snapshotDescribes: 1 }).addVolume('vol-2', {
-      snapshotOutcome: 'error',
-    });
-    model.installOn(ec2Mock);
-    const adapter = new AwsEc2Adapter();
-    const snapshotId = await adapter.createSnapshot(REGION, 'vol-2', 'x');
-    await adapter.describeSnapshot(REGION, snapshotId);
+    const { adapter, ec2 } = setup({ snapshotMs: 1_000 });
+    ec2.addVolume('vol-0c000000000000002', { snapshotOutcome: 'error' });
+    const snapshotId = await adapter.createSnapshot(REGION, 'vol-0c000000000000002', 'x');
+    await expect(adapter.describeSnapshot(REGION, snapshotId)).resolves.toMatchObject({ state: 'pending' });
+    clock.advance(1_000);
     await expect(adapter.describeSnapshot(REGION, snapshotId)).resolves.toMatchObject({ state: 'error' });
   });
 });
@@ -236,78 +270,86 @@ describe('volume swap', () => {
 describe('incorrect state', () => {
   it('attaching an attached volume is VolumeInUse: incorrect_state, not retryable', async () => {
     const { adapter } = setup();
-    const refusal = await refusalOf(adapter.attachVolume(REGION, 'vol-1', 'i-new', '/dev/sdg'));
+    const refusal = await refusalOf(adapter.attachVolume(REGION, VOL, I_NEW, '/dev/sdg'));
     expect(refusal).toMatchObject({ code: 'incorrect_state', retryable: false });
     expect(refusal.details.awsCode).toBe('VolumeInUse');
   });
 
   it('detaching an available volume is IncorrectState', async () => {
-    const { adapter, model } = setup({ detachDescribes: 0 });
-    await adapter.detachVolume(REGION, 'vol-1', 'i-old', false);
-    const refusal = await refusalOf(adapter.detachVolume(REGION, 'vol-1', 'i-old', false));
+    const { adapter, ec2 } = setup({ detachMs: 0 });
+    await adapter.detachVolume(REGION, VOL, I_OLD, false);
+    const refusal = await refusalOf(adapter.detachVolume(REGION, VOL, I_OLD, false));
     expect(refusal).toMatchObject({ code: 'incorrect_state' });
     expect(refusal.details.awsCode).toBe('IncorrectState');
-    expect(model.history()).toEqual([
-      'DetachVolume vol-1 i-old force=false',
-      'DetachVolume vol-1 i-old force=false -> IncorrectState',
+    expect(ec2.history()).toEqual([
+      `DetachVolume ${VOL} ${I_OLD} force=false`,
+      `DetachVolume ${VOL} ${I_OLD} force=false -> IncorrectState`,
     ]);
   });
 
   it('detaching from the wrong instance is InvalidAttachment.NotFound: incorrect_state', async () => {
     const { adapter } = setup();
-    const refusal = await refusalOf(adapter.detachVolume(REGION, 'vol-1', 'i-new', false));
+    const refusal = await refusalOf(adapter.detachVolume(REGION, VOL, I_NEW, false));
     expect(refusal).toMatchObject({ code: 'incorrect_state' });
     expect(refusal.details.awsCode).toBe('InvalidAttachment.NotFound');
   });
 
   it('starting a stopping instance is IncorrectInstanceState; stop and start are idempotent', async () => {
-    const { adapter, model } = setup({ stopDescribes: 1 });
-    await adapter.startInstance(REGION, 'i-old');
-    await adapter.stopInstance(REGION, 'i-old');
-    await adapter.stopInstance(REGION, 'i-old');
-    const refusal = await refusalOf(adapter.startInstance(REGION, 'i-old'));
+    const { adapter, ec2 } = setup({ stopMs: 1_000 });
+    await adapter.startInstance(REGION, I_OLD);
+    await adapter.stopInstance(REGION, I_OLD);
+    await adapter.stopInstance(REGION, I_OLD);
+    const refusal = await refusalOf(adapter.startInstance(REGION, I_OLD));
     expect(refusal).toMatchObject({ code: 'incorrect_state' });
     expect(refusal.details.awsCode).toBe('IncorrectInstanceState');
-    expect(model.count('StopInstances', 'ok')).toBe(2);
+    expect(ec2.count('StopInstances', 'ok')).toBe(2);
   });
 
   it('an attach to an instance in another AZ is refused as other, not retryable', async () => {
-    const { adapter, model } = setup({ detachDescribes: 0 });
-    model.addInstance('i-far', { availabilityZone: 'eu-west-1b' });
-    await adapter.detachVolume(REGION, 'vol-1', 'i-old', false);
-    await adapter.describeVolume(REGION, 'vol-1');
-    const refusal = await refusalOf(adapter.attachVolume(REGION, 'vol-1', 'i-far', '/dev/sdf'));
+    const { adapter, ec2 } = setup({ detachMs: 0 });
+    ec2.addInstance('i-0f000000000000003', { availabilityZone: 'eu-west-1b' });
+    await adapter.detachVolume(REGION, VOL, I_OLD, false);
+    await adapter.describeVolume(REGION, VOL);
+    const refusal = await refusalOf(adapter.attachVolume(REGION, VOL, 'i-0f000000000000003', '/dev/sdf'));
     expect(refusal).toMatchObject({ code: 'other', retryable: false });
     expect(refusal.details.awsCode).toBe('InvalidVolume.ZoneMismatch');
   });
 });
 
-describe('throttling and failures through the mock', () => {
-  it('RequestLimitExceeded surfaces as throttled, retryable (no SDK retry under the mock)', async () => {
-    const { adapter, model } = setup();
-    model.failNext('DetachVolume', 1);
-    const refusal = await refusalOf(adapter.detachVolume(REGION, 'vol-1', 'i-old', false));
+describe('throttling and failures that outlast the SDK retries', () => {
+  it('RequestLimitExceeded on every attempt surfaces as throttled, retryable; nothing was detached', async () => {
+    const { adapter, ec2 } = setup();
+    ec2.throttle('DetachVolume', { count: 5 });
+    const refusal = await refusalOf(adapter.detachVolume(REGION, VOL, I_OLD, false));
     expect(refusal).toMatchObject({ code: 'throttled', retryable: true });
     expect(refusal.details.awsCode).toBe('RequestLimitExceeded');
-    expect(model.volume('vol-1')?.Attachments?.[0]?.State).toBe('attached');
-    await adapter.detachVolume(REGION, 'vol-1', 'i-old', false);
-    expect(model.count('DetachVolume')).toBe(2);
-    expect(model.count('DetachVolume', 'ok')).toBe(1);
+    expect(ec2.volume(VOL)?.attachments[0]?.state).toBe('attached');
+    await adapter.detachVolume(REGION, VOL, I_OLD, false);
+    expect(ec2.count('DetachVolume')).toBe(6);
+    expect(ec2.count('DetachVolume', 'ok')).toBe(1);
   });
 
-  it('a 5xx is other, retryable; a permanent client error is not', async () => {
-    const { adapter, model } = setup();
-    model.failAlways('StopInstances', () => ec2Error('InternalError', 500, 'An internal error has occurred'));
-    model.failAlways('StartInstances', () => ec2Error('InvalidParameterValue', 400, 'bad'));
-    await expect(refusalOf(adapter.stopInstance(REGION, 'i-old'))).resolves.toMatchObject({
+  it('a 5xx is other, retryable (after the SDK retried it); a permanent client error is not retried', async () => {
+    const { adapter, ec2 } = setup();
+    ec2.failAlways('StopInstances', ec2Error('InternalError', 500, 'An internal error has occurred'));
+    ec2.failAlways('StartInstances', ec2Error('InvalidParameterValue', 400, 'bad'));
+    await expect(refusalOf(adapter.stopInstance(REGION, I_OLD))).resolves.toMatchObject({
       code: 'other',
       retryable: true,
     });
-    await expect(refusalOf(adapter.startInstance(REGION, 'i-old'))).resolves.toMatchObject({
+    await expect(refusalOf(adapter.startInstance(REGION, I_OLD))).resolves.toMatchObject({
       code: 'other',
       retryable: false,
     });
-    expect(model.count('StopInstances', 'InternalError')).toBe(1);
+    expect(ec2.count('StopInstances', 'InternalError')).toBe(5);
+    expect(ec2.count('StartInstances', 'InvalidParameterValue')).toBe(1);
+  });
+
+  it('a DryRun is answered, never retried, even when EC2 throttles the real calls', async () => {
+    const { adapter, ec2 } = setup();
+    ec2.throttle('DetachVolume', { count: 10, when: (params) => !isDryRun(params) });
+    await adapter.checkPermissions(REGION, VOL, I_OLD, I_NEW, '/dev/sdf');
+    expect(ec2.count('DetachVolume')).toBe(1);
   });
 });
 
@@ -328,8 +370,14 @@ describe('classifyEc2Error', () => {
     ['InternalError', 500, 'other', true],
     ['Unavailable', 503, 'other', true],
     ['InvalidParameterValue', 400, 'other', false],
-  ])('%s (%i) -> %s, retryable %s', (name, status, code, retryable) => {
-    const refusal = classifyEc2Error(ec2Error(name, status, 'message'));
+  ])('%s (%i) from the wire -> %s, retryable %s', async (name, status, code, retryable) => {
+    // The emulator answers the code with its status; the SDK builds the error it throws from that.
+    const { ec2 } = setup();
+    ec2.failAlways('DescribeVolumes', ec2Error(name, status, 'message'));
+    const raw: unknown = await client
+      .send(new DescribeVolumesCommand({ VolumeIds: [VOL] }))
+      .catch((error: unknown) => error);
+    const refusal = classifyEc2Error(raw);
     expect(refusal).toMatchObject({ code, retryable });
     expect(refusal.details.awsCode).toBe(name);
     expect(refusal.message).toBe(`${name}: message`);
@@ -345,25 +393,26 @@ describe('classifyEc2Error', () => {
 
 describe('clients', () => {
   it('keeps one client per region and destroys them all', async () => {
+    setup();
     const made: string[] = [];
     const destroyed: string[] = [];
     const adapter = new AwsEc2Adapter({
       ec2Client: (region) => {
         made.push(region);
-        const client = new EC2Client({ region });
-        const destroy = client.destroy.bind(client);
-        client.destroy = () => {
+        const regional = new EC2Client({ region });
+        const destroy = regional.destroy.bind(regional);
+        regional.destroy = () => {
           destroyed.push(region);
           destroy();
         };
-        return client;
+        return regional;
       },
     });
-    new Ec2Model(REGION).addVolume('vol-1').installOn(ec2Mock);
-    await adapter.describeVolume(REGION, 'vol-1');
-    await adapter.describeVolume(REGION, 'vol-1');
-    await adapter.describeVolume('us-east-1', 'vol-1');
+    await adapter.describeVolume(REGION, VOL);
+    await adapter.describeVolume(REGION, VOL);
+    await adapter.describeVolume('us-east-1', VOL);
     expect(made).toEqual([REGION, 'us-east-1']);
+    expect(emulator().ec2.calls.map((call) => call.region)).toEqual([REGION, REGION, 'us-east-1']);
     adapter.destroy();
     expect(destroyed).toEqual([REGION, 'us-east-1']);
   });

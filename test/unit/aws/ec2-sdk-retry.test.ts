@@ -1,106 +1,103 @@
-// The SDK's own retry and client configuration, exercised for real: the model sits where the
-// network would be (inside the retry middleware), so throttling is retried by the SDK's standard
-// strategy, not by us. No aws-sdk-client-mock in this file: it would replace send.
-import { EC2Client } from '@aws-sdk/client-ec2';
-import { ConfiguredRetryStrategy } from '@smithy/core/retry';
-
+// The SDK's own retry and client configuration, exercised for real against the AWS emulator:
+// throttling is retried by the SDK's standard strategy, not by us, and the production client
+// factory finds the emulator through AWS_ENDPOINT_URL_EC2 and the credentials in the environment.
 import { AwsEc2Adapter, defaultEc2ClientFactory } from '../../../src/adapters/aws/ec2-adapter';
 import { Ec2Refusal } from '../../../src/ports/ec2';
-import { Ec2Model } from '../../support/aws/ec2-model';
+import { useAwsEmulator } from '../../support/aws/emulator';
+import { fastEc2Client } from '../../support/aws/fast-retry-clients';
 
 const REGION = 'eu-west-1';
-const TEST_CREDENTIALS = { accessKeyId: 'AKIDTESTONLY', secretAccessKey: 'test-only-secret' };
+const I_OLD = 'i-0a000000000000001';
+const I_NEW = 'i-0b000000000000002';
+const VOL = 'vol-0c000000000000001';
+const emulator = useAwsEmulator();
+const adapters: AwsEc2Adapter[] = [];
 
-/** Standard retry mode with a 1 ms backoff, so tests do not sleep. */
-function fastClient(model: Ec2Model, maxAttempts: number): EC2Client {
-  const client = new EC2Client({
-    region: REGION,
-    credentials: TEST_CREDENTIALS,
-    retryStrategy: new ConfiguredRetryStrategy(maxAttempts, 1),
-  });
-  model.attachTo(client);
-  return client;
-}
+afterEach(() => {
+  for (const adapter of adapters.splice(0)) adapter.destroy();
+});
 
+/** Standard retry mode with `maxAttempts` and a 1 ms backoff, so tests do not sleep. */
 function setup(maxAttempts: number) {
-  const model = new Ec2Model(REGION, { detachDescribes: 0 })
-    .addInstance('i-old')
-    .addInstance('i-new')
-    .addVolume('vol-1', { attachedTo: { instanceId: 'i-old', device: '/dev/sdf' } });
-  const client = fastClient(model, maxAttempts);
-  return { model, adapter: new AwsEc2Adapter({ ec2Client: () => client }) };
+  const ec2 = emulator()
+    .reset({ ec2: { detachMs: 0 } })
+    .ec2.addInstance(I_OLD)
+    .addInstance(I_NEW)
+    .addVolume(VOL, { attachedTo: { instanceId: I_OLD, device: '/dev/sdf' } });
+  const client = fastEc2Client(REGION, maxAttempts);
+  const adapter = new AwsEc2Adapter({ ec2Client: () => client });
+  adapters.push(adapter);
+  return { ec2, adapter };
 }
 
 describe('SDK retry on throttling', () => {
   it('retries a throttled DescribeVolumes and completes', async () => {
-    const { model, adapter } = setup(4);
-    model.failNext('DescribeVolumes', 2);
-    await expect(adapter.describeVolume(REGION, 'vol-1')).resolves.toMatchObject({ state: 'in-use' });
-    expect(model.count('DescribeVolumes')).toBe(3);
-    expect(model.count('DescribeVolumes', 'ok')).toBe(1);
+    const { ec2, adapter } = setup(4);
+    ec2.throttle('DescribeVolumes', { count: 2 });
+    await expect(adapter.describeVolume(REGION, VOL)).resolves.toMatchObject({ state: 'in-use' });
+    expect(ec2.count('DescribeVolumes')).toBe(3);
+    expect(ec2.count('DescribeVolumes', 'ok')).toBe(1);
   });
 
   it('a throttled DetachVolume is retried by the SDK and executed once', async () => {
-    const { model, adapter } = setup(4);
-    model.failNext('DetachVolume', 1);
-    await adapter.detachVolume(REGION, 'vol-1', 'i-old', false);
-    expect(model.history()).toEqual([
-      'DetachVolume vol-1 i-old force=false -> RequestLimitExceeded',
-      'DetachVolume vol-1 i-old force=false',
+    const { ec2, adapter } = setup(4);
+    ec2.throttle('DetachVolume');
+    await adapter.detachVolume(REGION, VOL, I_OLD, false);
+    expect(ec2.history()).toEqual([
+      `DetachVolume ${VOL} ${I_OLD} force=false -> RequestLimitExceeded`,
+      `DetachVolume ${VOL} ${I_OLD} force=false`,
+    ]);
+    expect(ec2.calls.map((call) => call.headers['amz-sdk-request'])).toEqual([
+      'attempt=1; max=4',
+      'attempt=2; max=4',
     ]);
   });
 
   it('the DryRun answers are not retried', async () => {
-    const { model, adapter } = setup(4);
-    model.deny('AttachVolume');
+    const { ec2, adapter } = setup(4);
+    ec2.deny('AttachVolume');
     const error: unknown = await adapter
-      .checkPermissions(REGION, 'vol-1', 'i-old', 'i-new', '/dev/sdf')
+      .checkPermissions(REGION, VOL, I_OLD, I_NEW, '/dev/sdf')
       .catch((e: unknown) => e);
     expect(error).toMatchObject({ code: 'unauthorized' });
-    expect(model.count('DetachVolume', 'DryRunOperation')).toBe(1);
-    expect(model.count('AttachVolume', 'UnauthorizedOperation')).toBe(1);
+    expect(ec2.count('DetachVolume', 'DryRunOperation')).toBe(1);
+    expect(ec2.count('AttachVolume', 'UnauthorizedOperation')).toBe(1);
   });
 
   it('surfaces throttling that outlasts maxAttempts as throttled, retryable', async () => {
-    const { model, adapter } = setup(3);
-    model.failNext('AttachVolume', 10);
+    const { ec2, adapter } = setup(3);
+    ec2.throttle('AttachVolume', { count: 10 });
     const error: unknown = await adapter
-      .attachVolume(REGION, 'vol-1', 'i-new', '/dev/sdg')
+      .attachVolume(REGION, VOL, I_NEW, '/dev/sdg')
       .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(Ec2Refusal);
     expect(error).toMatchObject({ code: 'throttled', retryable: true });
     expect((error as Ec2Refusal).details.awsCode).toBe('RequestLimitExceeded');
-    expect(model.count('AttachVolume')).toBe(3);
+    expect(ec2.count('AttachVolume')).toBe(3);
   });
 
   it('does not retry IncorrectState', async () => {
-    const { model, adapter } = setup(4);
-    await adapter.detachVolume(REGION, 'vol-1', 'i-old', false);
-    const error: unknown = await adapter
-      .detachVolume(REGION, 'vol-1', 'i-old', false)
-      .catch((e: unknown) => e);
+    const { ec2, adapter } = setup(4);
+    await adapter.detachVolume(REGION, VOL, I_OLD, false);
+    const error: unknown = await adapter.detachVolume(REGION, VOL, I_OLD, false).catch((e: unknown) => e);
     expect(error).toMatchObject({ code: 'incorrect_state' });
-    expect(model.count('DetachVolume')).toBe(2);
+    expect(ec2.count('DetachVolume')).toBe(2);
+  });
+
+  it('a lost response is sent again by the SDK: the repeated detach finds it under way and changes nothing', async () => {
+    const { ec2, adapter } = setup(4);
+    emulator().reset({ ec2: { detachMs: 60_000 } });
+    ec2.addInstance(I_OLD).addVolume(VOL, { attachedTo: { instanceId: I_OLD, device: '/dev/sdf' } });
+    ec2.loseNextResponse('DetachVolume');
+    await adapter.detachVolume(REGION, VOL, I_OLD, false);
+    expect(ec2.calls.map((call) => call.outcome)).toEqual(['lost-response', 'ok']);
+    expect(ec2.volume(VOL)?.attachments).toEqual([
+      { instanceId: I_OLD, device: '/dev/sdf', state: 'detaching' },
+    ]);
   });
 });
 
 describe('default clients: the SDK standard configuration', () => {
-  const touched = [
-    'AWS_ENDPOINT_URL_EC2',
-    'AWS_ACCESS_KEY_ID',
-    'AWS_SECRET_ACCESS_KEY',
-    'AWS_SESSION_TOKEN',
-    'AWS_PROFILE',
-  ] as const;
-  const saved = Object.fromEntries(touched.map((name) => [name, process.env[name]]));
-  afterEach(() => {
-    for (const name of touched) {
-      const value = saved[name];
-      if (value === undefined) delete process.env[name];
-      else process.env[name] = value;
-    }
-  });
-
   it('use the standard retry mode with 5 attempts, and the target region', async () => {
     const client = defaultEc2ClientFactory('eu-central-1');
     await expect(client.config.region()).resolves.toBe('eu-central-1');
@@ -109,30 +106,35 @@ describe('default clients: the SDK standard configuration', () => {
     client.destroy();
   });
 
-  it('honor AWS_ENDPOINT_URL_EC2 and env credentials, and retry RequestLimitExceeded', async () => {
-    process.env.AWS_ENDPOINT_URL_EC2 = 'http://localhost:4566';
-    process.env.AWS_ACCESS_KEY_ID = TEST_CREDENTIALS.accessKeyId;
-    process.env.AWS_SECRET_ACCESS_KEY = TEST_CREDENTIALS.secretAccessKey;
-    delete process.env.AWS_SESSION_TOKEN;
-    delete process.env.AWS_PROFILE;
+  it('find the emulator through AWS_ENDPOINT_URL_EC2 and sign with the env credentials; retry RequestLimitExceeded', async () => {
+    expect(process.env.AWS_ENDPOINT_URL_EC2).toBe(emulator().url);
+    const ec2 = emulator().reset().ec2.addInstance(I_OLD);
+    ec2.throttle('StopInstances');
+    const adapter = new AwsEc2Adapter();
+    adapters.push(adapter);
 
-    const model = new Ec2Model(REGION).addInstance('i-old');
-    model.failNext('StopInstances', 1);
-    const requests: { hostname: string; port?: number; headers: Record<string, string> }[] = [];
-    const adapter = new AwsEc2Adapter({
-      ec2Client: (region) => {
-        const client = defaultEc2ClientFactory(region);
-        model.attachTo(client, (request) => requests.push(request as (typeof requests)[number]));
-        return client;
-      },
-    });
+    await adapter.stopInstance('eu-central-1', I_OLD);
+    expect(ec2.actions()).toEqual([`StopInstances ${I_OLD}`]);
+    // The emulator checks every signature: both attempts were signed with the environment's keys.
+    expect(ec2.calls.map((call) => [call.region, call.outcome, call.headers['amz-sdk-request']])).toEqual([
+      ['eu-central-1', 'RequestLimitExceeded', 'attempt=1; max=5'],
+      ['eu-central-1', 'ok', 'attempt=2; max=5'],
+    ]);
+  });
 
-    await adapter.stopInstance(REGION, 'i-old');
-    expect(model.actions()).toEqual(['StopInstances i-old']);
-    expect(requests).toHaveLength(2);
-    expect(requests[0]).toMatchObject({ hostname: 'localhost', port: 4566 });
-    expect(requests[1]!.headers['amz-sdk-request']).toBe('attempt=2; max=5');
-    expect(requests[0]!.headers.authorization).toContain(`Credential=${TEST_CREDENTIALS.accessKeyId}/`);
-    adapter.destroy();
-  }, 20_000);
+  it('a wrong secret is refused by EC2 (AuthFailure) and read as unauthorized, not retried', async () => {
+    const ec2 = emulator().reset().ec2.addInstance(I_OLD);
+    const saved = process.env.AWS_SECRET_ACCESS_KEY;
+    process.env.AWS_SECRET_ACCESS_KEY = 'not-the-secret';
+    try {
+      const adapter = new AwsEc2Adapter();
+      adapters.push(adapter);
+      const error: unknown = await adapter.describeInstance(REGION, I_OLD).catch((e: unknown) => e);
+      expect(error).toMatchObject({ code: 'unauthorized', retryable: false });
+      expect((error as Ec2Refusal).details.awsCode).toBe('AuthFailure');
+      expect(ec2.count('DescribeInstances', 'AuthFailure')).toBe(1);
+    } finally {
+      process.env.AWS_SECRET_ACCESS_KEY = saved;
+    }
+  });
 });

@@ -1,13 +1,10 @@
-// AwsRdsAdapter against the stateful RDS model, through aws-sdk-client-mock (send is stubbed, so
-// the SDK's retry middleware does not run here; rds-sdk-retry.test.ts covers it with real clients).
-import {
-  DescribeDBInstancesCommand,
-  PromoteReadReplicaCommand,
-  RDSClient,
-  SwitchoverBlueGreenDeploymentCommand,
-} from '@aws-sdk/client-rds';
-import { CloudWatchClient, GetMetricDataCommand } from '@aws-sdk/client-cloudwatch';
-import { mockClient } from 'aws-sdk-client-mock';
+// AwsRdsAdapter against the AWS emulator, through real RDS and CloudWatch clients: the SDK
+// serializes each call (RDS's Query protocol, CloudWatch's JSON), the emulator answers, the SDK
+// parses the answer or the error (DBInstanceNotFound becomes DBInstanceNotFoundFault) and runs its
+// DBInstanceAvailable waiter. The clients retry as production's do (standard mode, 5 attempts)
+// with a 1 ms backoff. Time is a ManualClock that moves one STEP each time RDS answers a describe
+// (every poll of a waiter sees the world a little later).
+import { RDSClient } from '@aws-sdk/client-rds';
 
 import { AwsRdsAdapter } from '../../../src/adapters/aws/rds-adapter';
 import type { AwsRdsAdapterOptions } from '../../../src/adapters/aws/rds-adapter';
@@ -18,36 +15,52 @@ import {
   switchoverIfReady,
 } from '../../../src/strategies/replica-promotion/rds-decisions';
 import { AwsRefusal } from '../../../src/ports/rds';
-import { accessDeniedError, RdsModel, throttlingError } from '../../support/aws/rds-model';
-import type { PromotionScript } from '../../support/aws/rds-model';
+import { advancePerCall, useAwsEmulator } from '../../support/aws/emulator';
+import type { RdsDurations } from '../../support/aws/emulator';
+import { fastCloudWatchClient, fastRdsClient } from '../../support/aws/fast-retry-clients';
+import { ManualClock } from '../../support/manual-clock';
 
 const REGION = 'eu-west-1';
 const NOW = new Date('2025-03-02T02:10:00Z');
-
-const rdsMock = mockClient(RDSClient);
-const cloudWatchMock = mockClient(CloudWatchClient);
-
-afterEach(() => {
-  rdsMock.reset();
-  cloudWatchMock.reset();
-});
+/** How much emulated time one describe takes. */
+const STEP = 1_000;
+const emulator = useAwsEmulator();
+const rdsClient = fastRdsClient(REGION);
+const cloudWatchClient = fastCloudWatchClient(REGION);
 
 afterAll(() => {
-  rdsMock.restore();
-  cloudWatchMock.restore();
+  rdsClient.destroy();
+  cloudWatchClient.destroy();
 });
 
-function setup(promotion: PromotionScript = {}, options: AwsRdsAdapterOptions = {}) {
-  const model = new RdsModel(REGION, promotion);
-  model.installOn(rdsMock, cloudWatchMock);
+function setup(durations: Partial<RdsDurations> = {}, options: AwsRdsAdapterOptions = {}) {
+  const clock = new ManualClock();
+  const aws = emulator().reset({ clock, rds: durations });
+  advancePerCall(aws.rds, 'DescribeDBInstances', clock, STEP);
+  advancePerCall(aws.rds, 'DescribeBlueGreenDeployments', clock, STEP);
   const adapter = new AwsRdsAdapter({
+    rdsClient: () => rdsClient,
+    cloudWatchClient: () => cloudWatchClient,
     minDelaySeconds: 0.01,
     maxDelaySeconds: 0.02,
     switchoverStartGraceSeconds: 0.2,
     clock: { now: () => NOW },
     ...options,
   });
-  return { model, adapter };
+  return { rds: aws.rds, cloudWatch: aws.cloudWatch, adapter };
+}
+
+/** Promotion phases measured in describes (each describe is one STEP later). */
+function promotion(phases: {
+  stale?: number;
+  modifying?: number;
+  rebooting?: number;
+}): Partial<RdsDurations> {
+  return {
+    promoteStaleMs: (phases.stale ?? 0) * STEP,
+    promoteModifyingMs: (phases.modifying ?? 2) * STEP,
+    promoteRebootingMs: (phases.rebooting ?? 1) * STEP,
+  };
 }
 
 async function refusalOf(promise: Promise<unknown>): Promise<AwsRefusal> {
@@ -62,8 +75,8 @@ async function refusalOf(promise: Promise<unknown>): Promise<AwsRefusal> {
 
 describe('read-replica promotion', () => {
   it('describes, promotes once, waits through modifying and rebooting, verifies', async () => {
-    const { model, adapter } = setup({ modifying: 2, rebooting: 2 });
-    model.addInstance('orders').addReplica('orders-replica', 'orders');
+    const { rds, adapter } = setup(promotion({ modifying: 2, rebooting: 2 }));
+    rds.addInstance('orders').addReplica('orders-replica', 'orders');
 
     const before = await adapter.describeReplica(REGION, 'orders-replica');
     expect(before).toMatchObject({
@@ -76,26 +89,28 @@ describe('read-replica promotion', () => {
     expect(replicaPreflight(before, 'orders')).toEqual({ blockers: [], warnings: [] });
 
     await expect(promoteIfStillReplica(adapter, REGION, 'orders-replica')).resolves.toBe('promoted');
-    const describesBeforeWait = model.count('DescribeDBInstances');
+    const describesBeforeWait = rds.count('DescribeDBInstances');
 
     const waited = await adapter.waitAvailable(REGION, 'orders-replica', 10_000, { untilPromoted: true });
 
     expect(waited.outcome).toBe('available');
     expect(waited.instance).toMatchObject({ status: 'available', sourceId: null });
     expect(promotionVerified(waited.instance)).toBe(true);
-    expect(model.count('PromoteReadReplica')).toBe(1);
-    expect(rdsMock.commandCalls(PromoteReadReplicaCommand)).toHaveLength(1);
+    expect(rds.count('PromoteReadReplica')).toBe(1);
+    expect(rds.calls.find((call) => call.action === 'PromoteReadReplica')?.params).toEqual({
+      DBInstanceIdentifier: 'orders-replica',
+    });
     // modifying, modifying, rebooting, rebooting, then available: the waiter polled through them.
-    const statusesSeen = model.calls
+    const statusesSeen = rds.calls
       .slice(describesBeforeWait)
-      .filter((call) => call.command === 'DescribeDBInstances').length;
+      .filter((call) => call.action === 'DescribeDBInstances').length;
     expect(statusesSeen).toBeGreaterThanOrEqual(4);
     expect(await adapter.describeReplica(REGION, 'orders')).toMatchObject({ replicaIds: [] });
   });
 
   it('does not stop at a stale `available` right after the request when waiting untilPromoted', async () => {
-    const { model, adapter } = setup({ stale: 2, modifying: 1, rebooting: 1 });
-    model.addInstance('orders').addReplica('orders-replica', 'orders');
+    const { rds, adapter } = setup(promotion({ stale: 2, modifying: 1, rebooting: 1 }));
+    rds.addInstance('orders').addReplica('orders-replica', 'orders');
     await adapter.promoteReadReplica(REGION, 'orders-replica');
 
     const naive = await adapter.waitAvailable(REGION, 'orders-replica', 5_000);
@@ -106,12 +121,12 @@ describe('read-replica promotion', () => {
       outcome: 'available',
       instance: { status: 'available', sourceId: null },
     });
-    expect(model.count('PromoteReadReplica')).toBe(1);
+    expect(rds.count('PromoteReadReplica')).toBe(1);
   });
 
   it('after a crash past PromoteReadReplica, describe-first never sends it again', async () => {
-    const { model, adapter } = setup({ stale: 1, modifying: 2, rebooting: 1 });
-    model.addInstance('orders').addReplica('orders-replica', 'orders');
+    const { rds, adapter } = setup(promotion({ stale: 1, modifying: 2, rebooting: 1 }));
+    rds.addInstance('orders').addReplica('orders-replica', 'orders');
     await adapter.promoteReadReplica(REGION, 'orders-replica'); // the attempt that "crashed"
 
     // RDS still shows an available replica: only the executor's record says it may have been sent.
@@ -123,12 +138,12 @@ describe('read-replica promotion', () => {
 
     await adapter.waitAvailable(REGION, 'orders-replica', 5_000, { untilPromoted: true });
     await expect(promoteIfStillReplica(adapter, REGION, 'orders-replica')).resolves.toBe('already_promoted');
-    expect(model.count('PromoteReadReplica')).toBe(1);
+    expect(rds.count('PromoteReadReplica')).toBe(1);
   });
 
   it('when RDS refuses a promotion it already accepted (stale describe), asks for a later retry', async () => {
-    const { model, adapter } = setup({ stale: 3 });
-    model.addInstance('orders').addReplica('orders-replica', 'orders');
+    const { rds, adapter } = setup(promotion({ stale: 3 }));
+    rds.addInstance('orders').addReplica('orders-replica', 'orders');
     await adapter.promoteReadReplica(REGION, 'orders-replica');
 
     // The executor lost its record; describe shows an available replica; RDS says InvalidDBInstanceState.
@@ -136,12 +151,12 @@ describe('read-replica promotion', () => {
     expect(refusal).toMatchObject({ code: 'invalid_state', retryable: true });
     // The retried step describes first and now sees the promotion.
     await expect(promoteIfStillReplica(adapter, REGION, 'orders-replica')).resolves.toBe('in_progress');
-    expect(model.count('PromoteReadReplica', 'ok')).toBe(1);
+    expect(rds.count('PromoteReadReplica', 'ok')).toBe(1);
   });
 
   it('refuses to promote an instance that is not a replica with invalid_state', async () => {
-    const { model, adapter } = setup();
-    model.addInstance('orders');
+    const { rds, adapter } = setup();
+    rds.addInstance('orders');
 
     const refusal = await refusalOf(adapter.promoteReadReplica(REGION, 'orders'));
     expect(refusal).toMatchObject({
@@ -151,15 +166,18 @@ describe('read-replica promotion', () => {
       httpStatusCode: 400,
     });
     await expect(promoteIfStillReplica(adapter, REGION, 'orders')).resolves.toBe('already_promoted');
-    expect(model.count('PromoteReadReplica')).toBe(1);
+    expect(rds.count('PromoteReadReplica')).toBe(1);
   });
 
   it('preflight names what blocks: wrong source, backing-up, pending modifications', async () => {
-    const { model, adapter } = setup();
-    model
+    const { rds, adapter } = setup();
+    rds
       .addInstance('orders')
       .addInstance('billing')
-      .addReplica('orders-replica', 'billing', { status: 'backing-up', pendingModifications: true });
+      .addReplica('orders-replica', 'billing', {
+        status: 'backing-up',
+        pending: { DBInstanceClass: 'db.r6g.xlarge' },
+      });
 
     const preflight = replicaPreflight(await adapter.describeReplica(REGION, 'orders-replica'), 'orders');
     expect(preflight.blockers).toEqual([
@@ -169,24 +187,24 @@ describe('read-replica promotion', () => {
     expect(preflight.warnings).toEqual(['orders-replica has pending modifications']);
   });
 
-  it('reports a missing instance as null / not_found, fast', async () => {
-    const { adapter } = setup();
+  it('reports a missing instance as null / not_found, and a wait stops at the first answer', async () => {
+    const { rds, adapter } = setup();
     await expect(adapter.describeReplica(REGION, 'ghost')).resolves.toBeNull();
     expect(await refusalOf(adapter.promoteReadReplica(REGION, 'ghost'))).toMatchObject({ code: 'not_found' });
     await expect(promoteIfStillReplica(adapter, REGION, 'ghost')).rejects.toMatchObject({
       code: 'not_found',
     });
 
-    const started = Date.now();
+    const describesBefore = rds.count('DescribeDBInstances');
     const refusal = await refusalOf(adapter.waitAvailable(REGION, 'ghost', 30_000));
     expect(refusal.code).toBe('not_found');
-    expect(Date.now() - started).toBeLessThan(5_000);
+    expect(rds.count('DescribeDBInstances') - describesBefore).toBe(1);
   });
 
   it('classifies AccessDenied as unauthorized and stops a wait at once', async () => {
-    const { model, adapter } = setup();
-    model.addInstance('orders').addReplica('orders-replica', 'orders');
-    model.failAlways('DescribeDBInstances', () => accessDeniedError());
+    const { rds, adapter } = setup();
+    rds.addInstance('orders').addReplica('orders-replica', 'orders');
+    rds.deny('DescribeDBInstances');
 
     expect(await refusalOf(adapter.describeReplica(REGION, 'orders-replica'))).toMatchObject({
       code: 'unauthorized',
@@ -194,48 +212,52 @@ describe('read-replica promotion', () => {
       awsCode: 'AccessDenied',
       httpStatusCode: 403,
     });
-    const started = Date.now();
+    const describesBefore = rds.count('DescribeDBInstances');
     expect(await refusalOf(adapter.waitAvailable(REGION, 'orders-replica', 30_000))).toMatchObject({
       code: 'unauthorized',
     });
-    expect(Date.now() - started).toBeLessThan(5_000);
+    expect(rds.count('DescribeDBInstances') - describesBefore).toBe(1);
   });
 
   it('classifies throttling that outlasted the SDK retries as throttled, retryable', async () => {
-    const { model, adapter } = setup();
-    model.addInstance('orders').addReplica('orders-replica', 'orders');
-    model.failNext('DescribeDBInstances', 1, () => throttlingError('RequestLimitExceeded'));
+    const { rds, adapter } = setup();
+    rds.addInstance('orders').addReplica('orders-replica', 'orders');
+    rds.throttle('DescribeDBInstances', { count: 5 });
 
     expect(await refusalOf(adapter.describeReplica(REGION, 'orders-replica'))).toMatchObject({
       code: 'throttled',
       retryable: true,
+      awsCode: 'Throttling',
+      httpStatusCode: 400,
     });
+    expect(rds.count('DescribeDBInstances', 'Throttling')).toBe(5);
     await expect(adapter.describeReplica(REGION, 'orders-replica')).resolves.toMatchObject({
       sourceId: 'orders',
     });
   });
 
-  it('keeps waiting through throttled polls', async () => {
-    const { model, adapter } = setup({ modifying: 1, rebooting: 1 });
-    model.addInstance('orders').addReplica('orders-replica', 'orders');
+  it('keeps waiting through polls throttled beyond the SDK retries', async () => {
+    const { rds, adapter } = setup(promotion({ modifying: 1, rebooting: 1 }));
+    rds.addInstance('orders').addReplica('orders-replica', 'orders');
     await adapter.promoteReadReplica(REGION, 'orders-replica');
-    model.failNext('DescribeDBInstances', 3);
+    rds.throttle('DescribeDBInstances', { count: 7 });
 
     const waited = await adapter.waitAvailable(REGION, 'orders-replica', 10_000, { untilPromoted: true });
     expect(waited).toMatchObject({ outcome: 'available', instance: { sourceId: null } });
+    expect(rds.count('DescribeDBInstances', 'Throttling')).toBe(7);
   });
 
   it('times out with the state it last saw', async () => {
-    const { model, adapter } = setup();
-    model.addReplica('stuck', 'orders', { status: 'modifying' });
+    const { rds, adapter } = setup();
+    rds.addReplica('stuck', 'orders', { status: 'modifying' });
 
     const waited = await adapter.waitAvailable(REGION, 'stuck', 300);
     expect(waited).toMatchObject({ outcome: 'timed_out', instance: { status: 'modifying' } });
   });
 
   it('ends a wait on a state that will not become available', async () => {
-    const { model, adapter } = setup();
-    model.addReplica('broken', 'orders', { status: 'incompatible-parameters' });
+    const { rds, adapter } = setup();
+    rds.addReplica('broken', 'orders', { status: 'incompatible-parameters' });
 
     const waited = await adapter.waitAvailable(REGION, 'broken', 10_000);
     expect(waited).toMatchObject({ outcome: 'failed', instance: { status: 'incompatible-parameters' } });
@@ -243,7 +265,7 @@ describe('read-replica promotion', () => {
 
   it('creates one client per region and asks for the right instance', async () => {
     const regions: string[] = [];
-    const { model, adapter } = setup(
+    const { rds, adapter } = setup(
       {},
       {
         rdsClient: (region) => {
@@ -252,14 +274,16 @@ describe('read-replica promotion', () => {
         },
       },
     );
-    model.addInstance('orders');
+    rds.addInstance('orders');
     await adapter.describeReplica('eu-west-1', 'orders');
     await adapter.describeReplica('eu-west-1', 'orders');
     await adapter.describeReplica('us-east-1', 'orders');
     expect(regions).toEqual(['eu-west-1', 'us-east-1']);
-    expect(rdsMock.commandCalls(DescribeDBInstancesCommand)[0]!.args[0].input).toEqual({
-      DBInstanceIdentifier: 'orders',
-    });
+    expect(rds.calls.map((call) => [call.region, call.params])).toEqual([
+      ['eu-west-1', { DBInstanceIdentifier: 'orders' }],
+      ['eu-west-1', { DBInstanceIdentifier: 'orders' }],
+      ['us-east-1', { DBInstanceIdentifier: 'orders' }],
+    ]);
     adapter.destroy();
   });
 });
@@ -268,18 +292,18 @@ describe('CloudWatch ReplicaLag', () => {
   const minutesAgo = (minutes: number) => new Date(NOW.getTime() - minutes * 60_000);
 
   it('returns the newest datapoint of the last few minutes', async () => {
-    const { model, adapter } = setup();
-    model
-      .addLagDatapoint('orders-replica', minutesAgo(10), 99)
-      .addLagDatapoint('orders-replica', minutesAgo(3), 4)
-      .addLagDatapoint('orders-replica', minutesAgo(1), 1.5)
-      .addLagDatapoint('orders-replica', minutesAgo(2), 9);
+    const { cloudWatch, adapter } = setup();
+    cloudWatch
+      .addReplicaLag('orders-replica', minutesAgo(10), 99)
+      .addReplicaLag('orders-replica', minutesAgo(3), 4)
+      .addReplicaLag('orders-replica', minutesAgo(1), 1.5)
+      .addReplicaLag('orders-replica', minutesAgo(2), 9);
 
     await expect(adapter.replicaLagSeconds(REGION, 'orders-replica')).resolves.toBe(1.5);
-    const input = cloudWatchMock.commandCalls(GetMetricDataCommand)[0]!.args[0].input;
-    expect(input).toMatchObject({
-      StartTime: minutesAgo(5),
-      EndTime: NOW,
+    // What went on the wire (JSON, timestamps in epoch seconds).
+    expect(cloudWatch.calls[0]?.params).toMatchObject({
+      StartTime: minutesAgo(5).getTime() / 1000,
+      EndTime: NOW.getTime() / 1000,
       MetricDataQueries: [
         {
           MetricStat: {
@@ -297,28 +321,30 @@ describe('CloudWatch ReplicaLag', () => {
   });
 
   it('returns null when there is no datapoint, or RDS reports -1 (not replicating)', async () => {
-    const { model, adapter } = setup();
+    const { cloudWatch, adapter } = setup();
     await expect(adapter.replicaLagSeconds(REGION, 'orders-replica')).resolves.toBeNull();
-    model.addLagDatapoint('orders-replica', minutesAgo(1), -1);
+    cloudWatch.addReplicaLag('orders-replica', minutesAgo(1), -1);
     await expect(adapter.replicaLagSeconds(REGION, 'orders-replica')).resolves.toBeNull();
   });
 
   it('classifies a CloudWatch refusal', async () => {
-    const { model, adapter } = setup();
-    model.failAlways('GetMetricData', () => accessDeniedError('cloudwatch:GetMetricData'));
+    const { cloudWatch, adapter } = setup();
+    cloudWatch.deny('GetMetricData');
     expect(await refusalOf(adapter.replicaLagSeconds(REGION, 'orders-replica'))).toMatchObject({
       code: 'unauthorized',
+      awsCode: 'AccessDenied',
+      httpStatusCode: 403,
     });
   });
 });
 
 describe('Blue/Green switchover', () => {
   it('preflight, switchover with SwitchoverTimeout, completed', async () => {
-    const { model, adapter } = setup();
-    model.addBlueGreen('bgd-orders', {
+    const { rds, adapter } = setup();
+    rds.addBlueGreen('bgd-orders', {
       source: 'orders',
       target: 'orders-green',
-      switchover: { result: 'completed', inProgressDescribes: 3 },
+      switchover: { result: 'completed', durationMs: 3 * STEP },
     });
 
     const before = await adapter.describeBlueGreen(REGION, 'bgd-orders');
@@ -326,15 +352,15 @@ describe('Blue/Green switchover', () => {
       id: 'bgd-orders',
       status: 'AVAILABLE',
       switchoverReady: true,
-      source: model.arn('orders'),
-      target: model.arn('orders-green'),
+      source: rds.arn('orders'),
+      target: rds.arn('orders-green'),
       members: [{ status: 'AVAILABLE' }],
     });
 
     await expect(switchoverIfReady(adapter, REGION, 'bgd-orders', 600)).resolves.toBe('switched');
-    expect(rdsMock.commandCalls(SwitchoverBlueGreenDeploymentCommand)[0]!.args[0].input).toEqual({
+    expect(rds.calls.find((call) => call.action === 'SwitchoverBlueGreenDeployment')?.params).toEqual({
       BlueGreenDeploymentIdentifier: 'bgd-orders',
-      SwitchoverTimeout: 600,
+      SwitchoverTimeout: '600',
     });
 
     const result = await adapter.waitSwitchover(REGION, 'bgd-orders', 10_000);
@@ -343,12 +369,12 @@ describe('Blue/Green switchover', () => {
 
     // Re-entry after completion does not send again.
     await expect(switchoverIfReady(adapter, REGION, 'bgd-orders', 600)).resolves.toBe('already_completed');
-    expect(model.count('SwitchoverBlueGreenDeployment')).toBe(1);
+    expect(rds.count('SwitchoverBlueGreenDeployment')).toBe(1);
   });
 
   it('reports SWITCHOVER_FAILED as failed, with the details', async () => {
-    const { model, adapter } = setup();
-    model.addBlueGreen('bgd-orders', {
+    const { rds, adapter } = setup();
+    rds.addBlueGreen('bgd-orders', {
       source: 'orders',
       target: 'orders-green',
       switchover: { result: 'failed' },
@@ -361,11 +387,11 @@ describe('Blue/Green switchover', () => {
   });
 
   it('reports a rollback after SwitchoverTimeout as ROLLED_BACK, not success', async () => {
-    const { model, adapter } = setup();
-    model.addBlueGreen('bgd-orders', {
+    const { rds, adapter } = setup();
+    rds.addBlueGreen('bgd-orders', {
       source: 'orders',
       target: 'orders-green',
-      switchover: { result: 'rolled_back', inProgressDescribes: 2 },
+      switchover: { result: 'rolled_back', durationMs: 2 * STEP },
     });
 
     await adapter.switchoverBlueGreen(REGION, 'bgd-orders', 120);
@@ -378,25 +404,25 @@ describe('Blue/Green switchover', () => {
     await expect(
       switchoverIfReady(adapter, REGION, 'bgd-orders', 120, { previouslyAttempted: true }),
     ).resolves.toBe('in_progress');
-    expect(model.count('SwitchoverBlueGreenDeployment')).toBe(1);
+    expect(rds.count('SwitchoverBlueGreenDeployment')).toBe(1);
   });
 
   it('reports AVAILABLE that never went in progress as NOT_STARTED after the grace period', async () => {
-    const { model, adapter } = setup();
-    model.addBlueGreen('bgd-orders', { source: 'orders', target: 'orders-green' });
+    const { rds, adapter } = setup();
+    rds.addBlueGreen('bgd-orders', { source: 'orders', target: 'orders-green' });
 
     const result = await adapter.waitSwitchover(REGION, 'bgd-orders', 10_000);
     expect(result.outcome).toBe('NOT_STARTED');
   });
 
   it('can be waited for in short slices: the grace period counts from the request', async () => {
-    const { model, adapter } = setup();
+    const { rds, adapter } = setup();
     // More in-progress answers than a 1 ms slice can ask for (each poll sleeps at least 1 ms), so
     // slice 1 cannot see the end however fast the machine is.
-    model.addBlueGreen('bgd-orders', {
+    rds.addBlueGreen('bgd-orders', {
       source: 'orders',
       target: 'orders-green',
-      switchover: { result: 'rolled_back', inProgressDescribes: 6 },
+      switchover: { result: 'rolled_back', durationMs: 6 * STEP },
     });
     const requestedAt = new Date();
     await adapter.switchoverBlueGreen(REGION, 'bgd-orders', 30);
@@ -414,28 +440,34 @@ describe('Blue/Green switchover', () => {
 
     // Slice 2 sees AVAILABLE only: not a success, and said on its first look rather than after
     // another slice.
-    const describesBefore = model.count('DescribeBlueGreenDeployments');
+    const describesBefore = rds.count('DescribeBlueGreenDeployments');
     await expect(
       adapter.waitSwitchover(REGION, 'bgd-orders', 10_000, { requestedAt }),
     ).resolves.toMatchObject({ outcome: 'NOT_STARTED', deployment: { status: 'AVAILABLE' } });
-    expect(model.count('DescribeBlueGreenDeployments') - describesBefore).toBe(1);
+    expect(rds.count('DescribeBlueGreenDeployments') - describesBefore).toBe(1);
   });
 
   it('keeps polling a switchover through throttling that outlasted the SDK retries', async () => {
-    const { model, adapter } = setup();
-    model.addBlueGreen('bgd-orders', { source: 'orders', target: 'orders-green' });
+    const { rds, adapter } = setup();
+    rds.addBlueGreen('bgd-orders', {
+      source: 'orders',
+      target: 'orders-green',
+      // Throttled describes take time too: still in progress once they are over.
+      switchover: { result: 'completed', durationMs: 10 * STEP },
+    });
     await adapter.switchoverBlueGreen(REGION, 'bgd-orders', 300);
-    model.failNext('DescribeBlueGreenDeployments', 2);
+    rds.throttle('DescribeBlueGreenDeployments', { count: 7 });
 
     await expect(adapter.waitSwitchover(REGION, 'bgd-orders', 10_000)).resolves.toMatchObject({
       outcome: 'SWITCHOVER_COMPLETED',
     });
-    expect(model.count('DescribeBlueGreenDeployments', 'ok')).toBeGreaterThanOrEqual(2);
+    expect(rds.count('DescribeBlueGreenDeployments', 'Throttling')).toBe(7);
+    expect(rds.count('DescribeBlueGreenDeployments', 'ok')).toBeGreaterThanOrEqual(2);
   });
 
   it('is not ready while tasks run; switchoverIfReady refuses and sends nothing', async () => {
-    const { model, adapter } = setup();
-    model.addBlueGreen('bgd-orders', {
+    const { rds, adapter } = setup();
+    rds.addBlueGreen('bgd-orders', {
       source: 'orders',
       target: 'orders-green',
       tasks: [{ name: 'CREATING_READ_REPLICA_OF_SOURCE', status: 'IN_PROGRESS' }],
@@ -448,12 +480,12 @@ describe('Blue/Green switchover', () => {
     });
     const refusal = await refusalOf(switchoverIfReady(adapter, REGION, 'bgd-orders', 300));
     expect(refusal.code).toBe('invalid_state');
-    expect(model.count('SwitchoverBlueGreenDeployment')).toBe(0);
+    expect(rds.count('SwitchoverBlueGreenDeployment')).toBe(0);
   });
 
   it('maps InvalidBlueGreenDeploymentStateFault to invalid_state', async () => {
-    const { model, adapter } = setup();
-    model.addBlueGreen('bgd-orders', { source: 'orders', target: 'orders-green', status: 'PROVISIONING' });
+    const { rds, adapter } = setup();
+    rds.addBlueGreen('bgd-orders', { source: 'orders', target: 'orders-green', status: 'PROVISIONING' });
 
     expect(await refusalOf(adapter.switchoverBlueGreen(REGION, 'bgd-orders', 300))).toMatchObject({
       code: 'invalid_state',
@@ -462,11 +494,11 @@ describe('Blue/Green switchover', () => {
   });
 
   it('times out while the switchover is still in progress', async () => {
-    const { model, adapter } = setup();
-    model.addBlueGreen('bgd-orders', {
+    const { rds, adapter } = setup();
+    rds.addBlueGreen('bgd-orders', {
       source: 'orders',
       target: 'orders-green',
-      switchover: { result: 'completed', inProgressDescribes: 1_000 },
+      switchover: { result: 'completed', durationMs: 1_000 * STEP },
     });
     await adapter.switchoverBlueGreen(REGION, 'bgd-orders', 300);
 

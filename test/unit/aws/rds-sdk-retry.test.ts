@@ -1,108 +1,109 @@
-// The SDK's own retry, endpoint and client configuration, exercised for real: the model sits where
-// the network would be (inside the retry middleware), so throttling is retried by the SDK's
-// standard strategy, not by us. No aws-sdk-client-mock in this file: it would replace send.
-import { RDSClient } from '@aws-sdk/client-rds';
-import { ConfiguredRetryStrategy } from '@smithy/core/retry';
-
+// The SDK's own retry, endpoint and client configuration, exercised for real against the AWS
+// emulator: throttling is retried by the SDK's standard strategy, not by us, and the production
+// client factories find the emulator through AWS_ENDPOINT_URL_RDS / _CLOUDWATCH and the
+// credentials in the environment.
 import {
   AwsRdsAdapter,
   defaultCloudWatchClientFactory,
   defaultRdsClientFactory,
 } from '../../../src/adapters/aws/rds-adapter';
 import { AwsRefusal } from '../../../src/ports/rds';
-import { RdsModel } from '../../support/aws/rds-model';
+import { promoteIfStillReplica } from '../../../src/strategies/replica-promotion/rds-decisions';
+import { useAwsEmulator } from '../../support/aws/emulator';
+import { fastRdsClient } from '../../support/aws/fast-retry-clients';
 
 const REGION = 'eu-west-1';
-const TEST_CREDENTIALS = { accessKeyId: 'AKIDTESTONLY', secretAccessKey: 'test-only-secret' };
+const emulator = useAwsEmulator();
+const adapters: AwsRdsAdapter[] = [];
 
-/** Standard retry mode with a 1 ms backoff, so tests do not sleep. */
-function fastClient(model: RdsModel, maxAttempts: number): RDSClient {
-  const client = new RDSClient({
-    region: REGION,
-    credentials: TEST_CREDENTIALS,
-    retryStrategy: new ConfiguredRetryStrategy(maxAttempts, 1),
+afterEach(() => {
+  for (const adapter of adapters.splice(0)) adapter.destroy();
+});
+
+/** Standard retry mode with `maxAttempts` and a 1 ms backoff, so tests do not sleep. */
+function adapterWith(maxAttempts: number): AwsRdsAdapter {
+  const client = fastRdsClient(REGION, maxAttempts);
+  const adapter = new AwsRdsAdapter({
+    rdsClient: () => client,
+    minDelaySeconds: 0.01,
+    maxDelaySeconds: 0.02,
   });
-  model.attachToRds(client);
-  return client;
+  adapters.push(adapter);
+  return adapter;
 }
 
-function adapterOn(client: RDSClient): AwsRdsAdapter {
-  return new AwsRdsAdapter({ rdsClient: () => client, minDelaySeconds: 0.01, maxDelaySeconds: 0.02 });
+function replicaPair() {
+  return emulator().reset().rds.addInstance('orders').addReplica('orders-replica', 'orders');
 }
 
 describe('SDK retry on throttling', () => {
   it('retries a throttled DescribeDBInstances and completes', async () => {
-    const model = new RdsModel(REGION).addInstance('orders').addReplica('orders-replica', 'orders');
-    model.failNext('DescribeDBInstances', 2);
-    const adapter = adapterOn(fastClient(model, 4));
+    const rds = replicaPair();
+    rds.throttle('DescribeDBInstances', { count: 2 });
+    const adapter = adapterWith(4);
 
     await expect(adapter.describeReplica(REGION, 'orders-replica')).resolves.toMatchObject({
       sourceId: 'orders',
       status: 'available',
     });
-    expect(model.count('DescribeDBInstances')).toBe(3);
-    expect(model.count('DescribeDBInstances', 'ok')).toBe(1);
+    expect(rds.count('DescribeDBInstances')).toBe(3);
+    expect(rds.count('DescribeDBInstances', 'ok')).toBe(1);
   });
 
   it('a throttled PromoteReadReplica is retried by the SDK and executed once', async () => {
-    const model = new RdsModel(REGION).addInstance('orders').addReplica('orders-replica', 'orders');
-    model.failNext('PromoteReadReplica', 1, () => {
-      const error = new Error('Request limit exceeded.');
-      return Object.assign(error, {
-        name: 'RequestLimitExceeded',
-        $metadata: { httpStatusCode: 503 },
-        $retryable: { throttling: true },
-      });
-    });
-    const adapter = adapterOn(fastClient(model, 4));
+    const rds = replicaPair();
+    rds.throttle('PromoteReadReplica');
+    const adapter = adapterWith(4);
 
     await adapter.promoteReadReplica(REGION, 'orders-replica');
-    expect(model.count('PromoteReadReplica')).toBe(2);
-    expect(model.count('PromoteReadReplica', 'ok')).toBe(1);
+    expect(rds.commands(0, ['DescribeDBInstances'])).toEqual([
+      'PromoteReadReplica!Throttling',
+      'PromoteReadReplica',
+    ]);
   });
 
   it('surfaces throttling that outlasts maxAttempts as throttled, retryable', async () => {
-    const model = new RdsModel(REGION).addInstance('orders');
-    model.failNext('DescribeDBInstances', 10);
-    const adapter = adapterOn(fastClient(model, 3));
+    const rds = emulator().reset().rds.addInstance('orders');
+    rds.throttle('DescribeDBInstances', { count: 10 });
+    const adapter = adapterWith(3);
 
     const error: unknown = await adapter.describeReplica(REGION, 'orders').catch((e: unknown) => e);
     expect(error).toBeInstanceOf(AwsRefusal);
     expect(error).toMatchObject({ code: 'throttled', retryable: true, awsCode: 'Throttling' });
-    expect(model.count('DescribeDBInstances')).toBe(3);
+    expect(rds.count('DescribeDBInstances')).toBe(3);
   });
 
   it('the waiter rides out throttling between polls', async () => {
-    const model = new RdsModel(REGION, { modifying: 1, rebooting: 1 })
-      .addInstance('orders')
-      .addReplica('orders-replica', 'orders');
-    const adapter = adapterOn(fastClient(model, 2));
+    const rds = replicaPair();
+    const adapter = adapterWith(2);
     await adapter.promoteReadReplica(REGION, 'orders-replica');
-    model.failNext('DescribeDBInstances', 5);
+    rds.throttle('DescribeDBInstances', { count: 5 });
 
     await expect(
       adapter.waitAvailable(REGION, 'orders-replica', 10_000, { untilPromoted: true }),
     ).resolves.toMatchObject({ outcome: 'available', instance: { sourceId: null } });
+    expect(rds.count('DescribeDBInstances', 'Throttling')).toBe(5);
+  });
+
+  it('a lost PromoteReadReplica response is sent again by the SDK; RDS refuses the resend, describe shows the promotion', async () => {
+    // The SDK retries a connection reset whatever the call: PromoteReadReplica goes out twice. RDS
+    // carried out the first and refuses the second, and the decision reads the world again.
+    const rds = replicaPair();
+    rds.loseNextResponse('PromoteReadReplica');
+    const adapter = adapterWith(4);
+
+    await expect(promoteIfStillReplica(adapter, REGION, 'orders-replica')).resolves.toBe('in_progress');
+    expect(rds.commands()).toEqual([
+      'DescribeDBInstances',
+      'PromoteReadReplica!lost-response',
+      'PromoteReadReplica!InvalidDBInstanceState',
+      'DescribeDBInstances',
+    ]);
+    expect(rds.events).toEqual(['PromoteReadReplica orders-replica']);
   });
 });
 
 describe('default clients: the SDK standard configuration', () => {
-  const touched = [
-    'AWS_ENDPOINT_URL_RDS',
-    'AWS_ACCESS_KEY_ID',
-    'AWS_SECRET_ACCESS_KEY',
-    'AWS_SESSION_TOKEN',
-    'AWS_PROFILE',
-  ] as const;
-  const saved = Object.fromEntries(touched.map((name) => [name, process.env[name]]));
-  afterEach(() => {
-    for (const name of touched) {
-      const value = saved[name];
-      if (value === undefined) delete process.env[name];
-      else process.env[name] = value;
-    }
-  });
-
   it('use the standard retry mode with 5 attempts, and the target region', async () => {
     const rds = defaultRdsClientFactory('eu-central-1');
     const cloudWatch = defaultCloudWatchClientFactory('eu-central-1');
@@ -114,29 +115,48 @@ describe('default clients: the SDK standard configuration', () => {
     }
   });
 
-  it('honor AWS_ENDPOINT_URL_RDS and env credentials, and retry throttling with real backoff', async () => {
-    process.env.AWS_ENDPOINT_URL_RDS = 'http://localhost:4566';
-    process.env.AWS_ACCESS_KEY_ID = TEST_CREDENTIALS.accessKeyId;
-    process.env.AWS_SECRET_ACCESS_KEY = TEST_CREDENTIALS.secretAccessKey;
-    delete process.env.AWS_SESSION_TOKEN;
-    delete process.env.AWS_PROFILE;
+  it('find the emulator through AWS_ENDPOINT_URL_RDS and sign with the env credentials; retry throttling with real backoff', async () => {
+    expect(process.env.AWS_ENDPOINT_URL_RDS).toBe(emulator().url);
+    const rds = emulator().reset().rds.addInstance('orders');
+    rds.throttle('DescribeDBInstances');
+    const adapter = new AwsRdsAdapter();
+    adapters.push(adapter);
 
-    const model = new RdsModel(REGION).addInstance('orders');
-    model.failNext('DescribeDBInstances', 1);
-    const requests: { hostname: string; port?: number; headers: Record<string, string> }[] = [];
-    const adapter = new AwsRdsAdapter({
-      rdsClient: (region) => {
-        const client = defaultRdsClientFactory(region);
-        model.attachToRds(client, (request) => requests.push(request as (typeof requests)[number]));
-        return client;
-      },
-    });
+    await expect(adapter.describeReplica('eu-central-1', 'orders')).resolves.toMatchObject({ id: 'orders' });
+    // The emulator checks every signature: both attempts were signed with the environment's keys.
+    expect(rds.calls.map((call) => [call.region, call.outcome, call.headers['amz-sdk-request']])).toEqual([
+      ['eu-central-1', 'Throttling', 'attempt=1; max=5'],
+      ['eu-central-1', 'ok', 'attempt=2; max=5'],
+    ]);
+  });
 
-    await expect(adapter.describeReplica(REGION, 'orders')).resolves.toMatchObject({ id: 'orders' });
-    expect(requests).toHaveLength(2);
-    expect(requests[0]).toMatchObject({ hostname: 'localhost', port: 4566 });
-    expect(requests[1]!.headers['amz-sdk-request']).toBe('attempt=2; max=5');
-    expect(requests[0]!.headers.authorization).toContain(`Credential=${TEST_CREDENTIALS.accessKeyId}/`);
-    adapter.destroy();
+  it('find CloudWatch through AWS_ENDPOINT_URL_CLOUDWATCH and read ReplicaLag', async () => {
+    const { cloudWatch } = emulator().reset();
+    cloudWatch.addReplicaLag('orders-replica', new Date(Date.now() - 60_000), 3.5);
+    const adapter = new AwsRdsAdapter();
+    adapters.push(adapter);
+
+    await expect(adapter.replicaLagSeconds(REGION, 'orders-replica')).resolves.toBe(3.5);
+    expect(cloudWatch.calls.map((call) => [call.region, call.outcome])).toEqual([[REGION, 'ok']]);
+  });
+
+  it('an unknown access key is refused by RDS (InvalidClientTokenId) and read as unauthorized', async () => {
+    const rds = emulator().reset().rds.addInstance('orders');
+    const saved = process.env.AWS_ACCESS_KEY_ID;
+    process.env.AWS_ACCESS_KEY_ID = 'AKIANOTKNOWNTOTHEEMU';
+    try {
+      const adapter = new AwsRdsAdapter();
+      adapters.push(adapter);
+      const error: unknown = await adapter.describeReplica(REGION, 'orders').catch((e: unknown) => e);
+      expect(error).toMatchObject({
+        code: 'unauthorized',
+        retryable: false,
+        awsCode: 'InvalidClientTokenId',
+        httpStatusCode: 403,
+      });
+      expect(rds.count('DescribeDBInstances', 'InvalidClientTokenId')).toBe(1);
+    } finally {
+      process.env.AWS_ACCESS_KEY_ID = saved;
+    }
   });
 });

@@ -1,5 +1,6 @@
 // What reached an emulated service, in order: every request it read, what it answered, and a
 // one-line summary tests compare ("DetachVolume vol-0... i-0... force=false").
+import type { IncomingHttpHeaders } from 'node:http';
 
 export interface RecordedCall {
   action: string;
@@ -7,6 +8,10 @@ export interface RecordedCall {
   params: Readonly<Record<string, unknown>>;
   /** The region the request was signed for. */
   region: string;
+  /** The request id the answer carried (x-amzn-RequestId), which the SDK reports in $metadata. */
+  requestId: string;
+  /** The request's HTTP headers (e.g. the SDK's amz-sdk-request: attempt=2; max=5). */
+  headers: Readonly<IncomingHttpHeaders>;
   /** 'ok', the error code answered, or 'lost-response' (acted on, then the connection dropped). */
   outcome: string;
   summary: string;

@@ -35,6 +35,7 @@ export abstract class EmulatedServiceBase<Input> implements EmulatedService {
   private readonly log = new CallLog();
   private readonly faults = new FaultPlan();
   private readonly denied = new Set<string>();
+  private readonly listeners = new Set<(call: RecordedCall) => void>();
 
   constructor(protected readonly timeline: Timeline) {}
 
@@ -93,11 +94,26 @@ export abstract class EmulatedServiceBase<Input> implements EmulatedService {
     return this;
   }
 
+  /**
+   * `listener` sees each call once it is recorded, before the answer leaves (a test can step a
+   * ManualClock per poll with it). Returns the function that stops it.
+   */
+  onCall(listener: (call: RecordedCall) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
   /** Forgets calls, faults and permissions (the service's own state is reset by the service). */
   protected resetBase(): void {
     this.log.clear();
+    this.listeners.clear();
     this.faults.clear();
     this.denied.clear();
+  }
+
+  private record(call: RecordedCall): void {
+    this.log.push(call);
+    for (const listener of this.listeners) listener(call);
   }
 
   protected authorize(action: string): void {
@@ -122,11 +138,13 @@ export abstract class EmulatedServiceBase<Input> implements EmulatedService {
       action,
       params,
       region: request.auth.region ?? 'unknown',
+      headers: request.headers,
+      requestId,
       summary: this.summarize(action, params),
       at: this.timeline.clock.now(),
     };
     const fail = (error: AwsError): Reply => {
-      this.log.push({ ...entry, outcome: error.code });
+      this.record({ ...entry, outcome: error.code });
       return this.protocol.failure(error, requestId);
     };
     if (!request.auth.ok) return fail(this.authenticationFailure(request.auth.reason));
@@ -145,16 +163,16 @@ export abstract class EmulatedServiceBase<Input> implements EmulatedService {
       payload = handler(input);
     } catch (error) {
       if (fault?.kind === 'lose-response') {
-        this.log.push({ ...entry, outcome: `lost-response:${asAwsError(error).code}` });
+        this.record({ ...entry, outcome: `lost-response:${asAwsError(error).code}` });
         return 'drop';
       }
       return fail(asAwsError(error));
     }
     if (fault?.kind === 'lose-response') {
-      this.log.push({ ...entry, outcome: 'lost-response' });
+      this.record({ ...entry, outcome: 'lost-response' });
       return 'drop';
     }
-    this.log.push({ ...entry, outcome: 'ok' });
+    this.record({ ...entry, outcome: 'ok' });
     return this.protocol.success(action, payload, requestId);
   }
 }

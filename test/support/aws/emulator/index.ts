@@ -14,7 +14,8 @@ import type { EmulatorCredentials } from './sigv4';
 import { systemClock, Timeline } from './timeline';
 
 export { AwsError } from './aws-error';
-export type { RecordedCall } from './call-log';
+import type { RecordedCall } from './call-log';
+export type { RecordedCall };
 export { CloudWatchEmulator } from './cloudwatch';
 export { Ec2Emulator, ec2Error, isDryRun, unauthorizedOperationMessage } from './ec2';
 export type { Ec2Durations, InstanceView, SnapshotView, VolumeView } from './ec2';
@@ -138,4 +139,20 @@ export function useAwsEmulator(options: AwsEmulatorOptions = {}): () => AwsEmula
     if (emulator === undefined) throw new Error('the AWS emulator starts in beforeAll');
     return emulator;
   };
+}
+
+/**
+ * Moves a ManualClock by `stepMs` each time `service` has answered a call of `action` (say, each
+ * poll of a waiter): the test decides how much time every look takes. Returns the function that
+ * stops it.
+ */
+export function advancePerCall(
+  service: { onCall(listener: (call: RecordedCall) => void): () => void },
+  action: string,
+  clock: { advance(ms: number): void },
+  stepMs: number,
+): () => void {
+  return service.onCall((call) => {
+    if (call.action === action) clock.advance(stepMs);
+  });
 }
