@@ -1,10 +1,11 @@
 // A worker dies between RunInstances and recording its answer: EC2 launched the replacement, the
 // launch step never reported. Simulated as in volume-swap/vs-crash.test.ts: runtime A's adapter
-// forwards RunInstances (the model launches) and then never returns; A's worker is force-closed (its
+// sends RunInstances (EC2 launches) and then never returns; A's worker is force-closed (its
 // job lock lapses) and A shut down. Runtime B on the same schema and queue picks the stalled job up;
 // the launch step resumes with no instance recorded, calls RunInstances again with the same
 // ClientToken, gets the same instance back from EC2, and the run finishes with one instance per node.
 import { AwsEc2Adapter } from '../../../src/adapters/aws/ec2-adapter';
+import { fastEc2Client } from '../../support/aws/fast-retry-clients';
 import type { Runtime } from '../../../src/main/runtime';
 import type { InstanceDescription, LaunchRequest } from '../../../src/ports/ec2';
 import { launchClientToken } from '../../../src/strategies/rolling-replace/ec2-executors';
@@ -15,7 +16,7 @@ import { untilRunState } from '../../support/run-state';
 import { Ec2World } from '../volume-swap/vs-runtime';
 import {
   actions,
-  ModelCluster,
+  ClusterFollowingEc2,
   NODE_IDS,
   OLD,
   rrStrategy,
@@ -28,8 +29,8 @@ import {
 const schema = freshSchemaName('t_rr_ec2_crash');
 const queueName = freshQueueName('rr-ec2-crash');
 const world = new Ec2World();
-const cluster = new ModelCluster(
-  () => world.model,
+const cluster = new ClusterFollowingEc2(
+  () => world.ec2,
   OLD.map((instanceId, index) => ({ id: NODE_IDS[index]!, instanceId })),
 );
 const runtimes: Runtime[] = [];
@@ -51,12 +52,12 @@ afterAll(async () => {
   await first?.close();
   if (second) await stopRuntimeAndClean(second, schema);
   else await dropSchema(schema);
-  world.close();
+  await world.close();
 });
 
 test('resumed after a crash past RunInstances: the same ClientToken returns the same instance, one per node', async () => {
-  const model = standardWorld(world.reset());
-  const dying = new DiesAfterLaunch({ ec2Client: () => world.client });
+  const ec2 = standardWorld(world.reset());
+  const dying = new DiesAfterLaunch({ ec2Client: (region) => fastEc2Client(region) });
   const first = await startRrRuntime({
     schema,
     queueName,
@@ -78,10 +79,11 @@ test('resumed after a crash past RunInstances: the same ClientToken returns the 
   const launch = crashed?.steps.find((step) => step.spec.name === 'launch-1');
   expect(launch).toMatchObject({ state: 'running' });
   expect(launch?.output?.['instanceId']).toBeUndefined();
-  expect(model.launched).toHaveLength(1);
+  expect(ec2.launched).toHaveLength(1);
 
   await first.worker?.close(true);
   await first.close();
+  dying.destroy();
 
   const second = await startRrRuntime({
     schema,
@@ -96,15 +98,15 @@ test('resumed after a crash past RunInstances: the same ClientToken returns the 
   expect(done.state).toBe('succeeded');
   const tokenA = launchClientToken(run.id, 'a');
   // RunInstances for node a twice (the crash, the resumed attempt), both with the same token.
-  expect(actions(model)).toEqual([
+  expect(actions(ec2)).toEqual([
     `RunInstances ${TEMPLATE} token=${tokenA}`,
     `RunInstances ${TEMPLATE} token=${tokenA}`,
     `StopInstances ${OLD[0]}`,
     `RunInstances ${TEMPLATE} token=${launchClientToken(run.id, 'b')}`,
     `StopInstances ${OLD[1]}`,
   ]);
-  expect(model.launched).toHaveLength(2);
+  expect(ec2.launched).toHaveLength(2);
   expect(done.steps.find((step) => step.spec.name === 'launch-1')?.output?.['instanceId']).toBe(
-    model.launched[0],
+    ec2.launched[0],
   );
 });

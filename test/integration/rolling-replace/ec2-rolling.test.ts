@@ -10,14 +10,14 @@ import { launchClientToken } from '../../../src/strategies/rolling-replace/ec2-e
 import { APPROVER, REQUESTER, stopRuntimeAndClean } from '../../support/harness';
 import { freshSchemaName } from '../../support/pg';
 import { freshQueueName } from '../../support/redis';
-import { notDryRun, unauthorizedOperation } from '../../support/aws/ec2-model';
+import { ec2Error, isDryRun, unauthorizedOperationMessage } from '../../support/aws/emulator';
 import { untilRunState } from '../../support/run-state';
 import { waitFor } from '../../support/wait-for';
-import { Ec2World, FAST_TIMING } from '../volume-swap/vs-runtime';
+import { Ec2World, FAST_DURATIONS } from '../volume-swap/vs-runtime';
 import {
   actions,
   DEVICE,
-  ModelCluster,
+  ClusterFollowingEc2,
   NODE_IDS,
   OLD,
   rrStrategy,
@@ -31,7 +31,7 @@ import {
 const schema = freshSchemaName('t_rr_ec2');
 const world = new Ec2World();
 const nodes = OLD.map((instanceId, index) => ({ id: NODE_IDS[index]!, instanceId }));
-const cluster = new ModelCluster(() => world.model, nodes);
+const cluster = new ClusterFollowingEc2(() => world.ec2, nodes);
 let runtime: Runtime;
 
 const TARGETS = [
@@ -44,7 +44,6 @@ const TARGETS = [
 ].join('');
 
 beforeAll(async () => {
-  world.reset();
   runtime = await startRrRuntime({
     schema,
     queueName: freshQueueName('rr-ec2'),
@@ -55,7 +54,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await stopRuntimeAndClean(runtime, schema);
-  world.close();
+  await world.close();
 });
 
 beforeEach(() => {
@@ -97,15 +96,15 @@ function step(run: Run, name: string) {
 }
 
 test('three nodes: launch, wait for full replication, then stop the old instance, node by node', async () => {
-  const model = standardWorld(world.reset());
+  const ec2 = standardWorld(world.reset());
   const run = await start('brokers');
   await approveFirstGate(run);
   const done = await untilRunState(runtime.store, run.id, ['succeeded', 'failed', 'aborted'], 60_000);
   expect(done.state).toBe('succeeded');
 
-  const launched = model.launched;
+  const launched = ec2.launched;
   expect(launched).toHaveLength(3);
-  expect(actions(model)).toEqual([
+  expect(actions(ec2)).toEqual([
     `RunInstances ${TEMPLATE} token=${launchClientToken(run.id, 'a')}`,
     `StopInstances ${OLD[0]}`,
     `RunInstances ${TEMPLATE} token=${launchClientToken(run.id, 'b')}`,
@@ -130,54 +129,56 @@ test('three nodes: launch, wait for full replication, then stop the old instance
     );
   }
   launched.forEach((id, index) => {
-    expect(model.tagsOf(id)).toMatchObject({
+    expect(ec2.tagsOf(id)).toMatchObject({
       'cutover-bot:run': run.id,
       'cutover-bot:node': NODE_IDS[index],
       'cutover-bot:replaces': OLD[index],
     });
-    expect(model.instance(id)?.State?.Name).toBe('running');
+    expect(ec2.instance(id)?.state).toBe('running');
   });
   // Stopped and kept (terminateOld is false by default).
-  for (const id of OLD) expect(model.instance(id)?.State?.Name).toBe('stopped');
+  for (const id of OLD) expect(ec2.instance(id)?.state).toBe('stopped');
   expect(step(done, 'report').output?.['replaced']).toEqual(['a', 'b', 'c']);
 });
 
 test('a lost RunInstances response is retried with the same ClientToken: one instance, not two', async () => {
-  const model = standardWorld(world.reset());
-  model.loseNextResponse('RunInstances');
+  const ec2 = standardWorld(world.reset());
+  // The first RunInstances that is not the preflight's DryRun: EC2 launches, the answer is lost, the
+  // SDK sends it again with the same ClientToken and EC2 answers with the same instance.
+  ec2.loseNextResponse('RunInstances', { when: (params) => !isDryRun(params) });
   const run = await start('brokers-two');
   await approveFirstGate(run);
   const done = await untilRunState(runtime.store, run.id, ['succeeded', 'failed', 'aborted'], 60_000);
   expect(done.state).toBe('succeeded');
-  const launches = model.calls.filter(
-    (call) => call.command === 'RunInstances' && !call.summary.includes('dryRun'),
+  const launches = ec2.calls.filter(
+    (call) => call.action === 'RunInstances' && !call.summary.includes('dryRun'),
   );
   expect(launches.map((call) => call.outcome)).toEqual(['lost-response', 'ok', 'ok']);
   expect(launches[0]!.summary).toBe(launches[1]!.summary);
-  expect(model.launched).toHaveLength(2);
-  expect(step(done, 'launch-1').output?.['instanceId']).toBe(model.launched[0]);
+  expect(ec2.launched).toHaveLength(2);
+  expect(step(done, 'launch-1').output?.['instanceId']).toBe(ec2.launched[0]);
 });
 
 test('RequestLimitExceeded on the preflight DryRun and on the launch is retried, not a refusal', async () => {
-  const model = standardWorld(world.reset());
-  model.failNext('RunInstances', 1, undefined, (input) => !notDryRun(input));
-  model.failNext('RunInstances', 1, undefined, notDryRun);
+  const ec2 = standardWorld(world.reset());
+  ec2.throttle('RunInstances', { when: isDryRun });
+  ec2.throttle('RunInstances', { when: (params) => !isDryRun(params) });
   const run = await start('brokers-two');
   await approveFirstGate(run);
   const done = await untilRunState(runtime.store, run.id, ['succeeded', 'failed', 'aborted'], 60_000);
   expect(done.state).toBe('succeeded');
-  expect(model.count('RunInstances', 'RequestLimitExceeded')).toBe(2);
-  expect(model.launched).toHaveLength(2);
+  expect(ec2.count('RunInstances', 'RequestLimitExceeded')).toBe(2);
+  expect(ec2.launched).toHaveLength(2);
 });
 
 test('moveVolume: the replacement waits stopped, the volume moves, the old instance is terminated after recovery', async () => {
-  const model = standardWorld(world.reset(), { volumes: true });
+  const ec2 = standardWorld(world.reset(), { volumes: true });
   const run = await start('brokers-moved');
   await approveFirstGate(run);
   const done = await untilRunState(runtime.store, run.id, ['succeeded', 'failed', 'aborted'], 60_000);
   expect(done.state).toBe('succeeded');
-  const [first, second] = model.launched;
-  expect(actions(model)).toEqual([
+  const [first, second] = ec2.launched;
+  expect(actions(ec2)).toEqual([
     `RunInstances ${TEMPLATE} token=${launchClientToken(run.id, 'a')}`,
     `StopInstances ${first}`,
     `StopInstances ${OLD[0]}`,
@@ -193,33 +194,33 @@ test('moveVolume: the replacement waits stopped, the volume moves, the old insta
     `StartInstances ${second}`,
     `TerminateInstances ${OLD[1]}`,
   ]);
-  expect(model.volume(VOLS[0])?.Attachments?.[0]).toMatchObject({ InstanceId: first, State: 'attached' });
-  expect(model.volume(VOLS[1])?.Attachments?.[0]).toMatchObject({ InstanceId: second, State: 'attached' });
-  expect(model.instance(OLD[0])?.State?.Name).toBe('terminated');
+  expect(ec2.volume(VOLS[0])?.attachments[0]).toMatchObject({ instanceId: first, state: 'attached' });
+  expect(ec2.volume(VOLS[1])?.attachments[0]).toMatchObject({ instanceId: second, state: 'attached' });
+  expect(ec2.instance(OLD[0])?.state).toBe('terminated');
 });
 
 test('moveVolume: a detach stuck detaching stops at the volume-swap gate; approval forces it once', async () => {
-  const model = standardWorld(world.reset(), { volumes: true });
-  model.stickDetach(VOLS[0]);
+  const ec2 = standardWorld(world.reset(), { volumes: true });
+  ec2.stickDetach(VOLS[0]);
   const run = await start('brokers-moved');
   await approveFirstGate(run);
   const paused = await untilNeedsHuman(run.id, 'detach-1');
   const gate = step(paused, 'detach-1');
   expect(gate.gate?.message).toMatch(/still detaching on i-0a000000000000001/);
   expect(gate.gate?.message).toMatch(/Approving this gate force-detaches the volume/);
-  expect(model.count('DetachVolume', 'ok')).toBe(1);
+  expect(ec2.count('DetachVolume', 'ok')).toBe(1);
   expect(step(paused, 'launch-2').state).toBe('pending');
 
   expect((await runtime.runs.approve(run.id, gate.index, gate.gate!.round, APPROVER)).ok).toBe(true);
   const done = await untilRunState(runtime.store, run.id, ['succeeded', 'failed', 'aborted'], 60_000);
   expect(done.state).toBe('succeeded');
-  expect(actions(model).filter((line) => line.startsWith(`DetachVolume ${VOLS[0]}`))).toEqual([
+  expect(actions(ec2).filter((line) => line.startsWith(`DetachVolume ${VOLS[0]}`))).toEqual([
     `DetachVolume ${VOLS[0]} ${OLD[0]} force=false`,
     `DetachVolume ${VOLS[0]} ${OLD[0]} force=true`,
   ]);
-  expect(model.volume(VOLS[0])?.Attachments?.[0]).toMatchObject({
-    InstanceId: model.launched[0],
-    State: 'attached',
+  expect(ec2.volume(VOLS[0])?.attachments[0]).toMatchObject({
+    instanceId: ec2.launched[0],
+    state: 'attached',
   });
 });
 
@@ -229,23 +230,23 @@ test.each([
 ])(
   'a launch template that does not exist ($code) is refused at preflight, before any mutating call',
   async ({ target, code }) => {
-    const model = standardWorld(world.reset());
+    const ec2 = standardWorld(world.reset());
     const run = await start(target);
     const done = await untilRunState(runtime.store, run.id, ['succeeded', 'failed', 'aborted']);
     expect(done.state).toBe('failed');
     expect(step(done, 'preflight').error?.message).toMatch(
       /preflight refused: launch template .* not found in eu-west-1/,
     );
-    expect(model.calls.map((call) => call.outcome)).toContain(code);
-    expect(model.actions()).toEqual([]);
-    expect(model.history()).toEqual([]);
+    expect(ec2.calls.map((call) => call.outcome)).toContain(code);
+    expect(ec2.actions()).toEqual([]);
+    expect(ec2.history()).toEqual([]);
     expect(step(done, 'launch-1').state).not.toBe('succeeded');
   },
 );
 
 test('no capacity: a needs-human gate that says the node is untouched; approval tries the launch again', async () => {
-  const model = standardWorld(world.reset());
-  model.setCapacity(false);
+  const ec2 = standardWorld(world.reset());
+  ec2.setCapacity(false);
   const run = await start('brokers-two');
   await approveFirstGate(run);
   const paused = await untilNeedsHuman(run.id, 'launch-1');
@@ -254,26 +255,27 @@ test('no capacity: a needs-human gate that says the node is untouched; approval 
   expect(gate.gate?.message).toMatch(
     /Nothing was launched and a \(node 1 of 2\) is untouched and still serving/,
   );
-  expect(model.launched).toEqual([]);
-  expect(model.instance(OLD[0])?.State?.Name).toBe('running');
-  expect(model.count('StopInstances')).toBe(0);
+  expect(ec2.launched).toEqual([]);
+  expect(ec2.instance(OLD[0])?.state).toBe('running');
+  expect(ec2.count('StopInstances')).toBe(0);
 
-  model.setCapacity(true);
+  ec2.setCapacity(true);
   expect((await runtime.runs.approve(run.id, gate.index, gate.gate!.round, APPROVER)).ok).toBe(true);
   const done = await untilRunState(runtime.store, run.id, ['succeeded', 'failed', 'aborted'], 60_000);
   expect(done.state).toBe('succeeded');
-  expect(model.launched).toHaveLength(2);
-  expect(model.count('RunInstances', 'InsufficientInstanceCapacity')).toBe(1);
+  expect(ec2.launched).toHaveLength(2);
+  // EC2 answers it with a 500: the SDK tried 5 times before the executor saw it.
+  expect(ec2.count('RunInstances', 'InsufficientInstanceCapacity')).toBe(5);
 });
 
 test('the old instance is not retired while the cluster is under-replicated', async () => {
-  const model = standardWorld(world.reset());
+  const ec2 = standardWorld(world.reset());
   // recover-1 takes exactly three consecutive healthy readings once a's replacement has synced; the
   // next reading is retire-1's, and from then on the cluster is held under-replicated.
   let healthyAfterLaunch = 0;
   let hold = true;
   cluster.override = (derived) => {
-    if (model.launched.length === 0 || !derived.fullyReplicated) return derived;
+    if (ec2.launched.length === 0 || !derived.fullyReplicated) return derived;
     healthyAfterLaunch += 1;
     if (healthyAfterLaunch <= 3 || !hold) return derived;
     return { ...derived, fullyReplicated: false, laggingReplicas: 1, detail: ['b: lagging'] };
@@ -290,24 +292,30 @@ test('the old instance is not retired while the cluster is under-replicated', as
   );
   expect(step(held, 'recover-1').state).toBe('succeeded');
   expect(step(held, 'retire-1').output?.['waitingFor']).toMatch(/b: lagging/);
-  expect(model.count('StopInstances')).toBe(0);
-  expect(model.instance(OLD[0])?.State?.Name).toBe('running');
+  expect(ec2.count('StopInstances')).toBe(0);
+  expect(ec2.instance(OLD[0])?.state).toBe('running');
 
   hold = false;
   const done = await untilRunState(runtime.store, run.id, ['succeeded', 'failed', 'aborted'], 60_000);
   expect(done.state).toBe('succeeded');
-  expect(actions(model)[1]).toBe(`StopInstances ${OLD[0]}`);
+  expect(actions(ec2)[1]).toBe(`StopInstances ${OLD[0]}`);
 });
 
 test('moveVolume: an attach refused by EC2 rolls the node back: volume re-attached, old instance started, replacement stopped', async () => {
-  const model = standardWorld(world.reset(), { volumes: true });
-  model.failNext('AttachVolume', 1, () => unauthorizedOperation('AttachVolume'));
+  const ec2 = standardWorld(world.reset(), { volumes: true });
+  ec2.failNext(
+    'AttachVolume',
+    ec2Error('UnauthorizedOperation', 403, unauthorizedOperationMessage('AttachVolume')),
+    {
+      when: (params) => !isDryRun(params),
+    },
+  );
   const run = await start('brokers-moved');
   await approveFirstGate(run);
   const done = await untilRunState(runtime.store, run.id, ['succeeded', 'failed', 'aborted'], 60_000);
   expect(done.state).toBe('failed');
-  const [replacement] = model.launched;
-  expect(model.actions()).toEqual([
+  const [replacement] = ec2.launched;
+  expect(ec2.actions()).toEqual([
     `RunInstances ${TEMPLATE} token=${launchClientToken(run.id, 'a')}`,
     `StopInstances ${replacement}`,
     `StopInstances ${OLD[0]}`,
@@ -315,19 +323,19 @@ test('moveVolume: an attach refused by EC2 rolls the node back: volume re-attach
     `AttachVolume ${VOLS[0]} ${OLD[0]} ${DEVICE}`,
     `StartInstances ${OLD[0]}`,
   ]);
-  expect(model.volume(VOLS[0])?.Attachments?.[0]).toMatchObject({ InstanceId: OLD[0], State: 'attached' });
-  expect(model.instance(OLD[0])?.State?.Name).toBe('running');
-  expect(model.instance(replacement!)?.State?.Name).toBe('stopped');
-  expect(model.launched).toHaveLength(1);
+  expect(ec2.volume(VOLS[0])?.attachments[0]).toMatchObject({ instanceId: OLD[0], state: 'attached' });
+  expect(ec2.instance(OLD[0])?.state).toBe('running');
+  expect(ec2.instance(replacement!)?.state).toBe('stopped');
+  expect(ec2.launched).toHaveLength(1);
   expect(step(done, 'launch-2').state).toBe('skipped');
   expect(step(done, 'stop-old-1').state).toBe('compensated');
 });
 
 test('abort while the replacement syncs: it is stopped and kept, the old instance was never touched', async () => {
-  const model = standardWorld(world.reset());
+  const ec2 = standardWorld(world.reset());
   // The replacement never catches up.
   cluster.override = (derived) =>
-    model.launched.length === 0
+    ec2.launched.length === 0
       ? derived
       : { ...derived, fullyReplicated: false, laggingReplicas: 1, detail: ['a: replacement syncing'] };
   const run = await start('brokers-two');
@@ -343,40 +351,40 @@ test('abort while the replacement syncs: it is stopped and kept, the old instanc
   await runtime.runs.abort(run.id, APPROVER, 'replacement does not sync');
   const done = await untilRunState(runtime.store, run.id, ['aborted', 'failed'], 60_000);
   expect(done.state).toBe('aborted');
-  const [replacement] = model.launched;
-  expect(model.actions()).toEqual([
+  const [replacement] = ec2.launched;
+  expect(ec2.actions()).toEqual([
     `RunInstances ${TEMPLATE} token=${launchClientToken(run.id, 'a')}`,
     `StopInstances ${replacement}`,
   ]);
-  expect(model.instance(OLD[0])?.State?.Name).toBe('running');
+  expect(ec2.instance(OLD[0])?.state).toBe('running');
   expect(step(done, 'launch-1').state).toBe('compensated');
   expect(step(done, 'retire-1').state).toBe('skipped');
 });
 
 test('a replacement still pending after startTimeout: needs-human with the node untouched; abort stops it once it runs', async () => {
-  // EC2 shows the new instance pending for 60 describes (about 2 s at the 30 ms poll).
-  const model = standardWorld(world.reset({ ...FAST_TIMING, launchDescribes: 60 }));
+  // EC2 shows the new instance pending for 2 s (the step's startTimeout is 1 s).
+  const ec2 = standardWorld(world.reset({ ...FAST_DURATIONS, launchMs: 2_000 }));
   const run = await start('brokers-slow');
   await approveFirstGate(run);
   const paused = await untilNeedsHuman(run.id, 'launch-1');
   expect(step(paused, 'launch-1').gate?.message).toMatch(
     /the replacement i-\w+ for a is still pending .* after the launch\. a is untouched/,
   );
-  expect(model.instance(OLD[0])?.State?.Name).toBe('running');
+  expect(ec2.instance(OLD[0])?.state).toBe('running');
   await runtime.runs.abort(run.id, APPROVER, 'too slow tonight');
   const done = await untilRunState(runtime.store, run.id, ['aborted', 'failed'], 60_000);
   expect(done.state).toBe('aborted');
-  const [replacement] = model.launched;
-  expect(model.actions()).toEqual([
+  const [replacement] = ec2.launched;
+  expect(ec2.actions()).toEqual([
     `RunInstances ${TEMPLATE} token=${launchClientToken(run.id, 'a')}`,
     `StopInstances ${replacement}`,
   ]);
-  expect(model.instance(replacement!)?.State?.Name).toBe('stopped');
-  expect(model.instance(OLD[0])?.State?.Name).toBe('running');
+  expect(ec2.instance(replacement!)?.state).toBe('stopped');
+  expect(ec2.instance(OLD[0])?.state).toBe('running');
 });
 
 test('/cutover plan (the live, read-only preflight) shows the EC2 checks and changes nothing', async () => {
-  const model = standardWorld(world.reset());
+  const ec2 = standardWorld(world.reset());
   const strategy = rrStrategy(world.adapter(), cluster);
   const good = await strategy.preflight(runtime.findTarget('brokers')!);
   expect(good.find((check) => check.name === 'fully replicated')?.ok).toBe(true);
@@ -386,6 +394,6 @@ test('/cutover plan (the live, read-only preflight) shows the EC2 checks and cha
     ok: false,
     detail: expect.stringMatching(/not found in eu-west-1/) as unknown,
   });
-  expect(actions(model)).toEqual([]);
-  expect(model.launched).toHaveLength(0);
+  expect(actions(ec2)).toEqual([]);
+  expect(ec2.launched).toHaveLength(0);
 });

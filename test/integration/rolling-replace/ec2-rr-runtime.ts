@@ -1,19 +1,17 @@
-// Shared by the rolling-replace EC2 suites: the real runtime of the volume-swap suites (PostgreSQL store, BullMQ on Redis,
-// workers) around the real rolling-replace strategy, whose Ec2Port is the real AwsEc2Adapter on an
-// EC2Client that aws-sdk-client-mock stubs and the stateful Ec2Model answers (as in the volume-swap
-// suites). The cluster is a ClusterHealthPort the test drives, derived from the model: a node is a
-// current member while one of its instances (the original, or a replacement tagged for it) runs and
-// has synced; a replacement needs a few health readings after it shows running to sync, and while
-// it syncs the cluster is not fully replicated (a lagging copy).
-// Reading the model never advances its describe-driven time.
-import type { Instance } from '@aws-sdk/client-ec2';
+// Shared by the rolling-replace EC2 suites: the real runtime of the volume-swap suites (PostgreSQL
+// store, BullMQ on Redis, workers) around the real rolling-replace strategy, whose Ec2Port is the
+// real AwsEc2Adapter talking to the AWS emulator (as in the volume-swap suites). The cluster is a
+// ClusterHealthPort the test drives, derived from what EC2 shows: a node is a current member while
+// one of its instances (the original, or a replacement tagged for it) runs and has synced; a
+// replacement needs a few health readings after it shows running to sync, and while it syncs the
+// cluster is not fully replicated (a lagging copy).
 import type { Runtime } from '../../../src/main/runtime';
 import type { ClusterHealth, ClusterHealthPort } from '../../../src/ports/cluster-health';
 import type { Ec2Port } from '../../../src/ports/ec2';
 import { ProcessHookRunner } from '../../../src/adapters/hooks/process-hook-runner';
 import { createRollingReplace } from '../../../src/strategies/rolling-replace';
 import type { Strategy } from '../../../src/strategies/types';
-import type { Ec2Model } from '../../support/aws/ec2-model';
+import type { Ec2Emulator, InstanceView } from '../../support/aws/emulator';
 import { startVsRuntime } from '../volume-swap/vs-runtime';
 
 export const OLD = ['i-0a000000000000001', 'i-0a000000000000002', 'i-0a000000000000003'] as const;
@@ -22,18 +20,18 @@ export const NODE_IDS = ['a', 'b', 'c'] as const;
 export const TEMPLATE = 'kafka-broker';
 export const DEVICE = '/dev/sdf';
 
-/** The model with three running nodes and, when asked, their data volumes attached. */
-export function standardWorld(model: Ec2Model, options: { volumes?: boolean } = {}): Ec2Model {
-  model.addLaunchTemplate(TEMPLATE);
+/** EC2 with three running nodes and, when asked, their data volumes attached. */
+export function standardWorld(ec2: Ec2Emulator, options: { volumes?: boolean } = {}): Ec2Emulator {
+  ec2.addLaunchTemplate(TEMPLATE);
   OLD.forEach((id, index) => {
-    model.addInstance(id);
-    if (options.volumes) model.addVolume(VOLS[index]!, { attachedTo: { instanceId: id, device: DEVICE } });
+    ec2.addInstance(id);
+    if (options.volumes) ec2.addVolume(VOLS[index]!, { attachedTo: { instanceId: id, device: DEVICE } });
   });
-  return model;
+  return ec2;
 }
 
-/** A cluster whose replication follows the EC2 model (see the file comment). */
-export class ModelCluster implements ClusterHealthPort {
+/** A cluster whose replication follows what EC2 shows (see the file comment). */
+export class ClusterFollowingEc2 implements ClusterHealthPort {
   /** Health readings a replacement needs, once running, before it counts as synced. */
   syncReadings = 2;
   /** When set, replaces the derived reading (e.g. to hold the cluster under-replicated). */
@@ -43,21 +41,21 @@ export class ModelCluster implements ClusterHealthPort {
   private readonly runningSeen = new Map<string, number>();
 
   constructor(
-    private readonly model: () => Ec2Model,
+    private readonly ec2: () => Ec2Emulator,
     private readonly nodes: readonly { id: string; instanceId: string }[],
   ) {}
 
   health(): Promise<ClusterHealth> {
-    const model = this.model();
-    const running = (instance: Instance | undefined) => instance?.State?.Name === 'running';
+    const ec2 = this.ec2();
+    const running = (instance: InstanceView | undefined) => instance?.state === 'running';
     const members: string[] = [];
     const detail: string[] = [];
     for (const node of this.nodes) {
-      const replacements = model.launched.filter((id) => model.tagsOf(id)['cutover-bot:node'] === node.id);
+      const replacements = ec2.launched.filter((id) => ec2.tagsOf(id)['cutover-bot:node'] === node.id);
       let synced = false;
       let syncing = false;
       for (const id of replacements) {
-        if (!running(model.instance(id))) {
+        if (!running(ec2.instance(id))) {
           this.runningSeen.delete(id);
           continue;
         }
@@ -66,7 +64,7 @@ export class ModelCluster implements ClusterHealthPort {
         if (seen > this.syncReadings) synced = true;
         else syncing = true;
       }
-      const current = synced || running(model.instance(node.instanceId));
+      const current = synced || running(ec2.instance(node.instanceId));
       if (current) members.push(node.id);
       // A replica still catching up is a lagging copy: the cluster is not fully replicated.
       if (syncing) detail.push(`${node.id}: replacement syncing`);
@@ -133,7 +131,7 @@ export function startRrRuntime(options: {
   });
 }
 
-/** The EC2 actions the model accepted, without DryRuns (the preflight's permission checks). */
-export function actions(model: Ec2Model): string[] {
-  return model.history().filter((line) => !line.includes('dryRun'));
+/** The EC2 actions EC2 was sent, without DryRuns (the preflight's permission checks). */
+export function actions(ec2: Ec2Emulator): string[] {
+  return ec2.history().filter((line) => !line.includes('dryRun'));
 }

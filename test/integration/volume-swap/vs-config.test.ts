@@ -14,8 +14,8 @@ import {
 const world = new Ec2World();
 const hooks = new HookFiles();
 
-afterAll(() => {
-  world.close();
+afterAll(async () => {
+  await world.close();
   hooks.remove();
 });
 
@@ -51,5 +51,5 @@ test.each([
   expect(message).toMatch(
     path.endsWith('volumeId') ? /expected an EBS volume id/ : /expected an EC2 instance id/,
   );
-  expect(world.model.calls).toEqual([]);
+  expect(world.ec2.calls).toEqual([]);
 });

@@ -1,10 +1,14 @@
 // A worker dies between detach and attach: EC2 accepted DetachVolume, the step never reported.
-// Simulated as in replica-promotion-rds/promote-crash.test.ts: runtime A's adapter forwards
-// DetachVolume (the model accepts it) and then never returns; A's worker is force-closed (its job
-// lock lapses) and A shut down. Runtime B on the same schema and queue picks the stalled job up, the
+// Simulated as in replica-promotion-rds/promote-crash.test.ts: runtime A's adapter sends
+// DetachVolume (EC2 accepts it) and then never returns; A's worker is force-closed (its job lock
+// lapses) and A shut down. Runtime B on the same schema and queue picks the stalled job up, the
 // detach step resumes (describes first, sees the detach under way, does not send it again), and the
-// run goes on to attach once and finish.
+// run goes on to attach once and finish. EC2's clock is a ManualClock: every other change is
+// immediate, the detach takes an hour until B has looked at the volume.
 import { AwsEc2Adapter } from '../../../src/adapters/aws/ec2-adapter';
+import { fastEc2Client } from '../../support/aws/fast-retry-clients';
+import { ManualClock } from '../../support/manual-clock';
+import { waitFor } from '../../support/wait-for';
 import type { Runtime } from '../../../src/main/runtime';
 import { APPROVER } from '../../support/harness';
 import { dropSchema, freshSchemaName } from '../../support/pg';
@@ -57,23 +61,26 @@ afterAll(async () => {
   if (second) await stopVsRuntime(second, schema);
   else await dropSchema(schema);
   await db.close();
-  world.close();
+  await world.close();
   hooks.remove();
 });
 
 test('resumed after a crash past DetachVolume: detach sent once, attach once, succeeds', async () => {
   db = await FakeDatabase.create();
   const yaml = targetsYaml(db.port, hooks);
-  world.standard({
-    detachDescribes: 2,
-    attachDescribes: 1,
-    stopDescribes: 1,
-    startDescribes: 1,
-    snapshotDescribes: 1,
-  });
-  db.follow(() => runsOn(world.model, FROM) || runsOn(world.model, TO));
+  const clock = new ManualClock();
+  const DETACH_MS = 3_600_000;
+  world
+    .reset(
+      { detachMs: DETACH_MS, attachMs: 0, stopMs: 0, startMs: 0, snapshotMs: 0, launchMs: 0, terminateMs: 0 },
+      clock,
+    )
+    .addInstance(FROM)
+    .addInstance(TO, { state: 'stopped' })
+    .addVolume(VOL, { attachedTo: { instanceId: FROM, device: DEVICE } });
+  db.follow(() => runsOn(world.ec2, FROM) || runsOn(world.ec2, TO));
 
-  const dying = new DiesAfterDetach({ ec2Client: () => world.client });
+  const dying = new DiesAfterDetach({ ec2Client: (region) => fastEc2Client(region) });
   const first = await startVsRuntime({
     schema,
     queueName,
@@ -92,10 +99,12 @@ test('resumed after a crash past DetachVolume: detach sent once, attach once, su
   await dying.detachAccepted;
   const crashed = await first.store.getRun(run.id);
   expect(crashed?.steps[VS_STEP.detach]).toMatchObject({ state: 'running' });
-  expect(world.model.count('DetachVolume', 'ok')).toBe(1);
+  expect(world.ec2.count('DetachVolume', 'ok')).toBe(1);
 
   await first.worker?.close(true);
   await first.close();
+  dying.destroy();
+  const describesBeforeResume = world.ec2.count('DescribeVolumes');
 
   const second = await startVsRuntime({
     schema,
@@ -106,16 +115,23 @@ test('resumed after a crash past DetachVolume: detach sent once, attach once, su
   });
   runtimes.push(second);
 
+  // The resumed step looks first and finds the detach under way; then EC2 finishes it.
+  await waitFor(
+    'the resumed detach step describes the volume',
+    async () => world.ec2.count('DescribeVolumes') > describesBeforeResume,
+  );
+  expect(world.ec2.volume(VOL)?.attachments[0]?.state).toBe('detaching');
+  clock.advance(DETACH_MS);
   const done = await untilFinished(second, run.id);
   expect(done.state).toBe('succeeded');
-  expect(world.model.history().filter((line) => !line.includes('dryRun'))).toEqual([
+  expect(world.ec2.history().filter((line) => !line.includes('dryRun'))).toEqual([
     `CreateSnapshot ${VOL}`,
     `StopInstances ${FROM}`,
     `DetachVolume ${VOL} ${FROM} force=false`,
     `AttachVolume ${VOL} ${TO} ${DEVICE}`,
     `StartInstances ${TO}`,
   ]);
-  expect(world.model.count('DetachVolume', 'ok')).toBe(1);
-  expect(world.model.count('AttachVolume', 'ok')).toBe(1);
-  expect(world.model.volume(VOL)?.Attachments?.[0]).toMatchObject({ InstanceId: TO, State: 'attached' });
+  expect(world.ec2.count('DetachVolume', 'ok')).toBe(1);
+  expect(world.ec2.count('AttachVolume', 'ok')).toBe(1);
+  expect(world.ec2.volume(VOL)?.attachments[0]).toMatchObject({ instanceId: TO, state: 'attached' });
 });

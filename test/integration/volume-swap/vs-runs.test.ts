@@ -1,12 +1,11 @@
 // Whole volume-swap runs through the real runtime: PostgreSQL store, BullMQ on Redis, the step
-// worker, the real strategy, AwsEc2Adapter (EC2 = the stateful Ec2Model behind aws-sdk-client-mock),
+// worker, the real strategy, AwsEc2Adapter (EC2 = the AWS emulator, over HTTP through the SDK),
 // the real ProbeHealthChecker against a local TCP "database" (FakeDatabase, see vs-runtime.ts).
-import type { AttachVolumeCommandInput } from '@aws-sdk/client-ec2';
 import { writeFileSync } from 'node:fs';
 
 import type { Run } from '../../../src/engine/types';
 import type { Runtime } from '../../../src/main/runtime';
-import { ec2Error, unauthorizedOperation } from '../../support/aws/ec2-model';
+import { ec2Error, isDryRun, unauthorizedOperationMessage } from '../../support/aws/emulator';
 import { APPROVER, REQUESTER } from '../../support/harness';
 import { freshSchemaName } from '../../support/pg';
 import { freshQueueName } from '../../support/redis';
@@ -56,14 +55,14 @@ afterEach(async () => {
 afterAll(async () => {
   await stopVsRuntime(runtime, schema);
   await db.close();
-  world.close();
+  await world.close();
   hooks.remove();
 });
 
-/** The database runs wherever the model shows a running instance holding the volume. */
-async function databaseFollowsModel(on: readonly string[] = [FROM, TO]): Promise<void> {
-  db.follow(() => on.some((instanceId) => runsOn(world.model, instanceId)));
-  await untilUp(runsOn(world.model, FROM));
+/** The database runs wherever EC2 shows a running instance holding the volume. */
+async function databaseFollowsEc2(on: readonly string[] = [FROM, TO]): Promise<void> {
+  db.follow(() => on.some((instanceId) => runsOn(world.ec2, instanceId)));
+  await untilUp(runsOn(world.ec2, FROM));
 }
 
 async function untilUp(up: boolean): Promise<void> {
@@ -113,7 +112,7 @@ const START_TO = `StartInstances ${TO}`;
 describe('volume swap: whole runs', () => {
   test('happy path: snapshot, gate, stop, detach once, attach once, start, report with the window', async () => {
     world.standard();
-    await databaseFollowsModel();
+    await databaseFollowsEc2();
     const run = await startRun(runtime, 'orders-vol');
     const atGate = await untilRun(
       runtime,
@@ -123,10 +122,10 @@ describe('volume swap: whole runs', () => {
     );
     expect(atGate.currentStep).toBe(VS_STEP.gate);
     // Nothing but the safety snapshot before the approval; the preflight's DryRuns acted on nothing.
-    expect(world.model.actions()).toEqual([SNAPSHOT]);
-    expect(world.model.count('AttachVolume', 'DryRunOperation')).toBe(1);
-    expect(world.model.count('DetachVolume', 'DryRunOperation')).toBe(1);
-    const [snapshotId] = world.model.snapshotIds();
+    expect(world.ec2.actions()).toEqual([SNAPSHOT]);
+    expect(world.ec2.count('AttachVolume', 'DryRunOperation')).toBe(1);
+    expect(world.ec2.count('DetachVolume', 'DryRunOperation')).toBe(1);
+    const [snapshotId] = world.ec2.snapshotIds();
     expect(atGate.steps[VS_STEP.snapshot]).toMatchObject({ state: 'succeeded', output: { snapshotId } });
     expect(atGate.steps[VS_STEP.snapshot]?.output?.['report']).toContain(String(snapshotId));
 
@@ -138,14 +137,14 @@ describe('volume swap: whole runs', () => {
     expect(done.state).toBe('succeeded');
     expect(done.outcome).toBeNull();
     expect(done.steps.map((step) => step.state)).toEqual(Array(8).fill('succeeded'));
-    expect(world.model.actions()).toEqual([SNAPSHOT, STOP_FROM, DETACH_FROM, ATTACH_TO, START_TO]);
-    expect(world.model.count('DetachVolume', 'ok')).toBe(1);
-    expect(world.model.count('AttachVolume', 'ok')).toBe(1);
-    expect(world.model.history().filter((line) => !line.includes('dryRun'))).toEqual(world.model.actions());
-    expect(world.model.volume(VOL)?.Attachments).toEqual([
-      expect.objectContaining({ InstanceId: TO, Device: DEVICE, State: 'attached' }),
+    expect(world.ec2.actions()).toEqual([SNAPSHOT, STOP_FROM, DETACH_FROM, ATTACH_TO, START_TO]);
+    expect(world.ec2.count('DetachVolume', 'ok')).toBe(1);
+    expect(world.ec2.count('AttachVolume', 'ok')).toBe(1);
+    expect(world.ec2.history().filter((line) => !line.includes('dryRun'))).toEqual(world.ec2.actions());
+    expect(world.ec2.volume(VOL)?.attachments).toEqual([
+      { instanceId: TO, device: DEVICE, state: 'attached' },
     ]);
-    expect(world.model.instance(FROM)?.State?.Name).toBe('stopped');
+    expect(world.ec2.instance(FROM)?.state).toBe('stopped');
     expect(db.up).toBe(true);
 
     const report = done.steps[VS_STEP.report]?.output;
@@ -168,7 +167,7 @@ describe('volume swap: whole runs', () => {
     const done = await untilFinished(runtime, run.id);
 
     expect(done.state).toBe('succeeded');
-    expect(world.model.actions()).toEqual([SNAPSHOT, DETACH_FROM, ATTACH_TO]);
+    expect(world.ec2.actions()).toEqual([SNAPSHOT, DETACH_FROM, ATTACH_TO]);
     expect(hooks.lines()).toEqual([`stop ${FROM}`, `start ${TO}`]);
     expect(db.changes.slice(changesBefore)).toEqual(['down', 'up']);
     expect(done.steps[VS_STEP.report]?.output?.['writeUnavailableMs']).toBeGreaterThan(0);
@@ -176,7 +175,7 @@ describe('volume swap: whole runs', () => {
 
   test('stuck detaching: a needs-human gate, no force on its own; approving force-detaches and completes', async () => {
     world.standard().stickDetach(VOL);
-    await databaseFollowsModel();
+    await databaseFollowsEc2();
     const run = await startAndApprove();
 
     const paused = await untilRun(
@@ -189,8 +188,8 @@ describe('volume swap: whole runs', () => {
     expect(gate).toMatchObject({ reason: 'needs_human' });
     expect(gate?.message).toContain(`${VOL} is still detaching on ${FROM}`);
     expect(gate?.message).toContain('force detach');
-    expect(world.model.history().some((line) => line.includes('force=true'))).toBe(false);
-    expect(world.model.actions()).toEqual([SNAPSHOT, STOP_FROM, DETACH_FROM]);
+    expect(world.ec2.history().some((line) => line.includes('force=true'))).toBe(false);
+    expect(world.ec2.actions()).toEqual([SNAPSHOT, STOP_FROM, DETACH_FROM]);
     expect(paused.steps[VS_STEP.attach]?.state).toBe('pending');
 
     await approve(run, VS_STEP.detach, gate?.round ?? 1);
@@ -198,52 +197,53 @@ describe('volume swap: whole runs', () => {
 
     expect(done.state).toBe('succeeded');
     const forced = `DetachVolume ${VOL} ${FROM} force=true`;
-    expect(world.model.actions().filter((line) => line === forced)).toHaveLength(1);
+    expect(world.ec2.actions().filter((line) => line === forced)).toHaveLength(1);
     // Sent once in all: later polls of the approved step wait, they do not force again.
-    expect(world.model.history().filter((line) => line.includes('force=true'))).toHaveLength(1);
-    expect(world.model.actions()).toEqual([SNAPSHOT, STOP_FROM, DETACH_FROM, forced, ATTACH_TO, START_TO]);
-    expect(world.model.volume(VOL)?.Attachments?.[0]).toMatchObject({ InstanceId: TO, State: 'attached' });
+    expect(world.ec2.history().filter((line) => line.includes('force=true'))).toHaveLength(1);
+    expect(world.ec2.actions()).toEqual([SNAPSHOT, STOP_FROM, DETACH_FROM, forced, ATTACH_TO, START_TO]);
+    expect(world.ec2.volume(VOL)?.attachments[0]).toMatchObject({ instanceId: TO, state: 'attached' });
   });
 
-  test('throttled DescribeVolumes and AttachVolume: the engine backs off, attaches once, completes', async () => {
+  test('throttled DescribeVolumes and AttachVolume beyond the SDK retries: the engine backs off, attaches once, completes', async () => {
     world.standard();
-    await databaseFollowsModel();
-    // After the preflight: the next DescribeVolumes is the detach step's, then the attach is throttled.
+    await databaseFollowsEc2();
+    // After the preflight: the next DescribeVolumes is the detach step's, then the attach is throttled,
+    // each on all 5 attempts of the SDK's retry so that the executor sees it.
     // throttle-vol has 15 s detach/attach timeouts: the executors measure them from the step's first
     // start, so the engine's 2 s throttling backoff would exceed the 1 s / 2 s of orders-vol (see the
     // report: a src finding).
     const run = await startAndApprove('throttle-vol', () => {
-      world.model.failNext('DescribeVolumes', 1).failNext('AttachVolume', 1);
+      world.ec2.throttle('DescribeVolumes', { count: 5 }).throttle('AttachVolume', { count: 5 });
     });
     const done = await untilFinished(runtime, run.id);
 
     expect(done.state).toBe('succeeded');
     expect(done.steps[VS_STEP.detach]?.retries).toBe(1);
     expect(done.steps[VS_STEP.attach]?.retries).toBe(1);
-    expect(world.model.count('DescribeVolumes', 'RequestLimitExceeded')).toBe(1);
-    expect(world.model.count('AttachVolume', 'RequestLimitExceeded')).toBe(1);
-    expect(world.model.count('AttachVolume', 'ok')).toBe(1);
-    expect(world.model.count('DetachVolume', 'ok')).toBe(1);
-    expect(world.model.actions()).toEqual([SNAPSHOT, STOP_FROM, DETACH_FROM, ATTACH_TO, START_TO]);
+    expect(world.ec2.count('DescribeVolumes', 'RequestLimitExceeded')).toBe(5);
+    expect(world.ec2.count('AttachVolume', 'RequestLimitExceeded')).toBe(5);
+    expect(world.ec2.count('AttachVolume', 'ok')).toBe(1);
+    expect(world.ec2.count('DetachVolume', 'ok')).toBe(1);
+    expect(world.ec2.actions()).toEqual([SNAPSHOT, STOP_FROM, DETACH_FROM, ATTACH_TO, START_TO]);
   });
 
   test('throttling with short timeouts: the detach and attach timeouts run from the request, not from the backoff', async () => {
     world.standard();
-    await databaseFollowsModel();
+    await databaseFollowsEc2();
     // orders-vol has 1 s / 2 s detach/attach timeouts; the engine's throttling backoff is 2 s.
     const run = await startAndApprove('orders-vol', () => {
-      world.model.failNext('DescribeVolumes', 1).failNext('AttachVolume', 1);
+      world.ec2.throttle('DescribeVolumes', { count: 5 }).throttle('AttachVolume', { count: 5 });
     });
     const done = await untilFinished(runtime, run.id);
     expect(done.state).toBe('succeeded');
-    expect(world.model.count('AttachVolume', 'ok')).toBe(1);
-    expect(world.model.count('DetachVolume', 'ok')).toBe(1);
+    expect(world.ec2.count('AttachVolume', 'ok')).toBe(1);
+    expect(world.ec2.count('DetachVolume', 'ok')).toBe(1);
   });
 
   test('throttling during the preflight retries instead of refusing the run', async () => {
     world.standard();
-    await databaseFollowsModel();
-    world.model.failNext('DescribeVolumes', 1);
+    await databaseFollowsEc2();
+    world.ec2.throttle('DescribeVolumes', { count: 5 });
     const run = await startRun(runtime, 'orders-vol');
     const atGate = await untilRun(runtime, run.id, 'at the gate', (r) => r.state === 'awaiting_approval');
     expect(atGate.steps[0]).toMatchObject({ state: 'succeeded', retries: 1 });
@@ -253,15 +253,17 @@ describe('volume swap: whole runs', () => {
 
   test('attach refused for good: the run fails, the volume goes back to from and the database starts there', async () => {
     world.standard();
-    await databaseFollowsModel();
+    await databaseFollowsEc2();
     // EC2 refuses every AttachVolume to `to` (and only to `to`: the undo's re-attach to `from` works).
-    const model = world.model;
-    const attach = model.attachVolume.bind(model);
-    model.attachVolume = (input: AttachVolumeCommandInput) => {
-      if (input.InstanceId === TO && input.DryRun !== true)
-        throw ec2Error('InvalidParameterValue', 400, `Invalid value '${DEVICE}' for unixDevice.`);
-      return attach(input);
-    };
+    const ec2 = world.ec2;
+    ec2.failNext(
+      'AttachVolume',
+      ec2Error('InvalidParameterValue', 400, `Invalid value '${DEVICE}' for unixDevice.`),
+      {
+        count: Number.POSITIVE_INFINITY,
+        when: (params) => params['InstanceId'] === TO && !isDryRun(params),
+      },
+    );
     const run = await startAndApprove();
     const done = await untilFinished(runtime, run.id, 80_000);
 
@@ -272,24 +274,22 @@ describe('volume swap: whole runs', () => {
     expect(done.steps[VS_STEP.detach]?.state).toBe('compensated');
     expect(done.steps[VS_STEP.stop]?.state).toBe('compensated');
     expect(done.steps[VS_STEP.start]?.state).toBe('skipped');
-    expect(model.actions()).toEqual([
+    expect(ec2.actions()).toEqual([
       SNAPSHOT,
       STOP_FROM,
       DETACH_FROM,
       `AttachVolume ${VOL} ${FROM} ${DEVICE}`,
       `StartInstances ${FROM}`,
     ]);
-    expect(model.volume(VOL)?.Attachments).toEqual([
-      expect.objectContaining({ InstanceId: FROM, Device: DEVICE, State: 'attached' }),
-    ]);
-    expect(model.instance(FROM)?.State?.Name).toBe('running');
+    expect(ec2.volume(VOL)?.attachments).toEqual([{ instanceId: FROM, device: DEVICE, state: 'attached' }]);
+    expect(ec2.instance(FROM)?.state).toBe('running');
     expect(db.up).toBe(true);
   }, 90_000);
 
   test('never healthy on to: needs-human gate on the start; abort rolls back in order', async () => {
     world.standard();
     // The database does not come up on `to` (say, a broken config there); on `from` it does.
-    await databaseFollowsModel([FROM]);
+    await databaseFollowsEc2([FROM]);
     const run = await startAndApprove();
 
     const paused = await untilRun(
@@ -301,7 +301,7 @@ describe('volume swap: whole runs', () => {
     expect(paused.steps[VS_STEP.start]?.gate?.message).toContain(
       `the database on ${TO} has not become healthy`,
     );
-    expect(world.model.actions()).toEqual([SNAPSHOT, STOP_FROM, DETACH_FROM, ATTACH_TO, START_TO]);
+    expect(world.ec2.actions()).toEqual([SNAPSHOT, STOP_FROM, DETACH_FROM, ATTACH_TO, START_TO]);
 
     const aborted = await runtime.runs.abort(run.id, APPROVER, 'not healthy on the new server');
     expect(aborted.ok).toBe(true);
@@ -309,7 +309,7 @@ describe('volume swap: whole runs', () => {
 
     expect(done.state).toBe('aborted');
     expect(done.outcome).toBe(`aborted by ${APPROVER}: not healthy on the new server`);
-    expect(world.model.actions()).toEqual([
+    expect(world.ec2.actions()).toEqual([
       SNAPSHOT,
       STOP_FROM,
       DETACH_FROM,
@@ -320,8 +320,8 @@ describe('volume swap: whole runs', () => {
       `AttachVolume ${VOL} ${FROM} ${DEVICE}`,
       `StartInstances ${FROM}`,
     ]);
-    expect(world.model.volume(VOL)?.Attachments?.[0]).toMatchObject({ InstanceId: FROM, State: 'attached' });
-    expect(world.model.instance(TO)?.State?.Name).toBe('stopped');
+    expect(world.ec2.volume(VOL)?.attachments[0]).toMatchObject({ instanceId: FROM, state: 'attached' });
+    expect(world.ec2.instance(TO)?.state).toBe('stopped');
     expect(db.up).toBe(true);
   });
 
@@ -354,14 +354,14 @@ describe('volume swap: whole runs', () => {
       `stop ${TO}`,
       `start ${FROM}`,
     ]);
-    expect(world.model.actions()).toEqual([
+    expect(world.ec2.actions()).toEqual([
       SNAPSHOT,
       DETACH_FROM,
       ATTACH_TO,
       `DetachVolume ${VOL} ${TO} force=false`,
       `AttachVolume ${VOL} ${FROM} ${DEVICE}`,
     ]);
-    expect(world.model.volume(VOL)?.Attachments?.[0]).toMatchObject({ InstanceId: FROM, State: 'attached' });
+    expect(world.ec2.volume(VOL)?.attachments[0]).toMatchObject({ instanceId: FROM, state: 'attached' });
     expect(db.up).toBe(true);
   });
 
@@ -376,7 +376,7 @@ describe('volume swap: whole runs', () => {
     const done = await untilFinished(runtime, run.id);
     expect(done.state).toBe('succeeded');
     expect(hooks.lines().slice(hookLinesBefore)).toEqual([`stop ${FROM}`, `start ${TO}`]);
-    expect(world.model.actions()).toEqual([SNAPSHOT, DETACH_FROM, ATTACH_TO]);
+    expect(world.ec2.actions()).toEqual([SNAPSHOT, DETACH_FROM, ATTACH_TO]);
   });
 });
 
@@ -414,13 +414,13 @@ describe('volume swap preflight refusals: the run fails before any mutating call
     {
       name: 'DryRun refused (UnauthorizedOperation on AttachVolume)',
       setUp: () => void world.standard().deny('AttachVolume'),
-      blocker: `DryRun refused: not authorized to perform ec2:AttachVolume (${VOL} to ${TO} at ${DEVICE}): UnauthorizedOperation: ${unauthorizedOperation('AttachVolume').message}`,
+      blocker: `DryRun refused: not authorized to perform ec2:AttachVolume (${VOL} to ${TO} at ${DEVICE}): UnauthorizedOperation: ${unauthorizedOperationMessage('AttachVolume')}`,
     },
   ];
 
   test.each(cases)('$name', async ({ setUp, blocker }) => {
     setUp();
-    db.follow(() => runsOn(world.model, FROM));
+    db.follow(() => runsOn(world.ec2, FROM));
     const run = await startRun(runtime, 'orders-vol');
     const done = await untilFinished(runtime, run.id);
 
@@ -429,7 +429,7 @@ describe('volume swap preflight refusals: the run fails before any mutating call
     expect(done.outcome).toContain(blocker);
     expect(done.steps[VS_STEP.preflight]).toMatchObject({ state: 'failed', retries: 0 });
     expect(done.steps.slice(1).map((step) => step.state)).toEqual(Array(7).fill('skipped'));
-    expect(world.model.actions()).toEqual([]);
-    expect(world.model.history().every((line) => line.includes('dryRun'))).toBe(true);
+    expect(world.ec2.actions()).toEqual([]);
+    expect(world.ec2.history().every((line) => line.includes('dryRun'))).toBe(true);
   });
 });

@@ -1,22 +1,19 @@
 // Shared by the volume-swap suites: the real runtime (PostgreSQL store, BullMQ on Redis, workers)
-// around the real volume-swap strategy, whose Ec2Port is the real AwsEc2Adapter on an EC2Client that
-// aws-sdk-client-mock stubs and the stateful Ec2Model answers (the SDK's retry does not run: a
-// throttled call reaches the executor and the engine backs off). Health is the real
-// ProbeHealthChecker against a local TCP server, the "database", which FakeDatabase opens and closes
-// from what the model (or the hook flag file) says.
+// around the real volume-swap strategy, whose Ec2Port is the real AwsEc2Adapter on a real EC2Client
+// talking to the AWS emulator over HTTP (endpoint and credentials from the environment, as in
+// production). The client retries as production's does (standard mode, 5 attempts) with a 1 ms
+// backoff: a throttling that outlasts the SDK reaches the executor quickly and the engine backs
+// off. Health is the real ProbeHealthChecker against a local TCP server, the "database", which
+// FakeDatabase opens and closes from what EC2 shows (or the hook flag file says).
 //
 // Why FakeDatabase polls: the health probe only sees whether a TCP port accepts connections, so the
 // "database" must be listening exactly while it would run. It polls every 5 ms (the strategy polls
-// every 50 ms) and derives "up" from the model: an instance running (as EC2 would show it now) with
-// the volume attached. With hook stop/start, "up" is a flag file the hooks write. Inspection of the
-// model (model.instance/volume) never advances its describe-driven time.
+// every 50 ms) and derives "up" from the emulator: an instance running with the volume attached.
+// With hook stop/start, "up" is a flag file the hooks write.
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-
-import { EC2Client } from '@aws-sdk/client-ec2';
-import { mockClient } from 'aws-sdk-client-mock';
 
 import { AwsEc2Adapter } from '../../../src/adapters/aws/ec2-adapter';
 import { ProbeHealthChecker } from '../../../src/adapters/health/probe-health-checker';
@@ -29,7 +26,10 @@ import type { Ec2Port } from '../../../src/ports/ec2';
 import { configSchemasOf } from '../../../src/strategies/index';
 import { registryOf, type Strategy } from '../../../src/strategies/types';
 import { createVolumeSwap } from '../../../src/strategies/volume-swap';
-import { Ec2Model, type Ec2Timing } from '../../support/aws/ec2-model';
+import { startAwsEmulatorBeforeAll } from '../../support/aws/emulator';
+import type { Ec2Durations, Ec2Emulator } from '../../support/aws/emulator';
+import { fastEc2Client } from '../../support/aws/fast-retry-clients';
+import type { Clock } from '../../../src/ports/clock';
 import { REQUESTER } from '../../support/harness';
 import { untilRunState } from '../../support/run-state';
 import { waitFor } from '../../support/wait-for';
@@ -40,7 +40,6 @@ export const VOL = 'vol-0c000000000000003';
 export const FROM = 'i-0a000000000000001';
 export const TO = 'i-0b000000000000002';
 export const DEVICE = '/dev/sdf';
-const TEST_CREDENTIALS = { accessKeyId: 'AKIDTESTONLY', secretAccessKey: 'test-only-secret' };
 
 /** Step indexes of the plan with the snapshot on and no route hook (see planVolumeSwap). */
 export const VS_STEP = {
@@ -54,13 +53,15 @@ export const VS_STEP = {
   report: 7,
 } as const;
 
-/** Fast model time: each transition shows for one describe. */
-export const FAST_TIMING: Ec2Timing = {
-  detachDescribes: 1,
-  attachDescribes: 1,
-  stopDescribes: 1,
-  startDescribes: 1,
-  snapshotDescribes: 1,
+/** Fast EC2: each transition takes about one poll of the strategy (50 ms). */
+export const FAST_DURATIONS: Partial<Ec2Durations> = {
+  detachMs: 50,
+  attachMs: 50,
+  stopMs: 50,
+  startMs: 50,
+  snapshotMs: 50,
+  launchMs: 50,
+  terminateMs: 50,
 };
 
 /** A TCP server that listens exactly while the simulated database runs. */
@@ -134,53 +135,60 @@ export class FakeDatabase {
   }
 }
 
-/** The EC2 side: one stubbed client answered by a fresh Ec2Model per test. */
+/**
+ * The EC2 side of a suite: the AWS emulator (started before the file's tests, with the environment
+ * pointing at it) and the adapters the runtimes use. Create it at the top of a test file; close it
+ * after the runtimes have stopped.
+ */
 export class Ec2World {
-  readonly client = new EC2Client({ region: REGION, credentials: TEST_CREDENTIALS });
-  readonly mock = mockClient(this.client);
-  model = new Ec2Model(REGION, FAST_TIMING);
+  private readonly emulator = startAwsEmulatorBeforeAll();
+  private readonly adapters: AwsEc2Adapter[] = [];
 
-  reset(timing: Ec2Timing = FAST_TIMING): Ec2Model {
-    this.mock.reset();
-    this.model = new Ec2Model(REGION, timing);
-    this.model.installOn(this.mock);
-    return this.model;
+  get ec2(): Ec2Emulator {
+    return this.emulator.get().ec2;
+  }
+
+  /** An empty EC2 with these durations on this clock (the system clock by default). */
+  reset(durations: Partial<Ec2Durations> = FAST_DURATIONS, clock?: Clock): Ec2Emulator {
+    return this.emulator.get().reset({ ec2: durations, ...(clock ? { clock } : {}) }).ec2;
   }
 
   /** The usual world: the volume on `from` (running), `to` stopped in the same zone. */
   standard(
-    timing: Ec2Timing = FAST_TIMING,
+    durations: Partial<Ec2Durations> = FAST_DURATIONS,
     to: { state?: string; availabilityZone?: string } = {},
-  ): Ec2Model {
-    return this.reset(timing)
+  ): Ec2Emulator {
+    return this.reset(durations)
       .addInstance(FROM)
       .addInstance(TO, { state: 'stopped', ...to })
       .addVolume(VOL, { attachedTo: { instanceId: FROM, device: DEVICE } });
   }
 
+  /** The adapter as production builds it, on a client that backs off 1 ms between its attempts. */
   adapter(): AwsEc2Adapter {
-    return new AwsEc2Adapter({ ec2Client: () => this.client });
+    const adapter = new AwsEc2Adapter({ ec2Client: (region) => fastEc2Client(region) });
+    this.adapters.push(adapter);
+    return adapter;
   }
 
-  /** Describe calls recorded by the model (reads only). */
+  /** Describe calls EC2 received (reads only). */
   describes(): number {
-    return this.model.calls.filter((call) => call.command.startsWith('Describe')).length;
+    return this.ec2.calls.filter((call) => call.action.startsWith('Describe')).length;
   }
 
-  close(): void {
-    this.mock.restore();
-    this.client.destroy();
+  async close(): Promise<void> {
+    for (const adapter of this.adapters.splice(0)) adapter.destroy();
+    await this.emulator.close();
   }
 }
 
-/** True while the model shows `instanceId` running (as EC2 shows it now) with the volume attached. */
-export function runsOn(model: Ec2Model, instanceId: string): boolean {
-  const instance = model.instance(instanceId);
-  const attachment = model.volume(VOL)?.Attachments?.[0];
+/** True while EC2 shows `instanceId` running with the volume attached. */
+export function runsOn(ec2: Ec2Emulator, instanceId: string): boolean {
+  const attachment = ec2.volume(VOL)?.attachments[0];
   return (
-    instance?.State?.Name === 'running' &&
-    attachment?.InstanceId === instanceId &&
-    attachment.State === 'attached'
+    ec2.instance(instanceId)?.state === 'running' &&
+    attachment?.instanceId === instanceId &&
+    attachment.state === 'attached'
   );
 }
 

@@ -120,25 +120,47 @@ function setEnv(values: Readonly<Record<string, string | undefined>>): void {
   }
 }
 
+export interface StartedEmulator {
+  /** The emulator (it exists once beforeAll has run). */
+  get(): AwsEmulator;
+  /** Puts the environment back and closes the emulator. */
+  close(): Promise<void>;
+}
+
 /**
- * For a test file: the emulator started before its tests with the environment pointing at it, and
- * closed after them. Returns a getter (the emulator exists once beforeAll has run).
+ * For a test file whose own afterAll must run before the emulator closes (a runtime still calling
+ * AWS while it stops): the emulator starts in beforeAll with the environment pointing at it, and
+ * the file closes it last.
  */
-export function useAwsEmulator(options: AwsEmulatorOptions = {}): () => AwsEmulator {
+export function startAwsEmulatorBeforeAll(options: AwsEmulatorOptions = {}): StartedEmulator {
   let emulator: AwsEmulator | undefined;
   let restoreEnv: (() => void) | undefined;
   beforeAll(async () => {
     emulator = await AwsEmulator.start(options);
     restoreEnv = emulator.applyEnv();
   });
-  afterAll(async () => {
-    restoreEnv?.();
-    await emulator?.close();
-  });
-  return () => {
-    if (emulator === undefined) throw new Error('the AWS emulator starts in beforeAll');
-    return emulator;
+  return {
+    get: () => {
+      if (emulator === undefined) throw new Error('the AWS emulator starts in beforeAll');
+      return emulator;
+    },
+    close: async () => {
+      restoreEnv?.();
+      restoreEnv = undefined;
+      await emulator?.close();
+      emulator = undefined;
+    },
   };
+}
+
+/**
+ * For a test file: the emulator started before its tests with the environment pointing at it, and
+ * closed after them. Returns a getter.
+ */
+export function useAwsEmulator(options: AwsEmulatorOptions = {}): () => AwsEmulator {
+  const started = startAwsEmulatorBeforeAll(options);
+  afterAll(() => started.close());
+  return () => started.get();
 }
 
 /**
