@@ -3,10 +3,10 @@
 // so the executor runs with `resumed = true` and must not send PromoteReadReplica again, even
 // though RDS's describe still shows an available replica (describe lags the request).
 //
-// How the crash is simulated in-process (aws-sdk-client-mock cannot reach a child process):
+// How the crash is simulated in-process:
 //  - runtime A (role all, 1 s job locks) runs the real strategy on an adapter whose
-//    promoteReadReplica forwards the request (the model accepts it) and then never returns: the
-//    step stays 'running' and nothing after the AWS call runs, as after a SIGKILL;
+//    promoteReadReplica sends the request (RDS accepts it) and then never returns: the step stays
+//    'running' and nothing after the AWS call runs, as after a SIGKILL;
 //  - A's worker is force-closed (its lock renewal stops, the job stays active in Redis), then A is
 //    shut down;
 //  - runtime B (role all) on the same schema and queue, with a plain adapter, finds the job stalled
@@ -14,12 +14,16 @@
 // An error thrown by the executor would NOT model this: StepProcessor catches it, classifies it
 // (retryable), and queues a new attempt in state 'queued', which runs with resumed = false (see
 // the "lost response" tests in rds-runs.test.ts).
+// RDS's describe lags the accepted request for an hour of a ManualClock; the test moves the clock
+// once the resumed attempt has looked, and the rest of the promotion is immediate.
 import type { StepContext } from '../../../src/strategies/types';
 import { AwsRdsAdapter } from '../../../src/adapters/aws/rds-adapter';
 import type { Runtime } from '../../../src/main/runtime';
 import { APPROVER } from '../../support/harness';
 import { dropSchema, freshSchemaName } from '../../support/pg';
+import { ManualClock } from '../../support/manual-clock';
 import { freshQueueName } from '../../support/redis';
+import { waitFor } from '../../support/wait-for';
 import {
   AwsWorld,
   RDS_STEP,
@@ -53,14 +57,16 @@ afterAll(async () => {
   await first?.close();
   if (second) await stopRdsRuntime(second, schema);
   else await dropSchema(schema);
-  aws.close();
+  await aws.close();
 });
 
 test('resumed after a crash past PromoteReadReplica: not sent again, waits, verifies, succeeds', async () => {
-  // stale: 2 -> after the request, describe keeps showing `available` with its source: the world
-  // alone would say "promote"; only the step's own record (resumed) says it may have been sent.
-  aws.reset({ stale: 2, modifying: 2, rebooting: 1 });
-  aws.model.addInstance('orders-primary').addReplica('orders-replica', 'orders-primary');
+  // After the request, describe keeps showing `available` with its source: the world alone would
+  // say "promote"; only the step's own record (resumed) says it may have been sent.
+  const clock = new ManualClock();
+  const STALE_MS = 3_600_000;
+  aws.reset({ promoteStaleMs: STALE_MS, promoteModifyingMs: 0, promoteRebootingMs: 0 }, clock);
+  aws.rds.addInstance('orders-primary').addReplica('orders-replica', 'orders-primary');
   aws.lag('orders-replica', 1);
 
   const dying = new DiesAfterPromote(aws.adapterOptions());
@@ -81,16 +87,17 @@ test('resumed after a crash past PromoteReadReplica: not sent again, waits, veri
   await dying.promoteAccepted;
   const crashed = await first.store.getRun(run.id);
   expect(crashed?.steps[RDS_STEP.promote]).toMatchObject({ state: 'running', attempt: 1, retries: 0 });
-  expect(aws.model.count('PromoteReadReplica', 'ok')).toBe(1);
+  expect(aws.rds.count('PromoteReadReplica', 'ok')).toBe(1);
   // What a resumed attempt will see first: still an available replica of the primary.
-  expect(aws.model.instance('orders-replica')).toMatchObject({
-    DBInstanceStatus: 'available',
-    ReadReplicaSourceDBInstanceIdentifier: 'orders-primary',
+  expect(aws.rds.instance('orders-replica')).toMatchObject({
+    status: 'available',
+    sourceId: 'orders-primary',
   });
 
   // "SIGKILL": stop renewing the job's lock without waiting for the hung step, then shut down.
   await first.worker?.close(true);
   await first.close();
+  dying.destroy();
 
   // A new worker with a plain adapter; the promote executor is observed to see `resumed`.
   const strategy = replicaPromotion(aws.adapter());
@@ -115,6 +122,13 @@ test('resumed after a crash past PromoteReadReplica: not sent again, waits, veri
   });
   runtimes.push(second);
 
+  // The resumed attempt looks, sees the stale replica and does not send; then RDS moves on.
+  await waitFor('the resumed promote step ran', async () => seen.length > 0);
+  await waitFor(
+    'its describe',
+    async () => (await second.store.getRun(run.id))?.steps[RDS_STEP.promote]?.state === 'succeeded',
+  );
+  clock.advance(STALE_MS);
   const done = await untilFinished(second, run.id);
   expect(done.state).toBe('succeeded');
   expect(seen).toEqual([{ resumed: true, attempt: 1 }]);
@@ -125,6 +139,6 @@ test('resumed after a crash past PromoteReadReplica: not sent again, waits, veri
     output: { result: 'in_progress' },
   });
   expect(done.steps[RDS_STEP.waitPromoted]?.output).toMatchObject({ status: 'available' });
-  expect(aws.model.count('PromoteReadReplica')).toBe(1);
-  expect(aws.model.instance('orders-replica')?.ReadReplicaSourceDBInstanceIdentifier).toBeUndefined();
+  expect(aws.rds.count('PromoteReadReplica')).toBe(1);
+  expect(aws.rds.instance('orders-replica')?.sourceId).toBeNull();
 });

@@ -1,17 +1,20 @@
 // Whole replica-promotion runs against RDS through the real runtime: PostgreSQL store, BullMQ on
-// Redis, the step worker, the real strategy and AwsRdsAdapter. AWS is the stateful RdsModel behind
-// aws-sdk-client-mock (and, for SDK-level retry, behind a real client's retry middleware).
+// Redis, the step worker, the real strategy and AwsRdsAdapter, whose SDK clients talk to the AWS
+// emulator over HTTP (see rds-runtime.ts for the two regions: without and with the SDK's retry).
 import type { Run } from '../../../src/engine/types';
 import type { Runtime } from '../../../src/main/runtime';
 import type { Strategy } from '../../../src/strategies/types';
-import { accessDeniedError } from '../../support/aws/rds-model';
 import { APPROVER, REQUESTER } from '../../support/harness';
 import { freshSchemaName } from '../../support/pg';
 import { freshQueueName } from '../../support/redis';
+import type { BlueGreenOptions } from '../../support/aws/emulator';
+import { ManualClock } from '../../support/manual-clock';
 import { waitFor } from '../../support/wait-for';
 import {
   AwsWorld,
   BG_STEP,
+  LOOK_MS,
+  promotionPhases,
   RDS_STEP,
   replicaPromotion,
   startRdsRuntime,
@@ -43,13 +46,13 @@ afterEach(async () => {
 
 afterAll(async () => {
   await stopRdsRuntime(runtime, schema);
-  aws.close();
+  await aws.close();
 });
 
 /** The usual pair: an available replica of the primary, replicating with a small lag. */
-function replicaPair(promotion = {}, lagSeconds = 1.5): void {
-  aws.reset(promotion);
-  aws.model.addInstance('orders-primary').addReplica('orders-replica', 'orders-primary');
+function replicaPair(promotion: Parameters<typeof promotionPhases>[0] = {}, lagSeconds = 1.5): void {
+  aws.reset(promotionPhases(promotion));
+  aws.rds.addInstance('orders-primary').addReplica('orders-replica', 'orders-primary');
   aws.lag('orders-replica', lagSeconds);
 }
 
@@ -95,14 +98,14 @@ describe('RDS read-replica promotion', () => {
     expect(atGate.steps[RDS_STEP.waitLag]).toMatchObject({ state: 'succeeded', output: { seconds: 1.5 } });
     expect(atGate.steps[RDS_STEP.gate]?.gate).toMatchObject({ reason: 'planned', round: 1 });
     // Nothing irreversible before the approval: only reads so far.
-    expect(aws.model.count('PromoteReadReplica')).toBe(0);
+    expect(aws.rds.count('PromoteReadReplica')).toBe(0);
     expect(new Set(aws.commands())).toEqual(new Set(['DescribeDBInstances', 'GetMetricData']));
 
     // The requester cannot approve their own run.
     const self = await runtime.runs.approve(run.id, RDS_STEP.gate, 1, REQUESTER);
     expect(self.ok).toBe(false);
 
-    const callsAtApproval = aws.model.calls.length;
+    const callsAtApproval = aws.calls().length;
     await approveGate(run);
     const done = await untilFinished(runtime, run.id);
 
@@ -121,13 +124,11 @@ describe('RDS read-replica promotion', () => {
     const after = aws.commands(callsAtApproval);
     expect(after.slice(0, 3)).toEqual(['GetMetricData', 'DescribeDBInstances', 'PromoteReadReplica']);
     expect(new Set(after.slice(3))).toEqual(new Set(['DescribeDBInstances']));
-    expect(aws.model.count('PromoteReadReplica')).toBe(1);
-    expect(aws.model.calls.find((call) => call.command === 'PromoteReadReplica')?.input).toEqual({
+    expect(aws.rds.count('PromoteReadReplica')).toBe(1);
+    expect(aws.rds.calls.find((call) => call.action === 'PromoteReadReplica')?.params).toEqual({
       DBInstanceIdentifier: 'orders-replica',
     });
-    const replica = aws.model.instance('orders-replica');
-    expect(replica?.DBInstanceStatus).toBe('available');
-    expect(replica?.ReadReplicaSourceDBInstanceIdentifier).toBeUndefined();
+    expect(aws.rds.instance('orders-replica')).toMatchObject({ status: 'available', sourceId: null });
 
     expect(await runtime.store.listApprovals(run.id)).toEqual([
       expect.objectContaining({ step: RDS_STEP.gate, round: 1, userId: APPROVER }),
@@ -174,31 +175,29 @@ describe('RDS read-replica promotion', () => {
     expect(done.state).toBe('aborted');
     expect(done.outcome).toBe(`aborted by ${APPROVER}: lag too high tonight`);
     expect(done.steps[RDS_STEP.promote]?.state).toBe('skipped');
-    expect(aws.model.count('PromoteReadReplica')).toBe(0);
-    expect(aws.model.instance('orders-replica')?.ReadReplicaSourceDBInstanceIdentifier).toBe(
-      'orders-primary',
-    );
+    expect(aws.rds.count('PromoteReadReplica')).toBe(0);
+    expect(aws.rds.instance('orders-replica')?.sourceId).toBe('orders-primary');
   });
 
-  test('throttling outlasting the (stubbed) SDK: the engine backs off, promotes once, completes', async () => {
+  test('throttling with no SDK retry: the engine backs off, promotes once, completes', async () => {
     replicaPair({ modifying: 30, rebooting: 1 });
-    aws.model.failNext('DescribeDBInstances', 1); // the preflight's describe
-    aws.model.failNext('PromoteReadReplica', 1);
+    aws.rds.throttle('DescribeDBInstances'); // the preflight's describe
+    aws.rds.throttle('PromoteReadReplica');
     const run = await startRun(runtime, 'orders-rds');
     const atGate = await untilState(runtime, run.id, 'awaiting_approval');
     expect(atGate.steps[RDS_STEP.preflight]).toMatchObject({ state: 'succeeded', retries: 1, attempt: 2 });
 
     await approveGate(run);
-    // While the replica is `modifying` (30 describes), DescribeDBInstances is throttled 3 times:
-    // the waiter rides it out, or the wait step backs off and polls again.
+    // While the replica is `modifying` (30 looks), DescribeDBInstances is throttled 3 times: the
+    // waiter rides it out, or the wait step backs off and polls again.
     await waitFor(
       'PromoteReadReplica accepted',
-      async () => aws.model.count('PromoteReadReplica', 'ok') === 1,
+      async () => aws.rds.count('PromoteReadReplica', 'ok') === 1,
       {
         intervalMs: 2,
       },
     );
-    aws.model.failNext('DescribeDBInstances', 3);
+    aws.rds.throttle('DescribeDBInstances', { count: 3 });
     const done = await untilFinished(runtime, run.id);
 
     expect(done.state).toBe('succeeded');
@@ -208,25 +207,25 @@ describe('RDS read-replica promotion', () => {
       attempt: 2,
       output: { result: 'promoted' },
     });
-    expect(aws.model.count('PromoteReadReplica')).toBe(2);
-    expect(aws.model.count('PromoteReadReplica', 'ok')).toBe(1);
-    expect(aws.model.calls.filter((call) => call.outcome === 'Throttling')).toHaveLength(5);
-    expect(aws.model.instance('orders-replica')?.ReadReplicaSourceDBInstanceIdentifier).toBeUndefined();
+    expect(aws.rds.count('PromoteReadReplica')).toBe(2);
+    expect(aws.rds.count('PromoteReadReplica', 'ok')).toBe(1);
+    expect(aws.calls().filter((call) => call.outcome === 'Throttling')).toHaveLength(5);
+    expect(aws.rds.instance('orders-replica')?.sourceId).toBeNull();
   });
 
   test('throttling absorbed by the SDK standard retry (production settings): no engine retries', async () => {
-    aws.reset({ modifying: 2, rebooting: 1 });
-    aws.model.addInstance('ledger-primary').addReplica('ledger-replica', 'ledger-primary');
+    aws.reset(promotionPhases({ modifying: 2, rebooting: 1 }));
+    aws.rds.addInstance('ledger-primary').addReplica('ledger-replica', 'ledger-primary');
     aws.lag('ledger-replica', 0.5);
-    aws.model.failNext('DescribeDBInstances', 2);
-    aws.model.failNext('PromoteReadReplica', 1);
+    aws.rds.throttle('DescribeDBInstances', { count: 2 });
+    aws.rds.throttle('PromoteReadReplica');
 
     const done = await runThroughGate('ledger-rds', RDS_STEP.gate);
 
     expect(done.state).toBe('succeeded');
     expect(done.steps.map((step) => step.retries)).toEqual(Array(6).fill(0));
-    expect(aws.model.count('PromoteReadReplica')).toBe(2);
-    expect(aws.model.count('PromoteReadReplica', 'ok')).toBe(1);
+    expect(aws.rds.count('PromoteReadReplica')).toBe(2);
+    expect(aws.rds.count('PromoteReadReplica', 'ok')).toBe(1);
     expect(aws.commands().slice(0, 3)).toEqual([
       'DescribeDBInstances!Throttling',
       'DescribeDBInstances!Throttling',
@@ -234,13 +233,44 @@ describe('RDS read-replica promotion', () => {
     ]);
   });
 
-  test('a lost PromoteReadReplica response: the retry describes first and does not send it again', async () => {
-    // The request was accepted (the model shows `modifying`), the answer never arrived: the step
-    // fails retryably and a NEW attempt runs (resumed = false). Describe-first sees the promotion.
-    replicaPair({ stale: 0, modifying: 2, rebooting: 1 });
-    aws.loseNextPromoteResponses(1);
+  /**
+   * The pair, the next PromoteReadReplica answer lost (the connection drops; this region's client
+   * does not retry), and the promotion held for an hour of a ManualClock in one phase: `stale`
+   * (describe still shows an available replica) or `modifying`. The rest is immediate once the
+   * clock moves, which it does when the promote step has succeeded.
+   */
+  async function runWithLostPromoteAnswer(held: 'stale' | 'modifying'): Promise<Run> {
+    const clock = new ManualClock();
+    const HOUR = 3_600_000;
+    aws.reset(
+      {
+        promoteStaleMs: held === 'stale' ? HOUR : 0,
+        promoteModifyingMs: held === 'modifying' ? HOUR : 0,
+        promoteRebootingMs: 0,
+      },
+      clock,
+    );
+    aws.rds.addInstance('orders-primary').addReplica('orders-replica', 'orders-primary');
+    aws.lag('orders-replica', 1.5);
+    aws.rds.loseNextResponse('PromoteReadReplica');
+    const run = await startRun(runtime, 'orders-rds');
+    await untilState(runtime, run.id, 'awaiting_approval');
+    await approveGate(run);
+    await untilRun(runtime, run.id, 'promote step done', (current) =>
+      ['succeeded', 'failed'].includes(current.steps[RDS_STEP.promote]?.state ?? ''),
+    );
+    expect(aws.rds.instance('orders-replica')).toMatchObject({
+      status: held === 'stale' ? 'available' : 'modifying',
+      sourceId: 'orders-primary',
+    });
+    clock.advance(HOUR);
+    return untilFinished(runtime, run.id);
+  }
 
-    const done = await runThroughGate('orders-rds', RDS_STEP.gate);
+  test('a lost PromoteReadReplica response: the retry describes first and does not send it again', async () => {
+    // The request was accepted (RDS shows `modifying`), the answer never arrived: the step fails
+    // retryably and a NEW attempt runs (resumed = false). Describe-first sees the promotion.
+    const done = await runWithLostPromoteAnswer('modifying');
 
     expect(done.state).toBe('succeeded');
     expect(done.steps[RDS_STEP.promote]).toMatchObject({
@@ -248,52 +278,64 @@ describe('RDS read-replica promotion', () => {
       attempt: 2,
       output: { result: 'in_progress' },
     });
-    expect(aws.model.count('PromoteReadReplica')).toBe(1);
+    expect(aws.rds.count('PromoteReadReplica')).toBe(1);
+    expect(aws.accepted('PromoteReadReplica')).toBe(1);
   });
 
   test('a lost response while describe still shows an available replica: effective once, RDS refuses any resend', async () => {
     // Same, but RDS's describe lags the accepted request (stale `available` with its source).
     // The retry knows from the recorded failure that the request may have gone out: it describes
     // and waits; should anything resend, RDS would refuse it (InvalidDBInstanceState).
-    replicaPair({ stale: 1, modifying: 2, rebooting: 1 });
-    aws.loseNextPromoteResponses(1);
-
-    const done = await runThroughGate('orders-rds', RDS_STEP.gate);
+    const done = await runWithLostPromoteAnswer('stale');
 
     expect(done.state).toBe('succeeded');
     expect(done.steps[RDS_STEP.promote]).toMatchObject({ retries: 1, output: { result: 'in_progress' } });
-    expect(aws.model.count('PromoteReadReplica', 'ok')).toBe(1);
+    expect(aws.accepted('PromoteReadReplica')).toBe(1);
     const promotes = aws.commands().filter((command) => command.startsWith('PromoteReadReplica'));
-    expect(promotes[0]).toBe('PromoteReadReplica');
-    for (const resend of promotes.slice(1))
-      expect(resend).toBe('PromoteReadReplica!InvalidDBInstanceStateFault');
-    expect(aws.model.instance('orders-replica')?.ReadReplicaSourceDBInstanceIdentifier).toBeUndefined();
+    expect(promotes[0]).toBe('PromoteReadReplica!lost-response');
+    for (const resend of promotes.slice(1)) expect(resend).toBe('PromoteReadReplica!InvalidDBInstanceState');
+    expect(aws.rds.instance('orders-replica')?.sourceId).toBeNull();
   });
 
   // "Never again by an attempt that may already have sent them": an attempt after a lost answer
   // may have sent PromoteReadReplica too, so the next attempt describes and waits.
   test('a retry after a lost PromoteReadReplica response never sends it a second time', async () => {
-    replicaPair({ stale: 1, modifying: 2, rebooting: 1 });
-    aws.loseNextPromoteResponses(1);
-    const done = await runThroughGate('orders-rds', RDS_STEP.gate);
+    const done = await runWithLostPromoteAnswer('stale');
     expect(done.state).toBe('succeeded');
-    expect(aws.model.count('PromoteReadReplica')).toBe(1);
+    expect(aws.rds.count('PromoteReadReplica')).toBe(1);
+  });
+
+  test('with the SDK retry (production clients), a lost response is sent again by the SDK and refused by RDS: promoted once', async () => {
+    aws.reset(promotionPhases({ stale: 0, modifying: 2, rebooting: 1 }));
+    aws.rds.addInstance('ledger-primary').addReplica('ledger-replica', 'ledger-primary');
+    aws.lag('ledger-replica', 0.5);
+    aws.rds.loseNextResponse('PromoteReadReplica');
+
+    const done = await runThroughGate('ledger-rds', RDS_STEP.gate);
+
+    expect(done.state).toBe('succeeded');
+    expect(
+      aws.rds.commands(0, ['DescribeDBInstances']).filter((command) => command.startsWith('Promote')),
+    ).toEqual(['PromoteReadReplica!lost-response', 'PromoteReadReplica!InvalidDBInstanceState']);
+    expect(aws.accepted('PromoteReadReplica')).toBe(1);
+    expect(aws.rds.events.filter((event) => event.startsWith('PromoteReadReplica'))).toHaveLength(1);
   });
 
   // An error the adapter does not recognise after RDS accepted the request: the outcome is unknown,
   // so the run looks again (describe, then verify) instead of failing an irreversible call.
   test('an unrecognised error after RDS accepted PromoteReadReplica does not fail the run', async () => {
     replicaPair({ stale: 0, modifying: 2, rebooting: 1 });
-    aws.loseNextPromoteResponses(1, () => new Error('unexpected end of response'));
+    // RDS carries it out; the answer arrives cut short and the SDK cannot parse it.
+    aws.rds.garbleNextResponse('PromoteReadReplica');
     const done = await runThroughGate('orders-rds', RDS_STEP.gate);
     // RDS accepted it: the replica is on its way to standalone whatever the run says.
-    expect(aws.model.count('PromoteReadReplica', 'ok')).toBe(1);
+    expect(aws.accepted('PromoteReadReplica')).toBe(1);
     expect(done.state).toBe('succeeded');
   });
 
   test('AccessDenied on PromoteReadReplica is fatal: the run fails with the refusal', async () => {
     replicaPair();
-    aws.model.failAlways('PromoteReadReplica', () => accessDeniedError('rds:PromoteReadReplica'));
+    aws.rds.deny('PromoteReadReplica');
 
     const done = await runThroughGate('orders-rds', RDS_STEP.gate);
 
@@ -304,11 +346,9 @@ describe('RDS read-replica promotion', () => {
     );
     expect(done.steps[RDS_STEP.promote]).toMatchObject({ state: 'failed', retries: 0, attempt: 1 });
     expect(done.steps[RDS_STEP.waitPromoted]?.state).toBe('skipped');
-    expect(aws.model.count('PromoteReadReplica')).toBe(1);
-    expect(aws.model.count('PromoteReadReplica', 'ok')).toBe(0);
-    expect(aws.model.instance('orders-replica')?.ReadReplicaSourceDBInstanceIdentifier).toBe(
-      'orders-primary',
-    );
+    expect(aws.rds.count('PromoteReadReplica')).toBe(1);
+    expect(aws.rds.count('PromoteReadReplica', 'ok')).toBe(0);
+    expect(aws.rds.instance('orders-replica')?.sourceId).toBe('orders-primary');
   });
 });
 
@@ -318,7 +358,7 @@ describe('RDS preflight refusals: the run fails before any mutating call', () =>
     {
       name: 'a replica of another primary',
       setUp: () => {
-        aws.model
+        aws.rds
           .addInstance('orders-primary')
           .addInstance('billing-primary')
           .addReplica('orders-replica', 'billing-primary');
@@ -328,7 +368,7 @@ describe('RDS preflight refusals: the run fails before any mutating call', () =>
     {
       name: 'a replica that is backing up',
       setUp: () => {
-        aws.model
+        aws.rds
           .addInstance('orders-primary')
           .addReplica('orders-replica', 'orders-primary', { status: 'backing-up' });
       },
@@ -337,7 +377,7 @@ describe('RDS preflight refusals: the run fails before any mutating call', () =>
     {
       name: 'a replica that does not exist',
       setUp: () => {
-        aws.model.addInstance('orders-primary');
+        aws.rds.addInstance('orders-primary');
       },
       blocker: 'the replica does not exist',
     },
@@ -373,29 +413,29 @@ describe('RDS preflight refusals: the run fails before any mutating call', () =>
 });
 
 describe('RDS Blue/Green switchover', () => {
-  function deployment(options: Partial<Parameters<AwsWorld['model']['addBlueGreen']>[1]> = {}): void {
+  function deployment(options: Partial<BlueGreenOptions> = {}): void {
     aws.reset();
-    aws.model.addInstance('orders-blue').addInstance('orders-green');
-    aws.model.addBlueGreen('bgd-abc123', { source: 'orders-blue', target: 'orders-green', ...options });
+    aws.rds.addInstance('orders-blue').addInstance('orders-green');
+    aws.rds.addBlueGreen('bgd-abc123', { source: 'orders-blue', target: 'orders-green', ...options });
   }
 
   test('completed: switches over once with the configured timeout, run succeeded', async () => {
-    deployment({ switchover: { result: 'completed', inProgressDescribes: 3 } });
+    deployment({ switchover: { result: 'completed', durationMs: 3 * LOOK_MS } });
     const done = await runThroughGate('orders-bg', BG_STEP.gate);
 
     expect(done.state).toBe('succeeded');
     expect(done.steps[BG_STEP.preflight]?.output).toEqual({
       status: 'AVAILABLE',
-      source: aws.model.arn('orders-blue'),
-      target: aws.model.arn('orders-green'),
+      source: aws.rds.arn('orders-blue'),
+      target: aws.rds.arn('orders-green'),
     });
     expect(done.steps[BG_STEP.switchover]?.output).toMatchObject({ result: 'switched' });
     expect(done.steps[BG_STEP.wait]?.output).toEqual({
       outcome: 'SWITCHOVER_COMPLETED',
       report: ':white_check_mark: bgd-abc123: switchover completed; green serves.',
     });
-    expect(aws.model.count('SwitchoverBlueGreenDeployment')).toBe(1);
-    expect(aws.model.switchoverTimeoutOf('bgd-abc123')).toBe(300);
+    expect(aws.rds.count('SwitchoverBlueGreenDeployment')).toBe(1);
+    expect(aws.rds.deployment('bgd-abc123')?.switchoverTimeout).toBe(300);
     expect(aws.commands().slice(0, 4)).toEqual([
       'DescribeBlueGreenDeployments', // preflight
       'DescribeBlueGreenDeployments', // describe-first
@@ -405,7 +445,7 @@ describe('RDS Blue/Green switchover', () => {
   });
 
   test('SWITCHOVER_FAILED: the run fails, says blue still serves, never reports success', async () => {
-    deployment({ switchover: { result: 'failed', inProgressDescribes: 2 } });
+    deployment({ switchover: { result: 'failed', durationMs: 2 * LOOK_MS } });
     const done = await runThroughGate('orders-bg', BG_STEP.gate);
 
     expect(done.state).toBe('failed');
@@ -415,11 +455,11 @@ describe('RDS Blue/Green switchover', () => {
     );
     expect(done.steps[BG_STEP.wait]).toMatchObject({ state: 'failed', retries: 0 });
     expect(JSON.stringify(done.steps[BG_STEP.wait]?.output ?? null)).not.toContain('COMPLETED');
-    expect(aws.model.count('SwitchoverBlueGreenDeployment')).toBe(1);
+    expect(aws.rds.count('SwitchoverBlueGreenDeployment')).toBe(1);
   });
 
   test('rolled back by RDS: the run fails, says blue still serves', async () => {
-    deployment({ switchover: { result: 'rolled_back', inProgressDescribes: 2 } });
+    deployment({ switchover: { result: 'rolled_back', durationMs: 2 * LOOK_MS } });
     const done = await runThroughGate('orders-bg', BG_STEP.gate);
 
     expect(done.state).toBe('failed');
@@ -427,7 +467,7 @@ describe('RDS Blue/Green switchover', () => {
       /^Wait for the switchover to complete failed: switchover of bgd-abc123 ended ROLLED_BACK/,
     );
     expect(done.outcome).toMatch(/; blue still serves$/);
-    expect(aws.model.count('SwitchoverBlueGreenDeployment')).toBe(1);
+    expect(aws.rds.count('SwitchoverBlueGreenDeployment')).toBe(1);
   });
 
   test.each([
@@ -447,6 +487,6 @@ describe('RDS Blue/Green switchover', () => {
       `Preflight: bgd-abc123 is ready failed: Blue/Green deployment bgd-abc123 is not ready to switch over (${status})`,
     );
     expect(done.steps.map((step) => step.state)).toEqual(['failed', 'skipped', 'skipped', 'skipped']);
-    expect(aws.model.count('SwitchoverBlueGreenDeployment')).toBe(0);
+    expect(aws.rds.count('SwitchoverBlueGreenDeployment')).toBe(0);
   });
 });

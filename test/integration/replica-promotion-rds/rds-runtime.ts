@@ -1,39 +1,43 @@
 // Shared by the RDS replica-promotion suites: the real runtime (PostgreSQL store, BullMQ on Redis,
 // workers, reconciler) around the real replica-promotion strategy, whose RdsPort is the real
-// AwsRdsAdapter talking to RDS/CloudWatch clients that the stateful RdsModel answers. Targets come
-// from YAML through parseTargets and the strategy's own config schema.
+// AwsRdsAdapter talking over HTTP to the AWS emulator's RDS and CloudWatch (endpoint and
+// credentials from the environment, as in production). Targets come from YAML through
+// parseTargets and the strategy's own config schema.
 //
-// Two regions, two ways the model is wired in:
-//  - MOCK_REGION (eu-west-1): aws-sdk-client-mock stubs `send` on one client instance, so the SDK's
-//    retry middleware does not run: a throttled call surfaces to the executor and the engine backs
-//    off (a new attempt of the step).
-//  - SDK_REGION (eu-central-1): a real client with the production retry settings (AWS_CLIENT_RETRY)
-//    and the model in place of the network, inside the retry middleware: the SDK itself backs off.
+// Two regions, two client configurations (one emulated world serves both):
+//  - NO_RETRY_REGION (eu-west-1): clients with maxAttempts 1, so the SDK does not retry: a
+//    throttled call or a lost response reaches the executor and the engine backs off (a new
+//    attempt of the step);
+//  - SDK_REGION (eu-central-1): the production clients (standard retry mode, 5 attempts, the SDK's
+//    own backoff): the SDK itself absorbs throttling and sends a lost request again.
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
-import { PromoteReadReplicaCommand, RDSClient } from '@aws-sdk/client-rds';
-import type { PromoteReadReplicaCommandInput } from '@aws-sdk/client-rds';
-import { mockClient } from 'aws-sdk-client-mock';
+import { RDSClient } from '@aws-sdk/client-rds';
 
-import { AWS_CLIENT_RETRY, AwsRdsAdapter } from '../../../src/adapters/aws/rds-adapter';
+import {
+  AwsRdsAdapter,
+  defaultCloudWatchClientFactory,
+  defaultRdsClientFactory,
+} from '../../../src/adapters/aws/rds-adapter';
 import type { AwsRdsAdapterOptions } from '../../../src/adapters/aws/rds-adapter';
 import { ProcessHookRunner } from '../../../src/adapters/hooks/process-hook-runner';
 import { parseTargets } from '../../../src/config/targets';
 import type { Role, TargetConfig, TargetsConfig } from '../../../src/config/types';
 import type { Run, RunState } from '../../../src/engine/types';
 import type { Runtime } from '../../../src/main/runtime';
+import type { Clock } from '../../../src/ports/clock';
 import type { RdsPort } from '../../../src/ports/rds';
 import type { ReplicationPort } from '../../../src/ports/replication';
 import { configSchemasOf } from '../../../src/strategies/index';
 import { createReplicaPromotion } from '../../../src/strategies/replica-promotion';
 import { registryOf, type Strategy } from '../../../src/strategies/types';
-import { RdsModel, type ModelCommand, type PromotionScript } from '../../support/aws/rds-model';
+import { startAwsEmulatorBeforeAll } from '../../support/aws/emulator';
+import type { CloudWatchEmulator, RdsDurations, RdsEmulator, RecordedCall } from '../../support/aws/emulator';
 import { REQUESTER } from '../../support/harness';
 import { waitFor } from '../../support/wait-for';
 import { startStrategyRuntime, stopRuntimeAndClean } from '../../support/harness';
 
-export const MOCK_REGION = 'eu-west-1';
+export const NO_RETRY_REGION = 'eu-west-1';
 export const SDK_REGION = 'eu-central-1';
-const TEST_CREDENTIALS = { accessKeyId: 'AKIDTESTONLY', secretAccessKey: 'test-only-secret' };
 
 /** Step indexes of the two plans (see planReplicaPromotion). */
 export const RDS_STEP = {
@@ -51,7 +55,7 @@ defaults: { channel: C0TEST0001, approvers: [U0APPROVER] }
 targets:
   - name: orders-rds
     strategy: replica-promotion
-    rds: { region: ${MOCK_REGION}, primary: orders-primary, replica: orders-replica, promoteTimeout: 10m }
+    rds: { region: ${NO_RETRY_REGION}, primary: orders-primary, replica: orders-replica, promoteTimeout: 10m }
     maxLag: { seconds: 5 }
     lagPollInterval: 50ms
   - name: ledger-rds
@@ -61,7 +65,7 @@ targets:
     lagPollInterval: 50ms
   - name: orders-bg
     strategy: replica-promotion
-    rdsBlueGreen: { region: ${MOCK_REGION}, deployment: bgd-abc123, switchoverTimeout: 5m }
+    rdsBlueGreen: { region: ${NO_RETRY_REGION}, deployment: bgd-abc123, switchoverTimeout: 5m }
 `;
 
 /** RDS targets never touch self-managed replication: any call is a bug in the test or the strategy. */
@@ -81,70 +85,51 @@ export const unusedReplication: ReplicationPort = {
   verifyPromoted: unused('verifyPromoted'),
 };
 
-/** An SDK network error after the request left (what a lost response looks like to the caller). */
-export function connectionReset(): Error {
-  return Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' });
+/** How long one look of a polling step takes, for promotion phases counted in looks. */
+export const LOOK_MS = 50;
+
+/** A promotion's phases, in looks of LOOK_MS: stale `available`, `modifying`, `rebooting`. */
+export function promotionPhases(
+  phases: { stale?: number; modifying?: number; rebooting?: number } = {},
+): Partial<RdsDurations> {
+  return {
+    promoteStaleMs: (phases.stale ?? 0) * LOOK_MS,
+    promoteModifyingMs: (phases.modifying ?? 2) * LOOK_MS,
+    promoteRebootingMs: (phases.rebooting ?? 1) * LOOK_MS,
+  };
 }
 
-/** The AWS side of a suite: mocked and SDK-retrying clients, answered by one RdsModel. */
+/**
+ * The AWS side of a suite: the emulator (started before the file's tests, with the environment
+ * pointing at it), the clients of both regions and the calls RDS and CloudWatch received. Create it
+ * at the top of a test file; close it after the runtimes have stopped.
+ */
 export class AwsWorld {
-  readonly rdsClient = new RDSClient({ region: MOCK_REGION, credentials: TEST_CREDENTIALS });
-  readonly cloudWatchClient = new CloudWatchClient({ region: MOCK_REGION, credentials: TEST_CREDENTIALS });
-  readonly rdsMock = mockClient(this.rdsClient);
-  readonly cloudWatchMock = mockClient(this.cloudWatchClient);
-  readonly sdkRdsClient = new RDSClient({
-    region: SDK_REGION,
-    credentials: TEST_CREDENTIALS,
-    ...AWS_CLIENT_RETRY,
-  });
-  readonly sdkCloudWatchClient = new CloudWatchClient({
-    region: SDK_REGION,
-    credentials: TEST_CREDENTIALS,
-    ...AWS_CLIENT_RETRY,
-  });
-  model = new RdsModel(MOCK_REGION);
-  private lastLagAt = 0;
+  private readonly emulator = startAwsEmulatorBeforeAll();
+  private readonly clients: { destroy(): void }[] = [];
+  private nextLagAt = 0;
 
-  /** A fresh model (instances, deployments, lag, recorded calls) behind every client. */
-  reset(promotion: PromotionScript = {}): RdsModel {
-    this.rdsMock.reset();
-    this.cloudWatchMock.reset();
-    this.model = new RdsModel(MOCK_REGION, promotion);
-    this.model.installOn(this.rdsMock, this.cloudWatchMock);
-    this.model.attachToRds(this.sdkRdsClient);
-    this.model.attachToCloudWatch(this.sdkCloudWatchClient);
-    return this.model;
+  get rds(): RdsEmulator {
+    return this.emulator.get().rds;
   }
 
-  /** A ReplicaLag datapoint newer than every earlier one: the adapter reports the newest. */
+  get cloudWatch(): CloudWatchEmulator {
+    return this.emulator.get().cloudWatch;
+  }
+
+  /** A fresh world (instances, deployments, lag, recorded calls), on this clock if one is given. */
+  reset(durations: Partial<RdsDurations> = promotionPhases(), clock?: Clock): RdsEmulator {
+    this.emulator.get().reset({ rds: durations, ...(clock ? { clock } : {}) });
+    // ReplicaLag datapoints a minute apart, from four minutes ago: CloudWatch aggregates a minute
+    // (the Maximum), and the adapter reads the newest minute of the last five.
+    this.nextLagAt = Date.now() - 4 * 60_000;
+    return this.rds;
+  }
+
+  /** A ReplicaLag datapoint a minute after the previous one: the newest the adapter reads. */
   lag(instanceId: string, seconds: number): void {
-    const at = Math.max(Date.now() - 1_000, this.lastLagAt + 1);
-    this.lastLagAt = at;
-    this.model.addLagDatapoint(instanceId, new Date(at), seconds);
-  }
-
-  /**
-   * PromoteReadReplica reaches the model and is accepted (recorded, state changed), but the next
-   * `count` answers are lost on the way back: the caller sees `error()` (default: a connection reset).
-   */
-  loseNextPromoteResponses(count: number, error: () => Error = connectionReset): void {
-    let remaining = count;
-    this.rdsMock.on(PromoteReadReplicaCommand).callsFake((input: PromoteReadReplicaCommandInput) => {
-      const model = this.model;
-      let output;
-      try {
-        output = model.promoteReadReplica(input);
-      } catch (error) {
-        model.calls.push({ command: 'PromoteReadReplica', input, outcome: (error as Error).name });
-        throw error;
-      }
-      model.calls.push({ command: 'PromoteReadReplica', input, outcome: 'ok' });
-      if (remaining > 0) {
-        remaining -= 1;
-        throw error();
-      }
-      return output;
-    });
+    this.cloudWatch.addReplicaLag(instanceId, new Date(this.nextLagAt), seconds);
+    this.nextLagAt += 60_000;
   }
 
   /** The adapter as production builds it, with fast polling and these clients. */
@@ -154,9 +139,16 @@ export class AwsWorld {
 
   adapterOptions(options: AwsRdsAdapterOptions = {}): AwsRdsAdapterOptions {
     return {
-      rdsClient: (region) => (region === SDK_REGION ? this.sdkRdsClient : this.rdsClient),
+      rdsClient: (region) =>
+        this.keep(
+          region === SDK_REGION ? defaultRdsClientFactory(region) : new RDSClient({ region, maxAttempts: 1 }),
+        ),
       cloudWatchClient: (region) =>
-        region === SDK_REGION ? this.sdkCloudWatchClient : this.cloudWatchClient,
+        this.keep(
+          region === SDK_REGION
+            ? defaultCloudWatchClientFactory(region)
+            : new CloudWatchClient({ region, maxAttempts: 1 }),
+        ),
       minDelaySeconds: 0.01,
       maxDelaySeconds: 0.05,
       switchoverStartGraceSeconds: 2,
@@ -164,25 +156,34 @@ export class AwsWorld {
     };
   }
 
-  /** Commands the model received since call number `from`, in order (e.g. to check describe-first). */
-  commands(from = 0, except: ModelCommand[] = []): string[] {
-    return this.model.calls
-      .slice(from)
-      .filter((call) => !except.includes(call.command))
-      .map((call) => (call.outcome === 'ok' ? call.command : `${call.command}!${call.outcome}`));
+  /** RDS's and CloudWatch's calls in the order they arrived. */
+  calls(): RecordedCall[] {
+    return [...this.rds.calls, ...this.cloudWatch.calls].sort((a, b) => a.sequence - b.sequence);
   }
 
-  close(): void {
-    this.rdsMock.restore();
-    this.cloudWatchMock.restore();
-    for (const client of [
-      this.rdsClient,
-      this.cloudWatchClient,
-      this.sdkRdsClient,
-      this.sdkCloudWatchClient,
-    ]) {
-      client.destroy();
-    }
+  /** `Action` or `Action!Outcome` per call from call number `from`, leaving out `except`. */
+  commands(from = 0, except: readonly string[] = []): string[] {
+    return this.calls()
+      .slice(from)
+      .filter((call) => !except.includes(call.action))
+      .map((call) => (call.outcome === 'ok' ? call.action : `${call.action}!${call.outcome}`));
+  }
+
+  /** Calls of `action` RDS carried out, whether or not its answer arrived. */
+  accepted(action: string): number {
+    return this.rds.calls.filter(
+      (call) => call.action === action && ['ok', 'lost-response', 'garbled-response'].includes(call.outcome),
+    ).length;
+  }
+
+  async close(): Promise<void> {
+    for (const client of this.clients.splice(0)) client.destroy();
+    await this.emulator.close();
+  }
+
+  private keep<Client extends { destroy(): void }>(client: Client): Client {
+    this.clients.push(client);
+    return client;
   }
 }
 

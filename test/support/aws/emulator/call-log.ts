@@ -3,6 +3,8 @@
 import type { IncomingHttpHeaders } from 'node:http';
 
 export interface RecordedCall {
+  /** Order among the calls of every emulated service (to merge RDS's and CloudWatch's logs). */
+  sequence: number;
   action: string;
   /** The request's parameters as sent: Query form values (strings), or the JSON body's members. */
   params: Readonly<Record<string, unknown>>;
@@ -12,7 +14,10 @@ export interface RecordedCall {
   requestId: string;
   /** The request's HTTP headers (e.g. the SDK's amz-sdk-request: attempt=2; max=5). */
   headers: Readonly<IncomingHttpHeaders>;
-  /** 'ok', the error code answered, or 'lost-response' (acted on, then the connection dropped). */
+  /**
+   * 'ok', the error code answered, 'lost-response' (acted on, then the connection dropped) or
+   * 'garbled-response' (acted on, then an answer cut short).
+   */
   outcome: string;
   summary: string;
   /** The emulator clock when the request arrived. */

@@ -15,6 +15,9 @@ import type { Timeline } from './timeline';
 
 export type ErrorSource = AwsError | (() => AwsError);
 
+/** Orders calls across services (and emulators) in one process. */
+let callSequence = 0;
+
 export interface FaultOptions {
   /** How many calls meet the fault. Default 1. */
   count?: number;
@@ -103,6 +106,12 @@ export abstract class EmulatedServiceBase<Input> implements EmulatedService {
     return () => this.listeners.delete(listener);
   }
 
+  /** The next calls of `action` are acted on, then answered with a body cut short. */
+  garbleNextResponse(action: string, options: FaultOptions = {}): this {
+    this.faults.add(action, { kind: 'garble-response' }, options.count ?? 1, options.when);
+    return this;
+  }
+
   /** Forgets calls, faults and permissions (the service's own state is reset by the service). */
   protected resetBase(): void {
     this.log.clear();
@@ -135,6 +144,7 @@ export abstract class EmulatedServiceBase<Input> implements EmulatedService {
     }
     const { action, input, params } = decoded;
     const entry = {
+      sequence: ++callSequence,
       action,
       params,
       region: request.auth.region ?? 'unknown',
@@ -162,7 +172,7 @@ export abstract class EmulatedServiceBase<Input> implements EmulatedService {
       if (!this.permissionCheckedByAction) this.authorize(action);
       payload = handler(input);
     } catch (error) {
-      if (fault?.kind === 'lose-response') {
+      if (fault?.kind === 'lose-response' || fault?.kind === 'garble-response') {
         this.record({ ...entry, outcome: `lost-response:${asAwsError(error).code}` });
         return 'drop';
       }
@@ -172,8 +182,13 @@ export abstract class EmulatedServiceBase<Input> implements EmulatedService {
       this.record({ ...entry, outcome: 'lost-response' });
       return 'drop';
     }
+    const reply = this.protocol.success(action, payload, requestId);
+    if (fault?.kind === 'garble-response') {
+      this.record({ ...entry, outcome: 'garbled-response' });
+      return { ...reply, body: reply.body.slice(0, Math.floor(reply.body.length / 2)) };
+    }
     this.record({ ...entry, outcome: 'ok' });
-    return this.protocol.success(action, payload, requestId);
+    return reply;
   }
 }
 

@@ -1,13 +1,14 @@
 // Faults a test injects into one emulated service, per action, in the order they were added:
-// answer the next calls with an error (throttling, a 5xx, anything AWS says) without acting, or act
+// answer the next calls with an error (throttling, a 5xx, anything AWS says) without acting; act
 // and then drop the connection before answering (a lost response: the caller cannot tell whether
-// the request arrived).
+// the request arrived); or act and answer with a body cut short (the SDK cannot parse it).
 import type { AwsError } from './aws-error';
 
 /** Only calls whose parameters it accepts (e.g. only DryRun requests). */
 export type CallFilter = (params: Readonly<Record<string, unknown>>) => boolean;
 
-export type FaultEffect = { kind: 'error'; error: () => AwsError } | { kind: 'lose-response' };
+export type FaultEffect =
+  { kind: 'error'; error: () => AwsError } | { kind: 'lose-response' } | { kind: 'garble-response' };
 
 interface Fault {
   effect: FaultEffect;
