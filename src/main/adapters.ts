@@ -4,7 +4,7 @@ import { AwsRdsAdapter } from '../adapters/aws/rds-adapter';
 import { ProbeHealthChecker } from '../adapters/health/probe-health-checker';
 import { ProcessHookRunner } from '../adapters/hooks/process-hook-runner';
 import { PgReplication } from '../adapters/postgres/pg-replication';
-import { Kafka } from 'kafkajs';
+import { KafkaWireAdmin } from '../adapters/clusters/kafka-admin';
 import { KafkaClusterHealth } from '../adapters/clusters/kafka-health';
 import { NatsClusterHealth } from '../adapters/clusters/nats-health';
 import { RedisReplicationHealth } from '../adapters/clusters/redis-health';
@@ -50,8 +50,10 @@ export function clusterHealthFor(
         expectedReplicas: cluster.expectedReplicas,
       });
     case 'kafka':
+      // No per-broker `nodes`: a broker's incarnation is its host:port, which a replacement in
+      // place keeps, and rr-recover waits for a new incarnation when nodes are read.
       return new KafkaClusterHealth({
-        admin: new Kafka({ clientId: 'cutover-bot', brokers: cluster.brokers }).admin(),
+        admin: new KafkaWireAdmin({ brokers: cluster.brokers, ...options }),
         ...(cluster.topics ? { topics: cluster.topics } : {}),
       });
   }

@@ -1,130 +1,223 @@
-// Replication health of a Kafka cluster through a kafkajs Admin: under-replicated, offline and
-// below-min-ISR partitions, the brokers the cluster sees, and which partitions a broker still leads.
-import { ConfigResourceTypes, type Admin, type ITopicMetadata, type PartitionMetadata } from 'kafkajs';
-import type { ClusterHealth, ClusterHealthPort } from '../../ports/cluster-health';
+// Replication health of a Kafka cluster: under-replicated, offline and below-min-ISR partitions,
+// the brokers the cluster sees, which partitions a broker still leads, each broker's own standing
+// (NodeReading), and a preferred leader election after a roll. Reads through a KafkaAdmin
+// (kafka-admin.ts: the bot's own Metadata, DescribeConfigs and ElectLeaders requests).
+//
+// The ISR can be taken at its word for a restarted broker (unlike a NATS stream's replica view): on
+// a real Kafka 4 cluster a broker that stops leaves every ISR (a controlled shutdown removes it, a
+// crash fences it), and a new process, on its old disk or an empty one, is let back into a
+// partition's ISR only once it has caught up with the leader (test/integration/clusters/
+// kafka-health.test.ts). So "holds every replica assigned to it" is "in the ISR of every partition
+// it is a replica of". Kafka tells clients no broker epoch or process id (a broker is an id, a host,
+// a port and a rack to them): a broker's incarnation here is its advertised host:port, which a new
+// server changes and a restart in place does not.
+import type { ClusterHealth, ClusterHealthPort, NodeReading } from '../../ports/cluster-health';
+import {
+  ELECTION_NOT_NEEDED,
+  type KafkaAdmin,
+  type TopicMetadata,
+  type TopicPartitions,
+} from './kafka-admin';
+import { errorName } from './kafka-wire';
 
 export interface KafkaClusterHealthOptions {
-  /** A kafkajs Admin; the adapter connects it lazily and disconnects it on close(). */
-  admin: Admin;
-  /** Topics to watch; every topic (admin.listTopics()) when not given. */
+  /** How the adapter asks the cluster: a KafkaWireAdmin on the target's brokers. */
+  admin: KafkaAdmin;
+  /** Topics to watch; every topic (internal ones too) when not given. */
   topics?: string[];
+  /**
+   * Broker ids to report one by one in `nodes` (their incarnation and whether they hold every
+   * replica assigned to them); no `nodes` when not given.
+   */
+  nodes?: string[];
 }
 
+export interface PreferredLeaderElection {
+  /** `topic/partition` now led by its preferred replica. */
+  elected: string[];
+  /** `topic/partition: why` of those that were not (the preferred replica is out of the ISR, say). */
+  failed: string[];
+}
+
+const MIN_ISR = 'min.insync.replicas';
 /** Broker default for min.insync.replicas when a topic does not report one. */
 const DEFAULT_MIN_ISR = 1;
+/** Partitions named in one NodeReading detail line; the rest are counted. */
+const PARTITIONS_NAMED = 10;
+const LEADER_NOT_AVAILABLE = 5;
+/** Old brokers set it on a partition with a replica down; the partition's data still comes along. */
+const REPLICA_NOT_AVAILABLE = 9;
 
 export class KafkaClusterHealth implements ClusterHealthPort {
-  private readonly admin: Admin;
+  private readonly admin: KafkaAdmin;
   private readonly topics: string[] | undefined;
-  private connected: Promise<void> | undefined;
+  private readonly nodes: string[] | undefined;
 
   constructor(options: KafkaClusterHealthOptions) {
     this.admin = options.admin;
     this.topics = options.topics ? [...options.topics] : undefined;
+    this.nodes = options.nodes ? options.nodes.map((id) => id.trim()) : undefined;
   }
 
   async health(): Promise<ClusterHealth> {
-    await this.connect();
-    const cluster = await this.admin.describeCluster();
-    const members = cluster.brokers.map((broker) => String(broker.nodeId)).sort(byNumber);
-    const metadata = await this.metadata();
-    const minIsr = await this.minInsyncReplicas(metadata.map((topic) => topic.name));
+    const metadata = await this.admin.metadata(this.topics ?? null);
+    const members = metadata.brokers.map((broker) => String(broker.nodeId)).sort(byNumber);
+    const topics = sortedTopics(metadata.topics);
+    const minIsr = await this.minInsyncReplicas(topics.filter((t) => t.errorCode === 0).map((t) => t.name));
 
     const detail: string[] = [];
     let lagging = 0;
     let belowMinIsr = 0;
-    for (const topic of metadata) {
+    let missingTopics = 0;
+    for (const topic of topics) {
+      if (topic.errorCode !== 0) {
+        missingTopics++;
+        detail.push(`${topic.name}: cannot be described (${errorName(topic.errorCode)})`);
+        continue;
+      }
       const min = minIsr.get(topic.name) ?? DEFAULT_MIN_ISR;
-      for (const partition of sortedPartitions(topic)) {
-        const name = `${topic.name}/${partition.partitionId}`;
+      for (const partition of topic.partitions) {
+        const name = `${topic.name}/${partition.partition}`;
         let problem = false;
         if (partition.leader < 0) {
           problem = true;
           detail.push(`${name}: offline (no leader)`);
-        }
-        const offline = partition.offlineReplicas ?? [];
-        if (offline.length > 0) {
+        } else if (![0, LEADER_NOT_AVAILABLE, REPLICA_NOT_AVAILABLE].includes(partition.errorCode)) {
           problem = true;
-          detail.push(`${name}: offline replicas ${list(offline)}`);
+          detail.push(`${name}: ${errorName(partition.errorCode)}`);
         }
-        if (partition.isr.length < partition.replicas.length) {
+        if (partition.offlineReplicas.length > 0) {
           problem = true;
-          detail.push(`${name}: ISR ${list(partition.isr)} of replicas ${list(partition.replicas)}`);
+          detail.push(`${name}: offline replicas ${list(partition.offlineReplicas)}`);
+        }
+        const outOfSync = partition.replicas.filter((id) => !partition.isr.includes(id));
+        if (outOfSync.length > 0) {
+          problem = true;
+          detail.push(
+            `${name}: ISR ${list(partition.isr)} of replicas ${list(partition.replicas)}, out of sync: ${outOfSync.join(',')}`,
+          );
         }
         if (problem) lagging++;
-        if (partition.isr.length < min) {
+        // A broker refuses acks=all writes below min(min.insync.replicas, replication factor): a
+        // topic set to more in-sync replicas than it has copies takes writes with all of them
+        // (Kafka's Partition.effectiveMinIsr; test/integration/clusters/kafka-client.test.ts).
+        const effectiveMin = Math.min(min, partition.replicas.length);
+        if (partition.isr.length < effectiveMin) {
           belowMinIsr++;
-          detail.push(`${name}: ISR ${partition.isr.length} < min.insync.replicas ${min}`);
+          detail.push(`${name}: ISR ${partition.isr.length} < ${MIN_ISR} ${effectiveMin}`);
         }
       }
     }
-    return { fullyReplicated: lagging === 0 && belowMinIsr === 0, laggingReplicas: lagging, members, detail };
+    const fullyReplicated = lagging === 0 && belowMinIsr === 0 && missingTopics === 0;
+    if (!this.nodes) return { fullyReplicated, laggingReplicas: lagging, members, detail };
+
+    const addresses = new Map(metadata.brokers.map((b) => [String(b.nodeId), `${b.host}:${b.port}`]));
+    const nodes = this.nodes.map((id) => readBroker(id, addresses.get(id) ?? null, topics));
+    // A broker short of replicas is already counted through its partitions above.
+    for (const node of nodes) detail.push(...node.detail);
+    return { fullyReplicated, laggingReplicas: lagging, members, detail, nodes };
   }
 
   /** `topic/partition` of every watched partition whose leader is broker `nodeId`. */
   async ledBy(nodeId: string): Promise<string[]> {
-    await this.connect();
     const led: string[] = [];
-    for (const topic of await this.metadata()) {
-      for (const partition of sortedPartitions(topic)) {
+    for (const topic of sortedTopics((await this.admin.metadata(this.topics ?? null)).topics)) {
+      for (const partition of topic.partitions) {
         if (partition.leader >= 0 && String(partition.leader) === nodeId.trim()) {
-          led.push(`${topic.name}/${partition.partitionId}`);
+          led.push(`${topic.name}/${partition.partition}`);
         }
       }
     }
     return led;
   }
 
-  async close(): Promise<void> {
-    this.connected = undefined;
-    await this.admin.disconnect();
-  }
-
-  private connect(): Promise<void> {
-    if (!this.connected) {
-      this.connected = this.admin.connect().catch((error: unknown) => {
-        this.connected = undefined;
-        throw error;
-      });
+  /**
+   * Gives every watched partition whose leader is not its preferred replica (the first in its
+   * replica list) back to that replica where the preferred replica is in the ISR; the others are
+   * reported as failed without asking. Safe to repeat: a partition led by its preferred replica is
+   * left alone. Brokers learn the new leaders a moment after the answer: read again to see them.
+   */
+  async electPreferredLeaders(): Promise<PreferredLeaderElection> {
+    const wanted: TopicPartitions[] = [];
+    const failed: string[] = [];
+    for (const topic of sortedTopics((await this.admin.metadata(this.topics ?? null)).topics)) {
+      const partitions: number[] = [];
+      for (const partition of topic.partitions) {
+        const preferred = partition.replicas[0];
+        if (preferred === undefined || partition.leader === preferred) continue;
+        if (partition.isr.includes(preferred)) partitions.push(partition.partition);
+        else
+          failed.push(
+            `${topic.name}/${partition.partition}: preferred replica ${preferred} is not in the ISR`,
+          );
+      }
+      if (partitions.length > 0) wanted.push({ topic: topic.name, partitions });
     }
-    return this.connected;
+    if (wanted.length === 0) return { elected: [], failed };
+    const elected: string[] = [];
+    for (const result of await this.admin.electPreferredLeaders(wanted)) {
+      const name = `${result.topic}/${result.partition}`;
+      if (result.errorCode === 0 || result.errorCode === ELECTION_NOT_NEEDED) elected.push(name);
+      else failed.push(`${name}: ${result.error ?? 'not elected'}`);
+    }
+    return { elected: elected.sort(), failed };
   }
 
-  private async metadata(): Promise<ITopicMetadata[]> {
-    const topics = this.topics ?? (await this.admin.listTopics());
-    if (topics.length === 0) return [];
-    const { topics: metadata } = await this.admin.fetchTopicMetadata({ topics });
-    return [...metadata].sort((a, b) => a.name.localeCompare(b.name));
+  /** Nothing to release: every request has its own connection. */
+  close(): Promise<void> {
+    return Promise.resolve();
   }
 
   private async minInsyncReplicas(topics: string[]): Promise<Map<string, number>> {
     const result = new Map<string, number>();
     if (topics.length === 0) return result;
-    const response = await this.admin.describeConfigs({
-      resources: topics.map((name) => ({
-        type: ConfigResourceTypes.TOPIC,
-        name,
-        configNames: ['min.insync.replicas'],
-      })),
-      includeSynonyms: false,
-    });
-    for (const resource of response.resources) {
-      if (resource.errorCode !== 0) {
+    for (const config of await this.admin.topicConfigs(topics, [MIN_ISR])) {
+      if (config.errorCode !== 0) {
         throw new Error(
-          `describeConfigs for topic ${resource.resourceName} failed: ` +
-            `${resource.errorMessage || 'error code ' + String(resource.errorCode)}`,
+          `describeConfigs for topic ${config.topic} failed: ${config.errorMessage || errorName(config.errorCode)}`,
         );
       }
-      const entry = resource.configEntries.find((e) => e.configName === 'min.insync.replicas');
-      const value = entry ? Number(entry.configValue) : NaN;
-      if (Number.isInteger(value) && value > 0) result.set(resource.resourceName, value);
+      const value = Number(config.values.get(MIN_ISR));
+      if (Number.isInteger(value) && value > 0) result.set(config.topic, value);
     }
     return result;
   }
 }
 
-function sortedPartitions(topic: ITopicMetadata): PartitionMetadata[] {
-  return [...topic.partitions].sort((a, b) => a.partitionId - b.partitionId);
+/** One broker's standing: registered (at which address) and in the ISR of all its partitions. */
+function readBroker(id: string, address: string | null, topics: TopicMetadata[]): NodeReading {
+  const assigned: string[] = [];
+  const missing: string[] = [];
+  for (const topic of topics) {
+    for (const partition of topic.partitions) {
+      if (!partition.replicas.some((replica) => String(replica) === id)) continue;
+      const name = `${topic.name}/${partition.partition}`;
+      assigned.push(name);
+      const inSync = partition.isr.some((replica) => String(replica) === id);
+      const offline = partition.offlineReplicas.some((replica) => String(replica) === id);
+      if (!inSync || offline) missing.push(name);
+    }
+  }
+  const detail: string[] = [];
+  if (address === null) detail.push(`broker ${id}: not a member of the cluster`);
+  if (missing.length > 0) {
+    const more = missing.length > PARTITIONS_NAMED ? ` and ${missing.length - PARTITIONS_NAMED} more` : '';
+    detail.push(
+      `broker ${id}: not in the ISR of ${missing.slice(0, PARTITIONS_NAMED).join(', ')}${more} (${missing.length} of ${assigned.length})`,
+    );
+  }
+  // Not a member: it serves none of its replicas, whatever an ISR that kept it as its last member says.
+  const holdsAll = address === null ? assigned.length === 0 : missing.length === 0;
+  return { id, incarnation: address, holdsAll, detail };
+}
+
+function sortedTopics(topics: TopicMetadata[]): TopicMetadata[] {
+  return [...topics]
+    .sort((a, b) => a.name.localeCompare(b.name))
+    .map((topic) => ({
+      ...topic,
+      partitions: [...topic.partitions].sort((a, b) => a.partition - b.partition),
+    }));
 }
 
 function list(ids: number[]): string {
