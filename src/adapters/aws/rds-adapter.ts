@@ -1,6 +1,13 @@
 // RdsPort on the AWS SDK v3. Clients come from the SDK's standard configuration: the region of the
 // target, the default credential chain, AWS_ENDPOINT_URL / AWS_ENDPOINT_URL_RDS (and _CLOUDWATCH)
 // read by the SDK itself. Nothing here names an endpoint or a credential.
+//
+// Irreversible requests (PromoteReadReplica, SwitchoverBlueGreenDeployment, ModifyDBInstance,
+// ApplyPendingMaintenanceAction) go out once per call, on a client that does not retry: the SDK's
+// standard retry sends a request again after a connection reset or a 5xx, when RDS may already
+// have carried it out, and the answer to that second request (InvalidDBInstanceState, say) would
+// read as a definite refusal. The executors decide what an unknown outcome means (describe, never
+// send again); throttling reaches them as a definite "not now".
 import {
   ApplyPendingMaintenanceActionCommand,
   CreateDBSnapshotCommand,
@@ -47,8 +54,16 @@ export const defaultRdsClientFactory: RdsClientFactory = (region) =>
 export const defaultCloudWatchClientFactory: CloudWatchClientFactory = (region) =>
   new CloudWatchClient({ region, ...AWS_CLIENT_RETRY });
 
+/** One attempt: the SDK never sends an irreversible request a second time. */
+export const SEND_ONCE = { maxAttempts: 1 } as const;
+
+export const defaultRdsSendOnceClientFactory: RdsClientFactory = (region) =>
+  new RDSClient({ region, ...SEND_ONCE });
+
 export interface AwsRdsAdapterOptions {
   rdsClient?: RdsClientFactory;
+  /** The client of the irreversible requests (see the file comment). Default: SEND_ONCE. */
+  rdsSendOnceClient?: RdsClientFactory;
   cloudWatchClient?: CloudWatchClientFactory;
   /** First delay between polls (SDK waiter minDelay and the Blue/Green loop). Default 15 s. */
   minDelaySeconds?: number;
@@ -185,8 +200,10 @@ const isoOrNull = (date: Date | undefined): string | null => (date === undefined
 
 export class AwsRdsAdapter implements RdsPort {
   private readonly rdsClients = new Map<string, RDSClient>();
+  private readonly sendOnceClients = new Map<string, RDSClient>();
   private readonly cloudWatchClients = new Map<string, CloudWatchClient>();
   private readonly rdsFactory: RdsClientFactory;
+  private readonly sendOnceFactory: RdsClientFactory;
   private readonly cloudWatchFactory: CloudWatchClientFactory;
   private readonly minDelaySeconds: number;
   private readonly maxDelaySeconds: number;
@@ -196,6 +213,7 @@ export class AwsRdsAdapter implements RdsPort {
 
   constructor(options: AwsRdsAdapterOptions = {}) {
     this.rdsFactory = options.rdsClient ?? defaultRdsClientFactory;
+    this.sendOnceFactory = options.rdsSendOnceClient ?? defaultRdsSendOnceClientFactory;
     this.cloudWatchFactory = options.cloudWatchClient ?? defaultCloudWatchClientFactory;
     this.minDelaySeconds = options.minDelaySeconds ?? 15;
     this.maxDelaySeconds = Math.max(this.minDelaySeconds, options.maxDelaySeconds ?? 60);
@@ -214,6 +232,16 @@ export class AwsRdsAdapter implements RdsPort {
     return client;
   }
 
+  /** The region's client of irreversible requests: one attempt each. */
+  sendOnce(region: string): RDSClient {
+    let client = this.sendOnceClients.get(region);
+    if (client === undefined) {
+      client = this.sendOnceFactory(region);
+      this.sendOnceClients.set(region, client);
+    }
+    return client;
+  }
+
   cloudWatch(region: string): CloudWatchClient {
     let client = this.cloudWatchClients.get(region);
     if (client === undefined) {
@@ -226,8 +254,10 @@ export class AwsRdsAdapter implements RdsPort {
   /** Closes every client's sockets (worker shutdown). */
   destroy(): void {
     for (const client of this.rdsClients.values()) client.destroy();
+    for (const client of this.sendOnceClients.values()) client.destroy();
     for (const client of this.cloudWatchClients.values()) client.destroy();
     this.rdsClients.clear();
+    this.sendOnceClients.clear();
     this.cloudWatchClients.clear();
   }
 
@@ -294,7 +324,7 @@ export class AwsRdsAdapter implements RdsPort {
 
   async promoteReadReplica(region: string, replicaId: string): Promise<void> {
     try {
-      await this.rds(region).send(new PromoteReadReplicaCommand({ DBInstanceIdentifier: replicaId }));
+      await this.sendOnce(region).send(new PromoteReadReplicaCommand({ DBInstanceIdentifier: replicaId }));
     } catch (error) {
       throw classifyAwsError(error);
     }
@@ -351,7 +381,7 @@ export class AwsRdsAdapter implements RdsPort {
       );
     }
     try {
-      const output = await this.rds(region).send(
+      const output = await this.sendOnce(region).send(
         new SwitchoverBlueGreenDeploymentCommand({
           BlueGreenDeploymentIdentifier: deploymentId,
           SwitchoverTimeout: timeoutSeconds,
@@ -494,7 +524,7 @@ export class AwsRdsAdapter implements RdsPort {
     modification: InstanceModification,
   ): Promise<void> {
     try {
-      await this.rds(region).send(
+      await this.sendOnce(region).send(
         new ModifyDBInstanceCommand({
           DBInstanceIdentifier: instanceId,
           ...modification,
@@ -540,7 +570,7 @@ export class AwsRdsAdapter implements RdsPort {
 
   async applyMaintenance(region: string, resourceArn: string, action: string): Promise<void> {
     try {
-      await this.rds(region).send(
+      await this.sendOnce(region).send(
         new ApplyPendingMaintenanceActionCommand({
           ResourceIdentifier: resourceArn,
           ApplyAction: action,

@@ -9,7 +9,8 @@
 //    throttled call or a lost response reaches the executor and the engine backs off (a new
 //    attempt of the step);
 //  - SDK_REGION (eu-central-1): the production clients (standard retry mode, 5 attempts, the SDK's
-//    own backoff): the SDK itself absorbs throttling and sends a lost request again.
+//    own backoff): the SDK itself absorbs the throttling of reads, while the irreversible requests
+//    go out once per call (the adapter's send-once client), as in production.
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { RDSClient } from '@aws-sdk/client-rds';
 

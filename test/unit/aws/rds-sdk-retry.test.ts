@@ -1,15 +1,20 @@
 // The SDK's own retry, endpoint and client configuration, exercised for real against the AWS
-// emulator: throttling is retried by the SDK's standard strategy, not by us, and the production
-// client factories find the emulator through AWS_ENDPOINT_URL_RDS / _CLOUDWATCH and the
+// emulator: throttling of reads is retried by the SDK's standard strategy, not by us; irreversible
+// requests go out once per call (the SDK would send them again after a lost answer); the
+// production client factories find the emulator through AWS_ENDPOINT_URL_RDS / _CLOUDWATCH and the
 // credentials in the environment.
 import {
   AwsRdsAdapter,
   defaultCloudWatchClientFactory,
   defaultRdsClientFactory,
+  defaultRdsSendOnceClientFactory,
 } from '../../../src/adapters/aws/rds-adapter';
 import { AwsRefusal } from '../../../src/ports/rds';
-import { promoteIfStillReplica } from '../../../src/strategies/replica-promotion/rds-decisions';
-import { useAwsEmulator } from '../../support/aws/emulator';
+import {
+  OutcomeUnknown,
+  promoteIfStillReplica,
+} from '../../../src/strategies/replica-promotion/rds-decisions';
+import { rdsError, useAwsEmulator } from '../../support/aws/emulator';
 import { fastRdsClient } from '../../support/aws/fast-retry-clients';
 
 const REGION = 'eu-west-1';
@@ -50,16 +55,18 @@ describe('SDK retry on throttling', () => {
     expect(rds.count('DescribeDBInstances', 'ok')).toBe(1);
   });
 
-  it('a throttled PromoteReadReplica is retried by the SDK and executed once', async () => {
+  it('a throttled PromoteReadReplica is not retried by the SDK: throttled, retryable, nothing promoted', async () => {
     const rds = replicaPair();
     rds.throttle('PromoteReadReplica');
     const adapter = adapterWith(4);
 
+    const error: unknown = await adapter
+      .promoteReadReplica(REGION, 'orders-replica')
+      .catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: 'throttled', retryable: true, awsCode: 'Throttling' });
+    expect(rds.events).toEqual([]);
     await adapter.promoteReadReplica(REGION, 'orders-replica');
-    expect(rds.commands(0, ['DescribeDBInstances'])).toEqual([
-      'PromoteReadReplica!Throttling',
-      'PromoteReadReplica',
-    ]);
+    expect(rds.commands()).toEqual(['PromoteReadReplica!Throttling', 'PromoteReadReplica']);
   });
 
   it('surfaces throttling that outlasts maxAttempts as throttled, retryable', async () => {
@@ -85,26 +92,48 @@ describe('SDK retry on throttling', () => {
     expect(rds.count('DescribeDBInstances', 'Throttling')).toBe(5);
   });
 
-  it('a lost PromoteReadReplica response is sent again by the SDK; RDS refuses the resend, describe shows the promotion', async () => {
-    // The SDK retries a connection reset whatever the call: PromoteReadReplica goes out twice. RDS
-    // carried out the first and refuses the second, and the decision reads the world again.
+  it('a lost PromoteReadReplica answer is not sent again by the SDK: the outcome is unknown to the caller', async () => {
+    // With the standard retry the SDK would send it a second time; RDS would refuse that one
+    // (InvalidDBInstanceState) and the caller would read "refused" about a request carried out.
     const rds = replicaPair();
     rds.loseNextResponse('PromoteReadReplica');
     const adapter = adapterWith(4);
 
-    await expect(promoteIfStillReplica(adapter, REGION, 'orders-replica')).resolves.toBe('in_progress');
+    await expect(promoteIfStillReplica(adapter, REGION, 'orders-replica')).rejects.toBeInstanceOf(
+      OutcomeUnknown,
+    );
+    expect(rds.commands()).toEqual(['DescribeDBInstances', 'PromoteReadReplica!lost-response']);
+    expect(rds.events).toEqual(['PromoteReadReplica orders-replica']);
+  });
+
+  it('a 5xx answer to ModifyDBInstance is not retried (RDS may have acted); to a describe it is', async () => {
+    const { rds } = emulator().reset();
+    rds.addInstance('billing-db');
+    rds.failNext('ModifyDBInstance', rdsError('InternalFailure', 500, 'An internal error occurred'));
+    rds.failNext('DescribeDBInstances', rdsError('InternalFailure', 500, 'An internal error occurred'));
+    const adapter = adapterWith(4);
+
+    const error: unknown = await adapter
+      .modifyInstance(REGION, 'billing-db', { DBInstanceClass: 'db.r6g.large' })
+      .catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: 'other', retryable: true, httpStatusCode: 500 });
+    await expect(adapter.describeInstanceSettings(REGION, 'billing-db')).resolves.toMatchObject({
+      id: 'billing-db',
+    });
     expect(rds.commands()).toEqual([
-      'DescribeDBInstances',
-      'PromoteReadReplica!lost-response',
-      'PromoteReadReplica!InvalidDBInstanceState',
+      'ModifyDBInstance!InternalFailure',
+      'DescribeDBInstances!InternalFailure',
       'DescribeDBInstances',
     ]);
-    expect(rds.events).toEqual(['PromoteReadReplica orders-replica']);
   });
 });
 
 describe('default clients: the SDK standard configuration', () => {
-  it('use the standard retry mode with 5 attempts, and the target region', async () => {
+  it('use the standard retry mode with 5 attempts, and the target region; irreversible requests one attempt', async () => {
+    const sendOnce = defaultRdsSendOnceClientFactory('eu-central-1');
+    await expect(sendOnce.config.region()).resolves.toBe('eu-central-1');
+    await expect(sendOnce.config.maxAttempts()).resolves.toBe(1);
+    sendOnce.destroy();
     const rds = defaultRdsClientFactory('eu-central-1');
     const cloudWatch = defaultCloudWatchClientFactory('eu-central-1');
     for (const client of [rds, cloudWatch]) {
