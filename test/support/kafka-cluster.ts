@@ -12,15 +12,14 @@
 // Processes are tracked by pid file (kafka-node-process.ts), so a hook in another process can
 // replace a broker and the cluster still finds and finally kills it.
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { readdirSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { Kafka, logLevel, type Admin, type Producer } from 'kafkajs';
 import {
-  CLUSTER_DIR_PREFIX,
   CONTROLLER_NODE_ID,
-  claimClusterDir,
   killJvmsUnder,
   killJvmsUnderNow,
+  makeClusterDir,
   moveNode,
   runningPid,
   startNode,
@@ -63,10 +62,12 @@ const BROKER_IDS = ['1', '2', '3'];
 export async function startKafkaCluster(): Promise<KafkaCluster> {
   // JVMs of earlier runs whose test process died before its afterAll.
   await sweepOrphans();
-  const dir = mkdtempSync(CLUSTER_DIR_PREFIX);
-  claimClusterDir(dir);
+  const dir = makeClusterDir();
   // A crash of this process (an uncaught error, process.exit) must not leave JVMs running.
-  const killOnExit = (): void => killJvmsUnderNow(dir);
+  const killOnExit = (): void => {
+    killJvmsUnderNow(dir);
+    rmSync(dir, { recursive: true, force: true });
+  };
   process.once('exit', killOnExit);
 
   const clusterId = randomBytes(16).toString('base64url');

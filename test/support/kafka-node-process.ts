@@ -3,10 +3,12 @@
 // still finds it, and a test run that crashed leaves nothing behind for long (see sweepOrphans).
 // No Kafka client here: a hook script that imports this starts quickly.
 import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import {
   closeSync,
   existsSync,
   mkdirSync,
+  mkdtempSync,
   openSync,
   readFileSync,
   readdirSync,
@@ -15,7 +17,7 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { Socket } from 'node:net';
 
 const REPO_ROOT = join(__dirname, '..', '..');
@@ -353,9 +355,17 @@ export async function killJvmsUnder(dir: string): Promise<void> {
   await Promise.all(pids.map((pid) => untilGone(pid, 5_000)));
 }
 
-/** Marks `dir` as owned by this process (pid and start time), for sweepOrphans. */
-export function claimClusterDir(dir: string): void {
-  writeFileSync(join(dir, 'owner'), `${process.pid} ${startTimeOf(process.pid) ?? ''}\n`);
+/**
+ * A fresh cluster folder, `<tmp>/kafka-cluster-*`, owned by this process (its pid and start time,
+ * for sweepOrphans). The owner file is written before the folder gets its name, so that a sweep in
+ * another test process never sees the folder without it.
+ */
+export function makeClusterDir(): string {
+  const staging = mkdtempSync(join(tmpdir(), 'kafka-staging-'));
+  writeFileSync(join(staging, 'owner'), `${process.pid} ${startTimeOf(process.pid) ?? ''}\n`);
+  const dir = `${CLUSTER_DIR_PREFIX}${randomBytes(6).toString('hex')}`;
+  renameSync(staging, dir);
+  return dir;
 }
 
 function ownerAlive(dir: string): boolean {
@@ -369,10 +379,16 @@ function ownerAlive(dir: string): boolean {
 
 /**
  * Kills the JVMs of test clusters whose owner is gone (a test process that was killed before its
- * afterAll ran) and removes their folders. Clusters of live test processes are left alone.
+ * afterAll ran) and removes their folders, also ones left with no JVM. Clusters of live test
+ * processes are left alone.
  */
 export async function sweepOrphans(): Promise<void> {
-  const dirs = new Set<string>();
+  const prefix = basename(CLUSTER_DIR_PREFIX);
+  const dirs = new Set<string>(
+    readdirSync(tmpdir())
+      .filter((entry) => entry.startsWith(prefix))
+      .map((entry) => join(tmpdir(), entry)),
+  );
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
     const properties = kafkaPropertiesOf(Number(entry));
