@@ -1,7 +1,7 @@
 // Whole in-place RDS runs through the real runtime: PostgreSQL store, BullMQ on Redis, the step
-// worker, the real strategy and AwsRdsAdapter. AWS is the stateful RdsModel behind
-// aws-sdk-client-mock: snapshots go creating → available (the instance shows backing-up meanwhile
-// and refuses ModifyDBInstance), a modification shows pending, then modifying, then applied.
+// worker, the real strategy and AwsRdsAdapter. AWS is the AWS emulator over HTTP: snapshots go
+// creating → available (the instance shows backing-up meanwhile and refuses ModifyDBInstance), a
+// modification shows pending, then modifying, then applied.
 import type { Run } from '../../../src/engine/types';
 import type { Runtime } from '../../../src/main/runtime';
 import { finishedText } from '../../../src/slack/notifier/thread-text';
@@ -40,7 +40,7 @@ afterEach(() => abortActiveRuns(runtime));
 
 afterAll(async () => {
   await stopVsRuntime(runtime, schema);
-  aws.close();
+  await aws.close();
 });
 
 async function atGate(run: Run): Promise<Run> {
@@ -54,7 +54,7 @@ async function atGate(run: Run): Promise<Run> {
 describe('in-place RDS ModifyDBInstance', () => {
   test('happy path: preflight, snapshot until available, gate, modify once (ApplyImmediately), wait, verify, report', async () => {
     aws.reset();
-    aws.model.addInstance('billing-db');
+    aws.rds.addInstance('billing-db');
     const run = await startRun(runtime, 'billing');
     const snapshotId = snapshotIdOf('billing-db', run.id);
 
@@ -64,18 +64,15 @@ describe('in-place RDS ModifyDBInstance', () => {
     // Before the approval: reads, and the snapshot (made once, polled until available). No change.
     expect(aws.commands()).toEqual([
       'DescribeDBInstances',
-      'DescribeDBSnapshots!DBSnapshotNotFoundFault',
+      'DescribeDBSnapshots!DBSnapshotNotFound',
       'CreateDBSnapshot',
       'DescribeDBSnapshots',
       'DescribeDBSnapshots',
       'DescribeDBSnapshots',
     ]);
-    expect(aws.model.snapshot(snapshotId)).toMatchObject({
-      Status: 'available',
-      DBInstanceIdentifier: 'billing-db',
-    });
+    expect(aws.rds.snapshot(snapshotId)).toMatchObject({ status: 'available', instanceId: 'billing-db' });
 
-    const callsAtApproval = aws.model.calls.length;
+    const callsAtApproval = aws.rds.calls.length;
     await approveGate(runtime, run, RDS_STEP.gate);
     const done = await untilFinished(runtime, run.id);
 
@@ -86,27 +83,26 @@ describe('in-place RDS ModifyDBInstance', () => {
     expect(after.slice(0, 3)).toEqual(['DescribeDBInstances', 'DescribeDBSnapshots', 'ModifyDBInstance']);
     expect(new Set(after.slice(3))).toEqual(new Set(['DescribeDBInstances']));
     expect(aws.count('ModifyDBInstance')).toBe(1);
-    expect(aws.model.calls.find((call) => call.command === 'ModifyDBInstance')?.input).toEqual({
+    // As it went on the wire.
+    expect(aws.rds.calls.find((call) => call.action === 'ModifyDBInstance')?.params).toEqual({
       DBInstanceIdentifier: 'billing-db',
       DBInstanceClass: 'db.r6g.large',
-      AllocatedStorage: 200,
-      ApplyImmediately: true,
+      AllocatedStorage: '200',
+      ApplyImmediately: 'true',
     });
     // The world, in order: the modification went out only after the snapshot was available.
-    expect(aws.model.events).toEqual([
+    expect(aws.rds.events).toEqual([
       `CreateDBSnapshot ${snapshotId}`,
       `snapshot ${snapshotId} available`,
       'ModifyDBInstance billing-db ApplyImmediately=true',
       'billing-db applied',
     ]);
-    const sequence = (command: string): number =>
-      aws.model.calls.findIndex((call) => call.command === command);
+    const sequence = (command: string): number => aws.rds.calls.findIndex((call) => call.action === command);
     expect(sequence('ModifyDBInstance')).toBeGreaterThan(sequence('CreateDBSnapshot'));
-    expect(aws.model.instance('billing-db')).toMatchObject({
-      DBInstanceStatus: 'available',
-      DBInstanceClass: 'db.r6g.large',
-      AllocatedStorage: 200,
-      PendingModifiedValues: {},
+    expect(aws.rds.instance('billing-db')).toMatchObject({
+      status: 'available',
+      settings: { DBInstanceClass: 'db.r6g.large', AllocatedStorage: 200 },
+      pending: {},
     });
 
     expect(done.steps[RDS_STEP.change]?.output).toMatchObject({ result: 'modified', snapshotId });
@@ -119,7 +115,7 @@ describe('in-place RDS ModifyDBInstance', () => {
 
   test('RDS refuses the modification (InvalidParameterCombination): the run fails once, naming the snapshot', async () => {
     aws.reset();
-    aws.model.addInstance('metrics-db', { settings: { StorageType: 'gp2' } });
+    aws.rds.addInstance('metrics-db', { settings: { StorageType: 'gp2' } });
     const run = await startRun(runtime, 'metrics');
     const snapshotId = snapshotIdOf('metrics-db', run.id);
     await atGate(run);
@@ -137,7 +133,7 @@ describe('in-place RDS ModifyDBInstance', () => {
     expect(failure).toContain('no automatic restore');
     // The thread's last word says it too, and the snapshot is still there.
     expect(finishedText(done)).toContain(snapshotId);
-    expect(aws.model.snapshot(snapshotId)?.Status).toBe('available');
+    expect(aws.rds.snapshot(snapshotId)?.status).toBe('available');
     expect(done.steps.slice(RDS_STEP.wait).map((step) => step.state)).toEqual([
       'skipped',
       'skipped',
@@ -147,7 +143,7 @@ describe('in-place RDS ModifyDBInstance', () => {
 
   test('a throttled ModifyDBInstance is sent again (throttling is a definite no), once accepted', async () => {
     aws.reset();
-    aws.model.addInstance('billing-db').failNext('ModifyDBInstance', 1);
+    aws.rds.addInstance('billing-db').throttle('ModifyDBInstance');
     const run = await startRun(runtime, 'billing');
     await atGate(run);
     await approveGate(runtime, run, RDS_STEP.gate);
@@ -159,8 +155,8 @@ describe('in-place RDS ModifyDBInstance', () => {
 
   test('a lost answer to ModifyDBInstance: not sent again; the step describes, waits and the run succeeds', async () => {
     aws.reset();
-    aws.model.addInstance('billing-db');
-    aws.loseNextModifyResponse();
+    aws.rds.addInstance('billing-db');
+    aws.rds.loseNextResponse('ModifyDBInstance');
     const run = await startRun(runtime, 'billing');
     await atGate(run);
     await approveGate(runtime, run, RDS_STEP.gate);
@@ -169,7 +165,7 @@ describe('in-place RDS ModifyDBInstance', () => {
     expect(done.state).toBe('succeeded');
     expect(aws.count('ModifyDBInstance')).toBe(1);
     expect(done.steps[RDS_STEP.change]).toMatchObject({ retries: 1, output: { result: 'in_progress' } });
-    expect(aws.model.instance('billing-db')).toMatchObject({
+    expect(aws.rds.instance('billing-db')?.settings).toMatchObject({
       DBInstanceClass: 'db.r6g.large',
       AllocatedStorage: 200,
     });
@@ -177,7 +173,7 @@ describe('in-place RDS ModifyDBInstance', () => {
 
   test('a snapshot that does not become available in time stops at a needs-human gate, nothing changed', async () => {
     aws.reset({ snapshotDescribes: 1_000_000 });
-    aws.model.addInstance('billing-db');
+    aws.rds.addInstance('billing-db');
     const run = await startRun(runtime, 'slow-snapshot');
     const stopped = await atGate(run);
     expect(stopped.currentStep).toBe(RDS_STEP.snapshot);
@@ -193,14 +189,14 @@ describe('in-place RDS ModifyDBInstance', () => {
     {
       what: 'modifications already pending',
       target: 'billing',
-      world: () => aws.model.addInstance('billing-db', { pendingModifications: true }),
+      world: () => aws.rds.addInstance('billing-db', { pending: { DBInstanceClass: 'db.r6g.xlarge' } }),
       message: 'billing-db already has pending modifications (DBInstanceClass)',
     },
     {
       what: 'nothing to change',
       target: 'billing',
       world: () =>
-        aws.model.addInstance('billing-db', {
+        aws.rds.addInstance('billing-db', {
           settings: { DBInstanceClass: 'db.r6g.large', AllocatedStorage: 200 },
         }),
       message: 'nothing to change: billing-db already has DBInstanceClass db.r6g.large, AllocatedStorage 200',
@@ -208,19 +204,19 @@ describe('in-place RDS ModifyDBInstance', () => {
     {
       what: 'instance not available',
       target: 'billing',
-      world: () => aws.model.addInstance('billing-db', { status: 'storage-optimization' }),
+      world: () => aws.rds.addInstance('billing-db', { status: 'storage-optimization' }),
       message: 'billing-db is storage-optimization, not available',
     },
     {
       what: 'storage would shrink',
       target: 'billing',
-      world: () => aws.model.addInstance('billing-db', { settings: { AllocatedStorage: 500 } }),
+      world: () => aws.rds.addInstance('billing-db', { settings: { AllocatedStorage: 500 } }),
       message: 'AllocatedStorage 200 GiB < 500 GiB: RDS storage cannot shrink',
     },
     {
       what: 'no such maintenance action pending',
       target: 'audit',
-      world: () => aws.model.addInstance('audit-db').addMaintenance('audit-db', 'db-upgrade'),
+      world: () => aws.rds.addInstance('audit-db').addMaintenance('audit-db', 'db-upgrade'),
       message: 'no pending system-update for audit-db: nothing to apply (pending actions: db-upgrade)',
     },
   ])('preflight refuses ($what) before any mutating call', async ({ target, world, message }) => {
@@ -231,14 +227,14 @@ describe('in-place RDS ModifyDBInstance', () => {
     expect(done.state).toBe('failed');
     expect(done.steps[RDS_STEP.preflight]?.error?.message).toContain(`preflight refused: ${message}`);
     for (const command of MUTATING) expect(aws.count(command)).toBe(0);
-    expect(aws.model.snapshotIds()).toEqual([]);
+    expect(aws.rds.snapshotIds()).toEqual([]);
   });
 });
 
 describe('in-place RDS pending maintenance action', () => {
   test('snapshot, gate, ApplyPendingMaintenanceAction (immediate) once, wait until gone, verify', async () => {
     aws.reset();
-    aws.model.addInstance('audit-db').addMaintenance('audit-db', 'system-update');
+    aws.rds.addInstance('audit-db').addMaintenance('audit-db', 'system-update');
     const run = await startRun(runtime, 'audit');
     const snapshotId = snapshotIdOf('audit-db', run.id);
     await atGate(run);
@@ -247,14 +243,14 @@ describe('in-place RDS pending maintenance action', () => {
     const done = await untilFinished(runtime, run.id);
 
     expect(done.state).toBe('succeeded');
-    expect(aws.model.events).toEqual([
+    expect(aws.rds.events).toEqual([
       `CreateDBSnapshot ${snapshotId}`,
       `snapshot ${snapshotId} available`,
       'ApplyPendingMaintenanceAction audit-db system-update',
       'audit-db system-update applied',
     ]);
-    expect(aws.model.calls.find((call) => call.command === 'ApplyPendingMaintenanceAction')?.input).toEqual({
-      ResourceIdentifier: aws.model.arn('audit-db'),
+    expect(aws.rds.calls.find((call) => call.action === 'ApplyPendingMaintenanceAction')?.params).toEqual({
+      ResourceIdentifier: aws.rds.arn('audit-db'),
       ApplyAction: 'system-update',
       OptInType: 'immediate',
     });

@@ -1,14 +1,13 @@
 // Shared by the in-place suites: the real runtime (PostgreSQL store, BullMQ on Redis, workers)
-// around the real in-place strategy. Its RdsPort is the real AwsRdsAdapter on an RDSClient that
-// aws-sdk-client-mock stubs and the stateful RdsModel answers (the SDK's retry does not run: a
-// throttled call reaches the executor and the engine backs off). Health is the real
+// around the real in-place strategy. Its RdsPort is the real AwsRdsAdapter with the production
+// clients, talking over HTTP to the AWS emulator (endpoint and credentials from the environment):
+// reads are retried by the SDK, the irreversible requests go out once per call, so a throttled
+// ModifyDBInstance reaches the executor and the engine backs off. RDS's time is a ManualClock that
+// moves one STEP each time RDS answers a describe (each poll sees the world a little later), so
+// the suites see the same sequence of states on any machine. Health is the real
 // ProbeHealthChecker; hooks are the real ProcessHookRunner. Targets come from YAML through the
 // real loader and the strategy's own schema (startVsRuntime is the volume-swap suite's generic
 // "targets YAML + strategy" runtime starter).
-import { ModifyDBInstanceCommand, RDSClient } from '@aws-sdk/client-rds';
-import type { ModifyDBInstanceCommandInput } from '@aws-sdk/client-rds';
-import { mockClient } from 'aws-sdk-client-mock';
-
 import { AwsRdsAdapter } from '../../../src/adapters/aws/rds-adapter';
 import { ProbeHealthChecker } from '../../../src/adapters/health/probe-health-checker';
 import { ProcessHookRunner } from '../../../src/adapters/hooks/process-hook-runner';
@@ -17,7 +16,9 @@ import type { Runtime } from '../../../src/main/runtime';
 import type { RdsPort } from '../../../src/ports/rds';
 import { createInPlace } from '../../../src/strategies/in-place';
 import type { Strategy } from '../../../src/strategies/types';
-import { RdsModel, type InPlaceScript, type ModelCommand } from '../../support/aws/rds-model';
+import { advancePerCall, startAwsEmulatorBeforeAll } from '../../support/aws/emulator';
+import type { RdsDurations, RdsEmulator } from '../../support/aws/emulator';
+import { ManualClock } from '../../support/manual-clock';
 import { APPROVER } from '../../support/harness';
 
 import { untilFinished } from '../volume-swap/vs-runtime';
@@ -25,7 +26,8 @@ import { untilFinished } from '../volume-swap/vs-runtime';
 export { startRun, untilFinished, untilRun } from '../volume-swap/vs-runtime';
 
 export const REGION = 'eu-west-1';
-const TEST_CREDENTIALS = { accessKeyId: 'AKIDTESTONLY', secretAccessKey: 'test-only-secret' };
+/** How much of RDS's time one describe takes. */
+export const STEP = 1_000;
 
 /** Step indexes of an RDS plan (see planInPlace). */
 export const RDS_STEP = {
@@ -40,57 +42,64 @@ export const RDS_STEP = {
 /** Step indexes of a self-managed plan with a snapshot hook. */
 export const CMD_STEP = { preflight: 0, snapshot: 1, gate: 2, command: 3, verify: 4, report: 5 } as const;
 
-/** The AWS side: one stubbed client answered by a fresh RdsModel per test. */
+/** How in-place changes unfold, counted in describes (snapshot creating, modification stale and modifying, upgrade). */
+export interface InPlaceScript {
+  snapshotDescribes?: number;
+  modifyStale?: number;
+  modifying?: number;
+  upgrading?: number;
+}
+
+/**
+ * The AWS side of a suite: the emulator (started before the file's tests, with the environment
+ * pointing at it) and its RDS. Create it at the top of a test file; close it after the runtimes.
+ */
 export class RdsWorld {
-  readonly client = new RDSClient({ region: REGION, credentials: TEST_CREDENTIALS });
-  readonly mock = mockClient(this.client);
-  model = new RdsModel(REGION);
+  private readonly emulator = startAwsEmulatorBeforeAll();
+  private readonly adapters: AwsRdsAdapter[] = [];
 
-  reset(script: InPlaceScript = {}): RdsModel {
-    this.mock.reset();
-    this.model = new RdsModel(REGION, {}, script);
-    this.model.installOn(this.mock);
-    return this.model;
+  get rds(): RdsEmulator {
+    return this.emulator.get().rds;
   }
 
-  /**
-   * ModifyDBInstance reaches the model and is accepted, but the answer is lost on the way back: the
-   * caller sees a connection reset (the request's outcome is unknown to it).
-   */
-  loseNextModifyResponse(): void {
-    let lose = true;
-    this.mock.on(ModifyDBInstanceCommand).callsFake((input: ModifyDBInstanceCommandInput) => {
-      const model = this.model;
-      const output = model.modifyDBInstance(input);
-      model.calls.push({ command: 'ModifyDBInstance', input, outcome: 'ok', at: Date.now() });
-      if (!lose) return output;
-      lose = false;
-      throw Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' });
-    });
+  /** A fresh RDS whose changes take the script's number of describes (default 2; stale 1). */
+  reset(script: InPlaceScript = {}): RdsEmulator {
+    const clock = new ManualClock();
+    const durations: Partial<RdsDurations> = {
+      snapshotMs: (script.snapshotDescribes ?? 2) * STEP,
+      modifyStaleMs: (script.modifyStale ?? 1) * STEP,
+      modifyingMs: (script.modifying ?? 2) * STEP,
+      upgradingMs: (script.upgrading ?? 2) * STEP,
+    };
+    const { rds } = this.emulator.get().reset({ clock, rds: durations });
+    advancePerCall(rds, 'DescribeDBInstances', clock, STEP);
+    advancePerCall(rds, 'DescribeDBSnapshots', clock, STEP);
+    return rds;
   }
 
+  /** The production clients, fast polling. */
   adapterOptions(): ConstructorParameters<typeof AwsRdsAdapter>[0] {
-    return { rdsClient: () => this.client, minDelaySeconds: 0.01, maxDelaySeconds: 0.05 };
+    return { minDelaySeconds: 0.01, maxDelaySeconds: 0.05 };
   }
 
   adapter(): AwsRdsAdapter {
-    return new AwsRdsAdapter(this.adapterOptions());
+    const adapter = new AwsRdsAdapter(this.adapterOptions());
+    this.adapters.push(adapter);
+    return adapter;
   }
 
-  /** Commands the model received since call number `from`, in order (`Name!Error` when refused). */
+  /** Commands RDS received since call number `from`, in order (`Name!Code` when refused). */
   commands(from = 0): string[] {
-    return this.model.calls
-      .slice(from)
-      .map((call) => (call.outcome === 'ok' ? call.command : `${call.command}!${call.outcome}`));
+    return this.rds.commands(from);
   }
 
-  count(command: ModelCommand, which: 'all' | 'ok' = 'all'): number {
-    return this.model.count(command, which);
+  count(action: string, outcome: string = 'all'): number {
+    return this.rds.count(action, outcome);
   }
 
-  close(): void {
-    this.mock.restore();
-    this.client.destroy();
+  async close(): Promise<void> {
+    for (const adapter of this.adapters.splice(0)) adapter.destroy();
+    await this.emulator.close();
   }
 }
 

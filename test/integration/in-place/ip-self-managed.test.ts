@@ -62,7 +62,7 @@ afterEach(() => abortActiveRuns(runtime));
 afterAll(async () => {
   await stopVsRuntime(runtime, schema);
   await db.close();
-  aws.close();
+  await aws.close();
   hooks.remove();
 });
 

@@ -1,6 +1,6 @@
 // A worker dies after RDS accepted CreateDBSnapshot and before the step recorded it. Simulated as in
-// replica-promotion-rds/promote-crash.test.ts: runtime A's adapter forwards CreateDBSnapshot (the
-// model accepts it) and then never returns; A's worker is force-closed (its job lock lapses) and A
+// replica-promotion-rds/promote-crash.test.ts: runtime A's adapter sends CreateDBSnapshot (RDS
+// accepts it) and then never returns; A's worker is force-closed (its job lock lapses) and A
 // shut down. Runtime B on the same schema and queue picks the stalled job up: the snapshot step
 // resumes, describes the deterministic snapshot id first, finds the one A made, and waits for it.
 // One snapshot, one CreateDBSnapshot.
@@ -48,12 +48,12 @@ afterAll(async () => {
   await first?.close();
   if (second) await stopVsRuntime(second, schema);
   else await dropSchema(schema);
-  aws.close();
+  await aws.close();
 });
 
 test('resumed after a crash past CreateDBSnapshot: one snapshot, found by its id, then the run goes on', async () => {
   aws.reset();
-  aws.model.addInstance('billing-db');
+  aws.rds.addInstance('billing-db');
   const dying = new DiesAfterCreateSnapshot(aws.adapterOptions());
   const first = await startVsRuntime({
     schema,
@@ -75,6 +75,7 @@ test('resumed after a crash past CreateDBSnapshot: one snapshot, found by its id
   // "SIGKILL": stop renewing the job's lock without waiting for the hung step, then shut down.
   await first.worker?.close(true);
   await first.close();
+  dying.destroy();
 
   const second = await startVsRuntime({
     schema,
@@ -95,9 +96,9 @@ test('resumed after a crash past CreateDBSnapshot: one snapshot, found by its id
 
   expect(done.state).toBe('succeeded');
   expect(aws.count('CreateDBSnapshot')).toBe(1);
-  expect(aws.model.snapshotIds()).toEqual([snapshotId]);
+  expect(aws.rds.snapshotIds()).toEqual([snapshotId]);
   expect(aws.count('ModifyDBInstance')).toBe(1);
-  expect(aws.model.events).toEqual([
+  expect(aws.rds.events).toEqual([
     `CreateDBSnapshot ${snapshotId}`,
     `snapshot ${snapshotId} available`,
     'ModifyDBInstance billing-db ApplyImmediately=true',
