@@ -1,0 +1,240 @@
+// The emulated RDS and CloudWatch through the real clients: the SDK's own DBInstanceAvailable
+// waiter polling a promotion, RDS's changes over time, CloudWatch's aggregation per period, and an
+// instance whose endpoint is a real PostgreSQL standby (startPgPair), as the RDS suites can pair
+// the emulator with one.
+import { CloudWatchClient, GetMetricDataCommand } from '@aws-sdk/client-cloudwatch';
+import {
+  ApplyPendingMaintenanceActionCommand,
+  DescribeDBInstancesCommand,
+  DescribePendingMaintenanceActionsCommand,
+  ModifyDBInstanceCommand,
+  PromoteReadReplicaCommand,
+  RDSClient,
+  waitUntilDBInstanceAvailable,
+} from '@aws-sdk/client-rds';
+import { Client } from 'pg';
+
+import { AwsRdsAdapter } from '../../../src/adapters/aws/rds-adapter';
+import { advancePerCall, useAwsEmulator } from '../../support/aws/emulator';
+import { ManualClock } from '../../support/manual-clock';
+import { startPgPair, type PgPair } from '../../support/pg-pair';
+
+const REGION = 'eu-west-1';
+const STEP = 1_000;
+const emulator = useAwsEmulator();
+const rds = new RDSClient({ region: REGION });
+const cloudWatch = new CloudWatchClient({ region: REGION });
+let clock: ManualClock;
+
+afterAll(() => {
+  rds.destroy();
+  cloudWatch.destroy();
+});
+
+beforeEach(() => {
+  clock = new ManualClock();
+});
+
+describe('the SDK waiter', () => {
+  it('DBInstanceAvailable polls a promotion through modifying and rebooting to available', async () => {
+    const { rds: service } = emulator().reset({
+      clock,
+      rds: { promoteStaleMs: 0, promoteModifyingMs: 2 * STEP, promoteRebootingMs: STEP },
+    });
+    service.addInstance('orders').addReplica('orders-replica', 'orders');
+    const seen: string[] = [];
+    // Each answered describe: note what it showed, then let a step of time pass.
+    service.onCall((call) => {
+      if (call.action === 'DescribeDBInstances') seen.push(service.instance('orders-replica')?.status ?? '');
+    });
+    advancePerCall(service, 'DescribeDBInstances', clock, STEP);
+    await rds.send(new PromoteReadReplicaCommand({ DBInstanceIdentifier: 'orders-replica' }));
+
+    const result = await waitUntilDBInstanceAvailable(
+      { client: rds, maxWaitTime: 30, minDelay: 0.01, maxDelay: 0.02 },
+      { DBInstanceIdentifier: 'orders-replica' },
+    );
+    expect(result.state).toBe('SUCCESS');
+    expect(seen).toEqual(['modifying', 'modifying', 'rebooting', 'available']);
+    expect(service.instance('orders-replica')?.sourceId).toBeNull();
+  });
+
+  it('gives up on a status that does not resolve by itself', async () => {
+    emulator().reset().rds.addInstance('broken', { status: 'incompatible-parameters' });
+    await expect(
+      waitUntilDBInstanceAvailable(
+        { client: rds, maxWaitTime: 30, minDelay: 0.01, maxDelay: 0.02 },
+        { DBInstanceIdentifier: 'broken' },
+      ),
+    ).rejects.toThrow(/FAILURE/);
+  });
+});
+
+describe('RDS over time', () => {
+  it('ModifyDBInstance without ApplyImmediately stays pending; with it, modifying and then applied', async () => {
+    const { rds: service } = emulator().reset({ clock, rds: { modifyStaleMs: STEP, modifyingMs: STEP } });
+    service.addInstance('billing-db').addInstance('ledger-db');
+    await rds.send(
+      new ModifyDBInstanceCommand({ DBInstanceIdentifier: 'billing-db', DBInstanceClass: 'db.r6g.large' }),
+    );
+    await rds.send(
+      new ModifyDBInstanceCommand({
+        DBInstanceIdentifier: 'ledger-db',
+        DBInstanceClass: 'db.r6g.large',
+        ApplyImmediately: true,
+      }),
+    );
+    const statuses = async (): Promise<(string | undefined)[]> => {
+      const output = await rds.send(new DescribeDBInstancesCommand({}));
+      return (output.DBInstances ?? []).map(
+        (instance) =>
+          `${instance.DBInstanceStatus} ${instance.DBInstanceClass} pending=${instance.PendingModifiedValues?.DBInstanceClass ?? '-'}`,
+      );
+    };
+    await expect(statuses()).resolves.toEqual([
+      'available db.t3.medium pending=db.r6g.large',
+      'available db.t3.medium pending=db.r6g.large',
+    ]);
+    clock.advance(STEP);
+    await expect(statuses()).resolves.toEqual([
+      'available db.t3.medium pending=db.r6g.large',
+      'modifying db.t3.medium pending=db.r6g.large',
+    ]);
+    clock.advance(STEP);
+    await expect(statuses()).resolves.toEqual([
+      'available db.t3.medium pending=db.r6g.large',
+      'available db.r6g.large pending=-',
+    ]);
+  });
+
+  it('a maintenance action opted in for the next window stays listed; applied immediately, it goes', async () => {
+    const { rds: service } = emulator().reset({ clock, rds: { upgradingMs: STEP } });
+    service.addInstance('audit-db').addMaintenance('audit-db', 'system-update');
+    const arn = service.arn('audit-db');
+    const listed = async () =>
+      (
+        await rds.send(
+          new DescribePendingMaintenanceActionsCommand({
+            Filters: [{ Name: 'db-instance-id', Values: ['audit-db'] }],
+          }),
+        )
+      ).PendingMaintenanceActions?.flatMap((resource) => resource.PendingMaintenanceActionDetails ?? []);
+
+    await rds.send(
+      new ApplyPendingMaintenanceActionCommand({
+        ResourceIdentifier: arn,
+        ApplyAction: 'system-update',
+        OptInType: 'next-maintenance',
+      }),
+    );
+    await expect(listed()).resolves.toMatchObject([
+      { Action: 'system-update', OptInStatus: 'next-maintenance' },
+    ]);
+    await rds.send(
+      new ApplyPendingMaintenanceActionCommand({
+        ResourceIdentifier: arn,
+        ApplyAction: 'system-update',
+        OptInType: 'immediate',
+      }),
+    );
+    expect(service.instance('audit-db')?.status).toBe('upgrading');
+    clock.advance(STEP);
+    await expect(listed()).resolves.toEqual([]);
+    expect(service.instance('audit-db')?.status).toBe('available');
+    expect(service.events).toEqual([
+      'ApplyPendingMaintenanceAction audit-db system-update',
+      'audit-db system-update applied',
+    ]);
+  });
+});
+
+describe('CloudWatch', () => {
+  const end = new Date('2026-11-26T02:10:00.000Z');
+  const at = (minutesBefore: number, seconds = 0) =>
+    new Date(end.getTime() - minutesBefore * 60_000 + seconds * 1000);
+  const query = (replica: string, scanBy?: 'TimestampAscending') =>
+    new GetMetricDataCommand({
+      StartTime: at(5),
+      EndTime: end,
+      ...(scanBy ? { ScanBy: scanBy } : {}),
+      MetricDataQueries: [
+        {
+          Id: 'lag',
+          MetricStat: {
+            Metric: {
+              Namespace: 'AWS/RDS',
+              MetricName: 'ReplicaLag',
+              Dimensions: [{ Name: 'DBInstanceIdentifier', Value: replica }],
+            },
+            Period: 60,
+            Stat: 'Maximum',
+          },
+        },
+      ],
+    });
+
+  it('aggregates each period with the statistic, newest first, within [StartTime, EndTime)', async () => {
+    emulator()
+      .reset()
+      .cloudWatch.addReplicaLag('orders-replica', at(3, 10), 4)
+      .addReplicaLag('orders-replica', at(3, 40), 12)
+      .addReplicaLag('orders-replica', at(1, 5), 1.5)
+      .addReplicaLag('orders-replica', at(9), 99)
+      .addReplicaLag('orders-replica', end, 77)
+      .addReplicaLag('billing-replica', at(1), 50);
+
+    const output = await cloudWatch.send(query('orders-replica'));
+    expect(output.MetricDataResults).toEqual([
+      {
+        Id: 'lag',
+        Label: 'ReplicaLag',
+        Timestamps: [at(1), at(3)],
+        Values: [1.5, 12],
+        StatusCode: 'Complete',
+      },
+    ]);
+    const ascending = await cloudWatch.send(query('orders-replica', 'TimestampAscending'));
+    expect(ascending.MetricDataResults?.[0]?.Values).toEqual([12, 1.5]);
+  });
+});
+
+describe('an RDS instance whose endpoint is a real PostgreSQL server', () => {
+  let pair: PgPair | undefined;
+
+  beforeAll(async () => {
+    pair = await startPgPair({ walLogHints: false });
+  });
+
+  afterAll(async () => {
+    await pair?.destroy();
+  });
+
+  it('describe gives the standby as the replica endpoint, and it is a standby', async () => {
+    const standby = new URL(pair!.standbyUrl);
+    emulator()
+      .reset()
+      .rds.addInstance('orders', { endpoint: { address: '127.0.0.1', port: pair!.primaryPort } })
+      .addReplica('orders-replica', 'orders')
+      .setEndpoint('orders-replica', { address: standby.hostname, port: pair!.standbyPort });
+    const adapter = new AwsRdsAdapter();
+    try {
+      const described = await adapter.describeReplica(REGION, 'orders-replica');
+      expect(described?.endpoint).toEqual({ address: standby.hostname, port: pair!.standbyPort });
+      const url = new URL(pair!.standbyUrl);
+      url.hostname = described!.endpoint!.address;
+      url.port = String(described!.endpoint!.port);
+      const client = new Client({ connectionString: url.toString() });
+      await client.connect();
+      try {
+        const { rows } = await client.query<{ in_recovery: boolean }>(
+          'SELECT pg_is_in_recovery() AS in_recovery',
+        );
+        expect(rows[0]?.in_recovery).toBe(true);
+      } finally {
+        await client.end();
+      }
+    } finally {
+      adapter.destroy();
+    }
+  });
+});
