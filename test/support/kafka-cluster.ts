@@ -18,6 +18,7 @@ import { Kafka, logLevel, type Admin, type Producer } from 'kafkajs';
 import {
   CONTROLLER_NODE_ID,
   killJvmsUnder,
+  killHooksOf,
   killJvmsUnderNow,
   makeClusterDir,
   moveNode,
@@ -58,6 +59,30 @@ export interface KafkaCluster {
 }
 
 const BROKER_IDS = ['1', '2', '3'];
+const CTL_SCRIPT = join(__dirname, 'kafka-node-ctl.ts');
+const REPO_ROOT = join(__dirname, '..', '..');
+
+/**
+ * A hook argv that runs kafka-node-ctl.ts on broker `{node}` of this cluster (see that file for the
+ * actions and options), and the working directory it needs (where `tsx` resolves).
+ */
+export function kafkaNodeCtlHook(
+  cluster: Pick<KafkaCluster, 'dir'>,
+  action: 'replace' | 'stop' | 'start',
+  options: { emptyDisk?: string[]; kill?: boolean; log?: string } = {},
+): { command: string[]; cwd: string; env?: Record<string, string> } {
+  const command = [process.execPath, '--import', 'tsx', CTL_SCRIPT, cluster.dir, '{node}', action];
+  if (options.emptyDisk?.length) command.push('--empty-disk', options.emptyDisk.join(','));
+  if (options.kill) command.push('--kill');
+  if (options.log) command.push('--log', options.log);
+  // Hooks see PATH, HOME and LANG only: pass a non-default Java or jar folder on explicitly.
+  const env: Record<string, string> = {};
+  for (const name of ['JAVA_HOME', 'KAFKA_LIB_DIR']) {
+    const value = process.env[name];
+    if (value) env[name] = value;
+  }
+  return { command, cwd: REPO_ROOT, ...(Object.keys(env).length > 0 ? { env } : {}) };
+}
 
 export async function startKafkaCluster(): Promise<KafkaCluster> {
   // JVMs of earlier runs whose test process died before its afterAll.
@@ -121,6 +146,7 @@ export async function startKafkaCluster(): Promise<KafkaCluster> {
 
   let moves = 0;
   const destroy = async (): Promise<void> => {
+    await killHooksOf(dir);
     await Promise.all([...brokers.values(), controller].map((node) => stopNode(node, 'SIGKILL')));
     await killJvmsUnder(dir);
     process.removeListener('exit', killOnExit);

@@ -343,6 +343,22 @@ export function jvmsUnder(dir: string): number[] {
   return pids;
 }
 
+/**
+ * SIGKILLs kafka-node-ctl.ts hooks still running on the cluster in `dir` (one killed halfway by a
+ * failed test would otherwise start a broker after the clean-up) and waits until they are gone.
+ */
+export async function killHooksOf(dir: string): Promise<void> {
+  const pids: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
+    const argv = cmdlineOf(Number(entry));
+    if (argv?.some((arg) => arg.endsWith('kafka-node-ctl.ts')) && argv.includes(dir) && alive(Number(entry)))
+      pids.push(Number(entry));
+  }
+  pids.forEach((pid) => signal(pid, 'SIGKILL'));
+  await Promise.all(pids.map((pid) => untilGone(pid, 5_000)));
+}
+
 /** SIGKILLs every Kafka JVM of `dir` at once, without waiting: for process exit handlers. */
 export function killJvmsUnderNow(dir: string): void {
   for (const pid of jvmsUnder(dir)) signal(pid, 'SIGKILL');
