@@ -7,9 +7,11 @@ import {
   ApplyPendingMaintenanceActionCommand,
   DescribeDBInstancesCommand,
   DescribePendingMaintenanceActionsCommand,
+  DescribeEventsCommand,
   ModifyDBInstanceCommand,
   PromoteReadReplicaCommand,
   RDSClient,
+  RebootDBInstanceCommand,
   waitUntilDBInstanceAvailable,
 } from '@aws-sdk/client-rds';
 import { Client } from 'pg';
@@ -144,6 +146,52 @@ describe('RDS over time', () => {
     expect(service.events).toEqual([
       'ApplyPendingMaintenanceAction audit-db system-update',
       'audit-db system-update applied',
+    ]);
+  });
+
+  it('RebootDBInstance: rebooting, then available; a second reboot meanwhile is InvalidDBInstanceState', async () => {
+    const { rds: service } = emulator().reset({ clock, rds: { rebootMs: STEP } });
+    service.addInstance('orders');
+    const rebooting = await rds.send(new RebootDBInstanceCommand({ DBInstanceIdentifier: 'orders' }));
+    expect(rebooting.DBInstance?.DBInstanceStatus).toBe('rebooting');
+    const again: unknown = await rds
+      .send(new RebootDBInstanceCommand({ DBInstanceIdentifier: 'orders' }))
+      .catch((error: unknown) => error);
+    expect(again).toMatchObject({ name: 'InvalidDBInstanceStateFault', $metadata: { httpStatusCode: 400 } });
+    clock.advance(STEP);
+    expect(service.instance('orders')?.status).toBe('available');
+  });
+
+  it('DescribeEvents tells what happened to an instance, dated when it happened', async () => {
+    const { rds: service } = emulator().reset({
+      clock,
+      rds: { promoteStaleMs: 0, promoteModifyingMs: STEP, promoteRebootingMs: STEP, rebootMs: STEP },
+    });
+    service.addInstance('orders').addReplica('orders-replica', 'orders');
+    const started = clock.now();
+    await rds.send(new PromoteReadReplicaCommand({ DBInstanceIdentifier: 'orders-replica' }));
+    await rds.send(new RebootDBInstanceCommand({ DBInstanceIdentifier: 'orders' }));
+    clock.advance(10 * STEP);
+    const output = await rds.send(
+      new DescribeEventsCommand({
+        SourceIdentifier: 'orders-replica',
+        SourceType: 'db-instance',
+        Duration: 60,
+      }),
+    );
+    expect(output.Events).toEqual([
+      expect.objectContaining({
+        SourceIdentifier: 'orders-replica',
+        SourceType: 'db-instance',
+        EventCategories: ['read replica'],
+        Date: started,
+        Message: 'Promotion of the read replica to a standalone instance started',
+      }),
+      expect.objectContaining({
+        Date: new Date(started.getTime() + 2 * STEP),
+        Message: 'Read replica has been promoted to a standalone DB instance',
+        SourceArn: service.arn('orders-replica'),
+      }),
     ]);
   });
 });

@@ -22,6 +22,8 @@ export interface RdsDurations {
   upgradingMs: number;
   /** A Blue/Green switchover SWITCHOVER_IN_PROGRESS, unless the deployment says otherwise. */
   switchoverMs: number;
+  /** `rebooting` after RebootDBInstance. */
+  rebootMs: number;
 }
 
 export const RDS_DEFAULT_DURATIONS: Readonly<RdsDurations> = {
@@ -33,6 +35,7 @@ export const RDS_DEFAULT_DURATIONS: Readonly<RdsDurations> = {
   snapshotMs: 40,
   upgradingMs: 40,
   switchoverMs: 60,
+  rebootMs: 40,
 };
 
 /** The values ModifyDBInstance changes (RDS API names). */
@@ -109,4 +112,12 @@ export interface DeploymentState {
   switchoverMs: number | null;
   switchoverTimeout: number | null;
   createTime: Date;
+}
+
+/** An RDS event (DescribeEvents), about one DB instance. */
+export interface DbEventState {
+  sourceId: string;
+  date: Date;
+  message: string;
+  categories: string[];
 }

@@ -1,6 +1,7 @@
 // RDS's XML answers, element names as the RDS API reference gives them (upper camel case; each
 // list names its members: DBInstances/DBInstance, the Blue/Green lists use `member`).
 import type {
+  DbEventState,
   DbInstanceState,
   DbSettings,
   DbSnapshotState,
@@ -128,5 +129,16 @@ export function engineVersionXml(engine: string, version: string, targets: reado
       ),
     ),
     leaf('Status', 'available'),
+  ].join('');
+}
+
+export function dbEventXml(event: DbEventState, arn: string): string {
+  return [
+    leaf('SourceIdentifier', event.sourceId),
+    leaf('SourceType', 'db-instance'),
+    leaf('Message', event.message),
+    leafList('EventCategories', 'EventCategory', event.categories),
+    leaf('Date', event.date),
+    leaf('SourceArn', arn),
   ].join('');
 }

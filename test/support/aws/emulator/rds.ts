@@ -3,6 +3,7 @@
 // with RDS's own rules and wire codes:
 //  - changes take time on the emulator's clock (a promoted replica: still `available` with its
 //    source for a while, then `modifying`, `rebooting`, then standalone);
+//  - what happens is also told as RDS events (DescribeEvents), dated on that clock;
 //  - refusals carry RDS's Query codes and statuses (DBInstanceNotFound 404, InvalidDBInstanceState
 //    400, DBSnapshotAlreadyExists 400, ...), which the SDK maps onto its *Fault classes;
 //  - throttling is `Throttling` with HTTP 400, a missing permission AccessDenied 403.
@@ -15,6 +16,7 @@ import type { QueryParams } from './query-params';
 import { MODIFIABLE, RDS_ACCOUNT, RDS_DEFAULT_DURATIONS } from './rds-state';
 import type {
   DbEndpoint,
+  DbEventState,
   DbInstanceState,
   DbSettings,
   DbSnapshotState,
@@ -22,7 +24,14 @@ import type {
   RdsDurations,
   SwitchoverResult,
 } from './rds-state';
-import { dbInstanceXml, dbSnapshotXml, deploymentXml, engineVersionXml, maintenanceXml } from './rds-xml';
+import {
+  dbEventXml,
+  dbInstanceXml,
+  dbSnapshotXml,
+  deploymentXml,
+  engineVersionXml,
+  maintenanceXml,
+} from './rds-xml';
 import type { Timeline } from './timeline';
 import { element, list } from './xml';
 
@@ -107,6 +116,8 @@ export class RdsEmulator extends EmulatedServiceBase<QueryParams> {
     DescribeDBEngineVersions: (params) => this.describeDBEngineVersions(params),
     DescribeBlueGreenDeployments: (params) => this.describeBlueGreenDeployments(params),
     SwitchoverBlueGreenDeployment: (params) => this.switchoverBlueGreenDeployment(params),
+    RebootDBInstance: (params) => this.rebootDBInstance(params),
+    DescribeEvents: (params) => this.describeEvents(params),
   };
 
   private durations: RdsDurations;
@@ -114,6 +125,7 @@ export class RdsEmulator extends EmulatedServiceBase<QueryParams> {
   private readonly snapshots = new Map<string, DbSnapshotState>();
   private readonly deployments = new Map<string, DeploymentState>();
   private readonly engineVersions = new Map<string, string[]>();
+  private readonly dbEvents: DbEventState[] = [];
   /**
    * What happened to the world, in order: the changes RDS accepted and the state changes they led
    * to (`CreateDBSnapshot s`, `snapshot s available`, `ModifyDBInstance i ...`, `i applied`).
@@ -138,6 +150,7 @@ export class RdsEmulator extends EmulatedServiceBase<QueryParams> {
     this.deployments.clear();
     this.engineVersions.clear();
     this.events.length = 0;
+    this.dbEvents.length = 0;
     return this;
   }
 
@@ -326,13 +339,20 @@ export class RdsEmulator extends EmulatedServiceBase<QueryParams> {
     }
     instance.promotionRequested = true;
     this.events.push(`PromoteReadReplica ${instance.id}`);
+    this.tell(instance.id, 'read replica', 'Promotion of the read replica to a standalone instance started');
     const { promoteStaleMs, promoteModifyingMs, promoteRebootingMs } = this.durations;
     this.timeline.after(promoteStaleMs, () => (instance.status = 'modifying'));
     this.timeline.after(promoteStaleMs + promoteModifyingMs, () => (instance.status = 'rebooting'));
-    this.timeline.after(promoteStaleMs + promoteModifyingMs + promoteRebootingMs, () => {
+    this.timeline.after(promoteStaleMs + promoteModifyingMs + promoteRebootingMs, (at) => {
       instance.status = 'available';
       instance.sourceId = null;
       this.events.push(`${instance.id} promoted`);
+      this.tell(
+        instance.id,
+        'read replica',
+        'Read replica has been promoted to a standalone DB instance',
+        at,
+      );
     });
     this.settle();
     return element('DBInstance', this.instanceXml(instance));
@@ -384,12 +404,13 @@ export class RdsEmulator extends EmulatedServiceBase<QueryParams> {
     if (applyImmediately) {
       const { modifyStaleMs, modifyingMs } = this.durations;
       this.timeline.after(modifyStaleMs, () => (instance.status = 'modifying'));
-      this.timeline.after(modifyStaleMs + modifyingMs, () => {
+      this.timeline.after(modifyStaleMs + modifyingMs, (at) => {
         instance.settings = { ...instance.settings, ...pending };
         instance.pending = {};
         instance.parameterApplyStatus = 'in-sync';
         instance.status = 'available';
         this.events.push(`${instance.id} applied`);
+        this.tell(instance.id, 'configuration change', 'Finished applying modification to DB instance', at);
       });
     }
     return element('DBInstance', this.instanceXml(instance));
@@ -425,9 +446,10 @@ export class RdsEmulator extends EmulatedServiceBase<QueryParams> {
     // A single-AZ instance shows backing-up while a manual snapshot is taken.
     instance.status = 'backing-up';
     this.events.push(`CreateDBSnapshot ${id}`);
-    this.timeline.after(snapshot.durationMs, () => {
+    this.timeline.after(snapshot.durationMs, (at) => {
       snapshot.status = 'available';
       this.events.push(`snapshot ${id} available`);
+      this.tell(instance.id, 'backup', `Manual snapshot ${id} created`, at);
       if (instance.status === 'backing-up') instance.status = 'available';
     });
     return element('DBSnapshot', dbSnapshotXml(snapshot, this.snapshotArn(id), this.percentOf(snapshot)));
@@ -491,10 +513,11 @@ export class RdsEmulator extends EmulatedServiceBase<QueryParams> {
     if (optInType === 'immediate') {
       this.events.push(`ApplyPendingMaintenanceAction ${instance.id} ${action.action}`);
       this.timeline.after(0, () => (instance.status = 'upgrading'));
-      this.timeline.after(this.durations.upgradingMs, () => {
+      this.timeline.after(this.durations.upgradingMs, (at) => {
         instance.maintenance = instance.maintenance.filter((candidate) => candidate !== action);
         instance.status = 'available';
         this.events.push(`${instance.id} ${action.action} applied`);
+        this.tell(instance.id, 'maintenance', `Finished applying ${action.action}`, at);
       });
     }
     return element('ResourcePendingMaintenanceActions', maintenanceXml(arn, instance.maintenance));
@@ -561,6 +584,52 @@ export class RdsEmulator extends EmulatedServiceBase<QueryParams> {
       'BlueGreenDeployment',
       deploymentXml(deployment, this.arn(deployment.source), this.arn(deployment.target)),
     );
+  }
+
+  private rebootDBInstance(params: QueryParams): string {
+    const instance = this.instanceFor(params.required('DBInstanceIdentifier'));
+    if (instance.status !== 'available') {
+      throw rdsError(
+        'InvalidDBInstanceState',
+        400,
+        `DB instance ${instance.id} is not in available state (${instance.status}).`,
+      );
+    }
+    instance.status = 'rebooting';
+    this.events.push(`RebootDBInstance ${instance.id}`);
+    this.timeline.after(this.durations.rebootMs, (at) => {
+      if (instance.status === 'rebooting') instance.status = 'available';
+      this.tell(instance.id, 'availability', 'DB instance restarted', at);
+    });
+    return element('DBInstance', this.instanceXml(instance));
+  }
+
+  private describeEvents(params: QueryParams): string {
+    const sourceType = params.string('SourceType');
+    if (sourceType !== undefined && sourceType !== 'db-instance') {
+      throw invalidParameterValue(`This emulator tells events of DB instances only, not ${sourceType}`);
+    }
+    const sourceId = params.string('SourceIdentifier');
+    const now = this.timeline.now();
+    const duration = params.int('Duration') ?? 60;
+    const start = Date.parse(params.string('StartTime') ?? '') || now - duration * 60_000;
+    const end = Date.parse(params.string('EndTime') ?? '') || now;
+    const found = this.dbEvents.filter(
+      (event) =>
+        (sourceId === undefined || event.sourceId === sourceId) &&
+        event.date.getTime() >= start &&
+        event.date.getTime() <= end,
+    );
+    return list(
+      'Events',
+      'Event',
+      found.map((event) => dbEventXml(event, this.arn(event.sourceId))),
+    );
+  }
+
+  /** An RDS event about the instance, dated when it happened on the emulator's clock (default now). */
+  private tell(sourceId: string, category: string, message: string, at = this.timeline.now()): void {
+    this.dbEvents.push({ sourceId, date: new Date(at), message, categories: [category] });
   }
 
   // ---- lookups ------------------------------------------------------------------------------

@@ -14,7 +14,7 @@ export interface Scheduled {
 interface Entry {
   at: number;
   sequence: number;
-  run: () => void;
+  run: (at: number) => void;
   cancelled: boolean;
 }
 
@@ -38,8 +38,11 @@ export class Timeline {
     return this.clock.now().getTime();
   }
 
-  /** Runs `run` once `delayMs` have passed on the clock (at the first settle after that). */
-  after(delayMs: number, run: () => void): Scheduled {
+  /**
+   * Runs `run` once `delayMs` have passed on the clock (at the first settle after that), with the
+   * time it was due.
+   */
+  after(delayMs: number, run: (at: number) => void): Scheduled {
     const entry: Entry = {
       at: this.now() + Math.max(0, delayMs),
       sequence: this.sequence++,
@@ -64,7 +67,7 @@ export class Timeline {
         .sort((a, b) => a.at - b.at || a.sequence - b.sequence)[0];
       if (due === undefined) break;
       due.cancelled = true;
-      due.run();
+      due.run(due.at);
     }
     this.entries = this.entries.filter((entry) => !entry.cancelled);
   }
