@@ -70,6 +70,25 @@ describe('protocols', () => {
     });
   });
 
+  it('a CloudWatch request in another protocol (a newer client speaking RPC v2 CBOR) is refused, saying so', async () => {
+    const cbor = new CloudWatchClient({ region: REGION, maxAttempts: 1 });
+    // As a newer client would label its body; the emulator answers only the JSON 1.0 it knows.
+    cbor.middlewareStack.add(
+      (next) => (args) => {
+        (args.request as { headers: Record<string, string> }).headers['content-type'] = 'application/cbor';
+        return next(args);
+      },
+      { step: 'build', name: 'cborContentType' },
+    );
+    try {
+      const error = await failureOf(cbor.send(lagQuery(new Date(Date.now() - 300_000), new Date())));
+      expect(error).toMatchObject({ name: 'UnsupportedProtocol', $metadata: { httpStatusCode: 400 } });
+      expect((error as Error).message).toContain('awsJson1_0');
+    } finally {
+      cbor.destroy();
+    }
+  });
+
   it('an action the emulator does not answer is InvalidAction, as AWS says of an unknown one', async () => {
     const error = await failureOf(ec2.send(new DescribeRegionsCommand({})));
     expect(error).toMatchObject({ name: 'InvalidAction', $metadata: { httpStatusCode: 400 } });
