@@ -295,6 +295,14 @@ export function transition(run: Run, event: RunEvent): TransitionResult {
       break;
     }
 
+    case 'step_progress': {
+      const step = checkStepReport(next, event.step, event.attempt);
+      if (typeof step === 'string') return refuse(run, step);
+      if (step.state !== 'running') return refuse(run, `step ${event.step} was not started`);
+      step.output = event.output;
+      break;
+    }
+
     case 'step_failed': {
       const step = checkStepReport(next, event.step, event.attempt);
       if (typeof step === 'string') return refuse(run, step);

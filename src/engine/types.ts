@@ -156,6 +156,11 @@ export type RunEvent =
   | { type: 'step_started'; at: string; step: number; attempt: number }
   | { type: 'step_succeeded'; at: string; step: number; attempt: number; output?: JsonObject }
   | { type: 'step_waiting'; at: string; step: number; attempt: number; delayMs: number; output?: JsonObject }
+  /**
+   * A running step records what it is about to do before it does it (that pg_promote is being
+   * requested): the output replaces the step's, the step keeps running.
+   */
+  | { type: 'step_progress'; at: string; step: number; attempt: number; output: JsonObject }
   | { type: 'step_failed'; at: string; step: number; attempt: number; failure: FailureInfo }
   /**
    * The queued step is mutating and does not fit in what is left of the maintenance window: it is

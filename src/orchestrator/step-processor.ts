@@ -1,6 +1,6 @@
 // What one step job does. Jobs are at-least-once (a stalled job runs again), so the store decides:
 // a job whose (step, attempt) is no longer what the run expects does nothing.
-import { classify, fatal } from '../engine/failures';
+import { classify, fatal, retryable } from '../engine/failures';
 import type { FailureInfo, Run, RunEvent, StepJobRef, StepRecord } from '../engine/types';
 import type { TargetConfig } from '../config/types';
 import type { Clock } from '../ports/clock';
@@ -154,6 +154,18 @@ export class StepProcessor {
       humanOverride: step.humanOverride,
       clock: this.deps.clock,
       log,
+      saveProgress: async (output) => {
+        if (step.state !== 'running')
+          throw fatal('progress is recorded by a running step only, not by an undo');
+        const applied = await this.deps.runs.apply(
+          run.id,
+          { type: 'step_progress', at: this.now(), step: step.index, attempt: step.attempt, output },
+          'worker',
+        );
+        // Not recorded: the executor must not go on to what the record was for.
+        if (!applied.ok) throw retryable(`could not record the step's progress: ${applied.error}`);
+        step.output = output;
+      },
     };
     try {
       return await executor.execute(ctx);

@@ -18,6 +18,12 @@ export interface StepContext {
   resumed: boolean;
   /** A person approved a needs-human gate on this step: do what was refused before. */
   humanOverride: boolean;
+  /**
+   * Records `output` as the step's output durably, now, before the executor goes on: for a fact a
+   * later attempt or an undo must know even if this process dies next (that pg_promote was
+   * requested). Replaces the step's output, as a result's output does.
+   */
+  saveProgress(output: JsonObject): Promise<void>;
   clock: Clock;
   log: Logger;
 }
@@ -37,6 +43,8 @@ export interface PreflightCheck {
   name: string;
   ok: boolean;
   detail: string;
+  /** Passed, but worth saying at the approval: what the cutover will leave behind or stop for. */
+  warning?: boolean;
 }
 
 /** One lag reading: bytes/seconds behind (a standby), or lagging replicas (a cluster). */

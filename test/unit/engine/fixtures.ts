@@ -180,6 +180,7 @@ export const EVENT_TYPES: RunEventType[] = [
   'step_started',
   'step_succeeded',
   'step_waiting',
+  'step_progress',
   'step_failed',
   'window_closed',
   'schedule_missed',

@@ -43,6 +43,7 @@ const EVENT_WEIGHTS: Record<RunEventType, number> = {
   step_started: 6,
   step_succeeded: 6,
   step_waiting: 3,
+  step_progress: 2,
   step_failed: 2,
   window_closed: 2,
   schedule_missed: 1,
@@ -108,6 +109,8 @@ function toEvent(cmd: Command, run: Run, atMs: number): RunEvent {
         delayMs: cmd.delayMs,
         ...(output ? { output } : {}),
       };
+    case 'step_progress':
+      return { type: 'step_progress', at: time, step, attempt, output: output ?? {} };
     case 'step_failed':
       return { type: 'step_failed', at: time, step, attempt, failure };
     case 'window_closed':

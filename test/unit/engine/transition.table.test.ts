@@ -126,6 +126,8 @@ function eventFor(type: RunEventType, run: Run): RunEvent {
       return { type, at: later, step: index, attempt };
     case 'step_waiting':
       return { type, at: later, step: index, attempt, delayMs: 5000 };
+    case 'step_progress':
+      return { type, at: later, step: index, attempt, output: { promoteRequested: true } };
     case 'step_failed':
       return { type, at: later, step: index, attempt, failure: retryable() };
     case 'window_closed':
@@ -166,6 +168,7 @@ const ACCEPTED: Record<string, Partial<Record<RunEventType, RunState>>> = {
     step_started: 'running', // a redelivered job reports started again
     step_succeeded: 'awaiting_approval', // next step is the gate
     step_waiting: 'running',
+    step_progress: 'running', // the output recorded mid-step; the step keeps running
     step_failed: 'running',
     abort: 'running', // recorded; acted on when the step reports
   },
@@ -173,6 +176,7 @@ const ACCEPTED: Record<string, Partial<Record<RunEventType, RunState>>> = {
     step_started: 'running',
     step_succeeded: 'compensating',
     step_waiting: 'compensating',
+    step_progress: 'running', // still in flight: the abort waits for it to report
     step_failed: 'compensating',
   },
   'awaiting_approval, planned gate': {

@@ -68,6 +68,10 @@ function setUp(initial: ClusterHealth) {
     humanOverride: false,
     clock,
     log: silent,
+    saveProgress: (saved) => {
+      of.output = saved;
+      return Promise.resolve();
+    },
   });
   /** Runs a step's attempts as the engine would (each wait's output kept), up to `attempts`. */
   const attempts = async (name: string, count: number, resumed = false): Promise<StepResult[]> => {
