@@ -68,6 +68,12 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
     res.writeHead(404, { 'content-type': 'text/plain' });
     res.end('not found\n');
   });
+  // Idle keep-alive connections stay open longer than the peers' own idle timeouts (load balancers
+  // keep theirs for 60 s; a client reads `Keep-Alive: timeout=65`), so the server is never the side
+  // that closes a connection the peer is just reusing: that race loses the request ("other side
+  // closed"), which the fault suite saw under load with Node's default of 5 s.
+  server.keepAliveTimeout = 65_000;
+  server.headersTimeout = 66_000;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port, '0.0.0.0', () => resolve());
