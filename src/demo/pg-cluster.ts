@@ -67,6 +67,10 @@ export interface StartPgPairOptions {
   parentDir?: string;
   /** [primary, standby] ports; default two free ones. */
   ports?: [number, number];
+  /** More postgresql.conf lines for both servers (e.g. `max_prepared_transactions = 5`). */
+  extraConfig?: string[];
+  /** The role the standby streams as (created with REPLICATION LOGIN); default postgres. */
+  replicationRole?: string;
 }
 
 export interface PgCluster {
@@ -85,6 +89,8 @@ export interface StartPgClusterOptions {
   parentDir?: string;
   /** Default: a free one. */
   port?: number;
+  /** More postgresql.conf lines (e.g. `wal_level = logical`). */
+  extraConfig?: string[];
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -484,7 +490,7 @@ export async function startPgCluster(options: StartPgClusterOptions = {}): Promi
   const [cluster] = clusters as [Cluster];
   const { start, stop } = controls(root);
   try {
-    await initCluster(root, cluster, port, []);
+    await initCluster(root, cluster, port, options.extraConfig ?? []);
     await start(cluster);
   } catch (error) {
     discard(root, clusters);
@@ -530,12 +536,20 @@ export async function startPgPair(options: StartPgPairOptions = {}): Promise<PgP
       'hot_standby = on',
       `wal_log_hints = ${walLogHints ? 'on' : 'off'}`,
       'wal_receiver_status_interval = 1s',
+      ...(options.extraConfig ?? []),
     ]);
     await start(primary);
+    const replicationRole = options.replicationRole ?? 'postgres';
+    if (replicationRole !== 'postgres') {
+      await query(
+        urlFor(primaryPort),
+        `CREATE ROLE "${replicationRole.replace(/"/g, '""')}" REPLICATION LOGIN`,
+      );
+    }
 
     // The base backup copies postgresql.conf (with the primary's port and socket folder); -R writes
     // primary_conninfo and standby.signal. postgresql.auto.conf is read last, so it overrides both.
-    const source = ['-h', HOST, '-p', String(primaryPort), '-U', 'postgres', '-w'];
+    const source = ['-h', HOST, '-p', String(primaryPort), '-U', replicationRole, '-w'];
     await run('pg_basebackup', [...source, '-D', standby.dir, ...'-R -X stream -c fast -N'.split(' ')], root);
     const autoConf = join(standby.dir, 'postgresql.auto.conf');
     const kept = readFileSync(autoConf, 'utf8')
@@ -545,7 +559,7 @@ export async function startPgPair(options: StartPgPairOptions = {}): Promise<PgP
       autoConf,
       [
         ...kept.filter((line) => line.trim() !== ''),
-        `primary_conninfo = 'host=${HOST} port=${primaryPort} user=postgres application_name=standby1'`,
+        `primary_conninfo = 'host=${HOST} port=${primaryPort} user=${replicationRole} application_name=standby1'`,
         `port = ${standbyPort}`,
         `unix_socket_directories = '${standby.socketDir}'`,
         '',
@@ -635,18 +649,33 @@ function quoteIdent(name: string): string {
   return `"${name.replace(/"/g, '""')}"`;
 }
 
+/** The application role the writer logs in as: an application never shares the bot's role. */
+export const WRITER_ROLE = 'app_writer';
+
 /**
  * Creates `table` (id serial, payload) if needed, then inserts rows one at a time on its own connection
- * until stopped; after an error other than a plain ERROR (FATAL, a lost or refused connection) it
- * reconnects.
+ * as `role` (created if missing) until stopped; after an error other than a plain ERROR (FATAL, a lost
+ * or refused connection) it reconnects.
  */
 export async function startWriter(
   url: string,
   table: string,
-  { intervalMs = 2 }: { intervalMs?: number } = {},
+  { intervalMs = 2, role = WRITER_ROLE }: { intervalMs?: number; role?: string } = {},
 ): Promise<Writer> {
   const target = quoteIdent(table);
+  await query(
+    url,
+    `DO $writer$ BEGIN
+       IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '${role.replace(/'/g, "''")}') THEN
+         CREATE ROLE ${quoteIdent(role)} LOGIN;
+       END IF;
+     END $writer$`,
+  );
   await query(url, `CREATE TABLE IF NOT EXISTS ${target} (id serial PRIMARY KEY, payload text NOT NULL)`);
+  await query(url, `GRANT INSERT, SELECT ON ${target} TO ${quoteIdent(role)}`);
+  await query(url, `GRANT USAGE ON SEQUENCE ${quoteIdent(`${table}_id_seq`)} TO ${quoteIdent(role)}`);
+  const writerUrl = new URL(url);
+  writerUrl.username = role;
 
   const acknowledged: number[] = [];
   const errors: Record<string, number> = {};
@@ -671,7 +700,7 @@ export async function startWriter(
     while (!stopped) {
       try {
         if (client === null) {
-          client = new Client({ connectionString: url, connectionTimeoutMillis: 2000 });
+          client = new Client({ connectionString: writerUrl.toString(), connectionTimeoutMillis: 2000 });
           client.on('error', () => undefined);
           await client.connect();
         }

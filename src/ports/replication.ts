@@ -28,19 +28,108 @@ export interface LagReading {
   seconds: number | null;
 }
 
+/** A backend of the old primary that is neither the server's own nor the bot's. */
+export interface BackendInfo {
+  pid: number;
+  role: string | null;
+  /** client backend, walsender (logical), or the background worker's own type (pg_cron launcher...). */
+  backendType: string;
+  applicationName: string;
+  clientAddr: string | null;
+  database: string | null;
+}
+
+export interface PreparedXact {
+  gid: string;
+  owner: string;
+  database: string;
+  preparedAt: string;
+}
+
+/** What the SQL fence would do on a primary, read without changing anything. */
+export interface FenceSurvey {
+  botRole: string;
+  botIsSuperuser: boolean;
+  /** Every role that may log in but the kept ones: made NOLOGIN by the fence. */
+  rolesToLock: string[];
+  /** The bot's own role and the roles streaming WAL to standbys: the fence cannot lock them out. */
+  rolesKept: string[];
+  /** Backends the fence terminates: client sessions, logical walsenders, extensions' workers. */
+  others: BackendInfo[];
+  preparedXacts: PreparedXact[];
+}
+
+/** The standby's WAL receiver (pg_stat_wal_receiver), or null when it has none. */
+export interface WalReceiverInfo {
+  status: string;
+  senderHost: string | null;
+  senderPort: number | null;
+  /** The application_name it announces to the primary (conninfo, cluster_name, or "walreceiver"). */
+  applicationName: string;
+  receivedTimeline: number | null;
+}
+
+/** Settings of a server that decide what a promotion leaves behind or needs. */
+export interface ServerSettings {
+  walLogHints: boolean;
+  dataChecksums: boolean;
+  synchronousStandbyNames: string;
+  synchronousCommit: string;
+  /** Names of logical replication slots (a standby before PostgreSQL 17 does not have them). */
+  logicalSlots: string[];
+  /** The address and port the session reached (inet_server_addr/port), for matching a WAL sender. */
+  serverAddr: string | null;
+  serverPort: number | null;
+  /** Standbys streaming from this server (pg_stat_replication application names). */
+  followers: string[];
+}
+
+/** How a connection attempt ended: only `refused` is proof that nothing listens. */
+export type Reachability = 'answers' | 'refused' | 'timeout' | 'rejected' | 'error';
+
 export interface ReplicationPort {
   describe(url: string): Promise<ServerFacts>;
   /** Rows of pg_stat_replication on the primary. */
   standbys(primaryUrl: string): Promise<StandbyInfo[]>;
   lag(primaryUrl: string, standbyUrl: string): Promise<LagReading>;
+  /** What the SQL fence would lock and terminate on this primary; changes nothing. */
+  surveyFence(primaryUrl: string): Promise<FenceSurvey>;
   /**
-   * Makes the primary refuse writes (default_transaction_read_only, reload, terminate client
-   * backends but not WAL senders) and returns its WAL position after the fence.
+   * The SQL fence: `rolesToLock` become NOLOGIN, new sessions default to read-only, and every other
+   * backend (surveyFence's `others`) is terminated until none is left; then the WAL position once
+   * everything inserted is written. Idempotent. Throws when backends keep coming back.
    */
-  fence(primaryUrl: string): Promise<{ finalLsn: string }>;
+  fence(primaryUrl: string, rolesToLock?: readonly string[]): Promise<{ finalLsn: string }>;
+  /**
+   * NOLOGIN for `roles` and every other backend terminated until none is left, on the bot's open
+   * session (no new one: `roles` may include the bot's own).
+   */
+  lockOut(url: string, roles: readonly string[]): Promise<void>;
+  /** Backends other than the server's and the bot's right now, and the WAL position read after them. */
+  fenceCheck(primaryUrl: string): Promise<{ others: BackendInfo[]; lsn: string }>;
   /** True only if a write in a new session is refused. */
   verifyFenced(primaryUrl: string): Promise<boolean>;
-  unfence(primaryUrl: string): Promise<void>;
+  /** Undoes the fence: `lockedRoles` may log in again, new sessions read-write. Idempotent. */
+  unfence(primaryUrl: string, lockedRoles?: readonly string[]): Promise<void>;
+  /** LOGIN again for `roles` (on the new primary, which got the NOLOGIN through WAL). Idempotent. */
+  restoreLogins(url: string, roles: readonly string[]): Promise<void>;
+  /** How a connection attempt to `url` ends right now (positive proof that a stopped server is down). */
+  reach(url: string): Promise<Reachability>;
+  walReceiver(standbyUrl: string): Promise<WalReceiverInfo | null>;
+  settings(url: string): Promise<ServerSettings>;
+  /** ALTER SYSTEM SET synchronous_standby_names and a reload ('' : commits wait for no standby). */
+  setSynchronousStandbyNames(url: string, value: string): Promise<void>;
+  /** Creates the bot's canary table (schema cutover_bot) if missing; on the primary, before the fence. */
+  prepareCanary(url: string): Promise<void>;
+  /**
+   * Commits a row of the canary table, as a client's commit would (synchronous_commit as the server
+   * sets it); throws when the commit does not return within `timeoutMs`.
+   */
+  commitCanary(url: string, runId: string, timeoutMs: number): Promise<void>;
+  /** Deletes the run's canary row, and the schema once it is empty. */
+  dropCanary(url: string, runId: string): Promise<void>;
+  /** Whether the standby has replayed past `lsn` (a record that starts there: a shutdown checkpoint). */
+  replayedPast(standbyUrl: string, lsn: string): Promise<boolean>;
   /** Bytes from the standby's replay position to `lsn` (0 when it has replayed it). */
   bytesBehind(standbyUrl: string, lsn: string): Promise<number>;
   /** pg_promote without waiting, then polls pg_is_in_recovery(); resolves once promoted. */

@@ -10,6 +10,9 @@ export interface GateDetails {
   conditions: Condition[];
 }
 
+/** Warnings shown with one gate (Block Kit allows 10 fields a section). */
+const MAX_WARNINGS = 6;
+
 export function describeGate(run: Run, step: StepRecord, latestLag: LagSample | undefined): GateDetails {
   const conditions: Condition[] = [{ label: 'Target', value: run.target }];
   if (latestLag?.laggingReplicas !== undefined) {
@@ -18,6 +21,14 @@ export function describeGate(run: Run, step: StepRecord, latestLag: LagSample | 
     const bytes = latestLag.bytes === null ? 'unknown' : formatBytes(latestLag.bytes);
     const seconds = latestLag.seconds === null ? 'unknown' : formatSeconds(latestLag.seconds);
     conditions.push({ label: 'Replication lag', value: `${bytes} / ${seconds}` });
+  }
+  // What earlier checks warned about (what the cutover leaves behind or stops for), said before approval.
+  for (const earlier of run.steps.slice(0, step.index)) {
+    const warnings = earlier.output?.['warnings'];
+    if (!Array.isArray(warnings)) continue;
+    for (const warning of warnings.slice(0, MAX_WARNINGS)) {
+      if (typeof warning === 'string') conditions.push({ label: 'Warning', value: warning });
+    }
   }
   return {
     whatWillHappen: step.spec.explain ?? step.spec.title,
@@ -28,5 +39,11 @@ export function describeGate(run: Run, step: StepRecord, latestLag: LagSample | 
 
 /** The conditions as recorded with an approval: what the approver saw when they clicked. */
 export function seenConditions(details: GateDetails): JsonObject {
-  return Object.fromEntries(details.conditions.map((condition) => [condition.label, condition.value]));
+  const seen: JsonObject = {};
+  for (const { label, value } of details.conditions) {
+    const earlier = seen[label];
+    // Several warnings: all of them, in order, under one label.
+    seen[label] = earlier === undefined ? value : [...(Array.isArray(earlier) ? earlier : [earlier]), value];
+  }
+  return seen;
 }

@@ -73,8 +73,9 @@ test('start, switch user, approve with the typed name, and watch the promotion f
   const runs = await demo.runtime.store.listRecentRuns(5);
   expect(runs[0]).toMatchObject({ target: 'demo', state: 'succeeded' });
   const replication = new PgReplication();
-  // The old primary is fenced, the standby promoted onto a new timeline.
-  expect(await replication.verifyFenced(demo.primaryUrl)).toBe(true);
+  // The old primary is fenced (nobody may log in to it, the bot included), the standby promoted onto
+  // a new timeline.
+  expect(await replication.reach(demo.primaryUrl)).toBe('rejected');
   expect(await waitFor('promoted', async () => replication.verifyPromoted(demo.standbyUrl))).toEqual({
     inRecovery: false,
     timeline: 2,

@@ -1,10 +1,11 @@
 // SIGKILL of the worker at every step boundary of a replica promotion, one run (and one fresh
 // PostgreSQL pair) per boundary: the worker dies right after a step's executor returned, before
-// its result is stored. Then kills inside the critical section, the fence-and-promote step: right
-// after a ReplicationPort call returned (the primary fenced and the standby not promoted yet; the
-// standby promoted and nothing recorded; fenced again by a re-run that waits for catch-up). Each
-// time a second worker must finish the run with every acknowledged write on the new primary and
-// exactly one pg_promote (ledger rows written before each call; timeline 2).
+// its result is stored. Then kills inside the critical section, the fence-and-promote step, at
+// every phase: right after the fence, after the seal, right before pg_promote (requested and
+// recorded, not called), after pg_promote, after the logins came back on the new primary, and
+// after a catch-up re-run's check of the fence. Each time a second worker must finish the run with
+// every acknowledged write on the new primary and exactly one pg_promote (ledger rows written
+// before each call; timeline 2), and the old primary never took writes again.
 import type { ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { PgReplication } from '../../src/adapters/postgres/pg-replication';
@@ -13,6 +14,8 @@ import type { Runtime } from '../../src/main/runtime';
 import { exited, spawnWorker } from '../support/child-worker';
 import { stopRuntimeAndClean } from '../support/harness';
 import { freshSchemaName, testDatabaseUrl } from '../support/pg';
+import { Client } from 'pg';
+import { WRITER_ROLE } from '../../src/demo/pg-cluster';
 import { startPgPair, startWriter, type PgPair } from '../support/pg-pair';
 import { freshQueueName } from '../support/redis';
 import { untilRunState } from '../support/run-state';
@@ -72,7 +75,10 @@ async function stopChildren(): Promise<void> {
 }
 
 /** Where the first worker kills itself: at a step boundary, or inside fence-and-promote. */
-type KillPoint = { afterStep: string } | { afterCall: ReplicationMethod; nth?: number };
+type KillPoint =
+  | { afterStep: string }
+  | { afterCall: ReplicationMethod; nth?: number }
+  | { beforeCall: ReplicationMethod; nth?: number };
 
 async function worker(kill: KillPoint | null): Promise<ChildProcess> {
   const child = await spawnWorker(workerScript, {
@@ -86,7 +92,8 @@ async function worker(kill: KillPoint | null): Promise<ChildProcess> {
     FAULT_LEDGER: ledger.table,
     FAULT_KILL_AFTER: kill && 'afterStep' in kill ? kill.afterStep : '',
     FAULT_KILL_AFTER_CALL: kill && 'afterCall' in kill ? kill.afterCall : '',
-    FAULT_KILL_AFTER_CALL_NTH: String(kill && 'afterCall' in kill ? (kill.nth ?? 1) : 1),
+    FAULT_KILL_BEFORE_CALL: kill && 'beforeCall' in kill ? kill.beforeCall : '',
+    FAULT_KILL_AFTER_CALL_NTH: String(kill && 'nth' in kill ? (kill.nth ?? 1) : 1),
   });
   children.push(child);
   return child;
@@ -137,7 +144,7 @@ async function killAndRecover(fault: FaultCase, spec: KillCase): Promise<void> {
       if (spec.atKill) {
         fault.note = `at the kill: primary ${spec.atKill.fenced ? 'fenced' : 'writable'}, standby ${spec.atKill.promoted ? 'promoted' : 'in recovery'}`;
         // Where inside the critical section it landed, as the servers see it.
-        expect(await real.verifyFenced(pair.primaryUrl)).toBe(spec.atKill.fenced);
+        expect(await takesWrites(pair.primaryUrl)).toBe(!spec.atKill.fenced);
         expect((await real.describe(pair.standbyUrl)).inRecovery).toBe(!spec.atKill.promoted);
         spec.atKill.check?.(atKill);
       }
@@ -166,6 +173,24 @@ async function killAndRecover(fault: FaultCase, spec: KillCase): Promise<void> {
   }
 }
 
+/** Whether the application's role can write to the server at `url` (it turns read-only off first). */
+async function takesWrites(url: string): Promise<boolean> {
+  const target = new URL(url);
+  target.username = WRITER_ROLE;
+  const client = new Client({ connectionString: target.toString(), connectionTimeoutMillis: 2000 });
+  client.on('error', () => undefined);
+  try {
+    await client.connect();
+    await client.query('SET default_transaction_read_only = off');
+    await client.query("INSERT INTO orders (payload) VALUES ('probe')");
+    return true;
+  } catch {
+    return false;
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+}
+
 const boundaries = PROMOTION_STEPS.filter((_, index) => index !== GATE_STEP);
 
 describe.each(boundaries.map((step) => [step]))('after %s', (step) => {
@@ -190,6 +215,8 @@ describe.each(boundaries.map((step) => [step]))('after %s', (step) => {
 });
 
 describe(`inside ${PROMOTION_STEPS[FENCE_AND_PROMOTE]}`, () => {
+  const output = (run: Run) => run.steps[FENCE_AND_PROMOTE]?.output ?? {};
+
   faultTest(
     SUITE,
     'SIGKILL inside fence-and-promote right after fence returned (primary fenced, standby not promoted)',
@@ -200,32 +227,59 @@ describe(`inside ${PROMOTION_STEPS[FENCE_AND_PROMOTE]}`, () => {
         atKill: {
           fenced: true,
           promoted: false,
-          check: (run) => expect(run.steps[FENCE_AND_PROMOTE]?.output).toBeNull(),
+          // The roles to lock were recorded before they were locked; nothing of the promotion.
+          check: (run) => {
+            expect(output(run)).toMatchObject({
+              mode: 'sql',
+              lockedRoles: expect.arrayContaining(['app_writer']),
+            });
+            expect(output(run)['promoteRequested']).toBeUndefined();
+          },
         },
-        // The second worker fenced again, caught up and promoted (once: the ledger).
-        finished: (output) => expect(output).toMatchObject({ alreadyPromoted: false, bytesOutstanding: 0 }),
+        // The second worker fenced again (idempotent), caught up and promoted (once: the ledger).
+        finished: (done) => expect(done).toMatchObject({ alreadyPromoted: false, bytesOutstanding: 0 }),
       }),
     120_000,
   );
 
   faultTest(
     SUITE,
-    'SIGKILL inside fence-and-promote right after the re-check of the fence before promote (fenced, not promoted)',
+    'SIGKILL inside fence-and-promote right after the seal before promote (sealed, not promoted, not requested)',
     (fault) =>
       killAndRecover(fault, {
-        // The second verifyFenced of the step: the re-check right before pg_promote (or, if catch-up
-        // took a re-run, the re-run's check after its fence); either way the standby is not promoted.
-        kill: { afterCall: 'verifyFenced', nth: 2 },
+        kill: { afterCall: 'lockOut' },
         index: FENCE_AND_PROMOTE,
-        atKill: { fenced: true, promoted: false },
-        finished: (output) => expect(output).toMatchObject({ alreadyPromoted: false, bytesOutstanding: 0 }),
+        atKill: {
+          fenced: true,
+          promoted: false,
+          check: (run) => expect(output(run)['promoteRequested']).toBeUndefined(),
+        },
+        finished: (done) => expect(done).toMatchObject({ alreadyPromoted: false, bytesOutstanding: 0 }),
       }),
     120_000,
   );
 
   faultTest(
     SUITE,
-    'SIGKILL inside fence-and-promote right after promote returned (promoted, nothing recorded)',
+    'SIGKILL inside fence-and-promote right before pg_promote (its request recorded, the call never made)',
+    (fault) =>
+      killAndRecover(fault, {
+        kill: { beforeCall: 'promote' },
+        index: FENCE_AND_PROMOTE,
+        atKill: {
+          fenced: true,
+          promoted: false,
+          check: (run) => expect(output(run)).toMatchObject({ promoteRequested: true, phase: 'promoting' }),
+        },
+        // The second worker promoted (the only pg_promote: the ledger), without fencing or unfencing.
+        finished: (done) => expect(done).toMatchObject({ alreadyPromoted: false, promoteRequested: true }),
+      }),
+    120_000,
+  );
+
+  faultTest(
+    SUITE,
+    'SIGKILL inside fence-and-promote right after promote returned (promoted, logins not yet given back)',
     (fault) =>
       killAndRecover(fault, {
         kill: { afterCall: 'promote' },
@@ -233,23 +287,38 @@ describe(`inside ${PROMOTION_STEPS[FENCE_AND_PROMOTE]}`, () => {
         atKill: {
           fenced: true,
           promoted: true,
-          // Nothing of the promotion reached the store (at most an earlier attempt's 'catching up').
-          check: (run) => expect(run.steps[FENCE_AND_PROMOTE]?.output?.['writableAtMs']).toBeUndefined(),
+          check: (run) => {
+            expect(output(run)).toMatchObject({ promoteRequested: true });
+            expect(output(run)['writableAtMs']).toBeUndefined();
+          },
         },
-        // The second worker found the standby promoted and the old primary fenced: verify only.
-        finished: (output) => expect(output).toMatchObject({ alreadyPromoted: true, timeline: 2 }),
+        // The second worker found the standby promoted: it finished that promotion, no second one.
+        finished: (done) => expect(done).toMatchObject({ alreadyPromoted: true, timeline: 2 }),
       }),
     120_000,
   );
 
   faultTest(
     SUITE,
-    "SIGKILL inside fence-and-promote right after a catch-up re-run's fence returned (replay paused)",
+    'SIGKILL inside fence-and-promote right after the logins were given back on the new primary (no canary commit yet)',
+    (fault) =>
+      killAndRecover(fault, {
+        kill: { afterCall: 'restoreLogins' },
+        index: FENCE_AND_PROMOTE,
+        atKill: { fenced: true, promoted: true },
+        finished: (done) => expect(done).toMatchObject({ alreadyPromoted: true, timeline: 2 }),
+      }),
+    120_000,
+  );
+
+  faultTest(
+    SUITE,
+    "SIGKILL inside fence-and-promote right after a catch-up re-run's check of the fence (replay paused)",
     (fault) =>
       killAndRecover(fault, {
         // Replay paused: the first attempt fences and, behind, asks to be run again ('catching up');
-        // the re-run fences again (the second fence call) and dies right after it.
-        kill: { afterCall: 'fence', nth: 2 },
+        // the re-run only checks that the fence holds (the second fenceCheck) and dies right after it.
+        kill: { afterCall: 'fenceCheck', nth: 2 },
         index: FENCE_AND_PROMOTE,
         pauseReplay: true,
         atKill: {
@@ -258,14 +327,14 @@ describe(`inside ${PROMOTION_STEPS[FENCE_AND_PROMOTE]}`, () => {
           check: (run) => {
             const step = run.steps[FENCE_AND_PROMOTE]!;
             expect(step.attempt).toBeGreaterThanOrEqual(2);
-            expect(step.output).toMatchObject({ phase: 'catching up' });
+            expect(step.output).toMatchObject({ phase: 'catching up', fenced: true });
             expect(typeof step.output?.['finalLsn']).toBe('string');
             expect(typeof step.output?.['fencedAtMs']).toBe('number');
           },
         },
         // The window is measured from the first fence, across the kill.
-        finished: (output, atKill) =>
-          expect(output).toMatchObject({
+        finished: (done, atKill) =>
+          expect(done).toMatchObject({
             alreadyPromoted: false,
             bytesOutstanding: 0,
             fencedAtMs: atKill.steps[FENCE_AND_PROMOTE]?.output?.['fencedAtMs'],

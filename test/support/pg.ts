@@ -20,3 +20,23 @@ export async function dropSchema(schema: string, url: string = testDatabaseUrl):
     await client.end();
   }
 }
+
+/** Runs one query (or several, without parameters) on a new session to `url` and returns its rows. */
+export async function sqlAt<T extends object>(
+  url: string,
+  text: string,
+  params: unknown[] = [],
+): Promise<T[]> {
+  const client = new Client({ connectionString: url });
+  await client.connect();
+  try {
+    return (await client.query<T>(text, params)).rows;
+  } finally {
+    await client.end();
+  }
+}
+
+/** pg_is_in_recovery() of the server at `url`. */
+export async function inRecovery(url: string): Promise<boolean> {
+  return (await sqlAt<{ r: boolean }>(url, 'SELECT pg_is_in_recovery() AS r'))[0]?.r === true;
+}

@@ -9,9 +9,20 @@
 // the adapter's own timeouts throw plain Errors that say what did not happen.
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { randomBytes } from 'node:crypto';
-import { Client } from 'pg';
+import { Client, type QueryConfig } from 'pg';
 
-import type { LagReading, ReplicationPort, ServerFacts, StandbyInfo } from '../../ports/replication';
+import type {
+  BackendInfo,
+  FenceSurvey,
+  LagReading,
+  Reachability,
+  ReplicationPort,
+  ServerFacts,
+  ServerSettings,
+  StandbyInfo,
+  WalReceiverInfo,
+} from '../../ports/replication';
+import { otherBackends, setLogin, surveyFence, terminate } from './sql-fence';
 
 export interface PgReplicationOptions {
   /** Connect timeout of every session (default 3 s). */
@@ -107,6 +118,30 @@ function sqlStateOf(error: unknown): string | undefined {
 }
 
 const READ_ONLY_SQL_TRANSACTION = '25006';
+
+/** The bot's own schema on a target, holding one table: a committed row per run proves commits work. */
+const CANARY_SCHEMA = 'cutover_bot';
+const CANARY_TABLE = `${CANARY_SCHEMA}.canary`;
+const CANARY_TABLE_DDL = `CREATE TABLE IF NOT EXISTS ${CANARY_TABLE} (run_id text PRIMARY KEY, written_at timestamptz NOT NULL DEFAULT now())`;
+
+function quoteLiteral(text: string): string {
+  return `'${text.replace(/'/g, "''")}'`;
+}
+
+/**
+ * How a failed connection attempt ended. Only a refused connection says nothing listens there: a
+ * timeout may be a hung server, and a server that rejects the login (authentication, too many
+ * clients, shutting down) is running.
+ */
+export function reachabilityOf(error: unknown): Reachability {
+  const code = sqlStateOf(error);
+  if (code === 'ECONNREFUSED' || code === 'ENOENT') return 'refused';
+  if (code === 'ETIMEDOUT') return 'timeout';
+  if (code !== undefined && /^(28|53|57P03)/.test(code)) return 'rejected';
+  const message = error instanceof Error ? error.message.toLowerCase() : '';
+  if (message.includes('timeout')) return 'timeout';
+  return 'error';
+}
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
@@ -496,8 +531,16 @@ export class PgReplication implements ReplicationPort {
     }
   }
 
-  async fence(primaryUrl: string): Promise<{ finalLsn: string }> {
+  async surveyFence(primaryUrl: string): Promise<FenceSurvey> {
+    return this.session(primaryUrl, (client) => surveyFence(client, this.applicationName));
+  }
+
+  async fence(primaryUrl: string, rolesToLock: readonly string[] = []): Promise<{ finalLsn: string }> {
+    // Roles first: from this commit on, no session of theirs can start (it is WAL-logged, and the
+    // standby gets it too: the new primary has them restored by restoreLogins).
     await this.session(primaryUrl, async (client) => {
+      await setLogin(client, rolesToLock, false);
+      // For sessions of the roles that stay (the bot's own): read-only by default.
       await client.query('ALTER SYSTEM SET default_transaction_read_only = on');
       await client.query('SELECT pg_reload_conf()');
     });
@@ -506,39 +549,63 @@ export class PgReplication implements ReplicationPort {
     // does the rest, and in a scope stays for verifyFenced (it started after the reload, as a client's would).
     const fresh = await this.untilNewSessionsShow(primaryUrl, 'on');
     return this.adopt(primaryUrl, fresh, async (client) => {
-      // Every client session that may still be inside a read-write transaction goes; WAL senders stay
-      // (the standby must keep streaming to the end).
-      // (Chosen first, terminated second: the order in which a WHERE clause evaluates is the planner's.)
-      const { rows } = await client.query<{ pid: number }>(
-        `SELECT pid FROM pg_stat_activity WHERE backend_type = 'client backend' AND pid <> pg_backend_pid()`,
-      );
-      const pids = rows.map((row) => row.pid);
-      if (pids.length > 0) {
-        await client.query('SELECT pg_terminate_backend(pid) FROM unnest($1::int[]) AS pid', [pids]);
-      }
-      // A terminated backend can still be writing its commit record: read the final position only once
-      // they are all gone.
-      if (pids.length > 0) {
-        await this.until('terminated sessions to exit', this.settleTimeoutMs, async () => {
-          const left = await client.query<{ n: number }>(
-            'SELECT count(*)::int AS n FROM pg_stat_activity WHERE pid = ANY($1::int[])',
-            [pids],
-          );
-          return left.rows[0]?.n === 0;
-        });
-      }
-      // Everything inserted into WAL (asynchronous commits included) must be written before the position
-      // is final; the WAL writer does that within a few wal_writer_delay.
-      const insert = await client.query<{ lsn: string }>('SELECT pg_current_wal_insert_lsn()::text AS lsn');
-      const target = lsnToBigInt(insert.rows[0]?.lsn ?? '0/0');
-      let written = '0/0';
-      await this.until('WAL to be written up to the insert position', this.settleTimeoutMs, async () => {
-        const row = await client.query<{ lsn: string }>('SELECT pg_current_wal_lsn()::text AS lsn');
-        written = row.rows[0]?.lsn ?? '0/0';
-        return walReached(lsnToBigInt(written), target);
-      });
-      return { finalLsn: written };
+      await this.terminateOthers(client);
+      return { finalLsn: await this.writtenLsn(client) };
     });
+  }
+
+  async lockOut(url: string, roles: readonly string[]): Promise<void> {
+    await this.session(url, async (client) => {
+      await setLogin(client, roles, false);
+      await this.terminateOthers(client);
+    });
+  }
+
+  /**
+   * Every backend that is not the server's or the bot's goes, until none comes back: sessions inside a
+   * read-write transaction, logical walsenders, extensions' workers. Physical WAL senders stay (the
+   * standby must keep streaming to the end).
+   */
+  private async terminateOthers(client: Client): Promise<void> {
+    const deadline = Date.now() + this.settleTimeoutMs;
+    for (;;) {
+      const others = await otherBackends(client, this.applicationName);
+      if (others.length === 0) return;
+      if (Date.now() >= deadline) {
+        throw new Error(
+          `backends keep coming back after ${this.settleTimeoutMs} ms of terminating them: ${others.map((b) => `pid ${b.pid} (${b.role ?? '?'}, ${b.backendType})`).join('; ')}`,
+        );
+      }
+      await terminate(
+        client,
+        others.map((backend) => backend.pid),
+        (what, probe) => this.until(what, this.settleTimeoutMs, probe),
+      );
+    }
+  }
+
+  async fenceCheck(primaryUrl: string): Promise<{ others: BackendInfo[]; lsn: string }> {
+    return this.session(primaryUrl, async (client) => {
+      const others = await otherBackends(client, this.applicationName);
+      // Read after the backends: a commit of any backend gone by now is at or before this position.
+      return { others, lsn: await this.writtenLsn(client) };
+    });
+  }
+
+  /**
+   * The WAL position once everything inserted so far is written (asynchronous commits included): the
+   * WAL writer does that within a few wal_writer_delay.
+   */
+  private async writtenLsn(client: Client): Promise<string> {
+    const insert = await client.query<{ lsn: string }>('SELECT pg_current_wal_insert_lsn()::text AS lsn');
+    const target = lsnToBigInt(insert.rows[0]?.lsn ?? '0/0');
+    let written = '0/0';
+    await this.until('WAL to be written up to the insert position', this.settleTimeoutMs, async () => {
+      const row = await client.query<{ lsn: string }>('SELECT pg_current_wal_lsn()::text AS lsn');
+      written = row.rows[0]?.lsn ?? '0/0';
+      return walReached(lsnToBigInt(written), target);
+    });
+    return written;
   }
 
   async verifyFenced(primaryUrl: string): Promise<boolean> {
@@ -556,13 +623,169 @@ export class PgReplication implements ReplicationPort {
     }
   }
 
-  async unfence(primaryUrl: string): Promise<void> {
+  async unfence(primaryUrl: string, lockedRoles: readonly string[] = []): Promise<void> {
     await this.session(primaryUrl, async (client) => {
+      await setLogin(client, lockedRoles, true);
       await client.query('ALTER SYSTEM RESET default_transaction_read_only');
       await client.query('SELECT pg_reload_conf()');
     });
     this.noteReload(primaryUrl);
     await (await this.untilNewSessionsShow(primaryUrl, 'off')).end().catch(() => undefined);
+  }
+
+  async restoreLogins(url: string, roles: readonly string[]): Promise<void> {
+    await this.session(url, (client) => setLogin(client, roles, true));
+  }
+
+  async reach(url: string): Promise<Reachability> {
+    const client = this.newClient(url);
+    try {
+      await client.connect();
+      return 'answers';
+    } catch (error) {
+      return reachabilityOf(error);
+    } finally {
+      void client.end().catch(() => undefined);
+    }
+  }
+
+  async walReceiver(standbyUrl: string): Promise<WalReceiverInfo | null> {
+    return this.session(standbyUrl, async (client) => {
+      const row = (
+        await client.query<{
+          status: string;
+          sender_host: string | null;
+          sender_port: number | null;
+          conninfo: string | null;
+          received_tli: number | null;
+          cluster_name: string;
+        }>(
+          `SELECT status, sender_host, sender_port, conninfo, received_tli,
+                  current_setting('cluster_name') AS cluster_name
+             FROM pg_stat_wal_receiver`,
+        )
+      ).rows[0];
+      if (!row) return null;
+      return {
+        status: row.status,
+        senderHost: row.sender_host,
+        senderPort: row.sender_port,
+        applicationName:
+          applicationNameOf(row.conninfo) ?? (row.cluster_name !== '' ? row.cluster_name : 'walreceiver'),
+        receivedTimeline: row.received_tli,
+      };
+    });
+  }
+
+  async settings(url: string): Promise<ServerSettings> {
+    const row = await this.one<{
+      wal_log_hints: string;
+      data_checksums: string;
+      sync_names: string;
+      sync_commit: string;
+      logical_slots: string[];
+      server_addr: string | null;
+      server_port: number | null;
+      followers: string[];
+    }>(
+      url,
+      `SELECT current_setting('wal_log_hints') AS wal_log_hints,
+              current_setting('data_checksums') AS data_checksums,
+              current_setting('synchronous_standby_names') AS sync_names,
+              current_setting('synchronous_commit') AS sync_commit,
+              ARRAY(SELECT slot_name::text FROM pg_replication_slots WHERE slot_type = 'logical' ORDER BY 1)
+                AS logical_slots,
+              host(inet_server_addr()) AS server_addr, inet_server_port() AS server_port,
+              ARRAY(SELECT application_name::text FROM pg_stat_replication WHERE state = 'streaming' ORDER BY 1)
+                AS followers`,
+    );
+    return {
+      walLogHints: row.wal_log_hints === 'on',
+      dataChecksums: row.data_checksums === 'on',
+      synchronousStandbyNames: row.sync_names,
+      synchronousCommit: row.sync_commit,
+      logicalSlots: row.logical_slots,
+      serverAddr: row.server_addr,
+      serverPort: row.server_port,
+      followers: row.followers,
+    };
+  }
+
+  async setSynchronousStandbyNames(url: string, value: string): Promise<void> {
+    await this.session(url, async (client) => {
+      // SET, also to empty, never RESET: RESET falls back to a value in postgresql.conf.
+      await client.query(`ALTER SYSTEM SET synchronous_standby_names = ${quoteLiteral(value)}`);
+      await client.query('SELECT pg_reload_conf()');
+    });
+  }
+
+  async prepareCanary(url: string): Promise<void> {
+    await this.session(url, async (client) => {
+      await client.query(`CREATE SCHEMA IF NOT EXISTS ${CANARY_SCHEMA}`);
+      await client.query(CANARY_TABLE_DDL);
+    });
+  }
+
+  async commitCanary(url: string, runId: string, timeoutMs: number): Promise<void> {
+    await this.session(url, async (client) => {
+      // A commit waiting for a synchronous standby that a statement timeout cancels returns success with
+      // a WARNING (the commit is local only): that is a commit that did not complete as a client's would.
+      let syncWaitCancelled = false;
+      const onNotice = (notice: { message?: string }) => {
+        if (notice.message?.includes('synchronous replication')) syncWaitCancelled = true;
+      };
+      client.on('notice', onNotice);
+      try {
+        // pg honours a per-query read timeout; its typings do not list it.
+        const insert: QueryConfig & { query_timeout: number } = {
+          text: `INSERT INTO ${CANARY_TABLE} (run_id) VALUES ($1) ON CONFLICT (run_id) DO UPDATE SET written_at = now()`,
+          values: [runId],
+          query_timeout: timeoutMs,
+        };
+        try {
+          await client.query(insert);
+        } catch (error) {
+          // No canary table (prepareCanary did not run: a plan without that step): made here, once.
+          if (sqlStateOf(error) !== '42P01' && sqlStateOf(error) !== '3F000') throw error;
+          await client.query(`CREATE SCHEMA IF NOT EXISTS ${CANARY_SCHEMA}`);
+          await client.query(CANARY_TABLE_DDL);
+          await client.query(insert);
+        }
+      } catch (error) {
+        if (/timeout/i.test((error as Error).message)) {
+          throw new Error(`a commit did not return within ${timeoutMs} ms`, { cause: error });
+        }
+        throw error;
+      } finally {
+        client.off('notice', onNotice);
+      }
+      if (syncWaitCancelled)
+        throw new Error('a commit waited for a synchronous standby until it was cancelled');
+    });
+  }
+
+  async dropCanary(url: string, runId: string): Promise<void> {
+    await this.session(url, async (client) => {
+      await client.query(
+        `DO $canary$ BEGIN
+           IF to_regclass('${CANARY_TABLE}') IS NOT NULL THEN
+             DELETE FROM ${CANARY_TABLE} WHERE run_id = ${quoteLiteral(runId)};
+             IF NOT EXISTS (SELECT 1 FROM ${CANARY_TABLE}) THEN DROP SCHEMA ${CANARY_SCHEMA} CASCADE; END IF;
+           END IF;
+         END $canary$`,
+      );
+    });
+  }
+
+  async replayedPast(standbyUrl: string, lsn: string): Promise<boolean> {
+    lsnToBigInt(lsn); // reject garbage before it reaches the server
+    const row = await this.one<{ past: boolean | null }>(
+      standbyUrl,
+      'SELECT pg_last_wal_replay_lsn() > $1::pg_lsn AS past',
+      [lsn],
+    );
+    if (row.past === null) throw new Error('the server reports no replay position: it is not a standby');
+    return row.past;
   }
 
   async bytesBehind(standbyUrl: string, lsn: string): Promise<number> {

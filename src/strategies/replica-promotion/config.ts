@@ -2,6 +2,7 @@
 // streaming replication), `rds` (read-replica promotion) or `rdsBlueGreen` (switchover).
 import { z } from 'zod';
 import { hookSchema, type HookConfig } from '../../config/hook-schema';
+import { CONFIG_PARSE_OPTIONS } from '../../config/issues';
 import { secretRefSchema } from '../../config/secrets';
 import type { SecretRef } from '../../config/types';
 import { durationSchema, parseDuration, sizeSchema } from '../../config/units';
@@ -24,10 +25,38 @@ const rdsIdentifier = z
   .string()
   .regex(/^[a-zA-Z][a-zA-Z0-9-]{0,62}$/, 'expected an RDS DB instance identifier (letters, digits, hyphens)');
 
+/**
+ * How the old primary is kept from taking writes. `sql` (the default; SQL access only): every role
+ * that may log in, but the bot's and the replication roles, is made NOLOGIN and every other session
+ * is terminated. `stop` (recommended where the bot may run commands on the host): a hook stops the
+ * old primary cleanly; `start` brings it back if the run is undone before the promotion.
+ */
+const fenceSchema = z.unknown().transform((input, ctx): FenceSettings => {
+  const mode = typeof input === 'object' && input !== null && 'mode' in input ? input.mode : undefined;
+  const schema =
+    mode === 'stop'
+      ? z.object({ mode: z.literal('stop'), stop: hookSchema, start: hookSchema }).strict()
+      : z.object({ mode: z.literal('sql') }).strict();
+  const parsed = schema.safeParse(input, CONFIG_PARSE_OPTIONS);
+  if (parsed.success) return parsed.data;
+  for (const issue of parsed.error.issues) {
+    if (issue.code === 'unrecognized_keys') {
+      for (const key of issue.keys)
+        ctx.addIssue({ code: 'custom', message: 'unknown key', path: [...issue.path, key] });
+    } else if (issue.path.length === 1 && issue.path[0] === 'mode') {
+      ctx.addIssue({ code: 'custom', message: 'must be sql or stop', path: ['mode'] });
+    } else {
+      ctx.addIssue({ code: 'custom', message: issue.message, path: [...issue.path] });
+    }
+  }
+  return z.NEVER;
+});
+
 const postgresSchema = z
   .object({
     primary: secretRefSchema,
     standby: secretRefSchema,
+    fence: fenceSchema.default({ mode: 'sql' }),
     /** How long the promotion may take before the run stops for a person. */
     promoteTimeout: durationSchema.default(60_000),
     /** How long the standby may take to replay the fenced primary's last WAL. */
@@ -79,8 +108,16 @@ export const replicaPromotionConfigSchema = z
     }
   });
 
+export type FenceSettings = { mode: 'sql' } | { mode: 'stop'; stop: HookConfig; start: HookConfig };
+
 export interface ReplicaPromotionSettings {
-  postgres?: { primary: SecretRef; standby: SecretRef; promoteTimeout: number; catchUpTimeout: number };
+  postgres?: {
+    primary: SecretRef;
+    standby: SecretRef;
+    fence: FenceSettings;
+    promoteTimeout: number;
+    catchUpTimeout: number;
+  };
   rds?: { region: string; primary: string; replica: string; promoteTimeout: number };
   rdsBlueGreen?: { region: string; deployment: string; switchoverTimeout: number };
   maxLag: { bytes?: number; seconds?: number };

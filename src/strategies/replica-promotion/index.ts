@@ -29,7 +29,12 @@ export function createReplicaPromotion(deps: ReplicaPromotionDeps): Strategy {
     configSchema: replicaPromotionConfigSchema,
     plan: planReplicaPromotion,
     executors: {
-      ...postgresExecutors({ replication, env, ...(deps.nowMs ? { nowMs: deps.nowMs } : {}) }),
+      ...postgresExecutors({
+        replication,
+        hooks: deps.hooks,
+        env,
+        ...(deps.nowMs ? { nowMs: deps.nowMs } : {}),
+      }),
       ...rdsExecutors({ rds: deps.rds, replication, env }),
       route: routeExecutor(
         deps.hooks,
@@ -49,7 +54,8 @@ export function createReplicaPromotion(deps: ReplicaPromotionDeps): Strategy {
       const settings = settingsOf(target);
       if (settings.postgres) {
         const { primary, standby } = endpointsOf({ target }, env);
-        return preflightChecks(replication, primary, standby);
+        const run = () => preflightChecks(replication, primary, standby, settings.postgres?.fence);
+        return replication.withSessions ? replication.withSessions(run) : run();
       }
       return rdsPreflight(deps.rds, settings);
     },

@@ -12,7 +12,14 @@ export const STRATEGY_NAME = 'replica-promotion';
 export const FENCE_AND_PROMOTE_STEP = 'fence-and-promote';
 
 export const NO_WAY_BACK =
-  'After promotion there is no automatic way back: the old primary stays fenced and must be re-attached as a standby (pg_rewind) by a person.';
+  'After promotion there is no automatic way back: the old primary stays fenced (or stopped) and must be re-attached as a standby (pg_rewind) by a person.';
+
+/** What the fence does to the old primary and its clients, for the approval prompt. */
+function fenceExplain(settings: ReplicaPromotionSettings): string {
+  return settings.postgres?.fence.mode === 'stop'
+    ? 'stop the primary with the stop hook (clients get connection errors until traffic is routed)'
+    : 'fence the primary (no role but the bot’s and replication may log in; every other session is ended)';
+}
 
 export function settingsOf(target: TargetConfig): ReplicaPromotionSettings {
   return target.settings as unknown as ReplicaPromotionSettings;
@@ -44,14 +51,28 @@ function selfManaged(target: TargetConfig, settings: ReplicaPromotionSettings): 
       kind: 'gate',
       title: 'Approve: fence the primary and promote the standby',
       destructive: true,
-      explain: `fence the primary of ${target.name} (it will refuse writes), wait until the standby has replayed everything, and promote the standby`,
+      explain: `${fenceExplain(settings)} of ${target.name}, wait until the standby has replayed everything, and promote the standby`,
       warning: NO_WAY_BACK,
     },
     { name: 'recheck-lag', kind: 'check', title: 'Re-check lag after approval', executor: 'pg-recheck-lag' },
     {
+      name: 'prepare',
+      kind: 'check',
+      title:
+        'Prepare: prepared transactions, sessions the fence cannot stop, the standby’s synchronous standbys',
+      executor: 'pg-prepare',
+      compensation: {
+        executor: 'pg-unprepare',
+        title: 'Give the standby its synchronous_standby_names back',
+      },
+    },
+    {
       name: FENCE_AND_PROMOTE_STEP,
       kind: 'action',
-      title: 'Fence the old primary, let the standby replay its last WAL, promote the standby',
+      title:
+        settings.postgres?.fence.mode === 'stop'
+          ? 'Stop the old primary, let the standby replay its last WAL, promote the standby'
+          : 'Fence the old primary, let the standby replay its last WAL, promote the standby',
       executor: 'pg-fence-and-promote',
       // Undone only while the standby is not promoted (the undo refuses otherwise).
       compensation: { executor: 'pg-unfence', title: 'Unfence the old primary' },

@@ -4,13 +4,34 @@
 import { resolveSecret } from '../../config/secrets';
 import { fatal, needsHuman, retryable } from '../../engine/failures';
 import type { JsonObject, Run } from '../../engine/types';
-import type { LagReading, ReplicationPort } from '../../ports/replication';
-import type { StepContext, StepExecutor, StepResult } from '../types';
+import type { HookRunner } from '../../ports/hooks';
+import type {
+  LagReading,
+  ReplicationPort,
+  ServerSettings,
+  StandbyInfo,
+  WalReceiverInfo,
+} from '../../ports/replication';
+import type { PreflightCheck, StepContext, StepExecutor, StepResult } from '../types';
+import type { FenceSettings } from './config';
 import { FENCE_AND_PROMOTE_STEP, settingsOf } from './plan';
 import { describeLag, isUnderLimit } from './lag';
+import {
+  describeBackends,
+  fenceModeFor,
+  progressJson,
+  readFenceProgress,
+  type FenceMode,
+  type FenceProgress,
+  type FenceProof,
+  type Servers,
+} from './fence-modes';
+import { parseSyncStandbys, satisfiedBy } from './sync-standbys';
 
 export interface PostgresExecutorDeps {
   replication: ReplicationPort;
+  /** Runs the stop fence's stop and start hooks. */
+  hooks: HookRunner;
   env: NodeJS.ProcessEnv;
   /** Wall time in ms, for measured durations (the write-unavailable window). */
   nowMs?: () => number;
@@ -55,6 +76,14 @@ async function pollBriefly<T>(
   }
 }
 
+/** How long the commit on the new primary may take before the run stops for a person. */
+const CANARY_TIMEOUT_MS = 5_000;
+
+/** A person approved the needs-human gate that this decision raised (and no other). */
+function approved(ctx: StepContext, decision: string): boolean {
+  return ctx.humanOverride && ctx.step.error?.detail?.['decision'] === decision;
+}
+
 export function postgresExecutors(deps: PostgresExecutorDeps): Record<string, StepExecutor> {
   const { replication, env } = deps;
   const nowMs = deps.nowMs ?? Date.now;
@@ -62,11 +91,19 @@ export function postgresExecutors(deps: PostgresExecutorDeps): Record<string, St
   const preflight: StepExecutor = {
     async execute(ctx) {
       const { primary, standby } = endpointsOf(ctx, env);
-      const checks = await scoped(replication, () => preflightChecks(replication, primary, standby));
+      const fence = settingsOf(ctx.target).postgres?.fence;
+      const checks = await scoped(replication, () => preflightChecks(replication, primary, standby, fence));
       const failed = checks.filter((check) => !check.ok);
       if (failed.length > 0)
         throw fatal(`preflight refused: ${failed.map((check) => check.detail).join('; ')}`);
-      return { type: 'done', output: { checks: checks.map((check) => `${check.name}: ${check.detail}`) } };
+      return {
+        type: 'done',
+        output: {
+          checks: checks.map((check) => `${check.name}: ${check.detail}`),
+          // Shown with the approval prompt.
+          warnings: checks.filter((check) => check.warning).map((check) => `${check.name}: ${check.detail}`),
+        },
+      };
     },
   };
 
@@ -101,13 +138,117 @@ export function postgresExecutors(deps: PostgresExecutorDeps): Record<string, St
     },
   };
 
+  const fenceOf = (ctx: Pick<StepContext, 'target'>): FenceMode => {
+    const postgres = settingsOf(ctx.target).postgres;
+    if (!postgres) throw fatal('target has no postgres section');
+    return fenceModeFor(postgres.fence, { replication, hooks: deps.hooks, env });
+  };
+
+  /**
+   * Before anything is fenced: decisions a person makes (prepared transactions, sessions the SQL fence
+   * cannot keep out), and what the standby needs to take commits once promoted.
+   */
+  const prepare: StepExecutor = {
+    async execute(ctx) {
+      const postgres = settingsOf(ctx.target).postgres!;
+      const { primary, standby } = endpointsOf(ctx, env);
+      return scoped(replication, async (): Promise<StepResult> => {
+        const survey = await replication.surveyFence(primary).catch((error: Error) => {
+          throw retryable(`the primary does not answer (${error.message})`);
+        });
+        if (survey.preparedXacts.length > 0 && !approved(ctx, 'prepared_xacts')) {
+          const listed = survey.preparedXacts
+            .slice(0, 5)
+            .map(
+              (xact) =>
+                `${xact.gid} (owner ${xact.owner}, database ${xact.database}, prepared ${xact.preparedAt})`,
+            )
+            .join('; ');
+          throw needsHuman(
+            `${survey.preparedXacts.length} prepared transaction(s) on the primary: ${listed}. Nothing is fenced. ` +
+              'COMMIT PREPARED or ROLLBACK PREPARED them and retry, or approve to go on: they move to the new primary still prepared, ' +
+              'and after the fence nobody can commit them on the old one.',
+            { detail: { decision: 'prepared_xacts' } },
+          );
+        }
+        if (postgres.fence.mode === 'sql') {
+          if (!survey.botIsSuperuser) {
+            throw needsHuman(
+              `the SQL fence needs a superuser, and the bot connects to the primary as ${survey.botRole}, which is not one; nothing is fenced. ` +
+                'Connect as a superuser, or use `fence: { mode: stop }`, then retry or abort.',
+            );
+          }
+          const keptSessions = survey.others.filter(
+            (backend) => backend.role !== null && survey.rolesKept.includes(backend.role),
+          );
+          if (keptSessions.length > 0) {
+            // Not a risk a person can take on: such a session may write to the old primary after the promotion.
+            throw needsHuman(
+              `sessions of roles the SQL fence cannot lock out (${survey.rolesKept.join(', ')}: the bot’s own and replication) are open: ` +
+                `${describeBackends(keptSessions)}. Nothing is fenced. The fence would end them, but they could log in again and write ` +
+                'to the old primary. Give them a role of their own (or use `fence: { mode: stop }`), then retry (it checks again), or abort.',
+            );
+          }
+        }
+        // A standby promoted with synchronous_standby_names naming servers that will not stream from it
+        // waits on every commit for ever: cleared now (a standby does not use it), given back on undo.
+        const standbySettings = await replication.settings(standby);
+        let syncCleared: string | null = null;
+        let sync;
+        try {
+          sync = parseSyncStandbys(standbySettings.synchronousStandbyNames);
+        } catch (error) {
+          throw needsHuman(`${(error as Error).message} on the standby; fix it, then retry or abort`);
+        }
+        if (!satisfiedBy(sync, standbySettings.followers)) {
+          await replication.setSynchronousStandbyNames(standby, '');
+          syncCleared = standbySettings.synchronousStandbyNames;
+        }
+        await replication.prepareCanary(primary);
+        return {
+          type: 'done',
+          output: {
+            preparedXacts: survey.preparedXacts.map((xact) => xact.gid),
+            syncStandbyNamesCleared: syncCleared,
+            ...(postgres.fence.mode === 'sql' ? { rolesToLock: survey.rolesToLock.length } : {}),
+          },
+        };
+      });
+    },
+  };
+
+  /** Undo of prepare: the standby's synchronous_standby_names as it was. */
+  const unprepare: StepExecutor = {
+    async execute(ctx) {
+      const { standby } = endpointsOf(ctx, env);
+      const cleared = ctx.step.output?.['syncStandbyNamesCleared'];
+      if (typeof cleared === 'string' && cleared !== '') {
+        await scoped(replication, () => replication.setSynchronousStandbyNames(standby, cleared)).catch(
+          (error: Error) => {
+            throw retryable(`could not restore synchronous_standby_names on the standby (${error.message})`);
+          },
+        );
+      }
+      return {
+        type: 'done',
+        output: { restoredSyncStandbyNames: typeof cleared === 'string' ? cleared : null },
+      };
+    },
+  };
+
   const unfence: StepExecutor = {
     async execute(ctx) {
-      const { primary, standby } = endpointsOf(ctx, env);
+      const servers = endpointsOf(ctx, env);
+      const progress = readFenceProgress(ctx.step.output);
+      if (progress.promoteRequested === true) {
+        throw fatal(
+          'pg_promote was requested for the standby: the old primary stays fenced so that there are never two primaries',
+        );
+      }
       return scoped(replication, async () => {
         let standbyFacts;
         try {
-          standbyFacts = await replication.describe(standby);
+          standbyFacts = await replication.describe(servers.standby);
         } catch (error) {
           throw retryable(`cannot tell whether the standby was promoted (${(error as Error).message})`);
         }
@@ -116,12 +257,7 @@ export function postgresExecutors(deps: PostgresExecutorDeps): Record<string, St
             'the standby has been promoted; the old primary stays fenced so that there are never two primaries',
           );
         }
-        try {
-          await replication.unfence(primary);
-        } catch (error) {
-          throw retryable(`could not unfence the primary (${(error as Error).message})`);
-        }
-        return { type: 'done', output: { report: ':unlock: The old primary accepts writes again.' } };
+        return { type: 'done', output: await fenceOf(ctx).undo(ctx, servers, progress) };
       });
     },
   };
@@ -129,24 +265,28 @@ export function postgresExecutors(deps: PostgresExecutorDeps): Record<string, St
   /**
    * Fence, catch-up and promotion as one step: the write-unavailable window has no step dispatch in
    * it, and every call shares one session per server. Each attempt looks before it acts, so a
-   * resumed or repeated attempt continues where the earlier one stopped:
-   * - the standby already promoted by an earlier attempt: verify, do not promote again;
-   * - fenced by an earlier attempt that waited for catch-up: fence again (idempotent: it re-reads
-   *   the final WAL position) and go on waiting;
+   * resumed or repeated attempt continues where the earlier one stopped (its output is the record):
+   * - pg_promote already requested (recorded before the call): finish and verify that promotion;
+   *   never fence or unfence again;
+   * - fenced by an earlier attempt that waited for catch-up: check that the fence holds (no new
+   *   fence) and go on waiting;
    * - a catch-up longer than a second becomes a delayed re-run of this step (`wait`), up to
-   *   catchUpTimeout; the output carries the final position and when the fence began.
+   *   catchUpTimeout.
+   * The last check before pg_promote proves that nothing committed on the old primary after the
+   * position the standby has replayed: no session is left and none can log in (SQL), or the server
+   * is down and the standby has replayed past its shutdown checkpoint (stop).
    */
   const fenceAndPromote: StepExecutor = {
     async execute(ctx): Promise<StepResult> {
-      const settings = settingsOf(ctx.target);
-      const { primary, standby } = endpointsOf(ctx, env);
-      const earlier = ctx.step.output;
-      const earlierLsn = typeof earlier?.['finalLsn'] === 'string' ? earlier['finalLsn'] : null;
-      const earlierFencedAt = typeof earlier?.['fencedAtMs'] === 'number' ? earlier['fencedAtMs'] : null;
-      const earlierFenceMs = typeof earlier?.['fenceMs'] === 'number' ? earlier['fenceMs'] : null;
-      // An earlier attempt of this step may have fenced or promoted (a crash, a retry, a wait).
-      const repeated = ctx.resumed || ctx.attempt > 1;
+      const postgres = settingsOf(ctx.target).postgres;
+      if (!postgres) throw fatal('target has no postgres section');
+      const servers = endpointsOf(ctx, env);
+      const { primary, standby } = servers;
+      const fence = fenceOf(ctx);
+      const earlier = readFenceProgress(ctx.step.output);
       return scoped(replication, async (): Promise<StepResult> => {
+        if (earlier.promoteRequested === true) return promoted(ctx, servers, earlier, fence);
+
         // Both ends are looked at before the clock starts; this also opens the sessions the rest uses.
         const [standbyFacts, primaryFacts] = await Promise.all([
           replication.describe(standby).catch((error: Error) => {
@@ -155,19 +295,14 @@ export function postgresExecutors(deps: PostgresExecutorDeps): Record<string, St
           replication.describe(primary).catch(() => null),
         ]);
         if (!standbyFacts.inRecovery) {
-          if (!repeated) {
-            throw needsHuman(
-              'the standby is already out of recovery (promoted by someone else?); not fencing',
-            );
-          }
-          if (primaryFacts && !primaryFacts.inRecovery && !primaryFacts.readOnly) {
-            throw needsHuman(
-              'the standby is out of recovery but the old primary accepts writes: there may be two primaries. ' +
-                'Fence one of them by hand, then retry or abort.',
-            );
-          }
-          // Promoted by an earlier attempt of this step: verify only.
-          return { type: 'done', output: await verifiedPromotion(null, earlierLsn, earlierFencedAt, true) };
+          // Not by this run: it records that it requests pg_promote before it does.
+          const writable = primaryFacts !== null && !primaryFacts.inRecovery && !primaryFacts.readOnly;
+          throw needsHuman(
+            writable
+              ? 'the standby is out of recovery but the old primary accepts writes: there may be two primaries. ' +
+                  'This run did not promote it. Fence one of them by hand, then retry or abort.'
+              : 'the standby is already out of recovery (promoted by someone else?); this run did not promote it and fences nothing more. Check both servers, then retry or abort.',
+          );
         }
         if (primaryFacts?.inRecovery) {
           throw needsHuman(
@@ -175,123 +310,208 @@ export function postgresExecutors(deps: PostgresExecutorDeps): Record<string, St
           );
         }
 
-        const fencedAtMs = earlierFencedAt ?? nowMs();
-        let finalLsn: string;
-        try {
-          // Again on a repeated attempt: idempotent, and the final position is read after it (WAL
-          // positions only grow, so it is never behind the earlier one).
-          ({ finalLsn } = await replication.fence(primary));
-        } catch (error) {
-          if (earlierLsn === null || !ctx.humanOverride) {
-            throw needsHuman(
-              `could not fence the primary (${(error as Error).message}). The standby will not be promoted over a ` +
-                'primary that may still take writes. Check the primary, then retry or abort.',
-            );
-          }
-          // A person retried anyway: they vouch that the old primary cannot take writes any more.
-          finalLsn = earlierLsn;
+        let progress: FenceProgress = { ...earlier, mode: postgres.fence.mode };
+        if (earlier.fenced !== true) {
+          const fencedAtMs = earlier.fencedAtMs ?? nowMs();
+          progress = { ...progress, fencedAtMs };
+          progress = { ...progress, ...(await fence.fence(ctx, servers, progress)) };
+          // The window's fence part is the first fence's: later attempts only check it.
+          progress = { ...progress, fenced: true, fenceMs: nowMs() - fencedAtMs };
         }
-        if (!(await replication.verifyFenced(primary)) && !ctx.humanOverride) {
-          throw needsHuman(
-            'the primary was told to refuse writes but a test write was not refused (or it does not answer); ' +
-              'the standby will not be promoted. Retrying promotes anyway only if you are sure the old primary ' +
-              'cannot take writes; abort unfences it.',
-          );
-        }
-        // How long the first fence took: the window's fence part (a re-fence belongs to the catch-up).
-        const fenceMs = earlierFenceMs ?? nowMs() - fencedAtMs;
+        const fencedAtMs = progress.fencedAtMs ?? nowMs();
+        const fenceMs = progress.fenceMs ?? 0;
 
-        // Zero data loss: the standby replays the fenced primary's last WAL before it is promoted.
-        const behind = await pollBriefly(
-          async () => ((await replication.bytesBehind(standby, finalLsn)) === 0 ? 0 : null),
-          1_000,
-          1,
-        );
-        if (behind !== 0) {
+        // Zero data loss: the standby replays everything the old primary wrote before it is promoted.
+        const proof = await proofOrOverride(ctx, fence, servers, progress);
+        if (!(await pollBriefly(() => replayedOrNull(standby, proof), 1_000, 1))) {
           const waitedMs = nowMs() - fencedAtMs;
-          if (waitedMs > (settings.postgres?.catchUpTimeout ?? 60_000)) {
+          if (waitedMs > postgres.catchUpTimeout) {
             throw needsHuman(
-              `the standby has not replayed the fenced primary's WAL up to ${finalLsn} after ${Math.round(waitedMs / 1000)} s; ` +
+              `the standby has not replayed the fenced primary's WAL up to ${proof.lsn} after ${Math.round(waitedMs / 1000)} s; ` +
                 'not promoting. Check the standby (is replay paused?), then retry or abort (abort unfences the primary).',
             );
           }
-          return {
-            type: 'wait',
-            delayMs: 50,
-            output: { finalLsn, fencedAtMs, fenceMs, phase: 'catching up' },
-          };
+          return { type: 'wait', delayMs: 50, output: progressJson({ ...progress, phase: 'catching up' }) };
         }
         const caughtUpMs = nowMs();
-        // Re-checked right before the irreversible call: the fence still holds (one round trip on the
-        // session that verified it).
-        if (!(await replication.verifyFenced(primary)) && !ctx.humanOverride) {
-          throw needsHuman(
-            'the old primary is no longer verifiably fenced (a write was not refused, or it does not answer); not promoting. ' +
-              'Retrying promotes anyway only if you are sure the old primary cannot take writes.',
-          );
+        // The last proof, right before the irreversible call: sealed, nobody else may log in to the old
+        // primary, so what it wrote up to now is all it ever will; the standby must have it.
+        // (Unless a person vouched that the old primary is down: it cannot be sealed then.)
+        progress = approved(ctx, 'primary_unreachable')
+          ? { ...progress, sealed: false }
+          : await fence.seal(servers, progress);
+        if (progress.sealLsn !== undefined) {
+          const sealProof = { lsn: progress.sealLsn, past: false };
+          if (!(await pollBriefly(() => replayedOrNull(standby, sealProof), 1_000, 1))) {
+            return { type: 'wait', delayMs: 50, output: progressJson({ ...progress, phase: 'catching up' }) };
+          }
         }
-        await replication.promote(standby, settings.postgres?.promoteTimeout ?? 60_000);
-        const output = await verifiedPromotion(standbyFacts.timeline, finalLsn, fencedAtMs, false);
+        const requested = {
+          ...progress,
+          phase: 'promoting',
+          promoteRequested: true,
+          promoteRequestedAtMs: nowMs(),
+        };
+        // Durable before the call: from here no undo, retry or abort unfences the old primary.
+        await ctx.saveProgress(progressJson(requested));
+        const result = await promoted(ctx, servers, requested, fence, standbyFacts.timeline);
+        if (result.type !== 'done') return result;
+        const writableAtMs = Number(result.output?.['writableAtMs']);
         const phasesMs = {
           fence: fenceMs,
           catchUp: caughtUpMs - fencedAtMs - fenceMs,
-          promote: output.writableAtMs - caughtUpMs,
+          promote: writableAtMs - caughtUpMs,
         };
-        return { type: 'done', output: { ...output, phasesMs } };
+        return { type: 'done', output: { ...result.output, phasesMs } };
       });
-
-      /** The step's output once the standby is verifiably a writable primary; retryable until then. */
-      async function verifiedPromotion(
-        previousTimeline: number | null,
-        finalLsn: string | null,
-        fencedAtMs: number | null,
-        alreadyPromoted: boolean,
-      ) {
-        const after = await replication.verifyPromoted(standby);
-        if (after.inRecovery || !after.acceptsWrites) {
-          throw retryable(
-            `promotion not complete yet (in recovery: ${after.inRecovery}, accepts writes: ${after.acceptsWrites})`,
-          );
-        }
-        return {
-          finalLsn,
-          fencedAtMs,
-          bytesOutstanding: 0,
-          timeline: after.timeline,
-          previousTimeline,
-          writableAtMs: nowMs(),
-          alreadyPromoted,
-        };
-      }
     },
   };
 
+  /** The fence's proof; when the old primary cannot be asked, a person may vouch that it is down. */
+  async function proofOrOverride(
+    ctx: StepContext,
+    fence: FenceMode,
+    servers: Servers,
+    progress: FenceProgress,
+  ): Promise<FenceProof> {
+    try {
+      return await fence.proof(servers, progress);
+    } catch (error) {
+      // "Retry anyway" on an unreachable primary: the person vouches it is down; the standby is promoted
+      // with what it replayed of the fenced primary (its final position, read right after the fence).
+      if (approved(ctx, 'primary_unreachable') && progress.finalLsn !== undefined) {
+        return { lsn: progress.finalLsn, past: progress.mode === 'stop' };
+      }
+      throw error;
+    }
+  }
+
+  async function replayedOrNull(standby: string, proof: FenceProof): Promise<true | null> {
+    const reached = proof.past
+      ? await replication.replayedPast(standby, proof.lsn)
+      : (await replication.bytesBehind(standby, proof.lsn)) === 0;
+    return reached ? true : null;
+  }
+
+  /**
+   * pg_promote has been requested (now, or by an earlier attempt): promote (again: a signal to a
+   * standby already promoting changes nothing), let clients in, and prove a commit completes.
+   */
+  async function promoted(
+    ctx: StepContext,
+    servers: Servers,
+    progress: FenceProgress,
+    fence: FenceMode,
+    previousTimeline: number | null = null,
+  ): Promise<StepResult> {
+    const postgres = settingsOf(ctx.target).postgres!;
+    const before = await replication.describe(servers.standby).catch(() => null);
+    const alreadyPromoted = before !== null && !before.inRecovery;
+    try {
+      // Promoted by an earlier attempt of this run (it was recorded as requested): no second call.
+      if (!alreadyPromoted) await replication.promote(servers.standby, postgres.promoteTimeout);
+    } catch (error) {
+      throw needsHuman(
+        `the standby did not finish its promotion within ${Math.round(postgres.promoteTimeout / 1000)} s (${(error as Error).message}). ` +
+          `The old primary stays fenced whatever happens next. ${await bothServers(servers)} ` +
+          'Retry to wait for the promotion again; abort leaves the old primary fenced.',
+        { detail: { decision: 'promote_timeout' } },
+      );
+    }
+    const after = await replication.verifyPromoted(servers.standby);
+    if (after.inRecovery) throw retryable('promotion not complete yet (still in recovery)');
+    const leftBehind = await fence.afterPromotion(servers, progress);
+    try {
+      await replication.commitCanary(servers.standby, ctx.run.id, CANARY_TIMEOUT_MS);
+    } catch (error) {
+      throw needsHuman(
+        `the new primary is promoted but a commit on it did not complete (${(error as Error).message}): clients cannot write. ` +
+          'Check its synchronous_standby_names and synchronous_commit, then retry. The old primary stays fenced.',
+        { detail: { decision: 'commit_failed' } },
+      );
+    }
+    return {
+      type: 'done',
+      output: {
+        ...progressJson(progress),
+        phase: 'promoted',
+        ...leftBehind,
+        bytesOutstanding: 0,
+        timeline: after.timeline,
+        previousTimeline,
+        writableAtMs: nowMs(),
+        alreadyPromoted,
+      },
+    };
+  }
+
+  /** "primary: in recovery false, timeline 1, LSN 0/3000060; standby: ..." for a needs-human gate. */
+  async function bothServers({ primary, standby }: Servers): Promise<string> {
+    const describe = async (name: string, url: string) => {
+      const facts = await replication.describe(url).catch((error: Error) => error);
+      return facts instanceof Error
+        ? `${name}: does not answer (${facts.message})`
+        : `${name}: in recovery ${facts.inRecovery}, timeline ${facts.timeline}, LSN ${facts.lsn}`;
+    };
+    return `Now: ${(await Promise.all([describe('old primary', primary), describe('standby', standby)])).join('; ')}.`;
+  }
+
   const report: StepExecutor = {
-    execute(ctx) {
+    async execute(ctx) {
       const promoted = outputOf(ctx.run, FENCE_AND_PROMOTE_STEP);
+      const prepared = outputOf(ctx.run, 'prepare');
       const fencedAtMs = Number(promoted?.['fencedAtMs']);
       const writableAtMs = Number(promoted?.['writableAtMs']);
       const windowMs =
         Number.isFinite(fencedAtMs) && Number.isFinite(writableAtMs) ? writableAtMs - fencedAtMs : null;
       const timeline = typeof promoted?.['timeline'] === 'number' ? promoted['timeline'] : null;
-      const text = [
+      const stopped = promoted?.['mode'] === 'stop';
+      const lines = [
         ':white_check_mark: *Promotion complete.*',
-        `• Write-unavailable window (fence → first write accepted on the new primary): ${windowMs === null ? 'unknown' : `${windowMs} ms`}${phasesText(promoted?.['phasesMs'])}`,
-        '• Bytes lost: 0 (the standby replayed the fenced primary up to its final WAL position before promotion)',
-        `• New timeline: ${timeline ?? 'unknown'}`,
-        '• The old primary is fenced (read-only) and is no longer replicated to. To re-attach it as a standby, stop it and run ' +
-          '`pg_rewind --target-pgdata=<its data dir> --source-server=<new primary conninfo>`, then start it with a ' +
-          '`standby.signal` and `primary_conninfo` pointing at the new primary. The bot does not do this by itself.',
-      ].join('\n');
-      return Promise.resolve({
-        type: 'done',
-        output: {
-          writeUnavailableMs: windowMs,
-          bytesLost: 0,
-          timeline: timeline,
-          report: text,
-        },
+        `• Write-unavailable window (${stopped ? 'stop' : 'fence'} → first commit on the new primary): ${windowMs === null ? 'unknown' : `${windowMs} ms`}${phasesText(promoted?.['phasesMs'])}`,
+        stopped
+          ? '• Bytes lost: 0 (the old primary shut down cleanly and the standby replayed past its shutdown checkpoint before promotion)'
+          : '• Bytes lost: 0 (no session was left on the fenced primary and none could log in; the standby replayed everything it wrote before promotion)',
+        `• New timeline: ${timeline ?? 'unknown'}; a commit on the new primary completed`,
+      ];
+      const locked = promoted?.['lockedRoles'];
+      if (Array.isArray(locked)) {
+        lines.push(
+          `• ${locked.length} role(s) could not log in during the window; their logins are restored on the new primary.`,
+        );
+      }
+      const cleared = prepared?.['syncStandbyNamesCleared'];
+      if (typeof cleared === 'string') {
+        lines.push(
+          `• The standby had \`synchronous_standby_names = '${cleared}'\`, naming servers that do not stream from it; it was cleared before the promotion.`,
+        );
+      }
+      const xacts = prepared?.['preparedXacts'];
+      if (Array.isArray(xacts) && xacts.length > 0) {
+        lines.push(
+          `• ${xacts.length} prepared transaction(s) moved to the new primary still prepared: ${xacts.filter((gid) => typeof gid === 'string').join(', ')}.`,
+        );
+      }
+      lines.push(
+        stopped
+          ? '• The old primary is stopped. To re-attach it as a standby, give it a `standby.signal` and a `primary_conninfo` pointing at the new primary and start it (a clean shutdown needs no pg_rewind).'
+          : promoted?.['oldPrimarySealed'] === false
+            ? '• :warning: The old primary could not be reached after the promotion to lock out the roles the fence had kept: check that nothing writes to it.'
+            : '• The old primary is fenced: no role may log in to it any more. To re-attach it as a standby, stop it and run ' +
+              '`pg_rewind --target-pgdata=<its data dir> --source-server=<new primary conninfo>`, then start it with a ' +
+              '`standby.signal` and `primary_conninfo` pointing at the new primary.',
+      );
+      // The bot's canary row (and its schema, once empty) is not left behind on the new primary.
+      const { standby } = endpointsOf(ctx, env);
+      await scoped(replication, () => replication.dropCanary(standby, ctx.run.id)).catch((error: Error) => {
+        lines.push(
+          `• The bot's canary table \`cutover_bot.canary\` could not be cleaned up (${error.message}).`,
+        );
       });
+      return {
+        type: 'done',
+        output: { writeUnavailableMs: windowMs, bytesLost: 0, timeline, report: lines.join('\n') },
+      };
     },
   };
 
@@ -299,6 +519,8 @@ export function postgresExecutors(deps: PostgresExecutorDeps): Record<string, St
     'pg-preflight': preflight,
     'pg-wait-lag': waitLag,
     'pg-recheck-lag': recheckLag,
+    'pg-prepare': prepare,
+    'pg-unprepare': unprepare,
     'pg-unfence': unfence,
     'pg-fence-and-promote': fenceAndPromote,
     'pg-report': report,
@@ -313,17 +535,26 @@ function phasesText(phases: unknown): string {
   return ` (fence ${String(fence)} ms, catch-up ${String(catchUp)} ms, promote ${String(promote)} ms)`;
 }
 
-export interface PreflightResult {
-  name: string;
-  ok: boolean;
-  detail: string;
+export type PreflightResult = PreflightCheck;
+
+/** True when a WAL sender's host names the server the bot reaches (the host in its URL or its address). */
+function sameHost(senderHost: string | null, url: string, serverAddr: string | null): boolean {
+  if (senderHost === null) return false;
+  let urlHost = '';
+  try {
+    urlHost = new URL(url).hostname.replace(/^\[|\]$/g, '');
+  } catch {
+    // not a URL: compared by address only
+  }
+  return senderHost === urlHost || senderHost === serverAddr;
 }
 
-/** Read-only checks shared by the preflight step and `/cutover plan`. */
+/** Read-only checks shared by the preflight step and `/cutover plan`; warnings are shown at the gate. */
 export async function preflightChecks(
   replication: ReplicationPort,
   primaryUrl: string,
   standbyUrl: string,
+  fence: FenceSettings = { mode: 'sql' },
 ): Promise<PreflightResult[]> {
   const checks: PreflightResult[] = [];
   const primary = await replication.describe(primaryUrl).catch((error: Error) => error);
@@ -350,32 +581,163 @@ export async function preflightChecks(
             : 'the standby is not in recovery (already promoted?)',
         },
   );
-  if (!(primary instanceof Error) && !(standby instanceof Error)) {
-    const same = primary.systemIdentifier === standby.systemIdentifier;
+  if (primary instanceof Error || standby instanceof Error) return checks;
+
+  const same = primary.systemIdentifier === standby.systemIdentifier;
+  checks.push({
+    name: 'same system identifier',
+    ok: same,
+    detail: same
+      ? primary.systemIdentifier
+      : `primary ${primary.systemIdentifier} ≠ standby ${standby.systemIdentifier}`,
+  });
+  checks.push({
+    name: 'same timeline',
+    ok: primary.timeline === standby.timeline,
+    detail:
+      primary.timeline === standby.timeline
+        ? `timeline ${primary.timeline}`
+        : `primary on timeline ${primary.timeline}, standby on ${standby.timeline}: it does not follow this primary`,
+  });
+  const [receiver, senders, primarySettings, standbySettings] = await Promise.all([
+    replication.walReceiver(standbyUrl).catch(() => null),
+    replication.standbys(primaryUrl).catch(() => []),
+    replication.settings(primaryUrl),
+    replication.settings(standbyUrl),
+  ]);
+  checks.push(streamsFromThisPrimary(receiver, senders, primaryUrl, primarySettings));
+  const streaming = senders.filter((row) => row.state === 'streaming');
+  if (streaming.length > 1) {
     checks.push({
-      name: 'same system identifier',
-      ok: same,
-      detail: same
-        ? primary.systemIdentifier
-        : `primary ${primary.systemIdentifier} ≠ standby ${standby.systemIdentifier}`,
+      name: 'other standbys',
+      ok: true,
+      warning: true,
+      detail: `${streaming.length - 1} other standby(s) stream from this primary and will be orphaned by the promotion: re-point them at the new primary`,
     });
-    const standbys = await replication.standbys(primaryUrl).catch(() => []);
-    const streaming = standbys.filter((row) => row.state === 'streaming');
+  }
+  const rewind = primarySettings.walLogHints || primarySettings.dataChecksums;
+  checks.push({
+    name: 'pg_rewind possible later',
+    ok: true,
+    ...(rewind ? {} : { warning: true }),
+    detail: rewind
+      ? `yes (${primarySettings.walLogHints ? 'wal_log_hints' : 'data checksums'})`
+      : 'no: neither wal_log_hints nor data checksums are on, so the old primary must be rebuilt from a base backup to rejoin',
+  });
+  if (primarySettings.logicalSlots.length > 0) {
     checks.push({
-      name: 'standby streams from this primary',
-      ok: streaming.length > 0,
+      name: 'logical replication slots',
+      ok: true,
+      warning: true,
+      detail: `${primarySettings.logicalSlots.join(', ')} exist only on the primary (before PostgreSQL 17 a standby has no logical slots): their subscribers must be re-synced after the cutover`,
+    });
+  }
+  let sync: ReturnType<typeof parseSyncStandbys> = null;
+  try {
+    sync = parseSyncStandbys(standbySettings.synchronousStandbyNames);
+  } catch (error) {
+    checks.push({ name: 'synchronous standbys', ok: false, detail: (error as Error).message });
+  }
+  if (sync !== null && !satisfiedBy(sync, standbySettings.followers)) {
+    checks.push({
+      name: 'synchronous standbys',
+      ok: true,
+      warning: true,
+      detail: `the standby has synchronous_standby_names = '${standbySettings.synchronousStandbyNames}', naming servers that do not stream from it: it is cleared before the promotion, or every commit would wait`,
+    });
+  }
+  const survey = await replication.surveyFence(primaryUrl);
+  if (survey.preparedXacts.length > 0) {
+    checks.push({
+      name: 'prepared transactions',
+      ok: true,
+      warning: true,
+      detail: `${survey.preparedXacts.length} on the primary (${survey.preparedXacts
+        .map((xact) => xact.gid)
+        .slice(0, 5)
+        .join(', ')}): the run stops for a decision before fencing`,
+    });
+  }
+  if (fence.mode === 'stop') {
+    checks.push({
+      name: 'fence',
+      ok: true,
       detail:
-        streaming.length > 0
-          ? `streaming: ${streaming.map((row) => row.applicationName).join(', ')}`
-          : 'pg_stat_replication on the primary shows no streaming standby',
+        'stop: the stop hook shuts the primary down cleanly; clients get connection errors until traffic is routed',
     });
-    if (streaming.length > 1) {
+  } else {
+    checks.push({
+      name: 'fence',
+      ok: survey.botIsSuperuser,
+      detail: survey.botIsSuperuser
+        ? `sql: ${survey.rolesToLock.length} role(s) locked out during the window (${survey.rolesToLock.slice(0, 8).join(', ') || 'none'}); kept: ${survey.rolesKept.join(', ')}`
+        : `sql: the bot connects as ${survey.botRole}, not a superuser, so it cannot lock roles out: connect as a superuser or use fence mode stop`,
+    });
+    const kept = survey.others.filter(
+      (backend) => backend.role !== null && survey.rolesKept.includes(backend.role),
+    );
+    if (kept.length > 0) {
       checks.push({
-        name: 'other standbys',
+        name: 'sessions the fence cannot keep out',
         ok: true,
-        detail: `${streaming.length - 1} other standby(s) stream from this primary and will be orphaned by the promotion: re-point them at the new primary`,
+        warning: true,
+        detail: `${describeBackends(kept)}: roles the SQL fence keeps (the bot's own, replication) could log in again and write; the run stops before fencing while they are open`,
+      });
+    }
+    const workers = survey.others.filter(
+      (backend) => backend.backendType !== 'client backend' && backend.backendType !== 'walsender',
+    );
+    if (workers.length > 0) {
+      checks.push({
+        name: 'background workers',
+        ok: true,
+        warning: true,
+        detail: `${describeBackends(workers)} will be terminated by the fence; they cannot come back unless they run as a kept role`,
       });
     }
   }
   return checks;
+}
+
+function streamsFromThisPrimary(
+  receiver: WalReceiverInfo | null,
+  senders: StandbyInfo[],
+  primaryUrl: string,
+  primary: ServerSettings,
+): PreflightResult {
+  const name = 'standby streams from this primary';
+  if (receiver === null || receiver.status !== 'streaming') {
+    return { name, ok: false, detail: `the standby's WAL receiver is ${receiver?.status ?? 'not running'}` };
+  }
+  const where = `${receiver.senderHost ?? '?'}:${receiver.senderPort ?? '?'}`;
+  if (
+    receiver.senderPort !== null &&
+    primary.serverPort !== null &&
+    receiver.senderPort !== primary.serverPort
+  ) {
+    return {
+      name,
+      ok: false,
+      detail: `the standby streams from ${where}, not from this primary (port ${primary.serverPort}): is it the standby of another server?`,
+    };
+  }
+  const sender = senders.find(
+    (row) => row.applicationName === receiver.applicationName && row.state === 'streaming',
+  );
+  if (!sender) {
+    return {
+      name,
+      ok: false,
+      detail: `the standby streams from ${where} as ${receiver.applicationName}, but the primary has no WAL sender streaming to ${receiver.applicationName}`,
+    };
+  }
+  const confirmed = sameHost(receiver.senderHost, primaryUrl, primary.serverAddr);
+  return {
+    name,
+    ok: true,
+    ...(confirmed ? {} : { warning: true }),
+    detail: confirmed
+      ? `${receiver.applicationName} streams from ${where}`
+      : `${receiver.applicationName} streams from ${where}, which is not the host the bot reaches; the primary shows a WAL sender to ${receiver.applicationName}`,
+  };
 }

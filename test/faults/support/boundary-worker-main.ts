@@ -3,7 +3,8 @@
 // before the result is stored: the world has changed, the store only knows the step started.
 // With FAULT_KILL_AFTER_CALL=<ReplicationPort method> it SIGKILLs itself inside the fence-and-promote
 // step instead: right after that port call returned (its FAULT_KILL_AFTER_CALL_NTH-th call in that
-// step in this process, default the first), before the executor saw the answer.
+// step in this process, default the first), before the executor saw the answer; with
+// FAULT_KILL_BEFORE_CALL=<method>, right before that call reaches the real port (before the ledger).
 // Every promote call is written to the ledger table first, so promotions are counted across kills;
 // with FAULT_LEDGER_ALL=1 every port call is. FAULT_DATABASE_URL points the bot's store elsewhere.
 import { testDatabaseUrl } from '../../support/pg';
@@ -17,10 +18,22 @@ const methods: ReplicationMethod[] = [
   'describe',
   'standbys',
   'lag',
+  'surveyFence',
   'fence',
+  'lockOut',
+  'fenceCheck',
   'verifyFenced',
   'unfence',
+  'restoreLogins',
+  'reach',
+  'walReceiver',
+  'settings',
+  'setSynchronousStandbyNames',
+  'prepareCanary',
+  'commitCanary',
+  'dropCanary',
   'bytesBehind',
+  'replayedPast',
   'promote',
   'verifyPromoted',
 ];
@@ -59,15 +72,25 @@ function killAfter(strategy: Strategy, stepName: string | undefined): Strategy {
   return { ...strategy, executors };
 }
 
-/** Arms the kill inside fence-and-promote: after the `nth` call of `method` made in that step. */
-function killAfterCall(replication: ReplicationProbe, method: string | undefined, nth: number): void {
+/**
+ * Arms the kill inside fence-and-promote: after (or before) the `nth` call of `method` made in that
+ * step. A kill before a call comes ahead of the ledger's record of it: the call never happened.
+ */
+function killAtCall(
+  replication: ReplicationProbe,
+  method: string | undefined,
+  nth: number,
+  when: 'before' | 'after',
+): void {
   if (!method) return;
   if (!methods.includes(method as ReplicationMethod)) throw new Error(`no ReplicationPort method ${method}`);
   let seen = 0;
-  replication.after[method as ReplicationMethod] = async () => {
-    if (inCriticalStep === 0) return;
-    seen++;
-    if (seen === nth) await killNow(`${method} #${nth} in ${FENCE_AND_PROMOTE_STEP}`);
+  const hooks = replication[when];
+  const earlier = hooks[method as ReplicationMethod];
+  hooks[method as ReplicationMethod] = async (url) => {
+    if (inCriticalStep > 0 && ++seen === nth)
+      await killNow(`${when} ${method} #${nth} in ${FENCE_AND_PROMOTE_STEP}`);
+    await earlier?.(url);
   };
 }
 
@@ -80,11 +103,9 @@ async function main(): Promise<{ close(): Promise<void> }> {
   } else {
     replication.before.promote = (url) => ledger.record(url);
   }
-  killAfterCall(
-    replication,
-    process.env['FAULT_KILL_AFTER_CALL'] || undefined,
-    Number(process.env['FAULT_KILL_AFTER_CALL_NTH'] || '1'),
-  );
+  const nth = Number(process.env['FAULT_KILL_AFTER_CALL_NTH'] || '1');
+  killAtCall(replication, process.env['FAULT_KILL_AFTER_CALL'] || undefined, nth, 'after');
+  killAtCall(replication, process.env['FAULT_KILL_BEFORE_CALL'] || undefined, nth, 'before');
   const runtime = await startPromotionRuntime({
     yaml: process.env['FAULT_TARGETS_YAML'] ?? '',
     env,

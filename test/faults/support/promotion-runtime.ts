@@ -25,6 +25,7 @@ export const PROMOTION_STEPS = [
   'wait-for-lag',
   'approve-promotion',
   'recheck-lag',
+  'prepare',
   FENCE_AND_PROMOTE_STEP,
   'route-traffic',
   'report',

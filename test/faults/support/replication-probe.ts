@@ -53,14 +53,52 @@ export class ReplicationProbe implements ReplicationPort {
   async lag(primaryUrl: string, standbyUrl: string) {
     return this.call('lag', standbyUrl, () => this.real.lag(primaryUrl, standbyUrl));
   }
-  async fence(url: string) {
-    return this.call('fence', url, () => this.real.fence(url));
+  async surveyFence(url: string) {
+    return this.call('surveyFence', url, () => this.real.surveyFence(url));
+  }
+  async fence(url: string, rolesToLock?: readonly string[]) {
+    return this.call('fence', url, () => this.real.fence(url, rolesToLock));
+  }
+  async lockOut(url: string, roles: readonly string[]) {
+    return this.call('lockOut', url, () => this.real.lockOut(url, roles));
+  }
+  async fenceCheck(url: string) {
+    return this.call('fenceCheck', url, () => this.real.fenceCheck(url));
   }
   async verifyFenced(url: string) {
     return this.call('verifyFenced', url, () => this.real.verifyFenced(url));
   }
-  async unfence(url: string) {
-    return this.call('unfence', url, () => this.real.unfence(url));
+  async unfence(url: string, lockedRoles?: readonly string[]) {
+    return this.call('unfence', url, () => this.real.unfence(url, lockedRoles));
+  }
+  async restoreLogins(url: string, roles: readonly string[]) {
+    return this.call('restoreLogins', url, () => this.real.restoreLogins(url, roles));
+  }
+  async reach(url: string) {
+    return this.call('reach', url, () => this.real.reach(url));
+  }
+  async walReceiver(url: string) {
+    return this.call('walReceiver', url, () => this.real.walReceiver(url));
+  }
+  async settings(url: string) {
+    return this.call('settings', url, () => this.real.settings(url));
+  }
+  async setSynchronousStandbyNames(url: string, value: string) {
+    return this.call('setSynchronousStandbyNames', url, () =>
+      this.real.setSynchronousStandbyNames(url, value),
+    );
+  }
+  async prepareCanary(url: string) {
+    return this.call('prepareCanary', url, () => this.real.prepareCanary(url));
+  }
+  async commitCanary(url: string, runId: string, timeoutMs: number) {
+    return this.call('commitCanary', url, () => this.real.commitCanary(url, runId, timeoutMs));
+  }
+  async dropCanary(url: string, runId: string) {
+    return this.call('dropCanary', url, () => this.real.dropCanary(url, runId));
+  }
+  async replayedPast(url: string, lsn: string) {
+    return this.call('replayedPast', url, () => this.real.replayedPast(url, lsn));
   }
   async bytesBehind(url: string, lsn: string) {
     return this.call('bytesBehind', url, () => this.real.bytesBehind(url, lsn));

@@ -74,17 +74,11 @@ function unused(name: string): () => Promise<never> {
   return () => Promise.reject(new Error(`ReplicationPort.${name} must not be called for an RDS target`));
 }
 
-export const unusedReplication: ReplicationPort = {
-  describe: unused('describe'),
-  standbys: unused('standbys'),
-  lag: unused('lag'),
-  fence: unused('fence'),
-  verifyFenced: unused('verifyFenced'),
-  unfence: unused('unfence'),
-  bytesBehind: unused('bytesBehind'),
-  promote: unused('promote'),
-  verifyPromoted: unused('verifyPromoted'),
-};
+export const unusedReplication: ReplicationPort = new Proxy({} as ReplicationPort, {
+  // Every method rejects; the optional session scope is absent (and the object is not a thenable).
+  get: (_target, name) =>
+    name === 'withSessions' || name === 'then' || typeof name === 'symbol' ? undefined : unused(name),
+});
 
 /** How long one look of a polling step takes, for promotion phases counted in looks. */
 export const LOOK_MS = 50;

@@ -8,6 +8,7 @@ import { AwsRdsAdapter } from '../../../src/adapters/aws/rds-adapter';
 import { systemClock } from '../../../src/adapters/clock';
 import { ProcessHookRunner } from '../../../src/adapters/hooks/process-hook-runner';
 import { PgReplication } from '../../../src/adapters/postgres/pg-replication';
+import { ReplicationProbe } from '../../faults/support/replication-probe';
 import { parseTargets } from '../../../src/config/targets';
 import type { TargetConfig } from '../../../src/config/types';
 import { StepFailure } from '../../../src/engine/failures';
@@ -21,6 +22,8 @@ import { startPgPair, startWriter, type PgPair, type Writer } from '../../suppor
 import { waitFor } from '../../support/wait-for';
 
 const replication = new PgReplication();
+/** What the executor calls, recorded (the real port underneath). */
+const probe = new ReplicationProbe(replication);
 const env: NodeJS.ProcessEnv = {};
 /** The executor's wall clock; a case moves it to make the catch-up timeout pass. */
 let clockOffsetMs = 0;
@@ -32,7 +35,7 @@ beforeAll(() => {
   env['FP_PRIMARY'] = 'postgres://unset';
   env['FP_STANDBY'] = 'postgres://unset';
   strategy = createReplicaPromotion({
-    replication,
+    replication: probe,
     rds: new AwsRdsAdapter(),
     hooks: new ProcessHookRunner(),
     env,
@@ -73,6 +76,8 @@ interface Attempt {
   humanOverride?: boolean;
   /** What an earlier attempt of the step left (a `wait` result's output). */
   output?: JsonObject | null;
+  /** The needs-human decision a person approved (the failure that opened the gate). */
+  approvedDecision?: string;
 }
 
 /** One execution of the step, as the step processor would make it. */
@@ -93,6 +98,13 @@ function execute(options: Attempt = {}): Promise<StepResult> {
   step.startedAt = new Date().toISOString();
   step.output = options.output ?? null;
   step.humanOverride = options.humanOverride ?? false;
+  if (options.approvedDecision) {
+    step.error = {
+      class: 'needs_human',
+      message: 'earlier refusal',
+      detail: { decision: options.approvedDecision },
+    };
+  }
   run.state = 'running';
   run.currentStep = index;
   const executor = strategy.executors[step.spec.executor!]!;
@@ -105,6 +117,10 @@ function execute(options: Attempt = {}): Promise<StepResult> {
     humanOverride: step.humanOverride,
     clock: systemClock,
     log: pino({ level: 'silent' }),
+    saveProgress: (saved) => {
+      step.output = saved;
+      return Promise.resolve();
+    },
   });
 }
 
@@ -149,23 +165,31 @@ async function lostWrites(pair: PgPair, writer: Writer): Promise<number[]> {
   return writer.acknowledged.filter((id) => !present.has(id));
 }
 
-test('standby already promoted on a first attempt: someone else did it, nothing is fenced; on a repeated attempt with the old primary writable: two primaries, nothing is done', async () => {
+test('standby already out of recovery and this run never requested pg_promote: nothing is fenced, first or repeated attempt; with the old primary writable it says two primaries', async () => {
   const pair = await freshPair();
   await sql(pair.standbyUrl, 'SELECT pg_promote(true)');
 
-  const first = await failureOf(execute());
-  expect(first.failureClass).toBe('needs_human');
-  expect(first.message).toMatch(/already out of recovery \(promoted by someone else\?\); not fencing/);
-  expect(await replication.verifyFenced(pair.primaryUrl)).toBe(false);
-
-  const repeated = await failureOf(execute({ attempt: 2 }));
-  expect(repeated.failureClass).toBe('needs_human');
-  expect(repeated.message).toMatch(/two primaries/);
-  expect(await replication.verifyFenced(pair.primaryUrl)).toBe(false);
+  for (const attempt of [1, 2]) {
+    const refused = await failureOf(execute({ attempt }));
+    expect(refused.failureClass).toBe('needs_human');
+    expect(refused.message).toMatch(/two primaries\. This run did not promote it/);
+    expect(await replication.verifyFenced(pair.primaryUrl)).toBe(false);
+  }
+  // Someone fenced the old primary by hand meanwhile: still not this run's promotion, so nothing is done.
+  await sql(pair.primaryUrl, 'ALTER SYSTEM SET default_transaction_read_only = on');
+  await sql(pair.primaryUrl, 'SELECT pg_reload_conf()');
+  await waitFor(
+    'the reload',
+    async () => (await replication.describe(pair.primaryUrl)).readOnly || undefined,
+  );
+  const fenced = await failureOf(execute({ attempt: 3 }));
+  expect(fenced.message).toMatch(
+    /already out of recovery \(promoted by someone else\?\); this run did not promote it/,
+  );
   expect(await timelineOf(pair.standbyUrl)).toBe(2);
 });
 
-test('resumed after a promotion it had made (old primary fenced): verifies, does not promote again', async () => {
+test('resumed after a promotion it had requested (recorded before pg_promote; old primary fenced): verifies, does not promote again', async () => {
   const pair = await freshPair();
   const { finalLsn } = await replication.fence(pair.primaryUrl);
   await waitFor('standby caught up', async () =>
@@ -173,14 +197,17 @@ test('resumed after a promotion it had made (old primary fenced): verifies, does
   );
   await replication.promote(pair.standbyUrl, 30_000);
 
-  const result = await execute({ resumed: true });
+  const result = await execute({
+    resumed: true,
+    output: { mode: 'sql', lockedRoles: [], finalLsn, fenced: true, promoteRequested: true },
+  });
   expect(result).toMatchObject({ type: 'done', output: { alreadyPromoted: true, timeline: 2 } });
   // A second promotion would have needed recovery again and made timeline 3.
   expect(await timelineOf(pair.standbyUrl)).toBe(2);
   expect(await replication.verifyFenced(pair.primaryUrl)).toBe(true);
 });
 
-test('catch-up longer than its inline second: waits with the final position; the next attempt fences again and promotes with every write', async () => {
+test('catch-up longer than its inline second: waits with the final position; the next attempt checks that the fence holds (no new fence) and promotes with every write', async () => {
   const { pair, writer, waiting } = await fencedWhileReplayPaused();
   expect(waiting).toMatchObject({
     type: 'wait',
@@ -190,10 +217,14 @@ test('catch-up longer than its inline second: waits with the final position; the
   expect((await replication.describe(pair.standbyUrl)).inRecovery).toBe(true);
 
   await pair.resumeReplay();
+  const fencesBefore = probe.calls.filter((call) => call.method === 'fence').length;
   const done = await execute({ attempt: 2, output: waiting.output ?? null });
   expect(done).toMatchObject({ type: 'done', output: { alreadyPromoted: false, timeline: 2 } });
+  // Checked, not fenced again (no ALTER SYSTEM, reload and terminations every 50 ms while waiting).
+  expect(probe.calls.filter((call) => call.method === 'fence').length).toBe(fencesBefore);
+  expect(probe.calls.some((call) => call.method === 'fenceCheck')).toBe(true);
   // The window is measured from the first fence, not from this attempt's; its fence part is the
-  // first fence's, and the waiting (with this attempt's re-fence) counts as catch-up.
+  // first fence's, and the waiting (with this attempt's check of the fence) counts as catch-up.
   expect(done.output?.['fencedAtMs']).toBe(waiting.output?.['fencedAtMs']);
   const phases = done.output?.['phasesMs'] as { fence: number; catchUp: number; promote: number };
   expect(phases.fence).toBe(waiting.output?.['fenceMs']);
@@ -220,11 +251,17 @@ test('continued with the old primary gone: a person must vouch for it (Retry any
   await pair.stopPrimary('immediate');
   const unsure = await failureOf(execute({ attempt: 3, output: waiting.output ?? null }));
   expect(unsure.failureClass).toBe('needs_human');
-  expect(unsure.message).toMatch(/could not fence the primary/);
+  expect(unsure.message).toMatch(/could not check the fence on the primary/);
+  expect(unsure.options.detail).toEqual({ decision: 'primary_unreachable' });
   expect((await replication.describe(pair.standbyUrl)).inRecovery).toBe(true);
 
   await pair.resumeReplay();
-  const done = await execute({ attempt: 4, humanOverride: true, output: waiting.output ?? null });
+  const done = await execute({
+    attempt: 4,
+    humanOverride: true,
+    approvedDecision: 'primary_unreachable',
+    output: waiting.output ?? null,
+  });
   expect(done).toMatchObject({
     type: 'done',
     output: { finalLsn: waiting.output?.['finalLsn'], alreadyPromoted: false, timeline: 2 },

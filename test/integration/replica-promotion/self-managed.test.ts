@@ -8,7 +8,7 @@ import { parseTargets } from '../../../src/config/targets';
 import type { Run, RunState } from '../../../src/engine/types';
 import { configSchemasOf } from '../../../src/strategies';
 import { createReplicaPromotion } from '../../../src/strategies/replica-promotion';
-import type { ReplicationPort } from '../../../src/ports/replication';
+import { ReplicationProbe } from '../../faults/support/replication-probe';
 import { FENCE_AND_PROMOTE_STEP } from '../../../src/strategies/replica-promotion/plan';
 import { registryOf } from '../../../src/strategies/types';
 import { startPgPair, startWriter, type PgPair } from '../../support/pg-pair';
@@ -34,21 +34,9 @@ let h: SlackHarness;
 /** A fault to inject into the replication port: stop the primary when the fence is attempted. */
 let onFence: (() => Promise<void>) | null = null;
 const realReplication = new PgReplication();
-const replication: ReplicationPort = {
-  describe: (url) => realReplication.describe(url),
-  standbys: (url) => realReplication.standbys(url),
-  lag: (primary, standby) => realReplication.lag(primary, standby),
-  fence: async (url) => {
-    if (onFence) await onFence();
-    return realReplication.fence(url);
-  },
-  verifyFenced: (url) => realReplication.verifyFenced(url),
-  unfence: (url) => realReplication.unfence(url),
-  bytesBehind: (url, lsn) => realReplication.bytesBehind(url, lsn),
-  promote: (url, timeoutMs) => realReplication.promote(url, timeoutMs),
-  verifyPromoted: (url) => realReplication.verifyPromoted(url),
-  // The executors' session scopes, as in production.
-  withSessions: (work) => realReplication.withSessions(work),
+const replication = new ReplicationProbe(realReplication);
+replication.before.fence = async () => {
+  if (onFence) await onFence();
 };
 
 const names = ['main', 'paused', 'dies', 'abortgate', 'abortfence'] as const;
@@ -181,6 +169,25 @@ async function writeRefused(url: string): Promise<boolean> {
   return replication.verifyFenced(url);
 }
 
+/** The fence-and-promote step of a run. */
+function stepOf(run: Run): Run['steps'][number] | undefined {
+  return run.steps.find((step) => step.spec.name === FENCE_AND_PROMOTE_STEP);
+}
+
+/** Whether the server at `url` refuses every login (the old primary after a SQL-fenced promotion). */
+async function nobodyMayLogIn(url: string, roles: string[]): Promise<boolean> {
+  for (const role of roles) {
+    const target = new URL(url);
+    target.username = role;
+    const refused = await query(target.toString(), 'SELECT 1').then(
+      () => false,
+      (error: Error) => /not permitted to log in/.test(error.message),
+    );
+    if (!refused) return false;
+  }
+  return true;
+}
+
 test('a full cutover under write load: no acknowledged row lost, old primary fenced, new timeline, window < 1 s', async () => {
   const pair = await pairFor('main');
   const writer = await startWriter(pair.primaryUrl, 'orders');
@@ -202,7 +209,8 @@ test('a full cutover under write load: no acknowledged row lost, old primary fen
   expect(writer.acknowledged.length).toBeGreaterThan(20);
   expect(lost).toEqual([]);
 
-  expect(await writeRefused(pair.primaryUrl)).toBe(true);
+  // The old primary takes nobody's writes: no role may log in to it any more, the bot's own included.
+  expect(await nobodyMayLogIn(pair.primaryUrl, ['postgres', 'app_writer'])).toBe(true);
   expect(await realReplication.verifyPromoted(pair.standbyUrl)).toEqual({
     inRecovery: false,
     timeline: 2,
@@ -237,8 +245,9 @@ test('a full cutover under write load: no acknowledged row lost, old primary fen
   );
   expect(thread).toMatch(/pg_rewind/);
 
-  // The steps' session scopes closed: the bot holds no session on either server once the run is over.
-  for (const url of [pair.primaryUrl, pair.standbyUrl]) {
+  // The steps' session scopes closed: the bot holds no session on the new primary once the run is
+  // over (the old one lets nobody log in to look, and its sessions ended with the steps).
+  for (const url of [pair.standbyUrl]) {
     await waitFor('no bot session left', async () =>
       (
         await query<{ n: number }>(
@@ -310,10 +319,10 @@ test('the primary stops answering during the fence: the run stops at a needs-hum
   const paused = await untilStep(
     run.id,
     FENCE_AND_PROMOTE_STEP,
-    (r) => r.steps[4]?.gate?.reason === 'needs_human',
+    (r) => stepOf(r)?.gate?.reason === 'needs_human',
     'needs a person',
   );
-  expect(paused.steps[4]?.gate?.message).toMatch(/could not fence the primary/);
+  expect(stepOf(paused)?.gate?.message).toMatch(/could not fence the primary/);
   expect((await realReplication.describe(pair.standbyUrl)).inRecovery).toBe(true);
   // The needs-human prompt is in the channel with Retry anyway and Abort.
   const prompt = await waitFor('needs-human prompt', async () =>
@@ -353,17 +362,17 @@ test('abort after the fence unfences the old primary: it accepts writes again', 
   const waiting = await untilStep(
     run.id,
     FENCE_AND_PROMOTE_STEP,
-    (r) => r.steps[4]?.output?.['phase'] === 'catching up' && (r.steps[4]?.attempt ?? 0) >= 3,
+    (r) => stepOf(r)?.output?.['phase'] === 'catching up' && (stepOf(r)?.attempt ?? 0) >= 3,
     'waiting',
   );
-  expect(waiting.steps[4]?.output?.['finalLsn']).toEqual(expect.any(String));
+  expect(stepOf(waiting)?.output?.['finalLsn']).toEqual(expect.any(String));
   await writer.stop();
   expect(await writeRefused(pair.primaryUrl)).toBe(true);
 
   await h.runtime.runs.abort(run.id, approver.userId, 'standby is stuck');
   const done = await untilState(run.id, 'aborted', 'failed');
   expect(done.state).toBe('aborted');
-  expect(done.steps[4]?.state).toBe('compensated');
+  expect(stepOf(done)?.state).toBe('compensated');
   expect(await writeRefused(pair.primaryUrl)).toBe(false);
   expect((await realReplication.describe(pair.standbyUrl)).inRecovery).toBe(true);
   await pair.resumeReplay();

@@ -1,0 +1,30 @@
+#!/bin/sh
+# Stop fence hook for cutover-bot (`fence: { mode: stop, stop: ... }`): stops the PostgreSQL server
+# of a data directory cleanly, then prints its pg_controldata. The bot reads two lines of it:
+# "Database cluster state: shut down" (a clean shutdown, whose last WAL the standby has streamed) and
+# "Latest checkpoint location" (the standby must have replayed past it before it is promoted).
+#
+# Safe to run again on a stopped server (the bot reruns it after a crash): it then only prints.
+#
+#   postgres-stop.sh <data directory>        (or PGDATA in the hook's env)
+#   PG_BINDIR: where pg_ctl and pg_controldata are (default: pg_config --bindir)
+# As root it runs the tools as the postgres user. On a systemd host, `systemctl stop postgresql@15-main`
+# followed by pg_controldata does the same.
+set -eu
+DATA="${1:-${PGDATA:-}}"
+[ -n "$DATA" ] || { echo "usage: $0 <data directory>" >&2; exit 2; }
+BINDIR="${PG_BINDIR:-$(pg_config --bindir)}"
+as_owner() {
+  if [ "$(id -u)" = 0 ]; then
+    RUNUSER=$(command -v runuser || echo /usr/sbin/runuser)
+    "$RUNUSER" -u postgres -- "$@"
+  else
+    "$@"
+  fi
+}
+# The tools run as postgres: start them from a folder it may enter.
+cd "$DATA/.." 2>/dev/null || cd /
+if as_owner "$BINDIR/pg_ctl" status -D "$DATA" >/dev/null 2>&1; then
+  as_owner "$BINDIR/pg_ctl" stop -D "$DATA" -m fast -w -t "${STOP_TIMEOUT:-60}"
+fi
+as_owner "$BINDIR/pg_controldata" "$DATA"

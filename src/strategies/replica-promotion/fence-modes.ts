@@ -1,0 +1,354 @@
+// The two ways to keep the old primary from taking writes while the standby is promoted, behind one
+// shape so that the fence-and-promote step reads the same for both: fence (once), prove the fence
+// holds and name the WAL position the standby must reach, and after the promotion, what is left to
+// do on either server. Each method looks at the world before acting: every attempt may be a repeat.
+import { z } from 'zod';
+import { toHookCommand } from '../../config/hook-schema';
+import { fatal, needsHuman, retryable } from '../../engine/failures';
+import type { JsonObject } from '../../engine/types';
+import type { HookRunner } from '../../ports/hooks';
+import type { BackendInfo, ReplicationPort } from '../../ports/replication';
+import { endpointVars } from '../shared/route-hook';
+import type { StepContext } from '../types';
+import type { FenceSettings } from './config';
+
+/** What the fence-and-promote step has recorded so far (its output); every field optional. */
+export const fenceProgressSchema = z
+  .object({
+    mode: z.enum(['sql', 'stop']),
+    /** SQL fence: the roles made NOLOGIN, recorded before they were. */
+    lockedRoles: z.array(z.string()),
+    /** SQL fence: the roles it had to keep (the bot's own, replication), and the bot's role. */
+    keptRoles: z.array(z.string()),
+    botRole: z.string(),
+    /** SQL fence, once promotion is requested: the kept roles but the bot's, locked too (then restored on the new primary). */
+    sealedRoles: z.array(z.string()),
+    /** The seal ran (true), or the old primary could not be reached for it (false). */
+    sealed: z.boolean(),
+    /** The position the standby must reach after the seal before pg_promote. */
+    sealLsn: z.string(),
+    /** Stop fence: the stop hook was started (recorded before it ran). */
+    stopRequested: z.boolean(),
+    fencedAtMs: z.number(),
+    /** The fence is complete; a later attempt only checks that it holds. */
+    fenced: z.boolean(),
+    fenceMs: z.number(),
+    /** SQL: the WAL position written after the fence; stop: the shutdown checkpoint's location. */
+    finalLsn: z.string(),
+    phase: z.string(),
+    /** Recorded before pg_promote is called: from then on the old primary is never unfenced. */
+    promoteRequested: z.boolean(),
+    promoteRequestedAtMs: z.number(),
+  })
+  .partial()
+  .passthrough();
+
+export type FenceProgress = z.infer<typeof fenceProgressSchema>;
+
+export function readFenceProgress(output: JsonObject | null): FenceProgress {
+  const parsed = fenceProgressSchema.safeParse(output ?? {});
+  if (!parsed.success) throw fatal(`the step's recorded progress cannot be read: ${parsed.error.message}`);
+  return parsed.data;
+}
+
+/** The progress as a step output (it is JSON by construction). */
+export function progressJson(progress: FenceProgress): JsonObject {
+  return progress as JsonObject;
+}
+
+export interface Servers {
+  primary: string;
+  standby: string;
+}
+
+/** The position the standby must have replayed: up to it (SQL), or past it (a shutdown checkpoint). */
+export interface FenceProof {
+  lsn: string;
+  past: boolean;
+}
+
+export interface FenceMode {
+  /** Fences the old primary; what it returns is merged into the progress (fenced: true added by the caller). */
+  fence(ctx: StepContext, servers: Servers, progress: FenceProgress): Promise<FenceProgress>;
+  /** Proves the fence holds right now and names the position to reach; needs-human when it does not. */
+  proof(servers: Servers, progress: FenceProgress): Promise<FenceProof>;
+  /**
+   * Right before pg_promote is requested: nobody but the bot may log in to the old primary any more
+   * and no other session is left (SQL: `sealLsn` names what the standby must then have), or it is
+   * still down (stop). Needs-human when that does not hold; the undo can still give everything back.
+   */
+  seal(servers: Servers, progress: FenceProgress): Promise<FenceProgress>;
+  /** After the promotion, before clients are let in: the SQL fence restores the roles' logins. */
+  afterPromotion(servers: Servers, progress: FenceProgress): Promise<JsonObject>;
+  /** The undo before any promotion was requested. */
+  undo(ctx: StepContext, servers: Servers, progress: FenceProgress): Promise<JsonObject>;
+}
+
+export interface FenceModeDeps {
+  replication: ReplicationPort;
+  hooks: HookRunner;
+  env: NodeJS.ProcessEnv;
+}
+
+/** "pid 4711 (role app, client backend, ...)" for a needs-human message. */
+export function describeBackends(backends: readonly BackendInfo[]): string {
+  const shown = backends.slice(0, 8).map((backend) => {
+    const parts = [
+      `role ${backend.role ?? '?'}`,
+      backend.backendType,
+      ...(backend.applicationName ? [`app ${backend.applicationName}`] : []),
+      ...(backend.clientAddr ? [backend.clientAddr] : []),
+    ];
+    return `pid ${backend.pid} (${parts.join(', ')})`;
+  });
+  const more = backends.length > shown.length ? ` and ${backends.length - shown.length} more` : '';
+  return shown.join('; ') + more;
+}
+
+export function fenceModeFor(settings: FenceSettings, deps: FenceModeDeps): FenceMode {
+  return settings.mode === 'stop' ? stopFence(settings, deps) : sqlFence(deps);
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// SQL fence
+
+/** The roles the seal locks: the ones the fence kept, but the bot's own. */
+function sealRolesOf(progress: FenceProgress): string[] {
+  return (progress.keptRoles ?? []).filter((role) => role !== progress.botRole);
+}
+
+function sessionsBack(others: readonly BackendInfo[]): Error {
+  return needsHuman(
+    `sessions are back on the fenced primary: ${describeBackends(others)}. They log in as a role the SQL fence cannot ` +
+      'lock out (the bot’s own, or a replication role until the seal), so it cannot keep them from writing; not promoting. ' +
+      'Give them a role of their own (or use `fence: { mode: stop }`), then retry, or abort (abort unfences the primary).',
+    { detail: { decision: 'sessions_back' } },
+  );
+}
+
+function sqlFence({ replication }: FenceModeDeps): FenceMode {
+  return {
+    async fence(ctx, { primary }, progress) {
+      let lockedRoles = progress.lockedRoles;
+      if (lockedRoles === undefined) {
+        const survey = await replication.surveyFence(primary).catch((error: Error) => {
+          throw retryable(`the primary does not answer (${error.message}); nothing is fenced`);
+        });
+        if (!survey.botIsSuperuser) {
+          throw needsHuman(
+            `the SQL fence needs a superuser, and the bot connects to the primary as ${survey.botRole}, which is not one; nothing is fenced. ` +
+              'Connect as a superuser, or use `fence: { mode: stop }`, then retry or abort.',
+          );
+        }
+        lockedRoles = survey.rolesToLock;
+        progress = {
+          ...progress,
+          mode: 'sql',
+          lockedRoles,
+          keptRoles: survey.rolesKept,
+          botRole: survey.botRole,
+        };
+        // Durable before any role is locked: an undo after a crash knows exactly what to give back.
+        await ctx.saveProgress(progressJson(progress));
+      }
+      try {
+        const { finalLsn } = await replication.fence(primary, lockedRoles);
+        return { ...progress, mode: 'sql', lockedRoles, finalLsn };
+      } catch (error) {
+        throw needsHuman(
+          `could not fence the primary (${(error as Error).message}). The standby will not be promoted over a ` +
+            'primary that may still take writes. Check the primary, then retry or abort (abort unfences it).',
+          { detail: { decision: 'fence_failed' } },
+        );
+      }
+    },
+
+    async proof({ primary }) {
+      let check: { others: BackendInfo[]; lsn: string };
+      try {
+        check = await replication.fenceCheck(primary);
+      } catch (error) {
+        throw needsHuman(
+          `could not check the fence on the primary (${(error as Error).message}). Not promoting while it may still take writes. ` +
+            'Retry anyway only if you are sure the old primary is down: the standby is then promoted with what it has replayed of the fenced primary.',
+          { detail: { decision: 'primary_unreachable' } },
+        );
+      }
+      if (check.others.length > 0) throw sessionsBack(check.others);
+      return { lsn: check.lsn, past: false };
+    },
+
+    async seal({ primary }, progress) {
+      // The replication roles go too: the standby's WAL receiver keeps its session to the end, and
+      // then no session of any role but the bot's can start. The bot's own role is locked out only
+      // after the promotion: the standby gets this through WAL, and the bot must still reach it.
+      const sealedRoles = sealRolesOf(progress);
+      let check: { others: BackendInfo[]; lsn: string };
+      try {
+        await replication.lockOut(primary, sealedRoles);
+        check = await replication.fenceCheck(primary);
+      } catch (error) {
+        throw needsHuman(
+          `could not seal the fenced primary (${(error as Error).message}). Not promoting while it may still take writes. ` +
+            'Check it, then retry or abort (abort unfences it).',
+          { detail: { decision: 'primary_unreachable' } },
+        );
+      }
+      if (check.others.length > 0) throw sessionsBack(check.others);
+      return { ...progress, sealedRoles, sealed: true, sealLsn: check.lsn };
+    },
+
+    async afterPromotion({ primary, standby }, progress) {
+      const roles = [...(progress.lockedRoles ?? []), ...(progress.sealedRoles ?? [])];
+      // The NOLOGINs reached the standby through WAL: clients may log in to the new primary again.
+      try {
+        await replication.restoreLogins(standby, roles);
+      } catch (error) {
+        throw retryable(`could not restore the logins on the new primary (${(error as Error).message})`);
+      }
+      // Now the bot's own role too: the old primary is on another timeline, nothing of it reaches the
+      // new primary any more, and it must never take another write.
+      let botLocked = false;
+      if (progress.botRole !== undefined) {
+        botLocked = await replication.lockOut(primary, [progress.botRole]).then(
+          () => true,
+          () => false,
+        );
+      }
+      return { loginsRestored: roles.length, oldPrimarySealed: botLocked };
+    },
+
+    async undo(_ctx, { primary }, progress) {
+      try {
+        // Every role the fence or its seal may have locked, whether or not the seal ran.
+        await replication.unfence(primary, [...(progress.lockedRoles ?? []), ...sealRolesOf(progress)]);
+      } catch (error) {
+        throw retryable(`could not unfence the primary (${(error as Error).message})`);
+      }
+      return { report: ':unlock: The old primary accepts writes again.' };
+    },
+  };
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Stop fence
+
+/** How many refused connections in a row prove nothing listens any more. */
+const REFUSALS_NEEDED = 3;
+
+/** The two lines of `pg_controldata` the stop hook must print. */
+export function readControlData(output: string): { state: string | null; checkpoint: string | null } {
+  const state = /^Database cluster state:\s*(.+?)\s*$/m.exec(output)?.[1] ?? null;
+  const checkpoint =
+    /^Latest checkpoint location:\s*([0-9A-Fa-f]+\/[0-9A-Fa-f]+)\s*$/m.exec(output)?.[1] ?? null;
+  return { state, checkpoint };
+}
+
+function hookVars(ctx: StepContext, { primary, standby }: Servers): Record<string, string> {
+  return {
+    target: ctx.target.name,
+    ...endpointVars('primary', primary),
+    ...endpointVars('standby', standby),
+  };
+}
+
+function stopFence(settings: Extract<FenceSettings, { mode: 'stop' }>, deps: FenceModeDeps): FenceMode {
+  const { replication, hooks, env } = deps;
+
+  /** Positive proof that the old primary is down: refused, several times in a row (never a timeout). */
+  const provenDown = async (primary: string): Promise<string | null> => {
+    for (let i = 0; i < REFUSALS_NEEDED; i++) {
+      const reach = await replication.reach(primary);
+      if (reach !== 'refused') return reach;
+      if (i < REFUSALS_NEEDED - 1) await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    return null;
+  };
+
+  return {
+    async fence(ctx, servers, progress) {
+      if (progress.stopRequested !== true) {
+        // Durable before the hook runs: an undo after a crash knows the primary may be stopped.
+        await ctx.saveProgress(progressJson({ ...progress, mode: 'stop', stopRequested: true }));
+      }
+      // Rerun on a repeated attempt: a stop hook must be safe on a stopped database, and it prints the
+      // control data again.
+      const { hook } = toHookCommand(settings.stop, env);
+      const result = await hooks.run(hook, hookVars(ctx, servers));
+      if (result.timedOut || result.exitCode !== 0) {
+        throw needsHuman(
+          `the stop hook did not succeed (exit ${String(result.exitCode)}${result.timedOut ? ', timed out' : ''}); the primary may still be running. ` +
+            `Not promoting. Check it, then retry or abort (abort runs the start hook).\n${result.output.slice(-800)}`,
+          { detail: { decision: 'stop_failed' } },
+        );
+      }
+      const control = readControlData(result.output);
+      if (control.state === null || control.checkpoint === null) {
+        throw needsHuman(
+          'the stop hook succeeded but did not print the stopped server’s `pg_controldata` (its "Database cluster state" and ' +
+            '"Latest checkpoint location" lines), so nothing shows that the standby has everything. Fix the hook, then retry or abort.',
+          { detail: { decision: 'stop_no_control_data' } },
+        );
+      }
+      if (control.state !== 'shut down') {
+        throw needsHuman(
+          `the old primary did not shut down cleanly (cluster state: ${control.state}): its last WAL may not have reached the standby. ` +
+            'Not promoting. Start it and stop it cleanly, then retry, or abort (abort runs the start hook).',
+          { detail: { decision: 'stop_unclean' } },
+        );
+      }
+      const reach = await provenDown(servers.primary);
+      if (reach !== null) {
+        throw needsHuman(
+          `the stop hook reported a clean shutdown, but a connection to the primary was not refused (${reach}): it may still run. Not promoting. Check it, then retry or abort.`,
+          { detail: { decision: 'stop_not_down' } },
+        );
+      }
+      return { mode: 'stop', stopRequested: true, finalLsn: control.checkpoint };
+    },
+
+    async proof({ primary }, progress) {
+      const reach = await provenDown(primary);
+      if (reach !== null) {
+        throw needsHuman(
+          `the stopped primary answers again (${reach}): something started it. Not promoting. Stop it, then retry, or abort.`,
+          { detail: { decision: 'stop_not_down' } },
+        );
+      }
+      if (progress.finalLsn === undefined) throw fatal('the stop fence recorded no checkpoint location');
+      // The shutdown checkpoint record starts at this location: the standby must have replayed past it.
+      return { lsn: progress.finalLsn, past: true };
+    },
+
+    async seal({ primary }, progress) {
+      return { ...progress, sealed: (await provenDown(primary)) === null };
+    },
+
+    afterPromotion() {
+      return Promise.resolve({ oldPrimaryStopped: true });
+    },
+
+    async undo(ctx, servers, progress) {
+      if (progress.stopRequested !== true) return { report: 'The old primary was never stopped.' };
+      if ((await replication.reach(servers.primary)) === 'answers') {
+        const facts = await replication.describe(servers.primary).catch(() => null);
+        if (facts && !facts.inRecovery)
+          return { report: ':unlock: The old primary runs and accepts writes again.' };
+      }
+      const { hook } = toHookCommand(settings.start, env);
+      const result = await hooks.run(hook, hookVars(ctx, servers));
+      if (result.timedOut || result.exitCode !== 0) {
+        throw needsHuman(
+          `the start hook did not succeed (exit ${String(result.exitCode)}${result.timedOut ? ', timed out' : ''}); the old primary is still stopped. ` +
+            `Start it by hand, then retry.\n${result.output.slice(-800)}`,
+        );
+      }
+      const facts = await replication.describe(servers.primary).catch((error: Error) => {
+        throw retryable(`the start hook succeeded but the primary does not answer yet (${error.message})`);
+      });
+      if (facts.inRecovery)
+        throw needsHuman('the old primary started in recovery (as a standby); check it by hand');
+      return { report: ':unlock: The old primary was started again and accepts writes.' };
+    },
+  };
+}

@@ -1,0 +1,111 @@
+// Drives replica promotions the way people do, on the real runtime around the real strategy (real
+// PgReplication, real hooks): one target per fence mode whose servers are whatever pair the test
+// points it at; start, approve as a second person, wait for where the run stops.
+import path from 'node:path';
+import { PgReplication } from '../../src/adapters/postgres/pg-replication';
+import type { Run, RunState, StepRecord } from '../../src/engine/types';
+import type { Runtime } from '../../src/main/runtime';
+import type { ReplicationPort } from '../../src/ports/replication';
+import type { Strategy } from '../../src/strategies/types';
+import { APPROVER, REQUESTER, stopRuntimeAndClean } from './harness';
+import type { PgPair } from './pg-pair';
+import { untilRunState } from './run-state';
+import { startPromotionRuntime } from '../faults/support/promotion-runtime';
+
+const HOOKS = path.join(__dirname, '../../scripts/hooks');
+
+export const SQL_TARGET = 'sql-db';
+export const STOP_TARGET = 'stop-db';
+
+export interface PromotionDriver {
+  runtime: Runtime;
+  strategy: Strategy;
+  /** Points both targets at `pair` (and the stop hooks at its primary's data directory). */
+  use(pair: PgPair): void;
+  /** Starts a run of `target` and waits until it stops at its first gate (or ends). */
+  start(target: string): Promise<Run>;
+  /** Approves the open gate of `runId` as a second person; waits until the run stops or ends again. */
+  approve(runId: string, until?: RunState[]): Promise<Run>;
+  /** start + approve: the run where it next stops or ends. */
+  cutOver(target: string): Promise<Run>;
+  close(): Promise<void>;
+}
+
+/** The step waiting at a gate, if any. */
+export function openGate(run: Run): StepRecord | undefined {
+  return run.steps.find((step) => step.state === 'awaiting_approval' && step.gate !== null);
+}
+
+export async function startPromotionDriver(options: {
+  schema: string;
+  queueName: string;
+  /** The port the strategy uses (a probe around the real one, to inject faults); default the real one. */
+  replication?: ReplicationPort;
+  /** Extra keys of both targets' `postgres` sections (e.g. `promoteTimeout: 2s`). */
+  postgresExtra?: string;
+}): Promise<PromotionDriver> {
+  const env: NodeJS.ProcessEnv = {
+    PR_PRIMARY: 'postgres://unset',
+    PR_STANDBY: 'postgres://unset',
+    PR_PGDATA: '/nonexistent',
+  };
+  const extra = options.postgresExtra ? `, ${options.postgresExtra}` : '';
+  const hook = (script: string) =>
+    `{ command: ['${HOOKS}/${script}'], env: { PGDATA: env:PR_PGDATA }, timeout: 60s }`;
+  const yaml = `defaults: { channel: C0TEST0001, approvers: [${APPROVER}] }
+targets:
+  - name: ${SQL_TARGET}
+    strategy: replica-promotion
+    postgres: { primary: env:PR_PRIMARY, standby: env:PR_STANDBY, fence: { mode: sql }${extra} }
+    lagPollInterval: 50ms
+  - name: ${STOP_TARGET}
+    strategy: replica-promotion
+    postgres:
+      { primary: env:PR_PRIMARY, standby: env:PR_STANDBY${extra},
+        fence: { mode: stop, stop: ${hook('postgres-stop.sh')}, start: ${hook('postgres-start.sh')} } }
+    lagPollInterval: 50ms
+`;
+  let strategy: Strategy | undefined;
+  const runtime: Runtime = await startPromotionRuntime({
+    yaml,
+    env,
+    replication: options.replication ?? new PgReplication(),
+    schema: options.schema,
+    queueName: options.queueName,
+    // No background lag sampling: its sessions would be among those the fence looks at.
+    lagSampleIntervalMs: 3_600_000,
+    wrapStrategy: (built) => (strategy = built),
+  });
+  const stopped: RunState[] = ['awaiting_approval', 'succeeded', 'failed', 'aborted'];
+  const approve = async (runId: string, until: RunState[] = stopped): Promise<Run> => {
+    const run = await runtime.store.getRun(runId);
+    const gate = run ? openGate(run) : undefined;
+    if (!gate?.gate) throw new Error(`run ${runId} has no open gate (${run?.state ?? 'missing'})`);
+    const approved = await runtime.runs.approve(runId, gate.index, gate.gate.round, APPROVER);
+    if (!approved.ok) throw new Error(approved.error);
+    // The approval is stored (the run is running again) before approve returns: the next stop is a new one.
+    return untilRunState(runtime.store, runId, until, 90_000);
+  };
+  const start = async (target: string): Promise<Run> => {
+    const outcome = await runtime.runs.start({ target: runtime.findTarget(target)!, requestedBy: REQUESTER });
+    if (!outcome.ok) throw new Error(outcome.message);
+    return untilRunState(runtime.store, outcome.run.id, stopped, 60_000);
+  };
+  return {
+    runtime,
+    strategy: strategy!,
+    use(pair) {
+      env['PR_PRIMARY'] = pair.primaryUrl;
+      env['PR_STANDBY'] = pair.standbyUrl;
+      env['PR_PGDATA'] = pair.dataDirs.primary;
+    },
+    start,
+    approve,
+    async cutOver(target) {
+      const waiting = await start(target);
+      if (waiting.state !== 'awaiting_approval') return waiting;
+      return approve(waiting.id);
+    },
+    close: () => stopRuntimeAndClean(runtime, options.schema),
+  };
+}
