@@ -2,22 +2,28 @@
 // (initdb + pg_basebackup, src/demo/pg-cluster.ts) under continuous write load (startWriter, one
 // INSERT every 2 ms on the primary).
 //
-// Bot: the real replica-promotion strategy in the real runtime, started and approved through
-// RunService; the window is what its report states (fence-and-promote's fencedAtMs, taken just before
-// the fence, to its writableAtMs, taken once a test write on the new primary was accepted).
-// Script: a minimal `pg` script doing the same fence (ALTER SYSTEM read-only + reload, wait until new
-// sessions are read-only, terminate client backends, wait until WAL is written to the insert
-// position), catch-up (poll replay LSN) and promote (pg_promote(false), poll pg_is_in_recovery), then
-// one INSERT on the new primary; the window is fence start to that INSERT's acknowledgement.
+// Once per fence mode. Bot: the real replica-promotion strategy in the real runtime, started and
+// approved through RunService; the window is what its report states (fence-and-promote's fencedAtMs,
+// taken just before the fence, to its writableAtMs, taken once a row committed on the new primary).
+// Script: a minimal `pg` script doing the same. SQL fence: the writer's role NOLOGIN, ALTER SYSTEM
+// read-only + reload, wait until new sessions are read-only, terminate the other backends, wait until
+// WAL is written to the insert position, catch up (poll replay LSN), check no session is left and
+// catch up to that position, pg_promote(false) and poll, the role's LOGIN back on the new primary,
+// one committed INSERT there. Stop fence: the same stop hook (scripts/hooks/postgres-stop.sh), three
+// refused connections, replay past the shutdown checkpoint, promote, one committed INSERT. The window
+// is fence start to that INSERT's acknowledgement.
 // Both: an outside prober on the standby also tries an INSERT every 2 ms; its first accepted write,
 // from the same fence start, is reported as a second, identical-for-both measure.
 // Rounds alternate bot and script, each on a fresh pair that is destroyed right after.
+import { execFile } from 'node:child_process';
+import path from 'node:path';
+import { promisify } from 'node:util';
 import { Client } from 'pg';
 import { AwsRdsAdapter } from '../../src/adapters/aws/rds-adapter';
 import { ProcessHookRunner } from '../../src/adapters/hooks/process-hook-runner';
 import { PgReplication } from '../../src/adapters/postgres/pg-replication';
 import { parseTargets } from '../../src/config/targets';
-import { startPgPair, startWriter, type PgPair, type Writer } from '../../src/demo/pg-cluster';
+import { startPgPair, startWriter, WRITER_ROLE, type PgPair, type Writer } from '../../src/demo/pg-cluster';
 import type { Run } from '../../src/engine/types';
 import { configSchemasOf } from '../../src/strategies';
 import { createReplicaPromotion } from '../../src/strategies/replica-promotion';
@@ -27,6 +33,9 @@ import { APPROVER, REQUESTER, sleep, startBenchBot, summarize, whileOpen, type B
 import type { FigureOptions, Row } from './common';
 
 const CHANNEL = 'C0BENCHPROMO';
+const HOOKS = path.join(__dirname, '../hooks');
+const run = promisify(execFile);
+type FenceMode = 'sql' | 'stop';
 
 async function connect(url: string): Promise<Client> {
   const client = new Client({ connectionString: url, connectionTimeoutMillis: 3000 });
@@ -100,79 +109,116 @@ async function preparePair(): Promise<{ pair: PgPair; writer: Writer }> {
   }
 }
 
-/** The minimal script: fence, catch up, promote, write. Returns [fence start, write accepted] (Date.now()). */
-async function scriptPromotion(pair: PgPair): Promise<{ t0: number; t1: number }> {
+/** Polls `probe` every `everyMs` until it is true. */
+async function poll(probe: () => Promise<boolean>, everyMs: number): Promise<void> {
+  while (!(await probe())) await sleep(everyMs);
+}
+
+/** The primary's WAL position once everything inserted is written (as the bot reads it). */
+async function writtenLsn(admin: Client): Promise<string> {
+  const insert = (await admin.query<{ lsn: string }>('SELECT pg_current_wal_insert_lsn()::text AS lsn'))
+    .rows[0]?.lsn as string;
+  for (;;) {
+    const written = await admin.query<{ lsn: string; done: boolean }>(
+      // Written up to the insert position (an insert position just past a page header counts as reached).
+      `SELECT pg_current_wal_lsn()::text AS lsn,
+              pg_current_wal_lsn() >= $1::pg_lsn - (CASE WHEN ($1::pg_lsn - '0/0'::pg_lsn) % 8192 IN (24, 40)
+                                                         THEN (($1::pg_lsn - '0/0'::pg_lsn) % 8192) ELSE 0 END) AS done`,
+      [insert],
+    );
+    if (written.rows[0]?.done) return written.rows[0].lsn;
+    await sleep(1);
+  }
+}
+
+const OTHERS = `SELECT pid FROM pg_stat_activity
+  WHERE pid <> pg_backend_pid() AND (backend_type = 'client backend' OR (backend_type = 'walsender' AND datname IS NOT NULL))`;
+
+/** The SQL fence, by hand: lock the application's role out, read-only default, end every other session. */
+async function scriptSqlFence(pair: PgPair, admin: Client): Promise<string> {
+  await admin.query(`BEGIN READ WRITE; ALTER ROLE ${WRITER_ROLE} NOLOGIN; COMMIT`);
+  await admin.query('ALTER SYSTEM SET default_transaction_read_only = on');
+  await admin.query('SELECT pg_reload_conf()');
+  await poll(async () => {
+    const fresh = await connect(pair.primaryUrl);
+    const row = (
+      await fresh.query<{ v: string }>("SELECT current_setting('default_transaction_read_only') AS v")
+    ).rows[0];
+    await fresh.end();
+    return row?.v === 'on';
+  }, 1);
+  for (;;) {
+    const pids = (await admin.query<{ pid: number }>(OTHERS)).rows.map((row) => row.pid);
+    if (pids.length === 0) break;
+    await admin.query('SELECT pg_terminate_backend(pid) FROM unnest($1::int[]) AS pid', [pids]);
+    await poll(
+      async () =>
+        (
+          await admin.query<{ n: number }>(
+            'SELECT count(*)::int AS n FROM pg_stat_activity WHERE pid = ANY($1::int[])',
+            [pids],
+          )
+        ).rows[0]?.n === 0,
+      1,
+    );
+  }
+  return writtenLsn(admin);
+}
+
+/** The minimal script: fence, catch up, promote, commit. Returns [fence start, commit acknowledged]. */
+async function scriptPromotion(pair: PgPair, mode: FenceMode): Promise<{ t0: number; t1: number }> {
   const admin = await connect(pair.primaryUrl);
   const standby = await connect(pair.standbyUrl);
+  const replayed = (lsn: string, past: boolean) =>
+    poll(
+      async () =>
+        (
+          await standby.query<{ ok: boolean }>(
+            `SELECT pg_last_wal_replay_lsn() ${past ? '>' : '>='} $1::pg_lsn AS ok`,
+            [lsn],
+          )
+        ).rows[0]?.ok === true,
+      1,
+    );
   try {
     const t0 = Date.now();
-    // Fence.
-    await admin.query('ALTER SYSTEM SET default_transaction_read_only = on');
-    await admin.query('SELECT pg_reload_conf()');
-    for (;;) {
-      const fresh = await connect(pair.primaryUrl);
-      const row = (
-        await fresh.query<{ v: string }>("SELECT current_setting('default_transaction_read_only') AS v")
-      ).rows[0];
-      await fresh.end();
-      if (row?.v === 'on') break;
-      await sleep(5);
-    }
-    const { rows } = await admin.query<{ pid: number }>(
-      "SELECT pid FROM pg_stat_activity WHERE backend_type = 'client backend' AND pid <> pg_backend_pid()",
-    );
-    const pids = rows.map((row) => row.pid);
-    if (pids.length > 0) {
-      await admin.query('SELECT pg_terminate_backend(pid) FROM unnest($1::int[]) AS pid', [pids]);
-      for (;;) {
-        const left = await admin.query<{ n: number }>(
-          'SELECT count(*)::int AS n FROM pg_stat_activity WHERE pid = ANY($1::int[])',
-          [pids],
+    if (mode === 'sql') {
+      await replayed(await scriptSqlFence(pair, admin), false);
+      // The last check: no session left, and the standby has what was written by then.
+      if ((await admin.query(OTHERS)).rows.length > 0) throw new Error('sessions are back');
+      await replayed(await writtenLsn(admin), false);
+    } else {
+      await admin.end();
+      const { stdout } = await run(path.join(HOOKS, 'postgres-stop.sh'), [pair.dataDirs.primary]);
+      const checkpoint = /^Latest checkpoint location:\s*(\S+)/m.exec(stdout)?.[1];
+      if (!/^Database cluster state:\s*shut down\s*$/m.test(stdout) || !checkpoint)
+        throw new Error('not shut down cleanly');
+      for (let refused = 0; refused < 3;) {
+        refused = await connect(pair.primaryUrl).then(
+          async (client) => {
+            await client.end();
+            return 0;
+          },
+          () => refused + 1,
         );
-        if (left.rows[0]?.n === 0) break;
-        await sleep(5);
       }
-    }
-    const insert = (await admin.query<{ lsn: string }>('SELECT pg_current_wal_insert_lsn()::text AS lsn'))
-      .rows[0]?.lsn as string;
-    let finalLsn = insert;
-    for (;;) {
-      const written = await admin.query<{ lsn: string; done: boolean }>(
-        // Written up to the insert position (an insert position just past a page header counts as reached).
-        `SELECT pg_current_wal_lsn()::text AS lsn,
-                pg_current_wal_lsn() >= $1::pg_lsn - (CASE WHEN ($1::pg_lsn - '0/0'::pg_lsn) % 8192 IN (24, 40)
-                                                           THEN (($1::pg_lsn - '0/0'::pg_lsn) % 8192) ELSE 0 END) AS done`,
-        [insert],
-      );
-      if (written.rows[0]?.done) {
-        finalLsn = written.rows[0].lsn;
-        break;
-      }
-      await sleep(5);
-    }
-    // Catch up.
-    for (;;) {
-      const caught = await standby.query<{ ok: boolean }>(
-        'SELECT pg_last_wal_replay_lsn() >= $1::pg_lsn AS ok',
-        [finalLsn],
-      );
-      if (caught.rows[0]?.ok) break;
-      await sleep(2);
+      await replayed(checkpoint, true);
     }
     // Promote.
     await standby.query('SELECT pg_promote(false)');
-    for (;;) {
-      const r = await standby.query<{ r: boolean }>('SELECT pg_is_in_recovery() AS r');
-      if (r.rows[0]?.r === false) break;
-      await sleep(5);
-    }
-    // First write on the new primary.
+    await poll(
+      async () =>
+        (await standby.query<{ r: boolean }>('SELECT pg_is_in_recovery() AS r')).rows[0]?.r === false,
+      1,
+    );
+    if (mode === 'sql') await standby.query(`ALTER ROLE ${WRITER_ROLE} LOGIN`);
+    // The first committed write on the new primary.
     for (;;) {
       try {
         await standby.query('INSERT INTO bench_probe DEFAULT VALUES');
         break;
       } catch {
-        await sleep(2);
+        await sleep(1);
       }
     }
     return { t0, t1: Date.now() };
@@ -183,14 +229,27 @@ async function scriptPromotion(pair: PgPair): Promise<{ t0: number; t1: number }
 }
 
 export async function benchPromotion(options: FigureOptions): Promise<Row[]> {
+  const rows: Row[] = [];
+  for (const mode of ['sql', 'stop'] as const) rows.push(...(await benchFenceMode(options, mode)));
+  return rows;
+}
+
+async function benchFenceMode(options: FigureOptions, mode: FenceMode): Promise<Row[]> {
   const rounds = options.quick ? 2 : 4;
   const env: NodeJS.ProcessEnv = {};
-  const names = Array.from({ length: rounds + 1 }, (_, i) => `promo-${i}`);
-  const envName = (name: string, side: string) => `${name.replace('-', '_').toUpperCase()}_${side}`;
+  const names = Array.from({ length: rounds + 1 }, (_, i) => `promo-${mode}-${i}`);
+  const envName = (name: string, side: string) => `${name.replace(/-/g, '_').toUpperCase()}_${side}`;
   for (const name of names) {
     env[envName(name, 'PRIMARY')] = 'postgres://unset';
     env[envName(name, 'STANDBY')] = 'postgres://unset';
+    env[envName(name, 'PGDATA')] = '/nonexistent';
   }
+  const hook = (name: string, script: string) =>
+    `{ command: ['${path.join(HOOKS, script)}'], env: { PGDATA: env:${envName(name, 'PGDATA')} }, timeout: 60s }`;
+  const fence = (name: string) =>
+    mode === 'sql'
+      ? '{ mode: sql }'
+      : `{ mode: stop, stop: ${hook(name, 'postgres-stop.sh')}, start: ${hook(name, 'postgres-start.sh')} }`;
   const strategy = createReplicaPromotion({
     replication: new PgReplication(),
     rds: new AwsRdsAdapter(),
@@ -202,7 +261,7 @@ export async function benchPromotion(options: FigureOptions): Promise<Row[]> {
     ...names.map(
       (name) => `  - name: ${name}
     strategy: replica-promotion
-    postgres: { primary: env:${envName(name, 'PRIMARY')}, standby: env:${envName(name, 'STANDBY')}, catchUpTimeout: 10m }
+    postgres: { primary: env:${envName(name, 'PRIMARY')}, standby: env:${envName(name, 'STANDBY')}, catchUpTimeout: 10m, fence: ${fence(name)} }
     maxLag: { bytes: 16MB, seconds: 5 }
     lagPollInterval: 100ms`,
     ),
@@ -214,7 +273,7 @@ export async function benchPromotion(options: FigureOptions): Promise<Row[]> {
   });
 
   const bot: BenchBot = await startBenchBot({
-    prefix: 'promo',
+    prefix: `promo-${mode}`,
     targets: [...targets.targets],
     strategies: [strategy],
     httpPort: null,
@@ -231,6 +290,7 @@ export async function benchPromotion(options: FigureOptions): Promise<Row[]> {
     try {
       env[envName(name, 'PRIMARY')] = pair.primaryUrl;
       env[envName(name, 'STANDBY')] = pair.standbyUrl;
+      env[envName(name, 'PGDATA')] = pair.dataDirs.primary;
       const target = bot.runtime.findTarget(name);
       if (!target) throw new Error(`no target ${name}`);
       const started = await bot.runtime.runs.start({ target, requestedBy: REQUESTER, channel: CHANNEL });
@@ -281,7 +341,7 @@ export async function benchPromotion(options: FigureOptions): Promise<Row[]> {
     const prober = startProber(pair.standbyUrl);
     try {
       await sleep(50);
-      const { t0, t1 } = await scriptPromotion(pair);
+      const { t0, t1 } = await scriptPromotion(pair, mode);
       await until('the prober', 10_000, () => Promise.resolve(prober.firstAt() ?? undefined));
       scriptWindows.push(t1 - t0);
       scriptProbed.push((prober.firstAt() as number) - t0);
@@ -307,7 +367,7 @@ export async function benchPromotion(options: FigureOptions): Promise<Row[]> {
         await botRound(names[round] as string);
       }
       options.log(
-        `promotion round ${round + 1}/${rounds}: bot ${botWindows.at(-1)} ms (probe ${botProbed.at(-1)}), script ${scriptWindows.at(-1)} ms (probe ${scriptProbed.at(-1)})`,
+        `promotion (${mode} fence) round ${round + 1}/${rounds}: bot ${botWindows.at(-1)} ms (probe ${botProbed.at(-1)}), script ${scriptWindows.at(-1)} ms (probe ${scriptProbed.at(-1)})`,
       );
     }
     await bot.runtime.notifier?.flush({ timeoutMs: 10_000 }).catch(() => undefined);
@@ -323,7 +383,7 @@ export async function benchPromotion(options: FigureOptions): Promise<Row[]> {
   return [
     {
       figure: 'promotion',
-      metric: `write-unavailable window, fence → first write on new primary (${rounds} pairs each)`,
+      metric: `${mode} fence: write-unavailable window, fence → first commit on new primary (${rounds} pairs each)`,
       unit: 'ms',
       subject,
       baseline,
@@ -334,7 +394,7 @@ export async function benchPromotion(options: FigureOptions): Promise<Row[]> {
     },
     {
       figure: 'promotion',
-      metric: 'same window seen by an outside prober (INSERT every 2 ms on the standby)',
+      metric: `${mode} fence: same window seen by an outside prober (INSERT every 2 ms on the standby)`,
       unit: 'ms',
       subject: probedSubject,
       baseline: probedBaseline,

@@ -80,6 +80,8 @@ export interface FenceMode {
   seal(servers: Servers, progress: FenceProgress): Promise<FenceProgress>;
   /** After the promotion, before clients are let in: the SQL fence restores the roles' logins. */
   afterPromotion(servers: Servers, progress: FenceProgress): Promise<JsonObject>;
+  /** Once clients write to the new primary (outside the window): what keeps the old one from ever taking writes again. */
+  retireOld(servers: Servers, progress: FenceProgress): Promise<JsonObject>;
   /** The undo before any promotion was requested. */
   undo(ctx: StepContext, servers: Servers, progress: FenceProgress): Promise<JsonObject>;
 }
@@ -198,7 +200,7 @@ function sqlFence({ replication }: FenceModeDeps): FenceMode {
       return { ...progress, sealedRoles, sealed: true, sealLsn: check.lsn };
     },
 
-    async afterPromotion({ primary, standby }, progress) {
+    async afterPromotion({ standby }, progress) {
       const roles = [...(progress.lockedRoles ?? []), ...(progress.sealedRoles ?? [])];
       // The NOLOGINs reached the standby through WAL: clients may log in to the new primary again.
       try {
@@ -206,6 +208,10 @@ function sqlFence({ replication }: FenceModeDeps): FenceMode {
       } catch (error) {
         throw retryable(`could not restore the logins on the new primary (${(error as Error).message})`);
       }
+      return { loginsRestored: roles.length };
+    },
+
+    async retireOld({ primary }, progress) {
       // Now the bot's own role too: the old primary is on another timeline, nothing of it reaches the
       // new primary any more, and it must never take another write.
       let botLocked = false;
@@ -215,7 +221,7 @@ function sqlFence({ replication }: FenceModeDeps): FenceMode {
           () => false,
         );
       }
-      return { loginsRestored: roles.length, oldPrimarySealed: botLocked };
+      return { oldPrimarySealed: botLocked };
     },
 
     async undo(_ctx, { primary }, progress) {
@@ -325,6 +331,10 @@ function stopFence(settings: Extract<FenceSettings, { mode: 'stop' }>, deps: Fen
     },
 
     afterPromotion() {
+      return Promise.resolve({});
+    },
+
+    retireOld() {
       return Promise.resolve({ oldPrimaryStopped: true });
     },
 

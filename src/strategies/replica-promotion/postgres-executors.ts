@@ -430,16 +430,19 @@ export function postgresExecutors(deps: PostgresExecutorDeps): Record<string, St
         { detail: { decision: 'commit_failed' } },
       );
     }
+    const writableAtMs = nowMs();
+    const retired = await fence.retireOld(servers, progress);
     return {
       type: 'done',
       output: {
         ...progressJson(progress),
         phase: 'promoted',
         ...leftBehind,
+        ...retired,
         bytesOutstanding: 0,
         timeline: after.timeline,
         previousTimeline,
-        writableAtMs: nowMs(),
+        writableAtMs,
         alreadyPromoted,
       },
     };
