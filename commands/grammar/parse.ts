@@ -34,6 +34,12 @@ export { SUBCOMMANDS } from './types';
 export { GENERAL_USAGE, USAGE, helpText } from './usage';
 export { STRATEGY_NAMES, type StrategyName } from './values';
 
+/**
+ * The longest command text read, in UTF-16 code units (what Slack's own limits count). A command
+ * is a line and a `--reason` a sentence; anything longer is refused before it is tokenized.
+ */
+export const MAX_COMMAND_LENGTH = 2000;
+
 type OptionName = 'strategy' | 'at' | 'next-window' | 'force' | 'reason';
 type OptionShape = 'value' | 'switch' | 'text';
 
@@ -325,7 +331,14 @@ function unknownSubcommand(word: string): ParseResult {
 
 /** Parses the text after `/cutover` (as Slack sends it). Never throws. */
 export function parseCommand(text: string): ParseResult {
-  const tokenized = tokenize(typeof text === 'string' ? text : '');
+  const input = typeof text === 'string' ? text : '';
+  if (input.length > MAX_COMMAND_LENGTH) {
+    return refuse(
+      `the command is ${input.length} characters long; /cutover takes at most ${MAX_COMMAND_LENGTH}`,
+      GENERAL_USAGE,
+    );
+  }
+  const tokenized = tokenize(input);
   if (!tokenized.ok) {
     const first = tokenized.tokens[0]?.text.toLowerCase();
     const known = SUBCOMMANDS.find((k) => k === first);

@@ -41,9 +41,59 @@ function isSpace(c: string): boolean {
   return SPACE.test(c) && !ZERO_WIDTH.test(c);
 }
 
+/**
+ * For each position, where the first single quote at or after it closes a group (one followed by
+ * white space or the end), or `chars.length`. Computed once, so looking for a closing quote is O(1).
+ */
+function singleQuoteClosings(chars: readonly string[]): Int32Array {
+  const n = chars.length;
+  const next = new Int32Array(n + 1);
+  next[n] = n;
+  for (let j = n - 1; j >= 0; j--) {
+    const closes = SINGLE_QUOTES.has(chars[j]!) && (j + 1 >= n || isSpace(chars[j + 1]!));
+    next[j] = closes ? j : next[j + 1]!;
+  }
+  return next;
+}
+
+/**
+ * One word as it is read. Linear on purpose: the text is kept in parts (re-reading a growing string
+ * would copy it at every character), and whether it is still `--option=` is tracked as it grows.
+ */
+class WordText {
+  private readonly parts: string[] = [];
+  private equalsSigns = 0;
+  private length = 0;
+  private last = '';
+  private optionPrefix = false;
+
+  append(piece: string): void {
+    if (piece === '') return;
+    if (this.length < 3) {
+      // The first three characters decide whether this can be `--x…`; they never change later.
+      const head = (this.parts.join('') + piece).slice(0, 3);
+      this.optionPrefix = head.length === 3 && head.startsWith('--') && LETTER.test(head[2]!);
+    }
+    this.parts.push(piece);
+    this.length += piece.length;
+    this.last = piece[piece.length - 1]!;
+    for (const c of piece) if (c === '=') this.equalsSigns++;
+  }
+
+  /** The text is `--name=` with nothing after the `=` yet: a quote may open the value. */
+  endsAsOptionName(): boolean {
+    return this.optionPrefix && this.equalsSigns === 1 && this.last === '=';
+  }
+
+  toString(): string {
+    return this.parts.join('');
+  }
+}
+
 export function tokenize(input: string): TokenizeResult {
   const chars = Array.from(decodeSlackEntities(input));
   const n = chars.length;
+  const closings = singleQuoteClosings(chars);
   const tokens: Token[] = [];
   let i = 0;
   while (i < n) {
@@ -52,12 +102,12 @@ export function tokenize(input: string): TokenizeResult {
       i++;
       continue;
     }
-    let text = '';
+    const word = new WordText();
     let literal = false;
     let quoted = false;
     let atWordStart = true;
     if (DASHES.has(first) && i + 1 < n && LETTER.test(chars[i + 1]!)) {
-      text = '--';
+      word.append('--');
       atWordStart = false;
       i++;
     }
@@ -68,17 +118,17 @@ export function tokenize(input: string): TokenizeResult {
         continue;
       }
       if (isSpace(c)) break;
-      const mayOpen = atWordStart || (!literal && /^--[A-Za-z][^=]*=$/.test(text));
+      const mayOpen = atWordStart || (!literal && word.endsAsOptionName());
       if (mayOpen && DOUBLE_QUOTES.has(c)) {
         let j = i + 1;
-        let segment = '';
+        const segment: string[] = [];
         while (j < n && !DOUBLE_QUOTES.has(chars[j]!)) {
           const next = chars[j + 1];
           if (chars[j] === '\\' && next !== undefined && (next === '\\' || DOUBLE_QUOTES.has(next))) {
-            segment += next;
+            segment.push(next);
             j += 2;
           } else {
-            segment += chars[j]!;
+            segment.push(chars[j]!);
             j++;
           }
         }
@@ -88,26 +138,26 @@ export function tokenize(input: string): TokenizeResult {
         if (atWordStart) literal = true;
         quoted = true;
         atWordStart = false;
-        text += segment;
+        word.append(segment.join(''));
         i = j + 1;
         continue;
       }
       if (mayOpen && SINGLE_QUOTES.has(c)) {
-        let j = i + 1;
-        while (j < n && !(SINGLE_QUOTES.has(chars[j]!) && (j + 1 >= n || isSpace(chars[j + 1]!)))) j++;
+        const j = closings[i + 1]!;
         if (j < n) {
           if (atWordStart) literal = true;
           quoted = true;
           atWordStart = false;
-          text += chars.slice(i + 1, j).join('');
+          word.append(chars.slice(i + 1, j).join(''));
           i = j + 1;
           continue;
         }
       }
-      text += c;
+      word.append(c);
       atWordStart = false;
       i++;
     }
+    let text = word.toString();
     if (!quoted) {
       const inBackticks = /^`+([^`]+)`+$/.exec(text);
       if (inBackticks) {

@@ -3,6 +3,7 @@ import { formatCommand } from '../../../commands/grammar/format';
 import {
   GENERAL_USAGE,
   helpText,
+  MAX_COMMAND_LENGTH,
   parseCommand,
   STRATEGY_NAMES,
   SUBCOMMANDS,
@@ -10,7 +11,7 @@ import {
   type CutoverCommand,
   type UsageError,
 } from '../../../commands/grammar/parse';
-import { decodeSlackEntities } from '../../../commands/grammar/tokenize';
+import { decodeSlackEntities, tokenize } from '../../../commands/grammar/tokenize';
 import { assertWellFormed } from './well-formed';
 
 const UUID = '0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d';
@@ -537,5 +538,41 @@ describe('usage and help', () => {
 describe('inputs from outside TypeScript', () => {
   it.each<unknown>([undefined, null, 42, {}])('treats %p as empty text', (value) => {
     expect(parseCommand(value as string)).toEqual({ ok: true, command: { kind: 'help' } });
+  });
+});
+
+describe('long input', () => {
+  it('reads a command of the longest length taken', () => {
+    const head = `abort ${UUID} `;
+    const reason = 'x'.repeat(MAX_COMMAND_LENGTH - head.length);
+    expect(ok(head + reason)).toEqual({ kind: 'abort', runId: UUID, reason });
+  });
+
+  it.each([MAX_COMMAND_LENGTH + 1, 40_000])('refuses %i characters before reading them, saying why', (n) => {
+    const error = refused(`start ${'a'.repeat(n - 6)}`);
+    expect(error.message).toBe(
+      `the command is ${n} characters long; /cutover takes at most ${MAX_COMMAND_LENGTH}`,
+    );
+    expect(error.usage).toBe(GENERAL_USAGE);
+  });
+
+  // Inputs that made the earlier tokenizer re-read what it had read (quadratic); the tokens must
+  // not change with the rewrite.
+  it.each([
+    ['apostrophes that never close', "'a ".repeat(600), Array<string>(600).fill("'a")],
+    ['an option value full of =', `--a=${'x='.repeat(900)}`, [`--a=${'x='.repeat(900)}`]],
+    ['one long word', 'w'.repeat(1999), ['w'.repeat(1999)]],
+  ])('%s', (_name, text, words) => {
+    const result = tokenize(text);
+    expect(result.ok && result.tokens.map((token) => token.text)).toEqual(words);
+  });
+
+  it('opens a quote only right after --option=, however long the name', () => {
+    const result = tokenize(`--${'a'.repeat(1500)}="two words" x="y z"`);
+    expect(result.ok && result.tokens.map((token) => token.text)).toEqual([
+      `--${'a'.repeat(1500)}=two words`,
+      'x="y',
+      'z"',
+    ]);
   });
 });
