@@ -5,9 +5,11 @@ import {
   describeOutcome,
   escapeMrkdwn,
   formatDuration,
+  neutralizeMrkdwn,
   RUN_STATE_EMOJI,
   runElapsedMs,
   truncate,
+  truncateMrkdwn,
   userMention,
   utcDateTime,
 } from '../render';
@@ -114,7 +116,10 @@ export function threadNotes(run: Run, effects: readonly Effect[], cause: string)
     for (const step of run.steps) {
       const note = step.output?.['progressNote'];
       if (step.index === run.currentStep && typeof note === 'string') {
-        notes.push({ key: `progress:${step.index}:${note}`, text: truncate(note, 500) });
+        notes.push({
+          key: `progress:${step.index}:${note}`,
+          text: truncateMrkdwn(neutralizeMrkdwn(note), 500),
+        });
       }
     }
   }
@@ -123,7 +128,8 @@ export function threadNotes(run: Run, effects: readonly Effect[], cause: string)
     for (const step of run.steps) {
       const report = step.output?.['report'];
       if (step.state === 'succeeded' && step.finishedAt === run.updatedAt && typeof report === 'string') {
-        notes.push({ key: `report:${step.index}`, text: truncate(report, 3000) });
+        // Reports quote hook and database output: they keep their formatting, never a mention.
+        notes.push({ key: `report:${step.index}`, text: truncateMrkdwn(neutralizeMrkdwn(report), 3000) });
       }
     }
   }

@@ -197,6 +197,18 @@ export function escapeMrkdwn(text: string): string {
   return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 }
 
+/**
+ * For mrkdwn written elsewhere (a strategy's report, which quotes hook and database output): its
+ * formatting stays, but every `<` and `>` is escaped, so no mention, `<!channel>` or link can come
+ * out of it, whatever the output held. Idempotent: entities already escaped are left as they are.
+ */
+export function neutralizeMrkdwn(text: string): string {
+  return text
+    .replace(/&(?!(?:amp|lt|gt);)/g, '&amp;')
+    .replace(/</g, '&lt;')
+    .replace(/>/g, '&gt;');
+}
+
 /** Cuts `text` to at most `max` characters, ending with "…"; never splits a surrogate pair. */
 export function truncate(text: string, max: number): string {
   if (text.length <= max) return text;
