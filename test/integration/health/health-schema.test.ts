@@ -1,5 +1,12 @@
-// The targets file's `health` value: what it accepts, what it refuses, and secrets resolved at use.
-import { healthSchema, toHealthTarget, type HealthConfig } from '../../../src/config/health-schema';
+// The targets file's `health` value: what it accepts, what it refuses, and secrets resolved at use;
+// and the two-server form (from and to, or one value naming the server) of the volume swap.
+import {
+  healthSchema,
+  sidedHealthSchemaWith,
+  toHealthTarget,
+  toSideHealthTarget,
+  type HealthConfig,
+} from '../../../src/config/health-schema';
 import { SecretRef } from '../../../src/config/types';
 
 const PASSWORD = 'hunter2-s3cret-pa55';
@@ -124,5 +131,79 @@ describe('toHealthTarget', () => {
     expect(message).toMatch(expected);
     expect(message).not.toContain(PASSWORD);
     for (const value of Object.values(env)) if (value !== '') expect(message).not.toContain(value);
+  });
+});
+
+describe('sidedHealthSchemaWith (two servers: from and to)', () => {
+  const sided = sidedHealthSchemaWith({ instanceId: 'i-0123456789abcdef0', region: 'eu-west-1' });
+  const vars = { instanceId: 'i-0bbbbbbbbbbbbbbbb', region: 'eu-west-1' };
+
+  function refusal(input: unknown): string {
+    const result = sided.safeParse(input);
+    if (result.success) throw new Error(`expected ${JSON.stringify(input)} to be refused`);
+    return result.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`).join('\n');
+  }
+
+  it('takes a value per side, each resolved on its own', () => {
+    const config = sided.parse({ from: { postgres: 'env:OLD_URL' }, to: 'env:NEW_URL' });
+    expect(config).toEqual({
+      kind: 'sides',
+      from: { kind: 'postgres', url: new SecretRef('OLD_URL') },
+      to: { kind: 'secret', ref: new SecretRef('NEW_URL') },
+    });
+    const env = { OLD_URL: 'postgres://bot@old.internal/db', NEW_URL: 'postgres://bot@new.internal/db' };
+    expect(toSideHealthTarget(config, 'from', env, vars)).toEqual({ kind: 'postgres', url: env.OLD_URL });
+    expect(toSideHealthTarget(config, 'to', env, vars)).toEqual({ kind: 'postgres', url: env.NEW_URL });
+  });
+
+  it('takes one value that names the server, filled per side', () => {
+    const tcp = sided.parse({ tcp: '{instanceId}.{region}.compute.internal:5432' });
+    expect(tcp).toEqual({
+      kind: 'template',
+      health: { kind: 'tcp', host: '{instanceId}.{region}.compute.internal', port: 5432 },
+    });
+    expect(toSideHealthTarget(tcp, 'to', {}, vars)).toEqual({
+      kind: 'tcp',
+      host: 'i-0bbbbbbbbbbbbbbbb.eu-west-1.compute.internal',
+      port: 5432,
+    });
+    const http = sided.parse({ http: 'http://{instanceId}.internal:8008/health' });
+    expect(toSideHealthTarget(http, 'from', {}, { ...vars, instanceId: 'i-0aaaaaaaaaaaaaaaa' })).toEqual({
+      kind: 'http',
+      url: 'http://i-0aaaaaaaaaaaaaaaa.internal:8008/health',
+    });
+  });
+
+  it('fills an env: value that names the server, and refuses one that does not, without its value', () => {
+    const config = sided.parse('env:DB_URL');
+    const named = { DB_URL: `postgres://bot:${PASSWORD}@{instanceId}.internal/db` };
+    expect(toSideHealthTarget(config, 'to', named, vars)).toEqual({
+      kind: 'postgres',
+      url: `postgres://bot:${PASSWORD}@i-0bbbbbbbbbbbbbbbb.internal/db`,
+    });
+    const fixed = { DB_URL: `postgres://bot:${PASSWORD}@db.internal/db` };
+    expect(() => toSideHealthTarget(config, 'to', fixed, vars)).toThrow(
+      /DB_URL .*names one address for both servers/,
+    );
+    expect(() => toSideHealthTarget(config, 'to', fixed, vars)).not.toThrow(PASSWORD);
+  });
+
+  it.each<[unknown, RegExp]>([
+    [{ tcp: 'db.internal:5432' }, /^: names one address for both servers/],
+    [{ http: 'https://db.example.com/health' }, /names one address for both servers/],
+    [
+      { tcp: '{nodeId}.internal:5432' },
+      /^tcp: has unknown placeholder \{nodeId\}; available here: \{instanceId\}, \{region\}/,
+    ],
+    [{ from: { tcp: 'a.internal:5432' } }, /needs both from and to/],
+    [{ from: { tcp: 'a:1' }, to: { tcp: 'b:1' }, tcp: 'c:1' }, /has "tcp" beside from\/to/],
+    [{ from: { tcp: '{instanceId}:1' }, to: { tcp: 'b:1' } }, /^from.tcp: must be host:port/],
+    [{ from: 'postgres://u@h/db', to: 'env:X' }, /^from: must be env:NAME/],
+  ])('refuses %j', (input, expected) => {
+    expect(refusal(input)).toMatch(expected);
+  });
+
+  it('leaves the one-server schema without placeholders', () => {
+    expect(healthSchema.safeParse({ tcp: '{instanceId}.internal:5432' }).success).toBe(false);
   });
 });
