@@ -1,4 +1,4 @@
-// Amazon EC2 as the volume-swap and rolling-replace strategies see it: one EBS volume moving between
+// Amazon EC2 as the volume-swap and rolling-replace strategies see it: EBS volumes moving between
 // two instances, and replacement instances launched from a launch template.
 // Step-shaped like the RDS port: executors describe first, then act only if the world needs it.
 // EC2 Attach/Detach are not idempotent; an IncorrectState / VolumeInUse on a retry means "look
@@ -89,6 +89,8 @@ export interface Ec2Port {
   describeInstance(region: string, instanceId: string): Promise<InstanceDescription | null>;
   /** DryRun of DetachVolume and AttachVolume: resolves when EC2 says the caller may do both. */
   checkPermissions(region: string, volumeId: string, from: string, to: string, device: string): Promise<void>;
+  /** DryRun of CreateSnapshot: resolves when EC2 says the caller may snapshot the volume. */
+  checkSnapshotPermission(region: string, volumeId: string): Promise<void>;
   createSnapshot(region: string, volumeId: string, description: string): Promise<string>;
   describeSnapshot(region: string, snapshotId: string): Promise<SnapshotDescription | null>;
   detachVolume(region: string, volumeId: string, instanceId: string, force: boolean): Promise<void>;

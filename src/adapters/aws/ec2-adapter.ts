@@ -161,6 +161,23 @@ export class AwsEc2Adapter implements Ec2Port {
           ),
       },
     ];
+    await this.dryRuns(checks);
+  }
+
+  /** DryRun of CreateSnapshot of the volume: resolves when EC2 says the caller may snapshot it. */
+  async checkSnapshotPermission(region: string, volumeId: string): Promise<void> {
+    const client = this.ec2(region);
+    await this.dryRuns([
+      {
+        action: 'ec2:CreateSnapshot',
+        what: volumeId,
+        run: () => client.send(new CreateSnapshotCommand({ VolumeId: volumeId, DryRun: true })),
+      },
+    ]);
+  }
+
+  /** Runs every DryRun check; throws one `unauthorized` refusal naming all the denied ones. */
+  private async dryRuns(checks: readonly DryRunCheck[]): Promise<void> {
     const denied: { check: DryRunCheck; refusal: Ec2Refusal }[] = [];
     for (const check of checks) {
       let refusal: Ec2Refusal;

@@ -3,6 +3,8 @@
 // a person approved it, sent once), attach. EC2 Attach/Detach are not idempotent, so every function
 // describes first and acts only on what it sees; IncorrectState / VolumeInUse mean "look again".
 // Timeouts run from the request (recorded in the step's output), not from the step's start.
+// `lookDetach` / `lookAttach` are one look at one volume; the *Step functions are one volume's
+// whole step (rolling-replace), volume-set.ts the volume swap's steps over a set.
 import { fatal, needsHuman, retryable } from '../../engine/failures';
 import type { JsonObject } from '../../engine/types';
 import { Ec2Refusal, type Ec2Port, type VolumeDescription } from '../../ports/ec2';
@@ -100,6 +102,98 @@ export async function powerInstance(
   return { settled: false, shown: instance.state };
 }
 
+/** One look at a volume leaving an instance: off it now, or still on its way (with what to record). */
+export type DetachLook =
+  | { detached: true }
+  | {
+      detached: false;
+      /** The attachment's state (detaching, busy, attached) or the volume's, when it has none. */
+      state: string;
+      /** When the (plain) DetachVolume went out, if it did; null: not sent (not attached here). */
+      sentAtMs: number | null;
+      progress: JsonObject;
+    };
+
+/**
+ * Describes the volume and, when it is attached to `instanceId` and no detach was recorded as sent,
+ * sends a plain DetachVolume (`beforeSend` first: the caller's last check); with `force`, a forced one
+ * unless one was already sent. Never sends anything for a volume attached elsewhere: that is fatal.
+ */
+export async function lookDetach(
+  ec2: Ec2Port,
+  volume: Pick<VolumeMove, 'region' | 'volumeId'>,
+  instanceId: string,
+  progress: JsonObject,
+  nowMs: number,
+  options: { force?: boolean; beforeSend?: () => Promise<void> } = {},
+): Promise<DetachLook> {
+  const seen = await describeVolume(ec2, volume);
+  const attachment = attachmentTo(seen, instanceId);
+  if (!attachment) {
+    if (seen.attachments.length === 0 && seen.state === 'available') return { detached: true };
+    if (seen.attachments.length > 0) {
+      throw fatal(
+        `${volume.volumeId} is attached to ${seen.attachments.map((a) => a.instanceId).join(', ')}, not ${instanceId}`,
+      );
+    }
+    return {
+      detached: false,
+      state: seen.state,
+      sentAtMs: null,
+      progress: { ...progress, volume: seen.state },
+    };
+  }
+  if (attachment.state === 'attached' && typeof progress['detachSentAtMs'] !== 'number') {
+    await options.beforeSend?.();
+    await tolerateIncorrectState(() => ec2.detachVolume(volume.region, volume.volumeId, instanceId, false));
+    return {
+      detached: false,
+      state: 'detaching',
+      sentAtMs: nowMs,
+      progress: { attachment: 'detaching', detachSentAtMs: nowMs },
+    };
+  }
+  // The timeout runs from the request, not from the step's start: retries and a crash recovery
+  // before the request must not use it up.
+  const sentAt = typeof progress['detachSentAtMs'] === 'number' ? progress['detachSentAtMs'] : nowMs;
+  const forced = progress['forced'] === true;
+  const state: JsonObject = {
+    attachment: attachment.state,
+    detachSentAtMs: sentAt,
+    ...(forced ? { forced, ...pick(progress, 'forcedAtMs') } : {}),
+  };
+  if (options.force === true && !forced) {
+    await tolerateIncorrectState(() => ec2.detachVolume(volume.region, volume.volumeId, instanceId, true));
+    return {
+      detached: false,
+      state: attachment.state,
+      sentAtMs: sentAt,
+      progress: { ...state, forced: true, forcedAtMs: nowMs },
+    };
+  }
+  return { detached: false, state: attachment.state, sentAtMs: sentAt, progress: state };
+}
+
+function pick(record: JsonObject, key: string): JsonObject {
+  const value = record[key];
+  return value === undefined ? {} : { [key]: value };
+}
+
+/** The needs-human message of a volume stuck detaching: what a force detach risks. */
+export function stuckDetachMessage(
+  volumeId: string,
+  state: string,
+  instanceId: string,
+  stuckMs: number,
+  restoreHint: string,
+): string {
+  return (
+    `${volumeId} is still ${state} on ${instanceId} after ${Math.round(stuckMs / 1000)} s. ` +
+    'A force detach is like pulling the disk out of a running server: writes the instance has not flushed are lost and the file system may need recovery. ' +
+    `Check that the database on the old server is really stopped. Approving this gate force-detaches the volume; ${restoreHint}`
+  );
+}
+
 /**
  * Detaches the volume from `instanceId`; `force` only when a person approved it, and only once.
  * `restoreHint` tells the person at the gate what abort does.
@@ -112,46 +206,65 @@ export async function detachVolumeStep(
   undo: boolean,
   restoreHint = 'abort leaves it where it is and starts the database on the old server again.',
 ): Promise<StepResult> {
-  const progress = progressOf(ctx, undo);
-  const seen = await describeVolume(ec2, volume);
-  const attachment = attachmentTo(seen, instanceId);
-  if (!attachment) {
-    if (seen.attachments.length === 0 && seen.state === 'available')
-      return { type: 'done', output: { volume: 'available' } };
-    if (seen.attachments.length > 0) {
-      throw fatal(
-        `${volume.volumeId} is attached to ${seen.attachments.map((a) => a.instanceId).join(', ')}, not ${instanceId}`,
-      );
-    }
-    return waiting(volume, { ...progress, volume: seen.state });
-  }
   const now = ctx.clock.now().getTime();
-  if (attachment.state === 'attached' && typeof progress['detachSentAtMs'] !== 'number') {
-    await tolerateIncorrectState(() => ec2.detachVolume(volume.region, volume.volumeId, instanceId, false));
-    return waiting(volume, { attachment: 'detaching', detachSentAtMs: now });
-  }
-  // The timeout runs from the request, not from the step's start: retries and a crash recovery
-  // before the request must not use it up.
-  const sentAt = typeof progress['detachSentAtMs'] === 'number' ? progress['detachSentAtMs'] : now;
-  const forced = progress['forced'] === true;
-  const state: JsonObject = {
-    attachment: attachment.state,
-    detachSentAtMs: sentAt,
-    ...(forced ? { forced } : {}),
-  };
   // detaching / busy: give it time; never force on the bot's own judgement, and force only once.
-  if (!undo && ctx.humanOverride && !forced) {
-    await tolerateIncorrectState(() => ec2.detachVolume(volume.region, volume.volumeId, instanceId, true));
-    return waiting(volume, { ...state, forced: true });
-  }
-  if (!undo && !ctx.humanOverride && now - sentAt > volume.detachTimeout) {
+  const look = await lookDetach(ec2, volume, instanceId, progressOf(ctx, undo), now, {
+    force: !undo && ctx.humanOverride,
+  });
+  if (look.detached) return { type: 'done', output: { volume: 'available' } };
+  if (look.sentAtMs !== null && !undo && !ctx.humanOverride && now - look.sentAtMs > volume.detachTimeout) {
     throw needsHuman(
-      `${volume.volumeId} is still ${attachment.state} on ${instanceId} after ${Math.round((now - sentAt) / 1000)} s. ` +
-        'A force detach is like pulling the disk out of a running server: writes the instance has not flushed are lost and the file system may need recovery. ' +
-        `Check that the database on the old server is really stopped. Approving this gate force-detaches the volume; ${restoreHint}`,
+      stuckDetachMessage(volume.volumeId, look.state, instanceId, now - look.sentAtMs, restoreHint),
     );
   }
-  return waiting(volume, state);
+  return waiting(volume, look.progress);
+}
+
+/** One look at a volume going onto an instance: attached, or on its way (with what to record). */
+export type AttachLook =
+  | { attached: true; device: string }
+  | {
+      attached: false;
+      state: string;
+      /** When AttachVolume went out (recorded), if it did. */
+      sentAtMs: number | null;
+      /** Attached (or on its way) to another instance: nothing was sent. */
+      elsewhere: string | null;
+      progress: JsonObject;
+    };
+
+/** Describes the volume and attaches it to `instanceId` at `device` once it is free. */
+export async function lookAttach(
+  ec2: Ec2Port,
+  volume: Pick<VolumeMove, 'region' | 'volumeId' | 'device'>,
+  instanceId: string,
+  progress: JsonObject,
+  nowMs: number,
+): Promise<AttachLook> {
+  const seen = await describeVolume(ec2, volume);
+  const attachment = attachmentTo(seen, instanceId);
+  if (attachment?.state === 'attached') return { attached: true, device: attachment.device };
+  if (!attachment && seen.attachments.length === 0 && seen.state === 'available') {
+    await tolerateIncorrectState(() =>
+      ec2.attachVolume(volume.region, volume.volumeId, instanceId, volume.device),
+    );
+    return {
+      attached: false,
+      state: 'attaching',
+      sentAtMs: nowMs,
+      elsewhere: null,
+      progress: { attachment: 'attaching', attachSentAtMs: nowMs },
+    };
+  }
+  const state = attachment?.state ?? seen.state;
+  const sentAt = typeof progress['attachSentAtMs'] === 'number' ? progress['attachSentAtMs'] : null;
+  return {
+    attached: false,
+    state,
+    sentAtMs: sentAt,
+    elsewhere: attachment ? null : (seen.attachments[0]?.instanceId ?? null),
+    progress: { attachment: state, ...(sentAt !== null ? { attachSentAtMs: sentAt } : {}) },
+  };
 }
 
 /** Attaches the volume to `instanceId` at the device and waits until attached. */
@@ -163,24 +276,15 @@ export async function attachVolumeStep(
   timeoutMs: number | null,
   undo: boolean,
 ): Promise<StepResult> {
-  const progress = progressOf(ctx, undo);
-  const seen = await describeVolume(ec2, volume);
-  const attachment = attachmentTo(seen, instanceId);
-  if (attachment?.state === 'attached')
-    return { type: 'done', output: { attachedTo: instanceId, device: attachment.device } };
   const now = ctx.clock.now().getTime();
-  if (!attachment && seen.attachments.length === 0 && seen.state === 'available') {
-    await tolerateIncorrectState(() =>
-      ec2.attachVolume(volume.region, volume.volumeId, instanceId, volume.device),
-    );
-    return waiting(volume, { attachment: 'attaching', attachSentAtMs: now });
-  }
+  const look = await lookAttach(ec2, volume, instanceId, progressOf(ctx, undo), now);
+  if (look.attached) return { type: 'done', output: { attachedTo: instanceId, device: look.device } };
   // As for the detach: the timeout runs from the request.
-  const sentAt = typeof progress['attachSentAtMs'] === 'number' ? progress['attachSentAtMs'] : now;
+  const sentAt = look.sentAtMs ?? now;
   if (timeoutMs !== null && now - sentAt > timeoutMs) {
-    throw fatal(`${volume.volumeId} did not attach to ${instanceId} (${attachment?.state ?? seen.state})`);
+    throw fatal(`${volume.volumeId} did not attach to ${instanceId} (${look.state})`);
   }
-  return waiting(volume, { attachment: attachment?.state ?? seen.state, attachSentAtMs: sentAt });
+  return waiting(volume, { attachment: look.state, attachSentAtMs: sentAt });
 }
 
 /**

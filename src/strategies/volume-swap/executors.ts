@@ -1,324 +1,434 @@
-// Executors of a volume swap. EC2 Attach/Detach are not idempotent, so every executor describes the
-// volume first and acts only on what it sees; IncorrectState / VolumeInUse mean "look again".
-import { toHealthTarget } from '../../config/health-schema';
-import { toHookCommand } from '../../config/hook-schema';
-import { fatal, needsHuman, retryable } from '../../engine/failures';
-import type { Ec2Port } from '../../ports/ec2';
-import type { HealthChecker } from '../../ports/health';
-import type { HookRunner } from '../../ports/hooks';
-import type { PreflightCheck, StepContext, StepExecutor, StepResult } from '../types';
-import { isEc2Power, type PowerConfig, type VolumeSwapSettings } from './config';
-import {
-  asFailure,
-  attachmentTo,
-  attachVolumeStep,
-  detachVolumeStep,
-  dryRunCheck,
-  powerInstance,
-  progressOf,
-  refuseFailedChecks,
-  waiting,
-} from './ec2-steps';
-import { settingsOf } from './plan';
+// Executors of a volume swap, forward. The order of proofs: read which data `from` serves, record it,
+// stop; prove it down (refused connections in a row); snapshot every volume (not waited for: an
+// EBS snapshot's point in time is its request); prove it down again and run verifyDown right
+// before the first DetachVolume; attach in order; start on `to` and require the same data.
+// EC2 Attach/Detach are not idempotent, so every look describes first; the undos are in undo.ts.
+import { fatal } from '../../engine/failures';
+import { Ec2Refusal, type Ec2Port } from '../../ports/ec2';
+import type { HealthResult } from '../../ports/health';
+import type { StepContext, StepExecutor, StepResult } from '../types';
+import { isEc2Power, volumeList, type SwapVolume } from './config';
+import { asFailure, refuseFailedChecks, stuckDetachMessage } from './ec2-steps';
+import { runHookOn } from './hooks';
+import { volumeSwapPreflight } from './preflight';
+import { describeReading, SideProbes, type DownProof } from './probes';
+import { progressJson, progressOfStep, readProgress, type SwapProgress } from './progress';
+import { approved, approvedList, decide, pollWithin } from './step-rules';
+import { undoExecutors } from './undo';
+import { clockMs, sidePower, volumeOf, type VolumeSwapDeps } from './side-power';
+import { lookAttachSet, lookDetachSet, once, type SetLook } from './volume-set';
 
-export interface VolumeSwapDeps {
-  ec2: Ec2Port;
-  health: HealthChecker;
-  hooks: HookRunner;
-  env: NodeJS.ProcessEnv;
-  /** Wall time in ms for the measured write-unavailable window. */
-  nowMs?: () => number;
-}
+export type { VolumeSwapDeps };
 
-const HEALTH_TIMEOUT_MS = 3_000;
-
-type Volume = VolumeSwapSettings['volume'];
-
-function volumeOf(ctx: Pick<StepContext, 'target'>): Volume {
-  return settingsOf(ctx.target).volume;
-}
-
-/** Time since this step first started, by the Clock (timeouts are decisions, so testable). */
+/** Time since this step first started, by the Clock. */
 function elapsedMs(ctx: StepContext): number {
-  return ctx.step.startedAt ? ctx.clock.now().getTime() - Date.parse(ctx.step.startedAt) : 0;
+  return ctx.step.startedAt ? clockMs(ctx) - Date.parse(ctx.step.startedAt) : 0;
+}
+
+function waiting(volume: SwapVolume, progress: SwapProgress): StepResult {
+  return { type: 'wait', delayMs: volume.pollInterval, output: progressJson(progress) };
+}
+
+/** A reading a person may vouch against: nothing answered (a person knows why, say a firewall). */
+function vouchable(reading: HealthResult): boolean {
+  return reading.reach !== 'answers' && reading.reach !== 'rejected';
 }
 
 export function volumeSwapExecutors(deps: VolumeSwapDeps): Record<string, StepExecutor> {
-  const { ec2, health, hooks, env } = deps;
+  const { ec2, hooks, env } = deps;
   const nowMs = deps.nowMs ?? Date.now;
+  const probesOf = (volume: SwapVolume) => new SideProbes(deps.health, env, volume);
 
-  const isHealthy = async (volume: Volume): Promise<{ healthy: boolean; detail: string }> =>
-    health.check(toHealthTarget(volume.health, env), HEALTH_TIMEOUT_MS);
-
-  const hookVars = (volume: Volume, instanceId: string): Record<string, string> => ({
-    instanceId,
-    'from.instanceId': volume.from.instanceId,
-    'to.instanceId': volume.to.instanceId,
-    volumeId: volume.volumeId,
-    device: volume.device,
-    region: volume.region,
-  });
-
-  const runPowerHook = async (
-    power: PowerConfig,
-    volume: Volume,
-    instanceId: string,
-    what: string,
-  ): Promise<void> => {
-    if (isEc2Power(power)) throw new Error('not a hook');
-    const { hook } = toHookCommand(power, env);
-    const result = await hooks.run(hook, hookVars(volume, instanceId));
-    if (result.timedOut || result.exitCode !== 0) {
-      const how = `exit ${String(result.exitCode)}${result.timedOut ? ', timed out' : ''}`;
-      throw retryable(`the ${what} hook did not succeed (${how}): ${result.output.slice(-500)}`);
-    }
-  };
-
-  /** Brings the database down on `instanceId` and waits until the health check fails. */
-  const stopOn = async (
-    ctx: StepContext,
-    instanceId: string,
-    power: PowerConfig,
-    undo: boolean,
-  ): Promise<StepResult> => {
-    const volume = volumeOf(ctx);
-    const progress = progressOf(ctx, undo);
-    const stoppedAtMs = typeof progress['stoppedAtMs'] === 'number' ? progress['stoppedAtMs'] : nowMs();
-    if (isEc2Power(power)) {
-      const instance = await powerInstance(ec2, volume.region, instanceId, 'stopped');
-      if (!instance.settled) return waiting(volume, { stoppedAtMs, instance: instance.shown });
-    } else if (progress['hookRan'] !== true) {
-      // Always, even when the health check already fails: a hung database answers no probe but
-      // still has the volume's files open, and a stop hook is safe to run on a stopped one.
-      await runPowerHook(power, volume, instanceId, 'stop');
-      return waiting(volume, { stoppedAtMs, hookRan: true });
-    }
-    // Down means the health check fails: only then is the volume touched.
-    const probe = await isHealthy(volume);
-    if (!probe.healthy) return { type: 'done', output: { stoppedAtMs, downBecause: probe.detail } };
-    if (!undo && elapsedMs(ctx) > volume.stopTimeout) {
-      throw needsHuman(
-        `the database still answers (${probe.detail}) after the stop; the volume was not touched. Check ${instanceId}, then retry or abort.`,
-      );
-    }
-    return waiting(volume, { stoppedAtMs, hookRan: true, stillUp: probe.detail });
-  };
-
-  /** Starts the database on `instanceId` and waits until the health check passes. */
-  const startOn = async (
-    ctx: StepContext,
-    instanceId: string,
-    power: PowerConfig,
-    undo: boolean,
-  ): Promise<StepResult> => {
-    const volume = volumeOf(ctx);
-    const progress = progressOf(ctx, undo);
-    if (isEc2Power(power)) {
-      const instance = await powerInstance(ec2, volume.region, instanceId, 'running');
-      if (!instance.settled) return waiting(volume, { instance: instance.shown });
-    } else if (progress['hookRan'] !== true) {
-      const probe = await isHealthy(volume);
-      if (!probe.healthy) await runPowerHook(power, volume, instanceId, 'start');
-      return waiting(volume, { hookRan: true });
-    }
-    const probe = await isHealthy(volume);
-    if (probe.healthy) {
-      const report = `:leftwards_arrow_with_hook: The database runs on ${instanceId} again (${probe.detail}).`;
+  const preflight: StepExecutor = {
+    async execute(ctx) {
+      const volume = volumeOf(ctx);
+      // Throttling or a passing outage is not a refusal: surface it as a retry first.
+      for (const { volumeId } of volume.volumes)
+        await ec2.describeVolume(volume.region, volumeId).catch(asFailure);
+      await ec2.describeInstance(volume.region, volume.to.instanceId).catch(asFailure);
+      const result = await volumeSwapPreflight(ec2, probesOf(volume), volume);
+      const checks = refuseFailedChecks(result.checks);
       return {
         type: 'done',
-        output: { healthyAtMs: nowMs(), health: probe.detail, ...(undo ? { report } : {}) },
+        output: {
+          checks,
+          warnings: result.checks
+            .filter((check) => check.warning)
+            .map((check) => `${check.name}: ${check.detail}`),
+          fromIdentity: result.fromIdentity,
+        },
       };
-    }
-    if (!undo && elapsedMs(ctx) > volume.healthTimeout) {
-      throw needsHuman(
-        `the database on ${instanceId} has not become healthy (${probe.detail}). Retry to keep waiting, or abort to roll back: the volume goes back to ${volume.from.instanceId} and the database starts there.`,
-      );
-    }
-    return waiting(volume, { hookRan: true, notYet: probe.detail });
+    },
   };
 
-  const detachFrom = (ctx: StepContext, instanceId: string, undo: boolean): Promise<StepResult> =>
-    detachVolumeStep(ec2, ctx, volumeOf(ctx), instanceId, undo);
-
-  const attachTo = (
+  /** CreateSnapshot of every volume not in `known` (in parallel); never waits for completion. */
+  const snapshotAll = async (
     ctx: StepContext,
-    instanceId: string,
-    timeoutMs: number | null,
-    undo: boolean,
-  ): Promise<StepResult> => attachVolumeStep(ec2, ctx, volumeOf(ctx), instanceId, timeoutMs, undo);
+    volume: SwapVolume,
+    known: Record<string, string>,
+    when: string,
+  ): Promise<{ ids: Record<string, string>; refused: Ec2Refusal | Error | null }> => {
+    const ids = { ...known };
+    const missing = volume.volumes.filter(({ volumeId }) => ids[volumeId] === undefined);
+    const results = await Promise.allSettled(
+      missing.map(async ({ volumeId }) => {
+        const description = `cutover-bot ${ctx.target.name} run ${ctx.run.id}: ${volumeId} ${when}`;
+        ids[volumeId] = await ec2.createSnapshot(volume.region, volumeId, description);
+      }),
+    );
+    const failure = results.find((result) => result.status === 'rejected');
+    return { ids, refused: failure ? (failure.reason as Error) : null };
+  };
 
-  /** Undo of the start on `to`: stop the database there so the volume can go back. */
-  const stopOnUndo = async (ctx: StepContext): Promise<StepResult> => {
-    const volume = volumeOf(ctx);
-    if (isEc2Power(volume.stop)) return stopOn(ctx, volume.to.instanceId, volume.stop, true);
-    if (progressOf(ctx, true)['hookRan'] === true)
-      return { type: 'done', output: { stopped: volume.to.instanceId } };
-    await runPowerHook(volume.stop, volume, volume.to.instanceId, 'stop');
-    return { type: 'wait', delayMs: 0, output: { hookRan: true } };
+  const snapshotBeforeGate: StepExecutor = {
+    async execute(ctx) {
+      const volume = volumeOf(ctx);
+      const known = (ctx.step.output?.['snapshotIds'] ?? {}) as Record<string, string>;
+      const { ids, refused } = await snapshotAll(ctx, volume, known, 'before the gate (database running)');
+      if (refused) {
+        await ctx.saveProgress({ snapshotIds: ids });
+        asFailure(refused);
+      }
+      const list = Object.entries(ids).map(([volumeId, id]) => `${id} (${volumeId})`);
+      return {
+        type: 'done',
+        output: {
+          snapshotIds: ids,
+          report: `:camera: Snapshot ${list.join(', ')} requested of the running database (crash-consistent; not waited for).`,
+        },
+      };
+    },
+  };
+
+  const stopFrom: StepExecutor = {
+    async execute(ctx) {
+      const volume = volumeOf(ctx);
+      const probes = probesOf(volume);
+      const power = sidePower(deps, volume, probes);
+      let progress = readProgress(ctx, false);
+      const stopFailed = (summary: string) =>
+        decide(
+          `the stop hook on ${volume.from.instanceId} did not succeed; the volumes were not touched. ` +
+            `Check the database there, then retry (the hook runs again) or abort.\n${summary}`,
+          'stop_failed',
+        );
+      if (progress.stopRequested !== true) {
+        // Which data `from` serves, read while it still answers: the start on `to` must show the same.
+        const before = await probes.check('from');
+        const atPreflight = progressOfStep(ctx, 'preflight')?.fromIdentity ?? null;
+        progress = {
+          ...progress,
+          fromIdentity: before.identity ?? atPreflight,
+          identitySeenAt: before.identity !== null ? 'stop' : atPreflight !== null ? 'preflight' : 'nowhere',
+          stopRequested: true,
+          stoppedAtMs: nowMs(),
+        };
+        // Durable before the stop: after it, the identity can no longer be read.
+        await ctx.saveProgress(progressJson(progress));
+        // Always, even when the check already fails: a hung database answers no probe but still
+        // has the volumes' files open, and a stop hook is safe to run on a stopped one.
+        await power.request('from', volume.stop, stopFailed);
+      } else if (isEc2Power(volume.stop) || ctx.resumed || approved(ctx, 'stop_failed')) {
+        // StopInstances goes out only to a running instance; a hook runs again after a crash or a retry.
+        await power.request('from', volume.stop, stopFailed);
+      }
+      let proof = await pollWithin(
+        () => power.proveDown('from'),
+        (seen) => seen.down,
+        volume.pollInterval,
+      );
+      if (!proof.down && approved(ctx, 'not_down') && vouchable(proof.last)) {
+        proof = { ...proof, down: true };
+        progress = {
+          ...progress,
+          vouchedDown: true,
+          downBecause: `a person vouched: ${describeReading(proof.last)}`,
+        };
+      }
+      if (!proof.down) {
+        if (elapsedMs(ctx) > volume.stopTimeout) throw notDown(volume, proof, 'after the stop');
+        return waiting(volume, { ...progress, notYet: `${proof.instance}, ${describeReading(proof.last)}` });
+      }
+      progress = {
+        ...progress,
+        downAtMs: nowMs(),
+        downBecause: progress.downBecause ?? `${volume.downProbes} × ${describeReading(proof.last)}`,
+      };
+      if (volume.snapshot && progress.snapshotIds === undefined && !approved(ctx, 'snapshot_failed')) {
+        const { ids, refused } = await snapshotAll(ctx, volume, {}, 'after the clean stop');
+        if (refused) {
+          await ctx.saveProgress(progressJson({ ...progress, snapshotIds: ids }));
+          if (refused instanceof Ec2Refusal && refused.retryable) asFailure(refused);
+          throw decide(
+            `the snapshot after the clean stop was refused (${refused.message}). The database on ${volume.from.instanceId} is stopped and nothing was detached. ` +
+              'Retry anyway to move the volumes without it, or abort (abort starts the database again).',
+            'snapshot_failed',
+          );
+        }
+        progress = { ...progress, snapshotIds: ids };
+      }
+      const { notYet: _notYet, ...done } = progress;
+      return { type: 'done', output: progressJson(done) };
+    },
+  };
+
+  const detachFrom: StepExecutor = {
+    async execute(ctx) {
+      const volume = volumeOf(ctx);
+      const probes = probesOf(volume);
+      const power = sidePower(deps, volume, probes);
+      let progress = readProgress(ctx, false);
+      // Right before the first DetachVolume: down still (a supervisor may have restarted it), and
+      // the operator's own check. Recorded, so that a resumed attempt does not ask again.
+      const beforeSend = once(async () => {
+        if (progress.detachRequestedAtMs !== undefined) return;
+        const proof = await power.proveDown('from');
+        // A person who vouched at the stop vouched for this reading too, as long as nothing answers.
+        const vouched =
+          approved(ctx, 'not_down') || progressOfStep(ctx, 'stop-database')?.vouchedDown === true;
+        if (!proof.down && !(vouched && vouchable(proof.last)))
+          throw notDown(volume, proof, 'right before the detach');
+        let verifiedDown = `${volume.downProbes} × ${describeReading(proof.last)}`;
+        if (volume.verifyDown) {
+          const outcome = await runHookOn(hooks, env, volume.verifyDown, volume, volume.from.instanceId);
+          if (!outcome.ok) {
+            throw decide(
+              `verifyDown did not succeed on ${volume.from.instanceId}: the volumes were not detached. ` +
+                `Make sure the database is stopped and the file systems unmounted there, then retry (verifyDown runs again), or abort.\n${outcome.summary}`,
+              'verify_down_failed',
+            );
+          }
+          verifiedDown = `${verifiedDown}; verifyDown: ${outcome.summary}`;
+        }
+        progress = { ...progress, detachRequestedAtMs: nowMs(), verifiedDown };
+        await ctx.saveProgress(progressJson(progress));
+      });
+      let force = approvedList(ctx, 'detach_stuck', 'volumes');
+      let volumes = progress.volumes ?? {};
+      const set = await pollWithin(
+        async () => {
+          const look = await lookDetachSet(ec2, volume, volume.from.instanceId, volumes, clockMs(ctx), {
+            force,
+            beforeSend,
+          });
+          volumes = look.volumes;
+          force = [];
+          return look;
+        },
+        (look) => look.done,
+        volume.pollInterval,
+      );
+      progress = { ...progress, volumes };
+      if (set.done) return { type: 'done', output: progressJson(progress) };
+      const now = clockMs(ctx);
+      const stuck = set.pending.filter(
+        ({ sinceMs }) => sinceMs !== null && now - sinceMs > volume.detachTimeout,
+      );
+      if (stuck.length > 0) {
+        const [first] = stuck;
+        throw decide(
+          stuckDetachMessage(
+            stuck.map(({ volumeId }) => volumeId).join(', '),
+            first?.state ?? 'detaching',
+            volume.from.instanceId,
+            now - (first?.sinceMs ?? now),
+            'abort re-attaches every volume to the old server and starts the database there again.',
+          ),
+          'detach_stuck',
+          { volumes: stuck.map(({ volumeId }) => volumeId) },
+        );
+      }
+      return waiting(volume, progress);
+    },
+  };
+
+  const attachTo: StepExecutor = {
+    async execute(ctx) {
+      const volume = volumeOf(ctx);
+      const progress = readProgress(ctx, false);
+      let volumes = progress.volumes ?? {};
+      const set: SetLook = await pollWithin(
+        async () => {
+          const look = await lookAttachSet(ec2, volume, volume.to.instanceId, volumes, clockMs(ctx));
+          volumes = look.volumes;
+          return look;
+        },
+        (look) => look.done,
+        volume.pollInterval,
+      );
+      if (set.done) return { type: 'done', output: progressJson({ ...progress, volumes }) };
+      const [pending] = set.pending;
+      const now = clockMs(ctx);
+      if (pending?.elsewhere)
+        throw fatal(
+          `${pending.volumeId} is attached to ${pending.elsewhere}, not free for ${volume.to.instanceId}`,
+        );
+      // As for the detach: the timeout runs from the request.
+      if (pending?.sinceMs != null && now - pending.sinceMs > volume.attachTimeout)
+        throw fatal(`${pending.volumeId} did not attach to ${volume.to.instanceId} (${pending.state})`);
+      return waiting(volume, { ...progress, volumes });
+    },
+  };
+
+  const startTo: StepExecutor = {
+    async execute(ctx) {
+      const volume = volumeOf(ctx);
+      const probes = probesOf(volume);
+      const power = sidePower(deps, volume, probes);
+      let progress = readProgress(ctx, false);
+      const expected = progressOfStep(ctx, 'stop-database')?.fromIdentity ?? null;
+      const startFailed = (summary: string) =>
+        decide(
+          `the start hook on ${volume.to.instanceId} did not succeed. Retry (the hook runs again), or abort to roll back: the volumes go back to ${volume.from.instanceId} and the database starts there.\n${summary}`,
+          'start_failed',
+        );
+      // A hook start runs again after a crash, and after a person retries a refused start.
+      const again =
+        approved(ctx, 'start_failed') ||
+        approved(ctx, 'wrong_identity') ||
+        (ctx.resumed && !isEc2Power(volume.start));
+      if (progress.startRequested !== true || again) {
+        progress = { ...progress, startRequested: true, startRequestedAtMs: clockMs(ctx) };
+        await power.request('to', volume.start, startFailed);
+      } else if (isEc2Power(volume.start)) {
+        // StartInstances goes out only to a stopped instance.
+        await power.request('to', volume.start, startFailed);
+      }
+      // "Keep waiting": another healthTimeout from now.
+      if (approved(ctx, 'not_healthy')) progress = { ...progress, startRequestedAtMs: clockMs(ctx) };
+      const reading = await pollWithin(
+        async () => ((await power.running('to', volume.start)) ? probes.check('to') : null),
+        (seen) => seen?.healthy === true,
+        volume.pollInterval,
+      );
+      if (reading?.healthy !== true) {
+        const since = progress.startRequestedAtMs ?? clockMs(ctx);
+        const seen = reading ? describeReading(reading) : 'the instance is not running yet';
+        if (clockMs(ctx) - since > volume.healthTimeout) {
+          throw decide(
+            `the database on ${volume.to.instanceId} has not become healthy (${seen}). Retry to keep waiting, or abort to roll back: the volumes go back to ${volume.from.instanceId} and the database starts there.`,
+            'not_healthy',
+          );
+        }
+        return waiting(volume, { ...progress, notYet: seen });
+      }
+      const verdict = sameData(probes.readsIdentity('to'), expected, reading, volume);
+      if (verdict !== null && !(verdict.decision === 'identity_unknown' && approved(ctx, 'identity_unknown')))
+        throw decide(verdict.message, verdict.decision);
+      const { notYet: _notYet, ...rest } = progress;
+      return {
+        type: 'done',
+        output: progressJson({
+          ...rest,
+          healthyAtMs: nowMs(),
+          identity: reading.identity,
+          health: reading.detail,
+        }),
+      };
+    },
+  };
+
+  const report: StepExecutor = {
+    async execute(ctx) {
+      const volume = volumeOf(ctx);
+      const stopped = progressOfStep(ctx, 'stop-database');
+      const started = progressOfStep(ctx, 'start-database');
+      const windowMs =
+        stopped?.stoppedAtMs !== undefined && started?.healthyAtMs !== undefined
+          ? started.healthyAtMs - stopped.stoppedAtMs
+          : null;
+      const identity =
+        started?.identity && started.identity === stopped?.fromIdentity
+          ? `the same data on both: system identifier ${started.identity}`
+          : started?.identity
+            ? `system identifier ${started.identity} (accepted by a person without a reading on ${volume.from.instanceId})`
+            : 'not verified (the health check of to does not read it)';
+      const snapshots = await describeSnapshots(ec2, volume.region, {
+        ...(progressOfStep(ctx, 'snapshot')?.snapshotIds ?? {}),
+        ...(stopped?.snapshotIds ?? {}),
+      });
+      const lines = [
+        ':white_check_mark: *Volumes moved.*',
+        `• ${volumeList(volume)} ${volume.volumes.length > 1 ? 'are' : 'is'} attached to ${volume.to.instanceId}; the database is healthy there, ${identity}.`,
+        `• Write-unavailable window (stop → healthy with the right data): ${windowMs === null ? 'unknown' : `${(windowMs / 1000).toFixed(1)} s`}`,
+        ...(snapshots.length > 0 ? [`• Snapshots: ${snapshots.join(', ')}`] : []),
+        `• ${volume.from.instanceId} is left intact (stopped database, no data volume) until you retire it.`,
+      ];
+      return { type: 'done', output: { writeUnavailableMs: windowMs, report: lines.join('\n') } };
+    },
   };
 
   return {
-    'vs-preflight': {
-      async execute(ctx) {
-        const volume = volumeOf(ctx);
-        // Throttling or a passing outage is not a refusal: surface it as a retry first.
-        await ec2.describeVolume(volume.region, volume.volumeId).catch(asFailure);
-        await ec2.describeInstance(volume.region, volume.to.instanceId).catch(asFailure);
-        const checks = refuseFailedChecks(await volumeSwapPreflight(ec2, volume));
-        return { type: 'done', output: { checks } };
-      },
-    },
-
-    'vs-snapshot': {
-      async execute(ctx): Promise<StepResult> {
-        const volume = volumeOf(ctx);
-        const known = ctx.step.output?.['snapshotId'];
-        const snapshotId =
-          typeof known === 'string'
-            ? known
-            : await ec2
-                .createSnapshot(
-                  volume.region,
-                  volume.volumeId,
-                  `cutover-bot safety snapshot before run ${ctx.run.id}`,
-                )
-                .catch(asFailure);
-        const snapshot = await ec2.describeSnapshot(volume.region, snapshotId).catch(asFailure);
-        if (snapshot?.state === 'completed') {
-          return {
-            type: 'done',
-            output: { snapshotId, report: `:camera: Safety snapshot ${snapshotId} completed.` },
-          };
-        }
-        if (snapshot?.state === 'error') throw fatal(`snapshot ${snapshotId} failed`);
-        // A note for the thread at every quarter, not at every poll.
-        const percent = Number.parseInt(snapshot?.progress ?? '0', 10) || 0;
-        const progressNote = `:camera: Snapshot ${snapshotId} of ${volume.volumeId}: ${Math.floor(percent / 25) * 25}% or more`;
-        return {
-          type: 'wait',
-          delayMs: volume.pollInterval,
-          output: { snapshotId, progress: snapshot?.progress ?? '0%', progressNote },
-        };
-      },
-    },
-
-    'vs-stop-from': {
-      execute: (ctx) => stopOn(ctx, volumeOf(ctx).from.instanceId, volumeOf(ctx).stop, false),
-    },
-    'vs-start-from': {
-      execute: (ctx) => startOn(ctx, volumeOf(ctx).from.instanceId, startPowerFor(volumeOf(ctx)), true),
-    },
-
-    'vs-detach': { execute: (ctx) => detachFrom(ctx, volumeOf(ctx).from.instanceId, false) },
-    // Undo of the detach: the volume goes back to the old server.
-    'vs-reattach-from': { execute: (ctx) => attachTo(ctx, volumeOf(ctx).from.instanceId, null, true) },
-
-    'vs-attach': {
-      execute: (ctx) => attachTo(ctx, volumeOf(ctx).to.instanceId, volumeOf(ctx).attachTimeout, false),
-    },
-    // Undo of the attach: take it off the new server again (never forced).
-    'vs-detach-to': { execute: (ctx) => detachFrom(ctx, volumeOf(ctx).to.instanceId, true) },
-
-    'vs-start-to': {
-      execute: (ctx) => startOn(ctx, volumeOf(ctx).to.instanceId, volumeOf(ctx).start, false),
-    },
-    'vs-stop-to': { execute: stopOnUndo },
-
-    'vs-report': {
-      execute(ctx) {
-        const stopped = ctx.run.steps.find((step) => step.spec.name === 'stop-database')?.output?.[
-          'stoppedAtMs'
-        ];
-        const healthy = ctx.run.steps.find((step) => step.spec.name === 'start-database')?.output?.[
-          'healthyAtMs'
-        ];
-        const windowMs =
-          typeof stopped === 'number' && typeof healthy === 'number' ? healthy - stopped : null;
-        const volume = volumeOf(ctx);
-        const report = [
-          ':white_check_mark: *Volume moved.*',
-          `• ${volume.volumeId} is attached to ${volume.to.instanceId} at ${volume.device}; the database is healthy there.`,
-          `• Write-unavailable window (stop → healthy): ${windowMs === null ? 'unknown' : `${(windowMs / 1000).toFixed(1)} s`}`,
-          `• ${volume.from.instanceId} is left intact (stopped database, no data volume) until you retire it.`,
-        ].join('\n');
-        return Promise.resolve({ type: 'done', output: { writeUnavailableMs: windowMs, report } });
-      },
-    },
+    'vs-preflight': preflight,
+    'vs-snapshot': snapshotBeforeGate,
+    'vs-stop-from': stopFrom,
+    'vs-detach': detachFrom,
+    'vs-attach': attachTo,
+    'vs-start-to': startTo,
+    'vs-report': report,
+    ...undoExecutors(deps, probesOf),
   };
 }
 
-/** `start` undoes `stop`: an EC2 stop is undone by an EC2 start, a stop hook by the start hook. */
-function startPowerFor(volume: Volume): PowerConfig {
-  return isEc2Power(volume.stop) ? { ec2: 'startInstance' } : volume.start;
+/** Not proven down: the gate says what was seen, and what "Retry anyway" would mean. */
+function notDown(volume: SwapVolume, proof: DownProof & { instance: string }, when: string): Error {
+  const seen = describeReading(proof.last);
+  const vouch = vouchable(proof.last)
+    ? ' Retry anyway only if you know it is down with its files closed (say, a firewall drops the probes): the volumes are then detached without the proof.'
+    : ' Something answers there, so "Retry anyway" will not detach: stop it first, then retry.';
+  return decide(
+    `the database on ${volume.from.instanceId} is not proven down ${when}: ${volume.downProbes} refused connections in a row are needed, the check saw ${seen}` +
+      `${isEc2Power(volume.stop) ? ` (instance ${proof.instance})` : ''}. The volumes were not detached.${vouch} Or abort: the database starts there again.`,
+    'not_down',
+    { reach: proof.last.reach },
+  );
 }
 
-/** Read-only checks shared by the preflight step and `/cutover plan`. */
-export async function volumeSwapPreflight(ec2: Ec2Port, volume: Volume): Promise<PreflightCheck[]> {
-  const checks: PreflightCheck[] = [];
-  const seen = await ec2.describeVolume(volume.region, volume.volumeId).catch((error: Error) => error);
-  const target = await ec2
-    .describeInstance(volume.region, volume.to.instanceId)
-    .catch((error: Error) => error);
-  if (seen instanceof Error || seen === null) {
-    return [
-      { name: 'volume', ok: false, detail: seen ? seen.message : `volume ${volume.volumeId} not found` },
-    ];
+/**
+ * Null when `reading` shows the data that left `from` (or cannot tell: a check that reads no
+ * identity); otherwise the gate to raise. A different cluster is never accepted by a person's
+ * retry: only a new reading can pass it.
+ */
+export function sameData(
+  readsIdentity: boolean,
+  expected: string | null,
+  reading: HealthResult,
+  volume: SwapVolume,
+): { message: string; decision: 'wrong_identity' | 'identity_unknown' } | null {
+  if (!readsIdentity) return null;
+  const to = volume.to.instanceId;
+  if (reading.identity !== null && expected !== null) {
+    if (reading.identity === expected) return null;
+    return {
+      decision: 'wrong_identity',
+      message:
+        `the database on ${to} answers, but it is not the data that left ${volume.from.instanceId}: system identifier ${reading.identity}, expected ${expected}. ` +
+        'An empty cluster the package created, or another data directory, started instead of the moved one. Nothing is routed to it. ' +
+        `Stop that cluster and make ${to} start the moved data, then retry (the start runs again and the identity is read again); or abort to roll back.`,
+    };
   }
-  const onFrom = attachmentTo(seen, volume.from.instanceId);
-  checks.push({
-    name: 'volume attached to from',
-    ok: onFrom?.state === 'attached' && onFrom.device === volume.device && seen.attachments.length === 1,
-    detail: onFrom
-      ? onFrom.device === volume.device
-        ? `${volume.volumeId} attached to ${volume.from.instanceId} at ${onFrom.device}`
-        : `${volume.volumeId} is attached to ${volume.from.instanceId} at ${onFrom.device}, not ${volume.device}`
-      : `${volume.volumeId} is not attached to ${volume.from.instanceId} (${seen.attachments.map((a) => `${a.instanceId} ${a.state}`).join(', ') || seen.state})`,
-  });
-  if (target instanceof Error || target === null) {
-    checks.push({
-      name: 'to instance',
-      ok: false,
-      detail: target ? target.message : `instance ${volume.to.instanceId} not found`,
-    });
-    return checks;
-  }
-  const startsIt = isEc2Power(volume.start);
-  const stateOk = target.state === 'running' || (target.state === 'stopped' && startsIt);
-  checks.push({
-    name: 'to instance ready',
-    ok: stateOk,
-    detail: stateOk
-      ? `${target.id} is ${target.state}`
-      : `${target.id} is ${target.state}${target.state === 'stopped' ? ' and start does not start it' : ''}`,
-  });
-  checks.push({
-    name: 'same availability zone',
-    ok: target.availabilityZone === seen.availabilityZone,
-    detail:
-      target.availabilityZone === seen.availabilityZone
-        ? `both in ${seen.availabilityZone}`
-        : `availability zone mismatch: ${volume.volumeId} is in ${seen.availabilityZone}, ${target.id} in ${target.availabilityZone} (EBS volumes attach only within their zone)`,
-  });
-  const deviceFree = !target.devices.includes(volume.device);
-  checks.push({
-    name: 'device free on to',
-    ok: deviceFree,
-    detail: deviceFree
-      ? `${volume.device} is free on ${target.id}`
-      : `device ${volume.device} is already taken on ${target.id}`,
-  });
-  checks.push(
-    await dryRunCheck(
-      () =>
-        ec2.checkPermissions(
-          volume.region,
-          volume.volumeId,
-          volume.from.instanceId,
-          volume.to.instanceId,
-          volume.device,
-        ),
-      'DetachVolume and AttachVolume allowed',
-    ),
+  return {
+    decision: 'identity_unknown',
+    message:
+      reading.identity === null
+        ? `the database on ${to} answers, but its system identifier cannot be read (${reading.detail}), so it cannot be told from an empty cluster. Check it by hand: retry anyway to accept it, or abort to roll back.`
+        : `the database on ${to} answers with system identifier ${reading.identity}, but no identity was read on ${volume.from.instanceId} before the stop, so it cannot be compared. Check it by hand: retry anyway to accept it, or abort to roll back.`,
+  };
+}
+
+/** "snap-… of vol-…: completed" per snapshot; a describe that fails says so instead. */
+async function describeSnapshots(
+  ec2: Ec2Port,
+  region: string,
+  ids: Record<string, string>,
+): Promise<string[]> {
+  return Promise.all(
+    Object.entries(ids).map(async ([volumeId, snapshotId]) => {
+      const seen = await ec2.describeSnapshot(region, snapshotId).catch((error: Error) => error);
+      if (seen instanceof Error)
+        return `${snapshotId} of ${volumeId}: could not be described (${seen.message})`;
+      if (seen === null) return `${snapshotId} of ${volumeId}: not found`;
+      return `${snapshotId} of ${volumeId}: ${seen.state}${seen.state === 'pending' ? ` ${seen.progress}` : ''}${seen.state === 'error' ? ' (FAILED: take another one)' : ''}`;
+    }),
   );
-  return checks;
 }

@@ -1,4 +1,4 @@
-// The volume-swap strategy: the data stays on its EBS volume; the volume moves to the new server.
+// The volume-swap strategy: the data stays on its EBS volumes; the volumes move to the new server.
 import type { TargetConfig } from '../../config/types';
 import type { Ec2Port } from '../../ports/ec2';
 import type { HealthChecker } from '../../ports/health';
@@ -6,8 +6,11 @@ import type { HookRunner } from '../../ports/hooks';
 import { routeExecutor } from '../shared/route-hook';
 import type { Strategy } from '../types';
 import { volumeSwapConfigSchema } from './config';
-import { volumeSwapExecutors, volumeSwapPreflight } from './executors';
+import { volumeSwapExecutors } from './executors';
+import { hookVars } from './hooks';
 import { planVolumeSwap, settingsOf, VOLUME_SWAP } from './plan';
+import { volumeSwapPreflight } from './preflight';
+import { SideProbes } from './probes';
 
 export interface VolumeSwapStrategyDeps {
   ec2: Ec2Port;
@@ -20,7 +23,8 @@ export interface VolumeSwapStrategyDeps {
 export function createVolumeSwap(deps: VolumeSwapStrategyDeps): Strategy {
   return {
     name: VOLUME_SWAP,
-    summary: 'move an EBS data volume: stop on the old server, detach, attach to the new one, start there',
+    summary:
+      'move EBS data volumes: stop on the old server, prove it down, detach, attach to the new one, start there',
     configSchema: volumeSwapConfigSchema,
     plan: planVolumeSwap,
     executors: {
@@ -30,11 +34,16 @@ export function createVolumeSwap(deps: VolumeSwapStrategyDeps): Strategy {
         deps.env,
         (ctx) => {
           const { volume } = settingsOf(ctx.target);
-          return { 'to.instanceId': volume.to.instanceId, volumeId: volume.volumeId, device: volume.device };
+          const { instanceId: _server, ...vars } = hookVars(volume, volume.to.instanceId);
+          return vars;
         },
         (ctx) => settingsOf(ctx.target).route,
       ),
     },
-    preflight: (target: TargetConfig) => volumeSwapPreflight(deps.ec2, settingsOf(target).volume),
+    preflight: async (target: TargetConfig) => {
+      const { volume } = settingsOf(target);
+      return (await volumeSwapPreflight(deps.ec2, new SideProbes(deps.health, deps.env, volume), volume))
+        .checks;
+    },
   };
 }

@@ -1,7 +1,7 @@
-// Pure planning of a volume swap: stop on the old server, move the volume, start on the new one.
+// Pure planning of a volume swap: stop on the old server, move the volumes, start on the new one.
 import type { TargetConfig } from '../../config/types';
 import type { Plan, StepSpec } from '../../engine/types';
-import type { VolumeSwapSettings } from './config';
+import { volumeList, type VolumeSwapSettings } from './config';
 
 export const VOLUME_SWAP = 'volume-swap';
 
@@ -13,57 +13,60 @@ export function planVolumeSwap(target: TargetConfig): Plan {
   const { volume, route } = settingsOf(target);
   const from = volume.from.instanceId;
   const to = volume.to.instanceId;
+  const volumes = volumeList(volume);
+  const several = volume.volumes.length > 1;
   const steps: StepSpec[] = [
     {
       name: 'preflight',
       kind: 'check',
-      title: `Preflight: ${volume.volumeId} on ${from}, ${to} ready in the same zone`,
+      title: `Preflight: ${volumes} on ${from}, ${to} ready in the same zone, both health checks`,
       executor: 'vs-preflight',
     },
   ];
-  if (volume.snapshot) {
+  if (volume.snapshotBeforeGate) {
     steps.push({
       name: 'snapshot',
       kind: 'action',
-      title: `Safety snapshot of ${volume.volumeId}`,
+      title: `Snapshot of ${volumes} while the database runs (not waited for)`,
       executor: 'vs-snapshot',
     });
   }
+  const devices = volume.volumes.map((entry) => `${entry.volumeId} at ${entry.device}`).join(', ');
   steps.push(
     {
       name: 'approve-move',
       kind: 'gate',
-      title: `Approve: stop the database on ${from} and move ${volume.volumeId} to ${to}`,
+      title: `Approve: stop the database on ${from} and move ${volumes} to ${to}`,
       destructive: true,
-      explain: `stop the database of ${target.name} on ${from}, detach ${volume.volumeId} and attach it to ${to} at ${volume.device}, then start the database there`,
+      explain: `stop the database of ${target.name} on ${from}, prove it is down, detach ${volumes} and attach ${several ? 'them' : 'it'} to ${to} (${devices}), then start the database there and check it serves the same data`,
       warning:
-        'Writes stop from now until the database is healthy on the new server. Any failure or abort after the detach re-attaches the volume to the old server and starts the database there.',
+        'Writes stop from now until the database is healthy on the new server. Any failure or abort after the detach re-attaches the volumes to the old server and starts the database there.',
     },
     {
       name: 'stop-database',
       kind: 'action',
-      title: `Stop the database on ${from}`,
+      title: `Stop the database on ${from} and prove it is down${volume.snapshot ? `; snapshot ${volumes}` : ''}`,
       executor: 'vs-stop-from',
       compensation: { executor: 'vs-start-from', title: `Start the database on ${from} again` },
     },
     {
       name: 'detach-volume',
       kind: 'action',
-      title: `Detach ${volume.volumeId} from ${from}`,
+      title: `Detach ${volumes} from ${from}`,
       executor: 'vs-detach',
-      compensation: { executor: 'vs-reattach-from', title: `Re-attach ${volume.volumeId} to ${from}` },
+      compensation: { executor: 'vs-reattach-from', title: `Re-attach ${volumes} to ${from}` },
     },
     {
       name: 'attach-volume',
       kind: 'action',
-      title: `Attach ${volume.volumeId} to ${to} at ${volume.device}`,
+      title: `Attach ${volumes} to ${to}${several ? ', in this order' : ` at ${volume.volumes[0]?.device ?? ''}`}`,
       executor: 'vs-attach',
-      compensation: { executor: 'vs-detach-to', title: `Detach ${volume.volumeId} from ${to}` },
+      compensation: { executor: 'vs-detach-to', title: `Detach ${volumes} from ${to}` },
     },
     {
       name: 'start-database',
       kind: 'action',
-      title: `Start the database on ${to}`,
+      title: `Start the database on ${to}, healthy with the same data`,
       executor: 'vs-start-to',
       compensation: { executor: 'vs-stop-to', title: `Stop the database on ${to}` },
     },

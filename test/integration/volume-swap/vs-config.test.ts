@@ -1,13 +1,15 @@
 // Bad input in the targets file: parseTargets rejects it with the path named, before any AWS call.
 import { ConfigError } from '../../../src/config/errors';
 import {
+  closeDatabases,
+  createDatabases,
   Ec2World,
-  FakeDatabase,
-  HookFiles,
   FROM,
+  HookFiles,
   targetsYaml,
   VOL,
   volumeSwap,
+  vsEnv,
   vsTargets,
 } from './vs-runtime';
 
@@ -19,10 +21,10 @@ afterAll(async () => {
   hooks.remove();
 });
 
-function problemsOf(yaml: string): string {
-  const strategy = volumeSwap(world.adapter());
+function problemsOf(yaml: string, env: NodeJS.ProcessEnv): string {
+  const strategy = volumeSwap(world.adapter(), env);
   try {
-    vsTargets(strategy, yaml);
+    vsTargets(strategy, yaml, env);
   } catch (error) {
     expect(error).toBeInstanceOf(ConfigError);
     return (error as Error).message;
@@ -35,8 +37,8 @@ test.each([
   { what: 'a malformed from instance id', from: FROM, to: 'i-12', path: 'targets[0].volume.from.instanceId' },
 ])('$what is rejected with its path, and AWS is never called', async ({ from, to, path }) => {
   world.reset();
-  const db = await FakeDatabase.create();
-  const yaml = targetsYaml(db.port, hooks);
+  const dbs = await createDatabases();
+  const yaml = targetsYaml(dbs, hooks);
   // Only the first target (orders-vol) is broken: its own id is replaced where the path points.
   const [head, ...rest] = yaml.split('- name: ledger-vol');
   const broken = [
@@ -46,7 +48,8 @@ test.each([
     ),
     ...rest,
   ].join('- name: ledger-vol');
-  const message = problemsOf(broken);
+  const message = problemsOf(broken, vsEnv(dbs));
+  await closeDatabases(dbs);
   expect(message).toContain(`${path}:`);
   expect(message).toMatch(
     path.endsWith('volumeId') ? /expected an EBS volume id/ : /expected an EC2 instance id/,

@@ -14,9 +14,10 @@ import { APPROVER } from '../../support/harness';
 import { dropSchema, freshSchemaName } from '../../support/pg';
 import { freshQueueName } from '../../support/redis';
 import {
+  closeDatabases,
+  createDatabases,
   DEVICE,
   Ec2World,
-  FakeDatabase,
   FROM,
   HookFiles,
   runsOn,
@@ -29,7 +30,9 @@ import {
   untilRun,
   VOL,
   volumeSwap,
+  vsEnv,
   VS_STEP,
+  type Databases,
 } from './vs-runtime';
 
 const schema = freshSchemaName('t_vs_crash');
@@ -37,7 +40,7 @@ const queueName = freshQueueName('vs-crash');
 const world = new Ec2World();
 const hooks = new HookFiles();
 const runtimes: Runtime[] = [];
-let db: FakeDatabase;
+let dbs: Databases;
 
 class DiesAfterDetach extends AwsEc2Adapter {
   private accepted: () => void = () => undefined;
@@ -60,14 +63,15 @@ afterAll(async () => {
   await first?.close();
   if (second) await stopVsRuntime(second, schema);
   else await dropSchema(schema);
-  await db.close();
+  await closeDatabases(dbs);
   await world.close();
   hooks.remove();
 });
 
 test('resumed after a crash past DetachVolume: detach sent once, attach once, succeeds', async () => {
-  db = await FakeDatabase.create();
-  const yaml = targetsYaml(db.port, hooks);
+  dbs = await createDatabases();
+  const yaml = targetsYaml(dbs, hooks);
+  const env = vsEnv(dbs);
   const clock = new ManualClock();
   const DETACH_MS = 3_600_000;
   world
@@ -78,14 +82,16 @@ test('resumed after a crash past DetachVolume: detach sent once, attach once, su
     .addInstance(FROM)
     .addInstance(TO, { state: 'stopped' })
     .addVolume(VOL, { attachedTo: { instanceId: FROM, device: DEVICE } });
-  db.follow(() => runsOn(world.ec2, FROM) || runsOn(world.ec2, TO));
+  dbs.from.follow(() => runsOn(world.ec2, FROM));
+  dbs.to.follow(() => runsOn(world.ec2, TO));
 
   const dying = new DiesAfterDetach({ ec2Client: (region) => fastEc2Client(region) });
   const first = await startVsRuntime({
     schema,
     queueName,
     yaml,
-    strategy: volumeSwap(dying),
+    env,
+    strategy: volumeSwap(dying, env),
     lockDurationMs: 1_000,
     stalledIntervalMs: 500,
   });
@@ -110,7 +116,8 @@ test('resumed after a crash past DetachVolume: detach sent once, attach once, su
     schema,
     queueName,
     yaml,
-    strategy: volumeSwap(world.adapter()),
+    env,
+    strategy: volumeSwap(world.adapter(), env),
     stalledIntervalMs: 300,
   });
   runtimes.push(second);
@@ -125,8 +132,8 @@ test('resumed after a crash past DetachVolume: detach sent once, attach once, su
   const done = await untilFinished(second, run.id);
   expect(done.state).toBe('succeeded');
   expect(world.ec2.history().filter((line) => !line.includes('dryRun'))).toEqual([
-    `CreateSnapshot ${VOL}`,
     `StopInstances ${FROM}`,
+    `CreateSnapshot ${VOL}`,
     `DetachVolume ${VOL} ${FROM} force=false`,
     `AttachVolume ${VOL} ${TO} ${DEVICE}`,
     `StartInstances ${TO}`,

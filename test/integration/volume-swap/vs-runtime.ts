@@ -3,13 +3,16 @@
 // talking to the AWS emulator over HTTP (endpoint and credentials from the environment, as in
 // production). The client retries as production's does (standard mode, 5 attempts) with a 1 ms
 // backoff: a throttling that outlasts the SDK reaches the executor quickly and the engine backs
-// off. Health is the real ProbeHealthChecker against a local TCP server, the "database", which
-// FakeDatabase opens and closes from what EC2 shows (or the hook flag file says).
+// off. Health is the real ProbeHealthChecker against local TCP servers, one "database" per server
+// (from and to each have their own health check), which FakeDatabase opens and closes from what EC2
+// shows (or the hook flag files say).
 //
 // Why FakeDatabase polls: the health probe only sees whether a TCP port accepts connections, so the
 // "database" must be listening exactly while it would run. It polls every 5 ms (the strategy polls
 // every 50 ms) and derives "up" from the emulator: an instance running with the volume attached.
-// With hook stop/start, "up" is a flag file the hooks write.
+// With hook stop/start, "up" is a flag file per instance that the hooks write.
+//
+// vs-postgres.test.ts runs the swap on real PostgreSQL servers instead (pg-hosts.ts).
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -41,16 +44,15 @@ export const FROM = 'i-0a000000000000001';
 export const TO = 'i-0b000000000000002';
 export const DEVICE = '/dev/sdf';
 
-/** Step indexes of the plan with the snapshot on and no route hook (see planVolumeSwap). */
+/** Step indexes of the plan without a snapshot before the gate and no route hook (see planVolumeSwap). */
 export const VS_STEP = {
   preflight: 0,
-  snapshot: 1,
-  gate: 2,
-  stop: 3,
-  detach: 4,
-  attach: 5,
-  start: 6,
-  report: 7,
+  gate: 1,
+  stop: 2,
+  detach: 3,
+  attach: 4,
+  start: 5,
+  report: 6,
 } as const;
 
 /** Fast EC2: each transition takes about one poll of the strategy (50 ms). */
@@ -192,11 +194,23 @@ export function runsOn(ec2: Ec2Emulator, instanceId: string): boolean {
   );
 }
 
-/** The flag file the hook target's stop/start hooks write, and a log of which hook ran where. */
+/**
+ * The flag files the hook targets' stop/start hooks write (one per instance, and one shared for
+ * suites with a single database), and a log of which hook ran where.
+ */
 export class HookFiles {
   readonly dir = mkdtempSync(join(tmpdir(), 'vs-hooks-'));
   readonly flag = join(this.dir, 'db-state');
   readonly log = join(this.dir, 'hooks.log');
+
+  /** The flag of the database on `instanceId` ('up' / 'down'). */
+  flagOf(instanceId: string): string {
+    return join(this.dir, `db-${instanceId}`);
+  }
+
+  runningOn(instanceId: string): boolean {
+    return this.read(this.flagOf(instanceId)).trim() === 'up';
+  }
 
   read(file: string): string {
     try {
@@ -221,13 +235,39 @@ export class HookFiles {
   }
 }
 
-export function targetsYaml(port: number, hooks: HookFiles): string {
+/** The two servers' databases: one health check (and one FakeDatabase) each. */
+export interface Databases {
+  from: FakeDatabase;
+  to: FakeDatabase;
+}
+
+export async function createDatabases(): Promise<Databases> {
+  return { from: await FakeDatabase.create(), to: await FakeDatabase.create() };
+}
+
+export async function closeDatabases(dbs: Databases): Promise<void> {
+  await dbs.from.close();
+  await dbs.to.close();
+}
+
+/** Environment of the strategy and the targets file: the hung target's PostgreSQL URL on `from`. */
+export function vsEnv(dbs: Databases): NodeJS.ProcessEnv {
+  return { HUNG_FROM_URL: `postgres://bot@127.0.0.1:${dbs.from.port}/db` };
+}
+
+export function targetsYaml(dbs: Databases, hooks: HookFiles): string {
   const timings =
-    'snapshot: true, pollInterval: 50ms, detachTimeout: 1s, attachTimeout: 2s, stopTimeout: 3s, healthTimeout: 2s';
+    'pollInterval: 50ms, detachTimeout: 1s, attachTimeout: 2s, stopTimeout: 3s, healthTimeout: 2s';
   const base = `region: ${REGION}, volumeId: ${VOL}, from: { instanceId: ${FROM} }, to: { instanceId: ${TO} }, device: ${DEVICE}`;
-  const health = `health: { tcp: "127.0.0.1:${port}" }`;
-  const stopHook = `["/bin/sh", "-c", "echo 'stop {instanceId}' >> ${hooks.log} && echo down > ${hooks.flag}"]`;
-  const startHook = `["/bin/sh", "-c", "echo 'start {instanceId}' >> ${hooks.log} && echo up > ${hooks.flag}"]`;
+  const health = `health: { from: { tcp: "127.0.0.1:${dbs.from.port}" }, to: { tcp: "127.0.0.1:${dbs.to.port}" } }`;
+  const sh = (line: string) => JSON.stringify(['/bin/sh', '-c', line]);
+  const flag = join(hooks.dir, 'db-{instanceId}');
+  const stopHook = sh(`echo 'stop {instanceId}' >> ${hooks.log} && echo down > ${flag}`);
+  const startHook = sh(`echo 'start {instanceId}' >> ${hooks.log} && echo up > ${flag}`);
+  const failingStart = sh(
+    `echo 'start {instanceId}' >> ${hooks.log}; echo 'no such data directory' >&2; exit 3`,
+  );
+  const hookPower = `stop: { command: ${stopHook}, timeout: 10s }, start: { command: ${startHook}, timeout: 10s }`;
   return `
 defaults: { channel: C0TEST0001, approvers: [U0APPROVER] }
 targets:
@@ -237,24 +277,32 @@ targets:
       { ${base}, stop: { ec2: stopInstance }, start: { ec2: startInstance }, ${health}, ${timings} }
   - name: ledger-vol
     strategy: volume-swap
-    volume:
-      { ${base}, stop: { command: ${stopHook}, timeout: 10s },
-        start: { command: ${startHook}, timeout: 10s }, ${health}, ${timings} }
+    volume: { ${base}, ${hookPower}, ${health}, ${timings} }
   - name: throttle-vol
     strategy: volume-swap
     volume:
       { ${base}, stop: { ec2: stopInstance }, start: { ec2: startInstance }, ${health},
         ${timings.replace('detachTimeout: 1s, attachTimeout: 2s', 'detachTimeout: 15s, attachTimeout: 15s')} }
+  - name: hung-vol
+    strategy: volume-swap
+    volume:
+      { ${base}, ${hookPower}, probeTimeout: 300ms,
+        health: { from: env:HUNG_FROM_URL, to: { tcp: "127.0.0.1:${dbs.to.port}" } }, ${timings.replace('stopTimeout: 3s', 'stopTimeout: 1s')} }
+  - name: stuck-vol
+    strategy: volume-swap
+    volume:
+      { ${base}, stop: { command: ${stopHook}, timeout: 10s }, start: { command: ${failingStart}, timeout: 10s },
+        ${health}, ${timings.replace('stopTimeout: 3s', 'stopTimeout: 1s')} }
 `;
 }
 
-export function volumeSwap(ec2: Ec2Port): Strategy {
-  return createVolumeSwap({ ec2, health: new ProbeHealthChecker(), hooks: new ProcessHookRunner(), env: {} });
+export function volumeSwap(ec2: Ec2Port, env: NodeJS.ProcessEnv = {}): Strategy {
+  return createVolumeSwap({ ec2, health: new ProbeHealthChecker(), hooks: new ProcessHookRunner(), env });
 }
 
-export function vsTargets(strategy: Strategy, yaml: string): TargetsConfig {
+export function vsTargets(strategy: Strategy, yaml: string, env: NodeJS.ProcessEnv = {}): TargetsConfig {
   return parseTargets(yaml, 'vs-targets.yaml', {
-    env: {},
+    env,
     strategies: configSchemasOf(registryOf([strategy])),
   });
 }
@@ -264,6 +312,8 @@ export interface VsRuntimeOptions {
   queueName: string;
   strategy: Strategy;
   yaml: string;
+  /** What `env:` references in the targets file resolve to (the strategy's own env). */
+  env?: NodeJS.ProcessEnv;
   lockDurationMs?: number;
   stalledIntervalMs?: number;
 }
@@ -271,7 +321,7 @@ export interface VsRuntimeOptions {
 export function startVsRuntime(options: VsRuntimeOptions): Promise<Runtime> {
   return startStrategyRuntime({
     strategy: options.strategy,
-    targets: vsTargets(options.strategy, options.yaml),
+    targets: vsTargets(options.strategy, options.yaml, options.env),
     schema: options.schema,
     queueName: options.queueName,
     ...(options.lockDurationMs !== undefined ? { lockDurationMs: options.lockDurationMs } : {}),

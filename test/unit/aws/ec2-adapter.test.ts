@@ -155,6 +155,23 @@ describe('checkPermissions (DryRun)', () => {
   });
 });
 
+describe('checkSnapshotPermission (DryRun)', () => {
+  it('resolves when EC2 answers DryRunOperation, and takes no snapshot', async () => {
+    const { adapter, ec2 } = setup();
+    await expect(adapter.checkSnapshotPermission(REGION, VOL)).resolves.toBeUndefined();
+    expect(ec2.history()).toEqual([`CreateSnapshot ${VOL} dryRun -> DryRunOperation`]);
+    expect(ec2.snapshotIds()).toEqual([]);
+  });
+
+  it('names the refused action', async () => {
+    const { adapter, ec2 } = setup();
+    ec2.deny('CreateSnapshot');
+    const refusal = await refusalOf(adapter.checkSnapshotPermission(REGION, VOL));
+    expect(refusal).toMatchObject({ code: 'unauthorized', retryable: false });
+    expect(refusal.message).toContain(`ec2:CreateSnapshot (${VOL})`);
+  });
+});
+
 describe('volume swap', () => {
   it('stop, snapshot, detach, attach, start: each step visible through describes as time passes', async () => {
     const { adapter, ec2 } = setup({
