@@ -31,8 +31,16 @@ export function signRequest(
 
 export interface Actor {
   userId: string;
+  /** The person's own team (an E… organization id for Enterprise Grid users, as Slack sends it). */
   teamId: string;
   userName?: string;
+  /** A slash command's `enterprise_id`. */
+  enterpriseId?: string;
+  /**
+   * Where the request came from when that is not the person's own team: in a Slack Connect channel
+   * a click's `team` is the workspace hosting the channel.
+   */
+  hostTeamId?: string;
 }
 
 export interface SendOptions {
@@ -67,6 +75,7 @@ export class SlackRequestSender {
     return form({
       token: 'deprecated-verification-token',
       team_id: actor.teamId,
+      ...(actor.enterpriseId !== undefined ? { enterprise_id: actor.enterpriseId } : {}),
       team_domain: 'local',
       channel_id: channelId,
       channel_name: 'cutovers',
@@ -104,7 +113,7 @@ export class SlackRequestSender {
       token: 'deprecated-verification-token',
       container: { type: 'message', message_ts: click.messageTs, channel_id: channelId, is_ephemeral: false },
       trigger_id: click.triggerId ?? id('T.'),
-      team: { id: actor.teamId, domain: 'local' },
+      team: { id: actor.hostTeamId ?? actor.teamId, domain: 'local' },
       channel: { id: channelId, name: 'cutovers' },
       message: { type: 'message', ts: click.messageTs },
       actions: [
@@ -141,7 +150,7 @@ export class SlackRequestSender {
     );
     const payload = {
       type: 'view_submission',
-      team: { id: actor.teamId, domain: 'local' },
+      team: { id: actor.hostTeamId ?? actor.teamId, domain: 'local' },
       user: {
         id: actor.userId,
         username: actor.userName ?? actor.userId.toLowerCase(),

@@ -5,10 +5,15 @@
  * (`new WebClient(token, { slackApiUrl: server.url })`, or Bolt's `clientOptions.slackApiUrl`), and the
  * local console page reads the same workspace and listens to its events.
  *
- * Requests arrive as `application/x-www-form-urlencoded` (nested fields such as `blocks` and `view` as
- * JSON strings — what the WebClient sends), `application/json`, or `multipart/form-data`; GET query
- * arguments are read too. The token comes from `Authorization: Bearer …`, or a `token` form field
- * (as in Slack, a JSON body cannot carry the token). Every call is recorded, failed ones included.
+ * Only what the real WebClient sends is taken: `application/x-www-form-urlencoded` (nested fields
+ * such as `blocks` and `view` as JSON strings) or `multipart/form-data` (files); GET query arguments
+ * are read too. The token comes from `Authorization: Bearer …`, or a `token` form field. Every call
+ * is recorded, failed ones included.
+ *
+ * It listens on loopback only and answers only requests addressed to that loopback name and port
+ * without an `Origin` (the WebClient sends none; a browser always does): a page open in a browser
+ * on this machine, or a name rebound to 127.0.0.1, cannot post here. Its bot token is random per
+ * start unless a test fixes one.
  */
 import {
   createServer,
@@ -103,19 +108,7 @@ async function parseRequest(req: IncomingMessage, url: URL): Promise<ParsedReque
   const mediaType = contentType?.split(';')[0]?.trim().toLowerCase();
   if (body.length > 0) {
     if (mediaType === undefined || mediaType === '') throw new BadRequest('missing_post_type');
-    if (mediaType === 'application/json') {
-      let parsed: unknown;
-      try {
-        parsed = JSON.parse(body.toString('utf8'));
-      } catch {
-        throw new BadRequest('invalid_json');
-      }
-      if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed))
-        throw new BadRequest('invalid_json');
-      const json = { ...(parsed as Args) };
-      delete json.token; // as in Slack: a JSON body cannot authenticate
-      Object.assign(args, json);
-    } else if (mediaType === 'application/x-www-form-urlencoded' || mediaType === 'text/plain') {
+    if (mediaType === 'application/x-www-form-urlencoded') {
       const form = Object.fromEntries(new URLSearchParams(body.toString('utf8')));
       bodyToken = form.token;
       delete form.token;
@@ -151,6 +144,14 @@ async function parseRequest(req: IncomingMessage, url: URL): Promise<ParsedReque
   const bearer = auth?.match(/^Bearer\s+(.+)$/i)?.[1]?.trim();
   const token = bearer ?? bodyToken;
   return token === undefined ? { args } : { args, token };
+}
+
+/** Why a request is not one the bot's WebClient sends to this server, or null. */
+function requestProblem(req: IncomingMessage, port: number): string | null {
+  if (req.headers.origin !== undefined) return 'cross_origin_request';
+  const host = req.headers.host?.toLowerCase();
+  if (host !== `127.0.0.1:${port}` && host !== `localhost:${port}`) return 'invalid_host';
+  return null;
 }
 
 export class SlackApiServer {
@@ -285,6 +286,14 @@ export class SlackApiServer {
   }
 
   private handle(req: IncomingMessage, res: ServerResponse): void {
+    const problem = requestProblem(req, this.address.port);
+    if (problem !== null) {
+      req.resume();
+      res
+        .writeHead(403, { 'content-type': 'application/json; charset=utf-8' })
+        .end(JSON.stringify({ ok: false, error: problem }));
+      return;
+    }
     const fallback = this.options.fallback;
     const at = Date.now();
     const url = new URL(req.url ?? '/', `http://${req.headers.host ?? '127.0.0.1'}`);

@@ -60,6 +60,8 @@ export interface WorkspaceOptions {
   botName?: string;
   appId?: string;
   teamId?: string;
+  /** Enterprise Grid: the organization the workspace belongs to (auth.test's enterprise_id). */
+  enterpriseId?: string;
   teamName?: string;
   /** Known users. Omitted: every well-formed user id (U…/W…) exists. */
   users?: SlackUser[];
@@ -72,7 +74,6 @@ export interface WorkspaceOptions {
 }
 
 export const WORKSPACE_DEFAULTS = {
-  botToken: 'xoxb-local-console-token',
   botUserId: 'U0CUTOVERBOT',
   botId: 'B0CUTOVERBOT',
   botName: 'cutover',
@@ -161,6 +162,7 @@ export class SlackWorkspace {
   readonly botName: string;
   readonly appId: string;
   readonly teamId: string;
+  readonly enterpriseId: string | undefined;
   readonly teamName: string;
 
   /** Emits 'message' (ConsoleMessage), 'update' (ConsoleMessage) and 'view' (ViewEvent). */
@@ -196,13 +198,15 @@ export class SlackWorkspace {
   };
 
   constructor(options: WorkspaceOptions = {}) {
-    this.botToken = options.botToken ?? WORKSPACE_DEFAULTS.botToken;
+    // A fresh secret per workspace unless a test fixes one: nothing outside this process knows it.
+    this.botToken = options.botToken ?? `xoxb-local-${randomBytes(24).toString('hex')}`;
     this.botUserId = options.botUserId ?? WORKSPACE_DEFAULTS.botUserId;
     this.botId = options.botId ?? WORKSPACE_DEFAULTS.botId;
     this.botName = options.botName ?? WORKSPACE_DEFAULTS.botName;
     this.appId = options.appId ?? WORKSPACE_DEFAULTS.appId;
     this.teamId = options.teamId ?? WORKSPACE_DEFAULTS.teamId;
     this.teamName = options.teamName ?? WORKSPACE_DEFAULTS.teamName;
+    this.enterpriseId = options.enterpriseId;
     this.openUsers = options.users === undefined;
     this.openChannels = options.channels === undefined;
     this.strictTriggers = options.strictTriggers ?? false;
@@ -441,6 +445,7 @@ export class SlackWorkspace {
       team_id: this.teamId,
       user_id: this.botUserId,
       bot_id: this.botId,
+      ...(this.enterpriseId !== undefined ? { enterprise_id: this.enterpriseId } : {}),
       is_enterprise_install: false,
     };
   }

@@ -1,3 +1,4 @@
+import { request as httpRequest } from 'node:http';
 import {
   LogLevel,
   WebAPIHTTPError,
@@ -32,6 +33,27 @@ const silent: Logger = {
 
 let server: SlackApiServer;
 let client: WebClient;
+
+/** A POST with headers fetch would not send (Host, Origin), as a browser or a proxy might. */
+function rawPost(
+  port: string,
+  path: string,
+  headers: Record<string, string>,
+  body: string,
+): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(
+      { host: '127.0.0.1', port: Number(port), path, method: 'POST', headers },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (chunk: Buffer) => chunks.push(chunk));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString() }));
+      },
+    );
+    req.on('error', reject);
+    req.end(body);
+  });
+}
 
 function webClient(token: string | undefined, options: Record<string, unknown> = {}): WebClient {
   return new WebClient(token, {
@@ -527,7 +549,7 @@ describe('SlackApiServer', () => {
       expect(server.calls[0]).toMatchObject({ token: TOKEN, args: { channel: CHANNEL } });
     });
 
-    it('rejects blocks that are not JSON, JSON bodies carrying the token, and bodies without a type', async () => {
+    it('rejects blocks that are not JSON, bodies the WebClient never sends, and bodies without a type', async () => {
       const post = async (init: RequestInit): Promise<Record<string, unknown>> =>
         (await (await fetch(`${server.url}chat.postMessage`, { method: 'POST', ...init })).json()) as Record<
           string,
@@ -539,18 +561,20 @@ describe('SlackApiServer', () => {
           body: new URLSearchParams({ token: TOKEN, channel: CHANNEL, text: 'x', blocks: '[{' }),
         }),
       ).toMatchObject({ ok: false, error: 'invalid_blocks_format' });
-      expect(
-        await post({
-          headers: { 'content-type': 'application/json' },
-          body: JSON.stringify({ token: TOKEN, channel: CHANNEL, text: 'x' }),
-        }),
-      ).toMatchObject({ ok: false, error: 'not_authed' });
-      expect(
-        await post({
-          headers: { 'content-type': 'application/json; charset=utf-8', authorization: `Bearer ${TOKEN}` },
-          body: JSON.stringify({ channel: CHANNEL, text: 'json', blocks: [section('json')] }),
-        }),
-      ).toMatchObject({ ok: true, message: { text: 'json' } });
+      // The WebClient posts forms (multipart for files) only: JSON and text/plain are refused,
+      // with the right token too, and nothing is posted.
+      for (const type of ['application/json', 'application/json; charset=utf-8', 'text/plain']) {
+        expect(
+          await post({
+            headers: { 'content-type': type, authorization: `Bearer ${TOKEN}` },
+            body:
+              type === 'text/plain'
+                ? `channel=${CHANNEL}&text=x`
+                : JSON.stringify({ channel: CHANNEL, text: 'json', blocks: [section('json')] }),
+          }),
+        ).toMatchObject({ ok: false, error: 'invalid_post_type' });
+      }
+      expect(server.messages(CHANNEL)).toEqual([]);
       const noType = await fetch(`${server.url}chat.postMessage`, {
         method: 'POST',
         headers: { authorization: `Bearer ${TOKEN}` },
@@ -558,6 +582,41 @@ describe('SlackApiServer', () => {
       });
       expect(await noType.json()).toMatchObject({ ok: false, error: 'missing_post_type' });
       expect((await fetch(server.url.replace(/api\/$/, 'elsewhere'))).status).toBe(404);
+    });
+
+    it('answers only its own loopback name and port, never a request with an Origin', async () => {
+      const form = { 'content-type': 'application/x-www-form-urlencoded', authorization: `Bearer ${TOKEN}` };
+      const body = `channel=${CHANNEL}&text=from+elsewhere`;
+      const port = new URL(server.url).port;
+      const cases: [Record<string, string>, number, string?][] = [
+        [{ host: `localhost:${port}` }, 200],
+        [{ host: `127.0.0.1:${port}` }, 200],
+        [{ host: `rebound.example:${port}` }, 403, 'invalid_host'],
+        [{ host: '127.0.0.1' }, 403, 'invalid_host'],
+        [{ host: `127.0.0.1:${port}`, origin: 'http://evil.example' }, 403, 'cross_origin_request'],
+        [{ host: `127.0.0.1:${port}`, origin: `http://127.0.0.1:${port}` }, 403, 'cross_origin_request'],
+      ];
+      for (const [headers, status, error] of cases) {
+        const answer = await rawPost(port, '/api/chat.postMessage', { ...form, ...headers }, body);
+        expect(answer.status).toBe(status);
+        if (error) expect(JSON.parse(answer.body)).toEqual({ ok: false, error });
+      }
+      // Only the two addressed properly were posted.
+      expect(server.messages(CHANNEL)).toHaveLength(2);
+    });
+
+    it('has a random bot token per start unless one is given', async () => {
+      const [a, b] = await Promise.all([SlackApiServer.start(), SlackApiServer.start()]);
+      try {
+        expect(a.botToken).toMatch(/^xoxb-local-[0-9a-f]{48}$/);
+        expect(b.botToken).not.toBe(a.botToken);
+        const clientOf = (token: string, api: SlackApiServer) =>
+          new WebClient(token, { slackApiUrl: api.url, logger: silent, retryConfig: { retries: 0 } });
+        expect((await clientOf(b.botToken, b).auth.test()).ok).toBe(true);
+        expect((await platformError(clientOf(a.botToken, b).auth.test())).data.error).toBe('invalid_auth');
+      } finally {
+        await Promise.all([a.close(), b.close()]);
+      }
     });
   });
 });
