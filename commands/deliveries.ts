@@ -1,11 +1,13 @@
 // Slack may deliver the same request more than once (retries with X-Slack-Retry-Num, a user's
-// double click replayed by the network). Each delivery is claimed in PostgreSQL; a repeat is
-// acknowledged and dropped, so it can never act twice, whichever process receives it.
+// double click replayed by the network). Each delivery that may act is claimed in PostgreSQL; a
+// repeat is acknowledged and dropped, so it can never act twice, whichever process receives it.
 //
-// Commands and clicks ack with nothing that depends on stored state, so their claim runs while the
-// listener acks (Slack's 3-second limit never waits for PostgreSQL) and the listener awaits
-// `firstDelivery` before it reads or changes anything. A modal submission's ack can carry errors
-// about the run, so its claim still comes first.
+// The middleware only names the delivery; each listener decides how it is claimed:
+// - an approval (the Approve button, the confirmation modal) is claimed inside the transaction that
+//   stores it, before the ack, so a crash keeps both or neither (`deliveryKeyOf`);
+// - other commands and clicks ack with nothing that depends on stored state: their claim starts
+//   as the listener acks and is awaited before anything is read or changed (`claimDelivery`);
+// - read-only commands are not claimed at all: answering twice changes nothing.
 import type { AnyMiddlewareArgs, App, Context } from '@slack/bolt';
 import type { RunStore } from '../src/ports/run-store';
 
@@ -32,11 +34,15 @@ export function deliveryKey(body: AnyMiddlewareArgs['body']): string | null {
   return null;
 }
 
-/** Where the middleware leaves a delivery's claim for its listener. */
-const CLAIM = 'cutoverDeliveryClaim';
+/** Where the middleware leaves a delivery's key and claim for its listener. */
+const DELIVERY = 'cutoverDelivery';
 
-function ackWaitsForClaim(body: AnyMiddlewareArgs['body']): boolean {
-  return (body as unknown as Record<string, unknown>)['type'] === 'view_submission';
+interface Delivery {
+  key: string | null;
+  /** Started by the first `claimDelivery`; the same promise for every later call. */
+  claim?: Promise<boolean>;
+  store: RunStore;
+  dropped: () => void;
 }
 
 /** `onDuplicate` is told of every repeat dropped (metrics count them as refused requests). */
@@ -47,40 +53,49 @@ export function registerDeliveryDedupe(
 ): void {
   app.use(async (args) => {
     const key = deliveryKey(args.body);
-    const dropped = (): void => {
-      args.logger.info(`duplicate Slack delivery ${key} dropped`);
-      onDuplicate();
+    const delivery: Delivery = {
+      key,
+      store,
+      dropped: () => {
+        args.logger.info(`duplicate Slack delivery ${key ?? ''} dropped`);
+        onDuplicate();
+      },
     };
-    if (key === null) {
-      await args.next();
-      return;
-    }
-    if (ackWaitsForClaim(args.body)) {
-      if (!(await store.claimSlackDelivery(key))) {
-        if ('ack' in args && typeof args.ack === 'function') await args.ack();
-        dropped();
-        return;
-      }
-      await args.next();
-      return;
-    }
-    const claim = store.claimSlackDelivery(key).then((first) => {
-      if (!first) dropped();
-      return first;
-    });
-    // The listener awaits it; this only keeps a failed claim from counting as unhandled meanwhile.
-    claim.catch(() => undefined);
-    args.context[CLAIM] = claim;
+    args.context[DELIVERY] = delivery;
     await args.next();
   });
 }
 
+function deliveryOf(context: Context): Delivery | undefined {
+  return context[DELIVERY] as Delivery | undefined;
+}
+
 /**
- * True for the one delivery of a request that may act; false for a repeat. Every command and click
- * listener awaits this right after `ack()` and before anything else. Rejects when the claim could
- * not be written (the state store is down): the listener then must not act either.
+ * Starts claiming this delivery (once; later calls get the same answer): true for the one delivery
+ * of a request that may act, false for a repeat. Rejects when the claim could not be written (the
+ * state store is down): the listener then must not act either. Call it before `ack()` so the write
+ * overlaps the ack, and await it before reading or changing anything.
  */
-export async function firstDelivery(context: Context): Promise<boolean> {
-  const claim: unknown = context[CLAIM];
-  return claim instanceof Promise ? ((await claim) as boolean) : true;
+export function claimDelivery(context: Context): Promise<boolean> {
+  const delivery = deliveryOf(context);
+  if (!delivery || delivery.key === null) return Promise.resolve(true);
+  if (!delivery.claim) {
+    delivery.claim = delivery.store.claimSlackDelivery(delivery.key).then((first) => {
+      if (!first) delivery.dropped();
+      return first;
+    });
+    // The listener awaits it; this only keeps a failed claim from counting as unhandled meanwhile.
+    delivery.claim.catch(() => undefined);
+  }
+  return delivery.claim;
+}
+
+/** The delivery's key, for a decision that claims it in its own transaction (an approval). */
+export function deliveryKeyOf(context: Context): string | undefined {
+  return deliveryOf(context)?.key ?? undefined;
+}
+
+/** A decision's transaction found its delivery claimed already: count and log it as dropped. */
+export function duplicateDropped(context: Context): void {
+  deliveryOf(context)?.dropped();
 }

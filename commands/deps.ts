@@ -20,8 +20,22 @@ export interface SlackHandlerDeps {
   approvers: ApproverDirectory;
   clock: Clock;
   log: Logger;
-  /** The workspace the bot is installed in; clicks from any other team are refused. */
+  /** The workspace the bot is installed in; people of any other team are refused. */
   teamId: string;
+  /** Enterprise Grid: the organization of that workspace; its other workspaces' people count too. */
+  enterpriseId?: string;
+}
+
+/** Who sent a request, as Slack names them. */
+export interface Person {
+  id: string;
+  /**
+   * The person's own team: a click's `user.team_id` (an E… organization id on Enterprise Grid),
+   * never `team.id`, which in a Slack Connect channel is the workspace hosting the channel.
+   */
+  teamId: string | undefined;
+  /** A slash command's `enterprise_id`. */
+  enterpriseId?: string | undefined;
 }
 
 export type Lookup<T> = { ok: true; value: T } | { ok: false; message: string };
@@ -57,15 +71,23 @@ export function channelProblem(target: TargetConfig, channelId: string): string 
 
 export type Permission = { ok: true } | { ok: false; reason: string };
 
+/** Whether the person belongs to the bot's workspace (or its Enterprise Grid organization). */
+export function isHomePerson(deps: SlackHandlerDeps, person: Person): boolean {
+  if (person.teamId !== undefined && person.teamId === deps.teamId) return true;
+  const organization = deps.enterpriseId;
+  return (
+    organization !== undefined && (person.teamId === organization || person.enterpriseId === organization)
+  );
+}
+
 /** May this user approve this run's gate? (The engine re-checks self-approval and the round.) */
 export async function mayApprove(
   deps: SlackHandlerDeps,
   run: Run,
   target: TargetConfig | undefined,
-  user: { id: string; teamId: string | undefined },
+  user: Person,
 ): Promise<Permission> {
-  if (user.teamId !== deps.teamId)
-    return { ok: false, reason: 'users from another workspace cannot approve' };
+  if (!isHomePerson(deps, user)) return { ok: false, reason: 'users from another workspace cannot approve' };
   if (!target) return { ok: false, reason: `target ${run.target} is no longer configured` };
   if (user.id === run.requestedBy && !run.policy.allowSelfApproval) {
     return { ok: false, reason: 'you requested this run; another approver has to approve it' };
@@ -76,17 +98,41 @@ export async function mayApprove(
   return { ok: true };
 }
 
-/** Abort is for the requester and the target's approvers. */
+/** Abort is for the requester, the target's approvers and its operators (when it lists them). */
 export async function mayAbort(
   deps: SlackHandlerDeps,
   run: Run,
   target: TargetConfig | undefined,
-  user: { id: string; teamId: string | undefined },
+  user: Person,
 ): Promise<Permission> {
-  if (user.teamId !== deps.teamId) return { ok: false, reason: 'users from another workspace cannot abort' };
+  if (!isHomePerson(deps, user)) return { ok: false, reason: 'users from another workspace cannot abort' };
   if (user.id === run.requestedBy) return { ok: true };
   if (target && (await deps.approvers.isApprover(user.id, target.approvers))) return { ok: true };
-  return { ok: false, reason: `only the requester and the approvers of ${run.target} can abort it` };
+  if (target?.operators && (await deps.approvers.isApprover(user.id, target.operators))) return { ok: true };
+  const who = target?.operators
+    ? 'the requester, the operators and the approvers'
+    : 'the requester and the approvers';
+  return { ok: false, reason: `only ${who} of ${run.target} can abort it` };
+}
+
+/**
+ * May this person start or schedule a run of the target? Anyone in the target's channel when the
+ * target lists no `operators`; otherwise only they (users, or members of the listed user groups).
+ * `--force` (past the cooldown) also needs one of the target's approvers.
+ */
+export async function mayOperate(
+  deps: SlackHandlerDeps,
+  target: TargetConfig,
+  user: Person,
+  what: { force?: boolean } = {},
+): Promise<Permission> {
+  if (target.operators && !(await deps.approvers.isApprover(user.id, target.operators))) {
+    return { ok: false, reason: `you are not an operator of ${target.name}` };
+  }
+  if (what.force && !(await deps.approvers.isApprover(user.id, target.approvers))) {
+    return { ok: false, reason: `--force needs an approver of ${target.name}` };
+  }
+  return { ok: true };
 }
 
 export async function replyEphemeral(

@@ -1,4 +1,7 @@
-// `/cutover ...`: ack at once, then answer. A usage error is answered in the ack itself.
+// `/cutover ...`. Read-only commands (help, targets, status, list) and usage errors are answered in
+// the ack itself: no Web API call, nothing claimed, since answering twice changes nothing. Commands
+// that act (plan's live checks, start, schedule, abort) ack at once, then claim the delivery and
+// answer with an ephemeral message.
 import type { App, SlashCommand } from '@slack/bolt';
 import type { WebClient } from '@slack/web-api';
 import {
@@ -8,11 +11,20 @@ import {
   renderTargets,
   targetSummary,
 } from '../src/slack/render/summary';
+import { strategySettingsProblems } from '../src/config/targets';
 import { ACTIVE_RUN_STATES } from '../src/engine/types';
-import { escapeMrkdwn } from '../src/slack/render/blocks';
-import type { SlackHandlerDeps } from './deps';
-import { channelProblem, findRun, findTarget, mayAbort, replyEphemeral } from './deps';
-import { firstDelivery } from './deliveries';
+import { escapeMrkdwn, type Message } from '../src/slack/render/blocks';
+import type { Person, SlackHandlerDeps } from './deps';
+import {
+  channelProblem,
+  findRun,
+  findTarget,
+  isHomePerson,
+  mayAbort,
+  mayOperate,
+  replyEphemeral,
+} from './deps';
+import { claimDelivery } from './deliveries';
 import { parseCommand } from './grammar/parse';
 import type { CutoverCommand } from './grammar/types';
 import { helpText } from './grammar/usage';
@@ -21,11 +33,33 @@ import { checkScheduleTime, formatOccurrence, nextWindows, windowContaining } fr
 
 export const SLASH_COMMAND = '/cutover';
 
+type ReadOnlyCommand = Extract<CutoverCommand, { kind: 'help' | 'targets' | 'status' | 'list' }>;
+type ActingCommand = Exclude<CutoverCommand, ReadOnlyCommand>;
+
+const READ_ONLY = new Set<CutoverCommand['kind']>(['help', 'targets', 'status', 'list']);
+
+function isReadOnly(command: CutoverCommand): command is ReadOnlyCommand {
+  return READ_ONLY.has(command.kind);
+}
+
+const FAILED = "Something went wrong; nothing was changed by this command. The error is in the bot's log.";
+const FOREIGN = 'This bot serves one workspace; commands from other workspaces are not taken.';
+
 interface Invocation {
   client: WebClient;
-  user: string;
-  teamId: string | undefined;
+  person: Person;
   channel: string;
+}
+
+/** An answer as the ack's body: Slack shows it to the person who typed the command. */
+function ackBody(message: Message | string): {
+  response_type: 'ephemeral';
+  text: string;
+  blocks?: Message['blocks'];
+} {
+  return typeof message === 'string'
+    ? { response_type: 'ephemeral', text: message }
+    : { response_type: 'ephemeral', text: message.text, blocks: message.blocks };
 }
 
 export function registerSlashCommand(app: App, deps: SlackHandlerDeps): void {
@@ -34,60 +68,118 @@ export function registerSlashCommand(app: App, deps: SlackHandlerDeps): void {
     if (!parsed.ok) {
       const { message, usage } = parsed.error;
       // Both may echo what was typed, and `<target>` would read as a Slack link: escape them.
-      await ack({
-        response_type: 'ephemeral',
-        text: `${escapeMrkdwn(message)}\nUsage: \`${escapeMrkdwn(usage)}\``,
-      });
+      await ack(ackBody(`${escapeMrkdwn(message)}\nUsage: \`${escapeMrkdwn(usage)}\``));
       return;
     }
+    const call = invocationOf(command, client);
+    if (isReadOnly(parsed.command)) {
+      const answer = isHomePerson(deps, call.person)
+        ? await answerReadOnly(parsed.command, deps).catch((error: unknown) => {
+            deps.log.error({ err: error, command: parsed.command.kind }, 'slash command failed');
+            return FAILED;
+          })
+        : FOREIGN;
+      await ack(ackBody(answer));
+      return;
+    }
+    const first = claimDelivery(context);
     await ack();
-    const invocation = invocationOf(command, client);
     try {
-      if (!(await firstDelivery(context))) return;
-      await handle(parsed.command, invocation, deps);
+      if (!(await first)) return;
+      await act(parsed.command, call, deps);
     } catch (error) {
       deps.log.error({ err: error, command: parsed.command.kind }, 'slash command failed');
-      await replyEphemeral(
-        client,
-        invocation.channel,
-        invocation.user,
-        "Something went wrong; nothing was changed by this command. The error is in the bot's log.",
-      ).catch(() => undefined);
+      await replyEphemeral(client, call.channel, call.person.id, FAILED).catch(() => undefined);
     }
   });
 }
 
 function invocationOf(command: SlashCommand, client: WebClient): Invocation {
-  return { client, user: command.user_id, teamId: command.team_id, channel: command.channel_id };
+  return {
+    client,
+    person: { id: command.user_id, teamId: command.team_id, enterpriseId: command.enterprise_id },
+    channel: command.channel_id,
+  };
 }
 
-async function handle(command: CutoverCommand, call: Invocation, deps: SlackHandlerDeps): Promise<void> {
+async function answerReadOnly(command: ReadOnlyCommand, deps: SlackHandlerDeps): Promise<Message | string> {
+  const now = deps.clock.now();
+  switch (command.kind) {
+    case 'help':
+      return helpText();
+    case 'targets':
+      return renderTargets(deps.targets.map((target) => targetSummary(target, now)));
+    case 'status': {
+      if (command.runId) {
+        const run = await findRun(deps, command.runId);
+        if (!run.ok) return run.message;
+        const samples = await deps.store.recentLagSamples(run.value.id, 30);
+        return renderStatus(run.value, now, { samples });
+      }
+      const active = (await deps.store.listActiveRuns()).filter((run) =>
+        ACTIVE_RUN_STATES.includes(run.state),
+      );
+      return active.length === 0 ? 'No cutover is running.' : renderRunList(active, now);
+    }
+    case 'list': {
+      // Scheduled runs first (however long ago they were made), then the most recent others.
+      const [scheduled, recent] = await Promise.all([
+        deps.store.listScheduledRuns(),
+        deps.store.listRecentRuns(20),
+      ]);
+      return renderRunList([...scheduled, ...recent.filter((run) => run.state !== 'scheduled')], now);
+    }
+  }
+}
+
+/** A refused start or schedule: audited (who tried what), then explained. */
+async function refuseOperation(
+  deps: SlackHandlerDeps,
+  call: Invocation,
+  kind: 'start' | 'schedule',
+  target: string,
+  reason: string,
+): Promise<void> {
+  deps.runs.refused(kind);
+  await deps.store.appendAudit({
+    runId: null,
+    actor: call.person.id,
+    type: `refused:${kind}`,
+    payload: { target, reason, via: 'command' },
+  });
+  await replyEphemeral(
+    call.client,
+    call.channel,
+    call.person.id,
+    `Not ${kind === 'start' ? 'started' : 'scheduled'}: ${escapeMrkdwn(reason)}.`,
+  );
+}
+
+async function act(command: ActingCommand, call: Invocation, deps: SlackHandlerDeps): Promise<void> {
   const reply = (message: Parameters<typeof replyEphemeral>[3]) =>
-    replyEphemeral(call.client, call.channel, call.user, message);
+    replyEphemeral(call.client, call.channel, call.person.id, message);
   const now = deps.clock.now();
 
-  if (call.teamId !== deps.teamId) {
-    await reply('This bot serves one workspace; commands from other workspaces are not taken.');
+  if (!isHomePerson(deps, call.person)) {
+    await reply(FOREIGN);
     return;
   }
 
   switch (command.kind) {
-    case 'help':
-      await reply(helpText());
-      return;
-
-    case 'targets':
-      await reply(renderTargets(deps.targets.map((target) => targetSummary(target, now))));
-      return;
-
     case 'plan': {
       const target = findTarget(deps, command.target);
       if (!target.ok) return reply(target.message);
       const wrongChannel = channelProblem(target.value, call.channel);
       if (wrongChannel) return reply(wrongChannel);
-      const strategy = deps.strategies.get(command.strategy ?? target.value.strategy);
-      if (!strategy)
-        return reply(`Strategy \`${command.strategy ?? target.value.strategy}\` is not available.`);
+      const name = command.strategy ?? target.value.strategy;
+      const strategy = deps.strategies.get(name);
+      if (!strategy) return reply(`Strategy \`${escapeMrkdwn(name)}\` is not available.`);
+      const problems = strategySettingsProblems(target.value, name, strategy.configSchema);
+      if (problems.length > 0) {
+        return reply(
+          `\`${target.value.name}\` cannot be planned as ${escapeMrkdwn(name)}: its settings are not valid for it (${escapeMrkdwn(problems.slice(0, 3).join('; '))}).`,
+        );
+      }
       const plan = strategy.plan(target.value);
       // Live, read-only checks: the plan is a dry run and changes nothing.
       const preflight = await strategy
@@ -117,9 +209,11 @@ async function handle(command: CutoverCommand, call: Invocation, deps: SlackHand
       if (!target.ok) return reply(target.message);
       const wrongChannel = channelProblem(target.value, call.channel);
       if (wrongChannel) return reply(wrongChannel);
+      const permission = await mayOperate(deps, target.value, call.person, { force: !!command.force });
+      if (!permission.ok) return refuseOperation(deps, call, 'start', target.value.name, permission.reason);
       const outcome = await deps.runs.start({
         target: target.value,
-        requestedBy: call.user,
+        requestedBy: call.person.id,
         channel: call.channel,
         ...(command.strategy ? { strategy: command.strategy } : {}),
         ...(command.force ? { force: command.force } : {}),
@@ -141,6 +235,10 @@ async function handle(command: CutoverCommand, call: Invocation, deps: SlackHand
       if (!target.ok) return reply(target.message);
       const wrongChannel = channelProblem(target.value, call.channel);
       if (wrongChannel) return reply(wrongChannel);
+      const permission = await mayOperate(deps, target.value, call.person);
+      if (!permission.ok) {
+        return refuseOperation(deps, call, 'schedule', target.value.name, permission.reason);
+      }
       const { windows, requireWindow } = target.value;
       let at: Date;
       if (command.nextWindow) {
@@ -155,7 +253,7 @@ async function handle(command: CutoverCommand, call: Invocation, deps: SlackHand
       }
       const outcome = await deps.runs.schedule({
         target: target.value,
-        requestedBy: call.user,
+        requestedBy: call.person.id,
         channel: call.channel,
         at,
         ...(command.strategy ? { strategy: command.strategy } : {}),
@@ -178,44 +276,25 @@ async function handle(command: CutoverCommand, call: Invocation, deps: SlackHand
       return;
     }
 
-    case 'status': {
-      if (command.runId) {
-        const run = await findRun(deps, command.runId);
-        if (!run.ok) return reply(run.message);
-        const samples = await deps.store.recentLagSamples(run.value.id, 30);
-        await reply(renderStatus(run.value, now, { samples }));
-        return;
-      }
-      const active = (await deps.store.listActiveRuns()).filter((run) =>
-        ACTIVE_RUN_STATES.includes(run.state),
-      );
-      await reply(active.length === 0 ? 'No cutover is running.' : renderRunList(active, now));
-      return;
-    }
-
-    case 'list': {
-      // Scheduled runs first (however long ago they were made), then the most recent others.
-      const scheduled = await deps.store.listScheduledRuns();
-      const recent = (await deps.store.listRecentRuns(20)).filter((run) => run.state !== 'scheduled');
-      await reply(renderRunList([...scheduled, ...recent], now));
-      return;
-    }
-
     case 'abort': {
       const run = await findRun(deps, command.runId);
       if (!run.ok) return reply(run.message);
       const target = deps.targets.find((candidate) => candidate.name === run.value.target);
-      const permission = await mayAbort(deps, run.value, target, { id: call.user, teamId: call.teamId });
+      const permission = await mayAbort(deps, run.value, target, call.person);
       if (!permission.ok) {
         await deps.store.appendAudit({
           runId: run.value.id,
-          actor: call.user,
+          actor: call.person.id,
           type: 'refused:abort',
           payload: { reason: permission.reason, via: 'command' },
         });
         return reply(`Not aborted: ${permission.reason}.`);
       }
-      const outcome = await deps.runs.abort(run.value.id, call.user, command.reason ?? 'aborted from Slack');
+      const outcome = await deps.runs.abort(
+        run.value.id,
+        call.person.id,
+        command.reason ?? 'aborted from Slack',
+      );
       await reply(
         outcome.ok ? `Aborting \`${run.value.id.slice(0, 8)}\`.` : `Not aborted: ${outcome.error}.`,
       );

@@ -29,16 +29,21 @@ const approverSchema = patternString(
   'a Slack user id (U… or W…) or user-group id (S…), such as U0AAAAAAA (not an @name)',
 );
 
-const approversSchema = z
-  .array(approverSchema, { error: 'must be a list of Slack user or user-group ids' })
-  .min(1, { error: 'must list at least one approver' })
-  .superRefine((ids, ctx) => {
-    ids.forEach((id, index) => {
-      if (ids.indexOf(id) !== index) {
-        ctx.addIssue({ code: 'custom', path: [index], message: `duplicate approver ${id}` });
-      }
+/** A non-empty list of people: user and user-group ids, each once. */
+function peopleSchema(one: string) {
+  return z
+    .array(approverSchema, { error: 'must be a list of Slack user or user-group ids' })
+    .min(1, { error: `must list at least one ${one}` })
+    .superRefine((ids, ctx) => {
+      ids.forEach((id, index) => {
+        if (ids.indexOf(id) !== index) {
+          ctx.addIssue({ code: 'custom', path: [index], message: `duplicate ${one} ${id}` });
+        }
+      });
     });
-  });
+}
+
+const approversSchema = peopleSchema('approver');
 
 const wholeNumberError = (issue: { input?: unknown }) =>
   issue.input === undefined
@@ -48,6 +53,8 @@ const wholeNumberError = (issue: { input?: unknown }) =>
 const sharedShape = {
   channel: channelSchema.optional(),
   approvers: approversSchema.optional(),
+  /** Who may start, schedule and abort; unset: anyone in the channel starts and schedules. */
+  operators: peopleSchema('operator').optional(),
   approvalTimeout: durationSchema.optional(),
   requiredApprovals: z.int({ error: wholeNumberError }).min(1, { error: wholeNumberError }).optional(),
   allowSelfApproval: z.boolean({ error: 'must be true or false' }).optional(),

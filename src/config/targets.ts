@@ -191,6 +191,7 @@ function parseTarget(
   const target = parsed.data;
   const channel = target.channel ?? defaults.channel;
   const approvers = target.approvers ?? defaults.approvers;
+  const operators = target.operators ?? defaults.operators;
   const requiredApprovals =
     target.requiredApprovals ?? defaults.requiredApprovals ?? BUILT_IN_DEFAULTS.requiredApprovals;
   if (channel === undefined) {
@@ -233,6 +234,7 @@ function parseTarget(
     strategy: target.strategy,
     channel,
     approvers,
+    ...(operators !== undefined ? { operators } : {}),
     approvalTimeoutMs:
       target.approvalTimeout ?? defaults.approvalTimeout ?? BUILT_IN_DEFAULTS.approvalTimeoutMs,
     requiredApprovals,
@@ -244,6 +246,24 @@ function parseTarget(
     reminderMs: target.reminder ?? defaults.reminder ?? BUILT_IN_DEFAULTS.reminderMs,
     settings,
   };
+}
+
+/**
+ * Why a target's settings cannot drive `strategy` (a `--strategy` override): its schema's problems
+ * with the settings as loaded, which are what that strategy's steps would get. None for the
+ * target's own strategy, checked when the file was loaded.
+ */
+export function strategySettingsProblems(
+  target: TargetConfig,
+  strategy: string,
+  schema: z.ZodType,
+): string[] {
+  if (strategy === target.strategy) return [];
+  const result = schema.safeParse(target.settings, CONFIG_PARSE_OPTIONS);
+  if (result.success) return [];
+  return problemsFromIssues(result.error.issues).map((p) =>
+    p.path === '' ? p.message : `${p.path}: ${p.message}`,
+  );
 }
 
 function asSettings(output: unknown, strategy: string): Record<string, unknown> {

@@ -23,6 +23,11 @@ export interface TargetConfig {
   channel: string;
   /** Slack user ids (U…/W…) and user-group ids (S…). */
   approvers: string[];
+  /**
+   * Who may start, schedule and abort runs (user and user-group ids, `operators`); unset: anyone in
+   * the target's channel may start or schedule, and the requester and approvers abort.
+   */
+  operators?: string[];
   approvalTimeoutMs: number;
   requiredApprovals: number;
   allowSelfApproval: boolean;

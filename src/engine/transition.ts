@@ -85,6 +85,22 @@ function addMs(at: string, ms: number): string {
   return new Date(Date.parse(at) + ms).toISOString();
 }
 
+/**
+ * Whether approving the step's open gate needs the target's name typed: a destructive planned gate
+ * (what follows cannot be undone) and a needs-human gate, whose approval lets the step do what it
+ * refused (an override of a safety check). The presentation asks for it; the engine refuses
+ * without it, so no path around the dialog can approve.
+ */
+export function needsTypedConfirmation(step: StepRecord): boolean {
+  const reason = step.gate?.reason;
+  return reason === 'needs_human' || (reason === 'planned' && step.spec.destructive === true);
+}
+
+/** Whether what was typed confirms the target (surrounding spaces ignored, case-sensitive). */
+export function confirmsTarget(typed: string | null | undefined, target: string): boolean {
+  return typeof typed === 'string' && typed.trim() === target;
+}
+
 function currentStepOf(run: Run, step: number): StepRecord | string {
   if (step !== run.currentStep) return `step ${step} is not the current step (${run.currentStep})`;
   const record = run.steps[step];
@@ -354,6 +370,14 @@ export function transition(run: Run, event: RunEvent): TransitionResult {
         return refuse(run, 'the requester cannot approve their own run');
       }
       if (gate.approvedBy.includes(event.user)) return refuse(run, `${event.user} has already approved`);
+      if (needsTypedConfirmation(step) && !confirmsTarget(event.confirmation, run.target)) {
+        return refuse(
+          run,
+          gate.reason === 'needs_human'
+            ? `retrying anyway overrides a safety check: type the target's name (${run.target}) to confirm`
+            : `this step cannot be undone: type the target's name (${run.target}) to approve`,
+        );
+      }
       gate.approvedBy.push(event.user);
       if (gate.approvedBy.length < gate.requiredApprovals) break;
       effects.push({ type: 'gate_closed', step: step.index, round: gate.round, outcome: 'approved' });

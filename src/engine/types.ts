@@ -176,7 +176,18 @@ export type RunEvent =
     }
   /** A scheduled run could not start (its target was busy, or its window had passed). */
   | { type: 'schedule_missed'; at: string; reason: string }
-  | { type: 'approve'; at: string; step: number; round: number; user: string }
+  | {
+      type: 'approve';
+      at: string;
+      step: number;
+      round: number;
+      user: string;
+      /**
+       * What the approver typed to confirm. A destructive gate and a needs-human override ("Retry
+       * anyway") are approved only with the target's name here (see `needsTypedConfirmation`).
+       */
+      confirmation?: string;
+    }
   | { type: 'gate_expired'; at: string; step: number; round: number }
   | { type: 'gate_reopen'; at: string; step: number; user: string }
   | { type: 'abort'; at: string; user: string; reason: string }

@@ -167,6 +167,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
           clock,
           log,
           teamId: identity.teamId,
+          ...(identity.enterpriseId ? { enterpriseId: identity.enterpriseId } : {}),
         },
         log,
       );

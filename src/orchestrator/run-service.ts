@@ -3,6 +3,7 @@
 import { randomUUID } from 'node:crypto';
 import { createRun } from '../engine/transition';
 import type { Effect, JsonObject, Run, RunEvent } from '../engine/types';
+import { strategySettingsProblems } from '../config/targets';
 import type { TargetConfig } from '../config/types';
 import type { Clock } from '../ports/clock';
 import type { StepJobQueue } from '../ports/job-queue';
@@ -40,10 +41,23 @@ export type StartOutcome =
   | { ok: true; run: Run }
   | {
       ok: false;
-      reason: 'unknown_strategy' | 'target_busy' | 'invalid_plan' | 'cooldown' | 'already_scheduled';
+      reason:
+        | 'unknown_strategy'
+        | 'invalid_settings'
+        | 'target_busy'
+        | 'invalid_plan'
+        | 'cooldown'
+        | 'already_scheduled';
       message: string;
       activeRunId?: string;
     };
+
+export interface ApproveOptions {
+  /** What the approver typed to confirm (the target's name, for gates that need it). */
+  confirmation?: string;
+  /** The Slack delivery the approval answers: claimed in the approval's own transaction. */
+  deliveryKey?: string;
+}
 
 /** What the start job of a scheduled run found: `early` asks to be delivered again later. */
 export type ScheduledStart = { kind: 'started' | 'missed' | 'stale' } | { kind: 'early'; retryInMs: number };
@@ -192,6 +206,14 @@ export class RunService {
         message: `unknown strategy "${strategyName}" (known: ${known})`,
       };
     }
+    const problems = strategySettingsProblems(target, strategyName, strategy.configSchema);
+    if (problems.length > 0) {
+      return {
+        ok: false,
+        reason: 'invalid_settings',
+        message: `the settings of ${target.name} are not valid for ${strategyName} (${problems.slice(0, 3).join('; ')})`,
+      };
+    }
     const plan = strategy.plan(target);
     if (plan.steps.length === 0) {
       return { ok: false, reason: 'invalid_plan', message: `strategy ${strategyName} planned no steps` };
@@ -222,14 +244,29 @@ export class RunService {
     return { ok: true, run: started.run };
   }
 
-  approve(
+  /**
+   * A person's approval. `confirmation` is what they typed; the engine refuses a destructive gate
+   * and a needs-human override without the target's name. The Slack handlers always pass it; code
+   * that acts as the person itself (tests, scripts) may leave it out and is taken to confirm.
+   */
+  async approve(
     runId: string,
     step: number,
     round: number,
     user: string,
     seen: JsonObject = {},
+    options: ApproveOptions = {},
   ): Promise<ApplyOutcome> {
-    return this.apply(runId, { type: 'approve', at: this.now(), step, round, user }, user, seen);
+    const confirmation = options.confirmation ?? (await this.deps.store.getRun(runId))?.target;
+    const event: RunEvent = {
+      type: 'approve',
+      at: this.now(),
+      step,
+      round,
+      user,
+      ...(confirmation !== undefined ? { confirmation } : {}),
+    };
+    return this.apply(runId, event, user, seen, options.deliveryKey);
   }
 
   abort(runId: string, user: string, reason: string): Promise<ApplyOutcome> {
@@ -249,11 +286,24 @@ export class RunService {
    * Stores the event's transition and, only once that has committed, performs its effects.
    * A crash between the two is repaired by the reconciler, which re-derives jobs from the store.
    */
-  async apply(runId: string, event: RunEvent, actor: string, seen?: JsonObject): Promise<ApplyOutcome> {
-    const outcome = await this.deps.store.applyEvent(runId, event, actor, seen);
+  async apply(
+    runId: string,
+    event: RunEvent,
+    actor: string,
+    seen?: JsonObject,
+    deliveryKey?: string,
+  ): Promise<ApplyOutcome> {
+    const outcome = await this.deps.store.applyEvent(
+      runId,
+      event,
+      actor,
+      seen,
+      deliveryKey !== undefined ? { deliveryKey } : {},
+    );
     if (!outcome.ok) {
       this.deps.log.debug({ runId, event: event.type, actor, error: outcome.error }, 'event refused');
-      if ('user' in event) this.refused(event.type);
+      // A repeated delivery is the caller's to count; it refused nothing a person asked for.
+      if (!outcome.duplicate && 'user' in event) this.refused(event.type);
       return outcome;
     }
     const step = 'step' in event ? event.step : outcome.run.currentStep;

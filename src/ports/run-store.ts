@@ -31,9 +31,21 @@ export interface LagSample {
   laggingReplicas?: number;
 }
 
-/** An accepted event gives the run after it and the run as it was before it (`previous`). */
+/**
+ * An accepted event gives the run after it and the run as it was before it (`previous`). A refusal
+ * with `duplicate` means the delivery it answered was claimed before: nothing was written.
+ */
 export type ApplyOutcome =
-  { ok: true; run: Run; previous: Run; effects: Effect[] } | { ok: false; run: Run | null; error: string };
+  | { ok: true; run: Run; previous: Run; effects: Effect[] }
+  | { ok: false; run: Run | null; error: string; duplicate?: true };
+
+export interface ApplyOptions {
+  /**
+   * The Slack delivery (see claimSlackDelivery) the event answers: claimed in the event's own
+   * transaction, so a crash keeps both the claim and the decision or neither.
+   */
+  deliveryKey?: string;
+}
 
 export type InsertOutcome = { ok: true } | { ok: false; activeRunId: string };
 
@@ -47,7 +59,13 @@ export interface RunStore {
    * (for a scheduled run) already has a scheduled one.
    */
   insertRun(run: Run, actor: string): Promise<InsertOutcome>;
-  applyEvent(runId: string, event: RunEvent, actor: string, seen?: JsonObject): Promise<ApplyOutcome>;
+  applyEvent(
+    runId: string,
+    event: RunEvent,
+    actor: string,
+    seen?: JsonObject,
+    options?: ApplyOptions,
+  ): Promise<ApplyOutcome>;
   getRun(runId: string): Promise<Run | null>;
   /** Runs in an active state (running, awaiting approval, compensating), oldest first. */
   listActiveRuns(): Promise<Run[]>;

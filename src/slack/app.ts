@@ -18,6 +18,8 @@ export const SLACK_EVENTS_PATH = '/slack/events';
 
 export interface BotIdentity {
   teamId: string;
+  /** Enterprise Grid: the organization the workspace belongs to. */
+  enterpriseId?: string;
   botId: string;
   botUserId: string;
 }
@@ -39,7 +41,12 @@ export async function identify(client: WebClient): Promise<BotIdentity> {
   if (!reply.team_id || !reply.user_id || !reply.bot_id) {
     throw new Error('auth.test did not return team_id, user_id and bot_id; is SLACK_BOT_TOKEN a bot token?');
   }
-  return { teamId: reply.team_id, botId: reply.bot_id, botUserId: reply.user_id };
+  return {
+    teamId: reply.team_id,
+    ...(reply.enterprise_id ? { enterpriseId: reply.enterprise_id } : {}),
+    botId: reply.bot_id,
+    botUserId: reply.user_id,
+  };
 }
 
 export function createSlackApp(

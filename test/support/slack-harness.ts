@@ -10,7 +10,7 @@ import type { Clock } from '../../src/ports/clock';
 import { registryOf, type Strategy } from '../../src/strategies/types';
 import { dropSchema, testDatabaseUrl } from './pg';
 import { testRedisUrl } from './redis';
-import { latestButton } from './slack-messages';
+import { ephemeralsTo, latestButton, textOf } from './slack-messages';
 import { createTestStrategy, TestWorld } from './test-strategy';
 import { waitFor } from './wait-for';
 
@@ -42,10 +42,17 @@ export async function startSlackHarness(options: {
   /** Strategies besides the test strategy (e.g. replica-promotion with real adapters). */
   strategies?: Strategy[];
   lagSampleIntervalMs?: number;
+  /** Enterprise Grid: the organization the workspace belongs to. */
+  enterpriseId?: string;
+  /** User groups besides S0DBAONCALL (whose member is `groupMember`). */
+  userGroups?: Record<string, string[]>;
+  /** How long a step job's lock lasts: a killed worker's job runs again this soon after. */
+  lockDurationMs?: number;
 }): Promise<SlackHarness> {
   const slack = await SlackApiServer.start({
     teamId: TEAM,
-    userGroups: { S0DBAONCALL: [groupMember.userId] },
+    ...(options.enterpriseId !== undefined ? { enterpriseId: options.enterpriseId } : {}),
+    userGroups: { S0DBAONCALL: [groupMember.userId], ...options.userGroups },
   });
   const world = new TestWorld(testDatabaseUrl, `${options.schema}_world`);
   await world.setUp();
@@ -67,7 +74,11 @@ export async function startSlackHarness(options: {
     storeSchema: options.schema,
     queueName: options.queueName,
     httpPort: 0,
-    tuning: { concurrency: 4, lockDurationMs: 30_000, stalledIntervalMs: 15_000 },
+    tuning: {
+      concurrency: 4,
+      lockDurationMs: options.lockDurationMs ?? 30_000,
+      stalledIntervalMs: Math.floor((options.lockDurationMs ?? 30_000) / 2),
+    },
     ...(options.clock ? { clock: options.clock } : {}),
   });
   const eventsUrl = `http://127.0.0.1:${runtime.http!.port}/slack/events`;
@@ -140,4 +151,27 @@ export async function approveWithModal(
       values: { confirm_target: { typed_target: typed } },
     }),
   );
+}
+
+/**
+ * Sends a command as `actor` and returns what they are told: the ack's answer (read-only commands
+ * and usage errors, blocks included) or else the next ephemeral message.
+ */
+export async function askCommand(
+  h: SlackHarness,
+  actor: Actor,
+  text: string,
+  channel = CHANNEL,
+): Promise<string> {
+  const seen = ephemeralsTo(h.slack, actor.userId).length;
+  const response = await h.sender.command(actor, channel, text);
+  if (response.status !== 200) throw new Error(`"${text}" got HTTP ${response.status}`);
+  if (response.body !== '') {
+    const ack = JSON.parse(response.body) as { text: string; blocks?: unknown[] };
+    return textOf({ channel, ts: '', bot: true, history: 0, ...ack });
+  }
+  return waitFor(`the answer to "${text}"`, async () => {
+    const messages = ephemeralsTo(h.slack, actor.userId);
+    return messages.length > seen ? textOf(messages[messages.length - 1]!) : undefined;
+  });
 }

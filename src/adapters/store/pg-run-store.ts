@@ -6,6 +6,7 @@ import { transition } from '../../engine/transition';
 import type { JsonObject, Run, RunEvent, RunEventType } from '../../engine/types';
 import { ACTIVE_RUN_STATES } from '../../engine/types';
 import type {
+  ApplyOptions,
   ApplyOutcome,
   ApprovalRecord,
   AuditEntry,
@@ -187,10 +188,26 @@ export class PgRunStore implements RunStore {
     }
   }
 
-  async applyEvent(runId: string, event: RunEvent, actor: string, seen?: JsonObject): Promise<ApplyOutcome> {
+  async applyEvent(
+    runId: string,
+    event: RunEvent,
+    actor: string,
+    seen?: JsonObject,
+    options: ApplyOptions = {},
+  ): Promise<ApplyOutcome> {
     const human = HUMAN_EVENTS.has(event.type);
     const eventJson = event as unknown as JsonObject;
     return this.tx(async (client): Promise<ApplyOutcome> => {
+      if (options.deliveryKey !== undefined) {
+        // A concurrent repeat waits here for this transaction: it then finds the key, or (after a
+        // rollback) takes it over.
+        const claimed = await client.query(
+          `INSERT INTO ${this.t('slack_deliveries')} (key) VALUES ($1) ON CONFLICT (key) DO NOTHING`,
+          [options.deliveryKey],
+        );
+        if (claimed.rowCount !== 1)
+          return { ok: false, run: null, error: 'duplicate delivery', duplicate: true };
+      }
       const run = isUuid(runId) ? await this.loadRun(client, runId, true) : null;
       if (run === null) {
         const error = 'no such run';

@@ -1,4 +1,5 @@
 // The approval prompt for a gate (planned, or a needs-human pause) and what it becomes once decided.
+import { needsTypedConfirmation } from '../../engine/transition';
 import type { Run, StepRecord } from '../../engine/types';
 import {
   abortButton,
@@ -196,36 +197,35 @@ export function renderGatePrompt(input: GatePromptInput): Message {
   const { run, step, now } = input;
   const blocks = gateBody(input, now, 'prompt');
   const gate = step.gate;
-  const destructive = step.spec.destructive === true;
+  // What the engine will only take with the target's name typed: a modal asks for it.
+  const typed = needsTypedConfirmation(step);
   const needsHuman = isNeedsHuman(step);
   const windowPause = isWindowPause(step);
   const stepTitle = truncate(step.spec.title, 100);
   const open = gate !== null && !gate.expired && step.state === 'awaiting_approval';
   if (open) {
-    if (destructive) {
-      blocks.push(context(":keyboard: Approving opens a dialog in which you type the target's name."));
+    if (typed) {
+      blocks.push(
+        context(
+          `:keyboard: ${needsHuman ? 'Retry anyway' : 'Approving'} opens a dialog in which you type the target's name.`,
+        ),
+      );
     }
     const approve = button({
       actionId: ACTION_APPROVE,
       text: windowPause ? 'Continue in next window' : needsHuman ? 'Retry anyway' : 'Approve',
       style: 'primary',
       value: encodeGateRef({ runId: run.id, step: step.index, round: gate.round }),
-      // A destructive gate gets a typed-confirmation modal instead of a dialog.
-      ...(destructive
+      // A destructive gate and a needs-human override get a typed-confirmation modal instead.
+      ...(typed
         ? {}
         : {
             confirm: confirmDialog({
-              title: windowPause
-                ? 'Continue in next window?'
-                : needsHuman
-                  ? 'Retry anyway?'
-                  : 'Approve this step?',
+              title: windowPause ? 'Continue in next window?' : 'Approve this step?',
               text: windowPause
                 ? `"${stepTitle}" on ${run.target}: ${windowContinueText(step, true)}.`
-                : needsHuman
-                  ? `Retry "${stepTitle}" on ${run.target} with the override. ${input.whatWillHappen}`
-                  : `"${stepTitle}" on ${run.target}: ${input.whatWillHappen}`,
-              confirm: windowPause ? 'Continue' : needsHuman ? 'Retry anyway' : 'Approve',
+                : `"${stepTitle}" on ${run.target}: ${input.whatWillHappen}`,
+              confirm: windowPause ? 'Continue' : 'Approve',
               deny: 'Cancel',
               style: 'primary',
             }),

@@ -1,4 +1,5 @@
 // The typed-confirmation modal for destructive gates: the approver types the target's name.
+import { confirmsTarget } from '../../engine/transition';
 import {
   type Block,
   CONFIRM_ACTION_ID,
@@ -30,6 +31,8 @@ export interface ConfirmModalInput {
   irreversible?: string;
   /** When the conditions were read; shown next to them. */
   now?: Date;
+  /** A needs-human gate: why the step stopped; the submission retries it with the override. */
+  override?: string;
 }
 
 export const CONFIRM_MODAL_TITLE = 'Confirm cutover step';
@@ -42,6 +45,14 @@ export function renderConfirmModal(input: ConfirmModalInput): ModalView {
     `*What will happen:* ${escapeMrkdwn(truncate(input.whatWillHappen, 1500))}`,
   ];
   const blocks: Block[] = [section(lines.join('\n'))];
+  if (input.override !== undefined) {
+    blocks.push(
+      section(
+        `*The step stopped:* ${escapeMrkdwn(truncate(input.override, 1000))}\n` +
+          '*Retry anyway* lets it do what it just refused to do.',
+      ),
+    );
+  }
   if (input.irreversible)
     blocks.push(section(`:warning: *${escapeMrkdwn(truncate(input.irreversible, 1000))}*`));
   if (input.conditions.length > 0) {
@@ -54,7 +65,10 @@ export function renderConfirmModal(input: ConfirmModalInput): ModalView {
   const confirmInput: InputBlock = {
     type: 'input',
     block_id: CONFIRM_BLOCK_ID,
-    label: plain(`Type the target's name (${input.target}) to approve`, LIMITS.inputLabel),
+    label: plain(
+      `Type the target's name (${input.target}) to ${input.override !== undefined ? 'retry anyway' : 'approve'}`,
+      LIMITS.inputLabel,
+    ),
     element: { type: 'plain_text_input', action_id: CONFIRM_ACTION_ID, focus_on_load: true },
     hint: plain('Conditions are checked again right before the step runs.', LIMITS.inputHint),
   };
@@ -63,7 +77,7 @@ export function renderConfirmModal(input: ConfirmModalInput): ModalView {
     type: 'modal',
     callback_id: CONFIRM_CALLBACK_ID,
     title: plain(CONFIRM_MODAL_TITLE, LIMITS.modalTitle),
-    submit: plain('Approve', LIMITS.modalButton),
+    submit: plain(input.override !== undefined ? 'Retry anyway' : 'Approve', LIMITS.modalButton),
     close: plain('Cancel', LIMITS.modalButton),
     private_metadata: encodeGateRef({ runId: input.runId, step: input.step, round: input.round }),
     blocks,
@@ -75,10 +89,8 @@ export function parseConfirmMetadata(privateMetadata: string): GateRef | null {
   return parseGateRef(privateMetadata);
 }
 
-/** Whether what the approver typed names the target (surrounding spaces ignored, case-sensitive). */
-export function typedTargetMatches(typed: string | null | undefined, target: string): boolean {
-  return typeof typed === 'string' && typed.trim() === target;
-}
+/** Whether what the approver typed names the target: the engine's own rule. */
+export const typedTargetMatches = confirmsTarget;
 
 export interface ModalErrorsResponse {
   response_action: 'errors';

@@ -17,10 +17,11 @@ import {
   approveWithModal as approveGateWithModal,
   clickButton,
   gatePrompt as findGatePrompt,
+  askCommand,
   startSlackHarness,
   type SlackHarness,
 } from '../../support/slack-harness';
-import { buttonsOf, ephemeralsTo, textOf } from '../../support/slack-messages';
+import { buttonsOf, textOf } from '../../support/slack-messages';
 import { waitFor } from '../../support/wait-for';
 
 const schema = freshSchemaName('t_slsched');
@@ -63,15 +64,9 @@ function untilState(runId: string, ...states: RunState[]): Promise<Run> {
   return untilRunState(h.runtime.store, runId, states);
 }
 
-/** Sends a command and returns the ephemeral answer it got. */
-async function ask(actor: Actor, text: string): Promise<string> {
-  const seen = ephemeralsTo(h.slack, actor.userId).length;
-  const response = await h.sender.command(actor, CHANNEL, text);
-  expect(response.status).toBe(200);
-  return waitFor(`the answer to "${text}"`, async () => {
-    const messages = ephemeralsTo(h.slack, actor.userId);
-    return messages.length > seen ? textOf(messages[messages.length - 1]!) : undefined;
-  });
+/** Sends a command and returns the answer it got (in the ack or as an ephemeral message). */
+function ask(actor: Actor, text: string): Promise<string> {
+  return askCommand(h, actor, text);
 }
 
 async function newestRun(target: string): Promise<Run | undefined> {
@@ -289,8 +284,13 @@ describe('cooldown (cool-db)', () => {
     );
     expect(await runCount()).toBe(before);
 
+    // The override is an approver's to give.
+    expect(await ask(requester, 'start cool-db --force --reason in a hurry')).toBe(
+      'Not started: --force needs an approver of cool-db.',
+    );
+    expect(await runCount()).toBe(before);
     const started = await ask(
-      requester,
+      approver,
       'start cool-db --force --reason the first one picked the wrong replica',
     );
     const forced = (await newestRun('cool-db'))!;
@@ -300,7 +300,7 @@ describe('cooldown (cool-db)', () => {
     );
     const audit = await h.runtime.store.listAudit(forced.id);
     expect(audit.find((entry) => entry.type === 'cooldown_overridden')).toMatchObject({
-      actor: requester.userId,
+      actor: approver.userId,
       payload: {
         reason: 'the first one picked the wrong replica',
         cooldown: expect.stringContaining('its cooldown lasts until 2026-11-29T07:00:00.000Z') as unknown,

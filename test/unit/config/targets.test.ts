@@ -9,6 +9,7 @@ import {
   ConfigError,
   loadTargetsFile,
   parseTargets,
+  strategySettingsProblems,
   type StrategyConfigSchema,
 } from '../../../src/config/targets';
 import { SecretRef } from '../../../src/config/types';
@@ -455,5 +456,61 @@ describe('parseTargets: maintenance windows, requireWindow, cooldown, reminder',
     const text =
       'defaults: { channel: C1, approvers: [U1], windows: [] }\ntargets:\n  - { name: a, strategy: in-place }\n';
     expect(problemsOf(() => parse(text))[0]).toMatch(/^\/etc\/cutover\.yaml: defaults\.windows: unknown key/);
+  });
+});
+
+describe('parseTargets: operators', () => {
+  it('has none unless set: anyone in the channel may start', () => {
+    const [target] = parse(
+      'targets:\n  - { name: a, strategy: in-place, channel: C1, approvers: [U1] }\n',
+    ).targets;
+    expect(target).not.toHaveProperty('operators');
+  });
+
+  it('takes operators from defaults; a target replaces the list', () => {
+    const text =
+      'defaults: { channel: C1, approvers: [U1], operators: [S0OPS, U0DANA] }\n' +
+      'targets:\n' +
+      '  - { name: a, strategy: in-place }\n' +
+      '  - { name: b, strategy: in-place, operators: [U0LEE] }\n';
+    const [a, b] = parse(text).targets;
+    expect(a?.operators).toEqual(['S0OPS', 'U0DANA']);
+    expect(b?.operators).toEqual(['U0LEE']);
+  });
+
+  it('refuses an empty list, duplicates and names instead of ids', () => {
+    const problems = problemsOf(() =>
+      parse(
+        'defaults: { channel: C1, approvers: [U1] }\n' +
+          'targets:\n' +
+          '  - { name: a, strategy: in-place, operators: [] }\n' +
+          '  - { name: b, strategy: in-place, operators: [U0LEE, U0LEE] }\n' +
+          '  - { name: c, strategy: in-place, operators: ["@dana"] }\n',
+      ),
+    );
+    expect(problems).toEqual([
+      '/etc/cutover.yaml: targets[0].operators: must list at least one operator',
+      '/etc/cutover.yaml: targets[1].operators[1]: duplicate operator U0LEE',
+      expect.stringMatching(/^\/etc\/cutover\.yaml: targets\[2\]\.operators\[0\]: must be a Slack user id/),
+    ]);
+  });
+});
+
+describe('strategySettingsProblems (--strategy)', () => {
+  const [orders] = parse(
+    'targets:\n' +
+      '  - name: orders-db\n    strategy: replica-promotion\n    channel: C1\n    approvers: [U1]\n' +
+      '    postgres: { primary: env:ORDERS_PRIMARY_URL, standby: env:ORDERS_STANDBY_URL }\n',
+  ).targets;
+  const schemaOf = (name: string) => strategies.get(name)!.schema;
+
+  it('has nothing to say about the target’s own strategy', () => {
+    expect(strategySettingsProblems(orders!, 'replica-promotion', schemaOf('replica-promotion'))).toEqual([]);
+  });
+
+  it('names what another strategy cannot take from the settings', () => {
+    expect(strategySettingsProblems(orders!, 'in-place', schemaOf('in-place'))).toEqual([
+      expect.stringMatching(/^postgres: /),
+    ]);
   });
 });

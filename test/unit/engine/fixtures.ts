@@ -167,10 +167,10 @@ export class Sim {
     return this.send({ type: 'step_succeeded', step: index, attempt });
   }
 
-  /** Approves the step's open gate as `user` with its current round. */
+  /** Approves the step's open gate as `user` with its current round, typing the target's name. */
   approve(index: number, user: string): Effect[] {
     const round = this.step(index).gate?.round ?? 0;
-    return this.send({ type: 'approve', step: index, round, user });
+    return this.send({ type: 'approve', step: index, round, user, confirmation: this.run.target });
   }
 }
 

@@ -135,7 +135,7 @@ function eventFor(type: RunEventType, run: Run): RunEvent {
     case 'schedule_missed':
       return { type, at: later, reason: 'target busy at the scheduled time' };
     case 'approve':
-      return { type, at: later, step: index, round, user: ALICE };
+      return { type, at: later, step: index, round, user: ALICE, confirmation: run.target };
     case 'gate_expired': {
       // At the expiry instant when there is one, so only the gate's state decides.
       const expiresAt = step.gate?.expiresAt;

@@ -659,6 +659,44 @@ describe('failures', () => {
   });
 });
 
+describe('typed confirmation', () => {
+  it('a destructive gate is approved only with the target typed; a typo changes nothing', () => {
+    const s = Sim.of([gate('promote', { destructive: true }), check('after')]);
+    s.send({ type: 'start' });
+    const before = structuredClone(s.run);
+    for (const confirmation of [undefined, '', 'orders', 'Orders-db', 'orders-db2']) {
+      const event = { type: 'approve' as const, step: 0, round: 1, user: ALICE };
+      s.refuse(confirmation === undefined ? event : { ...event, confirmation }, /cannot be undone: type/);
+    }
+    expect(s.run).toEqual(before);
+    expect(s.send({ type: 'approve', step: 0, round: 1, user: ALICE, confirmation: ' orders-db ' })).toEqual([
+      { type: 'gate_closed', step: 0, round: 1, outcome: 'approved' },
+      execJob(1, 1),
+    ]);
+  });
+
+  it('a planned gate that is not destructive needs nothing typed', () => {
+    const s = Sim.of([gate('go'), check('after')]);
+    s.send({ type: 'start' });
+    expect(s.send({ type: 'approve', step: 0, round: 1, user: ALICE })[0]).toMatchObject({
+      type: 'gate_closed',
+      outcome: 'approved',
+    });
+  });
+
+  it('"Retry anyway" on a needs-human gate overrides a safety check: refused without the target typed', () => {
+    const s = Sim.of([action('promote')]);
+    s.send({ type: 'start' });
+    s.send({ type: 'step_started', step: 0, attempt: 1 });
+    s.send({ type: 'step_failed', step: 0, attempt: 1, failure: needsHuman() });
+    s.refuse({ type: 'approve', step: 0, round: 1, user: ALICE }, /overrides a safety check/);
+    s.refuse({ type: 'approve', step: 0, round: 1, user: ALICE, confirmation: 'yes' }, /safety check/);
+    expect(s.step(0).humanOverride).toBe(false);
+    s.send({ type: 'approve', step: 0, round: 1, user: ALICE, confirmation: 'orders-db' });
+    expect(s.step(0)).toMatchObject({ state: 'queued', humanOverride: true });
+  });
+});
+
 describe('needs_human', () => {
   function paused(): Sim {
     const s = Sim.of([check('preflight'), action('promote', undo('promote')), check('verify')]);

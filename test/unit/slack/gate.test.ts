@@ -156,7 +156,9 @@ describe('renderGatePrompt', () => {
     const approve = buttonById(message.blocks, 'cutover_approve');
     expect(approve?.text.text).toBe('Retry anyway');
     expect(JSON.parse(approve?.value ?? '')).toEqual({ runId: RUN_ID, step: 1, round: 2 });
-    expect(approve?.confirm?.title.text).toBe('Retry anyway?');
+    // An override is confirmed by typing the target's name in a modal, not by a dialog.
+    expect(approve?.confirm).toBeUndefined();
+    expect(text).toContain("Retry anyway opens a dialog in which you type the target's name.");
     expect(message.text).toBe('Needs a person on orders-db: Primary still has 3 client connections');
   });
 
