@@ -1,5 +1,5 @@
 // `npm run bench`: every figure of issue 9, each side by side with its baseline, as a table
-// (or one JSON object with --json). Options: --only ack,dispatch,promotion,scale  --quick  --json
+// (or one JSON object with --json). Options: --only ack,dispatch,promotion,scale,volume-swap  --quick  --json
 import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -17,12 +17,14 @@ import {
 import { benchDispatch } from './dispatch';
 import { benchPromotion } from './promotion';
 import { benchScale } from './scale';
+import { benchVolumeSwap } from './volume-swap';
 
 const FIGURES: Record<string, (options: FigureOptions) => Promise<Row[]>> = {
   ack: benchAck,
   dispatch: benchDispatch,
   promotion: benchPromotion,
   scale: benchScale,
+  'volume-swap': benchVolumeSwap,
 };
 
 interface Args {
@@ -47,7 +49,7 @@ function parseArgs(argv: string[]): Args {
       args.only = names;
     } else if (arg === '--help' || arg === '-h') {
       process.stdout.write(
-        'usage: npm run bench -- [--quick] [--json] [--only ack,dispatch,promotion,scale]\n',
+        'usage: npm run bench -- [--quick] [--json] [--only ack,dispatch,promotion,scale,volume-swap]\n',
       );
       process.exit(0);
     } else {
