@@ -60,9 +60,20 @@ export interface SlackSettings {
   apiUrl: string | null;
 }
 
+export interface MetricsSettings {
+  /** METRICS_TOKEN: GET /metrics answers only `Authorization: Bearer <token>`. */
+  token: string | null;
+  /** METRICS_LISTEN: /metrics is served on this address alone, not on PORT. */
+  listen: { host: string; port: number } | null;
+}
+
 export interface AppConfig {
-  /** null: no SLACK_BOT_TOKEN, the bot runs its local console. */
+  /** null: no SLACK_BOT_TOKEN; with `localConsole` the bot runs its local console, else no Slack side. */
   slack: SlackSettings | null;
+  /** CUTOVER_LOCAL_CONSOLE=1 (and no Slack settings): serve the local console, loopback only. */
+  localConsole?: boolean;
+  /** How /metrics is protected; absent: served on PORT to anyone, as before. */
+  metrics?: MetricsSettings;
   databaseUrl: string;
   redisUrl: string;
   configPath: string;

@@ -101,7 +101,7 @@ export function demoTargetsYaml(): string {
   ].join('\n');
 }
 
-/** The bot's environment: the demo's settings, never a Slack token (the demo is the local console). */
+/** The bot's environment: the demo's settings and the local console, never a Slack token. */
 function botEnvironment(
   env: NodeJS.ProcessEnv,
   settings: Record<
@@ -119,6 +119,7 @@ function botEnvironment(
     ...(port > 0 ? { PORT: String(port) } : {}),
     ROLE: 'all',
     LOG_LEVEL: env['LOG_LEVEL']?.trim() || 'warn',
+    CUTOVER_LOCAL_CONSOLE: '1',
   };
 }
 

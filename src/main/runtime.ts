@@ -49,7 +49,10 @@ export interface RuntimeOptions {
   observers?: RunObserver[];
   /** Port 0 picks a free one; null starts no HTTP server (worker role never does). */
   httpPort?: number | null;
-  /** Without Slack settings, serve the local console (default true; ROLE=all only). */
+  /**
+   * false: never serve the local console, whatever the config says. The console itself is only
+   * served when the config asks for it (CUTOVER_LOCAL_CONSOLE=1), without Slack settings, in ROLE=all.
+   */
   localConsole?: boolean;
 }
 
@@ -65,6 +68,8 @@ export interface Runtime {
   redis: Redis;
   worker: Worker | null;
   http: HttpServer | null;
+  /** METRICS_LISTEN: the listener that serves /metrics alone (in any role). */
+  metricsHttp: HttpServer | null;
   slack: SlackApp | null;
   notifier: SlackNotifier | null;
   metrics: Metrics;
@@ -114,6 +119,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
   if (
     !slackSettings &&
     role === 'all' &&
+    config.localConsole === true &&
     options.localConsole !== false &&
     httpPortOption(options) !== null
   ) {
@@ -204,19 +210,34 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
   }
 
   let http: HttpServer | null = null;
+  let metricsHttp: HttpServer | null = null;
   const httpPort = httpPortOption(options);
+  const metricsSettings = config.metrics ?? { token: null, listen: null };
+  const metricsEndpoint = { scrape: () => metrics.scrape(), token: metricsSettings.token };
+  if (metricsSettings.listen) {
+    metricsHttp = await startHttpServer({ ...metricsSettings.listen, metrics: metricsEndpoint });
+    log.info({ host: metricsSettings.listen.host, port: metricsHttp.port }, 'metrics listening');
+  }
   if (role !== 'worker' && httpPort !== null) {
     http = await startHttpServer({
       port: httpPort,
+      // The console acts as anyone in its workspace: only this machine may reach it.
+      host: localConsole ? '127.0.0.1' : '0.0.0.0',
       slackEvents: slackApp?.handleEvents ?? null,
       fallback: localConsole ? (req, res) => localConsole.handle(req, res) : null,
       health: healthCheck({ store, redis, worker: () => worker }),
-      metrics: () => metrics.scrape(),
+      metrics: metricsSettings.listen ? null : metricsEndpoint,
     });
     log.info({ port: http.port }, 'http server listening');
+    if (slackApp?.handleEvents && !metricsSettings.listen && !metricsSettings.token) {
+      log.warn(
+        { port: http.port },
+        'GET /metrics is served to anyone on PORT, which Slack reaches too: set METRICS_TOKEN or METRICS_LISTEN',
+      );
+    }
     if (localConsole) {
       localConsole.connect(`http://127.0.0.1:${http.port}/slack/events`);
-      log.info({ url: `http://localhost:${http.port}/` }, 'local console ready (no SLACK_BOT_TOKEN set)');
+      log.info({ url: `http://localhost:${http.port}/` }, 'local console ready (CUTOVER_LOCAL_CONSOLE=1)');
     }
   }
 
@@ -229,6 +250,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
     redis,
     worker,
     http,
+    metricsHttp,
     slack: slackApp,
     notifier,
     metrics,
@@ -239,6 +261,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
       closed = true;
       // Stop taking work first, let running steps finish (worker.close waits), then drop connections.
       await http?.close();
+      await metricsHttp?.close();
       await slackApp?.stop();
       await stopReconciling?.();
       await stopSampling?.();

@@ -1,5 +1,6 @@
 // The bot's HTTP endpoints: Slack's events path (when the HTTP receiver is used), health and metrics.
 // Small on purpose: node:http is enough, and Bolt's receiver plugs in as a request handler.
+import { createHash, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
@@ -16,15 +17,32 @@ export interface HttpServer {
 
 export type RequestHandler = (req: IncomingMessage, res: ServerResponse) => void;
 
+export interface MetricsEndpoint {
+  scrape: () => Promise<{ contentType: string; body: string }>;
+  /** When set, a scrape must send `Authorization: Bearer <token>`; others get 401. */
+  token?: string | null;
+}
+
 export interface HttpServerOptions {
   port: number;
-  health: () => Promise<HealthReport>;
+  /** The address to listen on; default all interfaces. */
+  host?: string;
+  /** GET /healthz (404 without it: a metrics-only listener). */
+  health?: (() => Promise<HealthReport>) | null;
   /** POST /slack/events, when the bot runs the Slack HTTP receiver. */
   slackEvents?: RequestHandler | null;
   /** GET /metrics: the Prometheus text exposition (404 without it). */
-  metrics?: (() => Promise<{ contentType: string; body: string }>) | null;
+  metrics?: MetricsEndpoint | null;
   /** Other routes (the local console's page); returns false for paths it does not serve. */
   fallback?: ((req: IncomingMessage, res: ServerResponse) => boolean) | null;
+}
+
+/** Whether the request carries the bearer token; compared in constant time (as digests). */
+function hasBearer(req: IncomingMessage, token: string): boolean {
+  const sent = /^Bearer\s+(\S+)\s*$/i.exec(req.headers.authorization ?? '')?.[1];
+  if (sent === undefined) return false;
+  const digest = (text: string) => createHash('sha256').update(text).digest();
+  return timingSafeEqual(digest(sent), digest(token));
 }
 
 function sendJson(res: ServerResponse, status: number, body: unknown): void {
@@ -44,7 +62,7 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
       options.slackEvents(req, res);
       return;
     }
-    if (req.method === 'GET' && path === '/healthz') {
+    if (req.method === 'GET' && path === '/healthz' && options.health) {
       options.health().then(
         (report) => sendJson(res, report.ok ? 200 : 503, report),
         (error: unknown) => sendJson(res, 503, { ok: false, error: String(error) }),
@@ -52,7 +70,13 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
       return;
     }
     if (req.method === 'GET' && path === '/metrics' && options.metrics) {
-      options.metrics().then(
+      const token = options.metrics.token;
+      if (token && !hasBearer(req, token)) {
+        res.writeHead(401, { 'content-type': 'text/plain', 'www-authenticate': 'Bearer realm="metrics"' });
+        res.end('metrics need Authorization: Bearer <METRICS_TOKEN>\n');
+        return;
+      }
+      options.metrics.scrape().then(
         ({ contentType, body }) => {
           res.writeHead(200, { 'content-type': contentType });
           res.end(body);
@@ -76,7 +100,7 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
   server.headersTimeout = 66_000;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(options.port, '0.0.0.0', () => resolve());
+    server.listen(options.port, options.host ?? '0.0.0.0', () => resolve());
   });
   const port = (server.address() as AddressInfo).port;
   return {

@@ -1,9 +1,41 @@
-import IORedis, { type Redis } from 'ioredis';
+import IORedis, { type Redis, type RedisOptions } from 'ioredis';
+import { parseRedisUrl, type RedisEndpoint } from '../../config/redis-url';
 import type { Logger } from '../../ports/logger';
 
-/** A connection BullMQ can use: it needs `maxRetriesPerRequest: null` so blocking calls survive reconnects. */
+/** What BullMQ needs: `maxRetriesPerRequest: null`, so blocking calls survive reconnects. */
+const BULLMQ_OPTIONS: RedisOptions = { maxRetriesPerRequest: null, enableReadyCheck: true };
+
+/** ioredis options for Sentinels: it asks them for the primary, and again after a failover. */
+export function sentinelOptions(endpoint: Extract<RedisEndpoint, { kind: 'sentinel' }>): RedisOptions {
+  return {
+    sentinels: endpoint.sentinels,
+    name: endpoint.name,
+    db: endpoint.db,
+    role: 'master',
+    ...(endpoint.username !== undefined ? { username: endpoint.username } : {}),
+    ...(endpoint.password !== undefined ? { password: endpoint.password } : {}),
+    ...(endpoint.sentinelUsername !== undefined ? { sentinelUsername: endpoint.sentinelUsername } : {}),
+    ...(endpoint.sentinelPassword !== undefined ? { sentinelPassword: endpoint.sentinelPassword } : {}),
+    // Hear of a new primary from the Sentinels' +switch-master at once, rather than only when the
+    // demoted one drops the connection or refuses a write.
+    failoverDetector: true,
+    // A write that reached the old primary after its demotion: reconnect (to the new one) and
+    // send it again (2), once the Sentinels name the new primary.
+    reconnectOnError: (error) => (error.message.startsWith('READONLY') ? 2 : false),
+  };
+}
+
+/**
+ * A connection BullMQ can use, to one Redis (`redis://`, `rediss://`) or to the primary the
+ * Sentinels name (`redis+sentinel://…`, see src/config/redis-url.ts), following its failovers.
+ */
 export function connectRedis(url: string): Redis {
-  return new IORedis(url, { maxRetriesPerRequest: null, enableReadyCheck: true });
+  const parsed = parseRedisUrl(url);
+  if (!parsed.ok) throw new Error(`REDIS_URL ${parsed.problem}`);
+  const endpoint = parsed.endpoint;
+  return endpoint.kind === 'sentinel'
+    ? new IORedis({ ...BULLMQ_OPTIONS, ...sentinelOptions(endpoint) })
+    : new IORedis(endpoint.url, BULLMQ_OPTIONS);
 }
 
 /**

@@ -41,7 +41,7 @@ describe('local console in a browser', () => {
   beforeAll(async () => {
     world = new TestWorld(testDatabaseUrl, `${schema}_world`);
     await world.setUp();
-    const config = testAppConfig('all');
+    const config = { ...testAppConfig('all'), localConsole: true };
     runtime = await startRuntime({
       config,
       targets: { path: 'test', targets: [target] },

@@ -1,6 +1,8 @@
 // The local console end to end: the real runtime without Slack settings (console mode), driven over
 // HTTP the way the page drives it. Commands, clicks and modal submissions go through the console's
 // signer into the bot's POST /slack/events; what the bot posts comes back through the console's Web API.
+import { connect } from 'node:net';
+import { networkInterfaces } from 'node:os';
 import { request as httpRequest } from 'node:http';
 import pino from 'pino';
 import type { TargetConfig } from '../../../src/config/types';
@@ -34,7 +36,7 @@ let base: string;
 beforeAll(async () => {
   world = new TestWorld(testDatabaseUrl, `${schema}_world`);
   await world.setUp();
-  const config = testAppConfig('all');
+  const config = { ...testAppConfig('all'), localConsole: true };
   runtime = await startRuntime({
     config,
     targets: { path: 'test', targets },
@@ -206,6 +208,26 @@ describe('local console', () => {
     ]);
     expect(s.users.map((u) => u.name)).toEqual(['you', 'approver-1', 'dbaoncall-1', 'dbaoncall-2']);
     expect(s.groups[0]?.members).toEqual([GROUP_MEMBER, 'U0DBAONCALLM2']);
+  });
+
+  it('listens on loopback only; its Web API has a token of its own', async () => {
+    expect(runtime.http!.server.address()).toMatchObject({ address: '127.0.0.1' });
+    // Another address of this machine gets no answer at all.
+    const external = Object.values(networkInterfaces())
+      .flat()
+      .find((address) => address?.family === 'IPv4' && !address.internal)?.address;
+    if (external !== undefined) {
+      const reached = await new Promise<string>((resolve) => {
+        const socket = connect({ host: external, port: runtime.http!.port });
+        socket.once('connect', () => {
+          socket.destroy();
+          resolve('connected');
+        });
+        socket.once('error', (error: NodeJS.ErrnoException) => resolve(error.code ?? 'error'));
+      });
+      expect(reached).toBe('ECONNREFUSED');
+    }
+    expect(runtime.localConsole!.slackSettings.botToken).toMatch(/^xoxb-local-[0-9a-f]{48}$/);
   });
 
   it('answers /cutover help with the grammar, to the one who asked', async () => {

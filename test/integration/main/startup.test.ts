@@ -30,8 +30,23 @@ function envFor(configPath: string, extra: Record<string, string> = {}): NodeJS.
     DATABASE_URL: `postgres://postgres@127.0.0.1:5432/${untouchedDb}`,
     REDIS_URL: 'redis://127.0.0.1:6379/0',
     LOG_LEVEL: 'silent',
+    CUTOVER_LOCAL_CONSOLE: '1',
     ...extra,
   };
+}
+
+/** The bot as a process, with exactly `env` (nothing inherited but PATH and HOME). */
+function runBot(env: NodeJS.ProcessEnv): { status: number | null; stderr: string } {
+  const result = spawnSync(
+    process.execPath,
+    ['--import', 'tsx', path.resolve(__dirname, '../../../src/main/index.ts')],
+    {
+      env: { PATH: process.env['PATH'], HOME: process.env['HOME'], ...env },
+      encoding: 'utf8',
+      timeout: 30_000,
+    },
+  );
+  return { status: result.status, stderr: result.stderr };
 }
 
 async function databaseExists(name: string): Promise<boolean> {
@@ -92,18 +107,33 @@ test.each(broken)(
 
 test('the process exits with status 2 and prints the problem on a broken file', () => {
   const file = writeConfig('broken.yaml', `${header}  - name: a\n    strategy: [oops\n`);
-  const result = spawnSync(
-    process.execPath,
-    ['--import', 'tsx', path.resolve(__dirname, '../../../src/main/index.ts')],
-    {
-      env: { ...process.env, ...envFor(file) },
-      encoding: 'utf8',
-      timeout: 30_000,
-    },
-  );
+  const result = runBot(envFor(file));
   expect(result.status).toBe(2);
   expect(result.stderr).toContain('configuration error, not starting');
   expect(result.stderr).toContain(`${file}: line`);
+});
+
+test('without a Slack token and without CUTOVER_LOCAL_CONSOLE the bot refuses to start, saying what to set', async () => {
+  const file = writeConfig('no-slack.yaml', `${header}  - name: a\n    strategy: test\n`);
+  const { CUTOVER_LOCAL_CONSOLE: _console, ...withoutConsole } = envFor(file);
+  const result = runBot({ ...withoutConsole, USER: 'cutover' });
+  expect(result.status).toBe(2);
+  expect(result.stderr).toContain('configuration error, not starting');
+  expect(result.stderr).toContain(
+    'SLACK_BOT_TOKEN: is not set — set SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET to talk to Slack, or CUTOVER_LOCAL_CONSOLE=1',
+  );
+  expect(await databaseExists(untouchedDb)).toBe(false);
+});
+
+test('a database URL without a user and USER unset: a clear start-up error, not one from inside pg', async () => {
+  const file = writeConfig('no-user.yaml', `${header}  - name: a\n    strategy: test\n`);
+  const result = runBot(envFor(file, { DATABASE_URL: `postgres://127.0.0.1:5432/${untouchedDb}` }));
+  expect(result.status).toBe(2);
+  expect(result.stderr).toContain(
+    'DATABASE_URL: names no user, and neither PGUSER nor USER is set, so PostgreSQL would be asked for no user',
+  );
+  expect(result.stderr).not.toContain('startup packet');
+  expect(await databaseExists(untouchedDb)).toBe(false);
 });
 
 test('a valid file boots the runtime; /healthz reports PostgreSQL, Redis and workers', async () => {
@@ -115,6 +145,9 @@ test('a valid file boots the runtime; /healthz reports PostgreSQL, Redis and wor
   });
   try {
     expect(runtime.findTarget('good-db')?.settings).toMatchObject({ settle: 30_000 });
+    // The local console, asked for: on loopback only.
+    expect(runtime.localConsole).not.toBeNull();
+    expect(runtime.http!.server.address()).toMatchObject({ address: '127.0.0.1' });
     const response = await fetch(`http://127.0.0.1:${runtime.http!.port}/healthz`);
     expect(response.status).toBe(200);
     expect(await response.json()).toEqual({
