@@ -1,0 +1,91 @@
+// REDIS_URL naming Redis Sentinels: the real runtime (store, BullMQ, workers) runs a cutover while
+// the Redis primary goes away mid-run; the Sentinels promote the replica, ioredis follows them, and
+// the run goes on and finishes, its irreversible step done once.
+import IORedis from 'ioredis';
+import pino from 'pino';
+import type { Run, RunState } from '../../../src/engine/types';
+import { startRuntime, type Runtime } from '../../../src/main/runtime';
+import { registryOf } from '../../../src/strategies/types';
+import { APPROVER, REQUESTER, testAppConfig, testTarget } from '../../support/harness';
+import { dropSchema, freshSchemaName, testDatabaseUrl } from '../../support/pg';
+import { freshQueueName } from '../../support/redis';
+import { startSentinelSet, type SentinelSet } from '../../support/redis-sentinel';
+import { untilRunState } from '../../support/run-state';
+import { createTestStrategy, TestWorld } from '../../support/test-strategy';
+import { waitFor } from '../../support/wait-for';
+
+const schema = freshSchemaName('t_sentinel');
+const queueName = freshQueueName('sentinel');
+const world = new TestWorld(testDatabaseUrl, `${schema}_world`);
+// The wait step polls for a few seconds: long enough for the primary to go in the middle of it.
+const target = testTarget('sentinel-db', { polls: 60, pollMs: 100 });
+let sentinels: SentinelSet;
+let runtime: Runtime;
+
+beforeAll(async () => {
+  sentinels = await startSentinelSet();
+  await world.setUp();
+  runtime = await startRuntime({
+    config: { ...testAppConfig('all'), redisUrl: sentinels.url },
+    targets: { path: 'test', targets: [target] },
+    strategies: registryOf([createTestStrategy(world)]),
+    log: pino({ level: process.env['TEST_LOG_LEVEL'] ?? 'silent' }),
+    storeSchema: schema,
+    queueName,
+    httpPort: null,
+    // A job whose completion was lost with the old primary runs again within seconds.
+    tuning: { concurrency: 4, lockDurationMs: 2_000, stalledIntervalMs: 1_000 },
+    reconcileIntervalMs: 1_000,
+  });
+}, 60_000);
+
+afterAll(async () => {
+  await runtime?.close();
+  await sentinels?.stop();
+  await world.tearDown();
+  await dropSchema(schema);
+});
+
+function untilState(runId: string, ...states: RunState[]): Promise<Run> {
+  return untilRunState(runtime.store, runId, states, 60_000);
+}
+
+test('the Redis primary fails over during a run: the run finishes, its switch done once', async () => {
+  const before = sentinels.primary.port;
+  expect(await sentinels.primaryPort()).toBe(before);
+  const started = await runtime.runs.start({ target, requestedBy: REQUESTER });
+  if (!started.ok) throw new Error(started.message);
+  const runId = started.run.id;
+  await waitFor('the wait step polling', async () => {
+    const run = await runtime.store.getRun(runId);
+    return (run?.steps[2]?.attempt ?? 0) >= 3;
+  });
+
+  await sentinels.primary.stop();
+  await waitFor(
+    'the Sentinels to promote the replica',
+    async () => (await sentinels.primaryPort()) !== before,
+    {
+      timeoutMs: 30_000,
+    },
+  );
+  expect(await sentinels.primaryPort()).toBe(sentinels.replica.port);
+
+  // The polls go on against the new primary, up to the gate; the approval's job runs there too.
+  const atGate = await untilState(runId, 'awaiting_approval', 'failed', 'aborted');
+  expect(atGate.state).toBe('awaiting_approval');
+  expect((await runtime.runs.approve(runId, 3, 1, APPROVER)).ok).toBe(true);
+  const done = await untilState(runId, 'succeeded', 'failed', 'aborted');
+  expect(done.state).toBe('succeeded');
+  expect((await world.effects(runId)).filter((effect) => effect === 'switch')).toHaveLength(1);
+
+  // The queue lives on the promoted server now.
+  const promoted = new IORedis({ port: sentinels.replica.port, host: '127.0.0.1', lazyConnect: true });
+  try {
+    await promoted.connect();
+    expect((await promoted.call('ROLE')) as unknown[]).toContain('master');
+    expect(await promoted.exists(`bull:${queueName}:meta`)).toBe(1);
+  } finally {
+    promoted.disconnect();
+  }
+}, 120_000);
