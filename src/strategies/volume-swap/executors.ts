@@ -125,6 +125,8 @@ export function volumeSwapExecutors(deps: VolumeSwapDeps): Record<string, StepEx
         };
         // Durable before the stop: after it, the identity can no longer be read.
         await ctx.saveProgress(progressJson(progress));
+        // Writes are unavailable from the stop on, not while the record was written.
+        progress = { ...progress, stoppedAtMs: nowMs() };
         // Always, even when the check already fails: a hung database answers no probe but still
         // has the volumes' files open, and a stop hook is safe to run on a stopped one.
         await power.request('from', volume.stop, stopFailed);
@@ -179,7 +181,7 @@ export function volumeSwapExecutors(deps: VolumeSwapDeps): Record<string, StepEx
       const power = sidePower(deps, volume, probes);
       let progress = readProgress(ctx, false);
       // Right before the first DetachVolume: down still (a supervisor may have restarted it), and
-      // the operator's own check. Recorded, so that a resumed attempt does not ask again.
+      // the operator's own check.
       const beforeSend = once(async () => {
         if (progress.detachRequestedAtMs !== undefined) return;
         const proof = await power.proveDown('from');
@@ -200,8 +202,9 @@ export function volumeSwapExecutors(deps: VolumeSwapDeps): Record<string, StepEx
           }
           verifiedDown = `${verifiedDown}; verifyDown: ${outcome.summary}`;
         }
+        // In the step's output from the next look on: a resumed attempt that finds it does not ask
+        // again (one that does not, asks again: harmless, the database is down).
         progress = { ...progress, detachRequestedAtMs: nowMs(), verifiedDown };
-        await ctx.saveProgress(progressJson(progress));
       });
       let force = approvedList(ctx, 'detach_stuck', 'volumes');
       let volumes = progress.volumes ?? {};
