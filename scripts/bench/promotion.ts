@@ -37,7 +37,7 @@ const HOOKS = path.join(__dirname, '../hooks');
 const run = promisify(execFile);
 type FenceMode = 'sql' | 'stop';
 
-async function connect(url: string): Promise<Client> {
+export async function connect(url: string): Promise<Client> {
   const client = new Client({ connectionString: url, connectionTimeoutMillis: 3000 });
   client.on('error', () => undefined);
   await client.connect();
@@ -72,7 +72,11 @@ function startProber(url: string): { firstAt: () => number | null; stop: () => P
   };
 }
 
-async function until<T>(what: string, timeoutMs: number, probe: () => Promise<T | undefined>): Promise<T> {
+export async function until<T>(
+  what: string,
+  timeoutMs: number,
+  probe: () => Promise<T | undefined>,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await probe();
@@ -110,12 +114,12 @@ async function preparePair(): Promise<{ pair: PgPair; writer: Writer }> {
 }
 
 /** Polls `probe` every `everyMs` until it is true. */
-async function poll(probe: () => Promise<boolean>, everyMs: number): Promise<void> {
+export async function poll(probe: () => Promise<boolean>, everyMs: number): Promise<void> {
   while (!(await probe())) await sleep(everyMs);
 }
 
 /** The primary's WAL position once everything inserted is written (as the bot reads it). */
-async function writtenLsn(admin: Client): Promise<string> {
+export async function writtenLsn(admin: Client): Promise<string> {
   const insert = (await admin.query<{ lsn: string }>('SELECT pg_current_wal_insert_lsn()::text AS lsn'))
     .rows[0]?.lsn as string;
   for (;;) {
@@ -135,7 +139,7 @@ const OTHERS = `SELECT pid FROM pg_stat_activity
   WHERE pid <> pg_backend_pid() AND (backend_type = 'client backend' OR (backend_type = 'walsender' AND datname IS NOT NULL))`;
 
 /** The SQL fence, by hand: lock the application's role out, read-only default, end every other session. */
-async function scriptSqlFence(pair: PgPair, admin: Client): Promise<string> {
+export async function scriptSqlFence(pair: PgPair, admin: Client): Promise<string> {
   await admin.query(`BEGIN READ WRITE; ALTER ROLE ${WRITER_ROLE} NOLOGIN; COMMIT`);
   await admin.query('ALTER SYSTEM SET default_transaction_read_only = on');
   await admin.query('SELECT pg_reload_conf()');

@@ -9,16 +9,7 @@ set -eu
 DATA="${1:-${PGDATA:-}}"
 [ -n "$DATA" ] || { echo "usage: $0 <data directory> [log file]" >&2; exit 2; }
 LOG="${2:-$DATA/../postgresql-start.log}"
-BINDIR="${PG_BINDIR:-$(pg_config --bindir)}"
-as_owner() {
-  if [ "$(id -u)" = 0 ]; then
-    RUNUSER=$(command -v runuser || echo /usr/sbin/runuser)
-    "$RUNUSER" -u postgres -- "$@"
-  else
-    "$@"
-  fi
-}
-cd "$DATA/.." 2>/dev/null || cd /
+. "$(dirname "$0")/postgres-lib.sh"
 if as_owner "$BINDIR/pg_ctl" status -D "$DATA" >/dev/null 2>&1; then
   echo "already running"
   exit 0

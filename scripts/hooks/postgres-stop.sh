@@ -13,17 +13,7 @@
 set -eu
 DATA="${1:-${PGDATA:-}}"
 [ -n "$DATA" ] || { echo "usage: $0 <data directory>" >&2; exit 2; }
-BINDIR="${PG_BINDIR:-$(pg_config --bindir)}"
-as_owner() {
-  if [ "$(id -u)" = 0 ]; then
-    RUNUSER=$(command -v runuser || echo /usr/sbin/runuser)
-    "$RUNUSER" -u postgres -- "$@"
-  else
-    "$@"
-  fi
-}
-# The tools run as postgres: start them from a folder it may enter.
-cd "$DATA/.." 2>/dev/null || cd /
+. "$(dirname "$0")/postgres-lib.sh"
 if as_owner "$BINDIR/pg_ctl" status -D "$DATA" >/dev/null 2>&1; then
   as_owner "$BINDIR/pg_ctl" stop -D "$DATA" -m fast -w -t "${STOP_TIMEOUT:-60}"
 fi

@@ -1,4 +1,5 @@
 // The production adapters behind the strategies' ports.
+import { PgBouncerAdmin } from '../adapters/pgbouncer/pgbouncer-admin';
 import { AwsEc2Adapter } from '../adapters/aws/ec2-adapter';
 import { AwsRdsAdapter } from '../adapters/aws/rds-adapter';
 import { ProbeHealthChecker } from '../adapters/health/probe-health-checker';
@@ -21,6 +22,7 @@ import type { StrategyPorts } from '../strategies';
 export function productionPorts(env: NodeJS.ProcessEnv, targets: () => TargetsConfig | null): StrategyPorts {
   return {
     replication: new PgReplication(),
+    pooler: new PgBouncerAdmin(),
     rds: new AwsRdsAdapter(),
     ec2: new AwsEc2Adapter(),
     clusterHealth: (cluster) => clusterHealthFor(cluster, env),

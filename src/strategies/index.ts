@@ -4,6 +4,7 @@ import type { Ec2Port } from '../ports/ec2';
 import type { HealthChecker } from '../ports/health';
 import type { HookRunner } from '../ports/hooks';
 import type { RdsPort } from '../ports/rds';
+import type { PoolerPort } from '../ports/pooler';
 import type { ReplicationPort } from '../ports/replication';
 import { createInPlace } from './in-place';
 import { createReplicaPromotion } from './replica-promotion';
@@ -15,6 +16,7 @@ import { registryOf } from './types';
 
 export interface StrategyPorts {
   replication: ReplicationPort;
+  pooler: PoolerPort;
   rds: RdsPort;
   hooks: HookRunner;
   ec2: Ec2Port;

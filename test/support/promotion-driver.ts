@@ -9,6 +9,7 @@ import type { ReplicationPort } from '../../src/ports/replication';
 import type { Strategy } from '../../src/strategies/types';
 import { APPROVER, REQUESTER, stopRuntimeAndClean } from './harness';
 import type { PgPair } from './pg-pair';
+import type { PgBouncer } from './pgbouncer';
 import { untilRunState } from './run-state';
 import { startPromotionRuntime } from '../faults/support/promotion-runtime';
 
@@ -22,6 +23,8 @@ export interface PromotionDriver {
   strategy: Strategy;
   /** Points both targets at `pair` (and the stop hooks at its primary's data directory). */
   use(pair: PgPair): void;
+  /** Points both targets' PgBouncer settings at `bouncer` (its probe logs in as the `probeRole`). */
+  useBouncer(bouncer: PgBouncer): void;
   /** Starts a run of `target` and waits until it stops at its first gate (or ends). */
   start(target: string): Promise<Run>;
   /** Approves the open gate of `runId` as a second person; waits until the run stops or ends again. */
@@ -43,27 +46,53 @@ export async function startPromotionDriver(options: {
   replication?: ReplicationPort;
   /** Extra keys of both targets' `postgres` sections (e.g. `promoteTimeout: 2s`). */
   postgresExtra?: string;
+  /**
+   * Both targets behind a PgBouncer (pointed at with `useBouncer`): paused for the switch, repointed
+   * by scripts/hooks/pgbouncer-repoint.sh, with a write probe as `probeRole`.
+   */
+  pgbouncer?: { pauseTimeout?: string; probeRole: string };
+  /** Both targets rejoin the old primary as a standby with scripts/hooks/postgres-rejoin.sh. */
+  rejoin?: boolean;
 }): Promise<PromotionDriver> {
   const env: NodeJS.ProcessEnv = {
     PR_PRIMARY: 'postgres://unset',
     PR_STANDBY: 'postgres://unset',
     PR_PGDATA: '/nonexistent',
+    PR_PGB_ADMIN: 'postgres://unset',
+    PR_PGB_CLIENT: 'postgres://unset',
+    PR_PGB_INI: '/nonexistent',
+    PR_PGB_DB: 'app',
   };
   const extra = options.postgresExtra ? `, ${options.postgresExtra}` : '';
   const hook = (script: string) =>
     `{ command: ['${HOOKS}/${script}'], env: { PGDATA: env:PR_PGDATA }, timeout: 60s }`;
+  const routing = options.pgbouncer
+    ? `
+    pgbouncer:
+      instances: [{ admin: env:PR_PGB_ADMIN, client: env:PR_PGB_CLIENT }]
+      pauseTimeout: ${options.pgbouncer.pauseTimeout ?? '5s'}
+    route:
+      command: ['${HOOKS}/pgbouncer-repoint.sh', 'app', '{standby.host}', '{standby.port}']
+      env: { PGBOUNCER_INI: env:PR_PGB_INI }
+      timeout: 30s`
+    : '';
+  const rejoin = options.rejoin
+    ? `
+    rejoin: { command: ['${HOOKS}/postgres-rejoin.sh', '{standby.host}', '{standby.port}'], env: { PGDATA: env:PR_PGDATA }, timeout: 120s }
+    rejoinTimeout: 30s`
+    : '';
   const yaml = `defaults: { channel: C0TEST0001, approvers: [${APPROVER}] }
 targets:
   - name: ${SQL_TARGET}
     strategy: replica-promotion
     postgres: { primary: env:PR_PRIMARY, standby: env:PR_STANDBY, fence: { mode: sql }${extra} }
-    lagPollInterval: 50ms
+    lagPollInterval: 50ms${routing}${rejoin}
   - name: ${STOP_TARGET}
     strategy: replica-promotion
     postgres:
       { primary: env:PR_PRIMARY, standby: env:PR_STANDBY${extra},
         fence: { mode: stop, stop: ${hook('postgres-stop.sh')}, start: ${hook('postgres-start.sh')} } }
-    lagPollInterval: 50ms
+    lagPollInterval: 50ms${routing}${rejoin}
 `;
   let strategy: Strategy | undefined;
   const runtime: Runtime = await startPromotionRuntime({
@@ -98,6 +127,11 @@ targets:
       env['PR_PRIMARY'] = pair.primaryUrl;
       env['PR_STANDBY'] = pair.standbyUrl;
       env['PR_PGDATA'] = pair.dataDirs.primary;
+    },
+    useBouncer(bouncer) {
+      env['PR_PGB_ADMIN'] = bouncer.adminUrl;
+      env['PR_PGB_CLIENT'] = bouncer.clientUrl(options.pgbouncer?.probeRole ?? 'postgres');
+      env['PR_PGB_INI'] = bouncer.iniPath;
     },
     start,
     approve,

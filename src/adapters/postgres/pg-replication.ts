@@ -723,6 +723,9 @@ export class PgReplication implements ReplicationPort {
     await this.session(url, async (client) => {
       await client.query(`CREATE SCHEMA IF NOT EXISTS ${CANARY_SCHEMA}`);
       await client.query(CANARY_TABLE_DDL);
+      // Clients' roles write it too: the probe through PgBouncer, the commit that proves the route.
+      await client.query(`GRANT USAGE ON SCHEMA ${CANARY_SCHEMA} TO PUBLIC`);
+      await client.query(`GRANT SELECT, INSERT, UPDATE ON ${CANARY_TABLE} TO PUBLIC`);
     });
   }
 
@@ -769,7 +772,7 @@ export class PgReplication implements ReplicationPort {
       await client.query(
         `DO $canary$ BEGIN
            IF to_regclass('${CANARY_TABLE}') IS NOT NULL THEN
-             DELETE FROM ${CANARY_TABLE} WHERE run_id = ${quoteLiteral(runId)};
+             DELETE FROM ${CANARY_TABLE} WHERE run_id = ${quoteLiteral(runId)} OR run_id LIKE ${quoteLiteral(`${runId}:%`)};
              IF NOT EXISTS (SELECT 1 FROM ${CANARY_TABLE}) THEN DROP SCHEMA ${CANARY_SCHEMA} CASCADE; END IF;
            END IF;
          END $canary$`,

@@ -81,9 +81,41 @@ const blueGreenSchema = z
   })
   .strict();
 
+/** PgBouncer instances in front of the primary: paused for the switchover, resumed once repointed. */
+const pgbouncerSchema = z
+  .object({
+    instances: z
+      .array(
+        z
+          .object({
+            /** The admin console: postgres://admin@host:6432/pgbouncer */
+            admin: secretRefSchema,
+            /** A client URL through this instance (a role with the applications' rights): the bot's write probe. */
+            client: secretRefSchema.optional(),
+          })
+          .strict(),
+      )
+      .min(1, 'list at least one PgBouncer instance'),
+    /** The database entries to PAUSE (the ones that reach the primary); default: all of them. */
+    databases: z
+      .array(z.string().regex(/^[A-Za-z_][A-Za-z0-9_$-]*$/, 'expected a PgBouncer database name'))
+      .default([]),
+    /** How long PAUSE may wait for server connections to be released before the run stops, nothing fenced. */
+    pauseTimeout: durationSchema.default(5_000),
+  })
+  .strict();
+
 export const replicaPromotionConfigSchema = z
   .object({
     postgres: postgresSchema.optional(),
+    pgbouncer: pgbouncerSchema.optional(),
+    /**
+     * Turns the old primary into a standby of the new one after the cutover (placeholders
+     * {standby.host} {standby.port} name the new primary); the bot then waits until it streams.
+     */
+    rejoin: hookSchema.optional(),
+    /** How long the old primary may take to stream from the new one after the rejoin hook. */
+    rejoinTimeout: durationSchema.default(5 * 60_000),
     rds: rdsSchema.optional(),
     rdsBlueGreen: blueGreenSchema.optional(),
     maxLag: z
@@ -97,6 +129,14 @@ export const replicaPromotionConfigSchema = z
   .strict()
   .superRefine((value, ctx) => {
     const kinds = (['postgres', 'rds', 'rdsBlueGreen'] as const).filter((kind) => value[kind] !== undefined);
+    for (const key of ['pgbouncer', 'rejoin'] as const) {
+      if (value[key] !== undefined && value.postgres === undefined)
+        ctx.addIssue({
+          code: 'custom',
+          path: [key],
+          message: 'needs a postgres section (self-managed replication)',
+        });
+    }
     if (kinds.length !== 1) {
       ctx.addIssue({
         code: 'custom',
@@ -107,6 +147,12 @@ export const replicaPromotionConfigSchema = z
       });
     }
   });
+
+export interface PgBouncerSettings {
+  instances: { admin: SecretRef; client?: SecretRef }[];
+  databases: string[];
+  pauseTimeout: number;
+}
 
 export type FenceSettings = { mode: 'sql' } | { mode: 'stop'; stop: HookConfig; start: HookConfig };
 
@@ -120,6 +166,9 @@ export interface ReplicaPromotionSettings {
   };
   rds?: { region: string; primary: string; replica: string; promoteTimeout: number };
   rdsBlueGreen?: { region: string; deployment: string; switchoverTimeout: number };
+  pgbouncer?: PgBouncerSettings;
+  rejoin?: HookConfig;
+  rejoinTimeout: number;
   maxLag: { bytes?: number; seconds?: number };
   route?: HookConfig;
   lagPollInterval: number;

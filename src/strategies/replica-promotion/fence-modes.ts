@@ -214,6 +214,8 @@ function sqlFence({ replication }: FenceModeDeps): FenceMode {
     async retireOld({ primary }, progress) {
       // Now the bot's own role too: the old primary is on another timeline, nothing of it reaches the
       // new primary any more, and it must never take another write.
+      // Post-cutover check: no client session is left on the old primary.
+      const check = await replication.fenceCheck(primary).catch(() => null);
       let botLocked = false;
       if (progress.botRole !== undefined) {
         botLocked = await replication.lockOut(primary, [progress.botRole]).then(
@@ -221,7 +223,7 @@ function sqlFence({ replication }: FenceModeDeps): FenceMode {
           () => false,
         );
       }
-      return { oldPrimarySealed: botLocked };
+      return { oldPrimarySealed: botLocked, oldPrimarySessions: check ? check.others.length : null };
     },
 
     async undo(_ctx, { primary }, progress) {
@@ -335,7 +337,7 @@ function stopFence(settings: Extract<FenceSettings, { mode: 'stop' }>, deps: Fen
     },
 
     retireOld() {
-      return Promise.resolve({ oldPrimaryStopped: true });
+      return Promise.resolve({ oldPrimaryStopped: true, oldPrimarySessions: 0 });
     },
 
     async undo(ctx, servers, progress) {

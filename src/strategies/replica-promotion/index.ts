@@ -4,6 +4,7 @@ import { resolveSecret } from '../../config/secrets';
 import type { TargetConfig } from '../../config/types';
 import type { HookRunner } from '../../ports/hooks';
 import type { RdsPort } from '../../ports/rds';
+import type { PoolerPort } from '../../ports/pooler';
 import type { ReplicationPort } from '../../ports/replication';
 import type { Strategy } from '../types';
 import { replicaPromotionConfigSchema } from './config';
@@ -14,6 +15,8 @@ import { endpointVars, routeExecutor } from '../shared/route-hook';
 
 export interface ReplicaPromotionDeps {
   replication: ReplicationPort;
+  /** PgBouncer's admin console, for targets with `pgbouncer`. */
+  pooler?: PoolerPort;
   rds: RdsPort;
   hooks: HookRunner;
   env: NodeJS.ProcessEnv;
@@ -33,6 +36,7 @@ export function createReplicaPromotion(deps: ReplicaPromotionDeps): Strategy {
         replication,
         hooks: deps.hooks,
         env,
+        ...(deps.pooler ? { pooler: deps.pooler } : {}),
         ...(deps.nowMs ? { nowMs: deps.nowMs } : {}),
       }),
       ...rdsExecutors({ rds: deps.rds, replication, env }),

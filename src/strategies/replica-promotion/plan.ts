@@ -12,7 +12,14 @@ export const STRATEGY_NAME = 'replica-promotion';
 export const FENCE_AND_PROMOTE_STEP = 'fence-and-promote';
 
 export const NO_WAY_BACK =
-  'After promotion there is no automatic way back: the old primary stays fenced (or stopped) and must be re-attached as a standby (pg_rewind) by a person.';
+  'After promotion there is no automatic way back: the old primary stays fenced (or stopped) until it is re-attached as a standby of the new one.';
+
+/** What the plan says about redundancy after the cutover. */
+function redundancyWarning(settings: ReplicaPromotionSettings): string {
+  return settings.rejoin
+    ? 'The rejoin hook then makes the old primary a standby of the new one; the bot waits until it streams.'
+    : 'Redundancy is not restored by the bot: the old primary must be re-attached as a standby (pg_rewind) by a person.';
+}
 
 /** What the fence does to the old primary and its clients, for the approval prompt. */
 function fenceExplain(settings: ReplicaPromotionSettings): string {
@@ -52,7 +59,7 @@ function selfManaged(target: TargetConfig, settings: ReplicaPromotionSettings): 
       title: 'Approve: fence the primary and promote the standby',
       destructive: true,
       explain: `${fenceExplain(settings)} of ${target.name}, wait until the standby has replayed everything, and promote the standby`,
-      warning: NO_WAY_BACK,
+      warning: `${NO_WAY_BACK} ${redundancyWarning(settings)}`,
     },
     { name: 'recheck-lag', kind: 'check', title: 'Re-check lag after approval', executor: 'pg-recheck-lag' },
     {
@@ -69,16 +76,27 @@ function selfManaged(target: TargetConfig, settings: ReplicaPromotionSettings): 
     {
       name: FENCE_AND_PROMOTE_STEP,
       kind: 'action',
-      title:
-        settings.postgres?.fence.mode === 'stop'
-          ? 'Stop the old primary, let the standby replay its last WAL, promote the standby'
-          : 'Fence the old primary, let the standby replay its last WAL, promote the standby',
+      title: `${settings.pgbouncer ? 'Pause PgBouncer, ' : ''}${
+        settings.postgres?.fence.mode === 'stop' ? 'stop' : 'fence'
+      } the old primary, let the standby replay its last WAL, promote the standby${
+        settings.route || settings.pgbouncer ? ', route traffic to it' : ''
+      }${settings.pgbouncer ? ', resume' : ''}`,
       executor: 'pg-fence-and-promote',
       // Undone only while the standby is not promoted (the undo refuses otherwise).
       compensation: { executor: 'pg-unfence', title: 'Unfence the old primary' },
       maxRetries: 3,
     },
-    ...routeStep(settings),
+    // The route hook and PgBouncer's switch run inside fence-and-promote: inside the measured window.
+    ...(settings.rejoin
+      ? [
+          {
+            name: 'rejoin',
+            kind: 'action' as const,
+            title: 'Rejoin the old primary as a standby of the new one (redundancy restored)',
+            executor: 'pg-rejoin',
+          },
+        ]
+      : []),
     { name: 'report', kind: 'check', title: 'Report', executor: 'pg-report' },
   ];
 }
@@ -154,5 +172,10 @@ export function planReplicaPromotion(target: TargetConfig): Plan {
     : settings.rds
       ? rdsReplica(target, settings)
       : blueGreen(target, settings);
-  return { strategy: STRATEGY_NAME, target: target.name, steps, warnings: [NO_WAY_BACK] };
+  return {
+    strategy: STRATEGY_NAME,
+    target: target.name,
+    steps,
+    warnings: [settings.postgres ? `${NO_WAY_BACK} ${redundancyWarning(settings)}` : NO_WAY_BACK],
+  };
 }

@@ -4,7 +4,9 @@
 import { resolveSecret } from '../../config/secrets';
 import { fatal, needsHuman, retryable } from '../../engine/failures';
 import type { JsonObject, Run } from '../../engine/types';
+import { toHookCommand } from '../../config/hook-schema';
 import type { HookRunner } from '../../ports/hooks';
+import type { PoolerPort } from '../../ports/pooler';
 import type {
   LagReading,
   ReplicationPort,
@@ -27,11 +29,15 @@ import {
   type Servers,
 } from './fence-modes';
 import { parseSyncStandbys, satisfiedBy } from './sync-standbys';
+import { poolerProgress, poolerSwitch, type PoolerSwitch } from './pooler-switch';
+import { endpointVars, routeExecutor } from '../shared/route-hook';
 
 export interface PostgresExecutorDeps {
   replication: ReplicationPort;
-  /** Runs the stop fence's stop and start hooks. */
+  /** Runs the stop fence's stop and start hooks, the route and the rejoin hooks. */
   hooks: HookRunner;
+  /** PgBouncer's admin console, for targets with `pgbouncer`. */
+  pooler?: PoolerPort;
   env: NodeJS.ProcessEnv;
   /** Wall time in ms, for measured durations (the write-unavailable window). */
   nowMs?: () => number;
@@ -137,6 +143,32 @@ export function postgresExecutors(deps: PostgresExecutorDeps): Record<string, St
       return { type: 'done', output: lagOutput(lag) };
     },
   };
+
+  /** PgBouncer in front of the primary, when the target has one. */
+  const poolerOf = (ctx: StepContext): PoolerSwitch | null => {
+    const settings = settingsOf(ctx.target).pgbouncer;
+    if (!settings) return null;
+    if (!deps.pooler)
+      throw fatal('the target has pgbouncer, but this worker was started without a pooler port');
+    return poolerSwitch(settings, {
+      pooler: deps.pooler,
+      env,
+      nowMs,
+      // A commit through the pooler, as a client's (the canary row of this run).
+      verify: (url) => deps.pooler!.commitThrough(url, ctx.run.id, CANARY_TIMEOUT_MS),
+    });
+  };
+
+  /** The route hook, run inside the window once the new primary takes commits. */
+  const route = routeExecutor(
+    deps.hooks,
+    env,
+    (ctx) => {
+      const { primary, standby } = endpointsOf(ctx, env);
+      return { ...endpointVars('standby', standby), ...endpointVars('primary', primary) };
+    },
+    (ctx) => settingsOf(ctx.target).route,
+  );
 
   const fenceOf = (ctx: Pick<StepContext, 'target'>): FenceMode => {
     const postgres = settingsOf(ctx.target).postgres;
@@ -257,7 +289,13 @@ export function postgresExecutors(deps: PostgresExecutorDeps): Record<string, St
             'the standby has been promoted; the old primary stays fenced so that there are never two primaries',
           );
         }
-        return { type: 'done', output: await fenceOf(ctx).undo(ctx, servers, progress) };
+        const pooler = poolerOf(ctx);
+        try {
+          return { type: 'done', output: await fenceOf(ctx).undo(ctx, servers, progress) };
+        } finally {
+          // Clients are never left paused: resumed once the old primary takes writes again (or failed to).
+          if (pooler && poolerProgress(progress).paused) await pooler.release(progress);
+        }
       });
     },
   };
@@ -283,9 +321,13 @@ export function postgresExecutors(deps: PostgresExecutorDeps): Record<string, St
       const servers = endpointsOf(ctx, env);
       const { primary, standby } = servers;
       const fence = fenceOf(ctx);
+      const pooler = poolerOf(ctx);
       const earlier = readFenceProgress(ctx.step.output);
       return scoped(replication, async (): Promise<StepResult> => {
-        if (earlier.promoteRequested === true) return promoted(ctx, servers, earlier, fence);
+        if (earlier.promoteRequested === true) {
+          pooler?.startProbes(ctx.run.id);
+          return withClientsPaused(ctx, pooler, () => promoted(ctx, servers, earlier, fence, pooler));
+        }
 
         // Both ends are looked at before the clock starts; this also opens the sessions the rest uses.
         const [standbyFacts, primaryFacts] = await Promise.all([
@@ -311,61 +353,117 @@ export function postgresExecutors(deps: PostgresExecutorDeps): Record<string, St
         }
 
         let progress: FenceProgress = { ...earlier, mode: postgres.fence.mode };
-        if (earlier.fenced !== true) {
-          const fencedAtMs = earlier.fencedAtMs ?? nowMs();
-          progress = { ...progress, fencedAtMs };
-          progress = { ...progress, ...(await fence.fence(ctx, servers, progress)) };
-          // The window's fence part is the first fence's: later attempts only check it.
-          progress = { ...progress, fenced: true, fenceMs: nowMs() - fencedAtMs };
-        }
-        const fencedAtMs = progress.fencedAtMs ?? nowMs();
-        const fenceMs = progress.fenceMs ?? 0;
-
-        // Zero data loss: the standby replays everything the old primary wrote before it is promoted.
-        const proof = await proofOrOverride(ctx, fence, servers, progress);
-        if (!(await pollBriefly(() => replayedOrNull(standby, proof), 1_000, 1))) {
-          const waitedMs = nowMs() - fencedAtMs;
-          if (waitedMs > postgres.catchUpTimeout) {
-            throw needsHuman(
-              `the standby has not replayed the fenced primary's WAL up to ${proof.lsn} after ${Math.round(waitedMs / 1000)} s; ` +
-                'not promoting. Check the standby (is replay paused?), then retry or abort (abort unfences the primary).',
-            );
-          }
-          return { type: 'wait', delayMs: 50, output: progressJson({ ...progress, phase: 'catching up' }) };
-        }
-        const caughtUpMs = nowMs();
-        // The last proof, right before the irreversible call: sealed, nobody else may log in to the old
-        // primary, so what it wrote up to now is all it ever will; the standby must have it.
-        // (Unless a person vouched that the old primary is down: it cannot be sealed then.)
-        progress = approved(ctx, 'primary_unreachable')
-          ? { ...progress, sealed: false }
-          : await fence.seal(servers, progress);
-        if (progress.sealLsn !== undefined) {
-          const sealProof = { lsn: progress.sealLsn, past: false };
-          if (!(await pollBriefly(() => replayedOrNull(standby, sealProof), 1_000, 1))) {
-            return { type: 'wait', delayMs: 50, output: progressJson({ ...progress, phase: 'catching up' }) };
-          }
-        }
-        const requested = {
-          ...progress,
-          phase: 'promoting',
-          promoteRequested: true,
-          promoteRequestedAtMs: nowMs(),
-        };
-        // Durable before the call: from here no undo, retry or abort unfences the old primary.
-        await ctx.saveProgress(progressJson(requested));
-        const result = await promoted(ctx, servers, requested, fence, standbyFacts.timeline);
-        if (result.type !== 'done') return result;
-        const writableAtMs = Number(result.output?.['writableAtMs']);
-        const phasesMs = {
-          fence: fenceMs,
-          catchUp: caughtUpMs - fencedAtMs - fenceMs,
-          promote: writableAtMs - caughtUpMs,
-        };
-        return { type: 'done', output: { ...result.output, phasesMs } };
+        // Clients wait in PgBouncer from here to the switch (needs-human, with nothing fenced, when it
+        // cannot pause); again after a failure of an earlier attempt resumed them.
+        if (pooler && poolerProgress(earlier).paused !== true) progress = await pooler.pause(ctx, progress);
+        else pooler?.startProbes(ctx.run.id);
+        const start = progress;
+        return withClientsPaused(ctx, pooler, () =>
+          fenceThenPromote(ctx, {
+            servers,
+            fence,
+            pooler,
+            progress: start,
+            standbyTimeline: standbyFacts.timeline,
+          }),
+        );
       });
     },
   };
+
+  /**
+   * The fence (or, on a later attempt, the check that it holds), the catch-up, the seal and the
+   * promotion: everything inside the write-unavailable window.
+   */
+  async function fenceThenPromote(
+    ctx: StepContext,
+    at: {
+      servers: Servers;
+      fence: FenceMode;
+      pooler: PoolerSwitch | null;
+      progress: FenceProgress;
+      standbyTimeline: number;
+    },
+  ): Promise<StepResult> {
+    const postgres = settingsOf(ctx.target).postgres!;
+    const { servers, fence } = at;
+    let progress = at.progress;
+    if (progress.fenced !== true) {
+      const fencedAtMs = progress.fencedAtMs ?? nowMs();
+      progress = { ...progress, fencedAtMs };
+      progress = { ...progress, ...(await fence.fence(ctx, servers, progress)) };
+      // The window's fence part is the first fence's: later attempts only check it.
+      progress = { ...progress, fenced: true, fenceMs: nowMs() - fencedAtMs };
+    }
+    const fencedAtMs = progress.fencedAtMs ?? nowMs();
+    const fenceMs = progress.fenceMs ?? 0;
+
+    // Zero data loss: the standby replays everything the old primary wrote before it is promoted.
+    const proof = await proofOrOverride(ctx, fence, servers, progress);
+    if (!(await pollBriefly(() => replayedOrNull(servers.standby, proof), 1_000, 1))) {
+      const waitedMs = nowMs() - fencedAtMs;
+      if (waitedMs > postgres.catchUpTimeout) {
+        throw needsHuman(
+          `the standby has not replayed the fenced primary's WAL up to ${proof.lsn} after ${Math.round(waitedMs / 1000)} s; ` +
+            'not promoting. Check the standby (is replay paused?), then retry or abort (abort unfences the primary).',
+        );
+      }
+      return { type: 'wait', delayMs: 50, output: progressJson({ ...progress, phase: 'catching up' }) };
+    }
+    const caughtUpMs = nowMs();
+    // The last proof, right before the irreversible call: sealed, nobody else may log in to the old
+    // primary, so what it wrote up to now is all it ever will; the standby must have it.
+    // (Unless a person vouched that the old primary is down: it cannot be sealed then.)
+    progress = approved(ctx, 'primary_unreachable')
+      ? { ...progress, sealed: false }
+      : await fence.seal(servers, progress);
+    if (progress.sealLsn !== undefined) {
+      const sealProof = { lsn: progress.sealLsn, past: false };
+      if (!(await pollBriefly(() => replayedOrNull(servers.standby, sealProof), 1_000, 1))) {
+        return { type: 'wait', delayMs: 50, output: progressJson({ ...progress, phase: 'catching up' }) };
+      }
+    }
+    const requested = {
+      ...progress,
+      phase: 'promoting',
+      promoteRequested: true,
+      promoteRequestedAtMs: nowMs(),
+    };
+    // Durable before the call: from here no undo, retry or abort unfences the old primary.
+    await ctx.saveProgress(progressJson(requested));
+    const result = await promoted(ctx, servers, requested, fence, at.pooler, at.standbyTimeline);
+    if (result.type !== 'done') return result;
+    const writableAtMs = Number(result.output?.['writableAtMs']);
+    const phasesMs = {
+      fence: fenceMs,
+      catchUp: caughtUpMs - fencedAtMs - fenceMs,
+      promote: writableAtMs - caughtUpMs,
+    };
+    return { type: 'done', output: { ...result.output, phasesMs } };
+  }
+
+  /**
+   * Runs `work` while clients may be paused: its probes stop at the end of the attempt (a `wait`
+   * keeps the PAUSE for the next attempt), and any failure RESUMEs every PgBouncer first and records
+   * that (on the latest record: it may say that pg_promote was requested).
+   */
+  async function withClientsPaused(
+    ctx: StepContext,
+    pooler: PoolerSwitch | null,
+    work: () => Promise<StepResult>,
+  ): Promise<StepResult> {
+    if (!pooler) return work();
+    let result: StepResult;
+    try {
+      result = await work();
+    } catch (error) {
+      const released = await pooler.stopProbes(await pooler.release(readFenceProgress(ctx.step.output)));
+      await ctx.saveProgress(progressJson(released)).catch(() => undefined);
+      throw error;
+    }
+    const finished = await pooler.stopProbes(readFenceProgress(result.output ?? {}));
+    return { ...result, output: progressJson(finished) };
+  }
 
   /** The fence's proof; when the old primary cannot be asked, a person may vouch that it is down. */
   async function proofOrOverride(
@@ -402,6 +500,7 @@ export function postgresExecutors(deps: PostgresExecutorDeps): Record<string, St
     servers: Servers,
     progress: FenceProgress,
     fence: FenceMode,
+    pooler: PoolerSwitch | null,
     previousTimeline: number | null = null,
   ): Promise<StepResult> {
     const postgres = settingsOf(ctx.target).postgres!;
@@ -431,12 +530,18 @@ export function postgresExecutors(deps: PostgresExecutorDeps): Record<string, St
       );
     }
     const writableAtMs = nowMs();
-    const retired = await fence.retireOld(servers, progress);
+    // Traffic to the new primary, inside the window: the route hook, then PgBouncer reloaded and resumed.
+    const routed = await route.execute(ctx);
+    const switched = pooler ? await pooler.switchOver(progress) : progress;
+    const routedAtMs = nowMs();
+    const retired = await fence.retireOld(servers, switched);
     return {
       type: 'done',
       output: {
-        ...progressJson(progress),
+        ...progressJson(switched),
         phase: 'promoted',
+        routedAtMs,
+        ...(routed.output?.['skipped'] ? {} : { routeReport: routed.output?.['report'] ?? null }),
         ...leftBehind,
         ...retired,
         bytesOutstanding: 0,
@@ -457,6 +562,81 @@ export function postgresExecutors(deps: PostgresExecutorDeps): Record<string, St
         : `${name}: in recovery ${facts.inRecovery}, timeline ${facts.timeline}, LSN ${facts.lsn}`;
     };
     return `Now: ${(await Promise.all([describe('old primary', primary), describe('standby', standby)])).join('; ')}.`;
+  }
+
+  /**
+   * The rejoin hook makes the old primary a standby of the new one; done once the old primary is in
+   * recovery, streams from the new primary's port, and the new primary shows it streaming.
+   */
+  const rejoin: StepExecutor = {
+    async execute(ctx): Promise<StepResult> {
+      const settings = settingsOf(ctx.target);
+      if (!settings.rejoin) return { type: 'done', output: { skipped: true } };
+      const { primary, standby } = endpointsOf(ctx, env);
+      if (ctx.step.output?.['hookRan'] !== true) {
+        const { hook } = toHookCommand(settings.rejoin, env);
+        // {standby.*} is the new primary here, {primary.*} the old one that rejoins.
+        const vars = {
+          target: ctx.target.name,
+          ...endpointVars('standby', standby),
+          ...endpointVars('primary', primary),
+        };
+        const result = await deps.hooks.run(hook, vars);
+        if (result.timedOut || result.exitCode !== 0) {
+          throw needsHuman(
+            `the rejoin hook did not succeed (exit ${String(result.exitCode)}${result.timedOut ? ', timed out' : ''}); ` +
+              `the new primary runs without a standby. Fix the old primary by hand, then retry or abort (nothing is undone).\n${result.output.slice(-800)}`,
+          );
+        }
+        await ctx.saveProgress({ hookRan: true, hookOutput: result.output.slice(-1500) });
+      }
+      const streaming = await scoped(replication, () => streamsFrom(primary, standby)).catch(
+        (error: Error) => `not yet (${error.message})`,
+      );
+      if (typeof streaming !== 'string') {
+        return {
+          type: 'done',
+          output: {
+            redundancyRestored: true,
+            applicationName: streaming.applicationName,
+            report: `:link: Redundancy restored: the old primary streams from the new one as \`${streaming.applicationName}\`.`,
+          },
+        };
+      }
+      const startedAt = ctx.step.startedAt ? Date.parse(ctx.step.startedAt) : ctx.clock.now().getTime();
+      if (ctx.clock.now().getTime() - startedAt > settings.rejoinTimeout) {
+        throw needsHuman(
+          `the old primary does not stream from the new one ${Math.round(settings.rejoinTimeout / 1000)} s after the rejoin hook (${streaming}). ` +
+            'The new primary runs without a standby. Check the old one, then retry to check again, or abort (nothing is undone).',
+        );
+      }
+      return {
+        type: 'wait',
+        delayMs: 500,
+        output: { ...ctx.step.output, hookRan: true, waitingFor: streaming },
+      };
+    },
+  };
+
+  /** The old primary as a streaming standby of the new one, or why not (a sentence). */
+  async function streamsFrom(
+    oldPrimary: string,
+    newPrimary: string,
+  ): Promise<{ applicationName: string } | string> {
+    const facts = await replication.describe(oldPrimary);
+    if (!facts.inRecovery) return 'it is not in recovery';
+    const receiver = await replication.walReceiver(oldPrimary);
+    if (receiver?.status !== 'streaming') return `its WAL receiver is ${receiver?.status ?? 'not running'}`;
+    const target = await replication.settings(newPrimary);
+    if (
+      receiver.senderPort !== null &&
+      target.serverPort !== null &&
+      receiver.senderPort !== target.serverPort
+    )
+      return `it streams from port ${receiver.senderPort}, not from the new primary's ${target.serverPort}`;
+    if (!target.followers.includes(receiver.applicationName))
+      return `the new primary shows no WAL sender streaming to ${receiver.applicationName}`;
+    return { applicationName: receiver.applicationName };
   }
 
   const report: StepExecutor = {
@@ -495,15 +675,31 @@ export function postgresExecutors(deps: PostgresExecutorDeps): Record<string, St
           `• ${xacts.length} prepared transaction(s) moved to the new primary still prepared: ${xacts.filter((gid) => typeof gid === 'string').join(', ')}.`,
         );
       }
-      lines.push(
-        stopped
-          ? '• The old primary is stopped. To re-attach it as a standby, give it a `standby.signal` and a `primary_conninfo` pointing at the new primary and start it (a clean shutdown needs no pg_rewind).'
-          : promoted?.['oldPrimarySealed'] === false
-            ? '• :warning: The old primary could not be reached after the promotion to lock out the roles the fence had kept: check that nothing writes to it.'
-            : '• The old primary is fenced: no role may log in to it any more. To re-attach it as a standby, stop it and run ' +
-              '`pg_rewind --target-pgdata=<its data dir> --source-server=<new primary conninfo>`, then start it with a ' +
-              '`standby.signal` and `primary_conninfo` pointing at the new primary.',
-      );
+      const client = clientLines(promoted);
+      if (client.length > 0) lines.push(...client);
+      const sessions = promoted?.['oldPrimarySessions'];
+      if (typeof sessions === 'number') {
+        lines.push(
+          sessions === 0
+            ? '• No client session is left on the old primary.'
+            : `• :warning: ${sessions} session(s) were still on the old primary after the switch (they can no longer log in).`,
+        );
+      }
+      const routeReport = promoted?.['routeReport'];
+      if (typeof routeReport === 'string') lines.push(`• Route:\n${routeReport}`);
+      const rejoined = outputOf(ctx.run, 'rejoin');
+      if (rejoined?.['redundancyRestored'] === true) {
+        lines.push('• Redundancy restored: the old primary streams from the new one.');
+      } else
+        lines.push(
+          stopped
+            ? '• The old primary is stopped. To re-attach it as a standby, give it a `standby.signal` and a `primary_conninfo` pointing at the new primary and start it (a clean shutdown needs no pg_rewind).'
+            : promoted?.['oldPrimarySealed'] === false
+              ? '• :warning: The old primary could not be reached after the promotion to lock out the roles the fence had kept: check that nothing writes to it.'
+              : '• The old primary is fenced: no role may log in to it any more. To re-attach it as a standby, stop it and run ' +
+                '`pg_rewind --target-pgdata=<its data dir> --source-server=<new primary conninfo>`, then start it with a ' +
+                '`standby.signal` and `primary_conninfo` pointing at the new primary.',
+        );
       // The bot's canary row (and its schema, once empty) is not left behind on the new primary.
       const { standby } = endpointsOf(ctx, env);
       await scoped(replication, () => replication.dropCanary(standby, ctx.run.id)).catch((error: Error) => {
@@ -513,7 +709,14 @@ export function postgresExecutors(deps: PostgresExecutorDeps): Record<string, St
       });
       return {
         type: 'done',
-        output: { writeUnavailableMs: windowMs, bytesLost: 0, timeline, report: lines.join('\n') },
+        output: {
+          writeUnavailableMs: windowMs,
+          bytesLost: 0,
+          timeline,
+          ...clientFiguresOf(promoted),
+          redundancyRestored: outputOf(ctx.run, 'rejoin')?.['redundancyRestored'] === true,
+          report: lines.join('\n'),
+        },
       };
     },
   };
@@ -526,8 +729,42 @@ export function postgresExecutors(deps: PostgresExecutorDeps): Record<string, St
     'pg-unprepare': unprepare,
     'pg-unfence': unfence,
     'pg-fence-and-promote': fenceAndPromote,
+    'pg-rejoin': rejoin,
     'pg-report': report,
   };
+}
+
+/** The client-side figures for the report's output: the pause and what the probe saw. */
+function clientFiguresOf(promoted: JsonObject | null): JsonObject {
+  const pooler = promoted?.['pgbouncer'];
+  if (typeof pooler !== 'object' || pooler === null || Array.isArray(pooler)) return {};
+  const { pausedAtMs, resumedAtMs, figures } = pooler as Record<string, unknown>;
+  const seen = (typeof figures === 'object' && figures !== null ? figures : {}) as Record<string, unknown>;
+  return {
+    clientPauseMs:
+      typeof pausedAtMs === 'number' && typeof resumedAtMs === 'number' ? resumedAtMs - pausedAtMs : null,
+    clientLongestStallMs: typeof seen['longestStallMs'] === 'number' ? seen['longestStallMs'] : null,
+    clientErrors: typeof seen['errors'] === 'number' ? seen['errors'] : null,
+  };
+}
+
+/** What clients saw through PgBouncer: the pause, the probe's longest stall and its errors. */
+function clientLines(promoted: JsonObject | null): string[] {
+  const pooler = promoted?.['pgbouncer'];
+  if (typeof pooler !== 'object' || pooler === null || Array.isArray(pooler)) return [];
+  const { pausedAtMs, resumedAtMs, figures } = pooler as Record<string, unknown>;
+  const lines: string[] = [];
+  if (typeof pausedAtMs === 'number' && typeof resumedAtMs === 'number')
+    lines.push(
+      `• Clients waited in PgBouncer for ${resumedAtMs - pausedAtMs} ms (PAUSE → RESUME, the route inside).`,
+    );
+  if (typeof figures === 'object' && figures !== null) {
+    const { writes, errors, longestStallMs } = figures as Record<string, unknown>;
+    lines.push(
+      `• A client writing through PgBouncer the whole time: longest stall ${String(longestStallMs)} ms, ${String(errors)} error(s) in ${String(writes)} writes.`,
+    );
+  }
+  return lines;
 }
 
 /** " (fence 20 ms, catch-up 1 ms, promote 24 ms)", or nothing when the parts were not measured. */

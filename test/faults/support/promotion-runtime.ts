@@ -4,6 +4,7 @@
 import pino from 'pino';
 import { AwsRdsAdapter } from '../../../src/adapters/aws/rds-adapter';
 import { ProcessHookRunner } from '../../../src/adapters/hooks/process-hook-runner';
+import { PgBouncerAdmin } from '../../../src/adapters/pgbouncer/pgbouncer-admin';
 import type { WorkerTuning } from '../../../src/adapters/queue/bullmq-step-queue';
 import { parseTargets } from '../../../src/config/targets';
 import type { AppConfig, Role } from '../../../src/config/types';
@@ -27,7 +28,6 @@ export const PROMOTION_STEPS = [
   'recheck-lag',
   'prepare',
   FENCE_AND_PROMOTE_STEP,
-  'route-traffic',
   'report',
 ] as const;
 export const GATE_STEP = PROMOTION_STEPS.indexOf('approve-promotion');
@@ -75,6 +75,7 @@ export interface PromotionRuntimeOptions {
 export async function startPromotionRuntime(options: PromotionRuntimeOptions): Promise<Runtime> {
   const built = createReplicaPromotion({
     replication: options.replication,
+    pooler: new PgBouncerAdmin(),
     rds: new AwsRdsAdapter(),
     hooks: new ProcessHookRunner(),
     env: options.env,
