@@ -26,6 +26,7 @@ import type { TargetsConfig } from '../../../src/config/types';
 import type { Run } from '../../../src/engine/types';
 import type { Runtime } from '../../../src/main/runtime';
 import type { Ec2Port } from '../../../src/ports/ec2';
+import type { HookRunner } from '../../../src/ports/hooks';
 import { configSchemasOf } from '../../../src/strategies/index';
 import { registryOf, type Strategy } from '../../../src/strategies/types';
 import { createVolumeSwap } from '../../../src/strategies/volume-swap';
@@ -296,8 +297,12 @@ targets:
 `;
 }
 
-export function volumeSwap(ec2: Ec2Port, env: NodeJS.ProcessEnv = {}): Strategy {
-  return createVolumeSwap({ ec2, health: new ProbeHealthChecker(), hooks: new ProcessHookRunner(), env });
+export function volumeSwap(
+  ec2: Ec2Port,
+  env: NodeJS.ProcessEnv = {},
+  hooks: HookRunner = new ProcessHookRunner(),
+): Strategy {
+  return createVolumeSwap({ ec2, health: new ProbeHealthChecker(), hooks, env });
 }
 
 export function vsTargets(strategy: Strategy, yaml: string, env: NodeJS.ProcessEnv = {}): TargetsConfig {
