@@ -6,6 +6,13 @@ import { Agent, request as httpRequest } from 'node:http';
 import { SlackApiServer } from '../../src/console/slack-api-server';
 import { signRequest, SlackRequestSender, type Actor } from '../../src/console/signed-requests';
 
+/**
+ * What the load sends. `read`: the read-only commands and a usage error, in turn (answered in the
+ * ack). `act`: `/cutover start` of a busy target and Approve clicks, in turn (each answered with
+ * one ephemeral message after the ack).
+ */
+export type Mix = 'read' | 'act';
+
 export type ClientRequest =
   | {
       type: 'load';
@@ -14,6 +21,9 @@ export type ClientRequest =
       secret: string;
       total: number;
       concurrency: number;
+      mix: Mix;
+      /** The target `start` names (it has an active run: every start is refused). */
+      target: string;
       /** Paced: a request starts no sooner than this many ms after the previous one started. */
       intervalMs?: number;
     }
@@ -21,22 +31,47 @@ export type ClientRequest =
 
 export type ClientReply =
   | { type: 'ready'; apiUrl: string; botToken: string }
-  | { type: 'done'; seq: number; slash: number[]; click: number[]; failures: number; error?: string };
+  | {
+      type: 'done';
+      seq: number;
+      /** Latencies (ms) by kind of request: `status`, `list`, …, `start`, `approve`. */
+      byKind: Record<string, number[]>;
+      failures: number;
+      error?: string;
+    };
 
 const CHANNEL = 'C0BENCHACK';
+const READ_COMMANDS: [kind: string, text: string][] = [
+  ['status', 'status'],
+  ['list', 'list'],
+  ['help', 'help'],
+  ['targets', 'targets'],
+  ['usage error', 'strat the-db'],
+];
 let actionSeq = 0;
 
-/** Half slash commands (`/cutover status`), half Approve clicks naming a run that does not exist. */
-function nextBody(sender: SlackRequestSender, actor: Actor, i: number): string {
-  if (i % 2 === 0) return sender.slashCommandBody(actor, CHANNEL, 'status');
+/** The i-th request of a mix, and its kind. */
+function nextBody(
+  sender: SlackRequestSender,
+  actor: Actor,
+  request: Extract<ClientRequest, { type: 'load' }>,
+  i: number,
+): [string, string] {
+  if (request.mix === 'read') {
+    const [kind, text] = READ_COMMANDS[i % READ_COMMANDS.length]!;
+    return [kind, sender.slashCommandBody(actor, CHANNEL, text)];
+  }
+  if (i % 2 === 0) return ['start', sender.slashCommandBody(actor, CHANNEL, `start ${request.target}`)];
   actionSeq += 1;
-  return sender.buttonClickBody(actor, CHANNEL, {
+  // An Approve click on a run that does not exist: read, refused, answered (not an approval).
+  const click = sender.buttonClickBody(actor, CHANNEL, {
     actionId: 'cutover_approve',
     value: JSON.stringify({ runId: randomUUID(), step: 3, round: 1 }),
     messageTs: '1700000000.000100',
     // Unique per click: the dedupe key includes action_ts.
     actionTs: `${Math.floor(Date.now() / 1000)}.${String(actionSeq).padStart(6, '0')}`,
   });
+  return ['approve', click];
 }
 
 /**
@@ -69,8 +104,7 @@ async function load(request: Extract<ClientRequest, { type: 'load' }>, actor: Ac
   const sender = new SlackRequestSender(request.url, request.secret);
   const url = new URL(request.url);
   const agent = new Agent({ keepAlive: true, maxSockets: request.concurrency });
-  const slash: number[] = [];
-  const click: number[] = [];
+  const byKind: Record<string, number[]> = {};
   let failures = 0;
   let next = 0;
   let lastStart = -Infinity;
@@ -82,17 +116,17 @@ async function load(request: Extract<ClientRequest, { type: 'load' }>, actor: Ac
         if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
         lastStart = performance.now();
       }
-      const body = nextBody(sender, actor, i);
+      const [kind, body] = nextBody(sender, actor, request, i);
       const started = performance.now();
       const status = await post(url, agent, request.secret, body);
       const elapsed = performance.now() - started;
       if (status !== 200) failures += 1;
-      (i % 2 === 0 ? slash : click).push(elapsed);
+      (byKind[kind] ??= []).push(elapsed);
     }
   };
   await Promise.all(Array.from({ length: request.concurrency }, () => worker()));
   agent.destroy();
-  return { type: 'done', seq: request.seq, slash, click, failures };
+  return { type: 'done', seq: request.seq, byKind, failures };
 }
 
 async function main(): Promise<void> {
@@ -107,7 +141,7 @@ async function main(): Promise<void> {
       return;
     }
     load(message, actor).then(send, (error: unknown) =>
-      send({ type: 'done', seq: message.seq, slash: [], click: [], failures: -1, error: String(error) }),
+      send({ type: 'done', seq: message.seq, byKind: {}, failures: -1, error: String(error) }),
     );
   });
   // The parent going away ends this process too.

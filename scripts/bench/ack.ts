@@ -1,32 +1,67 @@
 // Figure 1: ack latency of signed slash commands and button clicks through the real HTTP receiver,
-// at 1, 10 and 50 requests in flight, against a bare Bolt app that acks the same requests and does
-// nothing else. Both apps get the same `authorize` (no per-request auth.test, see NOTES.md) and the
-// same receiver settings. The bot's path adds its request guard, the delivery dedupe (an INSERT in
-// PostgreSQL before any handler) and whatever its handlers do after ack() in the same process (a
-// store read and a chat.postEphemeral). The sender and the Slack Web API run in a child process
-// (ack-client.ts), so only the app under test runs on the measured event loop.
+// at 1, 10 and 50 requests in flight, each kind beside the Bolt app that does the same for Slack:
+//
+// - read-only commands (help, targets, status, list) and a usage error, which the bot answers in
+//   the ack's body, beside a bare Bolt app that acks and does nothing else;
+// - `/cutover start` (of a target with a run already active: refused) and Approve clicks (on a run
+//   that does not exist: refused), which the bot answers with one chat.postEphemeral after the
+//   ack, beside a minimal Bolt app that acks and posts one ephemeral message.
+//
+// All apps get the same `authorize` (no per-request auth.test, see NOTES.md) and the same receiver
+// settings. The bot's path adds its request guard, its handlers' work before the ack (a store read
+// for a status, list or click) and after it (the delivery claim, the store, the reply). The sender
+// and the Slack Web API run in a child process (ack-client.ts), so only the apps under test run on
+// the measured event loop.
 import { fork, type ChildProcess } from 'node:child_process';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { App, HTTPReceiver, LogLevel } from '@slack/bolt';
+import { z } from 'zod';
+import type { Plan } from '../../src/engine/types';
 import { SLACK_EVENTS_PATH } from '../../src/slack/app';
-import type { ClientReply, ClientRequest } from './ack-client';
-import { APPROVER, benchTarget, SIGNING_SECRET, startBenchBotWithApi, summarize, TEAM } from './common';
-import type { FigureOptions, Row } from './common';
-import { chainStrategy } from './strategies';
+import type { Strategy } from '../../src/strategies/types';
+import type { ClientReply, ClientRequest, Mix } from './ack-client';
+import {
+  APPROVER,
+  benchTarget,
+  REQUESTER,
+  SIGNING_SECRET,
+  startBenchBotWithApi,
+  summarize,
+  TEAM,
+} from './common';
+import type { FigureOptions, Row, Summary } from './common';
 
 const CHANNEL = 'C0BENCHACK';
+const TARGET = 'ack-db';
 /** The paced level: 50 requests a second, each after the previous one's handler work is done. */
 const PACED_INTERVAL_MS = 20;
 
-interface BareBolt {
+/** A run that waits at its first gate for ever: every later `start` of the target is refused. */
+const gateFirst: Strategy = {
+  name: 'gate-first',
+  summary: 'a gate nobody approves during the bench',
+  configSchema: z.object({}).strict(),
+  plan: (target): Plan => ({
+    strategy: 'gate-first',
+    target: target.name,
+    steps: [{ name: 'hold', kind: 'gate', title: 'Hold' }],
+  }),
+  executors: {},
+  preflight: () => Promise.resolve([]),
+};
+
+interface Listening {
   url: string;
   close(): Promise<void>;
 }
 
-/** A plain Bolt app on the HTTP receiver that acks /cutover and every action, nothing else. */
-async function startBareBolt(botToken: string, apiUrl: string): Promise<BareBolt> {
+/**
+ * A plain Bolt app on the HTTP receiver that acks /cutover and every action; with `replies`, it
+ * also posts one ephemeral message after each ack (what the bot does for start and clicks).
+ */
+async function startBolt(botToken: string, apiUrl: string, replies: boolean): Promise<Listening> {
   const receiver = new HTTPReceiver({
     signingSecret: SIGNING_SECRET,
     endpoints: SLACK_EVENTS_PATH,
@@ -41,18 +76,22 @@ async function startBareBolt(botToken: string, apiUrl: string): Promise<BareBolt
     clientOptions: { slackApiUrl: apiUrl },
     logLevel: LogLevel.ERROR,
   });
-  app.command('/cutover', async ({ ack }) => {
+  app.command('/cutover', async ({ ack, client, command }) => {
     await ack();
+    if (replies)
+      await client.chat.postEphemeral({ channel: command.channel_id, user: command.user_id, text: 'ok' });
   });
-  app.action(/.*/, async ({ ack }) => {
+  app.action(/.*/, async ({ ack, client, body }) => {
     await ack();
+    const channel = 'channel' in body ? body.channel?.id : undefined;
+    if (replies && channel) await client.chat.postEphemeral({ channel, user: body.user.id, text: 'ok' });
   });
   const server: Server = createServer((req, res) => receiver.requestListener(req, res));
   return listenOnLoopback(server);
 }
 
 /** Listens on a free loopback port; the URL is the events path, as Slack would post to. */
-async function listenOnLoopback(server: Server): Promise<BareBolt> {
+async function listenOnLoopback(server: Server): Promise<Listening> {
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
   return {
@@ -66,13 +105,15 @@ async function listenOnLoopback(server: Server): Promise<BareBolt> {
 }
 
 /** A node:http server that answers 200 at once: the floor of the sender and loopback HTTP. */
-async function startNullServer(): Promise<BareBolt> {
+async function startNullServer(): Promise<Listening> {
   const server = createServer((req, res) => {
     req.resume();
     req.on('end', () => res.end());
   });
   return listenOnLoopback(server);
 }
+
+type Samples = Record<string, number[]>;
 
 /** The child process: Slack's side. */
 class AckClient {
@@ -101,11 +142,12 @@ class AckClient {
 
   async load(
     url: string,
+    mix: Mix,
     total: number,
     concurrency: number,
-    into: { slash: number[]; click: number[] },
+    into: Samples,
     intervalMs?: number,
-  ) {
+  ): Promise<void> {
     const seq = ++this.seq;
     const reply = await new Promise<Extract<ClientReply, { type: 'done' }>>((resolve) => {
       this.waiting.set(seq, resolve);
@@ -116,6 +158,8 @@ class AckClient {
         secret: SIGNING_SECRET,
         total,
         concurrency,
+        mix,
+        target: TARGET,
         ...(intervalMs ? { intervalMs } : {}),
       };
       this.child.send(request);
@@ -124,8 +168,7 @@ class AckClient {
     if (reply.error) throw new Error(`ack client: ${reply.error}`);
     if (reply.failures > 0)
       throw new Error(`${reply.failures} of ${total} requests were not acknowledged with 200`);
-    into.slash.push(...reply.slash);
-    into.click.push(...reply.click);
+    for (const [kind, values] of Object.entries(reply.byKind)) (into[kind] ??= []).push(...values);
   }
 
   async stop(): Promise<void> {
@@ -135,6 +178,24 @@ class AckClient {
     await exited;
   }
 }
+
+const all = (samples: Samples): number[] => Object.values(samples).flat();
+
+function byKind(samples: Samples): Record<string, Summary> {
+  return Object.fromEntries(Object.entries(samples).map(([kind, values]) => [kind, summarize(values)]));
+}
+
+/** What is measured, against what, with which mix of requests. */
+const PAIRS = [
+  {
+    name: 'read-only',
+    mix: 'read',
+    subject: 'bot',
+    baseline: 'bare',
+    what: 'read-only commands and usage errors',
+  },
+  { name: 'acting', mix: 'act', subject: 'bot', baseline: 'replying', what: 'start and Approve' },
+] as const;
 
 export async function benchAck(options: FigureOptions): Promise<Row[]> {
   // Closed loops (the next request leaves as soon as the previous answer is in), and one paced level:
@@ -152,14 +213,16 @@ export async function benchAck(options: FigureOptions): Promise<Row[]> {
   const { client, apiUrl, botToken } = await AckClient.start();
   try {
     const bot = await startBenchBotWithApi(
-      {
-        prefix: 'ack',
-        targets: [benchTarget('ack-db', 'chain', CHANNEL)],
-        strategies: [chainStrategy(1, () => undefined)],
-      },
+      { prefix: 'ack', targets: [benchTarget(TARGET, 'gate-first', CHANNEL)], strategies: [gateFirst] },
       { url: apiUrl, botToken },
     );
-    // The only PostgreSQL work before the bot acks: the delivery claim. Timed for the breakdown.
+    // The run every `start` of the bench finds active.
+    const held = await bot.runtime.runs.start({
+      target: bot.runtime.findTarget(TARGET)!,
+      requestedBy: REQUESTER,
+    });
+    if (!held.ok) throw new Error(`the bench's held run did not start: ${held.message}`);
+    // Timed for the breakdown: the delivery claim (after the ack for start and clicks).
     let claims: number[] = [];
     const store = bot.runtime.store;
     const claim = store.claimSlackDelivery.bind(store);
@@ -171,64 +234,71 @@ export async function benchAck(options: FigureOptions): Promise<Row[]> {
         claims.push(performance.now() - started);
       }
     };
-    const bare = await startBareBolt(botToken, apiUrl);
+    const bare = await startBolt(botToken, apiUrl, false);
+    const replying = await startBolt(botToken, apiUrl, true);
     const floor = await startNullServer();
     try {
-      const urls = { bot: bot.eventsUrl as string, bare: bare.url, floor: floor.url };
+      const urls = { bot: bot.eventsUrl as string, bare: bare.url, replying: replying.url, floor: floor.url };
       // Warm-up: JIT, connection pools, the first store queries.
-      for (const url of Object.values(urls)) await client.load(url, 100, 10, { slash: [], click: [] });
+      for (const mix of ['read', 'act'] as const) {
+        for (const url of Object.values(urls)) await client.load(url, mix, 100, 10, {});
+      }
       const rows: Row[] = [];
       for (const { concurrency: c, intervalMs } of levels) {
         const paced = intervalMs !== undefined;
-        const samples = {
-          bot: { slash: [] as number[], click: [] as number[] },
-          bare: { slash: [] as number[], click: [] as number[] },
-          floor: { slash: [] as number[], click: [] as number[] },
-        };
+        const total = paced ? 100 : perRound(c);
+        const samples: Record<string, Samples> = {};
+        const runs: [key: string, url: string, mix: Mix][] = [
+          ['bot read-only', urls.bot, 'read'],
+          ['bare', urls.bare, 'read'],
+          ['bot acting', urls.bot, 'act'],
+          ['replying', urls.replying, 'act'],
+          ['floor', urls.floor, 'read'],
+        ];
         claims = [];
         for (let round = 0; round < rounds; round++) {
-          // Alternate which one goes first, so neither always runs right after the other.
-          // The null server is only a calibration of the sender, reported in the details.
-          const order =
-            round % 2 === 0 ? (['bot', 'bare', 'floor'] as const) : (['floor', 'bare', 'bot'] as const);
-          for (const name of order) {
-            await client.load(urls[name], paced ? 100 : perRound(c), c, samples[name], intervalMs);
+          // Alternate the order, so that none always runs right after another.
+          const order = round % 2 === 0 ? runs : [...runs].reverse();
+          for (const [key, url, mix] of order) {
+            await client.load(url, mix, total, c, (samples[key] ??= {}), intervalMs);
           }
         }
-        const botAll = summarize([...samples.bot.slash, ...samples.bot.click]);
-        const bareAll = summarize([...samples.bare.slash, ...samples.bare.click]);
-        const ratio = botAll.p99 / bareAll.p99;
-        const met = ratio <= 1.5 && (c !== 50 || botAll.p99 < 50);
-        rows.push({
-          figure: 'ack',
-          metric: paced
-            ? `ack latency, 1 in flight, paced (a request every ${intervalMs} ms)`
-            : `ack latency, ${c} in flight`,
-          unit: 'ms',
-          subject: botAll,
-          baseline: bareAll,
-          ratio: { value: ratio, of: 'p99' },
-          goal: `p99 ≤ 1.5× bare Bolt${c === 50 ? ' and < 50 ms' : ''}`,
-          verdict: met ? 'met' : 'missed',
-          details: {
-            slashCommand: { bot: summarize(samples.bot.slash), bare: summarize(samples.bare.slash) },
-            buttonClick: { bot: summarize(samples.bot.click), bare: summarize(samples.bare.click) },
-            p50Ratio: botAll.p50 / bareAll.p50,
-            botDeliveryClaim: summarize(claims),
-            senderFloor: summarize([...samples.floor.slash, ...samples.floor.click]),
-            rounds,
-            requestsPerRound: paced ? 100 : perRound(c),
-          },
-        });
-        options.log(
-          `ack c=${c}${paced ? ` paced ${intervalMs} ms` : ''}: bot p50 ${botAll.p50.toFixed(1)} p99 ${botAll.p99.toFixed(1)} | bare p50 ${bareAll.p50.toFixed(1)} p99 ${bareAll.p99.toFixed(1)}`,
-        );
+        for (const pair of PAIRS) {
+          const subject = samples[`bot ${pair.name}`] ?? {};
+          const baseline = samples[pair.baseline] ?? {};
+          const subjectAll = summarize(all(subject));
+          const baselineAll = summarize(all(baseline));
+          const ratio = subjectAll.p99 / baselineAll.p99;
+          const against = pair.baseline === 'bare' ? 'bare Bolt' : 'Bolt acking and posting one ephemeral';
+          rows.push({
+            figure: 'ack',
+            metric: `${pair.what}: ${paced ? `1 in flight, paced (a request every ${intervalMs} ms)` : `${c} in flight`}`,
+            unit: 'ms',
+            subject: subjectAll,
+            baseline: baselineAll,
+            ratio: { value: ratio, of: 'p99' },
+            goal: `p99 ≤ 1.5× ${against}`,
+            verdict: ratio <= 1.5 ? 'met' : 'missed',
+            details: {
+              byKind: byKind(subject),
+              p50Ratio: subjectAll.p50 / baselineAll.p50,
+              ...(pair.mix === 'act' ? { botDeliveryClaim: summarize(claims) } : {}),
+              senderFloor: summarize(all(samples['floor'] ?? {})),
+              rounds,
+              requestsPerRound: total,
+            },
+          });
+          options.log(
+            `ack ${pair.name} c=${c}${paced ? ` paced ${intervalMs} ms` : ''}: bot p50 ${subjectAll.p50.toFixed(1)} p99 ${subjectAll.p99.toFixed(1)} | ${pair.baseline} p50 ${baselineAll.p50.toFixed(1)} p99 ${baselineAll.p99.toFixed(1)}`,
+          );
+        }
       }
       // Let the handlers' ephemeral replies finish before the runtime closes.
       await bot.runtime.notifier?.flush({ timeoutMs: 5_000 }).catch(() => undefined);
       return rows;
     } finally {
       await floor.close();
+      await replying.close();
       await bare.close();
       await bot.close();
     }
