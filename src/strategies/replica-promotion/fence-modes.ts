@@ -68,7 +68,10 @@ export interface FenceProof {
 }
 
 export interface FenceMode {
-  /** Fences the old primary; what it returns is merged into the progress (fenced: true added by the caller). */
+  /**
+   * Fences the old primary; what it returns is merged into the progress (fenced: true added by the
+   * caller), with `fencedAtMs`: when it began to affect clients (kept from an earlier attempt).
+   */
   fence(ctx: StepContext, servers: Servers, progress: FenceProgress): Promise<FenceProgress>;
   /** Proves the fence holds right now and names the position to reach; needs-human when it does not. */
   proof(servers: Servers, progress: FenceProgress): Promise<FenceProof>;
@@ -90,6 +93,8 @@ export interface FenceModeDeps {
   replication: ReplicationPort;
   hooks: HookRunner;
   env: NodeJS.ProcessEnv;
+  /** Wall time in ms: when the fence starts to affect clients (the window's start). */
+  nowMs: () => number;
 }
 
 /** "pid 4711 (role app, client backend, ...)" for a needs-human message. */
@@ -128,7 +133,7 @@ function sessionsBack(others: readonly BackendInfo[]): Error {
   );
 }
 
-function sqlFence({ replication }: FenceModeDeps): FenceMode {
+function sqlFence({ replication, nowMs }: FenceModeDeps): FenceMode {
   return {
     async fence(ctx, { primary }, progress) {
       let lockedRoles = progress.lockedRoles;
@@ -153,9 +158,11 @@ function sqlFence({ replication }: FenceModeDeps): FenceMode {
         // Durable before any role is locked: an undo after a crash knows exactly what to give back.
         await ctx.saveProgress(progressJson(progress));
       }
+      // The window starts here: the survey and the record above do not keep any client from writing.
+      const fencedAtMs = progress.fencedAtMs ?? nowMs();
       try {
         const { finalLsn } = await replication.fence(primary, lockedRoles);
-        return { ...progress, mode: 'sql', lockedRoles, finalLsn };
+        return { ...progress, mode: 'sql', lockedRoles, finalLsn, fencedAtMs };
       } catch (error) {
         throw needsHuman(
           `could not fence the primary (${(error as Error).message}). The standby will not be promoted over a ` +
@@ -261,7 +268,7 @@ function hookVars(ctx: StepContext, { primary, standby }: Servers): Record<strin
 }
 
 function stopFence(settings: Extract<FenceSettings, { mode: 'stop' }>, deps: FenceModeDeps): FenceMode {
-  const { replication, hooks, env } = deps;
+  const { replication, hooks, env, nowMs } = deps;
 
   /** Positive proof that the old primary is down: refused, several times in a row (never a timeout). */
   const provenDown = async (primary: string): Promise<string | null> => {
@@ -280,7 +287,8 @@ function stopFence(settings: Extract<FenceSettings, { mode: 'stop' }>, deps: Fen
         await ctx.saveProgress(progressJson({ ...progress, mode: 'stop', stopRequested: true }));
       }
       // Rerun on a repeated attempt: a stop hook must be safe on a stopped database, and it prints the
-      // control data again.
+      // control data again. The window starts with the stop.
+      const fencedAtMs = progress.fencedAtMs ?? nowMs();
       const { hook } = toHookCommand(settings.stop, env);
       const result = await hooks.run(hook, hookVars(ctx, servers));
       if (result.timedOut || result.exitCode !== 0) {
@@ -312,7 +320,7 @@ function stopFence(settings: Extract<FenceSettings, { mode: 'stop' }>, deps: Fen
           { detail: { decision: 'stop_not_down' } },
         );
       }
-      return { mode: 'stop', stopRequested: true, finalLsn: control.checkpoint };
+      return { mode: 'stop', stopRequested: true, finalLsn: control.checkpoint, fencedAtMs };
     },
 
     async proof({ primary }, progress) {

@@ -173,7 +173,7 @@ export function postgresExecutors(deps: PostgresExecutorDeps): Record<string, St
   const fenceOf = (ctx: Pick<StepContext, 'target'>): FenceMode => {
     const postgres = settingsOf(ctx.target).postgres;
     if (!postgres) throw fatal('target has no postgres section');
-    return fenceModeFor(postgres.fence, { replication, hooks: deps.hooks, env });
+    return fenceModeFor(postgres.fence, { replication, hooks: deps.hooks, env, nowMs });
   };
 
   /**
@@ -389,11 +389,9 @@ export function postgresExecutors(deps: PostgresExecutorDeps): Record<string, St
     const { servers, fence } = at;
     let progress = at.progress;
     if (progress.fenced !== true) {
-      const fencedAtMs = progress.fencedAtMs ?? nowMs();
-      progress = { ...progress, fencedAtMs };
       progress = { ...progress, ...(await fence.fence(ctx, servers, progress)) };
       // The window's fence part is the first fence's: later attempts only check it.
-      progress = { ...progress, fenced: true, fenceMs: nowMs() - fencedAtMs };
+      progress = { ...progress, fenced: true, fenceMs: nowMs() - (progress.fencedAtMs ?? nowMs()) };
     }
     const fencedAtMs = progress.fencedAtMs ?? nowMs();
     const fenceMs = progress.fenceMs ?? 0;
@@ -504,7 +502,9 @@ export function postgresExecutors(deps: PostgresExecutorDeps): Record<string, St
     previousTimeline: number | null = null,
   ): Promise<StepResult> {
     const postgres = settingsOf(ctx.target).postgres!;
-    const before = await replication.describe(servers.standby).catch(() => null);
+    // A first request has just seen the standby in recovery; a later attempt looks again.
+    const before =
+      previousTimeline === null ? await replication.describe(servers.standby).catch(() => null) : null;
     const alreadyPromoted = before !== null && !before.inRecovery;
     try {
       // Promoted by an earlier attempt of this run (it was recorded as requested): no second call.
@@ -517,7 +517,8 @@ export function postgresExecutors(deps: PostgresExecutorDeps): Record<string, St
         { detail: { decision: 'promote_timeout' } },
       );
     }
-    const after = await replication.verifyPromoted(servers.standby);
+    // Out of recovery, on its new timeline; that it takes commits is proved by the canary below.
+    const after = await replication.describe(servers.standby);
     if (after.inRecovery) throw retryable('promotion not complete yet (still in recovery)');
     const leftBehind = await fence.afterPromotion(servers, progress);
     try {
