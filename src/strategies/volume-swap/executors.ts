@@ -83,7 +83,7 @@ export function volumeSwapExecutors(deps: VolumeSwapDeps): Record<string, StepEx
   const snapshotBeforeGate: StepExecutor = {
     async execute(ctx) {
       const volume = volumeOf(ctx);
-      const known = (ctx.step.output?.['snapshotIds'] ?? {}) as Record<string, string>;
+      const known = readProgress(ctx, false).snapshotIds ?? {};
       const { ids, refused } = await snapshotAll(ctx, volume, known, 'before the gate (database running)');
       if (refused) {
         await ctx.saveProgress({ snapshotIds: ids });
