@@ -118,11 +118,7 @@ export function registerActions(app: App, deps: SlackHandlerDeps): void {
           'the button did not name a run and gate',
         );
       }
-      const [run, lag] = await Promise.all([
-        deps.store.getRun(ref.runId),
-        deps.store.recentLagSamples(ref.runId, 1),
-      ]);
-      const gate = openGate(run, ref);
+      const gate = openGate(await deps.store.getRun(ref.runId), ref);
       if (typeof gate === 'string') {
         await ackOnce();
         if (clicker.channel && (await claimDelivery(context)))
@@ -134,7 +130,9 @@ export function registerActions(app: App, deps: SlackHandlerDeps): void {
         await ackOnce();
         return await refuse(client, context, clicker, gate.run.id, 'approve', permission.reason);
       }
-      const details = describeGate(gate.run, gate.step, lag[0]);
+      // What the approver sees (and what the approval records): read once the gate is known open.
+      const latestLag = (await deps.store.recentLagSamples(gate.run.id, 1))[0];
+      const details = describeGate(gate.run, gate.step, latestLag);
       if (needsTypedConfirmation(gate.step)) {
         // The approval happens when the modal is submitted with the target's name typed.
         const first = claimDelivery(context);
