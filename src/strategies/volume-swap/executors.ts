@@ -346,10 +346,11 @@ export function volumeSwapExecutors(deps: VolumeSwapDeps): Record<string, StepEx
           : started?.identity
             ? `system identifier ${started.identity} (accepted by a person without a reading on ${volume.from.instanceId})`
             : 'not verified (the health check of to does not read it)';
-      const snapshots = await describeSnapshots(ec2, volume.region, {
-        ...(progressOfStep(ctx, 'snapshot')?.snapshotIds ?? {}),
-        ...(stopped?.snapshotIds ?? {}),
-      });
+      // Both kinds, when both were taken: the one of the running database and the one after the stop.
+      const snapshots = await describeSnapshots(ec2, volume.region, [
+        ...Object.entries(progressOfStep(ctx, 'snapshot')?.snapshotIds ?? {}),
+        ...Object.entries(stopped?.snapshotIds ?? {}),
+      ]);
       const lines = [
         ':white_check_mark: *Volumes moved.*',
         `• ${volumeList(volume)} ${volume.volumes.length > 1 ? 'are' : 'is'} attached to ${volume.to.instanceId}; the database is healthy there, ${identity}.`,
@@ -419,14 +420,14 @@ export function sameData(
   };
 }
 
-/** "snap-… of vol-…: completed" per snapshot; a describe that fails says so instead. */
+/** "snap-… of vol-…: completed" per [volume id, snapshot id]; a describe that fails says so instead. */
 async function describeSnapshots(
   ec2: Ec2Port,
   region: string,
-  ids: Record<string, string>,
+  ids: readonly (readonly [string, string])[],
 ): Promise<string[]> {
   return Promise.all(
-    Object.entries(ids).map(async ([volumeId, snapshotId]) => {
+    ids.map(async ([volumeId, snapshotId]) => {
       const seen = await ec2.describeSnapshot(region, snapshotId).catch((error: Error) => error);
       if (seen instanceof Error)
         return `${snapshotId} of ${volumeId}: could not be described (${seen.message})`;

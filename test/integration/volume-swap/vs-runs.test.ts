@@ -185,6 +185,33 @@ describe('volume swap: whole runs', () => {
     expect(report?.['report']).toContain('not verified (the health check of to does not read it)');
   });
 
+  test('a snapshot before the gate is requested, not waited for; the one after the stop too', async () => {
+    world.standard({ ...FAST_DURATIONS, snapshotMs: 3_600_000 });
+    await databaseFollowsEc2();
+    const run = await startRun(runtime, 'presnap-vol');
+    // One step more before the gate: the snapshot of the running database.
+    const atGate = await untilRun(
+      runtime,
+      run.id,
+      'at the gate',
+      (current) => current.state === 'awaiting_approval',
+    );
+    expect(atGate.currentStep).toBe(VS_STEP.gate + 1);
+    expect(world.ec2.actions()).toEqual([SNAPSHOT]);
+    const [before] = world.ec2.snapshotIds();
+    expect(world.ec2.snapshot(String(before))?.state).toBe('pending');
+    expect(atGate.steps[1]).toMatchObject({ state: 'succeeded', output: { snapshotIds: { [VOL]: before } } });
+    expect(atGate.steps[1]?.output?.['report']).toContain('not waited for');
+
+    await approve(run, VS_STEP.gate + 1);
+    const done = await untilFinished(runtime, run.id);
+    expect(done.state).toBe('succeeded');
+    expect(world.ec2.actions()).toEqual([SNAPSHOT, STOP_FROM, SNAPSHOT, DETACH_FROM, ATTACH_TO, START_TO]);
+    const [, after] = world.ec2.snapshotIds();
+    expect(done.steps.at(-1)?.output?.['report']).toContain(`${String(before)} of ${VOL}: pending`);
+    expect(done.steps.at(-1)?.output?.['report']).toContain(`${String(after)} of ${VOL}: pending`);
+  });
+
   test('hook stop/start: the hooks bring the database down and up; EC2 only moves the volume', async () => {
     // The hooks write a flag file per server; each fake database listens while its flag says "up".
     // The instances stay running (the hooks stop the database, not the server).

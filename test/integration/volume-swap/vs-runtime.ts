@@ -284,6 +284,11 @@ targets:
     volume:
       { ${base}, stop: { ec2: stopInstance }, start: { ec2: startInstance }, ${health},
         ${timings.replace('detachTimeout: 1s, attachTimeout: 2s', 'detachTimeout: 15s, attachTimeout: 15s')} }
+  - name: presnap-vol
+    strategy: volume-swap
+    volume:
+      { ${base}, stop: { ec2: stopInstance }, start: { ec2: startInstance }, ${health}, ${timings},
+        snapshotBeforeGate: true }
   - name: hung-vol
     strategy: volume-swap
     volume:
