@@ -27,6 +27,8 @@ import {
   VOL,
   volumeSwap,
   VS_STEP,
+  approveGate,
+  needsHumanOn,
 } from './vs-runtime';
 
 const WAL = 'vol-0c000000000000004';
@@ -140,9 +142,8 @@ async function writing(hosts: PgHosts): Promise<Writer> {
   return writer;
 }
 
-async function approve(run: Run, step: number, round = 1): Promise<void> {
-  const approved = await runtime.runs.approve(run.id, step, round, APPROVER);
-  if (!approved.ok) throw new Error(`approval refused: ${approved.error}`);
+function approve(run: Run, step: number, round = 1): Promise<void> {
+  return approveGate(runtime, run, step, round);
 }
 
 async function startAndApprove(name: string): Promise<Run> {
@@ -150,13 +151,6 @@ async function startAndApprove(name: string): Promise<Run> {
   await untilRun(runtime, run.id, 'at the planned gate', (current) => current.state === 'awaiting_approval');
   await approve(run, VS_STEP.gate);
   return run;
-}
-
-function needsHumanOn(step: number) {
-  return (current: Run): boolean =>
-    current.state === 'awaiting_approval' &&
-    current.currentStep === step &&
-    current.steps[step]?.gate?.reason === 'needs_human';
 }
 
 test('the volume moves under writes: every acknowledged write is on the new server, with the same identity', async () => {

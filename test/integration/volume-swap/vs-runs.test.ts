@@ -31,6 +31,8 @@ import {
   vsEnv,
   VS_STEP,
   type Databases,
+  approveGate,
+  needsHumanOn,
 } from './vs-runtime';
 
 const schema = freshSchemaName('t_vs_runs');
@@ -94,9 +96,8 @@ async function untilUp(db: Databases['from'], up: boolean): Promise<void> {
   }
 }
 
-async function approve(run: Run, step: number, round = 1): Promise<void> {
-  const approved = await runtime.runs.approve(run.id, step, round, APPROVER);
-  if (!approved.ok) throw new Error(`approval refused: ${approved.error}`);
+function approve(run: Run, step: number, round = 1): Promise<void> {
+  return approveGate(runtime, run, step, round);
 }
 
 async function startAndApprove(
@@ -115,13 +116,6 @@ async function startAndApprove(
   beforeApproval();
   await approve(run, VS_STEP.gate);
   return run;
-}
-
-function needsHumanOn(step: number) {
-  return (current: Run): boolean =>
-    current.state === 'awaiting_approval' &&
-    current.currentStep === step &&
-    current.steps[step]?.gate?.reason === 'needs_human';
 }
 
 const SNAPSHOT = `CreateSnapshot ${VOL}`;

@@ -34,7 +34,7 @@ import { startAwsEmulatorBeforeAll } from '../../support/aws/emulator';
 import type { Ec2Durations, Ec2Emulator } from '../../support/aws/emulator';
 import { fastEc2Client } from '../../support/aws/fast-retry-clients';
 import type { Clock } from '../../../src/ports/clock';
-import { REQUESTER } from '../../support/harness';
+import { APPROVER, REQUESTER } from '../../support/harness';
 import { untilRunState } from '../../support/run-state';
 import { waitFor } from '../../support/wait-for';
 import { startStrategyRuntime, stopRuntimeAndClean } from '../../support/harness';
@@ -366,6 +366,20 @@ export function untilRun(
     },
     { timeoutMs, intervalMs: 10 },
   );
+}
+
+/** A run stopped at a needs-human gate on `step`. */
+export function needsHumanOn(step: number) {
+  return (current: Run): boolean =>
+    current.state === 'awaiting_approval' &&
+    current.currentStep === step &&
+    current.steps[step]?.gate?.reason === 'needs_human';
+}
+
+/** Approves the gate on `step` as the approver; throws when refused. */
+export async function approveGate(runtime: Runtime, run: Run, step: number, round = 1): Promise<void> {
+  const approved = await runtime.runs.approve(run.id, step, round, APPROVER);
+  if (!approved.ok) throw new Error(`approval refused: ${approved.error}`);
 }
 
 export function untilFinished(runtime: Runtime, runId: string, timeoutMs = 30_000): Promise<Run> {
