@@ -9,9 +9,10 @@ import { signRequest, SlackRequestSender, type Actor } from '../../src/console/s
 /**
  * What the load sends. `read`: the read-only commands and a usage error, in turn (answered in the
  * ack). `act`: `/cutover start` of a busy target and Approve clicks, in turn (each answered with
- * one ephemeral message after the ack).
+ * one ephemeral message after the ack). `approve`: Approve clicks on open gates, one per value in
+ * `gates` (each approval is committed before its ack).
  */
-export type Mix = 'read' | 'act';
+export type Mix = 'read' | 'act' | 'approve';
 
 export type ClientRequest =
   | {
@@ -24,6 +25,8 @@ export type ClientRequest =
       mix: Mix;
       /** The target `start` names (it has an active run: every start is refused). */
       target: string;
+      /** `approve`: the Approve buttons' values, one per request. */
+      gates?: string[];
       /** Paced: a request starts no sooner than this many ms after the previous one started. */
       intervalMs?: number;
     }
@@ -61,17 +64,21 @@ function nextBody(
     const [kind, text] = READ_COMMANDS[i % READ_COMMANDS.length]!;
     return [kind, sender.slashCommandBody(actor, CHANNEL, text)];
   }
-  if (i % 2 === 0) return ['start', sender.slashCommandBody(actor, CHANNEL, `start ${request.target}`)];
+  if (request.mix === 'act' && i % 2 === 0) {
+    return ['start', sender.slashCommandBody(actor, CHANNEL, `start ${request.target}`)];
+  }
   actionSeq += 1;
-  // An Approve click on a run that does not exist: read, refused, answered (not an approval).
+  const gate = request.mix === 'approve' ? request.gates?.[i] : undefined;
+  if (request.mix === 'approve' && gate === undefined) throw new Error(`no gate for request ${i}`);
+  // `act`: an Approve click on a run that does not exist: read, refused, answered.
   const click = sender.buttonClickBody(actor, CHANNEL, {
     actionId: 'cutover_approve',
-    value: JSON.stringify({ runId: randomUUID(), step: 3, round: 1 }),
+    value: gate ?? JSON.stringify({ runId: randomUUID(), step: 3, round: 1 }),
     messageTs: '1700000000.000100',
     // Unique per click: the dedupe key includes action_ts.
     actionTs: `${Math.floor(Date.now() / 1000)}.${String(actionSeq).padStart(6, '0')}`,
   });
-  return ['approve', click];
+  return [gate === undefined ? 'approve' : 'approval', click];
 }
 
 /**

@@ -5,7 +5,9 @@
 //   the ack's body, beside a bare Bolt app that acks and does nothing else;
 // - `/cutover start` (of a target with a run already active: refused) and Approve clicks (on a run
 //   that does not exist: refused), which the bot answers with one chat.postEphemeral after the
-//   ack, beside a minimal Bolt app that acks and posts one ephemeral message.
+//   ack, beside a minimal Bolt app that acks and posts one ephemeral message;
+// - and, for information, Approve clicks that approve: the approval is committed with its delivery
+//   claim before the ack, so each of those acks waits for a commit.
 //
 // All apps get the same `authorize` (no per-request auth.test, see NOTES.md) and the same receiver
 // settings. The bot's path adds its request guard, its handlers' work before the ack (a store read
@@ -15,11 +17,14 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { App, HTTPReceiver, LogLevel } from '@slack/bolt';
 import { z } from 'zod';
+import { createRun } from '../../src/engine/transition';
 import type { Plan } from '../../src/engine/types';
 import { SLACK_EVENTS_PATH } from '../../src/slack/app';
+import { encodeGateRef } from '../../src/slack/render/blocks';
 import type { Strategy } from '../../src/strategies/types';
 import type { ClientReply, ClientRequest, Mix } from './ack-client';
 import {
@@ -147,6 +152,7 @@ class AckClient {
     concurrency: number,
     into: Samples,
     intervalMs?: number,
+    gates?: string[],
   ): Promise<void> {
     const seq = ++this.seq;
     const reply = await new Promise<Extract<ClientReply, { type: 'done' }>>((resolve) => {
@@ -161,6 +167,7 @@ class AckClient {
         mix,
         target: TARGET,
         ...(intervalMs ? { intervalMs } : {}),
+        ...(gates ? { gates } : {}),
       };
       this.child.send(request);
     });
@@ -184,6 +191,40 @@ const all = (samples: Samples): number[] => Object.values(samples).flat();
 function byKind(samples: Samples): Record<string, Summary> {
   return Object.fromEntries(Object.entries(samples).map(([kind, values]) => [kind, summarize(values)]));
 }
+
+/**
+ * `count` runs of `gate-first`, one per gate target, each waiting at its open gate; returns the
+ * values of their Approve buttons. Stored directly (no observers), so no prompt is posted for them
+ * while the other levels are measured.
+ */
+async function openGates(
+  bot: Awaited<ReturnType<typeof startBenchBotWithApi>>,
+  count: number,
+): Promise<string[]> {
+  const values: string[] = [];
+  for (let i = 0; i < count; i++) {
+    const target = bot.runtime.findTarget(gateTarget(i))!;
+    const run = createRun({
+      id: randomUUID(),
+      plan: gateFirst.plan(target),
+      requestedBy: REQUESTER,
+      channel: CHANNEL,
+      policy: { approvalTimeoutMs: 3_600_000, requiredApprovals: 1, allowSelfApproval: false },
+      at: new Date().toISOString(),
+    });
+    const inserted = await bot.runtime.store.insertRun(run, REQUESTER);
+    const started = await bot.runtime.store.applyEvent(
+      run.id,
+      { type: 'start', at: new Date().toISOString() },
+      REQUESTER,
+    );
+    if (!inserted.ok || !started.ok) throw new Error(`gate ${i} did not open`);
+    values.push(encodeGateRef({ runId: run.id, step: 0, round: 1 }));
+  }
+  return values;
+}
+
+const gateTarget = (i: number): string => `ack-gate-${i}`;
 
 /** What is measured, against what, with which mix of requests. */
 const PAIRS = [
@@ -293,6 +334,8 @@ export async function benchAck(options: FigureOptions): Promise<Row[]> {
           );
         }
       }
+      // Approve clicks that approve, beside the same replying app.
+      rows.push(...(await benchApprovals(client, { url: apiUrl, botToken }, replying.url, rounds, options)));
       // Let the handlers' ephemeral replies finish before the runtime closes.
       await bot.runtime.notifier?.flush({ timeoutMs: 5_000 }).catch(() => undefined);
       return rows;
@@ -304,5 +347,69 @@ export async function benchAck(options: FigureOptions): Promise<Row[]> {
     }
   } finally {
     await client.stop();
+  }
+}
+
+/**
+ * Approve clicks that approve: the approval and its delivery claim are committed before the ack
+ * (issue 21), so each ack waits for a commit the replying baseline never makes. Closed loops at 1
+ * and 10 in flight, each click on a gate of its own, in a bot of its own so that its hundreds of
+ * gate targets and runs never reach the other figures.
+ */
+async function benchApprovals(
+  client: AckClient,
+  api: { url: string; botToken: string },
+  replyingUrl: string,
+  rounds: number,
+  options: FigureOptions,
+): Promise<Row[]> {
+  const levels = [1, 10];
+  const perRound = options.quick ? 50 : 100;
+  const gates = rounds * perRound * levels.length;
+  const bot = await startBenchBotWithApi(
+    {
+      prefix: 'ackgate',
+      targets: Array.from({ length: gates }, (_, i) => benchTarget(gateTarget(i), 'gate-first', CHANNEL)),
+      strategies: [gateFirst],
+    },
+    api,
+  );
+  try {
+    const values = await openGates(bot, gates);
+    const rows: Row[] = [];
+    for (const c of levels) {
+      const subject: Samples = {};
+      const baseline: Samples = {};
+      for (let round = 0; round < rounds; round++) {
+        const clicks = values.splice(0, perRound);
+        const pair: [Samples, string][] = [
+          [subject, bot.eventsUrl as string],
+          [baseline, replyingUrl],
+        ];
+        for (const [into, url] of round % 2 === 0 ? pair : [...pair].reverse()) {
+          await client.load(url, 'approve', clicks.length, c, into, undefined, clicks);
+        }
+      }
+      const subjectAll = summarize(all(subject));
+      const baselineAll = summarize(all(baseline));
+      rows.push({
+        figure: 'ack',
+        metric: `Approve that approves (committed before the ack): ${c} in flight`,
+        unit: 'ms',
+        subject: subjectAll,
+        baseline: baselineAll,
+        ratio: { value: subjectAll.p99 / baselineAll.p99, of: 'p99' },
+        goal: 'info: the commit is the price of an approval that survives a crash',
+        verdict: 'info',
+        details: { p50Ratio: subjectAll.p50 / baselineAll.p50, rounds, requestsPerRound: perRound },
+      });
+      options.log(
+        `ack approvals c=${c}: bot p50 ${subjectAll.p50.toFixed(1)} p99 ${subjectAll.p99.toFixed(1)} | replying p50 ${baselineAll.p50.toFixed(1)} p99 ${baselineAll.p99.toFixed(1)}`,
+      );
+    }
+    await bot.runtime.notifier?.flush({ timeoutMs: 5_000 }).catch(() => undefined);
+    return rows;
+  } finally {
+    await bot.close();
   }
 }
