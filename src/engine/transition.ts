@@ -205,6 +205,16 @@ function unwindFrom(run: Run, from: number, at: string, effects: Effect[]): void
   finish(run, run.unwindTo ?? 'failed', at, effects);
 }
 
+/** An undo that will not be done: marked failed, the rest of the rollback goes on, the run ends failed. */
+function giveUpUndo(run: Run, step: StepRecord, why: string, at: string, effects: Effect[]): void {
+  step.state = 'compensation_failed';
+  step.finishedAt = at;
+  run.state = 'compensating';
+  run.unwindTo = 'failed';
+  run.outcome = `${run.outcome ?? 'run failed'}; undo of "${step.spec.title}" failed: ${why} (manual action needed)`;
+  unwindFrom(run, step.index - 1, at, effects);
+}
+
 function skipRemaining(run: Run, after: number): void {
   for (const step of run.steps) {
     if (step.index > after && (step.state === 'pending' || step.state === 'queued')) step.state = 'skipped';
@@ -381,6 +391,15 @@ export function transition(run: Run, event: RunEvent): TransitionResult {
       gate.approvedBy.push(event.user);
       if (gate.approvedBy.length < gate.requiredApprovals) break;
       effects.push({ type: 'gate_closed', step: step.index, round: gate.round, outcome: 'approved' });
+      if (next.unwindTo !== null && gate.reason === 'needs_human') {
+        // An undo stopped for a person: approving tries the undo again, allowed what it refused.
+        next.state = 'compensating';
+        step.state = 'compensating';
+        step.humanOverride = true;
+        step.retries = 0;
+        queueJob(next, step, at, 0, 'compensate', effects);
+        break;
+      }
       next.state = 'running';
       if (gate.reason === 'needs_human') {
         // The person took responsibility: retry the step, allowed to do what it refused before.
@@ -431,6 +450,18 @@ export function transition(run: Run, event: RunEvent): TransitionResult {
       if (run.state === 'compensating') return refuse(run, 'run is already being rolled back');
       if (run.abortRequested) return refuse(run, 'an abort is already in progress');
       const current = next.steps[next.currentStep];
+      if (run.unwindTo !== null && current?.gate) {
+        // Aborting an undo that stopped for a person: that undo is given up (it is for people now),
+        // the rest of the rollback goes on, and the run ends failed with "manual action needed".
+        effects.push({
+          type: 'gate_closed',
+          step: current.index,
+          round: current.gate.round,
+          outcome: 'aborted',
+        });
+        giveUpUndo(next, current, `${event.user}: ${event.reason}`, at, effects);
+        break;
+      }
       if (current && current.state === 'running') {
         // The executor is in flight; it cannot be recalled. Unwind once it reports.
         next.abortRequested = { user: event.user, reason: event.reason, at };
@@ -480,12 +511,15 @@ export function transition(run: Run, event: RunEvent): TransitionResult {
         queueJob(next, step, at, retryDelayMs(step.retries, event.failure), 'compensate', effects);
         break;
       }
-      // An undo that cannot be done is for people: keep undoing the rest, end failed, say which.
-      step.state = 'compensation_failed';
       step.error = event.failure;
-      next.unwindTo = 'failed';
-      next.outcome = `${next.outcome ?? 'run failed'}; undo of "${step.spec.title}" failed: ${event.failure.message} (manual action needed)`;
-      unwindFrom(next, step.index - 1, at, effects);
+      if (event.failure.class === 'needs_human') {
+        // The undo cannot go on safely by itself: it waits for a person (retry it, or give it up).
+        step.humanOverride = false;
+        openGate(next, step, at, 'needs_human', event.failure.message, effects);
+        break;
+      }
+      // An undo that cannot be done is for people: keep undoing the rest, end failed, say which.
+      giveUpUndo(next, step, event.failure.message, at, effects);
       break;
     }
   }

@@ -279,16 +279,25 @@ describe('volume swap: whole runs', () => {
     expect(paused.steps[VS_STEP.start]?.gate?.message).toContain(`the start hook on ${TO} did not succeed`);
     expect(paused.steps[VS_STEP.start]?.gate?.message).toContain('no such data directory');
     expect((await runtime.runs.abort(run.id, APPROVER, 'start failed')).ok).toBe(true);
-    const done = await untilFinished(runtime, run.id);
-
-    expect(done.state).toBe('failed');
-    expect(done.steps[VS_STEP.start]?.state).toBe('compensation_failed');
-    expect(done.steps[VS_STEP.start]?.error).toMatchObject({ class: 'needs_human' });
-    expect(done.steps[VS_STEP.start]?.error?.message).toMatch(
+    // The undo of the start cannot prove the database down on to: the rollback waits for a person.
+    const stuck = await untilRun(
+      runtime,
+      run.id,
+      "the undo's needs-human gate",
+      (current) => needsHumanOn(VS_STEP.start)(current) && current.unwindTo !== null,
+    );
+    expect(stuck.steps[VS_STEP.start]?.error).toMatchObject({ class: 'needs_human' });
+    expect(stuck.steps[VS_STEP.start]?.gate?.message).toMatch(
       new RegExp(
         `rollback: the database on ${TO} is not proven down \\d+ s after its stop \\(answers: accepted a connection\\)`,
       ),
     );
+    // The person gives that undo up: the rollback stops there, and no older undo acts.
+    expect((await runtime.runs.abort(run.id, APPROVER, 'to keeps running; fixing by hand')).ok).toBe(true);
+    const done = await untilFinished(runtime, run.id);
+
+    expect(done.state).toBe('failed');
+    expect(done.steps[VS_STEP.start]?.state).toBe('compensation_failed');
     for (const step of [VS_STEP.attach, VS_STEP.detach, VS_STEP.stop]) {
       expect(done.steps[step]?.state).toBe('compensation_failed');
       expect(done.steps[step]?.error?.message).toContain(

@@ -90,6 +90,18 @@ const STATES: Record<string, () => Run> = {
     s.send({ type: 'abort', user: BOB, reason: 'window closed' });
     return s.tick(1000).run;
   },
+  'awaiting_approval, undo gate': () => {
+    const s = atPlannedGate();
+    s.send({ type: 'abort', user: BOB, reason: 'window closed' });
+    const step = s.run.currentStep;
+    s.send({
+      type: 'compensation_failed',
+      step,
+      attempt: s.run.steps[step]!.attempt,
+      failure: { class: 'needs_human', message: 'the database may still run on the new server' },
+    });
+    return s.tick(1000).run;
+  },
   succeeded: () => {
     const s = atPlannedGate();
     s.approve(2, ALICE);
@@ -186,6 +198,9 @@ const ACCEPTED: Record<string, Partial<Record<RunEventType, RunState>>> = {
   },
   'awaiting_approval, planned gate expired': { gate_reopen: 'awaiting_approval', abort: 'compensating' },
   'awaiting_approval, needs-human gate': { approve: 'running', abort: 'compensating' },
+  // An undo that stopped for a person: approve retries the undo; abort gives it up (the rollback of
+  // the older steps goes on, the run ends failed).
+  'awaiting_approval, undo gate': { approve: 'compensating', abort: 'failed' },
   'awaiting_approval, window gate': {
     approve: 'running', // queued for the next window
     gate_expired: 'awaiting_approval',
@@ -229,6 +244,9 @@ describe('transition: every run state × event type', () => {
       reason: 'needs_human',
     });
     expect(stepOf(build('compensating'), 1).state).toBe('compensating');
+    const undoGate = build('awaiting_approval, undo gate');
+    expect(undoGate.unwindTo).toBe('aborted');
+    expect(stepOf(undoGate, undoGate.currentStep).gate).toMatchObject({ reason: 'needs_human' });
   });
 
   const cases = Object.keys(STATES).flatMap((state) =>
