@@ -57,6 +57,43 @@ export interface FenceSurvey {
   /** Backends the fence terminates: client sessions, logical walsenders, extensions' workers. */
   others: BackendInfo[];
   preparedXacts: PreparedXact[];
+  /** The bot's role may create and alter roles (CREATEROLE, or a superuser): NOLOGIN without a superuser. */
+  botCanCreateRoles?: boolean;
+  /** The bot's role may end other roles' sessions (pg_signal_backend, or a superuser). */
+  botCanSignal?: boolean;
+  /**
+   * Roles of `rolesToLock` the bot's role cannot make NOLOGIN (a superuser, a replication role, or on
+   * PostgreSQL 16+ a role it has no ADMIN OPTION on), with why; empty for a superuser bot.
+   * (These three are optional for older adapters; a fence that needs them treats absent as no.)
+   */
+  unlockable?: { role: string; reason: string }[];
+}
+
+/**
+ * How a fence treats one server, for a provider that allows no superuser (RDS: `rds_superuser`).
+ * Without it, the calls behave as a superuser's SQL fence always did.
+ */
+export interface FenceScope {
+  /**
+   * Roles the provider itself logs in as (RDS: rdsadmin, rdsrepladmin): never locked, their sessions
+   * neither terminated nor counted. Nothing of the applications may use them.
+   */
+  spareRoles?: readonly string[];
+  /**
+   * Whether the fence also sets default_transaction_read_only with ALTER SYSTEM (default true).
+   * False where ALTER SYSTEM is forbidden (RDS): the locked logins and the ended sessions are the fence.
+   */
+  readOnlyDefault?: boolean;
+}
+
+/** What PostgreSQL's logical replication does not carry, found on a server (RDS Blue/Green uses it). */
+export interface LogicalReplicationLimits {
+  /** The database the URL names (the checks see only that one). */
+  database: string;
+  /** Tables whose UPDATE and DELETE logical replication cannot carry: no primary key, no replica identity. */
+  tablesWithoutKey: string[];
+  /** Large objects (pg_largeobject_metadata): not replicated. */
+  largeObjects: number;
 }
 
 /** The standby's WAL receiver (pg_stat_wal_receiver), or null when it has none. */
@@ -93,24 +130,28 @@ export interface ReplicationPort {
   standbys(primaryUrl: string): Promise<StandbyInfo[]>;
   lag(primaryUrl: string, standbyUrl: string): Promise<LagReading>;
   /** What the SQL fence would lock and terminate on this primary; changes nothing. */
-  surveyFence(primaryUrl: string): Promise<FenceSurvey>;
+  surveyFence(primaryUrl: string, scope?: FenceScope): Promise<FenceSurvey>;
   /**
    * The SQL fence: `rolesToLock` become NOLOGIN, new sessions default to read-only, and every other
    * backend (surveyFence's `others`) is terminated until none is left; then the WAL position once
    * everything inserted is written. Idempotent. Throws when backends keep coming back.
    */
-  fence(primaryUrl: string, rolesToLock?: readonly string[]): Promise<{ finalLsn: string }>;
+  fence(
+    primaryUrl: string,
+    rolesToLock?: readonly string[],
+    scope?: FenceScope,
+  ): Promise<{ finalLsn: string }>;
   /**
    * NOLOGIN for `roles` and every other backend terminated until none is left, on the bot's open
    * session (no new one: `roles` may include the bot's own).
    */
-  lockOut(url: string, roles: readonly string[]): Promise<void>;
+  lockOut(url: string, roles: readonly string[], scope?: FenceScope): Promise<void>;
   /** Backends other than the server's and the bot's right now, and the WAL position read after them. */
-  fenceCheck(primaryUrl: string): Promise<{ others: BackendInfo[]; lsn: string }>;
+  fenceCheck(primaryUrl: string, scope?: FenceScope): Promise<{ others: BackendInfo[]; lsn: string }>;
   /** True only if a write in a new session is refused. */
   verifyFenced(primaryUrl: string): Promise<boolean>;
   /** Undoes the fence: `lockedRoles` may log in again, new sessions read-write. Idempotent. */
-  unfence(primaryUrl: string, lockedRoles?: readonly string[]): Promise<void>;
+  unfence(primaryUrl: string, lockedRoles?: readonly string[], scope?: FenceScope): Promise<void>;
   /** LOGIN again for `roles` (on the new primary, which got the NOLOGIN through WAL). Idempotent. */
   restoreLogins(url: string, roles: readonly string[]): Promise<void>;
   /** How a connection attempt to `url` ends right now (positive proof that a stopped server is down). */
@@ -136,6 +177,13 @@ export interface ReplicationPort {
   promote(standbyUrl: string, timeoutMs: number): Promise<void>;
   /** After promotion: out of recovery, its timeline, and whether a write is accepted. */
   verifyPromoted(url: string): Promise<{ inRecovery: boolean; timeline: number; acceptsWrites: boolean }>;
+  /**
+   * Optional. The first column of the first row of `query`, as text (null for SQL NULL or no row), run
+   * in a read-only transaction: what an operator's check reads (an in-place change's `verify`).
+   */
+  queryValue?(url: string, query: string): Promise<string | null>;
+  /** Optional. What logical replication would not carry from this server's database. */
+  logicalReplicationLimits?(url: string): Promise<LogicalReplicationLimits>;
   /**
    * Optional. Runs `work`; the port calls it makes share one session per URL, all closed before this
    * settles. For one step's executor only: no session may outlive a step. verifyFenced still uses a

@@ -13,8 +13,10 @@ import { Client, type QueryConfig } from 'pg';
 
 import type {
   BackendInfo,
+  FenceScope,
   FenceSurvey,
   LagReading,
+  LogicalReplicationLimits,
   Reachability,
   ReplicationPort,
   ServerFacts,
@@ -22,6 +24,7 @@ import type {
   StandbyInfo,
   WalReceiverInfo,
 } from '../../ports/replication';
+import { logicalReplicationLimits } from './logical-limits';
 import { otherBackends, setLogin, surveyFence, terminate } from './sql-fence';
 
 export interface PgReplicationOptions {
@@ -141,6 +144,16 @@ export function reachabilityOf(error: unknown): Reachability {
   const message = error instanceof Error ? error.message.toLowerCase() : '';
   if (message.includes('timeout')) return 'timeout';
   return 'error';
+}
+
+/** A value of a result row as text: JSON for objects and arrays (json, jsonb, array columns). */
+function asText(value: unknown): string | null {
+  if (value === null || value === undefined) return null;
+  if (value instanceof Date) return value.toISOString();
+  if (typeof value === 'string') return value;
+  if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint')
+    return String(value);
+  return JSON.stringify(value);
 }
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
@@ -531,11 +544,23 @@ export class PgReplication implements ReplicationPort {
     }
   }
 
-  async surveyFence(primaryUrl: string): Promise<FenceSurvey> {
-    return this.session(primaryUrl, (client) => surveyFence(client, this.applicationName));
+  async surveyFence(primaryUrl: string, scope: FenceScope = {}): Promise<FenceSurvey> {
+    return this.session(primaryUrl, (client) => surveyFence(client, this.applicationName, scope));
   }
 
-  async fence(primaryUrl: string, rolesToLock: readonly string[] = []): Promise<{ finalLsn: string }> {
+  async fence(
+    primaryUrl: string,
+    rolesToLock: readonly string[] = [],
+    scope: FenceScope = {},
+  ): Promise<{ finalLsn: string }> {
+    if (scope.readOnlyDefault === false) {
+      // No ALTER SYSTEM (RDS): the locked roles and the ended sessions are the fence.
+      return this.session(primaryUrl, async (client) => {
+        await setLogin(client, rolesToLock, false);
+        await this.terminateOthers(client, scope);
+        return { finalLsn: await this.writtenLsn(client) };
+      });
+    }
     // Roles first: from this commit on, no session of theirs can start (it is WAL-logged, and the
     // standby gets it too: the new primary has them restored by restoreLogins).
     await this.session(primaryUrl, async (client) => {
@@ -549,15 +574,15 @@ export class PgReplication implements ReplicationPort {
     // does the rest, and in a scope stays for verifyFenced (it started after the reload, as a client's would).
     const fresh = await this.untilNewSessionsShow(primaryUrl, 'on');
     return this.adopt(primaryUrl, fresh, async (client) => {
-      await this.terminateOthers(client);
+      await this.terminateOthers(client, scope);
       return { finalLsn: await this.writtenLsn(client) };
     });
   }
 
-  async lockOut(url: string, roles: readonly string[]): Promise<void> {
+  async lockOut(url: string, roles: readonly string[], scope: FenceScope = {}): Promise<void> {
     await this.session(url, async (client) => {
       await setLogin(client, roles, false);
-      await this.terminateOthers(client);
+      await this.terminateOthers(client, scope);
     });
   }
 
@@ -566,10 +591,10 @@ export class PgReplication implements ReplicationPort {
    * read-write transaction, logical walsenders, extensions' workers. Physical WAL senders stay (the
    * standby must keep streaming to the end).
    */
-  private async terminateOthers(client: Client): Promise<void> {
+  private async terminateOthers(client: Client, scope: FenceScope): Promise<void> {
     const deadline = Date.now() + this.settleTimeoutMs;
     for (;;) {
-      const others = await otherBackends(client, this.applicationName);
+      const others = await otherBackends(client, this.applicationName, scope);
       if (others.length === 0) return;
       if (Date.now() >= deadline) {
         throw new Error(
@@ -584,9 +609,12 @@ export class PgReplication implements ReplicationPort {
     }
   }
 
-  async fenceCheck(primaryUrl: string): Promise<{ others: BackendInfo[]; lsn: string }> {
+  async fenceCheck(
+    primaryUrl: string,
+    scope: FenceScope = {},
+  ): Promise<{ others: BackendInfo[]; lsn: string }> {
     return this.session(primaryUrl, async (client) => {
-      const others = await otherBackends(client, this.applicationName);
+      const others = await otherBackends(client, this.applicationName, scope);
       // Read after the backends: a commit of any backend gone by now is at or before this position.
       return { others, lsn: await this.writtenLsn(client) };
     });
@@ -623,7 +651,15 @@ export class PgReplication implements ReplicationPort {
     }
   }
 
-  async unfence(primaryUrl: string, lockedRoles: readonly string[] = []): Promise<void> {
+  async unfence(
+    primaryUrl: string,
+    lockedRoles: readonly string[] = [],
+    scope: FenceScope = {},
+  ): Promise<void> {
+    if (scope.readOnlyDefault === false) {
+      await this.session(primaryUrl, (client) => setLogin(client, lockedRoles, true));
+      return;
+    }
     await this.session(primaryUrl, async (client) => {
       await setLogin(client, lockedRoles, true);
       await client.query('ALTER SYSTEM RESET default_transaction_read_only');
@@ -635,6 +671,23 @@ export class PgReplication implements ReplicationPort {
 
   async restoreLogins(url: string, roles: readonly string[]): Promise<void> {
     await this.session(url, (client) => setLogin(client, roles, true));
+  }
+
+  async queryValue(url: string, query: string): Promise<string | null> {
+    return this.session(url, async (client) => {
+      // In a read-only transaction: an operator's check must not change anything.
+      await client.query('BEGIN READ ONLY');
+      try {
+        const { rows } = await client.query<unknown[]>({ text: query, rowMode: 'array' });
+        return asText(rows[0]?.[0]);
+      } finally {
+        await client.query('ROLLBACK');
+      }
+    });
+  }
+
+  async logicalReplicationLimits(url: string): Promise<LogicalReplicationLimits> {
+    return this.session(url, (client) => logicalReplicationLimits(client));
   }
 
   async reach(url: string): Promise<Reachability> {

@@ -7,7 +7,7 @@
 // cannot come back either, unless it runs as a kept role: then the fence names it and refuses.
 import type { Client } from 'pg';
 
-import type { BackendInfo, FenceSurvey, PreparedXact } from '../../ports/replication';
+import type { BackendInfo, FenceScope, FenceSurvey, PreparedXact } from '../../ports/replication';
 
 /**
  * Backends of the server itself that write no client data. A parallel worker belongs to a client
@@ -37,6 +37,7 @@ const OTHERS_SQL = `
      AND NOT (backend_type = ANY($1::text[]))
      AND NOT (backend_type = 'walsender' AND datname IS NULL)
      AND NOT (usename = session_user AND application_name = $2)
+     AND NOT (usename = ANY($3::text[]))
    ORDER BY pid`;
 
 interface BackendRow {
@@ -59,9 +60,20 @@ function toBackend(row: BackendRow): BackendInfo {
   };
 }
 
-/** Backends other than the server's own and the bot's (sessions named `botApplicationName`). */
-export async function otherBackends(client: Client, botApplicationName: string): Promise<BackendInfo[]> {
-  const { rows } = await client.query<BackendRow>(OTHERS_SQL, [SERVER_BACKENDS, botApplicationName]);
+/**
+ * Backends other than the server's own, the bot's (sessions named `botApplicationName`) and those of
+ * the scope's spare roles (the provider's own).
+ */
+export async function otherBackends(
+  client: Client,
+  botApplicationName: string,
+  scope: FenceScope = {},
+): Promise<BackendInfo[]> {
+  const { rows } = await client.query<BackendRow>(OTHERS_SQL, [
+    SERVER_BACKENDS,
+    botApplicationName,
+    scope.spareRoles ?? [],
+  ]);
   return rows.map(toBackend);
 }
 
@@ -77,15 +89,37 @@ export async function preparedXacts(client: Client): Promise<PreparedXact[]> {
   }));
 }
 
+/**
+ * Why the bot's role cannot make a role NOLOGIN without being a superuser (null: it can). PostgreSQL
+ * lets CREATEROLE alter neither superusers nor replication roles, and from 16 on only roles it holds
+ * ADMIN OPTION on.
+ */
+const UNLOCKABLE_SQL = `
+  SELECT rolname::text AS role,
+         CASE WHEN rolsuper THEN 'a superuser'
+              WHEN rolreplication AND current_setting('server_version_num')::int < 160000 THEN 'a replication role'
+              WHEN current_setting('server_version_num')::int >= 160000
+                   AND NOT pg_has_role(session_user, oid, 'MEMBER WITH ADMIN OPTION')
+                THEN 'a role the bot has no ADMIN OPTION on'
+         END AS reason
+    FROM pg_roles
+   WHERE rolname = ANY($1::text[])`;
+
 /** What the SQL fence would do on this server, read without changing anything. */
-export async function surveyFence(client: Client, botApplicationName: string): Promise<FenceSurvey> {
+export async function surveyFence(
+  client: Client,
+  botApplicationName: string,
+  scope: FenceScope = {},
+): Promise<FenceSurvey> {
   const me = (
-    await client.query<{ bot_role: string; bot_super: boolean }>(
-      `SELECT session_user::text AS bot_role,
-              (SELECT rolsuper FROM pg_roles WHERE rolname = session_user) AS bot_super`,
+    await client.query<{ bot_role: string; bot_super: boolean; create_role: boolean; signal: boolean }>(
+      `SELECT session_user::text AS bot_role, rolsuper AS bot_super, rolsuper OR rolcreaterole AS create_role,
+              rolsuper OR pg_has_role(session_user, 'pg_signal_backend', 'MEMBER') AS signal
+         FROM pg_roles WHERE rolname = session_user`,
     )
   ).rows[0];
   if (!me) throw new Error('no row from the fence survey');
+  const spare = scope.spareRoles ?? [];
   // Roles whose sessions stream physical WAL to a standby: locking them out would stop the catch-up.
   const streaming = (
     await client.query<{ role: string }>(
@@ -98,14 +132,24 @@ export async function surveyFence(client: Client, botApplicationName: string): P
       'SELECT rolname::text AS role FROM pg_roles WHERE rolcanlogin ORDER BY 1',
     )
   ).rows.map((row) => row.role);
-  const kept = [...new Set([me.bot_role, ...streaming])].sort();
+  // The provider's spare roles are neither kept nor locked: the fence leaves them alone.
+  const kept = [...new Set([me.bot_role, ...streaming.filter((role) => !spare.includes(role))])].sort();
+  const rolesToLock = login.filter((role) => !kept.includes(role) && !spare.includes(role));
+  const unlockable = me.bot_super
+    ? []
+    : (await client.query<{ role: string; reason: string | null }>(UNLOCKABLE_SQL, [rolesToLock])).rows
+        .filter((row): row is { role: string; reason: string } => row.reason !== null)
+        .sort((a, b) => a.role.localeCompare(b.role));
   return {
     botRole: me.bot_role,
     botIsSuperuser: me.bot_super,
-    rolesToLock: login.filter((role) => !kept.includes(role)),
+    rolesToLock,
     rolesKept: kept,
-    others: await otherBackends(client, botApplicationName),
+    others: await otherBackends(client, botApplicationName, scope),
     preparedXacts: await preparedXacts(client),
+    botCanCreateRoles: me.create_role,
+    botCanSignal: me.signal,
+    unlockable,
   };
 }
 
