@@ -25,6 +25,23 @@ export interface ReplicaDescription {
   engine?: string;
   /** ReadReplicaDBInstanceIdentifiers: replicas of this instance. */
   replicaIds: string[];
+  // What the plan sets beside the source's (parity): absent when RDS did not say.
+  instanceClass?: string;
+  engineVersion?: string;
+  multiAZ?: boolean;
+  /** Days of automated backups; 0: none (no point-in-time recovery). */
+  backupRetentionPeriod?: number;
+  deletionProtection?: boolean;
+  /** The first DB parameter group's name. */
+  parameterGroup?: string;
+}
+
+/** An RDS event about one DB instance (DescribeEvents). */
+export interface RdsEvent {
+  /** ISO-8601. */
+  date: string;
+  message: string;
+  categories: string[];
 }
 
 /** How a wait for `available` ended. Refusals (not found, access denied) throw AwsRefusal instead. */
@@ -41,6 +58,11 @@ export interface WaitAvailableOptions {
    * `available` alone could end before the promotion has even begun.
    */
   untilPromoted?: boolean;
+  /**
+   * Also accept `backing-up`: a promoted replica takes its first backup while it already serves. The
+   * SDK's DBInstanceAvailable waiter knows only `available`, so the adapter polls describe itself.
+   */
+  orBackingUp?: boolean;
 }
 
 export interface BlueGreenMember {
@@ -270,4 +292,8 @@ export interface RdsInPlacePort {
   pendingMaintenance(region: string, instanceId: string): Promise<PendingMaintenanceAction[]>;
   /** ApplyPendingMaintenanceAction with OptInType immediate. */
   applyMaintenance(region: string, resourceArn: string, action: string): Promise<void>;
+  /** RebootDBInstance (no failover): what puts a `pending-reboot` parameter group in effect. */
+  rebootInstance(region: string, instanceId: string): Promise<void>;
+  /** DescribeEvents of one DB instance since `since`, oldest first (what RDS says happened to it). */
+  instanceEvents(region: string, instanceId: string, since: Date): Promise<RdsEvent[]>;
 }

@@ -3,7 +3,7 @@
 // read by the SDK itself. Nothing here names an endpoint or a credential.
 //
 // Irreversible requests (PromoteReadReplica, SwitchoverBlueGreenDeployment, ModifyDBInstance,
-// ApplyPendingMaintenanceAction) go out once per call, on a client that does not retry: the SDK's
+// ApplyPendingMaintenanceAction, RebootDBInstance) go out once per call, on a client that does not retry: the SDK's
 // standard retry sends a request again after a connection reset or a 5xx, when RDS may already
 // have carried it out, and the answer to that second request (InvalidDBInstanceState, say) would
 // read as a definite refusal. The executors decide what an unknown outcome means (describe, never
@@ -15,10 +15,12 @@ import {
   DescribeDBEngineVersionsCommand,
   DescribeDBInstancesCommand,
   DescribeDBSnapshotsCommand,
+  DescribeEventsCommand,
   DescribePendingMaintenanceActionsCommand,
   ModifyDBInstanceCommand,
   PromoteReadReplicaCommand,
   RDSClient,
+  RebootDBInstanceCommand,
   SwitchoverBlueGreenDeploymentCommand,
   waitUntilDBInstanceAvailable,
 } from '@aws-sdk/client-rds';
@@ -31,6 +33,7 @@ import type {
   InstanceSettingsDescription,
   ModifiableValues,
   PendingMaintenanceAction,
+  RdsEvent,
   RdsPort,
   ReplicaDescription,
   SwitchoverOutcome,
@@ -118,6 +121,14 @@ export function toReplicaDescription(instance: DBInstance): ReplicaDescription {
     description.endpoint = { address: instance.Endpoint.Address, port: instance.Endpoint.Port ?? 0 };
   }
   if (instance.Engine !== undefined) description.engine = instance.Engine;
+  if (instance.DBInstanceClass !== undefined) description.instanceClass = instance.DBInstanceClass;
+  if (instance.EngineVersion !== undefined) description.engineVersion = instance.EngineVersion;
+  if (instance.MultiAZ !== undefined) description.multiAZ = instance.MultiAZ;
+  if (instance.BackupRetentionPeriod !== undefined)
+    description.backupRetentionPeriod = instance.BackupRetentionPeriod;
+  if (instance.DeletionProtection !== undefined) description.deletionProtection = instance.DeletionProtection;
+  const group = instance.DBParameterGroups?.[0]?.DBParameterGroupName;
+  if (group !== undefined) description.parameterGroup = group;
   return description;
 }
 
@@ -336,6 +347,7 @@ export class AwsRdsAdapter implements RdsPort {
     timeoutMs: number,
     options: WaitAvailableOptions = {},
   ): Promise<WaitAvailableResult> {
+    if (options.orBackingUp) return this.pollServing(region, instanceId, timeoutMs, options);
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       const remainingSeconds = (deadline - Date.now()) / 1000;
@@ -353,6 +365,32 @@ export class AwsRdsAdapter implements RdsPort {
       // Available but still a replica (promotion not visible yet), or the waiter stopped on a state
       // that has since moved on: look again shortly, within the same deadline.
       await sleep(Math.min(this.minDelaySeconds * 1000, remainingMs));
+    }
+  }
+
+  /**
+   * waitAvailable that also accepts `backing-up`: describe, backing off from minDelay to maxDelay
+   * (the SDK's waiter cannot be told another status).
+   */
+  private async pollServing(
+    region: string,
+    instanceId: string,
+    timeoutMs: number,
+    options: WaitAvailableOptions,
+  ): Promise<WaitAvailableResult> {
+    const deadline = Date.now() + timeoutMs;
+    let delayMs = this.minDelaySeconds * 1000;
+    for (;;) {
+      const instance = await this.mustDescribe(region, instanceId);
+      if (INSTANCE_FAILURE_STATUSES.has(instance.status)) return { outcome: 'failed', instance };
+      const serving = instance.status === 'available' || instance.status === 'backing-up';
+      if (serving && (!options.untilPromoted || instance.sourceId === null)) {
+        return { outcome: 'available', instance };
+      }
+      const remainingMs = deadline - Date.now();
+      if (remainingMs <= 0) return { outcome: 'timed_out', instance };
+      await sleep(Math.min(delayMs, remainingMs));
+      delayMs = Math.min(delayMs * 2, this.maxDelaySeconds * 1000);
     }
   }
 
@@ -580,6 +618,42 @@ export class AwsRdsAdapter implements RdsPort {
     } catch (error) {
       throw classifyAwsError(error);
     }
+  }
+
+  async rebootInstance(region: string, instanceId: string): Promise<void> {
+    try {
+      await this.sendOnce(region).send(new RebootDBInstanceCommand({ DBInstanceIdentifier: instanceId }));
+    } catch (error) {
+      throw classifyAwsError(error);
+    }
+  }
+
+  async instanceEvents(region: string, instanceId: string, since: Date): Promise<RdsEvent[]> {
+    const events: RdsEvent[] = [];
+    let marker: string | undefined;
+    try {
+      do {
+        const output = await this.rds(region).send(
+          new DescribeEventsCommand({
+            SourceType: 'db-instance',
+            SourceIdentifier: instanceId,
+            StartTime: since,
+            ...(marker === undefined ? {} : { Marker: marker }),
+          }),
+        );
+        for (const event of output.Events ?? []) {
+          events.push({
+            date: isoOrNull(event.Date) ?? since.toISOString(),
+            message: event.Message ?? '',
+            categories: event.EventCategories ?? [],
+          });
+        }
+        marker = output.Marker;
+      } while (marker !== undefined && marker !== '');
+    } catch (error) {
+      throw classifyAwsError(error);
+    }
+    return events.sort((a, b) => Date.parse(a.date) - Date.parse(b.date));
   }
 
   private async mustDescribe(region: string, instanceId: string): Promise<ReplicaDescription> {

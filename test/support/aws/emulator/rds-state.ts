@@ -10,8 +10,10 @@ export interface RdsDurations {
   promoteStaleMs: number;
   /** Then `modifying` for this long... */
   promoteModifyingMs: number;
-  /** ...then `rebooting`, then available and standalone. */
+  /** ...then `rebooting`, then standalone... */
   promoteRebootingMs: number;
+  /** ...and `backing-up` for this long (its first automated backup) before `available`. */
+  promoteBackingUpMs: number;
   /** After ModifyDBInstance (ApplyImmediately), still `available` with the values pending. */
   modifyStaleMs: number;
   /** Then `modifying` until the values show. */
@@ -30,6 +32,7 @@ export const RDS_DEFAULT_DURATIONS: Readonly<RdsDurations> = {
   promoteStaleMs: 0,
   promoteModifyingMs: 40,
   promoteRebootingMs: 20,
+  promoteBackingUpMs: 0,
   modifyStaleMs: 10,
   modifyingMs: 40,
   snapshotMs: 40,
@@ -72,6 +75,12 @@ export interface MaintenanceState {
   optInStatus: string | null;
 }
 
+/** A real database behind an instance (a local PostgreSQL standby): what RDS's own actions do to it. */
+export interface BackingServer {
+  /** Promotes the server (pg_promote): RDS does this while the promoted replica shows `rebooting`. */
+  promote(): Promise<void>;
+}
+
 export interface DbInstanceState {
   id: string;
   status: string;
@@ -80,6 +89,12 @@ export interface DbInstanceState {
   endpoint: DbEndpoint;
   createTime: Date;
   promotionRequested: boolean;
+  backupRetentionPeriod: number;
+  deletionProtection: boolean;
+  /** The real server behind the endpoint, if a test gave one. */
+  server?: BackingServer;
+  /** The next engine upgrade's pre-upgrade check fails with this message (the instance stays as it was). */
+  upgradePrecheckFailure?: string;
   settings: DbSettings;
   /** PendingModifiedValues: what a ModifyDBInstance asked for, until it shows. */
   pending: Partial<DbSettings>;

@@ -42,6 +42,7 @@ export function dbInstanceXml(
         leaf('ParameterApplyStatus', instance.parameterApplyStatus),
     ]),
     leaf('AvailabilityZone', availabilityZone),
+    leaf('BackupRetentionPeriod', instance.backupRetentionPeriod),
     element('PendingModifiedValues', settingsXml(instance.pending)),
     leaf('MultiAZ', instance.settings.MultiAZ),
     leaf('EngineVersion', instance.settings.EngineVersion),
@@ -52,6 +53,7 @@ export function dbInstanceXml(
     leaf('StorageType', instance.settings.StorageType),
     leaf('DbInstancePort', 0),
     leaf('StorageEncrypted', true),
+    leaf('DeletionProtection', instance.deletionProtection),
     leaf('DBInstanceArn', arn),
   ].join('');
 }

@@ -2,19 +2,23 @@
 // promotion, ModifyDBInstance, manual snapshots, pending maintenance, engine versions, Blue/Green),
 // with RDS's own rules and wire codes:
 //  - changes take time on the emulator's clock (a promoted replica: still `available` with its
-//    source for a while, then `modifying`, `rebooting`, then standalone);
+//    source for a while, then `modifying`, `rebooting`, then standalone, `backing-up` while its
+//    first backup runs; a new parameter group `pending-reboot` until RebootDBInstance; an engine
+//    upgrade `upgrading`, or back to `available` on the old version when its pre-upgrade check fails);
 //  - what happens is also told as RDS events (DescribeEvents), dated on that clock;
 //  - refusals carry RDS's Query codes and statuses (DBInstanceNotFound 404, InvalidDBInstanceState
 //    400, DBSnapshotAlreadyExists 400, ...), which the SDK maps onto its *Fault classes;
 //  - throttling is `Throttling` with HTTP 400, a missing permission AccessDenied 403.
 // An instance's endpoint can be a real PostgreSQL server (setEndpoint), to pair the emulator with a
-// local primary/standby. One world for every region.
+// local primary/standby; with backWith, PromoteReadReplica promotes that real standby while the
+// instance shows `rebooting`, and the promotion shows as done only once it is. One world for every region.
 import { AwsError, invalidParameterValue } from './aws-error';
 import { EmulatedServiceBase } from './emulated-service';
 import { QueryProtocol } from './query-protocol';
 import type { QueryParams } from './query-params';
 import { MODIFIABLE, RDS_ACCOUNT, RDS_DEFAULT_DURATIONS } from './rds-state';
 import type {
+  BackingServer,
   DbEndpoint,
   DbEventState,
   DbInstanceState,
@@ -36,7 +40,7 @@ import type { Timeline } from './timeline';
 import { element, list } from './xml';
 
 export { RDS_ACCOUNT, RDS_DEFAULT_DURATIONS };
-export type { DbEndpoint, DbSettings, RdsDurations, SwitchoverResult };
+export type { BackingServer, DbEndpoint, DbSettings, RdsDurations, SwitchoverResult };
 
 export interface DbInstanceOptions {
   status?: string;
@@ -48,6 +52,10 @@ export interface DbInstanceOptions {
   settings?: Partial<DbSettings>;
   /** Default `<id>.c0abcdefghij.<region>.rds.amazonaws.com:5432`. */
   endpoint?: DbEndpoint;
+  /** Default 7 days for an instance, 0 for a read replica (RDS's defaults for PostgreSQL). */
+  backupRetentionPeriod?: number;
+  /** Default false. */
+  deletionProtection?: boolean;
 }
 
 export interface MaintenanceOptions {
@@ -84,6 +92,9 @@ export interface DbSnapshotView {
   instanceId: string;
   status: string;
 }
+
+/** How the promotion of an instance's backing server ended (kept off the plain state data). */
+const serverOutcomes = new WeakMap<DbInstanceState, 'done' | 'failed'>();
 
 export function rdsError(code: string, status: number, message: string): AwsError {
   return new AwsError(code, status, message);
@@ -172,6 +183,8 @@ export class RdsEmulator extends EmulatedServiceBase<QueryParams> {
       },
       createTime: new Date(this.timeline.now() - 86_400_000),
       promotionRequested: false,
+      backupRetentionPeriod: options.backupRetentionPeriod ?? (options.sourceId ? 0 : 7),
+      deletionProtection: options.deletionProtection ?? false,
       settings: {
         DBInstanceClass: 'db.t3.medium',
         EngineVersion: '15.5',
@@ -195,6 +208,21 @@ export class RdsEmulator extends EmulatedServiceBase<QueryParams> {
   /** Points the instance's endpoint somewhere real (a local PostgreSQL server). */
   setEndpoint(id: string, endpoint: DbEndpoint): this {
     this.mustInstance(id).endpoint = { ...endpoint };
+    return this;
+  }
+
+  /**
+   * A real server behind the instance (its endpoint set with setEndpoint): RDS's promotion of the
+   * instance promotes it.
+   */
+  backWith(id: string, server: BackingServer): this {
+    this.mustInstance(id).server = server;
+    return this;
+  }
+
+  /** The instance's next engine upgrade fails its pre-upgrade check, with this RDS event message. */
+  failNextUpgradePrecheck(id: string, message: string): this {
+    this.mustInstance(id).upgradePrecheckFailure = message;
     return this;
   }
 
@@ -340,22 +368,55 @@ export class RdsEmulator extends EmulatedServiceBase<QueryParams> {
     instance.promotionRequested = true;
     this.events.push(`PromoteReadReplica ${instance.id}`);
     this.tell(instance.id, 'read replica', 'Promotion of the read replica to a standalone instance started');
+    const retention = params.int('BackupRetentionPeriod');
     const { promoteStaleMs, promoteModifyingMs, promoteRebootingMs } = this.durations;
     this.timeline.after(promoteStaleMs, () => (instance.status = 'modifying'));
-    this.timeline.after(promoteStaleMs + promoteModifyingMs, () => (instance.status = 'rebooting'));
-    this.timeline.after(promoteStaleMs + promoteModifyingMs + promoteRebootingMs, (at) => {
-      instance.status = 'available';
-      instance.sourceId = null;
-      this.events.push(`${instance.id} promoted`);
-      this.tell(
-        instance.id,
-        'read replica',
-        'Read replica has been promoted to a standalone DB instance',
-        at,
-      );
+    this.timeline.after(promoteStaleMs + promoteModifyingMs, () => {
+      instance.status = 'rebooting';
+      this.promoteServer(instance);
     });
+    this.timeline.after(promoteStaleMs + promoteModifyingMs + promoteRebootingMs, (at) =>
+      this.finishPromotion(instance, at, retention ?? 1),
+    );
     this.settle();
     return element('DBInstance', this.instanceXml(instance));
+  }
+
+  /** The real server behind a promoted replica is promoted while RDS shows `rebooting`. */
+  private promoteServer(instance: DbInstanceState): void {
+    instance.server?.promote().then(
+      () => serverOutcomes.set(instance, 'done'),
+      (error: unknown) => {
+        this.events.push(`${instance.id} server promotion failed: ${String(error)}`);
+        serverOutcomes.set(instance, 'failed');
+      },
+    );
+  }
+
+  /** Standalone once its real server (if any) is promoted; `backing-up` for a while, then available. */
+  private finishPromotion(instance: DbInstanceState, at: number, retention: number): void {
+    if (instance.server !== undefined && !serverOutcomes.has(instance)) {
+      // The server's promotion is still running: the instance keeps rebooting until it is done.
+      this.timeline.after(5, (later) => this.finishPromotion(instance, later, retention));
+      return;
+    }
+    if (serverOutcomes.get(instance) === 'failed') {
+      instance.status = 'failed';
+      return;
+    }
+    instance.sourceId = null;
+    instance.backupRetentionPeriod = retention;
+    this.events.push(`${instance.id} promoted`);
+    this.tell(instance.id, 'read replica', 'Read replica has been promoted to a standalone DB instance', at);
+    const { promoteBackingUpMs } = this.durations;
+    if (promoteBackingUpMs <= 0 || retention === 0) {
+      instance.status = 'available';
+      return;
+    }
+    instance.status = 'backing-up';
+    this.timeline.after(promoteBackingUpMs, () => {
+      if (instance.status === 'backing-up') instance.status = 'available';
+    });
   }
 
   private modifyDBInstance(params: QueryParams): string {
@@ -403,12 +464,24 @@ export class RdsEmulator extends EmulatedServiceBase<QueryParams> {
     // Without ApplyImmediately the change waits for the maintenance window: pending, for good here.
     if (applyImmediately) {
       const { modifyStaleMs, modifyingMs } = this.durations;
-      this.timeline.after(modifyStaleMs, () => (instance.status = 'modifying'));
+      const upgrade =
+        requested.EngineVersion !== undefined && requested.EngineVersion !== instance.settings.EngineVersion;
+      const precheckFailure = upgrade ? instance.upgradePrecheckFailure : undefined;
+      if (upgrade) delete instance.upgradePrecheckFailure;
+      this.timeline.after(modifyStaleMs, () => (instance.status = upgrade ? 'upgrading' : 'modifying'));
       this.timeline.after(modifyStaleMs + modifyingMs, (at) => {
-        instance.settings = { ...instance.settings, ...pending };
-        instance.pending = {};
-        instance.parameterApplyStatus = 'in-sync';
         instance.status = 'available';
+        instance.pending = {};
+        if (precheckFailure !== undefined) {
+          // RDS gives up before touching the data: back to available on the old version.
+          instance.parameterApplyStatus = 'in-sync';
+          this.events.push(`${instance.id} upgrade precheck failed`);
+          this.tell(instance.id, 'notification', precheckFailure, at);
+          return;
+        }
+        instance.settings = { ...instance.settings, ...pending };
+        // A newly associated parameter group takes effect at the next reboot.
+        instance.parameterApplyStatus = DBParameterGroupName !== undefined ? 'pending-reboot' : 'in-sync';
         this.events.push(`${instance.id} applied`);
         this.tell(instance.id, 'configuration change', 'Finished applying modification to DB instance', at);
       });
@@ -599,6 +672,7 @@ export class RdsEmulator extends EmulatedServiceBase<QueryParams> {
     this.events.push(`RebootDBInstance ${instance.id}`);
     this.timeline.after(this.durations.rebootMs, (at) => {
       if (instance.status === 'rebooting') instance.status = 'available';
+      if (instance.parameterApplyStatus === 'pending-reboot') instance.parameterApplyStatus = 'in-sync';
       this.tell(instance.id, 'availability', 'DB instance restarted', at);
     });
     return element('DBInstance', this.instanceXml(instance));
