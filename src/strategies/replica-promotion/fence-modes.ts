@@ -7,7 +7,7 @@ import { toHookCommand } from '../../config/hook-schema';
 import { fatal, needsHuman, retryable } from '../../engine/failures';
 import type { JsonObject } from '../../engine/types';
 import type { HookRunner } from '../../ports/hooks';
-import type { BackendInfo, ReplicationPort } from '../../ports/replication';
+import type { BackendInfo, FenceScope, FenceSurvey, ReplicationPort } from '../../ports/replication';
 import { endpointVars } from '../shared/route-hook';
 import type { StepContext } from '../types';
 import type { FenceSettings } from './config';
@@ -116,6 +116,46 @@ export function fenceModeFor(settings: FenceSettings, deps: FenceModeDeps): Fenc
   return settings.mode === 'stop' ? stopFence(settings, deps) : sqlFence(deps);
 }
 
+/**
+ * The SQL fence where there is no superuser and no ALTER SYSTEM (RDS, where the bot's role is an
+ * `rds_superuser`): the same fence (NOLOGIN for the application roles, their sessions ended, the
+ * seal, the logins restored on the new primary), without the read-only default, leaving alone the
+ * roles the provider logs in as itself (`spareRoles`). It needs CREATEROLE and pg_signal_backend.
+ */
+export function managedSqlFence(deps: FenceModeDeps, spareRoles: readonly string[]): FenceMode {
+  return sqlFence(deps, { spareRoles, readOnlyDefault: false });
+}
+
+/**
+ * Why the managed SQL fence cannot work with the bot's role on this server (null: it can): it must
+ * create and alter roles, end other roles' sessions, and be able to lock every role that may log in.
+ */
+export function managedFenceProblem(survey: FenceSurvey): string | null {
+  if (survey.botIsSuperuser) return null;
+  const missing = [
+    ...(survey.botCanCreateRoles === true ? [] : ['CREATEROLE (to make the application roles NOLOGIN)']),
+    ...(survey.botCanSignal === true ? [] : ['membership in pg_signal_backend (to end their sessions)']),
+  ];
+  if (missing.length > 0) {
+    return (
+      `the fence needs ${missing.join(' and ')}, and the bot's role ${survey.botRole} lacks it. ` +
+      'On RDS, grant rds_superuser to the bot’s own role (it has both)'
+    );
+  }
+  const unlockable = survey.unlockable ?? [];
+  if (unlockable.length > 0) {
+    const listed = unlockable
+      .slice(0, 8)
+      .map(({ role, reason }) => `${role} (${reason})`)
+      .join(', ');
+    return (
+      `roles that may log in cannot be locked out by the bot's role ${survey.botRole}: ${listed}. ` +
+      'Take their LOGIN away, or list them in managedRoles if the provider alone logs in as them'
+    );
+  }
+  return null;
+}
+
 // ---------------------------------------------------------------------------------------------------------
 // SQL fence
 
@@ -124,24 +164,28 @@ function sealRolesOf(progress: FenceProgress): string[] {
   return (progress.keptRoles ?? []).filter((role) => role !== progress.botRole);
 }
 
-function sessionsBack(others: readonly BackendInfo[]): Error {
+function sessionsBack(others: readonly BackendInfo[], managed: boolean): Error {
   return needsHuman(
     `sessions are back on the fenced primary: ${describeBackends(others)}. They log in as a role the SQL fence cannot ` +
       'lock out (the bot’s own, or a replication role until the seal), so it cannot keep them from writing; not promoting. ' +
-      'Give them a role of their own (or use `fence: { mode: stop }`), then retry, or abort (abort unfences the primary).',
+      `Give them a role of their own${managed ? '' : ' (or use `fence: { mode: stop }`)'}, then retry, or abort (abort unfences the primary).`,
     { detail: { decision: 'sessions_back' } },
   );
 }
 
-function sqlFence({ replication, nowMs }: FenceModeDeps): FenceMode {
+/** `scope` given: the managed variant (see managedSqlFence); absent: a superuser's fence. */
+function sqlFence({ replication, nowMs }: FenceModeDeps, scope?: FenceScope): FenceMode {
+  const managed = scope !== undefined;
   return {
     async fence(ctx, { primary }, progress) {
       let lockedRoles = progress.lockedRoles;
       if (lockedRoles === undefined) {
-        const survey = await replication.surveyFence(primary).catch((error: Error) => {
+        const survey = await replication.surveyFence(primary, scope).catch((error: Error) => {
           throw retryable(`the primary does not answer (${error.message}); nothing is fenced`);
         });
-        if (!survey.botIsSuperuser) {
+        const problem = managed ? managedFenceProblem(survey) : null;
+        if (problem !== null) throw needsHuman(`${problem}; nothing is fenced. Then retry or abort.`);
+        if (!managed && !survey.botIsSuperuser) {
           throw needsHuman(
             `the SQL fence needs a superuser, and the bot connects to the primary as ${survey.botRole}, which is not one; nothing is fenced. ` +
               'Connect as a superuser, or use `fence: { mode: stop }`, then retry or abort.',
@@ -161,7 +205,7 @@ function sqlFence({ replication, nowMs }: FenceModeDeps): FenceMode {
       // The window starts here: the survey and the record above do not keep any client from writing.
       const fencedAtMs = progress.fencedAtMs ?? nowMs();
       try {
-        const { finalLsn } = await replication.fence(primary, lockedRoles);
+        const { finalLsn } = await replication.fence(primary, lockedRoles, scope);
         return { ...progress, mode: 'sql', lockedRoles, finalLsn, fencedAtMs };
       } catch (error) {
         throw needsHuman(
@@ -175,7 +219,7 @@ function sqlFence({ replication, nowMs }: FenceModeDeps): FenceMode {
     async proof({ primary }) {
       let check: { others: BackendInfo[]; lsn: string };
       try {
-        check = await replication.fenceCheck(primary);
+        check = await replication.fenceCheck(primary, scope);
       } catch (error) {
         throw needsHuman(
           `could not check the fence on the primary (${(error as Error).message}). Not promoting while it may still take writes. ` +
@@ -183,7 +227,7 @@ function sqlFence({ replication, nowMs }: FenceModeDeps): FenceMode {
           { detail: { decision: 'primary_unreachable' } },
         );
       }
-      if (check.others.length > 0) throw sessionsBack(check.others);
+      if (check.others.length > 0) throw sessionsBack(check.others, managed);
       return { lsn: check.lsn, past: false };
     },
 
@@ -194,8 +238,8 @@ function sqlFence({ replication, nowMs }: FenceModeDeps): FenceMode {
       const sealedRoles = sealRolesOf(progress);
       let check: { others: BackendInfo[]; lsn: string };
       try {
-        await replication.lockOut(primary, sealedRoles);
-        check = await replication.fenceCheck(primary);
+        await replication.lockOut(primary, sealedRoles, scope);
+        check = await replication.fenceCheck(primary, scope);
       } catch (error) {
         throw needsHuman(
           `could not seal the fenced primary (${(error as Error).message}). Not promoting while it may still take writes. ` +
@@ -203,7 +247,7 @@ function sqlFence({ replication, nowMs }: FenceModeDeps): FenceMode {
           { detail: { decision: 'primary_unreachable' } },
         );
       }
-      if (check.others.length > 0) throw sessionsBack(check.others);
+      if (check.others.length > 0) throw sessionsBack(check.others, managed);
       return { ...progress, sealedRoles, sealed: true, sealLsn: check.lsn };
     },
 
@@ -222,10 +266,10 @@ function sqlFence({ replication, nowMs }: FenceModeDeps): FenceMode {
       // Now the bot's own role too: the old primary is on another timeline, nothing of it reaches the
       // new primary any more, and it must never take another write.
       // Post-cutover check: no client session is left on the old primary.
-      const check = await replication.fenceCheck(primary).catch(() => null);
+      const check = await replication.fenceCheck(primary, scope).catch(() => null);
       let botLocked = false;
       if (progress.botRole !== undefined) {
-        botLocked = await replication.lockOut(primary, [progress.botRole]).then(
+        botLocked = await replication.lockOut(primary, [progress.botRole], scope).then(
           () => true,
           () => false,
         );
@@ -236,7 +280,11 @@ function sqlFence({ replication, nowMs }: FenceModeDeps): FenceMode {
     async undo(_ctx, { primary }, progress) {
       try {
         // Every role the fence or its seal may have locked, whether or not the seal ran.
-        await replication.unfence(primary, [...(progress.lockedRoles ?? []), ...sealRolesOf(progress)]);
+        await replication.unfence(
+          primary,
+          [...(progress.lockedRoles ?? []), ...sealRolesOf(progress)],
+          scope,
+        );
       } catch (error) {
         throw retryable(`could not unfence the primary (${(error as Error).message})`);
       }
