@@ -64,20 +64,53 @@ const postgresSchema = z
   })
   .strict();
 
+/** The roles RDS itself logs in as; the fence leaves them alone (the bot cannot lock them). */
+export const RDS_MANAGED_ROLES: readonly string[] = ['rdsadmin', 'rdsrepladmin', 'rdstopmgr'];
+
+/**
+ * SQL access to source and replica: the fence and the catch-up by LSN. The URLs log in as the bot's
+ * own role, which needs CREATEROLE and pg_signal_backend (rds_superuser has both).
+ */
+const rdsSqlSchema = z
+  .object({
+    primary: secretRefSchema,
+    replica: secretRefSchema,
+    managedRoles: z
+      .array(z.string().regex(/^[^\s"]{1,63}$/, 'expected a role name'))
+      .default([...RDS_MANAGED_ROLES]),
+  })
+  .strict();
+
 const rdsSchema = z
   .object({
     region: regionSchema,
     primary: rdsIdentifier,
     replica: rdsIdentifier,
     promoteTimeout: durationSchema.default(30 * 60_000),
+    sql: rdsSqlSchema.optional(),
+    /** With sql: how long the replica may take to replay the fenced source's last WAL. */
+    catchUpTimeout: durationSchema.default(60_000),
+    /** Without sql: promote with no fence (writes the replica has not replayed are lost). */
+    allowDataLoss: z.boolean().default(false),
   })
-  .strict();
+  .strict()
+  .superRefine((rds, ctx) => {
+    if (rds.sql !== undefined && rds.allowDataLoss) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['allowDataLoss'],
+        message: 'is for targets without sql: with SQL access the source is fenced and nothing is lost',
+      });
+    }
+  });
 
 const blueGreenSchema = z
   .object({
     region: regionSchema,
     deployment: z.string().regex(/^bgd-[a-z0-9]+$/, 'expected a Blue/Green deployment id such as bgd-abc123'),
     switchoverTimeout: durationSchema.default(5 * 60_000),
+    /** SQL access to blue, for the preflight's logical-replication checks. */
+    sql: z.object({ blue: secretRefSchema }).strict().optional(),
   })
   .strict();
 
@@ -156,6 +189,16 @@ export interface PgBouncerSettings {
 
 export type FenceSettings = { mode: 'sql' } | { mode: 'stop'; stop: HookConfig; start: HookConfig };
 
+export interface RdsReplicaSettings {
+  region: string;
+  primary: string;
+  replica: string;
+  promoteTimeout: number;
+  sql?: { primary: SecretRef; replica: SecretRef; managedRoles: string[] };
+  catchUpTimeout: number;
+  allowDataLoss: boolean;
+}
+
 export interface ReplicaPromotionSettings {
   postgres?: {
     primary: SecretRef;
@@ -164,8 +207,8 @@ export interface ReplicaPromotionSettings {
     promoteTimeout: number;
     catchUpTimeout: number;
   };
-  rds?: { region: string; primary: string; replica: string; promoteTimeout: number };
-  rdsBlueGreen?: { region: string; deployment: string; switchoverTimeout: number };
+  rds?: RdsReplicaSettings;
+  rdsBlueGreen?: { region: string; deployment: string; switchoverTimeout: number; sql?: { blue: SecretRef } };
   pgbouncer?: PgBouncerSettings;
   rejoin?: HookConfig;
   rejoinTimeout: number;

@@ -97,6 +97,46 @@ export interface FenceModeDeps {
   nowMs: () => number;
 }
 
+/** A person approved the needs-human gate that this decision raised (and no other). */
+export function approvedDecision(
+  ctx: Pick<StepContext, 'humanOverride' | 'step'>,
+  decision: string,
+): boolean {
+  return ctx.humanOverride && ctx.step.error?.detail?.['decision'] === decision;
+}
+
+/**
+ * The fence's proof; when the old primary cannot be asked, a person may vouch that it is down ("Retry
+ * anyway" on `primary_unreachable`): the standby is then promoted with what it replayed of the fenced
+ * primary (its final position, read right after the fence).
+ */
+export async function proofOrVouched(
+  ctx: Pick<StepContext, 'humanOverride' | 'step'>,
+  fence: FenceMode,
+  servers: Servers,
+  progress: FenceProgress,
+): Promise<FenceProof> {
+  try {
+    return await fence.proof(servers, progress);
+  } catch (error) {
+    if (approvedDecision(ctx, 'primary_unreachable') && progress.finalLsn !== undefined) {
+      return { lsn: progress.finalLsn, past: progress.mode === 'stop' };
+    }
+    throw error;
+  }
+}
+
+/** Whether the standby has replayed up to the proof's position (or past it, for a shutdown checkpoint). */
+export async function replayedTo(
+  replication: ReplicationPort,
+  standby: string,
+  proof: FenceProof,
+): Promise<boolean> {
+  return proof.past
+    ? replication.replayedPast(standby, proof.lsn)
+    : (await replication.bytesBehind(standby, proof.lsn)) === 0;
+}
+
 /** "pid 4711 (role app, client backend, ...)" for a needs-human message. */
 export function describeBackends(backends: readonly BackendInfo[]): string {
   const shown = backends.slice(0, 8).map((backend) => {

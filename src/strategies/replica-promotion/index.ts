@@ -11,6 +11,8 @@ import { replicaPromotionConfigSchema } from './config';
 import { planReplicaPromotion, settingsOf, STRATEGY_NAME } from './plan';
 import { endpointsOf, postgresExecutors, preflightChecks } from './postgres-executors';
 import { rdsExecutors, rdsPreflight } from './rds-executors';
+import { rdsFencedExecutors } from './rds-fenced';
+import { rdsSqlOf } from './rds-preflight';
 import { endpointVars, routeExecutor } from '../shared/route-hook';
 
 export interface ReplicaPromotionDeps {
@@ -40,6 +42,13 @@ export function createReplicaPromotion(deps: ReplicaPromotionDeps): Strategy {
         ...(deps.nowMs ? { nowMs: deps.nowMs } : {}),
       }),
       ...rdsExecutors({ rds: deps.rds, replication, env }),
+      ...rdsFencedExecutors({
+        rds: deps.rds,
+        replication,
+        hooks: deps.hooks,
+        env,
+        nowMs: deps.nowMs ?? Date.now,
+      }),
       route: routeExecutor(
         deps.hooks,
         env,
@@ -61,7 +70,7 @@ export function createReplicaPromotion(deps: ReplicaPromotionDeps): Strategy {
         const run = () => preflightChecks(replication, primary, standby, settings.postgres?.fence);
         return replication.withSessions ? replication.withSessions(run) : run();
       }
-      return rdsPreflight(deps.rds, settings);
+      return rdsPreflight({ rds: deps.rds, replication, env }, settings);
     },
     async sampleLag(target: TargetConfig) {
       const settings = settingsOf(target);
@@ -69,6 +78,8 @@ export function createReplicaPromotion(deps: ReplicaPromotionDeps): Strategy {
         const { primary, standby } = endpointsOf({ target }, env);
         return replication.lag(primary, standby);
       }
+      const rdsSql = settings.rds ? rdsSqlOf(settings.rds, env) : null;
+      if (rdsSql) return replication.lag(rdsSql.primary, rdsSql.replica);
       if (settings.rds) {
         const seconds = await deps.rds.replicaLagSeconds(settings.rds.region, settings.rds.replica);
         return { bytes: seconds === null ? null : 0, seconds };

@@ -101,6 +101,78 @@ function selfManaged(target: TargetConfig, settings: ReplicaPromotionSettings): 
   ];
 }
 
+/** What an RDS promotion without a fence may lose, for the gate and the plan's warnings. */
+export function rdsDataLossWarning(settings: ReplicaPromotionSettings): string {
+  const rds = settings.rds!;
+  const limit = settings.maxLag.seconds ?? 5;
+  return (
+    `No fence (no SQL access): ${rds.primary} keeps taking writes until traffic is routed, and what ${rds.replica} has not ` +
+    `replayed when it stops replicating is lost: about the ReplicaLag at the re-check (under ${limit} s, CloudWatch's ` +
+    'one-minute maximum) plus every write made after it. The report gives the reading.'
+  );
+}
+
+function rdsFenced(target: TargetConfig, settings: ReplicaPromotionSettings): StepSpec[] {
+  const rds = settings.rds!;
+  return [
+    {
+      name: 'approve-promotion',
+      kind: 'gate',
+      title: `Approve: fence ${rds.primary} and promote ${rds.replica}`,
+      destructive: true,
+      explain:
+        `fence the RDS source ${rds.primary} of ${target.name} (its application roles cannot log in, their sessions end), ` +
+        `wait until ${rds.replica} has replayed its last WAL, promote ${rds.replica} (PromoteReadReplica) and route traffic ` +
+        'once it takes a commit',
+      warning:
+        'Promotion of an RDS read replica cannot be undone; the replica stops replicating for good. The old source stays fenced: ' +
+        'no application role may log in to it any more, nor to its other read replicas (the fence reaches them through WAL).',
+    },
+    { name: 'recheck-lag', kind: 'check', title: 'Re-check lag after approval', executor: 'rds-recheck-lag' },
+    {
+      name: 'prepare',
+      kind: 'check',
+      title: 'Prepare: prepared transactions, sessions the fence cannot stop',
+      executor: 'rds-prepare',
+    },
+    {
+      name: FENCE_AND_PROMOTE_STEP,
+      kind: 'action',
+      title: `Fence ${rds.primary}, let ${rds.replica} replay its last WAL, promote ${rds.replica}${
+        settings.route ? ', route traffic to it' : ''
+      }`,
+      executor: 'rds-fence-and-promote',
+      // Undone only while no promotion was requested (the undo refuses otherwise).
+      compensation: { executor: 'rds-unfence', title: `Unfence ${rds.primary}` },
+      maxRetries: 3,
+    },
+    { name: 'report', kind: 'check', title: 'Report', executor: 'rds-report' },
+  ];
+}
+
+function rdsUnfenced(target: TargetConfig, settings: ReplicaPromotionSettings): StepSpec[] {
+  const rds = settings.rds!;
+  return [
+    {
+      name: 'approve-promotion',
+      kind: 'gate',
+      title: `Approve: promote ${rds.replica} without a fence (writes can be lost)`,
+      destructive: true,
+      explain: `promote the RDS read replica ${rds.replica} of ${target.name} to a standalone primary (the instance reboots), accepting data loss`,
+      warning: `${rdsDataLossWarning(settings)} Promotion cannot be undone; the replica stops replicating for good.`,
+    },
+    { name: 'recheck-lag', kind: 'check', title: 'Re-check lag after approval', executor: 'rds-recheck-lag' },
+    { name: 'promote-replica', kind: 'action', title: `Promote ${rds.replica}`, executor: 'rds-promote' },
+    {
+      name: 'wait-available',
+      kind: 'wait',
+      title: `Wait until ${rds.replica} is standalone and serving`,
+      executor: 'rds-wait-promoted',
+    },
+    ...routeStep(settings),
+  ];
+}
+
 function rdsReplica(target: TargetConfig, settings: ReplicaPromotionSettings): StepSpec[] {
   const rds = settings.rds!;
   return [
@@ -116,23 +188,7 @@ function rdsReplica(target: TargetConfig, settings: ReplicaPromotionSettings): S
       title: 'Wait until replica lag is under the limit',
       executor: 'rds-wait-lag',
     },
-    {
-      name: 'approve-promotion',
-      kind: 'gate',
-      title: `Approve: promote ${rds.replica}`,
-      destructive: true,
-      explain: `promote the RDS read replica ${rds.replica} of ${target.name} to a standalone primary (the instance reboots)`,
-      warning: 'Promotion of an RDS read replica cannot be undone; the replica stops replicating for good.',
-    },
-    { name: 'recheck-lag', kind: 'check', title: 'Re-check lag after approval', executor: 'rds-recheck-lag' },
-    { name: 'promote-replica', kind: 'action', title: `Promote ${rds.replica}`, executor: 'rds-promote' },
-    {
-      name: 'wait-available',
-      kind: 'wait',
-      title: `Wait until ${rds.replica} is available`,
-      executor: 'rds-wait-promoted',
-    },
-    ...routeStep(settings),
+    ...(rds.sql ? rdsFenced(target, settings) : rdsUnfenced(target, settings)),
   ];
 }
 
@@ -176,6 +232,10 @@ export function planReplicaPromotion(target: TargetConfig): Plan {
     strategy: STRATEGY_NAME,
     target: target.name,
     steps,
-    warnings: [settings.postgres ? `${NO_WAY_BACK} ${redundancyWarning(settings)}` : NO_WAY_BACK],
+    warnings: settings.postgres
+      ? [`${NO_WAY_BACK} ${redundancyWarning(settings)}`]
+      : settings.rds && !settings.rds.sql
+        ? [NO_WAY_BACK, rdsDataLossWarning(settings)]
+        : [NO_WAY_BACK],
   };
 }

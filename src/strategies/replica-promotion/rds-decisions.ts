@@ -207,7 +207,11 @@ export async function switchoverIfReady(
   region: string,
   deploymentId: string,
   timeoutSeconds: number,
-  options: { previouslyAttempted?: boolean } = {},
+  options: {
+    previouslyAttempted?: boolean;
+    /** Runs right before the request goes out (the executor records when it was sent). */
+    beforeSend?: () => Promise<void>;
+  } = {},
 ): Promise<SwitchoverResult> {
   const deployment = await port.describeBlueGreen(region, deploymentId);
   const decision = decideSwitchover(deployment, options.previouslyAttempted);
@@ -227,6 +231,7 @@ export async function switchoverIfReady(
     case 'switch':
       break;
   }
+  await options.beforeSend?.();
   try {
     await port.switchoverBlueGreen(region, deploymentId, timeoutSeconds);
   } catch (error) {

@@ -2,18 +2,22 @@
 // that cannot be taken back (PromoteReadReplica, SwitchoverBlueGreenDeployment) are sent only after
 // describing the world, and never again by an attempt that may already have sent them.
 import { fatal, needsHuman, retryable } from '../../engine/failures';
-import { AwsRefusal, type RdsPort } from '../../ports/rds';
-import type { ReplicationPort } from '../../ports/replication';
+import type { JsonObject } from '../../engine/types';
+import { AwsRefusal, type RdsPort, type ReplicaDescription } from '../../ports/rds';
+import type { LagReading, ReplicationPort } from '../../ports/replication';
 import type { PreflightCheck, StepContext, StepExecutor, StepResult } from '../types';
 import type { ReplicaPromotionSettings } from './config';
+import { describeLag, isUnderLimit } from './lag';
 import { settingsOf } from './plan';
+import { OutcomeUnknown, promoteIfStillReplica, switchoverIfReady } from './rds-decisions';
 import {
-  OutcomeUnknown,
-  promoteIfStillReplica,
-  promotionVerified,
-  replicaPreflight,
-  switchoverIfReady,
-} from './rds-decisions';
+  blueGreenChecks,
+  blueGreenReview,
+  rdsReplicaChecks,
+  rdsReplicaReview,
+  rdsSqlOf,
+  type RdsCheckDeps,
+} from './rds-preflight';
 
 export interface RdsExecutorDeps {
   rds: RdsPort;
@@ -67,80 +71,105 @@ function sendFailure(previouslyAttempted: boolean): (error: unknown) => never {
   };
 }
 
+/** The data-loss part of an unfenced promotion's report: the ReplicaLag reading at the re-check. */
+function dataLossReport(ctx: StepContext, primary: string, replica: string): string {
+  const recheck = ctx.run.steps.find((step) => step.spec.name === 'recheck-lag')?.output;
+  const seconds = recheck?.['seconds'];
+  const at = recheck?.['atMs'];
+  const reading =
+    typeof seconds === 'number'
+      ? `ReplicaLag was ${seconds} s at the re-check${typeof at === 'number' ? ` (${new Date(at).toISOString()})` : ''}`
+      : 'ReplicaLag was not read at the re-check';
+  return (
+    `:warning: Not fenced (allowDataLoss): ${reading}. Writes ${replica} had not replayed by then, and every write made to ` +
+    `${primary} after it until clients were routed, are not on ${replica}.`
+  );
+}
+
 function elapsedMs(ctx: StepContext): number {
   return ctx.step.startedAt ? ctx.clock.now().getTime() - Date.parse(ctx.step.startedAt) : 0;
 }
 
+/** Live checks of an RDS target (`/cutover plan` and the preflight steps). */
 export async function rdsPreflight(
-  rds: RdsPort,
+  deps: RdsCheckDeps,
   settings: ReplicaPromotionSettings,
 ): Promise<PreflightCheck[]> {
-  try {
-    if (settings.rds) {
-      const { region, replica, primary } = settings.rds;
-      const verdict = replicaPreflight(await rds.describeReplica(region, replica), primary);
-      return [
-        {
-          name: `${replica} is a promotable replica of ${primary}`,
-          ok: verdict.blockers.length === 0,
-          detail: verdict.blockers.join('; ') || 'available, replicating',
-        },
-        ...verdict.warnings.map((warning: string) => ({ name: 'warning', ok: true, detail: warning })),
-      ];
-    }
-    if (settings.rdsBlueGreen) {
-      const { region, deployment } = settings.rdsBlueGreen;
-      const found = await rds.describeBlueGreen(region, deployment);
-      return [
-        {
-          name: `${deployment} ready to switch over`,
-          ok: found?.switchoverReady ?? false,
-          detail: found
-            ? `${found.status}${found.statusDetails ? `: ${found.statusDetails}` : ''}`
-            : 'not found',
-        },
-      ];
-    }
-  } catch (error) {
-    return [{ name: 'AWS reachable', ok: false, detail: (error as Error).message }];
-  }
+  if (settings.rds) return rdsReplicaChecks(deps, settings);
+  if (settings.rdsBlueGreen) return blueGreenChecks(deps, settings.rdsBlueGreen);
   return [];
+}
+
+/** A preflight step: refuses on a failed check; the warnings are shown with the approval prompt. */
+function preflightOutcome(checks: readonly PreflightCheck[], output: JsonObject = {}): StepResult {
+  const failed = checks.filter((check) => !check.ok);
+  if (failed.length > 0) throw fatal(`preflight refused: ${failed.map((check) => check.detail).join('; ')}`);
+  return {
+    type: 'done',
+    output: { ...output, warnings: checks.filter((check) => check.warning).map((check) => check.detail) },
+  };
+}
+
+/** A promoted replica serves while it takes its first backup: route then, not only once `available`. */
+export function promotedAndServing(instance: ReplicaDescription | null): boolean {
+  return (
+    instance !== null &&
+    instance.sourceId === null &&
+    (instance.status === 'available' || instance.status === 'backing-up')
+  );
 }
 
 export function rdsExecutors(deps: RdsExecutorDeps): Record<string, StepExecutor> {
   const { rds } = deps;
 
+  /**
+   * Lag over SQL when the target gives it (bytes and seconds), else CloudWatch's ReplicaLag; with
+   * what the wait shows and what a refusal after the approval says.
+   */
   const lagCheck = async (
     ctx: StepContext,
-  ): Promise<{ seconds: number | null; ok: boolean; limit: number }> => {
+  ): Promise<{ reading: LagReading; ok: boolean; waitingFor: string; refusal: string }> => {
+    const settings = settingsOf(ctx.target);
     const { region, replica } = rdsOf(ctx);
-    const limit = settingsOf(ctx.target).maxLag.seconds ?? 5;
+    const sql = rdsSqlOf(rdsOf(ctx), deps.env);
+    if (sql !== null) {
+      const reading = await deps.replication.lag(sql.primary, sql.replica);
+      const text = describeLag(reading, settings.maxLag);
+      return { reading, ok: isUnderLimit(reading, settings.maxLag), waitingFor: text, refusal: text };
+    }
+    const limit = settings.maxLag.seconds ?? 5;
     const seconds = await rds.replicaLagSeconds(region, replica).catch(asFailure);
-    return { seconds, ok: seconds !== null && seconds <= limit, limit };
+    return {
+      reading: { bytes: null, seconds },
+      ok: seconds !== null && seconds <= limit,
+      waitingFor: `ReplicaLag ${seconds ?? 'unknown'} s > ${limit} s`,
+      refusal: `ReplicaLag is ${seconds === null ? 'unknown (counts as too high)' : `${seconds} s`} > ${limit} s`,
+    };
   };
+
+  /** What a lag step records: bytes and seconds over SQL, CloudWatch's seconds otherwise. */
+  const lagOutput = (ctx: StepContext, reading: LagReading): JsonObject =>
+    rdsOf(ctx).sql ? { bytes: reading.bytes, seconds: reading.seconds } : { seconds: reading.seconds };
 
   return {
     'rds-preflight': {
       async execute(ctx) {
-        const { region, replica, primary } = rdsOf(ctx);
-        const instance = await rds.describeReplica(region, replica).catch(asFailure);
-        const verdict = replicaPreflight(instance, primary);
-        if (verdict.blockers.length > 0) throw fatal(`preflight refused: ${verdict.blockers.join('; ')}`);
-        return { type: 'done', output: { status: instance?.status ?? null, warnings: verdict.warnings } };
+        const review = await rdsReplicaReview(
+          { rds, replication: deps.replication, env: deps.env },
+          settingsOf(ctx.target),
+        ).catch(asFailure);
+        return preflightOutcome(review.checks, { status: review.replica?.status ?? null });
       },
     },
 
     'rds-wait-lag': {
       async execute(ctx): Promise<StepResult> {
         const lag = await lagCheck(ctx);
-        if (lag.ok) return { type: 'done', output: { seconds: lag.seconds } };
+        if (lag.ok) return { type: 'done', output: lagOutput(ctx, lag.reading) };
         return {
           type: 'wait',
           delayMs: settingsOf(ctx.target).lagPollInterval,
-          output: {
-            seconds: lag.seconds,
-            waitingFor: `ReplicaLag ${lag.seconds ?? 'unknown'} s > ${lag.limit} s`,
-          },
+          output: { ...lagOutput(ctx, lag.reading), waitingFor: lag.waitingFor },
         };
       },
     },
@@ -150,16 +179,21 @@ export function rdsExecutors(deps: RdsExecutorDeps): Record<string, StepExecutor
         const lag = await lagCheck(ctx);
         if (!lag.ok) {
           throw needsHuman(
-            `ReplicaLag is ${lag.seconds === null ? 'unknown (counts as too high)' : `${lag.seconds} s`} > ${lag.limit} s since the approval; not promoting. Retry to check again, or abort.`,
+            `${lag.refusal} since the approval; not ${rdsOf(ctx).sql ? 'fencing' : 'promoting'}. Retry to check again, or abort.`,
           );
         }
-        return { type: 'done', output: { seconds: lag.seconds } };
+        // Without a fence this reading is what the report gives as the writes that may be lost.
+        return { type: 'done', output: { ...lagOutput(ctx, lag.reading), atMs: ctx.clock.now().getTime() } };
       },
     },
 
     'rds-promote': {
       async execute(ctx) {
-        const { region, replica } = rdsOf(ctx);
+        const { region, replica, sql, allowDataLoss } = rdsOf(ctx);
+        // The preflight refused already; this is the last word before the irreversible call.
+        if (sql === undefined && !allowDataLoss) {
+          throw fatal('no SQL access to fence the source and allowDataLoss is not set: not promoting');
+        }
         // An attempt that may have sent PromoteReadReplica already (its worker died, or the answer
         // was lost) is followed by attempts that describe and wait, never by a second request.
         const previouslyAttempted = maybeSentBefore(ctx);
@@ -172,16 +206,16 @@ export function rdsExecutors(deps: RdsExecutorDeps): Record<string, StepExecutor
 
     'rds-wait-promoted': {
       async execute(ctx): Promise<StepResult> {
-        const { region, replica, promoteTimeout } = rdsOf(ctx);
+        const { region, replica, primary, promoteTimeout } = rdsOf(ctx);
         const waited = await rds
-          .waitAvailable(region, replica, WAIT_SLICE_MS, { untilPromoted: true })
+          .waitAvailable(region, replica, WAIT_SLICE_MS, { untilPromoted: true, orBackingUp: true })
           .catch(asFailure);
-        if (waited.outcome === 'available' && promotionVerified(waited.instance)) {
+        if (waited.outcome === 'available' && promotedAndServing(waited.instance)) {
           return {
             type: 'done',
             output: {
               status: waited.instance.status,
-              report: `:white_check_mark: ${replica} is promoted and available.`,
+              report: `:white_check_mark: ${replica} is promoted and ${waited.instance.status}.\n${dataLossReport(ctx, primary, replica)}`,
             },
           };
         }
@@ -201,13 +235,20 @@ export function rdsExecutors(deps: RdsExecutorDeps): Record<string, StepExecutor
 
     'bg-preflight': {
       async execute(ctx) {
-        const { region, deployment } = blueGreenOf(ctx);
-        const found = await rds.describeBlueGreen(region, deployment).catch(asFailure);
-        if (!found) throw fatal(`Blue/Green deployment ${deployment} not found in ${region}`);
+        const bg = blueGreenOf(ctx);
+        const review = await blueGreenReview({ rds, replication: deps.replication, env: deps.env }, bg).catch(
+          asFailure,
+        );
+        const found = review.deployment;
+        if (!found) throw fatal(`Blue/Green deployment ${bg.deployment} not found in ${bg.region}`);
         if (!found.switchoverReady) {
-          throw fatal(`Blue/Green deployment ${deployment} is not ready to switch over (${found.status})`);
+          throw fatal(`Blue/Green deployment ${bg.deployment} is not ready to switch over (${found.status})`);
         }
-        return { type: 'done', output: { status: found.status, source: found.source, target: found.target } };
+        return preflightOutcome(review.checks, {
+          status: found.status,
+          source: found.source,
+          target: found.target,
+        });
       },
     },
 
@@ -215,10 +256,18 @@ export function rdsExecutors(deps: RdsExecutorDeps): Record<string, StepExecutor
       async execute(ctx) {
         const { region, deployment, switchoverTimeout } = blueGreenOf(ctx);
         const previouslyAttempted = maybeSentBefore(ctx);
+        // When an earlier attempt sent the request (recorded just before it did).
+        const earlier = Number(ctx.step.output?.['requestedAtMs']);
+        let requestedAtMs: number | null = Number.isFinite(earlier) ? earlier : null;
         const result = await switchoverIfReady(rds, region, deployment, Math.ceil(switchoverTimeout / 1000), {
           previouslyAttempted,
+          // Durable before the request: a later attempt measures the start grace from it, not from itself.
+          beforeSend: async () => {
+            requestedAtMs = ctx.clock.now().getTime();
+            await ctx.saveProgress({ requestedAtMs });
+          },
         }).catch(sendFailure(previouslyAttempted));
-        return { type: 'done', output: { result, requestedAtMs: Date.now() } };
+        return { type: 'done', output: { result, ...(requestedAtMs === null ? {} : { requestedAtMs }) } };
       },
     },
 

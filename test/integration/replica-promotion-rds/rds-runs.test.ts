@@ -7,7 +7,7 @@ import type { Strategy } from '../../../src/strategies/types';
 import { APPROVER, REQUESTER } from '../../support/harness';
 import { freshSchemaName } from '../../support/pg';
 import { freshQueueName } from '../../support/redis';
-import type { BlueGreenOptions } from '../../support/aws/emulator';
+import { advancePerCall, type BlueGreenOptions } from '../../support/aws/emulator';
 import { ManualClock } from '../../support/manual-clock';
 import { waitFor } from '../../support/wait-for';
 import {
@@ -82,9 +82,16 @@ describe('RDS read-replica promotion', () => {
       (current) => (current.steps[RDS_STEP.waitLag]?.attempt ?? 0) >= 3,
     );
     expect(waiting.state).toBe('running');
+    // Shown at the gate: how the replica differs from its source, and what no fence may lose.
     expect(waiting.steps[RDS_STEP.preflight]).toMatchObject({
       state: 'succeeded',
-      output: { status: 'available', warnings: [] },
+      output: {
+        status: 'available',
+        warnings: [
+          'backup retention: orders-primary 7 days, orders-replica 0 days (PromoteReadReplica keeps 1 day of automated backups unless it is set afterwards)',
+          'allowDataLoss: orders-primary is not fenced; writes orders-replica has not replayed are lost: ReplicaLag 12 s now, plus every write made to orders-primary until clients are routed',
+        ],
+      },
     });
     expect(waiting.steps[RDS_STEP.waitLag]?.output).toEqual({
       seconds: 12,
@@ -112,11 +119,16 @@ describe('RDS read-replica promotion', () => {
     expect(done.state).toBe('succeeded');
     expect(done.outcome).toBeNull();
     expect(done.steps.map((step) => step.state)).toEqual(Array(6).fill('succeeded'));
-    expect(done.steps[RDS_STEP.recheck]?.output).toEqual({ seconds: 1.5 });
+    expect(done.steps[RDS_STEP.recheck]?.output).toEqual({ seconds: 1.5, atMs: expect.any(Number) });
     expect(done.steps[RDS_STEP.promote]).toMatchObject({ output: { result: 'promoted' }, attempt: 1 });
+    const atMs = Number(done.steps[RDS_STEP.recheck]?.output?.['atMs']);
     expect(done.steps[RDS_STEP.waitPromoted]?.output).toEqual({
       status: 'available',
-      report: ':white_check_mark: orders-replica is promoted and available.',
+      report:
+        ':white_check_mark: orders-replica is promoted and available.\n' +
+        `:warning: Not fenced (allowDataLoss): ReplicaLag was 1.5 s at the re-check (${new Date(atMs).toISOString()}). ` +
+        'Writes orders-replica had not replayed by then, and every write made to orders-primary after it until ' +
+        'clients were routed, are not on orders-replica.',
     });
 
     // After the approval: re-check the lag, describe, promote exactly once, then only describes
@@ -353,6 +365,89 @@ describe('RDS read-replica promotion', () => {
   });
 });
 
+describe('RDS promotion without a fence', () => {
+  test('no SQL access and no allowDataLoss: refused at the preflight, nothing promoted', async () => {
+    replicaPair();
+    const refusal =
+      'no SQL access to orders-primary: the bot can neither fence it nor prove that orders-replica has every write. ' +
+      'Give rds.sql (the PostgreSQL URLs of source and replica), or set allowDataLoss: true to promote without a fence';
+    // The dry run says so before anyone starts.
+    expect(await strategy.preflight(targetOf(runtime, 'orders-unfenced'))).toContainEqual({
+      name: 'no write lost',
+      ok: false,
+      detail: refusal,
+    });
+
+    const run = await startRun(runtime, 'orders-unfenced');
+    const done = await untilFinished(runtime, run.id);
+    expect(done.state).toBe('failed');
+    expect(done.outcome).toBe(
+      `Preflight: orders-replica replicates orders-primary failed: preflight refused: ${refusal}`,
+    );
+    expect(done.steps.slice(1).every((step) => step.state === 'skipped')).toBe(true);
+    expect(aws.rds.count('PromoteReadReplica')).toBe(0);
+  });
+
+  test('the plan says what may be lost: the gate is about data loss', () => {
+    const plan = strategy.plan(targetOf(runtime, 'orders-rds'));
+    expect(plan.steps[RDS_STEP.gate]).toMatchObject({
+      title: 'Approve: promote orders-replica without a fence (writes can be lost)',
+      destructive: true,
+    });
+    expect(plan.steps[RDS_STEP.gate]?.warning).toContain('ReplicaLag at the re-check (under 5 s');
+    expect(plan.warnings?.join(' ')).toContain('No fence (no SQL access)');
+  });
+
+  test('a promoted replica that is backing-up serves: the wait ends there', async () => {
+    aws.reset({ ...promotionPhases({ modifying: 1, rebooting: 1 }), promoteBackingUpMs: 3_600_000 });
+    aws.rds.addInstance('orders-primary').addReplica('orders-replica', 'orders-primary');
+    aws.lag('orders-replica', 1);
+
+    const done = await runThroughGate('orders-rds', RDS_STEP.gate);
+
+    expect(done.state).toBe('succeeded');
+    expect(done.steps[RDS_STEP.waitPromoted]?.output).toMatchObject({ status: 'backing-up' });
+    expect(aws.rds.instance('orders-replica')).toMatchObject({ status: 'backing-up', sourceId: null });
+  });
+});
+
+describe('RDS parity in the plan', () => {
+  test('the replica beside its source, and what happens to the other replicas', async () => {
+    aws.reset();
+    aws.rds
+      .addInstance('orders-primary', {
+        settings: { DBInstanceClass: 'db.r6g.xlarge', MultiAZ: true, DBParameterGroupName: 'orders-pg15' },
+        deletionProtection: true,
+      })
+      .addReplica('orders-replica', 'orders-primary')
+      .addReplica('orders-replica-2', 'orders-primary')
+      .addReplica('orders-replica-cascade', 'orders-replica');
+    aws.lag('orders-replica', 1);
+
+    const checks = await strategy.preflight(targetOf(runtime, 'orders-rds'));
+
+    expect(checks.filter((check) => !check.ok)).toEqual([]);
+    expect(checks).toContainEqual({
+      name: 'parity',
+      ok: true,
+      detail:
+        '5 setting(s) differ: instance class, Multi-AZ, backup retention, deletion protection, parameter group',
+    });
+    const warnings = checks.filter((check) => check.warning).map((check) => check.detail);
+    expect(warnings).toEqual(
+      expect.arrayContaining([
+        'instance class: orders-primary db.r6g.xlarge, orders-replica db.t3.medium (the new primary runs on the replica’s class)',
+        'Multi-AZ: orders-primary on, orders-replica off (the new primary has no standby in another zone until it is modified to Multi-AZ)',
+        'deletion protection: orders-primary on, orders-replica off (the new primary can be deleted by mistake until deletion protection is turned on)',
+        'parameter group: orders-primary orders-pg15, orders-replica default.postgres15 (the new primary keeps the replica’s parameters)',
+        'orders-replica-2 also replicates orders-primary: they keep following the old source (RDS cannot re-point a read replica), ' +
+          'and stop receiving writes once clients move; recreate them as replicas of the new primary',
+        'orders-replica-cascade replicates orders-replica: they go on replicating it as the new primary',
+      ]),
+    );
+  });
+});
+
 describe('RDS preflight refusals: the run fails before any mutating call', () => {
   const check = 'orders-replica is a promotable replica of orders-primary';
   const cases: { name: string; setUp: () => void; blocker: string }[] = [
@@ -414,8 +509,14 @@ describe('RDS preflight refusals: the run fails before any mutating call', () =>
 });
 
 describe('RDS Blue/Green switchover', () => {
+  /**
+   * On a ManualClock that moves one look per describe: a switchover lasting two looks is seen in
+   * progress by the wait however slowly this machine runs the steps.
+   */
   function deployment(options: Partial<BlueGreenOptions> = {}): void {
-    aws.reset();
+    const clock = new ManualClock();
+    aws.reset(promotionPhases(), clock);
+    advancePerCall(aws.rds, 'DescribeBlueGreenDeployments', clock, LOOK_MS);
     aws.rds.addInstance('orders-blue').addInstance('orders-green');
     aws.rds.addBlueGreen('bgd-abc123', { source: 'orders-blue', target: 'orders-green', ...options });
   }
@@ -429,6 +530,10 @@ describe('RDS Blue/Green switchover', () => {
       status: 'AVAILABLE',
       source: aws.rds.arn('orders-blue'),
       target: aws.rds.arn('orders-green'),
+      warnings: [
+        'Blue/Green replicates with logical replication: DDL run on blue after the deployment was created (CREATE, ALTER, DROP) does not reach green; make no schema change until the switchover',
+        'large objects are not replicated to green, nor UPDATE/DELETE of tables without a primary key: not checked (give sql.blue to check them)',
+      ],
     });
     expect(done.steps[BG_STEP.switchover]?.output).toMatchObject({ result: 'switched' });
     expect(done.steps[BG_STEP.wait]?.output).toEqual({

@@ -56,12 +56,17 @@ defaults: { channel: C0TEST0001, approvers: [U0APPROVER] }
 targets:
   - name: orders-rds
     strategy: replica-promotion
-    rds: { region: ${NO_RETRY_REGION}, primary: orders-primary, replica: orders-replica, promoteTimeout: 10m }
+    rds: { region: ${NO_RETRY_REGION}, primary: orders-primary, replica: orders-replica, promoteTimeout: 10m, allowDataLoss: true }
     maxLag: { seconds: 5 }
     lagPollInterval: 50ms
   - name: ledger-rds
     strategy: replica-promotion
-    rds: { region: ${SDK_REGION}, primary: ledger-primary, replica: ledger-replica, promoteTimeout: 10m }
+    rds: { region: ${SDK_REGION}, primary: ledger-primary, replica: ledger-replica, promoteTimeout: 10m, allowDataLoss: true }
+    maxLag: { seconds: 5 }
+    lagPollInterval: 50ms
+  - name: orders-unfenced
+    strategy: replica-promotion
+    rds: { region: ${NO_RETRY_REGION}, primary: orders-primary, replica: orders-replica }
     maxLag: { seconds: 5 }
     lagPollInterval: 50ms
   - name: orders-bg
@@ -69,7 +74,7 @@ targets:
     rdsBlueGreen: { region: ${NO_RETRY_REGION}, deployment: bgd-abc123, switchoverTimeout: 5m }
 `;
 
-/** RDS targets never touch self-managed replication: any call is a bug in the test or the strategy. */
+/** RDS targets without sql never touch PostgreSQL: any call is a bug in the test or the strategy. */
 function unused(name: string): () => Promise<never> {
   return () => Promise.reject(new Error(`ReplicationPort.${name} must not be called for an RDS target`));
 }

@@ -1,0 +1,382 @@
+// An RDS read-replica promotion that loses no acknowledged write, through the real runtime, the
+// real strategy, the real AwsRdsAdapter (SDK clients over HTTP to the AWS emulator) and a real
+// PostgreSQL pair behind the emulator's two instances (rds-pair.ts): the bot connects as an
+// rds_superuser member, never as a superuser, fences the source over SQL, waits until the replica
+// has replayed the source's last WAL position, sends PromoteReadReplica, and routes as soon as the
+// replica completes a commit (RDS may still show it rebooting or backing-up).
+import { Client } from 'pg';
+
+import { AwsRdsAdapter } from '../../../src/adapters/aws/rds-adapter';
+import { ProcessHookRunner } from '../../../src/adapters/hooks/process-hook-runner';
+import { PgReplication } from '../../../src/adapters/postgres/pg-replication';
+import { parseTargets } from '../../../src/config/targets';
+import type { Run } from '../../../src/engine/types';
+import type { Runtime } from '../../../src/main/runtime';
+import { configSchemasOf } from '../../../src/strategies';
+import { createReplicaPromotion } from '../../../src/strategies/replica-promotion';
+import { FENCE_AND_PROMOTE_STEP } from '../../../src/strategies/replica-promotion/plan';
+import { registryOf, type Strategy } from '../../../src/strategies/types';
+import { startAwsEmulatorBeforeAll } from '../../support/aws/emulator';
+import { APPROVER, startStrategyRuntime, stopRuntimeAndClean } from '../../support/harness';
+import { freshSchemaName } from '../../support/pg';
+import {
+  asRole,
+  CLIENT_KINDS,
+  missingRows,
+  startClient,
+  type ClientKind,
+  type PgClient,
+} from '../../support/pg-clients';
+import type { PgPair } from '../../support/pg-pair';
+import { freshQueueName } from '../../support/redis';
+import { waitFor } from '../../support/wait-for';
+import {
+  addPairInstances,
+  APP_ROLES,
+  asSuperuser,
+  botUrls,
+  canWrite,
+  REPLICA_ID,
+  setUpRdsRoles,
+  SOURCE_ID,
+  startRdsLikePair,
+} from './rds-pair';
+import { promotionPhases, startRun, targetOf, untilFinished, untilRun, untilState } from './rds-runtime';
+
+jest.setTimeout(120_000);
+
+const TARGET = 'orders-rds-sql';
+/** The same instances without SQL access: promoted with no fence (allowDataLoss). */
+const UNFENCED = 'orders-rds-unfenced';
+/** Plan order of a fenced RDS promotion (planReplicaPromotion). */
+const STEP = { preflight: 0, waitLag: 1, gate: 2, recheck: 3, prepare: 4, promote: 5, report: 6 } as const;
+
+const env: NodeJS.ProcessEnv = { RDS_SOURCE_URL: 'postgres://unset', RDS_REPLICA_URL: 'postgres://unset' };
+const YAML = `
+defaults: { channel: C0TEST0001, approvers: [${APPROVER}] }
+targets:
+  - name: ${TARGET}
+    strategy: replica-promotion
+    rds:
+      region: eu-west-1
+      primary: ${SOURCE_ID}
+      replica: ${REPLICA_ID}
+      promoteTimeout: 2m
+      catchUpTimeout: 3s
+      # postgres plays rdsadmin here; the standby streams as rdsrepladmin.
+      sql: { primary: env:RDS_SOURCE_URL, replica: env:RDS_REPLICA_URL, managedRoles: [postgres, rdsrepladmin] }
+    lagPollInterval: 50ms
+    route: { command: ['/bin/echo', 'routing to {standby.host}:{standby.port}'], timeout: 10s }
+  - name: ${UNFENCED}
+    strategy: replica-promotion
+    rds: { region: eu-west-1, primary: ${SOURCE_ID}, replica: ${REPLICA_ID}, promoteTimeout: 2m, allowDataLoss: true }
+    maxLag: { seconds: 5 }
+    lagPollInterval: 50ms
+`;
+
+const emulator = startAwsEmulatorBeforeAll();
+const schema = freshSchemaName('t_rds_fenced');
+const pairs: PgPair[] = [];
+let adapter: AwsRdsAdapter;
+let strategy: Strategy;
+let runtime: Runtime;
+
+beforeAll(async () => {
+  adapter = new AwsRdsAdapter({ minDelaySeconds: 0.01, maxDelaySeconds: 0.05 });
+  strategy = createReplicaPromotion({
+    replication: new PgReplication(),
+    rds: adapter,
+    hooks: new ProcessHookRunner(),
+    env,
+  });
+  const targets = parseTargets(YAML, 'rds-fenced.yaml', {
+    env,
+    strategies: configSchemasOf(registryOf([strategy])),
+  });
+  runtime = await startStrategyRuntime({
+    strategy,
+    targets,
+    schema,
+    queueName: freshQueueName('rds-fenced'),
+  });
+});
+
+afterEach(async () => {
+  for (const active of await runtime.store.listActiveRuns()) {
+    await runtime.runs.abort(active.id, APPROVER, 'test cleanup');
+    await untilFinished(runtime, active.id);
+  }
+});
+
+afterAll(async () => {
+  await stopRuntimeAndClean(runtime, schema);
+  adapter.destroy();
+  await emulator.close();
+  for (const pair of pairs) await pair.destroy();
+});
+
+/**
+ * A fresh pair behind a fresh emulated RDS: the promotion takes two looks `modifying` and one
+ * `rebooting` (the standby is promoted then), and the promoted instance stays `backing-up` long after.
+ */
+async function freshPair(): Promise<PgPair> {
+  const pair = await startRdsLikePair();
+  pairs.push(pair);
+  await setUpRdsRoles(pair);
+  const { rds } = emulator.get().reset({
+    rds: { ...promotionPhases({ modifying: 2, rebooting: 1 }), promoteBackingUpMs: 3_600_000 },
+  });
+  addPairInstances(rds, pair);
+  const urls = botUrls(pair);
+  env['RDS_SOURCE_URL'] = urls.source;
+  env['RDS_REPLICA_URL'] = urls.replica;
+  return pair;
+}
+
+async function approveOpenGate(run: Run): Promise<void> {
+  const current = await runtime.store.getRun(run.id);
+  const gate = current?.steps.find((step) => step.state === 'awaiting_approval' && step.gate !== null);
+  if (!gate?.gate) throw new Error(`run ${run.id} has no open gate (${current?.state ?? 'missing'})`);
+  const approved = await runtime.runs.approve(run.id, gate.index, gate.gate.round, APPROVER);
+  if (!approved.ok) throw new Error(approved.error);
+}
+
+/** Until the run stops at a gate or ends. */
+function untilStopped(run: Run): Promise<Run> {
+  return untilState(runtime, run.id, 'awaiting_approval', 'succeeded', 'failed', 'aborted');
+}
+
+function describeRun(run: Run): string {
+  const gate = run.steps.find((step) => step.state === 'awaiting_approval')?.gate?.message ?? '';
+  return `${run.state}: ${run.outcome ?? ''} ${gate}`;
+}
+
+test('hostile clients write all along: every acknowledged write is on the promoted replica', async () => {
+  const pair = await freshPair();
+  const clients: PgClient[] = CLIENT_KINDS.map((kind) => startClient(pair.primaryUrl, kind));
+  let done: Run;
+  try {
+    await waitFor('every client writing', async () =>
+      clients.every((client) => client.acknowledged.length > 10) ? true : undefined,
+    );
+    const run = await startRun(runtime, TARGET);
+    const atGate = await untilStopped(run);
+    expect({ state: atGate.state, currentStep: atGate.currentStep }).toEqual({
+      state: 'awaiting_approval',
+      currentStep: STEP.gate,
+    });
+    await approveOpenGate(run);
+    done = await untilFinished(runtime, run.id);
+    // The clients go on at the source's address (nobody routes them here): whatever they are told
+    // from now on is an error, never an acknowledged write that is lost.
+    const errorsAt = clients.map((client) => Object.values(client.errors).reduce((a, b) => a + b, 0));
+    await waitFor('every client refused after the cutover', async () =>
+      clients.every(
+        (client, i) => Object.values(client.errors).reduce((a, b) => a + b, 0) > (errorsAt[i] ?? 0),
+      )
+        ? true
+        : undefined,
+    );
+  } finally {
+    await Promise.all(clients.map((client) => client.stop()));
+  }
+  expect({ state: done.state, detail: describeRun(done) }).toMatchObject({ state: 'succeeded' });
+  for (const client of clients) expect(client.acknowledged.length).toBeGreaterThan(10);
+  expect(await missingRows(pair.standbyUrl, clients)).toEqual([]);
+
+  // The promoted replica takes every application role's writes; the old source takes nobody's.
+  for (const role of APP_ROLES) {
+    expect(await canWrite(pair.standbyUrl, role)).toBe(true);
+    expect(await canWrite(pair.primaryUrl, role)).toBe(false);
+  }
+
+  // Fenced before PromoteReadReplica went out, sent once, routed before RDS said `available`.
+  const promoted = done.steps[STEP.promote];
+  expect(promoted?.spec.name).toBe(FENCE_AND_PROMOTE_STEP);
+  const output = promoted?.output ?? {};
+  expect(output).toMatchObject({ mode: 'sql', fenced: true, promoteRequested: true, oldPrimarySealed: true });
+  const { rds } = emulator.get();
+  expect(rds.count('PromoteReadReplica')).toBe(1);
+  const promoteCall = rds.calls.find((call) => call.action === 'PromoteReadReplica');
+  expect(promoteCall?.at.getTime()).toBeGreaterThanOrEqual(Number(output['fencedAtMs']));
+  expect(['rebooting', 'backing-up']).toContain(output['rdsStatusAtCommit']);
+  expect(rds.instance(REPLICA_ID)).toMatchObject({ status: 'backing-up', sourceId: null });
+  expect(output['routeReport']).toContain(`routing to 127.0.0.1:${pair.standbyPort}`);
+
+  const report = done.steps[STEP.report]?.output?.['report'];
+  expect(report).toContain('Bytes lost: 0');
+  expect(report).toMatch(/3 role\(s\) could not log in during the window/);
+});
+
+test('the same clients without a fence (allowDataLoss): acknowledged writes are lost, as the report says', async () => {
+  const pair = await freshPair();
+  emulator.get().cloudWatch.addReplicaLag(REPLICA_ID, new Date(Date.now() - 60_000), 0.5);
+  const kinds: ClientKind[] = ['plain', 'reconnect'];
+  const clients: PgClient[] = kinds.map((kind) => startClient(pair.primaryUrl, kind));
+  let done: Run;
+  try {
+    await waitFor('every client writing', async () =>
+      clients.every((client) => client.acknowledged.length > 10) ? true : undefined,
+    );
+    const run = await startRun(runtime, UNFENCED);
+    await untilStopped(run);
+    await approveOpenGate(run);
+    done = await untilFinished(runtime, run.id);
+    // Nothing stops them: the old source acknowledges writes the promoted replica never gets.
+    const ackedAt = clients.map((client) => client.acknowledged.length);
+    await waitFor('every client acknowledged after the promotion', async () =>
+      clients.every((client, i) => client.acknowledged.length > (ackedAt[i] ?? 0)) ? true : undefined,
+    );
+  } finally {
+    await Promise.all(clients.map((client) => client.stop()));
+  }
+  expect({ state: done.state, detail: describeRun(done) }).toMatchObject({ state: 'succeeded' });
+  expect((await missingRows(pair.standbyUrl, clients)).length).toBeGreaterThan(0);
+  const report = done.steps.find((step) => step.spec.name === 'wait-available')?.output?.['report'];
+  expect(report).toContain(':warning: Not fenced (allowDataLoss): ReplicaLag was 0.5 s at the re-check');
+});
+
+describe('the fence with what rds_superuser can do, and nothing less', () => {
+  let pair: PgPair;
+  beforeAll(async () => {
+    pair = await freshPair();
+  });
+
+  const cases = [
+    {
+      what: 'a bot role without CREATEROLE',
+      change: 'ALTER ROLE cutover_bot NOCREATEROLE',
+      undo: 'ALTER ROLE cutover_bot CREATEROLE',
+      detail:
+        "the fence needs CREATEROLE (to make the application roles NOLOGIN), and the bot's role cutover_bot lacks it. " +
+        'On RDS, grant rds_superuser to the bot’s own role (it has both)',
+    },
+    {
+      what: 'a bot role that may not end other sessions',
+      change: 'REVOKE rds_superuser FROM cutover_bot; GRANT pg_monitor TO cutover_bot',
+      undo: 'REVOKE pg_monitor FROM cutover_bot; GRANT rds_superuser TO cutover_bot',
+      detail:
+        "the fence needs membership in pg_signal_backend (to end their sessions), and the bot's role cutover_bot lacks it. " +
+        'On RDS, grant rds_superuser to the bot’s own role (it has both)',
+    },
+    {
+      what: 'an application role that is a real superuser',
+      change: 'ALTER ROLE app_super SUPERUSER',
+      undo: 'ALTER ROLE app_super NOSUPERUSER',
+      detail:
+        "roles that may log in cannot be locked out by the bot's role cutover_bot: app_super (a superuser). " +
+        'Take their LOGIN away, or list them in managedRoles if the provider alone logs in as them',
+    },
+  ];
+
+  test.each(cases)(
+    '$what: refused before anything is fenced, saying why',
+    async ({ change, undo, detail }) => {
+      await asSuperuser(pair.primaryUrl, change);
+      try {
+        // What /cutover plan shows.
+        expect(await strategy.preflight(targetOf(runtime, TARGET))).toContainEqual({
+          name: 'fence',
+          ok: false,
+          detail,
+        });
+        const run = await startRun(runtime, TARGET);
+        const done = await untilFinished(runtime, run.id);
+        expect(done.state).toBe('failed');
+        expect(done.outcome).toContain(detail);
+        expect(emulator.get().rds.count('PromoteReadReplica')).toBe(0);
+        for (const role of ['app_plain', 'app_role_rw'])
+          expect(await canWrite(pair.primaryUrl, role)).toBe(true);
+      } finally {
+        await asSuperuser(pair.primaryUrl, undo);
+      }
+    },
+  );
+});
+
+test('a prepared transaction: the run asks first; approved, it moves to the new primary still prepared', async () => {
+  const pair = await freshPair();
+  const holder = new Client({ connectionString: asRole(pair.primaryUrl, 'app_plain') });
+  await holder.connect();
+  await holder.query('BEGIN');
+  await holder.query("INSERT INTO ledger (client, n) VALUES ('prepared', 1)");
+  await holder.query("PREPARE TRANSACTION 'cutover-test-1'");
+  await holder.end();
+
+  const run = await startRun(runtime, TARGET);
+  await untilStopped(run);
+  await approveOpenGate(run);
+  const asked = await untilRun(
+    runtime,
+    run.id,
+    'the prepare step asks',
+    (current) =>
+      ['awaiting_approval', 'failed', 'succeeded'].includes(current.state) &&
+      current.currentStep === STEP.prepare,
+  );
+  expect(asked.steps[STEP.prepare]?.gate?.message).toMatch(
+    /^1 prepared transaction\(s\) on the source: cutover-test-1/,
+  );
+  expect(emulator.get().rds.count('PromoteReadReplica')).toBe(0);
+
+  await approveOpenGate(run);
+  const done = await untilFinished(runtime, run.id);
+  expect({ state: done.state, detail: describeRun(done) }).toMatchObject({ state: 'succeeded' });
+
+  // Committed on the new primary, where it is still prepared; nobody can log in to commit it on the old.
+  await asSuperuser(pair.standbyUrl, "COMMIT PREPARED 'cutover-test-1'");
+  const check = new Client({ connectionString: pair.standbyUrl });
+  await check.connect();
+  const rows = await check.query("SELECT n FROM ledger WHERE client = 'prepared'");
+  await check.end();
+  expect(rows.rows).toEqual([{ n: 1 }]);
+  expect(await canWrite(pair.primaryUrl, 'app_plain')).toBe(false);
+});
+
+test('the replica cannot catch up: a person decides; abort unfences the source, nothing promoted', async () => {
+  const pair = await freshPair();
+  const run = await startRun(runtime, TARGET);
+  await untilStopped(run);
+  // The fence's own WAL (the NOLOGINs) is then never replayed.
+  await pair.pauseReplay();
+  try {
+    await approveOpenGate(run);
+    const stuck = await untilRun(
+      runtime,
+      run.id,
+      'catch-up needs a person',
+      (current) =>
+        ['awaiting_approval', 'failed', 'succeeded'].includes(current.state) &&
+        current.currentStep === STEP.promote,
+    );
+    expect(stuck.steps[STEP.promote]?.gate?.message).toMatch(
+      /^the replica has not replayed the fenced source's WAL up to [0-9A-F]+\/[0-9A-F]+ \d+ s after the fence; not promoting/,
+    );
+    expect(await canWrite(pair.primaryUrl, 'app_plain')).toBe(false);
+
+    const aborted = await runtime.runs.abort(run.id, APPROVER, 'replica stuck');
+    expect(aborted.ok).toBe(true);
+    const done = await untilFinished(runtime, run.id);
+    expect(done.state).toBe('aborted');
+    expect(done.steps[STEP.promote]?.state).toBe('compensated');
+  } finally {
+    await pair.resumeReplay();
+  }
+  for (const role of APP_ROLES) expect(await canWrite(pair.primaryUrl, role)).toBe(true);
+  expect(emulator.get().rds.count('PromoteReadReplica')).toBe(0);
+  expect(emulator.get().rds.instance(REPLICA_ID)?.sourceId).toBe(SOURCE_ID);
+});
+
+test('the plan of a fenced RDS promotion', () => {
+  const plan = strategy.plan(targetOf(runtime, TARGET));
+  expect(plan.steps.map((step) => step.name)).toEqual([
+    'preflight',
+    'wait-for-lag',
+    'approve-promotion',
+    'recheck-lag',
+    'prepare',
+    FENCE_AND_PROMOTE_STEP,
+    'report',
+  ]);
+  expect(plan.steps[STEP.promote]?.compensation?.executor).toBe('rds-unfence');
+});
