@@ -21,7 +21,11 @@ export interface ClusterHealth {
 
 export interface NodeReading {
   id: string;
-  /** What identifies the running process (NATS server_id, new at every start); null: not answering. */
+  /**
+   * What identifies the node's running process or server, as far as the store tells (NATS
+   * server_id and Redis run_id, new at every start; a Kafka broker's advertised host:port, new only
+   * on a new server); null: not answering, or not a member.
+   */
   incarnation: string | null;
   /** It holds a current copy of every replica assigned to it. */
   holdsAll: boolean;
@@ -29,10 +33,36 @@ export interface NodeReading {
   detail: string[];
 }
 
+/** Data whose copies cannot spare a node while it is replaced. */
+export interface CopyAtRisk {
+  /** `topic/partition` (Kafka) or the stream's name (NATS). */
+  name: string;
+  /** The node to be replaced that it cannot spare. */
+  node: string;
+  /** The nodes holding its copies. */
+  replicas: string[];
+  /**
+   * only_copy: its one copy is on the node (a replacement on an empty disk loses it); writes_stop:
+   * without the node fewer copies remain than writes need (Kafka min.insync.replicas with acks=all,
+   * a NATS stream's quorum), so writes stop until it is back.
+   */
+  risk: 'only_copy' | 'writes_stop';
+  /** One line for people. */
+  detail: string;
+}
+
 export interface ClusterHealthPort {
   /** A fresh reading; a cluster that cannot be reached throws. */
   health(): Promise<ClusterHealth>;
   /** Kafka: partitions the node still leads (drain check); other kinds: []. */
   ledBy?(nodeId: string): Promise<string[]>;
+  /** Data that cannot spare one of `nodes` (one at a time); absent: the kind has none (Redis). */
+  copiesAtRisk?(nodes: string[]): Promise<CopyAtRisk[]>;
+  /**
+   * Kafka: give each partition back to its preferred replica where that replica is in sync.
+   * `elected` is what was asked for this time (or needed nothing by the time it was asked): empty
+   * once every leader is where it should be. Safe to repeat.
+   */
+  electPreferredLeaders?(): Promise<{ elected: string[]; failed: string[] }>;
   close(): Promise<void>;
 }

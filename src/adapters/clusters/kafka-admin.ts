@@ -1,13 +1,15 @@
-// The three Kafka admin requests the bot makes, over kafka-wire.ts: Metadata (brokers, and each
+// The Kafka admin requests the bot makes, over kafka-wire.ts: Metadata (brokers, and each
 // partition's leader, replicas, ISR and offline replicas, offline partitions included), DescribeConfigs
-// (a topic's min.insync.replicas) and ElectLeaders (preferred leaders back after a roll).
+// (a topic's min.insync.replicas), ElectLeaders (preferred leaders back after a roll) and
+// DescribeQuorum (the KRaft controller quorum: its leader and how current each voter is).
 //
 // Versions: the newest before each API's flexible encoding (Metadata 8, DescribeConfigs 2,
 // ElectLeaders 1), all served by Kafka 2.4 up to 4.4, whose dropped versions (KIP-896: those before
-// 2.1) they are not. Encoded from the message schemas in kafka-clients
+// 2.1) they are not; DescribeQuorum exists only flexible (v1: Kafka 3.3 on, any broker forwards it to
+// the controller). Encoded from the message schemas in kafka-clients
 // (common/message/*Request.json and *Response.json). Plaintext only, as the bot's targets file has
 // no TLS or SASL settings for Kafka.
-import { BrokerUnreachable, errorName, send, type WireRequest } from './kafka-wire';
+import { BrokerUnreachable, errorName, send, type Reader, type WireRequest } from './kafka-wire';
 
 export interface BrokerMetadata {
   nodeId: number;
@@ -63,7 +65,29 @@ export interface PartitionElection {
   error: string | null;
 }
 
+/** One member of the metadata quorum as its leader sees it; timestamps are the leader's clock, -1 unknown. */
+export interface QuorumReplica {
+  id: number;
+  logEndOffset: number;
+  lastFetchTimestamp: number;
+  /** The leader's own entry carries the leader's current time. */
+  lastCaughtUpTimestamp: number;
+}
+
+export interface MetadataQuorum {
+  /** The first error of the answer (top level, then the partition's), 0 when none. */
+  errorCode: number;
+  /** -1: no leader. */
+  leaderId: number;
+  leaderEpoch: number;
+  highWatermark: number;
+  voters: QuorumReplica[];
+  /** Brokers (and controllers that are not voters) following the metadata log. */
+  observers: QuorumReplica[];
+}
+
 export const ELECTION_NOT_NEEDED = 84;
+const METADATA_LOG = '__cluster_metadata';
 const TOPIC_RESOURCE = 2;
 
 /** What the health adapter asks of a cluster; KafkaWireAdmin on a real one, a fake in unit tests. */
@@ -72,6 +96,7 @@ export interface KafkaAdmin {
   metadata(topics: string[] | null): Promise<ClusterMetadata>;
   topicConfigs(topics: string[], keys: string[]): Promise<TopicConfig[]>;
   electPreferredLeaders(partitions: TopicPartitions[]): Promise<PartitionElection[]>;
+  quorum(): Promise<MetadataQuorum>;
 }
 
 export function metadataRequest(topics: string[] | null): WireRequest<ClusterMetadata> {
@@ -189,6 +214,65 @@ export function electPreferredLeadersRequest(
   };
 }
 
+export function describeQuorumRequest(): WireRequest<MetadataQuorum> {
+  const replica = (r: Reader): QuorumReplica => {
+    const id = r.int32();
+    const logEndOffset = r.int64();
+    const lastFetchTimestamp = r.int64();
+    const lastCaughtUpTimestamp = r.int64();
+    r.skipTags();
+    return { id, logEndOffset, lastFetchTimestamp, lastCaughtUpTimestamp };
+  };
+  return {
+    name: 'DescribeQuorum',
+    apiKey: 55,
+    version: 1,
+    flexible: true,
+    encode: (w) =>
+      w
+        .compactArray([METADATA_LOG], (topic) =>
+          w
+            .compactString(topic)
+            .compactArray([0], (partition) => w.int32(partition).noTags())
+            .noTags(),
+        )
+        .noTags(),
+    decode: (r) => {
+      const topLevel = r.int16();
+      const partitions = r
+        .compactArray(() => {
+          r.compactString(); // TopicName
+          const found = r.compactArray(() => {
+            r.int32(); // PartitionIndex
+            const errorCode = r.int16();
+            const leaderId = r.int32();
+            const leaderEpoch = r.int32();
+            const highWatermark = r.int64();
+            const voters = r.compactArray(() => replica(r));
+            const observers = r.compactArray(() => replica(r));
+            r.skipTags();
+            return { errorCode, leaderId, leaderEpoch, highWatermark, voters, observers };
+          });
+          r.skipTags();
+          return found;
+        })
+        .flat();
+      r.skipTags();
+      const partition = partitions[0];
+      if (topLevel !== 0 || !partition)
+        return {
+          errorCode: topLevel || 3,
+          leaderId: -1,
+          leaderEpoch: -1,
+          highWatermark: -1,
+          voters: [],
+          observers: [],
+        };
+      return partition;
+    },
+  };
+}
+
 export interface KafkaWireAdminOptions {
   /** Bootstrap brokers, host:port. */
   brokers: string[];
@@ -230,6 +314,10 @@ export class KafkaWireAdmin implements KafkaAdmin {
   /** Any broker forwards the request to the controller; it answers once the change is committed. */
   electPreferredLeaders(partitions: TopicPartitions[]): Promise<PartitionElection[]> {
     return this.send(electPreferredLeadersRequest(partitions, this.timeoutMs), this.timeoutMs + 5_000);
+  }
+
+  quorum(): Promise<MetadataQuorum> {
+    return this.send(describeQuorumRequest());
   }
 
   private async send<T>(request: WireRequest<T>, timeoutMs = this.timeoutMs): Promise<T> {

@@ -11,10 +11,11 @@
 // it is a replica of". Kafka tells clients no broker epoch or process id (a broker is an id, a host,
 // a port and a rack to them): a broker's incarnation here is its advertised host:port, which a new
 // server changes and a restart in place does not.
-import type { ClusterHealth, ClusterHealthPort, NodeReading } from '../../ports/cluster-health';
+import type { ClusterHealth, ClusterHealthPort, CopyAtRisk, NodeReading } from '../../ports/cluster-health';
 import {
   ELECTION_NOT_NEEDED,
   type KafkaAdmin,
+  type MetadataQuorum,
   type TopicMetadata,
   type TopicPartitions,
 } from './kafka-admin';
@@ -45,6 +46,12 @@ const DEFAULT_MIN_ISR = 1;
 /** Partitions named in one NodeReading detail line; the rest are counted. */
 const PARTITIONS_NAMED = 10;
 const LEADER_NOT_AVAILABLE = 5;
+/**
+ * A voter of the metadata quorum counts as current when it caught up with the leader within this
+ * long (by the leader's clock). Followers fetch continuously and start an election after
+ * controller.quorum.fetch.timeout.ms (2 s by default) without an answer: 10 s behind is not normal.
+ */
+const QUORUM_VOTER_STALE_MS = 10_000;
 /** Old brokers set it on a partition with a replica down; the partition's data still comes along. */
 const REPLICA_NOT_AVAILABLE = 9;
 
@@ -64,8 +71,11 @@ export class KafkaClusterHealth implements ClusterHealthPort {
     const members = metadata.brokers.map((broker) => String(broker.nodeId)).sort(byNumber);
     const topics = sortedTopics(metadata.topics);
     const minIsr = await this.minInsyncReplicas(topics.filter((t) => t.errorCode === 0).map((t) => t.name));
+    // The brokers' metadata comes from the controller quorum: without a leader and a majority of
+    // current voters nothing can change (no ISR change, no fencing), so the next node must wait.
+    const quorumProblem = quorumProblemOf(await this.admin.quorum());
 
-    const detail: string[] = [];
+    const detail: string[] = quorumProblem ? [quorumProblem] : [];
     let lagging = 0;
     let belowMinIsr = 0;
     let missingTopics = 0;
@@ -108,7 +118,7 @@ export class KafkaClusterHealth implements ClusterHealthPort {
         }
       }
     }
-    const fullyReplicated = lagging === 0 && belowMinIsr === 0 && missingTopics === 0;
+    const fullyReplicated = lagging === 0 && belowMinIsr === 0 && missingTopics === 0 && !quorumProblem;
     if (!this.nodes) return { fullyReplicated, laggingReplicas: lagging, members, detail };
 
     const addresses = new Map(metadata.brokers.map((b) => [String(b.nodeId), `${b.host}:${b.port}`]));
@@ -116,6 +126,48 @@ export class KafkaClusterHealth implements ClusterHealthPort {
     // A broker short of replicas is already counted through its partitions above.
     for (const node of nodes) detail.push(...node.detail);
     return { fullyReplicated, laggingReplicas: lagging, members, detail, nodes };
+  }
+
+  /**
+   * Watched partitions that cannot spare one of `nodes` while it is replaced: the only copy is on it
+   * (an empty disk loses the partition), or without it fewer replicas remain than acks=all writes
+   * need (min.insync.replicas, capped at the replication factor as the broker caps it), so those
+   * writes stop until it is back.
+   */
+  async copiesAtRisk(nodes: string[]): Promise<CopyAtRisk[]> {
+    const wanted = new Set(nodes.map((id) => id.trim()));
+    const topics = sortedTopics((await this.admin.metadata(this.topics ?? null)).topics).filter(
+      (topic) => topic.errorCode === 0,
+    );
+    const minIsr = await this.minInsyncReplicas(topics.map((topic) => topic.name));
+    const atRisk: CopyAtRisk[] = [];
+    for (const topic of topics) {
+      const min = minIsr.get(topic.name) ?? DEFAULT_MIN_ISR;
+      for (const partition of topic.partitions) {
+        const name = `${topic.name}/${partition.partition}`;
+        const replicas = partition.replicas.map(String);
+        const effectiveMin = Math.min(min, replicas.length);
+        for (const node of replicas.filter((id) => wanted.has(id))) {
+          if (replicas.length === 1)
+            atRisk.push({
+              name,
+              node,
+              replicas,
+              risk: 'only_copy',
+              detail: `${name}: its only copy is on broker ${node}`,
+            });
+          else if (replicas.length - 1 < effectiveMin)
+            atRisk.push({
+              name,
+              node,
+              replicas,
+              risk: 'writes_stop',
+              detail: `${name}: ${replicas.length} replicas and ${MIN_ISR} ${effectiveMin}: acks=all writes stop while broker ${node} is out`,
+            });
+        }
+      }
+    }
+    return atRisk;
   }
 
   /** `topic/partition` of every watched partition whose leader is broker `nodeId`. */
@@ -182,6 +234,28 @@ export class KafkaClusterHealth implements ClusterHealthPort {
     }
     return result;
   }
+}
+
+/**
+ * Why the controller quorum is not healthy, or null when it is: a leader, and every voter current.
+ * A majority would keep the quorum working, but a broker that is also a voter (combined mode) may be
+ * the next node out: a voter already behind then costs the quorum.
+ */
+export function quorumProblemOf(quorum: MetadataQuorum): string | null {
+  if (quorum.errorCode !== 0) return `metadata quorum: cannot be described (${errorName(quorum.errorCode)})`;
+  if (quorum.leaderId < 0) return 'metadata quorum: no leader';
+  if (!quorum.voters.some((voter) => voter.id === quorum.leaderId))
+    return `metadata quorum: leader ${quorum.leaderId} is not among the voters`;
+  // The leader's own entry carries its current time.
+  const now = Math.max(...quorum.voters.map((voter) => voter.lastCaughtUpTimestamp));
+  const behind = quorum.voters.filter(
+    (voter) =>
+      voter.id !== quorum.leaderId &&
+      (voter.lastCaughtUpTimestamp < 0 || now - voter.lastCaughtUpTimestamp > QUORUM_VOTER_STALE_MS),
+  );
+  if (behind.length > 0)
+    return `metadata quorum: voters ${behind.map((voter) => voter.id).join(', ')} of ${quorum.voters.length} not current (leader ${quorum.leaderId})`;
+  return null;
 }
 
 /** One broker's standing: registered (at which address) and in the ISR of all its partitions. */

@@ -1,6 +1,8 @@
-// The Kafka wire protocol, as much of it as the bot's three admin requests need (kafka-admin.ts):
-// big-endian integers, int16-length strings and int32-length arrays (the non-flexible encoding),
-// request header v1 and response header v0, one request per plaintext TCP connection.
+// The Kafka wire protocol, as much of it as the bot's admin requests need (kafka-admin.ts):
+// big-endian integers, int16-length strings and int32-length arrays (the non-flexible encoding,
+// request header v1, response header v0), and for APIs that only exist flexible (DescribeQuorum)
+// unsigned-varint "compact" strings and arrays with tagged fields (request header v2, response
+// header v1); one request per plaintext TCP connection.
 //
 // Why not a client library: on a real Kafka 4.4 cluster kafkajs and @platformatic/kafka both throw
 // on a Metadata answer that carries a partition error, which is what an offline partition is
@@ -71,6 +73,39 @@ export class Writer {
     return this;
   }
 
+  /** An unsigned varint (flexible versions: compact lengths, tag counts). */
+  uvarint(value: number): this {
+    const bytes: number[] = [];
+    let rest = value >>> 0;
+    while (rest >= 0x80) {
+      bytes.push((rest & 0x7f) | 0x80);
+      rest >>>= 7;
+    }
+    bytes.push(rest);
+    this.parts.push(Buffer.from(bytes));
+    return this;
+  }
+
+  /** A compact string: its length + 1 as an unsigned varint, then the bytes. */
+  compactString(value: string): this {
+    const bytes = Buffer.from(value, 'utf8');
+    this.uvarint(bytes.length + 1);
+    this.parts.push(bytes);
+    return this;
+  }
+
+  /** A compact array: its length + 1 as an unsigned varint, then the items. */
+  compactArray<T>(items: readonly T[], write: (item: T) => void): this {
+    this.uvarint(items.length + 1);
+    items.forEach(write);
+    return this;
+  }
+
+  /** No tagged fields (the bot sends none). */
+  noTags(): this {
+    return this.uvarint(0);
+  }
+
   buffer(): Buffer {
     return Buffer.concat(this.parts);
   }
@@ -124,6 +159,46 @@ export class Reader {
     return this.array(() => this.int32());
   }
 
+  /** A signed 64-bit integer as a number (offsets and millisecond timestamps fit in 2^53). */
+  int64(): number {
+    return Number(this.data.readBigInt64BE(this.take(8)));
+  }
+
+  uvarint(): number {
+    let value = 0;
+    for (let shift = 0; shift <= 28; shift += 7) {
+      const byte = this.data.readUInt8(this.take(1));
+      value += (byte & 0x7f) * 2 ** shift;
+      if ((byte & 0x80) === 0) return value;
+    }
+    throw new Error('Kafka answer has a varint longer than 5 bytes');
+  }
+
+  /** A compact nullable string: null for length 0 (-1 + 1). */
+  compactString(): string | null {
+    const length = this.uvarint() - 1;
+    if (length < 0) return null;
+    const at = this.take(length);
+    return this.data.toString('utf8', at, at + length);
+  }
+
+  /** A compact array (a null one reads as empty). */
+  compactArray<T>(read: () => T): T[] {
+    const length = this.uvarint() - 1;
+    const items: T[] = [];
+    for (let i = 0; i < length; i++) items.push(read());
+    return items;
+  }
+
+  /** Tagged fields: skipped (none the bot needs). */
+  skipTags(): void {
+    const count = this.uvarint();
+    for (let i = 0; i < count; i++) {
+      this.uvarint(); // tag
+      this.take(this.uvarint());
+    }
+  }
+
   remaining(): number {
     return this.data.length - this.offset;
   }
@@ -134,11 +209,16 @@ export interface WireRequest<T> {
   name: string;
   apiKey: number;
   version: number;
+  /** A flexible version: request header v2 and response header v1 (tagged fields after each). */
+  flexible?: boolean;
   encode(writer: Writer): void;
   decode(reader: Reader): T;
 }
 
-/** The size-prefixed request: header v1 (api key, version, correlation id, client id), then the body. */
+/**
+ * The size-prefixed request: header v1 (api key, version, correlation id, client id), or v2 (the
+ * same and no tagged fields) for a flexible version, then the body.
+ */
 export function encodeRequest(
   request: WireRequest<unknown>,
   correlationId: number,
@@ -149,6 +229,7 @@ export function encodeRequest(
     .int16(request.version)
     .int32(correlationId)
     .string(clientId);
+  if (request.flexible) writer.noTags();
   request.encode(writer);
   const body = writer.buffer();
   const frame = Buffer.alloc(4 + body.length);
@@ -157,12 +238,13 @@ export function encodeRequest(
   return frame;
 }
 
-/** The answer after its size prefix: header v0 (the correlation id), then the body. */
+/** The answer after its size prefix: header v0 (the correlation id; v1 adds tagged fields), then the body. */
 export function decodeResponse<T>(request: WireRequest<T>, answer: Buffer, correlationId: number): T {
   const reader = new Reader(answer);
   const answeredTo = reader.int32();
   if (answeredTo !== correlationId)
     throw new Error(`${request.name}: an answer to request ${answeredTo}, expected ${correlationId}`);
+  if (request.flexible) reader.skipTags();
   return request.decode(reader);
 }
 

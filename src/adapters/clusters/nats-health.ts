@@ -9,7 +9,7 @@
 // up to the last sequence the leader reported before).
 import { connect, type JetStreamManager, type NatsConnection, type StreamInfo } from 'nats';
 import { z } from 'zod';
-import type { ClusterHealth, ClusterHealthPort, NodeReading } from '../../ports/cluster-health';
+import type { ClusterHealth, ClusterHealthPort, CopyAtRisk, NodeReading } from '../../ports/cluster-health';
 
 export interface NatsNodeMonitor {
   /** The server's name (`server_name`), as the stream peers list it. */
@@ -38,6 +38,8 @@ interface StreamWatermark {
 const varzSchema = z.object({ server_id: z.string().min(1), server_name: z.string() });
 const jszSchema = z.object({
   server_id: z.string().min(1),
+  /** The JetStream meta group as this server sees it: no leader while it has not joined the cluster. */
+  meta_cluster: z.object({ leader: z.string().optional() }).optional(),
   account_details: z
     .array(
       z.object({
@@ -95,19 +97,67 @@ export class NatsClusterHealth implements ClusterHealthPort {
         laggingReplicas += 1;
       }
     }
-    const answering = nodes.filter((node) => node.incarnation !== null).map((node) => node.id);
-    return { fullyReplicated, laggingReplicas, members: answering.sort(), detail, nodes };
+    // Members are the configured servers in the cluster now, whether or not they host a replica.
+    const joined = nodes.filter((node) => node.joined).map((node) => node.id);
+    return {
+      fullyReplicated,
+      laggingReplicas,
+      members: joined.sort(),
+      detail,
+      nodes: nodes.map(({ joined: _joined, ...reading }) => reading),
+    };
+  }
+
+  /**
+   * Streams that cannot spare one of `nodes` while it is replaced: an R1 stream whose one copy is on
+   * it, or a stream whose RAFT group loses its quorum without it (R2: both peers are needed), so
+   * publishes to it stop until the node is back.
+   */
+  async copiesAtRisk(nodes: string[]): Promise<CopyAtRisk[]> {
+    const { jsm } = await this.connect();
+    const wanted = new Set(nodes);
+    const atRisk: CopyAtRisk[] = [];
+    for (const name of this.options.streams ?? (await listStreams(jsm))) {
+      const info = await jsm.streams.info(name);
+      const leader = info.cluster?.leader;
+      const replicas = [...(leader ? [leader] : []), ...(info.cluster?.replicas ?? []).map((r) => r.name)];
+      const size = Math.max(info.config.num_replicas || 1, replicas.length);
+      const quorum = Math.floor(size / 2) + 1;
+      for (const node of replicas.filter((peer) => wanted.has(peer))) {
+        if (size === 1)
+          atRisk.push({
+            name,
+            node,
+            replicas,
+            risk: 'only_copy',
+            detail: `${name}: R1, its only copy is on ${node}`,
+          });
+        else if (size - 1 < quorum)
+          atRisk.push({
+            name,
+            node,
+            replicas,
+            risk: 'writes_stop',
+            detail: `${name}: R${size} loses its quorum while ${node} is out: publishes stop`,
+          });
+      }
+    }
+    return atRisk;
   }
 
   /** One node's own view: its process and, for each stream it is a peer of, its last sequence. */
-  private async readNode(node: NatsNodeMonitor, streams: StreamWatermark[]): Promise<NodeReading> {
+  private async readNode(
+    node: NatsNodeMonitor,
+    streams: StreamWatermark[],
+  ): Promise<NodeReading & { joined: boolean }> {
     const assigned = streams.filter((stream) => stream.peers.includes(node.id));
-    const missing = (why: string): NodeReading => ({
+    const missing = (why: string): NodeReading & { joined: boolean } => ({
       id: node.id,
       incarnation: null,
       // A node that is the peer of nothing lacks nothing, answering or not.
       holdsAll: assigned.length === 0,
       detail: [`${node.id}: ${why}`],
+      joined: false,
     });
     let varz: z.infer<typeof varzSchema>;
     let jsz: z.infer<typeof jszSchema>;
@@ -120,6 +170,11 @@ export class NatsClusterHealth implements ClusterHealthPort {
     if (varz.server_name !== node.id)
       return missing(`monitoring at ${node.monitor} answers as server ${varz.server_name}`);
     if (jsz.server_id !== varz.server_id) return missing('restarted while it was being read');
+    // Answering is not being in the cluster: a server counts once it sees the meta group's leader.
+    if (!jsz.meta_cluster?.leader) {
+      const notJoined = missing('answers, but sees no JetStream meta leader (not in the cluster yet)');
+      return { ...notJoined, incarnation: varz.server_id, holdsAll: false };
+    }
     const held = new Map<string, number>();
     for (const account of jsz.account_details ?? [])
       for (const stream of account.stream_detail ?? [])
@@ -131,7 +186,7 @@ export class NatsClusterHealth implements ClusterHealthPort {
       else if (lastSeq < stream.lastSeq)
         detail.push(`${node.id}: ${stream.name} at seq ${lastSeq} of ${stream.lastSeq}`);
     }
-    return { id: node.id, incarnation: varz.server_id, holdsAll: detail.length === 0, detail };
+    return { id: node.id, incarnation: varz.server_id, holdsAll: detail.length === 0, detail, joined: true };
   }
 
   private async monitorGet(base: string, path: string): Promise<unknown> {

@@ -168,4 +168,52 @@ describe('NatsClusterHealth on a 3-node JetStream cluster', () => {
       `cluster-wide view read the wiped ${victim} as current ${staleClusterViews} times\n`,
     );
   }, 60_000);
+
+  it('counts every server in the cluster as a member, hosting a replica or not, and names streams a node cannot be spared from', async () => {
+    expect(cluster).toBeDefined();
+    const nc = await connect({ servers: cluster!.urls });
+    try {
+      const jsm = await nc.jetstreamManager();
+      await jsm.streams.add({ name: 'single', subjects: ['single.>'], num_replicas: 1 });
+      await jsm.streams.add({ name: 'pair', subjects: ['pair.>'], num_replicas: 2 });
+      const single = await jsm.streams.info('single');
+      const pair = await jsm.streams.info('pair');
+      const onlyCopy = single.cluster!.leader!;
+      const pairPeers = [pair.cluster!.leader!, ...pair.cluster!.replicas!.map((r) => r.name)].sort();
+
+      // Watching the R1 stream only: two servers host nothing of it, and are members all the same.
+      const narrow = new NatsClusterHealth({
+        servers: cluster!.urls,
+        streams: ['single'],
+        nodes: cluster!.monitors,
+      });
+      try {
+        const seen = await waitFor('the R1 stream healthy', async () => {
+          const h = await narrow.health();
+          return h.fullyReplicated ? h : undefined;
+        });
+        expect(seen.members).toEqual(['n1', 'n2', 'n3']);
+      } finally {
+        await narrow.close();
+      }
+
+      // Every stream of the account (no `streams`).
+      const everyStream = new NatsClusterHealth({ servers: cluster!.urls, nodes: cluster!.monitors });
+      const atRisk = await everyStream.copiesAtRisk(['n1', 'n2', 'n3']).finally(() => everyStream.close());
+      expect(atRisk.filter((copy) => copy.name === STREAM)).toEqual([]);
+      expect(atRisk.filter((copy) => copy.name === 'single')).toEqual([
+        expect.objectContaining({ node: onlyCopy, risk: 'only_copy', replicas: [onlyCopy] }),
+      ]);
+      expect(
+        atRisk
+          .filter((copy) => copy.name === 'pair')
+          .map((copy) => `${copy.node} ${copy.risk}`)
+          .sort(),
+      ).toEqual(pairPeers.map((peer) => `${peer} writes_stop`));
+      await jsm.streams.delete('single');
+      await jsm.streams.delete('pair');
+    } finally {
+      await nc.close();
+    }
+  }, 60_000);
 });

@@ -92,6 +92,72 @@ it('is fully replicated again once the restarted replica has resynced', async ()
   }
 });
 
+it('reads each replica itself: its process, its link up, within the lag; a restarted one as a new process', async () => {
+  const nodes = addresses();
+  const own = new RedisReplicationHealth({ primary: set.primaryUrl, expectedReplicas: 2, nodes });
+  try {
+    const before = await waitFor('both replicas holding', async () => {
+      const reading = await own.health();
+      return reading.fullyReplicated && reading.nodes?.every((node) => node.holdsAll) ? reading : undefined;
+    });
+    expect(before.nodes?.map((node) => node.id)).toEqual(nodes);
+    expect(before.nodes?.every((node) => /^[0-9a-f]{40}$/.test(node.incarnation ?? ''))).toBe(true);
+
+    const restarted = `127.0.0.1:${set.replicas[0]!.port}`;
+    const oldRunId = before.nodes!.find((node) => node.id === restarted)!.incarnation;
+    await set.stopReplica(0);
+    const down = await own.health();
+    expect(down.nodes?.find((node) => node.id === restarted)).toMatchObject({
+      incarnation: null,
+      holdsAll: false,
+    });
+    await set.startReplica(0);
+    const back = await waitFor('the restarted replica holding again', async () => {
+      const reading = await own.health();
+      const node = reading.nodes?.find((candidate) => candidate.id === restarted);
+      return node?.holdsAll ? node : undefined;
+    });
+    expect(back.incarnation).not.toBe(oldRunId);
+  } finally {
+    await own.close();
+  }
+});
+
+it('under steady writes: in sync within the lag tolerance, where an exact offset match flickers', async () => {
+  const tolerant = new RedisReplicationHealth({ primary: set.primaryUrl, expectedReplicas: 2, attempts: 1 });
+  const exact = new RedisReplicationHealth({
+    primary: set.primaryUrl,
+    expectedReplicas: 2,
+    attempts: 1,
+    maxLagBytes: 0,
+  });
+  // At most about 200 KB a second: well within the 1 MiB tolerance between two acknowledgements.
+  let writing = true;
+  const writes = (async () => {
+    for (let i = 0; writing; i++) {
+      await writer.set(`steady:${i % 500}`, 'y'.repeat(200));
+      await new Promise((resolve) => setTimeout(resolve, 1));
+    }
+  })();
+  try {
+    await healthUntil('in sync before counting', (r) => r.fullyReplicated);
+    const tolerantReadings: boolean[] = [];
+    const exactReadings: boolean[] = [];
+    for (let i = 0; i < 20; i++) {
+      tolerantReadings.push((await tolerant.health()).fullyReplicated);
+      exactReadings.push((await exact.health()).fullyReplicated);
+    }
+    expect(tolerantReadings.every(Boolean)).toBe(true);
+    // Replicas acknowledge about once a second while the primary's offset moves with every write.
+    expect(exactReadings.some((ok) => !ok)).toBe(true);
+  } finally {
+    writing = false;
+    await writes;
+    await tolerant.close();
+    await exact.close();
+  }
+});
+
 it('counts fewer replicas than expected as missing', async () => {
   const strict = new RedisReplicationHealth({ primary: set.primaryUrl, expectedReplicas: 3 });
   try {
@@ -148,6 +214,27 @@ describe('parseReplicationInfo', () => {
         { address: '127.0.0.1:7001', state: 'online', offset: 420, lag: 0 },
         { address: '127.0.0.1:7002', state: 'wait_bgsave', offset: 0, lag: 1 },
       ],
+      masterLinkStatus: undefined,
+      syncInProgress: false,
+      replicaOffset: NaN,
+    });
+  });
+
+  it("reads a replica's own link, sync and offset", () => {
+    const text = [
+      'role:slave',
+      'master_host:127.0.0.1',
+      'master_port:7000',
+      'master_link_status:up',
+      'master_sync_in_progress:0',
+      'slave_repl_offset:1234',
+      'master_repl_offset:1234',
+    ].join('\r\n');
+    expect(parseReplicationInfo(text)).toMatchObject({
+      role: 'slave',
+      masterLinkStatus: 'up',
+      syncInProgress: false,
+      replicaOffset: 1234,
     });
   });
 });

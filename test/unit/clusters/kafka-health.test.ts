@@ -2,10 +2,13 @@
 // made to give (test/integration/clusters/kafka-health.test.ts covers the rest on real brokers): a
 // topic without a min.insync.replicas entry, a refused config request, an unreachable cluster, an
 // ISR that keeps a departed broker (Kafka 3 did; Kafka 4 moves it to the ELR), odd partition errors,
-// many partitions short on one broker, and refused elections.
+// many partitions short on one broker, refused elections, a controller quorum without a leader or
+// with a voter behind (the test cluster has one controller), and copies at risk under settings the
+// real cluster also shows (kafka-rolling.test.ts) next to ones it does not.
 import type {
   ClusterMetadata,
   KafkaAdmin,
+  MetadataQuorum,
   PartitionElection,
   PartitionMetadata,
   TopicConfig,
@@ -27,6 +30,14 @@ class FakeAdmin implements KafkaAdmin {
   metadataCalls: (string[] | null)[] = [];
   elections: TopicPartitions[][] = [];
   electionAnswer: PartitionElection[] = [];
+  quorumAnswer: MetadataQuorum = {
+    errorCode: 0,
+    leaderId: 100,
+    leaderEpoch: 1,
+    highWatermark: 40,
+    voters: [{ id: 100, logEndOffset: 40, lastFetchTimestamp: -1, lastCaughtUpTimestamp: 1_000_000 }],
+    observers: [],
+  };
 
   constructor(
     public cluster: ClusterMetadata,
@@ -45,6 +56,10 @@ class FakeAdmin implements KafkaAdmin {
   electPreferredLeaders(partitions: TopicPartitions[]): Promise<PartitionElection[]> {
     this.elections.push(partitions);
     return Promise.resolve(this.electionAnswer);
+  }
+
+  quorum(): Promise<MetadataQuorum> {
+    return Promise.resolve(this.quorumAnswer);
   }
 }
 
@@ -201,4 +216,99 @@ it('elects only partitions whose preferred replica is in sync, and reports refus
     ],
   });
   expect(admin.elections).toEqual([[{ topic: 'orders', partitions: [1, 3] }]]);
+});
+
+describe('the controller quorum', () => {
+  const healthyCluster = (): FakeAdmin =>
+    new FakeAdmin(
+      {
+        clusterId: 'c',
+        brokers,
+        topics: [
+          { name: 'orders', errorCode: 0, isInternal: false, partitions: [partition(0, 1, [1, 2], [1, 2])] },
+        ],
+      },
+      noMinIsrEntries,
+    );
+  const voter = (id: number, lastCaughtUpTimestamp: number) => ({
+    id,
+    logEndOffset: 40,
+    lastFetchTimestamp: lastCaughtUpTimestamp,
+    lastCaughtUpTimestamp,
+  });
+
+  it('is healthy with a leader and every voter caught up within ten seconds of the leader', async () => {
+    const admin = healthyCluster();
+    admin.quorumAnswer = {
+      ...admin.quorumAnswer,
+      voters: [voter(100, 50_000), voter(101, 41_000), voter(102, 49_000)],
+    };
+    await expect(new KafkaClusterHealth({ admin }).health()).resolves.toMatchObject({
+      fullyReplicated: true,
+      detail: [],
+    });
+  });
+
+  it('is not fully replicated without a quorum leader, or with a voter behind', async () => {
+    const admin = healthyCluster();
+    admin.quorumAnswer = { ...admin.quorumAnswer, leaderId: -1 };
+    await expect(new KafkaClusterHealth({ admin }).health()).resolves.toMatchObject({
+      fullyReplicated: false,
+      detail: ['metadata quorum: no leader'],
+    });
+    admin.quorumAnswer = {
+      ...admin.quorumAnswer,
+      leaderId: 100,
+      voters: [voter(100, 50_000), voter(101, 39_000), voter(102, -1)],
+    };
+    await expect(new KafkaClusterHealth({ admin }).health()).resolves.toMatchObject({
+      fullyReplicated: false,
+      detail: ['metadata quorum: voters 101, 102 of 3 not current (leader 100)'],
+    });
+    admin.quorumAnswer = { ...admin.quorumAnswer, errorCode: 41 };
+    await expect(new KafkaClusterHealth({ admin }).health()).resolves.toMatchObject({
+      fullyReplicated: false,
+      detail: ['metadata quorum: cannot be described (NOT_CONTROLLER)'],
+    });
+  });
+});
+
+it('names copies at risk: an only copy, and partitions whose writes stop without the node', async () => {
+  const admin = new FakeAdmin(
+    {
+      clusterId: 'c',
+      brokers,
+      topics: [
+        { name: 'ledger', errorCode: 0, isInternal: false, partitions: [partition(0, 3, [3], [3])] },
+        {
+          name: 'orders',
+          errorCode: 0,
+          isInternal: false,
+          partitions: [partition(0, 1, [1, 2, 3], [1, 2, 3]), partition(1, 2, [2, 3], [2, 3])],
+        },
+        {
+          name: 'strict',
+          errorCode: 0,
+          isInternal: false,
+          partitions: [partition(0, 1, [1, 2, 3], [1, 2, 3])],
+        },
+      ],
+    },
+    (topics) =>
+      topics.map((topic) => ({
+        topic,
+        errorCode: 0,
+        errorMessage: null,
+        values: new Map([['min.insync.replicas', topic === 'strict' ? '3' : '2']]),
+      })),
+  );
+  const atRisk = await new KafkaClusterHealth({ admin }).copiesAtRisk(['1', '3']);
+  expect(atRisk.map((copy) => `${copy.name} ${copy.node} ${copy.risk}`)).toEqual([
+    'ledger/0 3 only_copy',
+    // RF 2 with min.insync.replicas 2: one replica out stops acks=all writes.
+    'orders/1 3 writes_stop',
+    'strict/0 1 writes_stop',
+    'strict/0 3 writes_stop',
+  ]);
+  expect(atRisk[0]!.detail).toBe('ledger/0: its only copy is on broker 3');
 });

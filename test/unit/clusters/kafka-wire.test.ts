@@ -4,6 +4,7 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import {
   KafkaWireAdmin,
+  describeQuorumRequest,
   electPreferredLeadersRequest,
   metadataRequest,
 } from '../../../src/adapters/clusters/kafka-admin';
@@ -11,6 +12,7 @@ import {
   decodeResponse,
   encodeRequest,
   parseAddress,
+  Reader,
   Writer,
 } from '../../../src/adapters/clusters/kafka-wire';
 import { freePort } from '../../support/redis-server';
@@ -31,6 +33,61 @@ it('frames a request: size, api key, version, correlation id, client id, body', 
     .buffer();
   expect(frame.readInt32BE(0)).toBe(expected.length);
   expect(frame.subarray(4)).toEqual(expected);
+});
+
+it('frames a flexible request with header v2: no tagged fields after the client id, compact body', () => {
+  const frame = encodeRequest(describeQuorumRequest(), 4, 'c');
+  const expected = new Writer()
+    .int16(55)
+    .int16(1)
+    .int32(4)
+    .string('c')
+    .uvarint(0) // header tagged fields
+    .uvarint(2) // one topic
+    .uvarint('__cluster_metadata'.length + 1)
+    .buffer();
+  expect(frame.subarray(4, 4 + expected.length)).toEqual(expected);
+  expect(frame.subarray(4 + expected.length).toString('latin1')).toMatch(/^__cluster_metadata/);
+});
+
+it('reads unsigned varints and skips tagged fields it does not know', () => {
+  const reader = new Reader(
+    new Writer()
+      .uvarint(300)
+      .uvarint(2)
+      .uvarint(0)
+      .uvarint(2)
+      .int16(7)
+      .uvarint(5)
+      .uvarint(1)
+      .int8(1)
+      .int32(9)
+      .buffer(),
+  );
+  expect(reader.uvarint()).toBe(300);
+  reader.skipTags();
+  expect(reader.int32()).toBe(9);
+  expect(reader.remaining()).toBe(0);
+});
+
+it('reads a DescribeQuorum answer: leader, voters and observers, past tagged fields', () => {
+  const state = (w: Writer, id: number, caughtUp: number) =>
+    w.int32(id).int32(0).int32(40).int32(0).int32(caughtUp).int32(0).int32(caughtUp).noTags();
+  const w = new Writer().int32(3).noTags(); // response header v1
+  w.int16(0).uvarint(2).compactString('__cluster_metadata').uvarint(2);
+  w.int32(0).int16(0).int32(100).int32(7).int32(0).int32(40);
+  state(w.uvarint(2), 100, 5000);
+  state(w.uvarint(2), 1, 4990);
+  w.uvarint(1).uvarint(0).uvarint(8).int32(0).int32(123); // a tagged HighWatermarkUpdateTimeMs
+  w.noTags().noTags();
+  expect(decodeResponse(describeQuorumRequest(), w.buffer(), 3)).toEqual({
+    errorCode: 0,
+    leaderId: 100,
+    leaderEpoch: 7,
+    highWatermark: 40,
+    voters: [{ id: 100, logEndOffset: 40, lastFetchTimestamp: 5000, lastCaughtUpTimestamp: 5000 }],
+    observers: [{ id: 1, logEndOffset: 40, lastFetchTimestamp: 4990, lastCaughtUpTimestamp: 4990 }],
+  });
 });
 
 it('refuses an answer to another request and one cut short', () => {
