@@ -50,13 +50,18 @@ export function clusterHealthFor(
       return new RedisReplicationHealth({
         primary: resolveSecret(cluster.primary, env),
         expectedReplicas: cluster.expectedReplicas,
+        maxLagBytes: cluster.maxReplicaLag,
+        // Each replica asked itself: its process (run_id) and its link to the primary.
+        nodes: cluster.nodes.map((node) => node.id),
+        ...options,
       });
     case 'kafka':
-      // No per-broker `nodes`: a broker's incarnation is its host:port, which a replacement in
-      // place keeps, and rr-recover waits for a new incarnation when nodes are read.
+      // Each broker read from the metadata: a member, in the ISR of all its partitions. A broker
+      // replaced in place keeps its host:port; rr-recover then waits until it has left and come back.
       return new KafkaClusterHealth({
         admin: new KafkaWireAdmin({ brokers: cluster.brokers, ...options }),
         ...(cluster.topics ? { topics: cluster.topics } : {}),
+        nodes: cluster.nodes.map((node) => node.id),
       });
   }
 }

@@ -6,7 +6,7 @@ import { hookSchema, type HookConfig } from '../../config/hook-schema';
 import { CONFIG_PARSE_OPTIONS } from '../../config/issues';
 import { secretRefSchema } from '../../config/secrets';
 import type { SecretRef } from '../../config/types';
-import { durationOrZeroSchema, durationSchema } from '../../config/units';
+import { durationOrZeroSchema, durationSchema, sizeSchema } from '../../config/units';
 import type { LaunchTemplateRef } from '../../ports/ec2';
 import { deviceSchema, instanceIdSchema, regionSchema, volumeIdSchema } from '../volume-swap/config';
 
@@ -63,6 +63,12 @@ const ec2ReplaceSchema = z
     }),
     /** Terminate the old instance once its replacement is in; by default it is stopped and kept. */
     terminateOld: z.boolean().default(false),
+    /**
+     * Stop the old instance before the replacement starts (the replacement waits stopped until
+     * then): for stores whose node id two running servers cannot share (a Kafka broker id). The
+     * replacement starts empty and re-replicates. Implied by moveVolume.
+     */
+    stopOldFirst: z.boolean().default(false),
     moveVolume: z
       .object({
         device: deviceSchema,
@@ -113,11 +119,20 @@ const common = {
   pollInterval: durationSchema.default(5_000),
 };
 
+/**
+ * How long the replaced node and the cluster must read healthy without a break before the node
+ * counts as recovered (and at least three readings). Kafka: a crashed broker reads in sync until the
+ * controller fences it, broker.session.timeout.ms later (9 s by default).
+ */
+const healthyForSchema = (fallbackMs: number) => durationOrZeroSchema.default(fallbackMs);
+const KAFKA_SESSION_TIMEOUT_MS = 9_000;
+
 const natsSchema = z
   .object({
     kind: z.literal('nats'),
     servers: z.array(z.string().min(1)).min(1),
     streams: z.array(z.string()).optional(),
+    healthyFor: healthyForSchema(0),
     ...common,
   })
   .strict();
@@ -126,6 +141,9 @@ const redisSchema = z
     kind: z.literal('redis'),
     primary: secretRefSchema,
     expectedReplicas: z.number().int().min(1),
+    /** How far (bytes) a replica's offset may be behind the primary's and still count as in sync. */
+    maxReplicaLag: sizeSchema.default(1024 * 1024), // a second of heavy writes, far less than a resync
+    healthyFor: healthyForSchema(0),
     ...common,
   })
   .strict();
@@ -134,6 +152,7 @@ const kafkaSchema = z
     kind: z.literal('kafka'),
     brokers: z.array(z.string().min(1)).min(1),
     topics: z.array(z.string()).optional(),
+    healthyFor: healthyForSchema(KAFKA_SESSION_TIMEOUT_MS),
     ...common,
   })
   .strict();
@@ -200,6 +219,7 @@ export interface Ec2ReplaceConfig {
     region: string;
     launchTemplate: LaunchTemplateRef;
     terminateOld: boolean;
+    stopOldFirst: boolean;
     moveVolume?: { device: string; detachTimeout: number; attachTimeout: number };
     startTimeout: number;
     stopTimeout: number;
@@ -211,6 +231,11 @@ export type ReplaceConfig = HookConfig | Ec2ReplaceConfig;
 
 export function isEc2Replace(replace: ReplaceConfig): replace is Ec2ReplaceConfig {
   return 'ec2' in replace;
+}
+
+/** EC2 mode in which the old instance is stopped before its replacement starts. */
+export function stopsOldFirst(replace: ReplaceConfig): boolean {
+  return isEc2Replace(replace) && (replace.ec2.stopOldFirst || replace.ec2.moveVolume !== undefined);
 }
 
 export interface NodeSettings {
@@ -227,6 +252,7 @@ interface CommonSettings {
   approve: 'once' | 'eachNode';
   recoverTimeout: number;
   pollInterval: number;
+  healthyFor: number;
 }
 
 export type ClusterSettings =
@@ -236,7 +262,7 @@ export type ClusterSettings =
       streams?: string[];
       nodes: (NodeSettings & { monitor: string })[];
     } & Omit<CommonSettings, 'nodes'>)
-  | ({ kind: 'redis'; primary: SecretRef; expectedReplicas: number } & CommonSettings)
+  | ({ kind: 'redis'; primary: SecretRef; expectedReplicas: number; maxReplicaLag: number } & CommonSettings)
   | ({ kind: 'kafka'; brokers: string[]; topics?: string[] } & CommonSettings);
 
 export interface RollingReplaceSettings {

@@ -5,7 +5,8 @@
 //    outcome or a crash between the call and its record gets the same instance back from EC2, never
 //    a second one.
 //  - Nothing that shrinks redundancy (stopping the old instance) starts while the cluster is not
-//    fully replicated.
+//    fully replicated, nor while data that cannot spare the node is not accepted by a person.
+//  - The node's incarnation is recorded before the launch: recovery needs the replacement.
 //  - Undos run only while the node is unfinished: once recover-<i> succeeded, the node stays.
 import { createHash } from 'node:crypto';
 import { fatal, needsHuman } from '../../engine/failures';
@@ -23,8 +24,9 @@ import {
   tolerateIncorrectState,
   type VolumeMove,
 } from '../volume-swap/ec2-steps';
-import { isEc2Replace, type Ec2ReplaceConfig, type NodeSettings } from './config';
+import { isEc2Replace, stopsOldFirst, type Ec2ReplaceConfig, type NodeSettings } from './config';
 import { settingsOf } from './plan';
+import { progressJson, readProgress } from './progress';
 
 export interface NodeRef {
   node: string;
@@ -37,6 +39,10 @@ export interface Ec2ReplaceHelpers {
   nodeOf(ctx: StepContext): NodeRef;
   /** A wait result while the cluster is not fully replicated (after `timeoutMs`: needs-human), else null. */
   untilFullyReplicated(ctx: StepContext, what: string): Promise<StepResult | null>;
+  /** The node's incarnation now (null: not read). */
+  incarnationOf(ctx: StepContext, node: string): Promise<string | null>;
+  /** Needs-human unless the copies that cannot spare `node` were accepted; returns those accepted now. */
+  guardCopies(ctx: StepContext, node: string, untouched: string): Promise<string[]>;
 }
 
 /** Tags every replacement carries (and what to search for when a record was lost). */
@@ -209,12 +215,18 @@ export function ec2ReplaceExecutors(helpers: Ec2ReplaceHelpers): Record<string, 
     const progress = ctx.step.output ?? {};
     let instanceId = typeof progress['instanceId'] === 'string' ? progress['instanceId'] : null;
     const now = ctx.clock.now().getTime();
+    let incarnationBefore = readProgress(ctx).incarnationBefore;
     if (instanceId === null) {
       // Never start on a node while the cluster is short of copies (a resumed attempt may have
       // launched already: the token makes the call below safe either way).
       if (!ctx.resumed) {
         const wait = await helpers.untilFullyReplicated(ctx, `${node} was not touched`);
         if (wait) return wait;
+      }
+      // Durable before the launch: recovery waits for another incarnation than this one.
+      if (incarnationBefore === undefined) {
+        incarnationBefore = ctx.resumed ? null : await helpers.incarnationOf(ctx, node);
+        await ctx.saveProgress(progressJson({ ...readProgress(ctx), incarnationBefore }));
       }
       const clientToken = launchClientToken(ctx.run.id, node);
       try {
@@ -249,22 +261,29 @@ export function ec2ReplaceExecutors(helpers: Ec2ReplaceHelpers): Record<string, 
       return {
         type: 'wait',
         delayMs: replace.pollInterval,
-        output: { instanceId, clientToken, launchedAtMs: now, state: 'pending' },
+        output: { instanceId, clientToken, launchedAtMs: now, state: 'pending', incarnationBefore },
       };
     }
     const launchedAtMs = numberOr(progress['launchedAtMs'], now);
     const instance = await ec2.describeInstance(replace.region, instanceId).catch(asFailure);
     // Just launched: EC2's describe is eventually consistent, a new instance may not show yet.
     const state = instance?.state ?? 'pending';
-    const record = { instanceId, clientToken: progress['clientToken'] ?? null, launchedAtMs };
+    const record = {
+      instanceId,
+      clientToken: progress['clientToken'] ?? null,
+      launchedAtMs,
+      incarnationBefore: incarnationBefore ?? null,
+    };
     if (state === 'terminated' || state === 'shutting-down') {
       throw fatal(
         `the replacement ${instanceId} for ${node} is ${state} (EC2 ended it during launch: check its state reason, e.g. a KMS key or a quota). ${node} is untouched.`,
       );
     }
     const move = replace.moveVolume ? moveOf(ctx, index) : null;
-    if (state === 'running' || (move && (state === 'stopping' || state === 'stopped'))) {
-      if (!move) {
+    // Kept stopped until the old instance is stopped (and its volume, if it moves, attached).
+    const keepStopped = stopsOldFirst(settingsOf(ctx.target).cluster.replace);
+    if (state === 'running' || (keepStopped && (state === 'stopping' || state === 'stopped'))) {
+      if (!keepStopped) {
         return {
           type: 'done',
           output: {
@@ -276,21 +295,21 @@ export function ec2ReplaceExecutors(helpers: Ec2ReplaceHelpers): Record<string, 
       }
       // The data volume must be in the replacement's zone, or nothing below can work: refuse now,
       // while the old node is still serving.
-      const volume = await ec2.describeVolume(replace.region, move.volumeId).catch(asFailure);
-      if (instance && volume && volume.availabilityZone !== instance.availabilityZone) {
+      const volume = move ? await ec2.describeVolume(replace.region, move.volumeId).catch(asFailure) : null;
+      if (move && instance && volume && volume.availabilityZone !== instance.availabilityZone) {
         throw fatal(
           `the replacement ${instanceId} is in ${instance.availabilityZone}, the data volume ${move.volumeId} in ${volume.availabilityZone}: EBS volumes attach only within their zone. Fix the launch template's subnet; ${node} is untouched.`,
         );
       }
-      // The replacement waits stopped until its data volume is attached, so that its services
-      // start with their data (see docs/architecture.md).
+      // The replacement waits stopped until its data volume is attached (its services then start
+      // with their data, see docs/architecture.md), or until the old instance is stopped.
       if (state === 'stopped') {
         return {
           type: 'done',
           output: {
             ...record,
             state,
-            report: `:rocket: Launched ${instanceId} to replace ${node} (node ${index} of ${total}); stopped until its data volume arrives.`,
+            report: `:rocket: Launched ${instanceId} to replace ${node} (node ${index} of ${total}); stopped until ${move ? 'its data volume arrives' : 'the old instance is stopped'}.`,
           },
         };
       }
@@ -347,12 +366,24 @@ export function ec2ReplaceExecutors(helpers: Ec2ReplaceHelpers): Record<string, 
       async execute(ctx) {
         const { index, node } = helpers.nodeOf(ctx);
         const progress = ctx.step.output ?? {};
-        // Stopping the old node shrinks redundancy: only with all copies in place.
+        // Stopping the old node shrinks redundancy: only with all copies in place, and none that
+        // cannot spare it unless a person accepted that.
+        let accepted: string[] = Array.isArray(progress['acceptedAtRisk'])
+          ? progress['acceptedAtRisk'].filter((name): name is string => typeof name === 'string')
+          : [];
         if (!ctx.resumed && typeof progress['requestedAtMs'] !== 'number') {
           const wait = await helpers.untilFullyReplicated(ctx, `${node} is still running`);
           if (wait) return wait;
+          accepted = [...accepted, ...(await helpers.guardCopies(ctx, node, `${node} is still running.`))];
         }
-        return power(ctx, oldInstanceOf(ctx, index), 'stopped', replaceOf(ctx).stopTimeout, false);
+        return power(
+          ctx,
+          oldInstanceOf(ctx, index),
+          'stopped',
+          replaceOf(ctx).stopTimeout,
+          false,
+          accepted.length > 0 ? { acceptedAtRisk: accepted } : {},
+        );
       },
     },
     'rr-start-old': {

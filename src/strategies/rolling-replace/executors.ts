@@ -1,5 +1,7 @@
-// Executors of a rolling replacement. The one rule: never move on (drain or replace the next node)
-// while the cluster is not fully replicated.
+// Executors of a rolling replacement. The rules: never move on (drain or replace the next node)
+// while the cluster is not fully replicated; never touch a node whose data cannot spare it unless a
+// person accepted that; a node is recovered only as its replacement (recovery.ts), holding every
+// replica, with the cluster fully replicated for several readings in a row.
 import { toHookCommand, type HookConfig } from '../../config/hook-schema';
 import { fatal, needsHuman, retryable } from '../../engine/failures';
 import type { ClusterHealth, ClusterHealthPort } from '../../ports/cluster-health';
@@ -7,9 +9,12 @@ import type { Ec2Port } from '../../ports/ec2';
 import type { HookRunner } from '../../ports/hooks';
 import type { StepContext, StepExecutor, StepResult } from '../types';
 import { asFailure, refuseFailedChecks } from '../volume-swap/ec2-steps';
-import { isEc2Replace } from './config';
+import { isEc2Replace, stopsOldFirst } from './config';
+import { guardCopies } from './copies';
 import { ec2ReplaceExecutors, ec2ReplacePreflight } from './ec2-executors';
 import { settingsOf } from './plan';
+import { parseProgress, progressJson, readProgress, replaceStepOf, type NodeProgress } from './progress';
+import { judgeReading, nodeGone, readingOf, streakDone, type ReplacementEvidence } from './recovery';
 
 export interface RollingReplaceDeps {
   /** The cluster-health adapter for a target (one per kind), cached by the caller. */
@@ -21,8 +26,10 @@ export interface RollingReplaceDeps {
 }
 
 const MAX_BACKOFF_MS = 60_000;
-/** Consecutive fully-replicated readings before the next node is touched. */
-const HEALTHY_READINGS_NEEDED = 3;
+/** How often the replace step reads the cluster while its hook runs (to see the node leave). */
+const WATCH_INTERVAL_MS = 250;
+/** A person's "retry anyway" at the recover gate: accept the node as replaced without a leave seen. */
+const NOT_SEEN_LEAVING = 'not_seen_leaving';
 
 function nodeOf(ctx: StepContext): { node: string; index: number; total: number } {
   const params = ctx.step.spec.params ?? {};
@@ -57,39 +64,46 @@ function summary(health: ClusterHealth): string {
     : `${health.laggingReplicas} lagging: ${health.detail.slice(0, 5).join('; ')}`;
 }
 
-function incarnationOf(health: ClusterHealth, node: string): string | null {
-  return health.nodes?.find((reading) => reading.id === node)?.incarnation ?? null;
+/** EC2 modes that stop the old instance first: its stop-old step succeeded, so it no longer serves. */
+function oldInstanceStopped(ctx: StepContext, index: number): boolean {
+  return ctx.run.steps.some((step) => step.spec.name === `stop-old-${index}` && step.state === 'succeeded');
 }
 
 /**
- * What the node itself says, where the adapter can ask it: whether a new process answers (not the
- * one recorded before the replace hook) and holds every replica assigned to it. Null: the adapter
- * reads the cluster only, and membership is all there is to go by.
+ * Reads the cluster every WATCH_INTERVAL_MS until stopped, noting when `node` is first seen gone (not
+ * a member, or short of replicas). A reading that fails is skipped.
  */
-function ownView(
-  health: ClusterHealth,
+function watchForLeave(
+  ctx: StepContext,
+  port: ClusterHealthPort,
   node: string,
-  before: string | null,
-): { replaced: boolean; holdsAll: boolean; incarnation: string | null; state: string } | null {
-  if (!health.nodes) return null;
-  const reading = health.nodes.find((candidate) => candidate.id === node);
-  const incarnation = reading?.incarnation ?? null;
-  if (!reading || incarnation === null)
-    return { replaced: false, holdsAll: false, incarnation, state: 'not answering' };
-  if (incarnation === before)
-    return {
-      replaced: false,
-      holdsAll: reading.holdsAll,
-      incarnation,
-      state: 'still the process from before the replace hook',
-    };
+): { stop(): Promise<number | null> } {
+  let leftAtMs: number | null = null;
+  let running = true;
+  let wake: (() => void) | null = null;
+  let timer: NodeJS.Timeout | undefined;
+  const loop = (async () => {
+    while (running && leftAtMs === null) {
+      try {
+        if (nodeGone(await port.health(), node) === true) leftAtMs = ctx.clock.now().getTime();
+      } catch {
+        // a node going down can make a reading fail: the next one will do
+      }
+      if (running && leftAtMs === null)
+        await new Promise<void>((resolve) => {
+          wake = resolve;
+          timer = setTimeout(resolve, WATCH_INTERVAL_MS);
+        });
+    }
+  })();
   return {
-    replaced: true,
-    holdsAll: reading.holdsAll,
-    incarnation,
-    state: reading.holdsAll
-      ? 'a new process holding every replica'
-      : `a new process, catching up: ${reading.detail.slice(0, 3).join('; ')}`,
+    stop: async () => {
+      running = false;
+      clearTimeout(timer);
+      wake?.();
+      await loop;
+      return leftAtMs;
+    },
   };
 }
 
@@ -118,11 +132,19 @@ export function rollingReplaceExecutors(deps: RollingReplaceDeps): Record<string
   };
 
   return {
-    ...ec2ReplaceExecutors({ ec2: deps.ec2, nodeOf, untilFullyReplicated }),
+    ...ec2ReplaceExecutors({
+      ec2: deps.ec2,
+      nodeOf,
+      untilFullyReplicated,
+      incarnationOf: async (ctx, node) =>
+        readingOf(await reading(deps.healthFor(ctx)), node)?.incarnation ?? null,
+      guardCopies: (ctx, node, untouched) => guardCopies(ctx, deps.healthFor(ctx), [node], untouched),
+    }),
 
     'rr-preflight': {
       async execute(ctx) {
         const { cluster } = settingsOf(ctx.target);
+        const port = deps.healthFor(ctx);
         // EC2 first: a launch template that does not exist refuses the run before anything moves.
         let ec2Checks: string[] = [];
         if (isEc2Replace(cluster.replace)) {
@@ -131,15 +153,26 @@ export function rollingReplaceExecutors(deps: RollingReplaceDeps): Record<string
             await ec2ReplacePreflight(deps.ec2, cluster.replace.ec2, cluster.nodes).catch(asFailure),
           );
         }
-        const health = await reading(deps.healthFor(ctx));
+        const health = await reading(port);
         // Replication readings flicker under load (replicas report offsets about once a second):
         // a few retries before the run is refused.
         if (!health.fullyReplicated) {
           throw retryable(`the cluster is not fully replicated right now: ${summary(health)}`);
         }
+        // Data whose copies cannot spare a node: a person accepts it here, for the whole run.
+        const accepted = await guardCopies(
+          ctx,
+          port,
+          cluster.nodes.map((node) => node.id),
+          'No node has been touched.',
+        );
         return {
           type: 'done',
-          output: { members: health.members, ...(ec2Checks.length > 0 ? { checks: ec2Checks } : {}) },
+          output: {
+            members: health.members,
+            ...(accepted.length > 0 ? { acceptedAtRisk: accepted } : {}),
+            ...(ec2Checks.length > 0 ? { checks: ec2Checks } : {}),
+          },
         };
       },
     },
@@ -176,13 +209,15 @@ export function rollingReplaceExecutors(deps: RollingReplaceDeps): Record<string
       async execute(ctx): Promise<StepResult> {
         const { cluster } = settingsOf(ctx.target);
         const { node } = nodeOf(ctx);
+        const port = deps.healthFor(ctx);
         if (isEc2Replace(cluster.replace))
           throw fatal('replace is ec2: the plan has launch steps, not rr-replace');
-        if (ctx.step.output?.['hookStarting'] !== true) {
+        let progress = readProgress(ctx);
+        if (progress.hookStarting !== true) {
           // A fresh attempt first makes sure the cluster has all its copies. A resumed one (its
-          // worker died before it recorded the node's process) may find its own node down, which a
-          // lost hook did: that alone is no reason to wait. Any other shortfall still is.
-          const health = await reading(deps.healthFor(ctx));
+          // worker died before it recorded the node's incarnation) may find its own node down,
+          // which a lost hook did: that alone is no reason to wait. Any other shortfall still is.
+          const health = await reading(port);
           const ownNodeDown = ctx.resumed && health.members.length > 0 && !health.members.includes(node);
           if (!ownNodeDown && !health.fullyReplicated) {
             if (elapsedMs(ctx) > cluster.recoverTimeout)
@@ -191,20 +226,34 @@ export function rollingReplaceExecutors(deps: RollingReplaceDeps): Record<string
               );
             return { type: 'wait', delayMs: cluster.pollInterval, output: { waitingFor: summary(health) } };
           }
-          // The process the node runs now, recorded before the hook touches it: recovery waits for
-          // a different one (a hook that returns before it has replaced the node is not taken as done).
-          const before = incarnationOf(health, node);
-          return { type: 'wait', delayMs: 0, output: { hookStarting: true, incarnationBefore: before } };
+          const accepted = await guardCopies(ctx, port, [node], `${node} was not touched.`);
+          // Recorded before the hook touches the node: recovery needs a replacement, not this
+          // incarnation (a hook that returns before it has replaced the node is not taken as done).
+          progress = {
+            ...(accepted.length > 0 ? { acceptedAtRisk: accepted } : {}),
+            hookStarting: true,
+            incarnationBefore: ownNodeDown ? null : (readingOf(health, node)?.incarnation ?? null),
+            replaceStartedAtMs: ctx.clock.now().getTime(),
+          };
+          await ctx.saveProgress(progressJson(progress));
         }
-        // The hook may run again after a crash: it must be safe to rerun.
-        const output = await runHook(ctx, cluster.replace, 'replace');
+        // The hook may run again after a crash: it must be safe to rerun. Meanwhile the cluster is
+        // watched for the node leaving, which a replacement in place can only show then (Kafka).
+        const watch = watchForLeave(ctx, port, node);
+        let output: string;
+        try {
+          output = await runHook(ctx, cluster.replace, 'replace');
+        } finally {
+          const leftAtMs = await watch.stop();
+          if (leftAtMs !== null && progress.leftAtMs === undefined) progress = { ...progress, leftAtMs };
+        }
         return {
           type: 'done',
-          output: {
+          output: progressJson({
+            ...progress,
             replaced: node,
-            incarnationBefore: ctx.step.output['incarnationBefore'] ?? null,
             report: `:arrows_counterclockwise: Replaced ${node}.\n\`\`\`${output.slice(-1500)}\`\`\``,
-          },
+          }),
         };
       },
     },
@@ -214,51 +263,115 @@ export function rollingReplaceExecutors(deps: RollingReplaceDeps): Record<string
         const { cluster } = settingsOf(ctx.target);
         const { node, index, total } = nodeOf(ctx);
         const health = await reading(deps.healthFor(ctx));
-        const replacedFrom = ctx.run.steps.find(
-          (step) => step.spec.executor === 'rr-replace' && step.spec.params?.['node'] === node,
-        )?.output?.['incarnationBefore'];
-        const own = ownView(health, node, typeof replacedFrom === 'string' ? replacedFrom : null);
-        const rejoined = own
-          ? own.replaced && own.holdsAll
-          : health.members.length === 0 || health.members.includes(node);
-        if (health.fullyReplicated && rejoined) {
-          // One good reading under load can be a flicker: ask for consecutive ones before moving on.
-          const previous = ctx.step.output?.['healthyReadings'];
-          const streak = (typeof previous === 'number' ? previous : 0) + 1;
-          if (streak < HEALTHY_READINGS_NEEDED) {
+        const now = ctx.clock.now().getTime();
+        const progress = readProgress(ctx);
+        const replaced = parseProgress(replaceStepOf(ctx, node)?.output);
+        // Seen gone now, or by the replace step while its hook ran: the old one has left.
+        const leftAtMs =
+          replaced.leftAtMs ?? progress.leftAtMs ?? (nodeGone(health, node) === true ? now : undefined);
+        const acceptedWithoutLeave =
+          progress.acceptedWithoutLeave === true ||
+          (ctx.humanOverride && ctx.step.error?.detail?.['decision'] === NOT_SEEN_LEAVING);
+        const evidence: ReplacementEvidence = {
+          incarnationBefore: replaced.incarnationBefore ?? null,
+          incarnationPerProcess: cluster.kind !== 'kafka',
+          leftAtMs,
+          oldStopped: oldInstanceStopped(ctx, index),
+          oldMayStillServe: isEc2Replace(cluster.replace) && !stopsOldFirst(cluster.replace),
+          accepted: acceptedWithoutLeave,
+        };
+        const verdict = judgeReading(health, node, evidence);
+        const kept: NodeProgress = {
+          ...(leftAtMs !== undefined ? { leftAtMs } : {}),
+          ...(acceptedWithoutLeave ? { acceptedWithoutLeave: true } : {}),
+        };
+        if (verdict.healthy) {
+          // One good reading under load can be a flicker, and a crashed Kafka broker reads in sync
+          // until it is fenced: consecutive readings over at least healthyFor before moving on.
+          const healthyReadings = (progress.healthyReadings ?? 0) + 1;
+          const healthySinceMs = progress.healthySinceMs ?? now;
+          if (!streakDone(healthyReadings, healthySinceMs, now, cluster.healthyFor)) {
             return {
               type: 'wait',
               delayMs: Math.min(cluster.pollInterval, 1_000),
-              output: { node, healthyReadings: streak },
+              output: progressJson({ ...kept, node, healthyReadings, healthySinceMs }),
             };
           }
           return {
             type: 'done',
             output: {
+              ...progressJson(kept),
               node,
               progress: `${index} of ${total}`,
               members: health.members,
-              ...(own?.incarnation ? { incarnation: own.incarnation } : {}),
+              replacedBecause: verdict.how,
+              ...(verdict.incarnation !== null ? { incarnation: verdict.incarnation } : {}),
             },
           };
         }
-        const state = own ? own.state : rejoined ? 'rejoined' : 'not back in the cluster';
-        if (elapsedMs(ctx) > cluster.recoverTimeout) {
+        if (!ctx.humanOverride && elapsedMs(ctx) > cluster.recoverTimeout) {
+          const neverLeft = leftAtMs === undefined && verdict.state.startsWith('still the node');
           throw needsHuman(
-            `${node} has not recovered after ${Math.round(elapsedMs(ctx) / 60_000)} min (${state}; ${summary(health)}). ` +
-              'The remaining nodes are untouched. Retry to keep waiting, or abort.',
+            `${node} has not recovered after ${Math.round(elapsedMs(ctx) / 60_000)} min (${verdict.state}; ${summary(health)}). ` +
+              'The remaining nodes are untouched. ' +
+              (neverLeft
+                ? 'Retry anyway to accept it as replaced once it holds everything (if you know the replace hook replaced it), or abort.'
+                : 'Retry to keep waiting, or abort.'),
+            neverLeft ? { detail: { decision: NOT_SEEN_LEAVING } } : {},
           );
         }
         return {
           type: 'wait',
           delayMs: backoffMs(ctx, cluster.pollInterval),
           output: {
+            ...progressJson(kept),
             node,
             laggingReplicas: health.laggingReplicas,
-            rejoined,
-            state,
+            state: verdict.state,
             detail: health.detail.slice(0, 10),
           },
+        };
+      },
+    },
+
+    // Kafka: leaders back to their preferred replicas once every node is replaced, then wait until
+    // the brokers show them moved. An imbalance is no danger: after recoverTimeout the run finishes
+    // and says what is left.
+    'rr-rebalance': {
+      async execute(ctx): Promise<StepResult> {
+        const { cluster } = settingsOf(ctx.target);
+        const port = deps.healthFor(ctx);
+        if (!port.electPreferredLeaders)
+          return { type: 'done', output: { skipped: 'not offered by the adapter' } };
+        let election: { elected: string[]; failed: string[] };
+        try {
+          election = await port.electPreferredLeaders();
+        } catch (error) {
+          throw retryable(
+            `the preferred leader election could not be asked for: ${(error as Error).message}`,
+          );
+        }
+        const rounds = Number(ctx.step.output?.['rounds'] ?? 0) + 1;
+        const movedBefore = ctx.step.output?.['moved'];
+        const moved = rounds === 1 ? election.elected : Array.isArray(movedBefore) ? movedBefore : [];
+        if (election.elected.length === 0 || elapsedMs(ctx) > cluster.recoverTimeout) {
+          const left = [...election.elected, ...election.failed];
+          return {
+            type: 'done',
+            output: {
+              moved,
+              notPreferred: left.slice(0, 20),
+              report:
+                left.length === 0
+                  ? `:scales: Leadership rebalanced: ${moved.length} partitions back on their preferred replicas.`
+                  : `:warning: ${left.length} partitions are not led by their preferred replica: ${left.slice(0, 10).join('; ')}`,
+            },
+          };
+        }
+        return {
+          type: 'wait',
+          delayMs: Math.min(cluster.pollInterval, 500),
+          output: { rounds, moved, pending: election.elected.slice(0, 20) },
         };
       },
     },

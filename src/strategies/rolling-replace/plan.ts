@@ -92,16 +92,26 @@ export function planRollingReplace(target: TargetConfig): Plan {
       });
     }
   });
+  // Kafka: a roll leaves leadership on the brokers that stayed up longest.
+  if (cluster.kind === 'kafka')
+    steps.push({
+      name: 'rebalance',
+      kind: 'wait',
+      title: 'Give partitions back to their preferred leaders',
+      executor: 'rr-rebalance',
+    });
   steps.push({ name: 'report', kind: 'check', title: 'Report', executor: 'rr-report' });
   return { strategy: ROLLING_REPLACE, target: target.name, steps };
 }
 
 /**
- * The EC2 steps of one node. Without moveVolume: launch the replacement (a fresh copy that
- * re-replicates), wait for full replication, and only then retire the old instance (redundancy never
- * shrinks before the new copy is current). With moveVolume: launch the replacement and stop it
- * until its data arrives, stop the old instance, detach the volume, attach it to the replacement,
- * start the replacement, wait for full replication (then terminate the old one if asked). The
+ * The EC2 steps of one node. Without moveVolume or stopOldFirst: launch the replacement (a fresh
+ * copy that re-replicates), wait until it holds the data, and only then retire the old instance
+ * (redundancy never shrinks before the new copy is current). With moveVolume: launch the replacement
+ * and stop it until its data arrives, stop the old instance, detach the volume, attach it to the
+ * replacement, start the replacement, wait for full replication (then terminate the old one if
+ * asked). stopOldFirst alone is the same without the volume: the replacement starts empty once the
+ * old instance is stopped (a node id two running servers cannot share, as a Kafka broker id). The
  * moving steps undo like a volume swap while the node is not finished; once recover-<i> succeeded
  * the node is kept as it is.
  */
@@ -116,11 +126,16 @@ function ec2Steps(
   const of = `node ${index + 1} of ${cluster.nodes.length} (${node.id})`;
   const old = node.instanceId ?? '?';
   const n = index + 1;
-  const { moveVolume, terminateOld } = replace.ec2;
+  const { moveVolume, terminateOld, stopOldFirst } = replace.ec2;
+  const keptStopped = moveVolume
+    ? ' (kept stopped until its data volume is attached)'
+    : stopOldFirst
+      ? ' (kept stopped until the old instance is)'
+      : '';
   const launch: StepSpec = {
     name: `launch-${n}`,
     kind: 'action',
-    title: `Launch replacement for ${of}${moveVolume ? ' (kept stopped until its data volume is attached)' : ''}`,
+    title: `Launch replacement for ${of}${keptStopped}`,
     executor: 'rr-launch',
     params,
     compensation: { executor: 'rr-unlaunch', title: `Stop the replacement for ${node.id}` },
@@ -132,18 +147,28 @@ function ec2Steps(
     executor: 'rr-retire',
     params,
   };
-  if (!moveVolume) return [launch, recover, retire];
+  if (!moveVolume && !stopOldFirst) return [launch, recover, retire];
   const volume = node.volumeId ?? '?';
+  const stopOld: StepSpec = {
+    name: `stop-old-${n}`,
+    kind: 'action',
+    title: `Stop old instance ${old} of ${node.id}`,
+    executor: 'rr-stop-old',
+    params,
+    compensation: { executor: 'rr-start-old', title: `Start ${old} again` },
+  };
+  const startNew: StepSpec = {
+    name: `start-${n}`,
+    kind: 'action',
+    title: `Start the replacement for ${node.id}${moveVolume ? ' with its data volume' : ' (it re-replicates)'}`,
+    executor: 'rr-start-new',
+    params,
+    compensation: { executor: 'rr-stop-new', title: `Stop the replacement for ${node.id}` },
+  };
+  if (!moveVolume) return [launch, stopOld, startNew, recover, ...(terminateOld ? [retire] : [])];
   const steps: StepSpec[] = [
     launch,
-    {
-      name: `stop-old-${n}`,
-      kind: 'action',
-      title: `Stop old instance ${old} of ${node.id}`,
-      executor: 'rr-stop-old',
-      params,
-      compensation: { executor: 'rr-start-old', title: `Start ${old} again` },
-    },
+    stopOld,
     {
       name: `detach-${n}`,
       kind: 'action',
@@ -160,14 +185,7 @@ function ec2Steps(
       params,
       compensation: { executor: 'rr-detach-new', title: `Detach ${volume} from the replacement` },
     },
-    {
-      name: `start-${n}`,
-      kind: 'action',
-      title: `Start the replacement for ${node.id} with its data volume`,
-      executor: 'rr-start-new',
-      params,
-      compensation: { executor: 'rr-stop-new', title: `Stop the replacement for ${node.id}` },
-    },
+    startNew,
     recover,
   ];
   if (terminateOld) steps.push(retire);
