@@ -4,6 +4,7 @@
 import { z } from 'zod';
 import { hookSchema } from '../../config/hook-schema';
 import { healthSchema } from '../../config/health-schema';
+import { secretRefSchema } from '../../config/secrets';
 import { durationSchema } from '../../config/units';
 import type { ModifiableKey } from '../../ports/rds';
 
@@ -92,6 +93,11 @@ const rdsSchema = z
     maintenance: maintenanceSchema.optional(),
     snapshotTimeout: durationSchema.default(60 * 60_000),
     modifyTimeout: durationSchema.default(2 * 60 * 60_000),
+    /**
+     * Reboot inside the window when the change leaves the parameter group `pending-reboot` (its
+     * static parameters take effect only then). Without it the report says the change is not in effect.
+     */
+    reboot: z.boolean().default(false),
   })
   .strict()
   .superRefine((rds, ctx) => {
@@ -104,6 +110,42 @@ const rdsSchema = z
             : 'has both modify and maintenance: one change per run',
       });
     }
+  });
+
+/**
+ * What confirms that a change took effect (a health check only says the database is up): a query whose
+ * first value must equal `equals` or match `matches`, or a hook that exits 0.
+ */
+const verifySchema = z
+  .object({
+    sql: z
+      .object({
+        url: secretRefSchema,
+        query: z.string().min(1, 'must be a query such as SHOW server_version'),
+        equals: z.string().optional(),
+        /** A regular expression the value must match. */
+        matches: z
+          .string()
+          .refine((pattern) => {
+            try {
+              new RegExp(pattern);
+              return true;
+            } catch {
+              return false;
+            }
+          }, 'must be a regular expression')
+          .optional(),
+      })
+      .strict()
+      .refine((sql) => (sql.equals === undefined) !== (sql.matches === undefined), {
+        message: 'give one of equals or matches',
+      })
+      .optional(),
+    hook: hookSchema.optional(),
+  })
+  .strict()
+  .refine((verify) => (verify.sql === undefined) !== (verify.hook === undefined), {
+    message: 'give one of sql: { url, query, equals | matches } or hook: { command: [...] }',
   });
 
 export const inPlaceConfigSchema = z
@@ -119,6 +161,8 @@ export const inPlaceConfigSchema = z
         health: healthSchema.optional(),
         healthTimeout: durationSchema.default(10 * 60_000),
         pollInterval: durationSchema.default(15_000),
+        /** Optional: confirms the change took effect once the database is healthy. */
+        verify: verifySchema.optional(),
       })
       .strict()
       .superRefine((inPlace, ctx) => {
@@ -152,3 +196,4 @@ export const inPlaceConfigSchema = z
 export type InPlaceSettings = z.output<typeof inPlaceConfigSchema>;
 export type InPlaceConfig = InPlaceSettings['inPlace'];
 export type InPlaceRds = NonNullable<InPlaceConfig['rds']>;
+export type InPlaceVerify = NonNullable<InPlaceConfig['verify']>;

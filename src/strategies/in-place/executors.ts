@@ -5,13 +5,15 @@ import { formatHookResult } from '../../adapters/hooks/format';
 import { substitutePlaceholders } from '../../adapters/hooks/placeholders';
 import { toHealthTarget } from '../../config/health-schema';
 import { toHookCommand, type HookConfig } from '../../config/hook-schema';
+import { resolveSecret } from '../../config/secrets';
 import { fatal, needsHuman } from '../../engine/failures';
 import type { HealthChecker } from '../../ports/health';
 import type { HookRunner } from '../../ports/hooks';
+import type { ReplicationPort } from '../../ports/replication';
 import type { PreflightCheck, StepContext, StepExecutor, StepResult } from '../types';
-import type { InPlaceConfig } from './config';
+import type { InPlaceConfig, InPlaceVerify } from './config';
 import { settingsOf } from './plan';
-import { rdsReportLines } from './rds-executors';
+import { rdsChangeInEffect, rdsReportLines } from './rds-executors';
 import { elapsedMs, outputOf } from './steps';
 
 export interface InPlaceCommonDeps {
@@ -19,6 +21,13 @@ export interface InPlaceCommonDeps {
   hooks: HookRunner;
   env: NodeJS.ProcessEnv;
   nowMs: () => number;
+  /** Runs the `verify.sql` query (queryValue); without it a target with one fails its verify step. */
+  replication?: Pick<ReplicationPort, 'queryValue'>;
+}
+
+/** What a verify query expects, in words. */
+function expectation(sql: NonNullable<InPlaceVerify['sql']>): string {
+  return sql.equals !== undefined ? `\`${sql.equals}\`` : `a value matching /${sql.matches ?? ''}/`;
 }
 
 const HEALTH_TIMEOUT_MS = 3_000;
@@ -139,6 +148,55 @@ export function inPlaceExecutors(deps: InPlaceCommonDeps): Record<string, StepEx
       },
     },
 
+    'ip-confirm': {
+      async execute(ctx): Promise<StepResult> {
+        const verify = settingsOf(ctx.target).verify;
+        if (!verify) return { type: 'done', output: { skipped: true } };
+        const notInEffect = (seen: string): never => {
+          // Not overridable: approving checks again. Abort ends the run (there is no undo to run).
+          throw needsHuman(
+            `the change did not take effect: ${seen}. There is no automatic undo. Retry to check again, or abort.`,
+          );
+        };
+        if (verify.hook) {
+          const ran = await runHook(ctx, verify.hook);
+          if (!ran.ok) return notInEffect(`the verify hook did not succeed\n${ran.summary}`);
+          return {
+            type: 'done',
+            output: { verified: true, report: `:white_check_mark: Verified: ${ran.summary}` },
+          };
+        }
+        const sql = verify.sql;
+        const queryValue = deps.replication?.queryValue?.bind(deps.replication);
+        if (!sql || !queryValue) throw fatal('this worker cannot run the verify query (no PostgreSQL port)');
+        let value: string | null;
+        try {
+          value = await queryValue(resolveSecret(sql.url, env), sql.query);
+        } catch (error) {
+          throw needsHuman(
+            `the verify query \`${sql.query}\` failed (${(error as Error).message}). Retry to run it again, or abort.`,
+          );
+        }
+        const ok =
+          sql.equals !== undefined
+            ? value === sql.equals
+            : value !== null && new RegExp(sql.matches ?? '').test(value);
+        if (!ok) {
+          return notInEffect(
+            `\`${sql.query}\` returned ${value === null ? 'NULL' : `\`${value}\``}, expected ${expectation(sql)}`,
+          );
+        }
+        return {
+          type: 'done',
+          output: {
+            verified: true,
+            value,
+            report: `:white_check_mark: Verified: \`${sql.query}\` returned \`${value}\`.`,
+          },
+        };
+      },
+    },
+
     'ip-report': {
       execute(ctx) {
         const inPlace = settingsOf(ctx.target);
@@ -149,14 +207,28 @@ export function inPlaceExecutors(deps: InPlaceCommonDeps): Record<string, StepEx
           typeof requested === 'number' && typeof healthy === 'number'
             ? Math.max(0, healthy - requested)
             : null;
+        const inEffect = !inPlace.rds || rdsChangeInEffect(ctx);
+        const verified = outputOf(ctx, 'confirm-change');
         const report = [
-          ':white_check_mark: *Changed in place.*',
+          inEffect
+            ? ':white_check_mark: *Changed in place.*'
+            : ':warning: *Changed in place, not in effect yet.*',
           ...(inPlace.rds
             ? rdsReportLines(ctx, inPlace)
             : [`• The change command ran; ${ctx.target.name} is healthy.`]),
+          ...(verified?.['verified'] === true
+            ? [
+                typeof verified['value'] === 'string'
+                  ? `• Verified: the change took effect (\`${verified['value']}\`).`
+                  : '• Verified: the verify hook confirmed the change.',
+              ]
+            : []),
           `• Write-unavailable window (change request → healthy): ${windowMs === null ? 'unknown' : `${(windowMs / 1000).toFixed(1)} s`} (at most: the database may have served for part of it)`,
         ].join('\n');
-        return Promise.resolve({ type: 'done', output: { writeUnavailableMs: windowMs, report } });
+        return Promise.resolve({
+          type: 'done',
+          output: { writeUnavailableMs: windowMs, inEffect, report },
+        });
       },
     },
   };

@@ -4,6 +4,7 @@ import type { TargetConfig } from '../../config/types';
 import type { HealthChecker } from '../../ports/health';
 import type { HookRunner } from '../../ports/hooks';
 import type { RdsPort } from '../../ports/rds';
+import type { ReplicationPort } from '../../ports/replication';
 import type { Strategy } from '../types';
 import { inPlaceConfigSchema } from './config';
 import { inPlaceCommandPreflight, inPlaceExecutors } from './executors';
@@ -15,6 +16,8 @@ export interface InPlaceStrategyDeps {
   health: HealthChecker;
   hooks: HookRunner;
   env: NodeJS.ProcessEnv;
+  /** Runs a `verify.sql` query (the builtin strategies pass the PostgreSQL port). */
+  replication?: Pick<ReplicationPort, 'queryValue'>;
   /** Wall time in ms for the measured write-unavailable window. */
   nowMs?: () => number;
 }
@@ -28,7 +31,13 @@ export function createInPlace(deps: InPlaceStrategyDeps): Strategy {
     configSchema: inPlaceConfigSchema,
     plan: planInPlace,
     executors: {
-      ...inPlaceExecutors({ health: deps.health, hooks: deps.hooks, env: deps.env, nowMs }),
+      ...inPlaceExecutors({
+        health: deps.health,
+        hooks: deps.hooks,
+        env: deps.env,
+        nowMs,
+        ...(deps.replication ? { replication: deps.replication } : {}),
+      }),
       ...inPlaceRdsExecutors({ rds: deps.rds, nowMs }),
     },
     preflight: (target: TargetConfig) => {

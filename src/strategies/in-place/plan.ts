@@ -1,7 +1,7 @@
 // Pure planning of an in-place change: preflight, snapshot, gate, the change, wait, verify, report.
 import type { TargetConfig } from '../../config/types';
 import type { Plan, StepSpec } from '../../engine/types';
-import type { InPlaceRds, InPlaceSettings } from './config';
+import type { InPlaceRds, InPlaceSettings, InPlaceVerify } from './config';
 
 export const IN_PLACE = 'in-place';
 
@@ -70,7 +70,27 @@ function rdsSteps(target: TargetConfig, rds: InPlaceRds): StepSpec[] {
       title: `Wait until ${rds.instance} is available with the change applied`,
       executor: 'ip-rds-wait',
     },
+    ...(rds.reboot
+      ? [
+          {
+            name: 'reboot',
+            kind: 'action' as const,
+            title: `Reboot ${rds.instance} if its parameter group is pending-reboot (RebootDBInstance), and wait`,
+            executor: 'ip-rds-reboot',
+          },
+        ]
+      : []),
   ];
+}
+
+/** What the optional verify step checks, in a few words. */
+function verifyTitle(verify: InPlaceVerify): string {
+  if (verify.sql) {
+    const expected =
+      verify.sql.equals !== undefined ? `= ${verify.sql.equals}` : `matches /${verify.sql.matches}/`;
+    return `Confirm the change took effect: \`${verify.sql.query}\` ${expected}`;
+  }
+  return 'Confirm the change took effect (verify hook)';
 }
 
 function commandSteps(target: TargetConfig, hasSnapshot: boolean): StepSpec[] {
@@ -124,6 +144,16 @@ export function planInPlace(target: TargetConfig): Plan {
         : `Verify ${target.name} (no health check configured)`,
       executor: 'ip-health',
     },
+    ...(inPlace.verify
+      ? [
+          {
+            name: 'confirm-change',
+            kind: 'check' as const,
+            title: verifyTitle(inPlace.verify),
+            executor: 'ip-confirm',
+          },
+        ]
+      : []),
     { name: 'report', kind: 'check', title: 'Report', executor: 'ip-report' },
   );
   return {

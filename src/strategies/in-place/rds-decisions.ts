@@ -1,6 +1,7 @@
 // Describe-then-act decisions of an in-place RDS change. Pure functions of what the RdsPort reports:
 // is the change valid now, has it been asked for already, is it applied.
 import type {
+  RdsEvent,
   InstanceModification,
   InstanceSettingsDescription,
   ModifiableKey,
@@ -263,3 +264,61 @@ export const FAILED_STATUSES: ReadonlySet<string> = new Set([
   'deleting',
   'deleted',
 ]);
+
+/**
+ * An engine upgrade that is not going to happen: RDS serves again on the old version with nothing
+ * pending (its pre-upgrade check failed). Waiting on would only run into modifyTimeout.
+ */
+export function upgradeNotHappening(
+  instance: InstanceSettingsDescription,
+  modify: InstanceModification,
+): boolean {
+  const version = modify.EngineVersion;
+  return (
+    version !== undefined &&
+    SERVING.has(instance.status) &&
+    instance.current.EngineVersion !== version &&
+    instance.pending.EngineVersion === undefined
+  );
+}
+
+/** The newest RDS event that says an upgrade failed (its pre-upgrade check, say), if any. */
+export function upgradeFailure(events: readonly RdsEvent[]): RdsEvent | undefined {
+  return [...events]
+    .reverse()
+    .find(
+      (event) =>
+        /upgrad|pre-?check/i.test(event.message) &&
+        /fail|cannot|could not|unable|incompatib/i.test(event.message),
+    );
+}
+
+/** What the reboot step does after describing the instance. */
+export type RebootDecision =
+  | { action: 'send' }
+  /** Nothing waits for a reboot (the parameter group is in sync): no reboot. */
+  | { action: 'skip' }
+  /** Rebooting, or the request may not show yet: look again. */
+  | { action: 'wait'; status: string }
+  /** Rebooted: available, the parameter group in sync. */
+  | { action: 'done' }
+  /** Busy with something else before any reboot was asked for. */
+  | { action: 'later'; status: string }
+  | { action: 'refuse' };
+
+/** `requested`: a reboot was (perhaps) asked for already; it is never asked for twice. */
+export function decideReboot(
+  instance: InstanceSettingsDescription | null,
+  requested: boolean,
+): RebootDecision {
+  if (instance === null) return { action: 'refuse' };
+  const pending = instance.parameterApplyStatus === 'pending-reboot';
+  if (requested) {
+    return instance.status === 'available' && !pending
+      ? { action: 'done' }
+      : { action: 'wait', status: instance.status };
+  }
+  if (!pending) return { action: 'skip' };
+  if (instance.status !== 'available') return { action: 'later', status: instance.status };
+  return { action: 'send' };
+}

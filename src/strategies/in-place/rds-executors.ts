@@ -4,23 +4,29 @@
 // change names the snapshot so people can restore from it.
 import { fatal, needsHuman, retryable } from '../../engine/failures';
 import type { JsonObject } from '../../engine/types';
-import { AwsRefusal, type RdsPort } from '../../ports/rds';
+import { AwsRefusal, type InstanceSettingsDescription, type RdsPort } from '../../ports/rds';
 import type { PreflightCheck, StepContext, StepExecutor, StepResult } from '../types';
 import type { InPlaceConfig, InPlaceRds } from './config';
 import { describeChange, settingsOf, snapshotIdOf } from './plan';
 import {
   decideMaintenance,
   decideModify,
+  decideReboot,
   FAILED_STATUSES,
   maintenanceApplied,
   maintenancePreflight,
   modifyApplied,
   modifyPreflight,
   modifyProgress,
+  upgradeFailure,
+  upgradeNotHappening,
   type ChangeDecision,
   type Verdict,
 } from './rds-decisions';
 import { elapsedMs, outputOf } from './steps';
+
+/** How far the bot's clock may be ahead of AWS's when it asks for events since its request. */
+const CLOCK_SKEW_MS = 5 * 60_000;
 
 export interface InPlaceRdsDeps {
   rds: RdsPort;
@@ -200,6 +206,27 @@ export function inPlaceRdsExecutors(deps: InPlaceRdsDeps): Record<string, StepEx
     return send((result) => ({ type: 'done', output: { result, requestedAtMs, snapshotId } }), decision);
   };
 
+  /**
+   * RDS serves again on the old version with nothing pending: if its events say the upgrade failed
+   * (a pre-upgrade check), the run fails now with RDS's words instead of waiting for modifyTimeout.
+   */
+  const failIfUpgradeFailed = async (
+    ctx: StepContext,
+    described: InstanceSettingsDescription,
+  ): Promise<void> => {
+    const { region, instance, modify } = rdsOf(ctx);
+    const requested = Number(outputOf(ctx, 'modify')?.['requestedAtMs']);
+    // RDS dates its events by AWS's clock: a margin for the bot's clock being ahead of it.
+    const since = new Date((Number.isFinite(requested) ? requested : nowMs()) - CLOCK_SKEW_MS);
+    const events = await rds.instanceEvents(region, instance, since).catch(asFailure);
+    const failure = upgradeFailure(events);
+    if (failure === undefined) return;
+    throw fatal(
+      `${instance} was not upgraded to ${modify?.EngineVersion ?? '?'}: RDS says "${failure.message}" (${failure.date}). ` +
+        `It is ${described.status} on ${described.current.EngineVersion ?? 'its old version'}. ${keptSnapshot(snapshotOf(ctx))}`,
+    );
+  };
+
   return {
     'ip-rds-preflight': {
       async execute(ctx) {
@@ -285,6 +312,74 @@ export function inPlaceRdsExecutors(deps: InPlaceRdsDeps): Record<string, StepEx
       },
     },
 
+    'ip-rds-reboot': {
+      async execute(ctx): Promise<StepResult> {
+        const { region, instance, modifyTimeout } = rdsOf(ctx);
+        // Recorded before the request (so a resumed attempt without the record never sent one); a
+        // later attempt never asks for a second reboot.
+        const requested =
+          ctx.step.output?.['rebootRequested'] === true || ctx.step.error?.detail?.['maybeSent'] === true;
+        const described = await rds.describeInstanceSettings(region, instance).catch(asFailure);
+        const decision = decideReboot(described, requested);
+        switch (decision.action) {
+          case 'refuse':
+            throw needsHuman(`${instance} is gone. ${keptSnapshot(snapshotOf(ctx))}`);
+          case 'skip':
+            return {
+              type: 'done',
+              output: { result: 'not_needed', parameterApplyStatus: described?.parameterApplyStatus ?? null },
+            };
+          case 'done':
+            return {
+              type: 'done',
+              output: {
+                result: 'rebooted',
+                rebootRequested: true,
+                report: `:arrows_counterclockwise: ${instance} rebooted; its parameter group is ${described?.parameterApplyStatus ?? 'in sync'}.`,
+              },
+            };
+          case 'wait':
+          case 'later': {
+            if (!ctx.humanOverride && elapsedMs(ctx) > modifyTimeout) {
+              throw needsHuman(
+                `${instance} is ${decision.status} ${requested ? 'after the reboot was asked for' : 'and was not rebooted'}. Retry to keep waiting, or check the RDS console. ${keptSnapshot(snapshotOf(ctx))}`,
+              );
+            }
+            return waiting(ctx, {
+              rebootRequested: requested,
+              waitingFor: `${instance} is ${decision.status}`,
+            });
+          }
+          case 'send':
+            break;
+        }
+        await ctx.saveProgress({ rebootRequested: true });
+        try {
+          await rds.rebootInstance(region, instance);
+        } catch (error) {
+          if (definitelyRefused(error)) {
+            // Nothing was asked: the record goes back, so that the next look may ask.
+            await ctx.saveProgress({ rebootRequested: false });
+            if (error.code === 'throttled' || error.code === 'invalid_state') asFailure(error);
+            throw fatal(
+              `RebootDBInstance of ${instance} was refused: ${error.message}. ${keptSnapshot(snapshotOf(ctx))}`,
+              {
+                cause: error,
+              },
+            );
+          }
+          throw retryable(
+            `RebootDBInstance of ${instance} may have been carried out: ${(error as Error).message}`,
+            {
+              detail: { maybeSent: true },
+              cause: error,
+            },
+          );
+        }
+        return waiting(ctx, { rebootRequested: true, rebootRequestedAtMs: nowMs() });
+      },
+    },
+
     'ip-rds-wait': {
       async execute(ctx): Promise<StepResult> {
         const settings = rdsOf(ctx);
@@ -307,11 +402,14 @@ export function inPlaceRdsExecutors(deps: InPlaceRdsDeps): Record<string, StepEx
           applied = modifyApplied(described, modify);
           const progress = modifyProgress(described, modify);
           notYetApplied = { status: described.status, missing: progress.missing, pending: progress.pending };
+          if (!applied && upgradeNotHappening(described, modify)) await failIfUpgradeFailed(ctx, described);
         }
         if (applied) {
           const rebootNote =
             described.parameterApplyStatus === 'pending-reboot'
-              ? ' The parameter group is pending-reboot: its static parameters apply at the next reboot (not done by the bot).'
+              ? settings.reboot
+                ? ' The parameter group is pending-reboot: the bot reboots it next.'
+                : ' :warning: The parameter group is pending-reboot: its static parameters apply only at the next reboot (not done by the bot).'
               : '';
           return {
             type: 'done',
@@ -334,13 +432,33 @@ export function inPlaceRdsExecutors(deps: InPlaceRdsDeps): Record<string, StepEx
   };
 }
 
-/** What the report says about an RDS change: the snapshot, and what RDS shows now. */
+/** Whether the change is in effect: a parameter group left pending-reboot is not. */
+export function rdsChangeInEffect(ctx: StepContext): boolean {
+  const rebooted = outputOf(ctx, 'reboot')?.['result'];
+  return (
+    rebooted === 'rebooted' || outputOf(ctx, 'wait-applied')?.['parameterApplyStatus'] !== 'pending-reboot'
+  );
+}
+
+/** What the report says about an RDS change: the snapshot, what RDS shows now, and a reboot. */
 export function rdsReportLines(ctx: StepContext, inPlace: InPlaceConfig): string[] {
   const rds = inPlace.rds;
   if (!rds) return [];
   const status = outputOf(ctx, 'wait-applied')?.['status'];
-  return [
+  const rebooted = outputOf(ctx, 'reboot')?.['result'] === 'rebooted';
+  const lines = [
     `• ${rds.instance}: ${describeChange(rds)} applied${typeof status === 'string' ? `; RDS shows ${status}` : ''}.`,
-    `• DB snapshot taken before the change: ${snapshotOf(ctx)} (kept; delete it when no longer needed).`,
   ];
+  if (rebooted)
+    lines.push(`• ${rds.instance} was rebooted inside the window: its parameter group is in effect.`);
+  if (!rdsChangeInEffect(ctx)) {
+    lines.push(
+      `• :warning: *Not in effect yet:* ${rds.instance}'s parameter group is pending-reboot; its static parameters apply ` +
+        'at the next reboot (set `reboot: true` to have the bot reboot inside the window).',
+    );
+  }
+  lines.push(
+    `• DB snapshot taken before the change: ${snapshotOf(ctx)} (kept; delete it when no longer needed).`,
+  );
+  return lines;
 }

@@ -15,6 +15,7 @@ import {
   inPlace,
   RDS_STEP,
   RDS_TARGETS_YAML,
+  REBOOT_STEP,
   RdsWorld,
   startRun,
   untilFinished,
@@ -228,6 +229,65 @@ describe('in-place RDS ModifyDBInstance', () => {
     expect(done.steps[RDS_STEP.preflight]?.error?.message).toContain(`preflight refused: ${message}`);
     for (const command of MUTATING) expect(aws.count(command)).toBe(0);
     expect(aws.rds.snapshotIds()).toEqual([]);
+  });
+});
+
+describe('in-place RDS: a change is done only when it is in effect', () => {
+  test('a new parameter group left pending-reboot: the reboot step reboots once inside the window', async () => {
+    aws.reset();
+    aws.rds.addInstance('billing-db');
+    const run = await startRun(runtime, 'params');
+    await atGate(run);
+    await approveGate(runtime, run, REBOOT_STEP.gate);
+    const done = await untilFinished(runtime, run.id);
+
+    expect(done.state).toBe('succeeded');
+    expect(done.steps[REBOOT_STEP.wait]?.output).toMatchObject({ parameterApplyStatus: 'pending-reboot' });
+    expect(done.steps[REBOOT_STEP.reboot]?.output).toMatchObject({ result: 'rebooted' });
+    expect(aws.count('RebootDBInstance')).toBe(1);
+    // The reboot after the change was applied, and the health check after the reboot.
+    expect(aws.rds.events.slice(-2)).toEqual(['billing-db applied', 'RebootDBInstance billing-db']);
+    const report = done.steps[REBOOT_STEP.report]?.output;
+    expect(report).toMatchObject({ inEffect: true });
+    expect(report?.['report']).toContain('billing-db was rebooted inside the window');
+  });
+
+  test('without reboot: the run ends, and the report says the change is not in effect', async () => {
+    aws.reset();
+    aws.rds.addInstance('billing-db');
+    const run = await startRun(runtime, 'params-no-reboot');
+    await atGate(run);
+    await approveGate(runtime, run, RDS_STEP.gate);
+    const done = await untilFinished(runtime, run.id);
+
+    expect(done.state).toBe('succeeded');
+    expect(aws.count('RebootDBInstance')).toBe(0);
+    const report = done.steps[RDS_STEP.report]?.output;
+    expect(report).toMatchObject({ inEffect: false });
+    expect(report?.['report']).toMatch(/^:warning: \*Changed in place, not in effect yet\.\*/);
+    expect(report?.['report']).toContain("billing-db's parameter group is pending-reboot");
+  });
+
+  test('a major upgrade whose pre-upgrade check fails: the run fails at once with RDS’s event', async () => {
+    aws.reset();
+    aws.rds.addInstance('billing-db').addEngineVersion('postgres', '15.5', ['16.4']);
+    const event =
+      'Database instance is in a state that cannot be upgraded: PreUpgrade checks failed: The instance could not be ' +
+      'upgraded because the reg* data types are used in user tables.';
+    aws.rds.failNextUpgradePrecheck('billing-db', event);
+    const run = await startRun(runtime, 'upgrade');
+    await atGate(run);
+    await approveGate(runtime, run, RDS_STEP.gate);
+    const done = await untilFinished(runtime, run.id);
+
+    expect(done.state).toBe('failed');
+    const failure = done.steps[RDS_STEP.wait]?.error?.message ?? '';
+    expect(failure).toContain(`billing-db was not upgraded to 16.4: RDS says "${event}"`);
+    expect(failure).toContain('It is available on 15.5.');
+    expect(failure).toContain(snapshotIdOf('billing-db', run.id));
+    // Failed at the first look after RDS gave up, not after modifyTimeout (2 h of describes).
+    expect(aws.count('DescribeEvents')).toBe(1);
+    expect(aws.rds.instance('billing-db')?.settings.EngineVersion).toBe('15.5');
   });
 });
 

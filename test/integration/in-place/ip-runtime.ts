@@ -11,6 +11,7 @@
 import { AwsRdsAdapter } from '../../../src/adapters/aws/rds-adapter';
 import { ProbeHealthChecker } from '../../../src/adapters/health/probe-health-checker';
 import { ProcessHookRunner } from '../../../src/adapters/hooks/process-hook-runner';
+import { PgReplication } from '../../../src/adapters/postgres/pg-replication';
 import type { Run } from '../../../src/engine/types';
 import type { Runtime } from '../../../src/main/runtime';
 import type { RdsPort } from '../../../src/ports/rds';
@@ -39,6 +40,8 @@ export const RDS_STEP = {
   verify: 5,
   report: 6,
 } as const;
+/** Step indexes of an RDS plan with `reboot: true`. */
+export const REBOOT_STEP = { ...RDS_STEP, reboot: 5, verify: 6, report: 7 } as const;
 /** Step indexes of a self-managed plan with a snapshot hook. */
 export const CMD_STEP = { preflight: 0, snapshot: 1, gate: 2, command: 3, verify: 4, report: 5 } as const;
 
@@ -48,6 +51,7 @@ export interface InPlaceScript {
   modifyStale?: number;
   modifying?: number;
   upgrading?: number;
+  rebooting?: number;
 }
 
 /**
@@ -62,14 +66,18 @@ export class RdsWorld {
     return this.emulator.get().rds;
   }
 
-  /** A fresh RDS whose changes take the script's number of describes (default 2; stale 1). */
+  /**
+   * A fresh RDS whose changes take the script's number of describes (default 2; stale 1). Its clock
+   * starts at the real time: RDS's events are asked for since the bot's (real) request time.
+   */
   reset(script: InPlaceScript = {}): RdsEmulator {
-    const clock = new ManualClock();
+    const clock = new ManualClock(new Date());
     const durations: Partial<RdsDurations> = {
       snapshotMs: (script.snapshotDescribes ?? 2) * STEP,
       modifyStaleMs: (script.modifyStale ?? 1) * STEP,
       modifyingMs: (script.modifying ?? 2) * STEP,
       upgradingMs: (script.upgrading ?? 2) * STEP,
+      rebootMs: (script.rebooting ?? 2) * STEP,
     };
     const { rds } = this.emulator.get().reset({ clock, rds: durations });
     advancePerCall(rds, 'DescribeDBInstances', clock, STEP);
@@ -103,8 +111,15 @@ export class RdsWorld {
   }
 }
 
-export function inPlace(rds: RdsPort): Strategy {
-  return createInPlace({ rds, health: new ProbeHealthChecker(), hooks: new ProcessHookRunner(), env: {} });
+/** The strategy on production adapters; `env` resolves its targets' secrets at use. */
+export function inPlace(rds: RdsPort, env: NodeJS.ProcessEnv = {}): Strategy {
+  return createInPlace({
+    rds,
+    health: new ProbeHealthChecker(),
+    hooks: new ProcessHookRunner(),
+    replication: new PgReplication(),
+    env,
+  });
 }
 
 /** RDS targets; health is a TCP check of the local PostgreSQL (it stands in for the instance). */
@@ -126,6 +141,21 @@ targets:
     strategy: in-place
     inPlace:
       rds: { region: ${REGION}, instance: billing-db, modify: { MultiAZ: true }, snapshotTimeout: 200ms }
+      pollInterval: 20ms
+  - name: params
+    strategy: in-place
+    inPlace:
+      rds: { region: ${REGION}, instance: billing-db, modify: { DBParameterGroupName: billing-pg15-tuned }, reboot: true }
+      pollInterval: 20ms
+  - name: params-no-reboot
+    strategy: in-place
+    inPlace:
+      rds: { region: ${REGION}, instance: billing-db, modify: { DBParameterGroupName: billing-pg15-tuned } }
+      pollInterval: 20ms
+  - name: upgrade
+    strategy: in-place
+    inPlace:
+      rds: { region: ${REGION}, instance: billing-db, modify: { EngineVersion: '16.4', AllowMajorVersionUpgrade: true } }
       pollInterval: 20ms
   - name: audit
     strategy: in-place

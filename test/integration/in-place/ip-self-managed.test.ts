@@ -1,12 +1,14 @@
 // Self-managed in-place runs through the real runtime: the snapshot and change commands are real
 // child processes (ProcessHookRunner) writing to a temp log, and the health check is the real
 // ProbeHealthChecker against a local TCP server standing in for the database (it listens unless the
-// flag file says "down"; the change command takes it down, the test brings it back).
+// flag file says "down"; the change command takes it down, the test brings it back). The optional
+// verify step reads what the change did, over SQL (a table in the tests' PostgreSQL stands for the
+// setting the change sets) or with a hook.
 import { writeFileSync } from 'node:fs';
 
 import type { Run } from '../../../src/engine/types';
 import type { Runtime } from '../../../src/main/runtime';
-import { freshSchemaName } from '../../support/pg';
+import { freshSchemaName, sqlAt, testDatabaseUrl } from '../../support/pg';
 import { freshQueueName } from '../../support/redis';
 import { FakeDatabase, HookFiles, startVsRuntime, stopVsRuntime } from '../volume-swap/vs-runtime';
 import {
@@ -25,6 +27,7 @@ const aws = new RdsWorld();
 const hooks = new HookFiles();
 let db: FakeDatabase;
 let runtime: Runtime;
+const env: NodeJS.ProcessEnv = { VERIFY_DB_URL: testDatabaseUrl };
 
 function targetsYaml(port: number): string {
   const sh = (script: string): string => JSON.stringify(['/bin/sh', '-c', script]);
@@ -37,6 +40,24 @@ targets:
     inPlace:
       snapshot: { command: ${sh(`echo 'snapshot {target}' >> ${hooks.log}`)} }
       command: { command: ${sh(`echo 'command {target}' >> ${hooks.log} && echo down > ${hooks.flag}`)}, timeout: 10s }
+      ${common}
+  - name: tuned-db
+    strategy: in-place
+    inPlace:
+      command: { command: ${sh(`psql "$DB_URL" -qc "UPDATE ${schema}.ip_setting SET value = 'tuned'"`)}, env: { DB_URL: env:VERIFY_DB_URL }, timeout: 10s }
+      verify: { sql: { url: env:VERIFY_DB_URL, query: "SELECT value FROM ${schema}.ip_setting", equals: tuned } }
+      ${common}
+  - name: untuned-db
+    strategy: in-place
+    inPlace:
+      command: { command: ${sh('echo "the change did nothing"')}, timeout: 10s }
+      verify: { sql: { url: env:VERIFY_DB_URL, query: "SELECT value FROM ${schema}.ip_setting", matches: "^tuned$" } }
+      ${common}
+  - name: hook-verified-db
+    strategy: in-place
+    inPlace:
+      command: { command: ${sh(`echo 'command {target}' >> ${hooks.log}`)}, timeout: 10s }
+      verify: { hook: { command: ${sh(`grep -q 'command hook-verified-db' ${hooks.log}`)} } }
       ${common}
   - name: broken-db
     strategy: in-place
@@ -52,9 +73,15 @@ beforeAll(async () => {
   runtime = await startVsRuntime({
     schema,
     queueName: freshQueueName('ip-cmd'),
-    strategy: inPlace(aws.adapter()),
+    strategy: inPlace(aws.adapter(), env),
     yaml: targetsYaml(db.port),
+    env,
   });
+  // The setting a change sets, where the verify query reads it (the store's schema exists by now).
+  await sqlAt(
+    testDatabaseUrl,
+    `CREATE TABLE ${schema}.ip_setting (value text); INSERT INTO ${schema}.ip_setting VALUES ('default')`,
+  );
 });
 
 afterEach(() => abortActiveRuns(runtime));
@@ -123,4 +150,69 @@ test('a failing change command fails the run clearly, with its exit code and out
   expect(command?.error?.message).toContain('exited 3');
   expect(command?.error?.message).toContain('ALTER TABLE failed: lock timeout');
   expect(done.outcome).toContain('no automatic undo');
+});
+
+describe('verify: the change took effect, not only a healthy database', () => {
+  const VERIFY = { ...CMD_STEP, command: 2, verify: 3, confirm: 4, report: 5 };
+
+  test('the query reads what the change set: verified, and the report says so', async () => {
+    writeFileSync(hooks.flag, 'up\n');
+    const run = await startRun(runtime, 'tuned-db');
+    await settled(run, 'at the gate', ['awaiting_approval']);
+    await approveGate(runtime, run, 1);
+    const done = await untilFinished(runtime, run.id);
+
+    expect(done.state).toBe('succeeded');
+    expect(done.steps.map((step) => step.spec.name)).toEqual([
+      'preflight',
+      'approve-change',
+      'command',
+      'verify',
+      'confirm-change',
+      'report',
+    ]);
+    expect(done.steps[VERIFY.confirm]?.output).toMatchObject({ verified: true, value: 'tuned' });
+    expect(done.steps[VERIFY.report]?.output?.['report']).toContain(
+      'Verified: the change took effect (`tuned`).',
+    );
+  });
+
+  test('the query reads the old value: a person decides; checking again does not skip it', async () => {
+    await sqlAt(testDatabaseUrl, `UPDATE ${schema}.ip_setting SET value = 'default'`);
+    writeFileSync(hooks.flag, 'up\n');
+    const run = await startRun(runtime, 'untuned-db');
+    await settled(run, 'at the gate', ['awaiting_approval']);
+    await approveGate(runtime, run, 1);
+    const message = `the change did not take effect: \`SELECT value FROM ${schema}.ip_setting\` returned \`default\`, expected a value matching /^tuned$/. There is no automatic undo. Retry to check again, or abort.`;
+    const stopped = await untilRun(
+      runtime,
+      run.id,
+      'the verify step asks',
+      (current) => current.state === 'awaiting_approval' && current.currentStep === VERIFY.confirm,
+    );
+    expect(stopped.steps[VERIFY.confirm]?.gate).toMatchObject({ reason: 'needs_human', message });
+
+    // Approving checks again: the value is still the old one.
+    await approveGate(runtime, run, VERIFY.confirm, 1);
+    const again = await untilRun(
+      runtime,
+      run.id,
+      'asked again',
+      (current) => current.state === 'awaiting_approval' && current.steps[VERIFY.confirm]?.gate?.round === 2,
+    );
+    expect(again.steps[VERIFY.confirm]?.gate?.message).toBe(message);
+  });
+
+  test('a verify hook that exits 0 confirms the change', async () => {
+    writeFileSync(hooks.flag, 'up\n');
+    const run = await startRun(runtime, 'hook-verified-db');
+    await settled(run, 'at the gate', ['awaiting_approval']);
+    await approveGate(runtime, run, 1);
+    const done = await untilFinished(runtime, run.id);
+    expect(done.state).toBe('succeeded');
+    expect(done.steps[VERIFY.confirm]?.output).toMatchObject({ verified: true });
+    expect(done.steps[VERIFY.report]?.output?.['report']).toContain(
+      'Verified: the verify hook confirmed the change.',
+    );
+  });
 });

@@ -66,6 +66,64 @@ test('a self-managed change plans preflight, [snapshot hook], gate, command, ver
   ]);
 });
 
+test('reboot: true adds the reboot step after the wait; verify adds its check after the health check', () => {
+  const rebooting = planInPlace(target(rds('modify: { DBParameterGroupName: billing-pg15 }, reboot: true')));
+  expect(rebooting.steps.map((step) => step.name)).toEqual([
+    'preflight',
+    'snapshot',
+    'approve-change',
+    'modify',
+    'wait-applied',
+    'reboot',
+    'verify',
+    'report',
+  ]);
+  expect(rebooting.steps[5]).toMatchObject({ kind: 'action', executor: 'ip-rds-reboot' });
+  const verified = planInPlace(
+    target(
+      `{ command: { command: ['./upgrade.sh'] }, health: env:BILLING_URL, verify: { sql: { url: env:BILLING_URL, query: 'SHOW server_version', matches: '^16\\.' } } }`,
+    ),
+  );
+  expect(verified.steps.map((step) => step.name)).toEqual([
+    'preflight',
+    'approve-change',
+    'command',
+    'verify',
+    'confirm-change',
+    'report',
+  ]);
+  expect(verified.steps[4]).toMatchObject({
+    kind: 'check',
+    executor: 'ip-confirm',
+    title: 'Confirm the change took effect: `SHOW server_version` matches /^16\\./',
+  });
+});
+
+test.each([
+  {
+    what: 'a verify with both sql and hook',
+    inPlace: `{ command: { command: ['./x.sh'] }, health: env:BILLING_URL, verify: { sql: { url: env:BILLING_URL, query: 'SELECT 1', equals: '1' }, hook: { command: ['./check.sh'] } } }`,
+    error: /targets\[0\]\.inPlace\.verify: give one of sql/,
+  },
+  {
+    what: 'a verify query with neither equals nor matches',
+    inPlace: `{ command: { command: ['./x.sh'] }, health: env:BILLING_URL, verify: { sql: { url: env:BILLING_URL, query: 'SELECT 1' } } }`,
+    error: /targets\[0\]\.inPlace\.verify\.sql: give one of equals or matches/,
+  },
+  {
+    what: 'a verify URL given inline',
+    inPlace: `{ command: { command: ['./x.sh'] }, health: env:BILLING_URL, verify: { sql: { url: 'postgres://u:p@db/x', query: 'SELECT 1', equals: '1' } } }`,
+    error: /targets\[0\]\.inPlace\.verify\.sql\.url/,
+  },
+  {
+    what: 'a verify pattern that is no regular expression',
+    inPlace: `{ command: { command: ['./x.sh'] }, health: env:BILLING_URL, verify: { sql: { url: env:BILLING_URL, query: 'SELECT 1', matches: '(' } } }`,
+    error: /targets\[0\]\.inPlace\.verify\.sql\.matches: must be a regular expression/,
+  },
+])('refused at load: $what', ({ inPlace, error }) => {
+  expect(() => target(inPlace)).toThrow(error);
+});
+
 test.each([
   {
     what: 'an unknown modify key',

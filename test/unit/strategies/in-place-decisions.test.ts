@@ -3,8 +3,11 @@ import type { InstanceSettingsDescription, PendingMaintenanceAction } from '../.
 import {
   decideMaintenance,
   decideModify,
+  decideReboot,
   modifyApplied,
   modifyPreflight,
+  upgradeFailure,
+  upgradeNotHappening,
 } from '../../../src/strategies/in-place/rds-decisions';
 
 function instance(overrides: Partial<InstanceSettingsDescription> = {}): InstanceSettingsDescription {
@@ -146,5 +149,65 @@ describe('decideMaintenance', () => {
       action: 'skip',
       reason: 'already_applied',
     });
+  });
+});
+
+describe('decideReboot: a pending-reboot parameter group is rebooted once', () => {
+  const pendingReboot = instance({ parameterApplyStatus: 'pending-reboot' });
+  test.each([
+    { what: 'nothing waits for a reboot', seen: instance(), requested: false, action: 'skip' },
+    { what: 'pending-reboot and available', seen: pendingReboot, requested: false, action: 'send' },
+    {
+      what: 'pending-reboot while backing up',
+      seen: { ...pendingReboot, status: 'backing-up' },
+      requested: false,
+      action: 'later',
+    },
+    { what: 'asked for, not visible yet', seen: pendingReboot, requested: true, action: 'wait' },
+    {
+      what: 'asked for, rebooting',
+      seen: { ...pendingReboot, status: 'rebooting' },
+      requested: true,
+      action: 'wait',
+    },
+    { what: 'asked for, back and in sync', seen: instance(), requested: true, action: 'done' },
+    { what: 'gone', seen: null, requested: false, action: 'refuse' },
+  ])('$what: $action', ({ seen, requested, action }) => {
+    expect(decideReboot(seen, requested).action).toBe(action);
+  });
+});
+
+describe('an engine upgrade that will not happen', () => {
+  const upgrade = { EngineVersion: '16.4', AllowMajorVersionUpgrade: true };
+  test('available on the old version with nothing pending: not happening', () => {
+    expect(upgradeNotHappening(instance(), upgrade)).toBe(true);
+  });
+  test.each([
+    {
+      what: 'still pending',
+      seen: instance({ pending: { EngineVersion: '16.4' }, pendingModifications: true }),
+    },
+    { what: 'upgrading', seen: instance({ status: 'upgrading' }) },
+    { what: 'done', seen: instance({ current: { ...instance().current, EngineVersion: '16.4' } }) },
+  ])('$what: not a failure', ({ seen }) => {
+    expect(upgradeNotHappening(seen, upgrade)).toBe(false);
+  });
+  test('no version asked for: never', () => {
+    expect(upgradeNotHappening(instance(), { DBInstanceClass: 'db.r6g.large' })).toBe(false);
+  });
+
+  test('the newest event that says an upgrade failed is the reason; others are not', () => {
+    const events = [
+      { date: '2026-12-07T10:00:00.000Z', message: 'Finished DB Instance backup', categories: ['backup'] },
+      {
+        date: '2026-12-07T10:01:00.000Z',
+        message:
+          'Database instance is in a state that cannot be upgraded: PreUpgrade checks failed: reg* types',
+        categories: ['notification'],
+      },
+      { date: '2026-12-07T10:02:00.000Z', message: 'DB instance restarted', categories: ['availability'] },
+    ];
+    expect(upgradeFailure(events)?.date).toBe('2026-12-07T10:01:00.000Z');
+    expect(upgradeFailure(events.filter((event) => !event.message.includes('upgrade')))).toBeUndefined();
   });
 });
