@@ -20,6 +20,7 @@ import { AwsRdsAdapter } from '../../../src/adapters/aws/rds-adapter';
 import { advancePerCall, useAwsEmulator } from '../../support/aws/emulator';
 import { ManualClock } from '../../support/manual-clock';
 import { startPgPair, type PgPair } from '../../support/pg-pair';
+import { waitFor } from '../../support/wait-for';
 
 const REGION = 'eu-west-1';
 const STEP = 1_000;
@@ -162,6 +163,89 @@ describe('RDS over time', () => {
     expect(service.instance('orders')?.status).toBe('available');
   });
 
+  it('a promoted replica shows backing-up for its first backup, with the retention asked for', async () => {
+    const { rds: service } = emulator().reset({
+      clock,
+      rds: {
+        promoteStaleMs: 0,
+        promoteModifyingMs: STEP,
+        promoteRebootingMs: STEP,
+        promoteBackingUpMs: STEP,
+      },
+    });
+    service.addInstance('orders').addReplica('orders-replica', 'orders');
+    const describe = async () =>
+      (await rds.send(new DescribeDBInstancesCommand({ DBInstanceIdentifier: 'orders-replica' })))
+        .DBInstances?.[0];
+    expect(await describe()).toMatchObject({ BackupRetentionPeriod: 0, DeletionProtection: false });
+    await rds.send(
+      new PromoteReadReplicaCommand({ DBInstanceIdentifier: 'orders-replica', BackupRetentionPeriod: 7 }),
+    );
+    clock.advance(2 * STEP);
+    expect(await describe()).toMatchObject({ DBInstanceStatus: 'backing-up', BackupRetentionPeriod: 7 });
+    expect((await describe())?.ReadReplicaSourceDBInstanceIdentifier).toBeUndefined();
+    clock.advance(STEP);
+    expect((await describe())?.DBInstanceStatus).toBe('available');
+  });
+
+  it('a new parameter group is pending-reboot once applied; a reboot puts it in sync', async () => {
+    const { rds: service } = emulator().reset({
+      clock,
+      rds: { modifyStaleMs: 0, modifyingMs: STEP, rebootMs: STEP },
+    });
+    service.addInstance('orders');
+    const group = async () =>
+      (await rds.send(new DescribeDBInstancesCommand({ DBInstanceIdentifier: 'orders' }))).DBInstances?.[0]
+        ?.DBParameterGroups?.[0];
+    await rds.send(
+      new ModifyDBInstanceCommand({
+        DBInstanceIdentifier: 'orders',
+        DBParameterGroupName: 'orders-tuned',
+        ApplyImmediately: true,
+      }),
+    );
+    expect(await group()).toEqual({ DBParameterGroupName: 'orders-tuned', ParameterApplyStatus: 'applying' });
+    clock.advance(STEP);
+    expect(await group()).toEqual({
+      DBParameterGroupName: 'orders-tuned',
+      ParameterApplyStatus: 'pending-reboot',
+    });
+    await rds.send(new RebootDBInstanceCommand({ DBInstanceIdentifier: 'orders' }));
+    clock.advance(STEP);
+    expect(await group()).toEqual({ DBParameterGroupName: 'orders-tuned', ParameterApplyStatus: 'in-sync' });
+  });
+
+  it('an engine upgrade whose pre-upgrade check fails: upgrading, then available on the old version, and an event', async () => {
+    const { rds: service } = emulator().reset({ clock, rds: { modifyStaleMs: 0, modifyingMs: STEP } });
+    service
+      .addInstance('orders')
+      .failNextUpgradePrecheck('orders', 'PreUpgrade checks failed: reg* types in use');
+    await rds.send(
+      new ModifyDBInstanceCommand({
+        DBInstanceIdentifier: 'orders',
+        EngineVersion: '16.4',
+        AllowMajorVersionUpgrade: true,
+        ApplyImmediately: true,
+      }),
+    );
+    expect(service.instance('orders')).toMatchObject({
+      status: 'upgrading',
+      pending: { EngineVersion: '16.4' },
+    });
+    clock.advance(STEP);
+    expect(service.instance('orders')).toMatchObject({
+      status: 'available',
+      pending: {},
+      settings: { EngineVersion: '15.5' },
+    });
+    const events = await rds.send(
+      new DescribeEventsCommand({ SourceType: 'db-instance', SourceIdentifier: 'orders', Duration: 60 }),
+    );
+    expect(events.Events?.map((event) => event.Message)).toEqual([
+      'PreUpgrade checks failed: reg* types in use',
+    ]);
+  });
+
   it('DescribeEvents tells what happened to an instance, dated when it happened', async () => {
     const { rds: service } = emulator().reset({
       clock,
@@ -284,5 +368,45 @@ describe('an RDS instance whose endpoint is a real PostgreSQL server', () => {
     } finally {
       adapter.destroy();
     }
+  });
+
+  it('backed by the standby: PromoteReadReplica promotes it while rebooting, and shows standalone only after', async () => {
+    const manual = new ManualClock();
+    const { rds: service } = emulator().reset({
+      clock: manual,
+      rds: { promoteStaleMs: 0, promoteModifyingMs: STEP, promoteRebootingMs: STEP },
+    });
+    let promoted: () => void = () => undefined;
+    const promotion = new Promise<void>((resolve) => (promoted = resolve));
+    service
+      .addInstance('orders')
+      .addReplica('orders-replica', 'orders', { endpoint: { address: '127.0.0.1', port: pair!.standbyPort } })
+      .backWith('orders-replica', {
+        promote: async () => {
+          await promotion;
+          const client = new Client({ connectionString: pair!.standbyUrl });
+          await client.connect();
+          await client.query('SELECT pg_promote(true)');
+          await client.end();
+        },
+      });
+    await rds.send(new PromoteReadReplicaCommand({ DBInstanceIdentifier: 'orders-replica' }));
+    manual.advance(2 * STEP);
+    // Its time is up, but the server is not promoted yet: still rebooting, still a replica.
+    expect(service.instance('orders-replica')).toMatchObject({ status: 'rebooting', sourceId: 'orders' });
+    promoted();
+    await waitFor('the standby promoted', async () => {
+      const client = new Client({ connectionString: pair!.standbyUrl });
+      await client.connect();
+      const { rows } = await client.query<{ r: boolean }>('SELECT pg_is_in_recovery() AS r');
+      await client.end();
+      return rows[0]?.r === false ? true : undefined;
+    });
+    manual.advance(STEP);
+    await waitFor('standalone in RDS', async () =>
+      // The emulator looks at the server again every 5 ms of its clock.
+      service.instance('orders-replica')?.sourceId === null ? true : (manual.advance(5), undefined),
+    );
+    expect(service.instance('orders-replica')?.status).toBe('available');
   });
 });

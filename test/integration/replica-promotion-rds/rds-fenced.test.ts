@@ -48,6 +48,8 @@ jest.setTimeout(120_000);
 const TARGET = 'orders-rds-sql';
 /** The same instances without SQL access: promoted with no fence (allowDataLoss). */
 const UNFENCED = 'orders-rds-unfenced';
+/** A Blue/Green deployment whose blue is the pair's primary, read over SQL by the preflight. */
+const BLUE_GREEN = 'orders-bg';
 /** Plan order of a fenced RDS promotion (planReplicaPromotion). */
 const STEP = { preflight: 0, waitLag: 1, gate: 2, recheck: 3, prepare: 4, promote: 5, report: 6 } as const;
 
@@ -72,6 +74,9 @@ targets:
     rds: { region: eu-west-1, primary: ${SOURCE_ID}, replica: ${REPLICA_ID}, promoteTimeout: 2m, allowDataLoss: true }
     maxLag: { seconds: 5 }
     lagPollInterval: 50ms
+  - name: ${BLUE_GREEN}
+    strategy: replica-promotion
+    rdsBlueGreen: { region: eu-west-1, deployment: bgd-orders, sql: { blue: env:RDS_SOURCE_URL } }
 `;
 
 const emulator = startAwsEmulatorBeforeAll();
@@ -365,6 +370,33 @@ test('the replica cannot catch up: a person decides; abort unfences the source, 
   for (const role of APP_ROLES) expect(await canWrite(pair.primaryUrl, role)).toBe(true);
   expect(emulator.get().rds.count('PromoteReadReplica')).toBe(0);
   expect(emulator.get().rds.instance(REPLICA_ID)?.sourceId).toBe(SOURCE_ID);
+});
+
+test('Blue/Green: the preflight reads blue over SQL for what logical replication will not carry', async () => {
+  const pair = await freshPair();
+  await asSuperuser(
+    pair.primaryUrl,
+    `CREATE TABLE audit_log (at timestamptz, line text);
+     CREATE TABLE keyed_by_index (id int NOT NULL);
+     CREATE UNIQUE INDEX keyed_by_index_id ON keyed_by_index (id);
+     ALTER TABLE keyed_by_index REPLICA IDENTITY USING INDEX keyed_by_index_id;
+     SELECT lo_from_bytea(0, 'a scanned contract');`,
+  );
+  emulator
+    .get()
+    .rds.addInstance('orders-green')
+    .addBlueGreen('bgd-orders', { source: SOURCE_ID, target: 'orders-green' });
+
+  const checks = await strategy.preflight(targetOf(runtime, BLUE_GREEN));
+
+  expect(checks.filter((check) => !check.ok)).toEqual([]);
+  expect(checks.filter((check) => check.warning).map((check) => check.detail)).toEqual([
+    expect.stringContaining('DDL run on blue after the deployment was created'),
+    '1 table(s) in postgres have no primary key (nor replica identity): public.audit_log; their UPDATE and DELETE ' +
+      'are not replicated to green (add a primary key, or REPLICA IDENTITY FULL)',
+    '1 large object(s) in postgres: large objects are not replicated; green does not have those written since the ' +
+      'deployment was created',
+  ]);
 });
 
 test('the plan of a fenced RDS promotion', () => {

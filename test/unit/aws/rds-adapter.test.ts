@@ -288,6 +288,66 @@ describe('read-replica promotion', () => {
   });
 });
 
+describe('what a fenced promotion and an in-place change read', () => {
+  it('describes the settings the plan sets side by side', async () => {
+    const { rds, adapter } = setup();
+    rds
+      .addInstance('orders', {
+        settings: { MultiAZ: true, DBInstanceClass: 'db.r6g.large' },
+        deletionProtection: true,
+      })
+      .addReplica('orders-replica', 'orders');
+    expect(await adapter.describeReplica(REGION, 'orders')).toMatchObject({
+      instanceClass: 'db.r6g.large',
+      engineVersion: '15.5',
+      multiAZ: true,
+      backupRetentionPeriod: 7,
+      deletionProtection: true,
+      parameterGroup: 'default.postgres15',
+      replicaIds: ['orders-replica'],
+    });
+    expect(await adapter.describeReplica(REGION, 'orders-replica')).toMatchObject({
+      multiAZ: false,
+      backupRetentionPeriod: 0,
+      deletionProtection: false,
+    });
+  });
+
+  it('waits for a promotion to serve: backing-up counts, with orBackingUp', async () => {
+    const { rds, adapter } = setup({
+      ...promotion({ modifying: 1, rebooting: 1 }),
+      promoteBackingUpMs: 1_000 * STEP,
+    });
+    rds.addInstance('orders').addReplica('orders-replica', 'orders');
+    await adapter.promoteReadReplica(REGION, 'orders-replica');
+    const waited = await adapter.waitAvailable(REGION, 'orders-replica', 5_000, {
+      untilPromoted: true,
+      orBackingUp: true,
+    });
+    expect(waited).toMatchObject({
+      outcome: 'available',
+      instance: { status: 'backing-up', sourceId: null },
+    });
+  });
+
+  it('reboots once (one attempt, never retried by the SDK) and reads the events since a time', async () => {
+    const { rds, adapter } = setup({ rebootMs: STEP });
+    rds.addInstance('orders');
+    rds.loseNextResponse('RebootDBInstance');
+    const lost = await refusalOf(adapter.rebootInstance(REGION, 'orders'));
+    expect(lost.code).toBe('other');
+    expect(rds.count('RebootDBInstance')).toBe(1);
+    await adapter.describeReplica(REGION, 'orders'); // one STEP later: restarted
+    const events = await adapter.instanceEvents(REGION, 'orders', new Date(0));
+    expect(events).toEqual([
+      { date: expect.any(String), message: 'DB instance restarted', categories: ['availability'] },
+    ]);
+    expect(await adapter.instanceEvents(REGION, 'orders', new Date(Date.parse(events[0]!.date) + 1))).toEqual(
+      [],
+    );
+  });
+});
+
 describe('CloudWatch ReplicaLag', () => {
   const minutesAgo = (minutes: number) => new Date(NOW.getTime() - minutes * 60_000);
 
