@@ -22,6 +22,7 @@ import {
   killJvmsUnderNow,
   makeClusterDir,
   moveNode,
+  readNodeSpec,
   runningPid,
   startNode,
   stopNode,
@@ -69,10 +70,18 @@ const REPO_ROOT = join(__dirname, '..', '..');
 export function kafkaNodeCtlHook(
   cluster: Pick<KafkaCluster, 'dir'>,
   action: 'replace' | 'stop' | 'start',
-  options: { emptyDisk?: string[]; kill?: boolean; log?: string } = {},
+  options: {
+    emptyDisk?: string[];
+    newServer?: string[];
+    background?: string[];
+    kill?: boolean;
+    log?: string;
+  } = {},
 ): { command: string[]; cwd: string; env?: Record<string, string> } {
   const command = [process.execPath, '--import', 'tsx', CTL_SCRIPT, cluster.dir, '{node}', action];
   if (options.emptyDisk?.length) command.push('--empty-disk', options.emptyDisk.join(','));
+  if (options.newServer?.length) command.push('--new-server', options.newServer.join(','));
+  if (options.background?.length) command.push('--background', options.background.join(','));
   if (options.kill) command.push('--kill');
   if (options.log) command.push('--log', options.log);
   // Hooks see PATH, HOME and LANG only: pass a non-default Java or jar folder on explicitly.
@@ -116,12 +125,13 @@ export async function startKafkaCluster(): Promise<KafkaCluster> {
   for (const id of BROKER_IDS) brokers.set(id, await spec(`broker-${id}`, Number(id), 'broker'));
   for (const node of [controller, ...brokers.values()]) writeNodeSpec(node);
 
+  // Read from its file each time: a hook in another process may have moved the broker.
   const find = (id: string): KafkaNodeSpec => {
     const node = brokers.get(id);
     if (!node) throw new Error(`no Kafka broker ${id}`);
-    return node;
+    return readNodeSpec(node.specPath);
   };
-  const bootstrap = (): string[] => [...brokers.values()].map((node) => `127.0.0.1:${node.port}`);
+  const bootstrap = (): string[] => BROKER_IDS.map((id) => `127.0.0.1:${find(id).port}`);
   const client = (clientId: string, { retries = 3 }: { retries?: number } = {}): Kafka =>
     new Kafka({ clientId, brokers: bootstrap(), logLevel: logLevel.NOTHING, retry: { retries } });
 

@@ -18,7 +18,7 @@ import {
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
-import { Socket } from 'node:net';
+import { createServer, Socket } from 'node:net';
 
 const REPO_ROOT = join(__dirname, '..', '..');
 
@@ -295,6 +295,41 @@ export async function startNode(spec: KafkaNodeSpec, { emptyLogDir = false } = {
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
   return pid;
+}
+
+/** A loopback port nothing listens on now (for a new server's listener). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() =>
+        typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port')),
+      );
+    });
+  });
+}
+
+/**
+ * Another server for the same node id (an EC2 replacement, say): its own name, port, pid file and
+ * properties in the node's cluster folder, with `logDir` as its data disk. Written, not started.
+ */
+export function serverSpec(of: KafkaNodeSpec, server: string, port: number, logDir: string): KafkaNodeSpec {
+  const dir = dirname(of.specPath);
+  const name = `${of.name}-${server}`;
+  const spec: KafkaNodeSpec = {
+    ...of,
+    name,
+    port,
+    logDir,
+    propertiesPath: join(dir, `${name}.properties`),
+    outputPath: join(dir, `${name}.out`),
+    pidFile: join(dir, `${name}.pid`),
+    specPath: join(dir, `${name}.json`),
+  };
+  writeNodeSpec(spec);
+  return spec;
 }
 
 /**

@@ -5,7 +5,8 @@ import type { ClusterHealthPort } from '../../ports/cluster-health';
 import type { Ec2Port } from '../../ports/ec2';
 import type { HookRunner } from '../../ports/hooks';
 import type { PreflightCheck, Strategy } from '../types';
-import { isEc2Replace } from './config';
+import { isEc2Replace, stopsOldFirst } from './config';
+import { copiesAtRisk, describeAtRisk } from './copies';
 import { ec2ReplacePreflight } from './ec2-executors';
 import { rollingReplaceConfigSchema, type ClusterSettings } from './config';
 import { rollingReplaceExecutors } from './executors';
@@ -50,8 +51,9 @@ export function createRollingReplace(deps: RollingReplaceStrategyDeps): Strategy
     async preflight(target: TargetConfig) {
       const { cluster } = settingsOf(target);
       const checks: PreflightCheck[] = [];
+      const port = healthFor({ target });
       try {
-        const health = await healthFor({ target }).health();
+        const health = await port.health();
         checks.push({
           name: 'fully replicated',
           ok: health.fullyReplicated,
@@ -59,9 +61,30 @@ export function createRollingReplace(deps: RollingReplaceStrategyDeps): Strategy
             ? `members: ${health.members.join(', ') || 'unknown'}`
             : `${health.laggingReplicas} lagging: ${health.detail.slice(0, 5).join('; ')}`,
         });
+        const atRisk = await copiesAtRisk(
+          port,
+          cluster.nodes.map((node) => node.id),
+        );
+        checks.push({
+          name: 'copies at risk',
+          ok: atRisk.length === 0,
+          detail:
+            atRisk.length === 0
+              ? 'every piece of data keeps a copy and its writes while any one node is out'
+              : `${describeAtRisk(atRisk)}. A run stops at its preflight until a person accepts these.`,
+        });
       } catch (error) {
         checks.push({ name: 'cluster reachable', ok: false, detail: (error as Error).message });
       }
+      // Two running brokers cannot share an id: the replacement would only disturb the old one.
+      if (cluster.kind === 'kafka' && isEc2Replace(cluster.replace) && !stopsOldFirst(cluster.replace))
+        checks.push({
+          name: 'EC2 replacement of a Kafka broker',
+          ok: true,
+          warning: true,
+          detail:
+            'the replacement keeps the broker id and cannot register while the old instance runs, so the node never recovers and the run stops at a needs-human gate; set replace.ec2.stopOldFirst (or moveVolume)',
+        });
       // EC2 replacement: the launch template and the nodes' instances, read-only (DryRun).
       if (isEc2Replace(cluster.replace)) {
         if (!deps.ec2) checks.push({ name: 'EC2', ok: false, detail: 'no EC2 client in this process' });
