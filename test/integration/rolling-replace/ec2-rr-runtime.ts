@@ -4,9 +4,11 @@
 // ClusterHealthPort the test drives, derived from what EC2 shows: a node is a current member while
 // one of its instances (the original, or a replacement tagged for it) runs and has synced; a
 // replacement needs a few health readings after it shows running to sync, and while it syncs the
-// cluster is not fully replicated (a lagging copy).
+// cluster is not fully replicated (a lagging copy). Each node's reading names the instance that
+// serves it as its incarnation, so that recovery is judged on the replacement, not on the node id
+// the old instance also carries. (kafka-rolling.test.ts runs EC2 mode against real brokers.)
 import type { Runtime } from '../../../src/main/runtime';
-import type { ClusterHealth, ClusterHealthPort } from '../../../src/ports/cluster-health';
+import type { ClusterHealth, ClusterHealthPort, NodeReading } from '../../../src/ports/cluster-health';
 import type { Ec2Port } from '../../../src/ports/ec2';
 import { ProcessHookRunner } from '../../../src/adapters/hooks/process-hook-runner';
 import { createRollingReplace } from '../../../src/strategies/rolling-replace';
@@ -50,9 +52,10 @@ export class ClusterFollowingEc2 implements ClusterHealthPort {
     const running = (instance: InstanceView | undefined) => instance?.state === 'running';
     const members: string[] = [];
     const detail: string[] = [];
+    const nodes: NodeReading[] = [];
     for (const node of this.nodes) {
       const replacements = ec2.launched.filter((id) => ec2.tagsOf(id)['cutover-bot:node'] === node.id);
-      let synced = false;
+      let synced: string | null = null;
       let syncing = false;
       for (const id of replacements) {
         if (!running(ec2.instance(id))) {
@@ -61,11 +64,13 @@ export class ClusterFollowingEc2 implements ClusterHealthPort {
         }
         const seen = (this.runningSeen.get(id) ?? 0) + 1;
         this.runningSeen.set(id, seen);
-        if (seen > this.syncReadings) synced = true;
+        if (seen > this.syncReadings) synced = id;
         else syncing = true;
       }
-      const current = synced || running(ec2.instance(node.instanceId));
+      const serving = synced ?? (running(ec2.instance(node.instanceId)) ? node.instanceId : null);
+      const current = serving !== null;
       if (current) members.push(node.id);
+      nodes.push({ id: node.id, incarnation: serving, holdsAll: current, detail: [] });
       // A replica still catching up is a lagging copy: the cluster is not fully replicated.
       if (syncing) detail.push(`${node.id}: replacement syncing`);
       else if (!current) detail.push(`${node.id}: no current copy`);
@@ -75,6 +80,7 @@ export class ClusterFollowingEc2 implements ClusterHealthPort {
       laggingReplicas: detail.length,
       members,
       detail,
+      nodes,
     };
     const reading = this.override ? this.override(derived) : derived;
     this.readings.push(reading);

@@ -1,5 +1,8 @@
-// A rolling replacement of real Redis replicas: the replace hook shuts a replica down and starts a
-// new, empty process on its port, which must resync from the primary before the next node.
+// A rolling replacement of real Redis replicas, with the adapter production builds (each replica
+// asked itself: its run_id, its link, its offset within maxReplicaLag): the replace hook shuts a
+// replica down and starts a new, empty process on its port, which must resync from the primary
+// before the next node, while a client keeps writing to the primary (an exact offset match would
+// rarely be read then).
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -8,8 +11,9 @@ import IORedis from 'ioredis';
 import pino from 'pino';
 import { RedisReplicationHealth } from '../../../src/adapters/clusters/redis-health';
 import { ProcessHookRunner } from '../../../src/adapters/hooks/process-hook-runner';
-import { resolveSecret } from '../../../src/config/secrets';
 import { parseTargets } from '../../../src/config/targets';
+import { clusterHealthFor } from '../../../src/main/adapters';
+import type { ClusterHealthPort } from '../../../src/ports/cluster-health';
 import { startRuntime, type Runtime } from '../../../src/main/runtime';
 import { finishedText } from '../../../src/slack/notifier/thread-text';
 import { configSchemasOf } from '../../../src/strategies';
@@ -26,6 +30,7 @@ const schema = freshSchemaName('t_rolling');
 const dataDir = mkdtempSync(path.join(tmpdir(), 'rolling-redis-'));
 let set: RedisReplicaSet;
 let runtime: Runtime;
+const healthPorts: ClusterHealthPort[] = [];
 
 async function processId(port: number): Promise<number> {
   const client = new IORedis({ port, host: '127.0.0.1', lazyConnect: true, maxRetriesPerRequest: 1 });
@@ -68,11 +73,9 @@ targets:
 `;
   const strategy = createRollingReplace({
     clusterHealth: (cluster) => {
-      if (cluster.kind !== 'redis') throw new Error('redis only here');
-      return new RedisReplicationHealth({
-        primary: resolveSecret(cluster.primary, env),
-        expectedReplicas: cluster.expectedReplicas,
-      });
+      const port = clusterHealthFor(cluster, env);
+      healthPorts.push(port);
+      return port;
     },
     hooks: new ProcessHookRunner(),
     env,
@@ -92,6 +95,7 @@ targets:
 
 afterAll(async () => {
   await stopRuntimeAndClean(runtime, schema);
+  await Promise.all(healthPorts.map((port) => port.close()));
   // Processes the hook started (daemonized) are not the harness's children: stop them by port.
   for (const replica of set.replicas) {
     try {
@@ -104,10 +108,20 @@ afterAll(async () => {
   rmSync(dataDir, { recursive: true, force: true });
 });
 
-test('replaces both replicas in turn; each resyncs before the next; the data is on the new replicas', async () => {
+test('replaces both replicas in turn under steady writes; each resyncs before the next; the data is on the new replicas', async () => {
   const primary = new IORedis(set.primaryUrl);
   for (let i = 0; i < 200; i += 1) await primary.set(`key:${i}`, `value-${i}`);
   const before = await Promise.all(set.replicas.map((replica) => processId(replica.port)));
+  // A write every few milliseconds for the whole run: the primary's offset never stands still.
+  let writes = 0;
+  let writing = true;
+  const writer = (async () => {
+    while (writing) {
+      await primary.set(`steady:${writes % 1000}`, `write-${writes}`);
+      writes += 1;
+      await new Promise((resolve) => setTimeout(resolve, 2));
+    }
+  })();
 
   const outcome = await runtime.runs.start({
     target: runtime.findTarget('cache')!,
@@ -118,8 +132,18 @@ test('replaces both replicas in turn; each resyncs before the next; the data is 
   await untilRunState(runtime.store, runId, ['awaiting_approval']);
   await runtime.runs.approve(runId, 1, 1, 'U0APPROVER');
   const done = await untilRunState(runtime.store, runId, ['succeeded', 'failed', 'aborted'], 60_000);
+  writing = false;
+  await writer;
+  const lastWrite = `write-${writes - 1}`;
+  const lastKey = `steady:${(writes - 1) % 1000}`;
   primary.disconnect();
   expect(done.state).toBe('succeeded');
+  expect(writes).toBeGreaterThan(100);
+  // Each replica counted as recovered as a new process (its run_id), not the one the hook stopped.
+  for (const name of ['recover-1', 'recover-2'])
+    expect(done.steps.find((step) => step.spec.name === name)?.output?.['replacedBecause']).toMatch(
+      /^a new incarnation \([0-9a-f]{40}, was [0-9a-f]{40}\)$/,
+    );
   expect(done.steps.find((step) => step.spec.name === 'report')?.output?.['replaced']).toEqual(
     set.replicas.map((replica) => `127.0.0.1:${replica.port}`),
   );
@@ -130,6 +154,7 @@ test('replaces both replicas in turn; each resyncs before the next; the data is 
     const client = new IORedis({ port: replica.port, host: '127.0.0.1' });
     expect(await client.get('key:199')).toBe('value-199');
     expect(await client.dbsize()).toBeGreaterThanOrEqual(200);
+    await waitFor('the last write on the replica', async () => (await client.get(lastKey)) === lastWrite);
     client.disconnect();
   }
   const checker = new RedisReplicationHealth({ primary: set.primaryUrl, expectedReplicas: 2 });
