@@ -197,7 +197,17 @@ async function sqlChecksOn(
     ok: receiver?.status === 'streaming',
     detail: `its WAL receiver is ${receiver?.status ?? 'not running'}`,
   });
-  const survey = await replication.surveyFence(sql.primary, sql.scope);
+  let survey;
+  try {
+    survey = await replication.surveyFence(sql.primary, sql.scope);
+  } catch (error) {
+    checks.push({
+      name: 'fence',
+      ok: false,
+      detail: `could not read what the fence would do: ${failure(error)}`,
+    });
+    return checks;
+  }
   const problem = managedFenceProblem(survey);
   checks.push({
     name: 'fence',

@@ -7,15 +7,10 @@
 import { Client } from 'pg';
 
 import { AwsRdsAdapter } from '../../../src/adapters/aws/rds-adapter';
-import { ProcessHookRunner } from '../../../src/adapters/hooks/process-hook-runner';
-import { PgReplication } from '../../../src/adapters/postgres/pg-replication';
-import { parseTargets } from '../../../src/config/targets';
 import type { Run } from '../../../src/engine/types';
 import type { Runtime } from '../../../src/main/runtime';
-import { configSchemasOf } from '../../../src/strategies';
-import { createReplicaPromotion } from '../../../src/strategies/replica-promotion';
 import { FENCE_AND_PROMOTE_STEP } from '../../../src/strategies/replica-promotion/plan';
-import { registryOf, type Strategy } from '../../../src/strategies/types';
+import type { Strategy } from '../../../src/strategies/types';
 import { startAwsEmulatorBeforeAll } from '../../support/aws/emulator';
 import { APPROVER, startStrategyRuntime, stopRuntimeAndClean } from '../../support/harness';
 import { freshSchemaName } from '../../support/pg';
@@ -31,53 +26,23 @@ import type { PgPair } from '../../support/pg-pair';
 import { freshQueueName } from '../../support/redis';
 import { waitFor } from '../../support/wait-for';
 import {
-  addPairInstances,
-  APP_ROLES,
-  asSuperuser,
-  botUrls,
-  canWrite,
-  REPLICA_ID,
-  setUpRdsRoles,
-  SOURCE_ID,
-  startRdsLikePair,
-} from './rds-pair';
-import { promotionPhases, startRun, targetOf, untilFinished, untilRun, untilState } from './rds-runtime';
+  BLUE_GREEN_TARGET as BLUE_GREEN,
+  FENCED_STEP,
+  FENCED_TARGET as TARGET,
+  fencedStrategy,
+  fencedTargetEnv,
+  fencedTargets,
+  freshRdsPair,
+  UNFENCED_TARGET as UNFENCED,
+} from './rds-fenced-runtime';
+import { APP_ROLES, asSuperuser, canWrite, REPLICA_ID, SOURCE_ID } from './rds-pair';
+import { startRun, targetOf, untilFinished, untilRun, untilState } from './rds-runtime';
 
 jest.setTimeout(120_000);
 
-const TARGET = 'orders-rds-sql';
-/** The same instances without SQL access: promoted with no fence (allowDataLoss). */
-const UNFENCED = 'orders-rds-unfenced';
-/** A Blue/Green deployment whose blue is the pair's primary, read over SQL by the preflight. */
-const BLUE_GREEN = 'orders-bg';
 /** Plan order of a fenced RDS promotion (planReplicaPromotion). */
-const STEP = { preflight: 0, waitLag: 1, gate: 2, recheck: 3, prepare: 4, promote: 5, report: 6 } as const;
-
-const env: NodeJS.ProcessEnv = { RDS_SOURCE_URL: 'postgres://unset', RDS_REPLICA_URL: 'postgres://unset' };
-const YAML = `
-defaults: { channel: C0TEST0001, approvers: [${APPROVER}] }
-targets:
-  - name: ${TARGET}
-    strategy: replica-promotion
-    rds:
-      region: eu-west-1
-      primary: ${SOURCE_ID}
-      replica: ${REPLICA_ID}
-      promoteTimeout: 2m
-      catchUpTimeout: 3s
-      # postgres plays rdsadmin here; the standby streams as rdsrepladmin.
-      sql: { primary: env:RDS_SOURCE_URL, replica: env:RDS_REPLICA_URL, managedRoles: [postgres, rdsrepladmin] }
-    lagPollInterval: 50ms
-    route: { command: ['/bin/echo', 'routing to {standby.host}:{standby.port}'], timeout: 10s }
-  - name: ${UNFENCED}
-    strategy: replica-promotion
-    rds: { region: eu-west-1, primary: ${SOURCE_ID}, replica: ${REPLICA_ID}, promoteTimeout: 2m, allowDataLoss: true }
-    maxLag: { seconds: 5 }
-    lagPollInterval: 50ms
-  - name: ${BLUE_GREEN}
-    strategy: replica-promotion
-    rdsBlueGreen: { region: eu-west-1, deployment: bgd-orders, sql: { blue: env:RDS_SOURCE_URL } }
-`;
+const STEP = FENCED_STEP;
+const env = fencedTargetEnv();
 
 const emulator = startAwsEmulatorBeforeAll();
 const schema = freshSchemaName('t_rds_fenced');
@@ -88,19 +53,10 @@ let runtime: Runtime;
 
 beforeAll(async () => {
   adapter = new AwsRdsAdapter({ minDelaySeconds: 0.01, maxDelaySeconds: 0.05 });
-  strategy = createReplicaPromotion({
-    replication: new PgReplication(),
-    rds: adapter,
-    hooks: new ProcessHookRunner(),
-    env,
-  });
-  const targets = parseTargets(YAML, 'rds-fenced.yaml', {
-    env,
-    strategies: configSchemasOf(registryOf([strategy])),
-  });
+  strategy = fencedStrategy(adapter, env);
   runtime = await startStrategyRuntime({
     strategy,
-    targets,
+    targets: fencedTargets(strategy, env),
     schema,
     queueName: freshQueueName('rds-fenced'),
   });
@@ -120,22 +76,8 @@ afterAll(async () => {
   for (const pair of pairs) await pair.destroy();
 });
 
-/**
- * A fresh pair behind a fresh emulated RDS: the promotion takes two looks `modifying` and one
- * `rebooting` (the standby is promoted then), and the promoted instance stays `backing-up` long after.
- */
-async function freshPair(): Promise<PgPair> {
-  const pair = await startRdsLikePair();
-  pairs.push(pair);
-  await setUpRdsRoles(pair);
-  const { rds } = emulator.get().reset({
-    rds: { ...promotionPhases({ modifying: 2, rebooting: 1 }), promoteBackingUpMs: 3_600_000 },
-  });
-  addPairInstances(rds, pair);
-  const urls = botUrls(pair);
-  env['RDS_SOURCE_URL'] = urls.source;
-  env['RDS_REPLICA_URL'] = urls.replica;
-  return pair;
+function freshPair(): Promise<PgPair> {
+  return freshRdsPair(emulator.get(), env, pairs);
 }
 
 async function approveOpenGate(run: Run): Promise<void> {
