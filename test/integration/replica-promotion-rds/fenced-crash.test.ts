@@ -25,7 +25,7 @@ import {
   freshRdsPair,
 } from './rds-fenced-runtime';
 import { APP_ROLES, canWrite, REPLICA_ID } from './rds-pair';
-import { startRun, untilFinished, untilState } from './rds-runtime';
+import { DiesAfterPromote, startRun, untilFinished, untilState } from './rds-runtime';
 
 jest.setTimeout(120_000);
 
@@ -36,18 +36,6 @@ const env = fencedTargetEnv();
 const pairs: PgPair[] = [];
 const runtimes: Runtime[] = [];
 const adapters: AwsRdsAdapter[] = [];
-
-/** Sends PromoteReadReplica, then the process is "gone": the call never returns. */
-class DiesAfterPromote extends AwsRdsAdapter {
-  private accepted: () => void = () => undefined;
-  readonly promoteAccepted = new Promise<void>((resolve) => (this.accepted = resolve));
-
-  override async promoteReadReplica(region: string, replicaId: string): Promise<void> {
-    await super.promoteReadReplica(region, replicaId);
-    this.accepted();
-    return new Promise<never>(() => undefined);
-  }
-}
 
 afterAll(async () => {
   const [first, second] = runtimes;

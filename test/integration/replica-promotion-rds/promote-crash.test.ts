@@ -17,7 +17,6 @@
 // RDS's describe lags the accepted request for an hour of a ManualClock; the test moves the clock
 // once the resumed attempt has looked, and the rest of the promotion is immediate.
 import type { StepContext } from '../../../src/strategies/types';
-import { AwsRdsAdapter } from '../../../src/adapters/aws/rds-adapter';
 import type { Runtime } from '../../../src/main/runtime';
 import { APPROVER } from '../../support/harness';
 import { dropSchema, freshSchemaName } from '../../support/pg';
@@ -26,6 +25,7 @@ import { freshQueueName } from '../../support/redis';
 import { waitFor } from '../../support/wait-for';
 import {
   AwsWorld,
+  DiesAfterPromote,
   RDS_STEP,
   replicaPromotion,
   startRdsRuntime,
@@ -39,18 +39,6 @@ const schema = freshSchemaName('t_rds_crash');
 const queueName = freshQueueName('rds-crash');
 const aws = new AwsWorld();
 const runtimes: Runtime[] = [];
-
-/** Forwards PromoteReadReplica, then the process is "gone": the call never returns. */
-class DiesAfterPromote extends AwsRdsAdapter {
-  private accepted: () => void = () => undefined;
-  readonly promoteAccepted = new Promise<void>((resolve) => (this.accepted = resolve));
-
-  override async promoteReadReplica(region: string, replicaId: string): Promise<void> {
-    await super.promoteReadReplica(region, replicaId);
-    this.accepted();
-    return new Promise<never>(() => undefined);
-  }
-}
 
 afterAll(async () => {
   const [first, second] = runtimes;

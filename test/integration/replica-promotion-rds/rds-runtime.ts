@@ -74,6 +74,21 @@ targets:
     rdsBlueGreen: { region: ${NO_RETRY_REGION}, deployment: bgd-abc123, switchoverTimeout: 5m }
 `;
 
+/**
+ * An adapter whose PromoteReadReplica is sent (RDS accepts it), and then the process is "gone": the
+ * call never returns, as after a SIGKILL right after the request (nothing after it runs).
+ */
+export class DiesAfterPromote extends AwsRdsAdapter {
+  private accepted: () => void = () => undefined;
+  readonly promoteAccepted = new Promise<void>((resolve) => (this.accepted = resolve));
+
+  override async promoteReadReplica(region: string, replicaId: string): Promise<void> {
+    await super.promoteReadReplica(region, replicaId);
+    this.accepted();
+    return new Promise<never>(() => undefined);
+  }
+}
+
 /** RDS targets without sql never touch PostgreSQL: any call is a bug in the test or the strategy. */
 function unused(name: string): () => Promise<never> {
   return () => Promise.reject(new Error(`ReplicationPort.${name} must not be called for an RDS target`));
