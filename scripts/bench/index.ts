@@ -1,5 +1,5 @@
 // `npm run bench`: every figure of issue 9, each side by side with its baseline, as a table
-// (or one JSON object with --json). Options: --only ack,dispatch,promotion,pgbouncer,scale,volume-swap  --quick  --json
+// (or one JSON object with --json). Options: --only ack,dispatch,promotion,pgbouncer,scale,volume-swap,kafka-replace  --quick  --json
 import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -15,6 +15,7 @@ import {
   type Summary,
 } from './common';
 import { benchDispatch } from './dispatch';
+import { benchKafkaReplace } from './kafka-replace';
 import { benchPgBouncer } from './pgbouncer';
 import { benchPromotion } from './promotion';
 import { benchScale } from './scale';
@@ -27,6 +28,7 @@ const FIGURES: Record<string, (options: FigureOptions) => Promise<Row[]>> = {
   pgbouncer: benchPgBouncer,
   scale: benchScale,
   'volume-swap': benchVolumeSwap,
+  'kafka-replace': benchKafkaReplace,
 };
 
 interface Args {
@@ -51,7 +53,7 @@ function parseArgs(argv: string[]): Args {
       args.only = names;
     } else if (arg === '--help' || arg === '-h') {
       process.stdout.write(
-        'usage: npm run bench -- [--quick] [--json] [--only ack,dispatch,promotion,pgbouncer,scale,volume-swap]\n',
+        'usage: npm run bench -- [--quick] [--json] [--only ack,dispatch,promotion,pgbouncer,scale,volume-swap,kafka-replace]\n',
       );
       process.exit(0);
     } else {
