@@ -137,6 +137,14 @@ export async function replayedTo(
     : (await replication.bytesBehind(standby, proof.lsn)) === 0;
 }
 
+/** " (fence 20 ms, catch-up 1 ms, promote 24 ms)", or nothing when the parts were not measured. */
+export function phasesText(phases: unknown): string {
+  if (typeof phases !== 'object' || phases === null) return '';
+  const { fence, catchUp, promote } = phases as Record<string, unknown>;
+  if (![fence, catchUp, promote].every((ms) => typeof ms === 'number')) return '';
+  return ` (fence ${String(fence)} ms, catch-up ${String(catchUp)} ms, promote ${String(promote)} ms)`;
+}
+
 /** "pid 4711 (role app, client backend, ...)" for a needs-human message. */
 export function describeBackends(backends: readonly BackendInfo[]): string {
   const shown = backends.slice(0, 8).map((backend) => {

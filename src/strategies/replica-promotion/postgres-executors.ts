@@ -19,8 +19,12 @@ import type { FenceSettings } from './config';
 import { FENCE_AND_PROMOTE_STEP, settingsOf } from './plan';
 import { describeLag, isUnderLimit } from './lag';
 import {
+  approvedDecision,
   describeBackends,
+  phasesText,
   fenceModeFor,
+  proofOrVouched,
+  replayedTo,
   progressJson,
   readFenceProgress,
   type FenceMode,
@@ -84,11 +88,6 @@ async function pollBriefly<T>(
 
 /** How long the commit on the new primary may take before the run stops for a person. */
 const CANARY_TIMEOUT_MS = 5_000;
-
-/** A person approved the needs-human gate that this decision raised (and no other). */
-function approved(ctx: StepContext, decision: string): boolean {
-  return ctx.humanOverride && ctx.step.error?.detail?.['decision'] === decision;
-}
 
 export function postgresExecutors(deps: PostgresExecutorDeps): Record<string, StepExecutor> {
   const { replication, env } = deps;
@@ -188,7 +187,7 @@ export function postgresExecutors(deps: PostgresExecutorDeps): Record<string, St
         const survey = await replication.surveyFence(primary).catch((error: Error) => {
           throw retryable(`the primary does not answer (${error.message})`);
         });
-        if (survey.preparedXacts.length > 0 && !approved(ctx, 'prepared_xacts')) {
+        if (survey.preparedXacts.length > 0 && !approvedDecision(ctx, 'prepared_xacts')) {
           const listed = survey.preparedXacts
             .slice(0, 5)
             .map(
@@ -397,7 +396,7 @@ export function postgresExecutors(deps: PostgresExecutorDeps): Record<string, St
     const fenceMs = progress.fenceMs ?? 0;
 
     // Zero data loss: the standby replays everything the old primary wrote before it is promoted.
-    const proof = await proofOrOverride(ctx, fence, servers, progress);
+    const proof = await proofOrVouched(ctx, fence, servers, progress);
     if (!(await pollBriefly(() => replayedOrNull(servers.standby, proof), 1_000, 1))) {
       const waitedMs = nowMs() - fencedAtMs;
       if (waitedMs > postgres.catchUpTimeout) {
@@ -412,7 +411,7 @@ export function postgresExecutors(deps: PostgresExecutorDeps): Record<string, St
     // The last proof, right before the irreversible call: sealed, nobody else may log in to the old
     // primary, so what it wrote up to now is all it ever will; the standby must have it.
     // (Unless a person vouched that the old primary is down: it cannot be sealed then.)
-    progress = approved(ctx, 'primary_unreachable')
+    progress = approvedDecision(ctx, 'primary_unreachable')
       ? { ...progress, sealed: false }
       : await fence.seal(servers, progress);
     if (progress.sealLsn !== undefined) {
@@ -463,30 +462,8 @@ export function postgresExecutors(deps: PostgresExecutorDeps): Record<string, St
     return { ...result, output: progressJson(finished) };
   }
 
-  /** The fence's proof; when the old primary cannot be asked, a person may vouch that it is down. */
-  async function proofOrOverride(
-    ctx: StepContext,
-    fence: FenceMode,
-    servers: Servers,
-    progress: FenceProgress,
-  ): Promise<FenceProof> {
-    try {
-      return await fence.proof(servers, progress);
-    } catch (error) {
-      // "Retry anyway" on an unreachable primary: the person vouches it is down; the standby is promoted
-      // with what it replayed of the fenced primary (its final position, read right after the fence).
-      if (approved(ctx, 'primary_unreachable') && progress.finalLsn !== undefined) {
-        return { lsn: progress.finalLsn, past: progress.mode === 'stop' };
-      }
-      throw error;
-    }
-  }
-
   async function replayedOrNull(standby: string, proof: FenceProof): Promise<true | null> {
-    const reached = proof.past
-      ? await replication.replayedPast(standby, proof.lsn)
-      : (await replication.bytesBehind(standby, proof.lsn)) === 0;
-    return reached ? true : null;
+    return (await replayedTo(replication, standby, proof)) ? true : null;
   }
 
   /**
@@ -766,14 +743,6 @@ function clientLines(promoted: JsonObject | null): string[] {
     );
   }
   return lines;
-}
-
-/** " (fence 20 ms, catch-up 1 ms, promote 24 ms)", or nothing when the parts were not measured. */
-function phasesText(phases: unknown): string {
-  if (typeof phases !== 'object' || phases === null) return '';
-  const { fence, catchUp, promote } = phases as Record<string, unknown>;
-  if (![fence, catchUp, promote].every((ms) => typeof ms === 'number')) return '';
-  return ` (fence ${String(fence)} ms, catch-up ${String(catchUp)} ms, promote ${String(promote)} ms)`;
 }
 
 export type PreflightResult = PreflightCheck;

@@ -17,6 +17,7 @@ import { endpointVars, routeExecutor } from '../shared/route-hook';
 import type { StepContext, StepExecutor, StepResult } from '../types';
 import type { RdsReplicaSettings } from './config';
 import {
+  phasesText,
   approvedDecision,
   describeBackends,
   managedFenceProblem,
@@ -517,11 +518,3 @@ export function rdsFencedExecutors(deps: RdsFencedDeps): Record<string, StepExec
 
 /** Statuses a promotion does not come back from by itself. */
 const FAILED = new Set(['failed', 'incompatible-parameters', 'incompatible-restore', 'deleting', 'deleted']);
-
-/** " (fence 20 ms, catch-up 1 ms, promote 24 ms)", or nothing when the parts were not measured. */
-function phasesText(phases: unknown): string {
-  if (typeof phases !== 'object' || phases === null) return '';
-  const { fence, catchUp, promote } = phases as Record<string, unknown>;
-  if (![fence, catchUp, promote].every((ms) => typeof ms === 'number')) return '';
-  return ` (fence ${String(fence)} ms, catch-up ${String(catchUp)} ms, promote ${String(promote)} ms)`;
-}
