@@ -215,7 +215,15 @@ describe('PgRunStore', () => {
   it('records the same approval clicked twice at once only once; the second is refused and audited', async () => {
     const run = await runAtGate(uniqueTarget('orders-db'));
     const round = run.steps[1]?.gate?.round ?? 0;
-    const approve: RunEvent = { type: 'approve', at: at(10), step: 1, round, user: APPROVER };
+    // The gate is destructive: the engine requires the target's name typed with the approval.
+    const approve: RunEvent = {
+      type: 'approve',
+      at: at(10),
+      step: 1,
+      round,
+      user: APPROVER,
+      confirmation: run.target,
+    };
     const seen = { lagBytes: 1024, lagSeconds: 0.5 };
     const outcomes = await Promise.all([
       store.applyEvent(run.id, approve, APPROVER, seen),
@@ -273,7 +281,7 @@ describe('PgRunStore', () => {
         attempt: 2,
         output: { lagBytes: 0, list: [1, 'two', null] },
       },
-      { type: 'approve', at: at(20), step: 1, round: 1, user: APPROVER },
+      { type: 'approve', at: at(20), step: 1, round: 1, user: APPROVER, confirmation: mirror.target },
       { type: 'step_started', at: at(21), step: 2, attempt: 1 },
       {
         type: 'step_failed',
@@ -282,7 +290,7 @@ describe('PgRunStore', () => {
         attempt: 1,
         failure: { class: 'needs_human', message: 'primary still has clients' },
       },
-      { type: 'approve', at: at(30), step: 2, round: 1, user: 'U0SECOND' },
+      { type: 'approve', at: at(30), step: 2, round: 1, user: 'U0SECOND', confirmation: mirror.target },
       { type: 'step_started', at: at(31), step: 2, attempt: 2 },
       { type: 'step_succeeded', at: at(32), step: 2, attempt: 2, output: { fenced: true } },
       { type: 'step_started', at: at(33), step: 3, attempt: 1 },
