@@ -1,7 +1,10 @@
 // A private redis-server on a free loopback port, for tests that need a Redis configured (or
 // stopped) differently from the machine's shared one.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import IORedis from 'ioredis';
 import { waitFor } from './wait-for';
 
@@ -25,9 +28,23 @@ export interface PrivateRedis {
 
 export async function startPrivateRedis(extraArgs: string[] = [], port?: number): Promise<PrivateRedis> {
   const chosen = port ?? (await freePort());
+  // A replica's full sync writes an RDB file even with --save '': keep it out of the working tree.
+  const dir = mkdtempSync(path.join(tmpdir(), 'cutover-redis-'));
   const child: ChildProcess = spawn(
     'redis-server',
-    ['--port', String(chosen), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', ...extraArgs],
+    [
+      '--port',
+      String(chosen),
+      '--bind',
+      '127.0.0.1',
+      '--save',
+      '',
+      '--appendonly',
+      'no',
+      '--dir',
+      dir,
+      ...extraArgs,
+    ],
     { stdio: 'ignore' },
   );
   const url = `redis://127.0.0.1:${chosen}`;
@@ -45,8 +62,12 @@ export async function startPrivateRedis(extraArgs: string[] = [], port?: number)
     port: chosen,
     stop: () =>
       new Promise<void>((resolve) => {
-        if (child.exitCode !== null) return resolve();
-        child.once('exit', () => resolve());
+        const done = () => {
+          rmSync(dir, { recursive: true, force: true });
+          resolve();
+        };
+        if (child.exitCode !== null) return done();
+        child.once('exit', done);
         child.kill('SIGTERM');
       }),
   };
