@@ -144,7 +144,14 @@ export class KafkaOnEc2 {
       server.stopping = true;
       this.events.push(`stop ${instanceId} broker ${server.node}`);
       this.track(stopNode(server.spec, 'SIGTERM').finally(() => (server.stopping = false)));
-    } else if (!running && !server.stopping && (state === 'stopping' || state === 'shutting-down')) {
+    } else if (
+      !running &&
+      !server.stopping &&
+      // A server still starting (formatting its disk, before the JVM's pid file exists) is not down
+      // yet: its JVM would come up after EC2 called the instance stopped.
+      !server.starting &&
+      (state === 'stopping' || state === 'shutting-down')
+    ) {
       this.ec2.setInstanceState(instanceId, state === 'stopping' ? 'stopped' : 'terminated');
     }
   }
