@@ -10,6 +10,8 @@ const COMMAND_TIMEOUT_MS = 5_000;
 /** How often the write probe writes, and how long one write may wait before it counts as failed. */
 const PROBE_INTERVAL_MS = 5;
 const PROBE_WRITE_TIMEOUT_MS = 60_000;
+/** How long a RESUME waits for the clients that queued during the PAUSE to get a server connection. */
+const RESUME_SETTLE_MS = 3_000;
 /** A write to the bot's canary table on the target (created, and granted to every role, by the prepare step). */
 const CANARY_WRITE =
   'INSERT INTO cutover_bot.canary (run_id) VALUES ($1) ON CONFLICT (run_id) DO UPDATE SET written_at = now()';
@@ -93,15 +95,48 @@ export class PgBouncerAdmin implements PoolerPort {
     }
   }
 
+  /**
+   * PgBouncer counts a server login cut short by PAUSE (or by a RELOAD that moved the database) as a
+   * failed connect, and then makes every client wait `server_login_retry` (15 s by default) before it
+   * connects again (pgbouncer/pgbouncer#420, #1536; seen here with 1.18 as a 15 s stall after about
+   * one switchover in three). While resuming, that wait is switched off, and put back once no client
+   * of the resumed databases waits (or after RESUME_SETTLE_MS). A crash in between leaves it off
+   * until the next RELOAD, which the next attempt of the step does first.
+   */
   async resume(adminUrl: string, databases: readonly string[]): Promise<void> {
     const targets = await this.namesOf(adminUrl, databases);
-    for (const name of targets) {
-      try {
-        await admin(adminUrl, `RESUME ${name}`);
-      } catch (error) {
-        // "database ... is not paused" (or "pooler is not paused"): already what we want.
-        if (!/not paused/i.test((error as Error).message)) throw error;
+    const retry = await this.setting(adminUrl, 'server_login_retry');
+    const lowered = retry !== null && /^\d+$/.test(retry) && retry !== '0';
+    if (lowered) await admin(adminUrl, 'SET server_login_retry = 0');
+    try {
+      for (const name of targets) {
+        try {
+          await admin(adminUrl, `RESUME ${name}`);
+        } catch (error) {
+          // "database ... is not paused" (or "pooler is not paused"): already what we want.
+          if (!/not paused/i.test((error as Error).message)) throw error;
+        }
       }
+      if (lowered) await this.untilNoClientWaits(adminUrl, targets);
+    } finally {
+      if (lowered) await admin(adminUrl, `SET server_login_retry = ${retry}`).catch(() => undefined);
+    }
+  }
+
+  private async setting(adminUrl: string, key: string): Promise<string | null> {
+    const rows = await admin<{ key: string; value: string }>(adminUrl, 'SHOW CONFIG');
+    return rows.find((row) => row.key === key)?.value ?? null;
+  }
+
+  private async untilNoClientWaits(adminUrl: string, databases: readonly string[]): Promise<void> {
+    const deadline = Date.now() + RESUME_SETTLE_MS;
+    while (Date.now() < deadline) {
+      const pools = await admin<{ database: string; cl_waiting: number | string }>(adminUrl, 'SHOW POOLS');
+      const waiting = pools.filter(
+        (pool) => databases.includes(pool.database) && Number(pool.cl_waiting) > 0,
+      );
+      if (waiting.length === 0) return;
+      await new Promise((resolve) => setTimeout(resolve, 20));
     }
   }
 
