@@ -152,6 +152,12 @@ export interface ReplicationPort {
   verifyFenced(primaryUrl: string): Promise<boolean>;
   /** Undoes the fence: `lockedRoles` may log in again, new sessions read-write. Idempotent. */
   unfence(primaryUrl: string, lockedRoles?: readonly string[], scope?: FenceScope): Promise<void>;
+  /**
+   * On an old primary that rejoined as a standby: removes what the SQL fence left in its own
+   * configuration (read-only by default), which it would otherwise keep on its next promotion.
+   * Refuses (throws) on a server that is not in recovery. Idempotent.
+   */
+  releaseFenceOnStandby(url: string): Promise<void>;
   /** LOGIN again for `roles` (on the new primary, which got the NOLOGIN through WAL). Idempotent. */
   restoreLogins(url: string, roles: readonly string[]): Promise<void>;
   /** How a connection attempt to `url` ends right now (positive proof that a stopped server is down). */

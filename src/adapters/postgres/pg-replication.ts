@@ -669,6 +669,19 @@ export class PgReplication implements ReplicationPort {
     await (await this.untilNewSessionsShow(primaryUrl, 'off')).end().catch(() => undefined);
   }
 
+  async releaseFenceOnStandby(url: string): Promise<void> {
+    await this.session(url, async (client) => {
+      // Only a standby: on a server taking writes this would be an unfence.
+      const { rows } = await client.query<{ recovering: boolean }>(
+        'SELECT pg_is_in_recovery() AS recovering',
+      );
+      if (rows[0]?.recovering !== true) throw new Error('the server is not in recovery: its fence stays');
+      // ALTER SYSTEM works in recovery: it writes the server's own postgresql.auto.conf, not WAL.
+      await client.query('ALTER SYSTEM RESET default_transaction_read_only');
+      await client.query('SELECT pg_reload_conf()');
+    });
+  }
+
   async restoreLogins(url: string, roles: readonly string[]): Promise<void> {
     await this.session(url, (client) => setLogin(client, roles, true));
   }

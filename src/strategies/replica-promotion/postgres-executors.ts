@@ -572,6 +572,17 @@ export function postgresExecutors(deps: PostgresExecutorDeps): Record<string, St
         (error: Error) => `not yet (${error.message})`,
       );
       if (typeof streaming !== 'string') {
+        // The SQL fence's read-only default is in the old primary's own configuration (the rejoin
+        // keeps it): promoted in a later cutover, it would refuse every write.
+        if (settings.postgres?.fence.mode === 'sql') {
+          await scoped(replication, () => replication.releaseFenceOnStandby(primary)).catch(
+            (error: Error) => {
+              throw retryable(
+                `the old primary streams, but its fence setting could not be removed (${error.message})`,
+              );
+            },
+          );
+        }
         return {
           type: 'done',
           output: {

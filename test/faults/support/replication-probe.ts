@@ -71,6 +71,9 @@ export class ReplicationProbe implements ReplicationPort {
   async unfence(url: string, lockedRoles?: readonly string[]) {
     return this.call('unfence', url, () => this.real.unfence(url, lockedRoles));
   }
+  async releaseFenceOnStandby(url: string) {
+    return this.call('releaseFenceOnStandby', url, () => this.real.releaseFenceOnStandby(url));
+  }
   async restoreLogins(url: string, roles: readonly string[]) {
     return this.call('restoreLogins', url, () => this.real.restoreLogins(url, roles));
   }

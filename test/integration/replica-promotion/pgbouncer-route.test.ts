@@ -128,6 +128,19 @@ test.each(cases)(
       "SELECT application_name FROM pg_stat_replication WHERE state = 'streaming'",
     );
     expect(followers.map((row) => row.application_name)).toEqual(['rejoined']);
+    // Nothing of the fence is left in the rejoined server's own configuration: promoted by a later
+    // cutover (back), it must take writes.
+    const [setting] = await sqlAt<{ value: string }>(
+      pair.primaryUrl,
+      "SELECT setting AS value FROM pg_settings WHERE name = 'default_transaction_read_only'",
+    );
+    expect(setting?.value).toBe('off');
+    // The RESUME switched PgBouncer's server_login_retry off for a moment; it is back.
+    const adminConsole = new Client({ connectionString: bouncer.adminUrl });
+    await adminConsole.connect();
+    const config = (await adminConsole.query<{ key: string; value: string }>('SHOW CONFIG')).rows;
+    await adminConsole.end();
+    expect(config.find((row) => row.key === 'server_login_retry')?.value).toBe('15');
   },
 );
 
