@@ -858,7 +858,11 @@ function drawChart(run, lag) {
   var known = samples.map(value).filter(function (v) {
     return v !== null;
   });
-  var top = Math.max(1, Math.max.apply(null, known.concat([0])), hasLimit ? limit : 0) * 1.15;
+  var highest = Math.max.apply(null, known.concat([0]));
+  // A limit far above every sample would flatten them into a line at 0: the chart then scales to
+  // the samples and names the limit in its caption instead.
+  var limitShown = hasLimit && limit <= highest * 20;
+  var top = Math.max(1, highest, limitShown ? limit : 0) * 1.15;
   var W = 320;
   var H = 120;
   var L = 44;
@@ -885,7 +889,7 @@ function drawChart(run, lag) {
   var span = Math.round((t1 - t0) / 1000);
   chart.appendChild(svg('text', { x: L, y: H - 4, class: 'lag-axis' }, '-' + span + ' s'));
   chart.appendChild(svg('text', { x: W - R, y: H - 4, class: 'lag-axis', 'text-anchor': 'end' }, 'now'));
-  if (hasLimit) {
+  if (limitShown) {
     chart.appendChild(
       svg('line', { x1: L, x2: W - R, y1: y(limit), y2: y(limit), class: 'lag-threshold' }),
     );
@@ -920,6 +924,7 @@ function drawChart(run, lag) {
   if (useReplicas) caption = 'Lagging replicas ' + run.shortId + ': ' + String(value(newest));
   else if (newest.bytes === null || newest.seconds === null) caption += 'unknown (counts as too high)';
   else caption += formatBytes(newest.bytes) + ' / ' + formatSeconds(newest.seconds);
+  if (hasLimit && !limitShown) caption += ' (limit ' + fmt(limit) + ', far above)';
   caption += ' · ' + samples.length + ' samples';
   box.appendChild(el('div', 'lag-caption', caption));
   box.appendChild(chart);

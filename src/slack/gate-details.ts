@@ -15,11 +15,13 @@ const MAX_WARNINGS = 6;
 
 export function describeGate(run: Run, step: StepRecord, latestLag: LagSample | undefined): GateDetails {
   const conditions: Condition[] = [{ label: 'Target', value: run.target }];
-  if (latestLag?.laggingReplicas !== undefined) {
-    conditions.push({ label: 'Lagging replicas', value: String(latestLag.laggingReplicas) });
-  } else if (latestLag) {
-    const bytes = latestLag.bytes === null ? 'unknown' : formatBytes(latestLag.bytes);
-    const seconds = latestLag.seconds === null ? 'unknown' : formatSeconds(latestLag.seconds);
+  // A gate that opens right after a lag check may come before the first background sample.
+  const lag = latestLag ?? lagReadBefore(run, step);
+  if (lag?.laggingReplicas !== undefined) {
+    conditions.push({ label: 'Lagging replicas', value: String(lag.laggingReplicas) });
+  } else if (lag) {
+    const bytes = lag.bytes === null ? 'unknown' : formatBytes(lag.bytes);
+    const seconds = lag.seconds === null ? 'unknown' : formatSeconds(lag.seconds);
     conditions.push({ label: 'Replication lag', value: `${bytes} / ${seconds}` });
   }
   // What earlier checks warned about (what the cutover leaves behind or stops for), said before approval.
@@ -35,6 +37,21 @@ export function describeGate(run: Run, step: StepRecord, latestLag: LagSample | 
     ...(step.spec.warning ? { irreversible: step.spec.warning } : {}),
     conditions,
   };
+}
+
+type LagReading = Pick<LagSample, 'bytes' | 'seconds' | 'laggingReplicas'>;
+
+const numberOrNull = (value: unknown): value is number | null => value === null || typeof value === 'number';
+
+/** The lag the newest earlier step read itself (a lag check's output `{ bytes, seconds }`), if any. */
+function lagReadBefore(run: Run, step: StepRecord): LagReading | undefined {
+  for (const earlier of run.steps.slice(0, step.index).reverse()) {
+    const output = earlier.output;
+    if (!output || !numberOrNull(output['bytes']) || !numberOrNull(output['seconds'])) continue;
+    if (output['bytes'] === null && output['seconds'] === null) continue;
+    return { bytes: output['bytes'], seconds: output['seconds'] };
+  }
+  return undefined;
 }
 
 /** The conditions as recorded with an approval: what the approver saw when they clicked. */
