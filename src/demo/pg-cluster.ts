@@ -641,6 +641,8 @@ export interface Writer {
   readonly refused: number;
   /** Failures by SQLSTATE (or error code / message when there is none). */
   readonly errors: Record<string, number>;
+  /** Writes to another server from the next statement on (a client repointed after a cutover). */
+  moveTo(url: string): void;
   /** Stops the loop and closes its connection. */
   stop(): Promise<void>;
 }
@@ -660,7 +662,16 @@ export const WRITER_ROLE = 'app_writer';
 export async function startWriter(
   url: string,
   table: string,
-  { intervalMs = 2, role = WRITER_ROLE }: { intervalMs?: number; role?: string } = {},
+  {
+    intervalMs = 2,
+    role = WRITER_ROLE,
+    through = url,
+  }: {
+    intervalMs?: number;
+    role?: string;
+    /** Where the inserts go (a pooler in front of `url`); the setup always goes to `url` itself. */
+    through?: string;
+  } = {},
 ): Promise<Writer> {
   const target = quoteIdent(table);
   await query(
@@ -674,8 +685,13 @@ export async function startWriter(
   await query(url, `CREATE TABLE IF NOT EXISTS ${target} (id serial PRIMARY KEY, payload text NOT NULL)`);
   await query(url, `GRANT INSERT, SELECT ON ${target} TO ${quoteIdent(role)}`);
   await query(url, `GRANT USAGE ON SEQUENCE ${quoteIdent(`${table}_id_seq`)} TO ${quoteIdent(role)}`);
-  const writerUrl = new URL(url);
-  writerUrl.username = role;
+  const asRole = (server: string) => {
+    const withRole = new URL(server);
+    withRole.username = role;
+    return withRole.toString();
+  };
+  let writerUrl = asRole(through);
+  let moved = false;
 
   const acknowledged: number[] = [];
   const errors: Record<string, number> = {};
@@ -699,8 +715,14 @@ export async function startWriter(
     let n = 0;
     while (!stopped) {
       try {
+        if (moved && client !== null) {
+          const old: Client = client;
+          client = null;
+          await old.end().catch(() => undefined);
+        }
+        moved = false;
         if (client === null) {
-          client = new Client({ connectionString: writerUrl.toString(), connectionTimeoutMillis: 2000 });
+          client = new Client({ connectionString: writerUrl, connectionTimeoutMillis: 2000 });
           client.on('error', () => undefined);
           await client.connect();
         }
@@ -736,6 +758,10 @@ export async function startWriter(
       return refused;
     },
     errors,
+    moveTo(server: string) {
+      writerUrl = asRole(server);
+      moved = true;
+    },
     async stop() {
       stopped = true;
       wake?.();

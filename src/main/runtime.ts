@@ -229,7 +229,8 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
       metrics: metricsSettings.listen ? null : metricsEndpoint,
     });
     log.info({ port: http.port }, 'http server listening');
-    if (slackApp?.handleEvents && !metricsSettings.listen && !metricsSettings.token) {
+    // In console mode the server listens on loopback only: nothing beyond this machine reaches it.
+    if (slackApp?.handleEvents && !localConsole && !metricsSettings.listen && !metricsSettings.token) {
       log.warn(
         { port: http.port },
         'GET /metrics is served to anyone on PORT, which Slack reaches too: set METRICS_TOKEN or METRICS_LISTEN',
