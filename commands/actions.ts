@@ -7,7 +7,7 @@
 // was lost. Other clicks ack first and claim their delivery while they ack.
 import type { App, BlockAction, ButtonAction, Context, ViewSubmitAction } from '@slack/bolt';
 import type { WebClient } from '@slack/web-api';
-import { needsTypedConfirmation } from '../src/engine/transition';
+import { confirmationPhrase, needsTypedConfirmation } from '../src/engine/transition';
 import type { JsonObject, Run, StepRecord } from '../src/engine/types';
 import { describeGate, seenConditions } from '../src/slack/gate-details';
 import {
@@ -147,6 +147,7 @@ export function registerActions(app: App, deps: SlackHandlerDeps): void {
             whatWillHappen: details.whatWillHappen,
             conditions: details.conditions,
             stepTitle: gate.step.spec.title,
+            ...(gate.step.spec.confirmPhrase ? { confirmPhrase: gate.step.spec.confirmPhrase } : {}),
             ...(details.irreversible ? { irreversible: details.irreversible } : {}),
             ...(override
               ? { override: gate.step.gate?.message ?? gate.step.error?.message ?? 'it asks for a person' }
@@ -210,11 +211,16 @@ export function registerActions(app: App, deps: SlackHandlerDeps): void {
       deps.store.getRun(ref.runId),
       deps.store.recentLagSamples(ref.runId, 1),
     ]);
-    if (!run || !typedTargetMatches(typed, run.target)) {
+    // The step's own phrase (e.g. allowDataLoss), else the target's name: the engine's rule.
+    const asked = run?.steps[ref.step];
+    const phrase = run && asked ? confirmationPhrase(run, asked) : run?.target;
+    if (!run || phrase === undefined || !typedTargetMatches(typed, phrase)) {
       return refuseInModal(
         run?.id ?? null,
         'typed confirmation did not match',
-        `Type the target's name exactly: ${run?.target ?? 'unknown'}`,
+        asked?.spec.confirmPhrase === undefined
+          ? `Type the target's name exactly: ${run?.target ?? 'unknown'}`
+          : `Type exactly: ${asked.spec.confirmPhrase}`,
         { typed: typed ?? '' },
       );
     }

@@ -195,6 +195,7 @@ async function act(command: ActingCommand, call: Invocation, deps: SlackHandlerD
             title: step.title,
             kind: step.kind,
             ...(step.destructive ? { destructive: true } : {}),
+            ...(step.confirmPhrase ? { confirmPhrase: step.confirmPhrase } : {}),
             ...(step.compensation ? { compensation: step.compensation.title } : {}),
           })),
           preflight,

@@ -96,9 +96,21 @@ export function needsTypedConfirmation(step: StepRecord): boolean {
   return reason === 'needs_human' || (reason === 'planned' && step.spec.destructive === true);
 }
 
-/** Whether what was typed confirms the target (surrounding spaces ignored, case-sensitive). */
+/** Whether what was typed is the phrase asked for (surrounding spaces ignored, case-sensitive). */
 export function confirmsTarget(typed: string | null | undefined, target: string): boolean {
   return typeof typed === 'string' && typed.trim() === target;
+}
+
+/** What approvers of `step` type to confirm: the step's own phrase, else the target's name. */
+export function confirmationPhrase(run: Pick<Run, 'target'>, step: Pick<StepRecord, 'spec'>): string {
+  return step.spec.confirmPhrase ?? run.target;
+}
+
+/** "the target's name (orders-db)", or "`allowDataLoss`" for a step with its own phrase. */
+export function describeConfirmationPhrase(run: Pick<Run, 'target'>, step: Pick<StepRecord, 'spec'>): string {
+  return step.spec.confirmPhrase === undefined
+    ? `the target's name (${run.target})`
+    : step.spec.confirmPhrase;
 }
 
 function currentStepOf(run: Run, step: number): StepRecord | string {
@@ -380,12 +392,16 @@ export function transition(run: Run, event: RunEvent): TransitionResult {
         return refuse(run, 'the requester cannot approve their own run');
       }
       if (gate.approvedBy.includes(event.user)) return refuse(run, `${event.user} has already approved`);
-      if (needsTypedConfirmation(step) && !confirmsTarget(event.confirmation, run.target)) {
+      if (
+        needsTypedConfirmation(step) &&
+        !confirmsTarget(event.confirmation, confirmationPhrase(run, step))
+      ) {
+        const phrase = describeConfirmationPhrase(run, step);
         return refuse(
           run,
           gate.reason === 'needs_human'
-            ? `retrying anyway overrides a safety check: type the target's name (${run.target}) to confirm`
-            : `this step cannot be undone: type the target's name (${run.target}) to approve`,
+            ? `retrying anyway overrides a safety check: type ${phrase} to confirm`
+            : `this step cannot be undone: type ${phrase} to approve`,
         );
       }
       gate.approvedBy.push(event.user);

@@ -19,8 +19,13 @@ export interface StepSpec {
   compensation?: { executor: string; title: string };
   /** Parameters handed to the executor (already validated by the planner). */
   params?: JsonObject;
-  /** Gate only: approvers must type the target's name to confirm. */
+  /** Gate only: approvers must type the target's name (or `confirmPhrase`) to confirm. */
   destructive?: boolean;
+  /**
+   * Gate only: what approvers type instead of the target's name, where approving accepts something
+   * more than the step itself (e.g. `allowDataLoss`: promoting without a fence).
+   */
+  confirmPhrase?: string;
   /** Gate only: what approving will make happen, in a sentence, for the approval prompt. */
   explain?: string;
   /** Gate only: what cannot be undone after approval, said before anyone approves. */

@@ -1,7 +1,7 @@
 // The application service around the pure engine: store a transition, commit, then dispatch effects.
 // Every way into a run (Slack, scheduler, step jobs, reconciler) goes through here.
 import { randomUUID } from 'node:crypto';
-import { createRun } from '../engine/transition';
+import { confirmationPhrase, createRun } from '../engine/transition';
 import type { Effect, JsonObject, Run, RunEvent } from '../engine/types';
 import { strategySettingsProblems } from '../config/targets';
 import type { TargetConfig } from '../config/types';
@@ -257,7 +257,10 @@ export class RunService {
     seen: JsonObject = {},
     options: ApproveOptions = {},
   ): Promise<ApplyOutcome> {
-    const confirmation = options.confirmation ?? (await this.deps.store.getRun(runId))?.target;
+    const run = options.confirmation === undefined ? await this.deps.store.getRun(runId) : null;
+    const record = run?.steps[step];
+    const confirmation =
+      options.confirmation ?? (run && record ? confirmationPhrase(run, record) : run?.target);
     const event: RunEvent = {
       type: 'approve',
       at: this.now(),

@@ -1,5 +1,5 @@
 // The approval prompt for a gate (planned, or a needs-human pause) and what it becomes once decided.
-import { needsTypedConfirmation } from '../../engine/transition';
+import { describeConfirmationPhrase, needsTypedConfirmation } from '../../engine/transition';
 import type { Run, StepRecord } from '../../engine/types';
 import {
   abortButton,
@@ -207,7 +207,7 @@ export function renderGatePrompt(input: GatePromptInput): Message {
     if (typed) {
       blocks.push(
         context(
-          `:keyboard: ${needsHuman ? 'Retry anyway' : 'Approving'} opens a dialog in which you type the target's name.`,
+          `:keyboard: ${needsHuman ? 'Retry anyway' : 'Approving'} opens a dialog in which you type ${escapeMrkdwn(describeConfirmationPhrase(run, step))}.`,
         ),
       );
     }

@@ -33,6 +33,8 @@ export interface ConfirmModalInput {
   now?: Date;
   /** A needs-human gate: why the step stopped; the submission retries it with the override. */
   override?: string;
+  /** What to type instead of the target's name (the step's own phrase, e.g. `allowDataLoss`). */
+  confirmPhrase?: string;
 }
 
 export const CONFIRM_MODAL_TITLE = 'Confirm cutover step';
@@ -66,7 +68,7 @@ export function renderConfirmModal(input: ConfirmModalInput): ModalView {
     type: 'input',
     block_id: CONFIRM_BLOCK_ID,
     label: plain(
-      `Type the target's name (${input.target}) to ${input.override !== undefined ? 'retry anyway' : 'approve'}`,
+      `Type ${input.confirmPhrase ?? `the target's name (${input.target})`} to ${input.override !== undefined ? 'retry anyway' : 'approve'}`,
       LIMITS.inputLabel,
     ),
     element: { type: 'plain_text_input', action_id: CONFIRM_ACTION_ID, focus_on_load: true },

@@ -52,6 +52,8 @@ export interface PlanStepSummary {
   /** A StepKind normally; an unknown kind gets a neutral icon. */
   kind: string;
   destructive?: boolean;
+  /** What approvers type instead of the target's name. */
+  confirmPhrase?: string;
   compensation?: string;
 }
 
@@ -141,7 +143,9 @@ function kindIcon(kind: string): string {
 /** `/cutover plan`: the steps and live preflight checks of a dry run. */
 export function renderPlan(input: PlanInput): Message {
   const stepLines = input.steps.map((s, i) => {
-    const destructive = s.destructive ? ' :warning: _destructive: type the target name to approve_' : '';
+    const destructive = s.destructive
+      ? ` :warning: _destructive: type ${s.confirmPhrase === undefined ? 'the target name' : `\`${name(s.confirmPhrase, 40)}\``} to approve_`
+      : '';
     const undo = s.compensation ? ` (undo: ${name(s.compensation, 75)})` : '';
     return `${i + 1}. ${kindIcon(s.kind)} ${name(s.title, 150)}${destructive}${undo}`;
   });

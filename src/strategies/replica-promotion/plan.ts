@@ -158,6 +158,8 @@ function rdsUnfenced(target: TargetConfig, settings: ReplicaPromotionSettings): 
       kind: 'gate',
       title: `Approve: promote ${rds.replica} without a fence (writes can be lost)`,
       destructive: true,
+      // Approving accepts the loss the target allows: the approver types the setting, not just the name.
+      confirmPhrase: 'allowDataLoss',
       explain: `promote the RDS read replica ${rds.replica} of ${target.name} to a standalone primary (the instance reboots), accepting data loss`,
       warning: `${rdsDataLossWarning(settings)} Promotion cannot be undone; the replica stops replicating for good.`,
     },

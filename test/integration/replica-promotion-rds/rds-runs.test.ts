@@ -111,6 +111,22 @@ describe('RDS read-replica promotion', () => {
     // The requester cannot approve their own run.
     const self = await runtime.runs.approve(run.id, RDS_STEP.gate, 1, REQUESTER);
     expect(self.ok).toBe(false);
+    // Promoting without a fence accepts data loss: the approver types allowDataLoss, not the name.
+    expect(atGate.steps[RDS_STEP.gate]?.spec.confirmPhrase).toBe('allowDataLoss');
+    const byName = await runtime.runs.approve(
+      run.id,
+      RDS_STEP.gate,
+      1,
+      APPROVER,
+      {},
+      {
+        confirmation: atGate.target,
+      },
+    );
+    expect(byName).toMatchObject({
+      ok: false,
+      error: expect.stringMatching(/type allowDataLoss to approve/),
+    });
 
     const callsAtApproval = aws.calls().length;
     await approveGate(run);

@@ -675,6 +675,25 @@ describe('typed confirmation', () => {
     ]);
   });
 
+  it('a gate with its own phrase (allowDataLoss) takes that phrase, not the target name', () => {
+    const s = Sim.of([
+      gate('promote', { destructive: true, confirmPhrase: 'allowDataLoss' }),
+      check('after'),
+    ]);
+    s.send({ type: 'start' });
+    const before = structuredClone(s.run);
+    for (const confirmation of ['orders-db', 'allowdataloss', 'allowDataLoss!']) {
+      s.refuse(
+        { type: 'approve', step: 0, round: 1, user: ALICE, confirmation },
+        /cannot be undone: type allowDataLoss to approve/,
+      );
+    }
+    expect(s.run).toEqual(before);
+    expect(
+      s.send({ type: 'approve', step: 0, round: 1, user: ALICE, confirmation: 'allowDataLoss' })[0],
+    ).toMatchObject({ type: 'gate_closed', outcome: 'approved' });
+  });
+
   it('a planned gate that is not destructive needs nothing typed', () => {
     const s = Sim.of([gate('go'), check('after')]);
     s.send({ type: 'start' });

@@ -158,7 +158,7 @@ describe('renderGatePrompt', () => {
     expect(JSON.parse(approve?.value ?? '')).toEqual({ runId: RUN_ID, step: 1, round: 2 });
     // An override is confirmed by typing the target's name in a modal, not by a dialog.
     expect(approve?.confirm).toBeUndefined();
-    expect(text).toContain("Retry anyway opens a dialog in which you type the target's name.");
+    expect(text).toContain("Retry anyway opens a dialog in which you type the target's name (orders-db).");
     expect(message.text).toBe('Needs a person on orders-db: Primary still has 3 client connections');
   });
 
