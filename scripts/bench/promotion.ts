@@ -239,7 +239,8 @@ export async function benchPromotion(options: FigureOptions): Promise<Row[]> {
 }
 
 async function benchFenceMode(options: FigureOptions, mode: FenceMode): Promise<Row[]> {
-  const rounds = options.quick ? 2 : 4;
+  // pg_ctl stop -w looks every 100 ms, so a stop takes one tick more or less: 6 rounds, not 4.
+  const rounds = options.quick ? 2 : 6;
   const env: NodeJS.ProcessEnv = {};
   const names = Array.from({ length: rounds + 1 }, (_, i) => `promo-${mode}-${i}`);
   const envName = (name: string, side: string) => `${name.replace(/-/g, '_').toUpperCase()}_${side}`;

@@ -346,6 +346,7 @@ function sqlFence({ replication, nowMs }: FenceModeDeps, scope?: FenceScope): Fe
 
 /** How many refused connections in a row prove nothing listens any more. */
 const REFUSALS_NEEDED = 3;
+const REFUSAL_SPACING_MS = 5;
 
 /** The two lines of `pg_controldata` the stop hook must print. */
 export function readControlData(output: string): { state: string | null; checkpoint: string | null } {
@@ -366,12 +367,17 @@ function hookVars(ctx: StepContext, { primary, standby }: Servers): Record<strin
 function stopFence(settings: Extract<FenceSettings, { mode: 'stop' }>, deps: FenceModeDeps): FenceMode {
   const { replication, hooks, env, nowMs } = deps;
 
-  /** Positive proof that the old primary is down: refused, several times in a row (never a timeout). */
-  const provenDown = async (primary: string): Promise<string | null> => {
-    for (let i = 0; i < REFUSALS_NEEDED; i++) {
+  /**
+   * Positive proof that the old primary is down: refused (never a timeout), `times` in a row. The
+   * proof right after the stop asks several times; the checks after it (before the catch-up proof and
+   * right before pg_promote) ask once: they only confirm that nothing started it since.
+   */
+  const provenDown = async (primary: string, times = REFUSALS_NEEDED): Promise<string | null> => {
+    for (let i = 0; i < times; i++) {
       const reach = await replication.reach(primary);
       if (reach !== 'refused') return reach;
-      if (i < REFUSALS_NEEDED - 1) await new Promise((resolve) => setTimeout(resolve, 20));
+      // A moment apart: a postmaster that is restarting refuses one attempt, not three.
+      if (i < times - 1) await new Promise((resolve) => setTimeout(resolve, REFUSAL_SPACING_MS));
     }
     return null;
   };
@@ -420,7 +426,9 @@ function stopFence(settings: Extract<FenceSettings, { mode: 'stop' }>, deps: Fen
     },
 
     async proof({ primary }, progress) {
-      const reach = await provenDown(primary);
+      // The stop was proved by the fence (several refusals after a clean shutdown, recorded with its
+      // checkpoint); here, and on a resumed attempt, one refusal confirms nothing started it since.
+      const reach = await provenDown(primary, 1);
       if (reach !== null) {
         throw needsHuman(
           `the stopped primary answers again (${reach}): something started it. Not promoting. Stop it, then retry, or abort.`,
@@ -433,7 +441,7 @@ function stopFence(settings: Extract<FenceSettings, { mode: 'stop' }>, deps: Fen
     },
 
     async seal({ primary }, progress) {
-      return { ...progress, sealed: (await provenDown(primary)) === null };
+      return { ...progress, sealed: (await provenDown(primary, 1)) === null };
     },
 
     afterPromotion() {
