@@ -8,7 +8,7 @@ import type { StartJobRef } from '../src/ports/job-queue';
 export function startExecuteStepWorker(
   connection: Redis,
   queueName: string,
-  processor: StepProcessor,
+  processor: Pick<StepProcessor, 'process'>,
   tuning: WorkerTuning,
   startScheduled: (job: StartJobRef) => Promise<number | null>,
 ): Worker {

@@ -106,7 +106,30 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
     onRefused: (kind) => metrics.refused(kind),
   });
   runs.addObserver(metrics.observer);
-  const reconciler = new Reconciler({ store, queue, runs, clock, log, findTarget });
+  let worker: Worker | null = null;
+  // Steps this process's worker is running now: a worker with none that leaves a due job untaken
+  // for long is wedged, not busy.
+  let stepsInFlight = 0;
+  let restartWorker: (() => Promise<void>) | null = null;
+  const reconcileIntervalMs = options.reconcileIntervalMs ?? 60_000;
+  const reconciler = new Reconciler({
+    store,
+    queue,
+    runs,
+    clock,
+    log,
+    findTarget,
+    untakenAfterMs: Math.max(10_000, 2 * reconcileIntervalMs),
+    onJobNotTaken: async ({ job, forMs }) => {
+      // A worker closed on purpose (shutdown; the crash tests) stays closed.
+      if (!worker || worker.closing !== undefined || stepsInFlight > 0 || !restartWorker) return;
+      log.warn(
+        { job, forMs },
+        'the step worker takes no jobs (a due job waits, nothing runs here); restarting it',
+      );
+      await restartWorker();
+    },
+  });
 
   // Slack: every role notifies (step transitions happen in workers, decisions in web); only the
   // web side receives Slack's requests.
@@ -181,7 +204,6 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
     }
   }
 
-  let worker: Worker | null = null;
   let stopReconciling: (() => Promise<void>) | null = null;
   let stopSampling: (() => Promise<void>) | null = null;
   if (role === 'worker' || role === 'all') {
@@ -193,18 +215,40 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
       clock,
       log,
     });
-    worker = startExecuteStepWorker(
-      redis,
-      queue.name,
-      processor,
-      options.tuning ?? DEFAULT_TUNING,
-      async (job) => {
-        const outcome = await runs.startScheduled(job.runId);
-        return outcome.kind === 'early' ? outcome.retryInMs : null;
+    const counted: Pick<StepProcessor, 'process'> = {
+      process: async (job) => {
+        stepsInFlight += 1;
+        try {
+          return await processor.process(job);
+        } finally {
+          stepsInFlight -= 1;
+        }
       },
-    );
-    worker.on('error', (error) => log.error({ err: error }, 'step worker error'));
-    stopReconciling = startReconcileLoop(reconciler, options.reconcileIntervalMs ?? 60_000, log);
+    };
+    const startWorker = (): Worker => {
+      const started = startExecuteStepWorker(
+        redis,
+        queue.name,
+        counted,
+        options.tuning ?? DEFAULT_TUNING,
+        async (job) => {
+          const outcome = await runs.startScheduled(job.runId);
+          return outcome.kind === 'early' ? outcome.retryInMs : null;
+        },
+      );
+      started.on('error', (error) => log.error({ err: error }, 'step worker error'));
+      return started;
+    };
+    worker = startWorker();
+    restartWorker = async () => {
+      const wedged = worker;
+      // A new worker (new blocking connection) first; the old one is closed without waiting for it.
+      worker = startWorker();
+      await wedged
+        ?.close(true)
+        .catch((error: unknown) => log.warn({ err: error }, 'closing the old worker failed'));
+    };
+    stopReconciling = startReconcileLoop(reconciler, reconcileIntervalMs, log);
     const sampler = new LagSampler({ store, runs, strategies: options.strategies, findTarget, clock, log });
     stopSampling = startLagSampling(sampler, options.lagSampleIntervalMs ?? 2_000, log);
   }
@@ -249,7 +293,9 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
     runs,
     reconciler,
     redis,
-    worker,
+    get worker() {
+      return worker;
+    },
     http,
     metricsHttp,
     slack: slackApp,

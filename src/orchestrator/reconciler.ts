@@ -23,6 +23,13 @@ export interface ReconcileReport {
 /** Reminder lead time when the target is not known to this process. */
 const REMINDER_DEFAULT_MS = 15 * 60_000;
 
+/** A job due but untaken (waiting, or delayed past its time) this long; see `onJobNotTaken`. */
+export interface UntakenJob {
+  job: StepJobRef;
+  /** How long this process has seen it due and not taken. */
+  forMs: number;
+}
+
 export class Reconciler {
   constructor(
     private readonly deps: {
@@ -33,8 +40,20 @@ export class Reconciler {
       log: Logger;
       /** The target of a run (reminder lead time and approvers); without it, reminders use 15 min. */
       findTarget?(name: string): TargetConfig | undefined;
+      /**
+       * Told when a job has been due and untaken for `untakenAfterMs` (then again after as long).
+       * BullMQ workers have wedged after Redis outages and failovers (taskforcesh/bullmq#4378,
+       * #4585): running, no error, taking nothing. The runtime restarts its worker when it is idle.
+       */
+      onJobNotTaken?(untaken: UntakenJob): void | Promise<void>;
+      untakenAfterMs?: number;
+      /** Wall-clock time for `untakenAfterMs` (the process's own, not the runs' clock). */
+      nowMs?: () => number;
     },
   ) {}
+
+  /** When each due job was first seen untaken, by job id. */
+  private readonly untakenSince = new Map<string, number>();
 
   /** The job an active run is waiting for, if it is waiting for one. */
   static expectedJob(run: Run): StepJobRef | null {
@@ -58,15 +77,17 @@ export class Reconciler {
       restoredStarts: [],
       reminded: [],
     };
+    const untaken = new Set<string>();
     for (const run of runs) {
       try {
         if (await this.expireGate(run)) report.expiredGates += 1;
-        const job = await this.restoreJob(run);
+        const job = await this.restoreJob(run, untaken);
         if (job) report.requeued.push(job);
       } catch (error) {
         this.deps.log.warn({ runId: run.id, err: error }, 'reconcile of run failed; next pass retries');
       }
     }
+    await this.noteUntaken(untaken);
     for (const run of await this.deps.store.listScheduledRuns()) {
       try {
         if (await this.restoreStart(run)) report.restoredStarts.push(run.id);
@@ -91,10 +112,13 @@ export class Reconciler {
     return report;
   }
 
-  private async restoreJob(run: Run): Promise<StepJobRef | null> {
+  private async restoreJob(run: Run, untaken: Set<string>): Promise<StepJobRef | null> {
     const job = Reconciler.expectedJob(run);
     if (!job) return null;
     const status = await this.deps.queue.status(job);
+    const notBeforeMs = Date.parse(run.steps[job.step]?.notBefore ?? '');
+    const due = Number.isNaN(notBeforeMs) || notBeforeMs <= this.deps.clock.now().getTime();
+    if (status === 'waiting' || (status === 'delayed' && due)) untaken.add(JSON.stringify(job));
     if (status === 'waiting' || status === 'active' || status === 'delayed') return null;
     // Missing, or finished without the store having moved on (the job found itself stale, or
     // crashed its way to failed): the job is still owed. A duplicate is harmless: the job
@@ -105,6 +129,26 @@ export class Reconciler {
     await this.deps.queue.enqueue(job, delayMs);
     this.deps.log.info({ runId: run.id, job, status, delayMs }, 'restored missing step job');
     return job;
+  }
+
+  /** Due jobs seen untaken for `untakenAfterMs` are reported (once per period); others are forgotten. */
+  private async noteUntaken(seen: Set<string>): Promise<void> {
+    const untakenAfterMs = this.deps.untakenAfterMs ?? 60_000;
+    const now = (this.deps.nowMs ?? Date.now)();
+    for (const key of [...this.untakenSince.keys()]) if (!seen.has(key)) this.untakenSince.delete(key);
+    for (const key of seen) {
+      const since = this.untakenSince.get(key);
+      if (since === undefined) {
+        this.untakenSince.set(key, now);
+      } else if (now - since >= untakenAfterMs) {
+        this.untakenSince.set(key, now);
+        try {
+          await this.deps.onJobNotTaken?.({ job: JSON.parse(key) as StepJobRef, forMs: now - since });
+        } catch (error) {
+          this.deps.log.warn({ err: error }, 'handling an untaken job failed');
+        }
+      }
+    }
   }
 
   /**
