@@ -72,7 +72,22 @@ test('the Redis primary fails over during a run: the run finishes, its switch do
   expect(await sentinels.primaryPort()).toBe(sentinels.replica.port);
 
   // The polls go on against the new primary, up to the gate; the approval's job runs there too.
-  const atGate = await untilState(runId, 'awaiting_approval', 'failed', 'aborted');
+  const atGate = await untilState(runId, 'awaiting_approval', 'failed', 'aborted').catch(
+    async (error: unknown) => {
+      // What the queue and the worker say, so that a failure here names its cause.
+      const run = await runtime.store.getRun(runId);
+      const step = run?.steps[run.currentStep];
+      const job = { runId, step: step?.index ?? 0, attempt: step?.attempt ?? 0, mode: 'execute' as const };
+      const status = await Promise.race([
+        runtime.queue.status(job),
+        new Promise((resolve) => setTimeout(() => resolve('no answer in 2 s'), 2_000)),
+      ]);
+      throw new Error(
+        `${(error as Error).message}; its job: ${String(status)}; worker running ${String(runtime.worker?.isRunning())}, ` +
+          `closing ${String(runtime.worker?.closing !== undefined)}; Redis connection ${runtime.redis.status}`,
+      );
+    },
+  );
   expect(atGate.state).toBe('awaiting_approval');
   expect((await runtime.runs.approve(runId, 3, 1, APPROVER)).ok).toBe(true);
   const done = await untilState(runId, 'succeeded', 'failed', 'aborted');
