@@ -137,6 +137,61 @@ export async function replayedTo(
     : (await replication.bytesBehind(standby, proof.lsn)) === 0;
 }
 
+/** Runs a step's port calls on one session per endpoint, when the port can. */
+export function scoped<T>(replication: ReplicationPort, work: () => Promise<T>): Promise<T> {
+  return replication.withSessions ? replication.withSessions(work) : work();
+}
+
+/**
+ * `replayedTo`, polled every millisecond for up to `budgetMs` inside the step: a catch-up of a few
+ * ms stays inside the window; a longer one becomes a delayed job (the caller's `wait`).
+ */
+export async function replayedWithin(
+  replication: ReplicationPort,
+  standby: string,
+  proof: FenceProof,
+  budgetMs = 1_000,
+): Promise<boolean> {
+  const deadline = Date.now() + budgetMs;
+  for (;;) {
+    if (await replayedTo(replication, standby, proof)) return true;
+    if (Date.now() >= deadline) return false;
+    await new Promise((resolve) => setTimeout(resolve, 1));
+  }
+}
+
+/**
+ * The last proof, right before the irreversible call: sealed, nobody else may log in to the old
+ * primary, so what it wrote up to now is all it ever will; the standby must have it. (Unless a
+ * person vouched that the old primary is down: it cannot be sealed then.) `caughtUp` false: the
+ * standby has not replayed the seal yet; the caller waits and tries again.
+ */
+export async function sealAndCatchUp(
+  ctx: Pick<StepContext, 'humanOverride' | 'step'>,
+  deps: { fence: FenceMode; replication: ReplicationPort },
+  servers: Servers,
+  progress: FenceProgress,
+): Promise<{ progress: FenceProgress; caughtUp: boolean }> {
+  const sealed = approvedDecision(ctx, 'primary_unreachable')
+    ? { ...progress, sealed: false }
+    : await deps.fence.seal(servers, progress);
+  if (sealed.sealLsn === undefined) return { progress: sealed, caughtUp: true };
+  const proof = { lsn: sealed.sealLsn, past: false };
+  return { progress: sealed, caughtUp: await replayedWithin(deps.replication, servers.standby, proof) };
+}
+
+/** Removes the run's canary row (and the bot's schema, once empty) from the new primary; a failure is a report line. */
+export async function dropCanaryOrSay(
+  replication: ReplicationPort,
+  newPrimary: string,
+  runId: string,
+  lines: string[],
+): Promise<void> {
+  await scoped(replication, () => replication.dropCanary(newPrimary, runId)).catch((error: Error) => {
+    lines.push(`• The bot's canary table \`cutover_bot.canary\` could not be cleaned up (${error.message}).`);
+  });
+}
+
 /** " (fence 20 ms, catch-up 1 ms, promote 24 ms)", or nothing when the parts were not measured. */
 export function phasesText(phases: unknown): string {
   if (typeof phases !== 'object' || phases === null) return '';

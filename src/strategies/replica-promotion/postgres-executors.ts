@@ -21,15 +21,17 @@ import { describeLag, isUnderLimit } from './lag';
 import {
   approvedDecision,
   describeBackends,
+  dropCanaryOrSay,
+  replayedWithin,
+  scoped,
+  sealAndCatchUp,
   phasesText,
   fenceModeFor,
   proofOrVouched,
-  replayedTo,
   progressJson,
   readFenceProgress,
   type FenceMode,
   type FenceProgress,
-  type FenceProof,
   type Servers,
 } from './fence-modes';
 import { parseSyncStandbys, satisfiedBy } from './sync-standbys';
@@ -65,25 +67,6 @@ export function outputOf(run: Run, stepName: string): JsonObject | null {
 
 function lagOutput(lag: LagReading): JsonObject {
   return { bytes: lag.bytes, seconds: lag.seconds };
-}
-
-/** Runs an executor's port calls on one session per endpoint, when the port can. */
-function scoped<T>(replication: ReplicationPort, work: () => Promise<T>): Promise<T> {
-  return replication.withSessions ? replication.withSessions(work) : work();
-}
-
-/** Inline polling for sub-second waits; longer waits become delayed jobs. */
-async function pollBriefly<T>(
-  probe: () => Promise<T | null>,
-  budgetMs: number,
-  everyMs: number,
-): Promise<T | null> {
-  const deadline = Date.now() + budgetMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== null || Date.now() >= deadline) return value;
-    await new Promise((resolve) => setTimeout(resolve, everyMs));
-  }
 }
 
 /** How long the commit on the new primary may take before the run stops for a person. */
@@ -397,7 +380,7 @@ export function postgresExecutors(deps: PostgresExecutorDeps): Record<string, St
 
     // Zero data loss: the standby replays everything the old primary wrote before it is promoted.
     const proof = await proofOrVouched(ctx, fence, servers, progress);
-    if (!(await pollBriefly(() => replayedOrNull(servers.standby, proof), 1_000, 1))) {
+    if (!(await replayedWithin(replication, servers.standby, proof))) {
       const waitedMs = nowMs() - fencedAtMs;
       if (waitedMs > postgres.catchUpTimeout) {
         throw needsHuman(
@@ -408,17 +391,10 @@ export function postgresExecutors(deps: PostgresExecutorDeps): Record<string, St
       return { type: 'wait', delayMs: 50, output: progressJson({ ...progress, phase: 'catching up' }) };
     }
     const caughtUpMs = nowMs();
-    // The last proof, right before the irreversible call: sealed, nobody else may log in to the old
-    // primary, so what it wrote up to now is all it ever will; the standby must have it.
-    // (Unless a person vouched that the old primary is down: it cannot be sealed then.)
-    progress = approvedDecision(ctx, 'primary_unreachable')
-      ? { ...progress, sealed: false }
-      : await fence.seal(servers, progress);
-    if (progress.sealLsn !== undefined) {
-      const sealProof = { lsn: progress.sealLsn, past: false };
-      if (!(await pollBriefly(() => replayedOrNull(servers.standby, sealProof), 1_000, 1))) {
-        return { type: 'wait', delayMs: 50, output: progressJson({ ...progress, phase: 'catching up' }) };
-      }
+    const seal = await sealAndCatchUp(ctx, { fence, replication }, servers, progress);
+    progress = seal.progress;
+    if (!seal.caughtUp) {
+      return { type: 'wait', delayMs: 50, output: progressJson({ ...progress, phase: 'catching up' }) };
     }
     const requested = {
       ...progress,
@@ -460,10 +436,6 @@ export function postgresExecutors(deps: PostgresExecutorDeps): Record<string, St
     }
     const finished = await pooler.stopProbes(readFenceProgress(result.output ?? {}));
     return { ...result, output: progressJson(finished) };
-  }
-
-  async function replayedOrNull(standby: string, proof: FenceProof): Promise<true | null> {
-    return (await replayedTo(replication, standby, proof)) ? true : null;
   }
 
   /**
@@ -690,12 +662,7 @@ export function postgresExecutors(deps: PostgresExecutorDeps): Record<string, St
                 '`standby.signal` and `primary_conninfo` pointing at the new primary.',
         );
       // The bot's canary row (and its schema, once empty) is not left behind on the new primary.
-      const { standby } = endpointsOf(ctx, env);
-      await scoped(replication, () => replication.dropCanary(standby, ctx.run.id)).catch((error: Error) => {
-        lines.push(
-          `• The bot's canary table \`cutover_bot.canary\` could not be cleaned up (${error.message}).`,
-        );
-      });
+      await dropCanaryOrSay(replication, endpointsOf(ctx, env).standby, ctx.run.id, lines);
       return {
         type: 'done',
         output: {

@@ -25,7 +25,10 @@ import {
   progressJson,
   proofOrVouched,
   readFenceProgress,
-  replayedTo,
+  dropCanaryOrSay,
+  replayedWithin,
+  scoped,
+  sealAndCatchUp,
   type FenceMode,
   type FenceProgress,
   type Servers,
@@ -44,20 +47,6 @@ export interface RdsFencedDeps {
 
 /** How long a commit on the promoted instance may take before it counts as "not yet". */
 const CANARY_TIMEOUT_MS = 5_000;
-
-function scoped<T>(replication: ReplicationPort, work: () => Promise<T>): Promise<T> {
-  return replication.withSessions ? replication.withSessions(work) : work();
-}
-
-/** Inline polling for sub-second waits; longer waits become delayed jobs. */
-async function pollBriefly(probe: () => Promise<boolean>, budgetMs: number): Promise<boolean> {
-  const deadline = Date.now() + budgetMs;
-  for (;;) {
-    if (await probe()) return true;
-    if (Date.now() >= deadline) return false;
-    await new Promise((resolve) => setTimeout(resolve, 1));
-  }
-}
 
 function awsFailure(error: unknown): never {
   if (error instanceof AwsRefusal) {
@@ -281,18 +270,14 @@ export function rdsFencedExecutors(deps: RdsFencedDeps): Record<string, StepExec
 
     // Zero data loss: the replica replays everything the fenced source wrote before it is promoted.
     const proof = await proofOrVouched(ctx, fence, servers, progress);
-    if (!(await pollBriefly(() => replayedTo(replication, servers.standby, proof), 1_000))) {
+    if (!(await replayedWithin(replication, servers.standby, proof))) {
       return notYet(`the replica has not replayed the fenced source's WAL up to ${proof.lsn}`);
     }
     const caughtUpMs = nowMs();
-    progress = approvedDecision(ctx, 'primary_unreachable')
-      ? { ...progress, sealed: false }
-      : await fence.seal(servers, progress);
-    if (progress.sealLsn !== undefined) {
-      const sealed = { lsn: progress.sealLsn, past: false };
-      if (!(await pollBriefly(() => replayedTo(replication, servers.standby, sealed), 1_000))) {
-        return notYet(`the replica has not replayed the sealed source's WAL up to ${sealed.lsn}`);
-      }
+    const seal = await sealAndCatchUp(ctx, { fence, replication }, servers, progress);
+    progress = seal.progress;
+    if (!seal.caughtUp) {
+      return notYet(`the replica has not replayed the sealed source's WAL up to ${progress.sealLsn ?? '?'}`);
     }
     // RDS promotes only an available replica of this source: look right before asking.
     const decision = decidePromotion(await describe(target));
@@ -489,13 +474,7 @@ export function rdsFencedExecutors(deps: RdsFencedDeps): Record<string, StepExec
         for (const warning of warnings) if (typeof warning === 'string') lines.push(`• Before: ${warning}`);
       }
       // The bot's canary row (and its schema, once empty) is not left behind on the new primary.
-      await scoped(replication, () => replication.dropCanary(target.servers.standby, ctx.run.id)).catch(
-        (error: Error) => {
-          lines.push(
-            `• The bot's canary table \`cutover_bot.canary\` could not be cleaned up (${error.message}).`,
-          );
-        },
-      );
+      await dropCanaryOrSay(replication, target.servers.standby, ctx.run.id, lines);
       return {
         type: 'done',
         output: {
