@@ -5,7 +5,7 @@
 import type { TargetConfig } from '../config/types';
 import type { Run, StepJobRef } from '../engine/types';
 import type { Clock } from '../ports/clock';
-import type { StepJobQueue } from '../ports/job-queue';
+import { queueJobId, type StepJobQueue } from '../ports/job-queue';
 import type { Logger } from '../ports/logger';
 import type { RunStore } from '../ports/run-store';
 import type { RunService } from './run-service';
@@ -77,7 +77,7 @@ export class Reconciler {
       restoredStarts: [],
       reminded: [],
     };
-    const untaken = new Set<string>();
+    const untaken = new Map<string, StepJobRef>();
     for (const run of runs) {
       try {
         if (await this.expireGate(run)) report.expiredGates += 1;
@@ -112,13 +112,13 @@ export class Reconciler {
     return report;
   }
 
-  private async restoreJob(run: Run, untaken: Set<string>): Promise<StepJobRef | null> {
+  private async restoreJob(run: Run, untaken: Map<string, StepJobRef>): Promise<StepJobRef | null> {
     const job = Reconciler.expectedJob(run);
     if (!job) return null;
     const status = await this.deps.queue.status(job);
     const notBeforeMs = Date.parse(run.steps[job.step]?.notBefore ?? '');
     const due = Number.isNaN(notBeforeMs) || notBeforeMs <= this.deps.clock.now().getTime();
-    if (status === 'waiting' || (status === 'delayed' && due)) untaken.add(JSON.stringify(job));
+    if (status === 'waiting' || (status === 'delayed' && due)) untaken.set(queueJobId(job), job);
     if (status === 'waiting' || status === 'active' || status === 'delayed') return null;
     // Missing, or finished without the store having moved on (the job found itself stale, or
     // crashed its way to failed): the job is still owed. A duplicate is harmless: the job
@@ -132,18 +132,18 @@ export class Reconciler {
   }
 
   /** Due jobs seen untaken for `untakenAfterMs` are reported (once per period); others are forgotten. */
-  private async noteUntaken(seen: Set<string>): Promise<void> {
+  private async noteUntaken(seen: Map<string, StepJobRef>): Promise<void> {
     const untakenAfterMs = this.deps.untakenAfterMs ?? 60_000;
     const now = (this.deps.nowMs ?? Date.now)();
     for (const key of [...this.untakenSince.keys()]) if (!seen.has(key)) this.untakenSince.delete(key);
-    for (const key of seen) {
+    for (const [key, job] of seen) {
       const since = this.untakenSince.get(key);
       if (since === undefined) {
         this.untakenSince.set(key, now);
       } else if (now - since >= untakenAfterMs) {
         this.untakenSince.set(key, now);
         try {
-          await this.deps.onJobNotTaken?.({ job: JSON.parse(key) as StepJobRef, forMs: now - since });
+          await this.deps.onJobNotTaken?.({ job, forMs: now - since });
         } catch (error) {
           this.deps.log.warn({ err: error }, 'handling an untaken job failed');
         }
