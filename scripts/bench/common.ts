@@ -6,10 +6,12 @@ import { cpus, loadavg, totalmem } from 'node:os';
 import { Redis } from 'ioredis';
 import { Client } from 'pg';
 import pino from 'pino';
+import { parseTargets } from '../../src/config/targets';
 import type { AppConfig, TargetConfig } from '../../src/config/types';
 import { SlackApiServer } from '../../src/console/slack-api-server';
 import { findPgBinDir } from '../../src/demo/pg-cluster';
 import { startRuntime, type Runtime } from '../../src/main/runtime';
+import { configSchemasOf } from '../../src/strategies';
 import { registryOf, type Strategy } from '../../src/strategies/types';
 import { dropSchema, freshSchemaName, testDatabaseUrl } from '../../test/support/pg';
 import { freshQueueName } from '../../test/support/redis';
@@ -129,6 +131,23 @@ export async function startBenchBot(options: {
 }): Promise<BenchBot> {
   const slack = await SlackApiServer.start({ teamId: TEAM });
   return startBotWith(options, slack, slack);
+}
+
+/**
+ * The bot with one strategy and the targets of `yaml`, validated as a targets file is (its `env:`
+ * references resolved from `env`), and no HTTP server: the figures that run real cutovers.
+ */
+export async function startBenchBotFor(
+  prefix: string,
+  strategy: Strategy,
+  yaml: string,
+  env: NodeJS.ProcessEnv,
+): Promise<BenchBot> {
+  const targets = parseTargets(yaml, `bench-${prefix}.yaml`, {
+    env,
+    strategies: configSchemasOf(registryOf([strategy])),
+  });
+  return startBenchBot({ prefix, targets: [...targets.targets], strategies: [strategy], httpPort: null });
 }
 
 /** The bot against a Slack Web API served elsewhere (another process); `slack` is then null. */

@@ -17,13 +17,10 @@ import { promisify } from 'node:util';
 import { KafkaWireAdmin } from '../../src/adapters/clusters/kafka-admin';
 import { KafkaClusterHealth } from '../../src/adapters/clusters/kafka-health';
 import { ProcessHookRunner } from '../../src/adapters/hooks/process-hook-runner';
-import { parseTargets } from '../../src/config/targets';
 import type { Run } from '../../src/engine/types';
 import { clusterHealthFor } from '../../src/main/adapters';
 import type { ClusterHealth } from '../../src/ports/cluster-health';
-import { configSchemasOf } from '../../src/strategies';
 import { createRollingReplace } from '../../src/strategies/rolling-replace';
-import { registryOf } from '../../src/strategies/types';
 import {
   createTopics,
   kafkaNodeCtlHook,
@@ -32,7 +29,7 @@ import {
   startProducerLoad,
   type KafkaCluster,
 } from '../../test/support/kafka-cluster';
-import { APPROVER, REQUESTER, sleep, startBenchBot, summarize, whileOpen, type BenchBot } from './common';
+import { APPROVER, REQUESTER, sleep, startBenchBotFor, summarize, whileOpen, type BenchBot } from './common';
 import type { FigureOptions, Row } from './common';
 
 const CHANNEL = 'C0BENCHKAFKA';
@@ -148,16 +145,7 @@ export async function benchKafkaReplace(options: FigureOptions): Promise<Row[]> 
       hooks: new ProcessHookRunner(),
       env,
     });
-    const targets = parseTargets(yaml, 'bench-kafka-replace.yaml', {
-      env,
-      strategies: configSchemasOf(registryOf([strategy])),
-    });
-    bot = await startBenchBot({
-      prefix: 'kafka',
-      targets: [...targets.targets],
-      strategies: [strategy],
-      httpPort: null,
-    });
+    bot = await startBenchBotFor('kafka', strategy, yaml, env);
     const botTimes: number[] = [];
     const scriptTimes: number[] = [];
     const botSteps: Record<string, number>[] = [];

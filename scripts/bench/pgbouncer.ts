@@ -16,17 +16,14 @@ import { AwsRdsAdapter } from '../../src/adapters/aws/rds-adapter';
 import { ProcessHookRunner } from '../../src/adapters/hooks/process-hook-runner';
 import { PgBouncerAdmin } from '../../src/adapters/pgbouncer/pgbouncer-admin';
 import { PgReplication } from '../../src/adapters/postgres/pg-replication';
-import { parseTargets } from '../../src/config/targets';
 import { startPgPair, WRITER_ROLE, type PgPair } from '../../src/demo/pg-cluster';
 import { startPgBouncer, type PgBouncer } from '../../src/demo/pgbouncer';
-import { configSchemasOf } from '../../src/strategies';
 import { createReplicaPromotion } from '../../src/strategies/replica-promotion';
-import { registryOf } from '../../src/strategies/types';
 import {
   APPROVER,
   REQUESTER,
   sleep,
-  startBenchBot,
+  startBenchBotFor,
   summarize,
   whileOpen,
   type FigureOptions,
@@ -163,16 +160,7 @@ export async function benchPgBouncer(options: FigureOptions): Promise<Row[]> {
     ),
     '',
   ].join('\n');
-  const targets = parseTargets(yaml, 'bench-pgbouncer.yaml', {
-    env,
-    strategies: configSchemasOf(registryOf([strategy])),
-  });
-  const bot = await startBenchBot({
-    prefix: 'pgb',
-    targets: [...targets.targets],
-    strategies: [strategy],
-    httpPort: null,
-  });
+  const bot = await startBenchBotFor('pgb', strategy, yaml, env);
   const botSeen: ClientSeen[] = [];
   const scriptSeen: ClientSeen[] = [];
 

@@ -22,14 +22,11 @@ import { Client } from 'pg';
 import { AwsRdsAdapter } from '../../src/adapters/aws/rds-adapter';
 import { ProcessHookRunner } from '../../src/adapters/hooks/process-hook-runner';
 import { PgReplication } from '../../src/adapters/postgres/pg-replication';
-import { parseTargets } from '../../src/config/targets';
 import { startPgPair, startWriter, WRITER_ROLE, type PgPair, type Writer } from '../../src/demo/pg-cluster';
 import type { Run } from '../../src/engine/types';
-import { configSchemasOf } from '../../src/strategies';
 import { createReplicaPromotion } from '../../src/strategies/replica-promotion';
 import { FENCE_AND_PROMOTE_STEP } from '../../src/strategies/replica-promotion/plan';
-import { registryOf } from '../../src/strategies/types';
-import { APPROVER, REQUESTER, sleep, startBenchBot, summarize, whileOpen, type BenchBot } from './common';
+import { APPROVER, REQUESTER, sleep, startBenchBotFor, summarize, whileOpen, type BenchBot } from './common';
 import type { FigureOptions, Row } from './common';
 
 const CHANNEL = 'C0BENCHPROMO';
@@ -272,17 +269,7 @@ async function benchFenceMode(options: FigureOptions, mode: FenceMode): Promise<
     ),
     '',
   ].join('\n');
-  const targets = parseTargets(yaml, 'bench-promotion.yaml', {
-    env,
-    strategies: configSchemasOf(registryOf([strategy])),
-  });
-
-  const bot: BenchBot = await startBenchBot({
-    prefix: `promo-${mode}`,
-    targets: [...targets.targets],
-    strategies: [strategy],
-    httpPort: null,
-  });
+  const bot: BenchBot = await startBenchBotFor(`promo-${mode}`, strategy, yaml, env);
   const botWindows: number[] = [];
   const botProbed: number[] = [];
   const scriptWindows: number[] = [];

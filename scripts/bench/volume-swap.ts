@@ -16,15 +16,12 @@ import { promisify } from 'node:util';
 import { AwsEc2Adapter } from '../../src/adapters/aws/ec2-adapter';
 import { ProbeHealthChecker } from '../../src/adapters/health/probe-health-checker';
 import { ProcessHookRunner } from '../../src/adapters/hooks/process-hook-runner';
-import { parseTargets } from '../../src/config/targets';
 import type { Run } from '../../src/engine/types';
 import type { HealthTarget } from '../../src/ports/health';
-import { configSchemasOf } from '../../src/strategies';
-import { registryOf } from '../../src/strategies/types';
 import { createVolumeSwap } from '../../src/strategies/volume-swap';
 import { AwsEmulator } from '../../test/support/aws/emulator';
 import { PgHosts, SIM_HOST } from '../../test/integration/volume-swap/pg-hosts';
-import { APPROVER, REQUESTER, sleep, startBenchBot, summarize, whileOpen, type BenchBot } from './common';
+import { APPROVER, REQUESTER, sleep, startBenchBotFor, summarize, whileOpen, type BenchBot } from './common';
 import type { FigureOptions, Row } from './common';
 
 const CHANNEL = 'C0BENCHVOLSWAP';
@@ -139,16 +136,7 @@ export async function benchVolumeSwap(options: FigureOptions): Promise<Row[]> {
       hooks: new ProcessHookRunner(),
       env,
     });
-    const targets = parseTargets(yaml, 'bench-volume-swap.yaml', {
-      env,
-      strategies: configSchemasOf(registryOf([strategy])),
-    });
-    bot = await startBenchBot({
-      prefix: 'volswap',
-      targets: [...targets.targets],
-      strategies: [strategy],
-      httpPort: null,
-    });
+    bot = await startBenchBotFor('volswap', strategy, yaml, env);
     const botWindows: number[] = [];
     const scriptWindows: number[] = [];
     const botSteps: Record<string, number>[] = [];
