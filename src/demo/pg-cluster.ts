@@ -428,6 +428,7 @@ function discard(root: string, clusters: Cluster[]): void {
 
 function controls(root: string): {
   start: (cluster: Cluster) => Promise<void>;
+  startOnPort: (cluster: Cluster, port: number, ours: boolean) => Promise<number>;
   stop: (cluster: Cluster, mode: 'fast' | 'immediate') => Promise<void>;
 } {
   const pgCtl = (cluster: Cluster, args: string[]) => run('pg_ctl', [...args, '-D', cluster.dir], root);
@@ -440,14 +441,46 @@ function controls(root: string): {
       });
     }
   };
+  /**
+   * Starts a new cluster on `port`, which this process chose as free when `ours`. A port is only
+   * free when asked: another process (a parallel test suite, a pooler) may bind it before the
+   * postmaster does. Then the cluster moves to another free port (its own postgresql.auto.conf,
+   * read last) and starts again, up to three times. Returns the port it listens on.
+   */
+  const startOnPort = async (cluster: Cluster, port: number, ours: boolean): Promise<number> => {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await start(cluster);
+        return port;
+      } catch (error) {
+        const taken = /could not bind .*Address already in use/.test(logTail(cluster.log));
+        if (!ours || !taken || attempt >= 3) throw error;
+        const [next] = await freeLoopbackPorts(1);
+        if (next === undefined) throw error;
+        port = next;
+        setPort(cluster, port);
+      }
+    }
+  };
   const stop = async (cluster: Cluster, mode: 'fast' | 'immediate'): Promise<void> => {
     if (!existsSync(join(cluster.dir, 'postmaster.pid'))) return;
     await pgCtl(cluster, ['stop', '-w', '-t', '30', '-m', mode]);
   };
-  return { start, stop };
+  return { start, startOnPort, stop };
 }
 
 /** initdb plus a loopback-only configuration (trust authentication: throwaway clusters only). */
+/** Moves a stopped cluster to `port`: postgresql.auto.conf is read last, so its line wins. */
+function setPort(cluster: Cluster, port: number): void {
+  const autoConf = join(cluster.dir, 'postgresql.auto.conf');
+  const kept = existsSync(autoConf)
+    ? readFileSync(autoConf, 'utf8')
+        .split('\n')
+        .filter((line) => line.trim() !== '' && !/^\s*port\s*=/.test(line))
+    : [];
+  writeFileSync(autoConf, [...kept, `port = ${port}`, ''].join('\n'));
+}
+
 async function initCluster(root: string, cluster: Cluster, port: number, extra: string[]): Promise<void> {
   const initdbFlags = '-U postgres -A trust -E UTF8 --locale=C -N --no-instructions';
   await run('initdb', ['-D', cluster.dir, ...initdbFlags.split(' ')], root);
@@ -484,14 +517,14 @@ export async function startPgCluster(options: StartPgClusterOptions = {}): Promi
   const parentDir = options.parentDir ?? TMP;
   sweepOrphans(TMP);
   installExitHook();
-  const [port] = options.port !== undefined ? [options.port] : await freeLoopbackPorts(1);
+  let [port] = options.port !== undefined ? [options.port] : await freeLoopbackPorts(1);
   if (port === undefined) throw new Error('no free port');
   const { root, clusters } = createRoot(parentDir, CLUSTER_PREFIX, ['data']);
   const [cluster] = clusters as [Cluster];
-  const { start, stop } = controls(root);
+  const { start, startOnPort, stop } = controls(root);
   try {
     await initCluster(root, cluster, port, options.extraConfig ?? []);
-    await start(cluster);
+    port = await startOnPort(cluster, port, options.port === undefined);
   } catch (error) {
     discard(root, clusters);
     throw error;
@@ -521,11 +554,12 @@ export async function startPgPair(options: StartPgPairOptions = {}): Promise<PgP
   sweepOrphans(TMP);
   installExitHook();
 
-  const [primaryPort, standbyPort] = options.ports ?? (await freeLoopbackPorts(2));
+  let [primaryPort, standbyPort] = options.ports ?? (await freeLoopbackPorts(2));
   if (primaryPort === undefined || standbyPort === undefined) throw new Error('no free ports');
   const { root, clusters } = createRoot(parentDir, PAIR_PREFIX, ['primary', 'standby']);
   const [primary, standby] = clusters as [Cluster, Cluster];
-  const { start, stop } = controls(root);
+  const { start, startOnPort, stop } = controls(root);
+  const portsOurs = options.ports === undefined;
 
   try {
     await initCluster(root, primary, primaryPort, [
@@ -538,7 +572,7 @@ export async function startPgPair(options: StartPgPairOptions = {}): Promise<PgP
       'wal_receiver_status_interval = 1s',
       ...(options.extraConfig ?? []),
     ]);
-    await start(primary);
+    primaryPort = await startOnPort(primary, primaryPort, portsOurs);
     const replicationRole = options.replicationRole ?? 'postgres';
     if (replicationRole !== 'postgres') {
       await query(
@@ -565,7 +599,7 @@ export async function startPgPair(options: StartPgPairOptions = {}): Promise<PgP
         '',
       ].join('\n'),
     );
-    await start(standby);
+    standbyPort = await startOnPort(standby, standbyPort, portsOurs);
   } catch (error) {
     discard(root, clusters);
     throw error;
