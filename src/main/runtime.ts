@@ -16,7 +16,7 @@ import {
   DEFAULT_TUNING,
   type WorkerTuning,
 } from '../adapters/queue/bullmq-step-queue';
-import { assertNoEviction, connectRedis } from '../adapters/redis/connection';
+import { assertNoEviction, closeRedis, connectRedis } from '../adapters/redis/connection';
 import { RedisUpdateBudget } from '../adapters/redis/redis-update-budget';
 import { PgRunStore } from '../adapters/store/pg-run-store';
 import type { AppConfig, TargetConfig, TargetsConfig } from '../config/types';
@@ -323,7 +323,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
       }
       await queue.close();
       await store.close();
-      redis.disconnect();
+      closeRedis(redis);
     },
   };
 }

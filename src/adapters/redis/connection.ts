@@ -33,9 +33,34 @@ export function connectRedis(url: string): Redis {
   const parsed = parseRedisUrl(url);
   if (!parsed.ok) throw new Error(`REDIS_URL ${parsed.problem}`);
   const endpoint = parsed.endpoint;
-  return endpoint.kind === 'sentinel'
-    ? new IORedis({ ...BULLMQ_OPTIONS, ...sentinelOptions(endpoint) })
-    : new IORedis(endpoint.url, BULLMQ_OPTIONS);
+  if (endpoint.kind !== 'sentinel') return new IORedis(endpoint.url, BULLMQ_OPTIONS);
+  const redis = new IORedis({ ...BULLMQ_OPTIONS, ...sentinelOptions(endpoint) });
+  reconnectWhenEndedByFailover(redis);
+  return redis;
+}
+
+/** Connections closed by closeRedis: the only ones that may stay ended. */
+const closedOnPurpose = new WeakSet<Redis>();
+
+/**
+ * ioredis (6.0) ends a Sentinel connection for good when the failover detector's +switch-master
+ * arrives while a reconnect is still asking the Sentinels for the primary (the connector's
+ * disconnect makes that connect attempt fail with "Connection is closed.", and a failed connect
+ * ends the client instead of retrying). Every command after it would fail until a restart: start
+ * the connection again. test/integration/ops/redis-sentinel-slow.test.ts makes that race certain.
+ */
+function reconnectWhenEndedByFailover(redis: Redis): void {
+  // At once: while the status is 'connecting' commands wait in the offline queue; while it is
+  // 'end' they fail.
+  redis.on('end', () => {
+    if (!closedOnPurpose.has(redis)) redis.connect().catch(() => undefined);
+  });
+}
+
+/** Closes a connection from connectRedis; unlike one ended by a failover, it stays closed. */
+export function closeRedis(redis: Redis): void {
+  closedOnPurpose.add(redis);
+  redis.disconnect();
 }
 
 /**

@@ -79,7 +79,9 @@ test('the Redis primary fails over during a run: the run finishes, its switch do
       const step = run?.steps[run.currentStep];
       const job = { runId, step: step?.index ?? 0, attempt: step?.attempt ?? 0, mode: 'execute' as const };
       const status = await Promise.race([
-        runtime.queue.status(job),
+        runtime.queue
+          .status(job)
+          .catch((statusError: unknown) => `unknown (${(statusError as Error).message})`),
         new Promise((resolve) => setTimeout(() => resolve('no answer in 2 s'), 2_000)),
       ]);
       throw new Error(
