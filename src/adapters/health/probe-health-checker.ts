@@ -7,7 +7,7 @@ import { connect as netConnect } from 'node:net';
 
 import { Client } from 'pg';
 
-import { reachabilityOf } from '../postgres/pg-replication';
+import { reachabilityOf } from '../postgres/pg-errors';
 import type { HealthChecker, HealthResult, HealthTarget, Reachability } from '../../ports/health';
 
 type Outcome = Omit<HealthResult, 'latencyMs'>;

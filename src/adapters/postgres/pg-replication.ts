@@ -1,15 +1,11 @@
-// ReplicationPort for self-managed PostgreSQL streaming replication, through short-lived `pg` clients.
+// ReplicationPort for self-managed PostgreSQL streaming replication, through `pg` sessions.
 //
-// Every call opens its own connection(s) with a connect timeout and a statement_timeout, and closes them
-// before it returns: a cutover must never hold sessions open on a primary it is about to fence.
-// Inside `withSessions` (one step's executor), calls share one session per URL instead, closed when the
-// scope ends; a connection set-up costs a backend fork and authentication, several ms inside the
-// write-unavailable window.
-// Errors from the server or the network are passed through unchanged (isConnectionError classifies them);
-// the adapter's own timeouts throw plain Errors that say what did not happen.
-import { AsyncLocalStorage } from 'node:async_hooks';
+// Sessions come from a SessionPool (session-pool.ts): short-lived outside a scope, one per URL inside
+// `withSessions`. Errors from the server or the network are passed through unchanged (isConnectionError
+// in pg-errors.ts classifies them); the adapter's own timeouts throw plain Errors that say what did not
+// happen. WAL positions are compared with lsn.ts.
 import { randomBytes } from 'node:crypto';
-import { Client, type QueryConfig } from 'pg';
+import type { Client, QueryConfig } from 'pg';
 
 import type {
   BackendInfo,
@@ -25,6 +21,9 @@ import type {
   WalReceiverInfo,
 } from '../../ports/replication';
 import { logicalReplicationLimits } from './logical-limits';
+import { lsnDiff, lsnToBigInt, timelineOfWalFile, walReached } from './lsn';
+import { isConnectionError, READ_ONLY_SQL_TRANSACTION, reachabilityOf, sqlStateOf } from './pg-errors';
+import { SessionPool } from './session-pool';
 import { otherBackends, setLogin, surveyFence, terminate } from './sql-fence';
 
 export interface PgReplicationOptions {
@@ -41,27 +40,7 @@ export interface PgReplicationOptions {
 }
 
 // ---------------------------------------------------------------------------------------------------------
-// Pure helpers
-
-const LSN = /^([0-9A-Fa-f]{1,8})\/([0-9A-Fa-f]{1,8})$/;
-
-/** `16/B374D848` -> 0x16B374D848n. Throws on anything that is not an LSN. */
-export function lsnToBigInt(lsn: string): bigint {
-  const match = LSN.exec(lsn.trim());
-  if (!match) throw new Error(`not a PostgreSQL LSN: ${JSON.stringify(lsn)}`);
-  return (BigInt(`0x${match[1]}`) << 32n) | BigInt(`0x${match[2]}`);
-}
-
-/** Bytes from `b` to `a` (a - b; negative when `a` is behind `b`), like pg_wal_lsn_diff(a, b). */
-export function lsnDiff(a: string, b: string): number {
-  return Number(lsnToBigInt(a) - lsnToBigInt(b));
-}
-
-/** The timeline in a WAL file name (`000000020000000000000003` -> 2). */
-export function timelineOfWalFile(walFileName: string): number {
-  if (!/^[0-9A-Fa-f]{24}$/.test(walFileName)) throw new Error(`not a WAL file name: ${walFileName}`);
-  return parseInt(walFileName.slice(0, 8), 16);
-}
+// Helpers
 
 /** application_name in a libpq conninfo string (as pg_stat_wal_receiver.conninfo shows it), if any. */
 export function applicationNameOf(conninfo: string | null | undefined): string | undefined {
@@ -72,56 +51,6 @@ export function applicationNameOf(conninfo: string | null | undefined): string |
   return raw.startsWith("'") ? raw.slice(1, -1).replace(/\\(.)/g, '$1') : raw;
 }
 
-const CONNECTION_CODES = new Set([
-  'ECONNREFUSED',
-  'ECONNRESET',
-  'ETIMEDOUT',
-  'EHOSTUNREACH',
-  'EHOSTDOWN',
-  'ENETUNREACH',
-  'ENOTFOUND',
-  'EAI_AGAIN',
-  'EPIPE',
-  '57P01', // admin_shutdown (terminated, or the server is shutting down)
-  '57P02', // crash_shutdown
-  '57P03', // cannot_connect_now (starting up, shutting down)
-]);
-
-const CONNECTION_MESSAGES = [
-  'connection terminated',
-  'timeout expired',
-  'connection timeout',
-  'query read timeout',
-  'client was closed',
-  'client has encountered a connection error',
-];
-
-/**
- * True when the error says the server could not be reached or the session was lost (refused, timed out,
- * reset, terminated by an administrator or a shutdown, SQLSTATE class 08), as opposed to the server
- * answering with an error.
- */
-export function isConnectionError(error: unknown): boolean {
-  if (typeof error !== 'object' || error === null) return false;
-  const { code, message, errors } = error as { code?: unknown; message?: unknown; errors?: unknown };
-  if (typeof code === 'string' && (CONNECTION_CODES.has(code) || code.startsWith('08'))) return true;
-  if (Array.isArray(errors) && errors.some((inner) => isConnectionError(inner))) return true;
-  if (typeof message === 'string' && typeof code !== 'string') {
-    const lower = message.toLowerCase();
-    return CONNECTION_MESSAGES.some((fragment) => lower.includes(fragment));
-  }
-  return false;
-}
-
-function sqlStateOf(error: unknown): string | undefined {
-  if (typeof error === 'object' && error !== null && 'code' in error) {
-    if (typeof error.code === 'string') return error.code;
-  }
-  return undefined;
-}
-
-const READ_ONLY_SQL_TRANSACTION = '25006';
-
 /** The bot's own schema on a target, holding one table: a committed row per run proves commits work. */
 const CANARY_SCHEMA = 'cutover_bot';
 const CANARY_TABLE = `${CANARY_SCHEMA}.canary`;
@@ -129,21 +58,6 @@ const CANARY_TABLE_DDL = `CREATE TABLE IF NOT EXISTS ${CANARY_TABLE} (run_id tex
 
 function quoteLiteral(text: string): string {
   return `'${text.replace(/'/g, "''")}'`;
-}
-
-/**
- * How a failed connection attempt ended. Only a refused connection says nothing listens there: a
- * timeout may be a hung server, and a server that rejects the login (authentication, too many
- * clients, shutting down) is running.
- */
-export function reachabilityOf(error: unknown): Reachability {
-  const code = sqlStateOf(error);
-  if (code === 'ECONNREFUSED' || code === 'ENOENT') return 'refused';
-  if (code === 'ETIMEDOUT') return 'timeout';
-  if (code !== undefined && /^(28|53|57P03)/.test(code)) return 'rejected';
-  const message = error instanceof Error ? error.message.toLowerCase() : '';
-  if (message.includes('timeout')) return 'timeout';
-  return 'error';
 }
 
 /** A value of a result row as text: JSON for objects and arrays (json, jsonb, array columns). */
@@ -184,15 +98,6 @@ async function writeProbe(
   }
 }
 
-/** A WAL position has reached `target`, allowing for a target that points just past a page header. */
-function walReached(position: bigint, target: bigint): boolean {
-  if (position >= target) return true;
-  // pg_current_wal_insert_lsn() at a page boundary points after the page header (24 bytes, 40 on the first
-  // page of a segment) while write/replay positions stop at the boundary itself.
-  const pageOffset = target % 8192n;
-  return (pageOffset === 24n || pageOffset === 40n) && position >= target - pageOffset;
-}
-
 // ---------------------------------------------------------------------------------------------------------
 // The adapter
 
@@ -207,179 +112,29 @@ interface FactsRow {
   server_version: string;
 }
 
-/** One session of a scope: opened on first use, used by one call at a time. */
-interface Lease {
-  url: string;
-  client: Client;
-  connected: Promise<unknown>;
-  /** Fulfils when the calls queued on this session so far are done. */
-  tail: Promise<unknown>;
-  /** The scope's reload count for `url` when the session started (see SessionScope.reloads). */
-  reloadsAtStart: number;
-}
-
-interface SessionScope {
-  leases: Map<string, Lease>;
-  /** Configuration reloads this scope made per URL: a session started before one is not a "new session". */
-  reloads: Map<string, number>;
-  closed: boolean;
-}
-
 export class PgReplication implements ReplicationPort {
-  private readonly connectTimeoutMs: number;
-  private readonly statementTimeoutMs: number;
   private readonly settleTimeoutMs: number;
   private readonly pollIntervalMs: number;
   private readonly applicationName: string;
+  private readonly pool: SessionPool;
 
   constructor(options: PgReplicationOptions = {}) {
-    this.connectTimeoutMs = options.connectTimeoutMs ?? 3000;
-    this.statementTimeoutMs = options.statementTimeoutMs ?? 5000;
     this.settleTimeoutMs = options.settleTimeoutMs ?? 5000;
     this.pollIntervalMs = options.pollIntervalMs ?? 1;
     this.applicationName = options.applicationName ?? 'cutover-bot';
+    this.pool = new SessionPool({
+      connectTimeoutMs: options.connectTimeoutMs ?? 3000,
+      statementTimeoutMs: options.statementTimeoutMs ?? 5000,
+      applicationName: this.applicationName,
+    });
   }
-
-  private readonly scopes = new AsyncLocalStorage<SessionScope>();
 
   /**
    * Runs `work`; the calls it makes on this adapter (in its async context) share one session per URL,
    * and every such session is closed before this settles. Nested scopes join the outer one.
    */
   async withSessions<T>(work: () => Promise<T>): Promise<T> {
-    if (this.scopes.getStore()) return work();
-    const scope: SessionScope = { leases: new Map(), reloads: new Map(), closed: false };
-    try {
-      return await this.scopes.run(scope, work);
-    } finally {
-      scope.closed = true;
-      // end() sends Terminate and closes our side at once; waiting for the server's goodbye (about 2 ms,
-      // the backend's exit) would only delay the step's result, inside the write-unavailable window.
-      for (const lease of scope.leases.values()) void lease.client.end().catch(() => undefined);
-      scope.leases.clear();
-    }
-  }
-
-  private newClient(url: string): Client {
-    const client = new Client({
-      connectionString: url,
-      connectionTimeoutMillis: this.connectTimeoutMs,
-      statement_timeout: this.statementTimeoutMs,
-      query_timeout: this.statementTimeoutMs + 1000,
-      application_name: this.applicationName,
-    });
-    // A session the server terminates while idle emits 'error'; the next query reports it.
-    client.on('error', () => undefined);
-    return client;
-  }
-
-  /** A connected session that the caller must end. */
-  private async connect(url: string): Promise<Client> {
-    const client = this.newClient(url);
-    try {
-      await client.connect();
-      return client;
-    } catch (error) {
-      await client.end().catch(() => undefined);
-      throw error;
-    }
-  }
-
-  /**
-   * Runs `work` on a session to `url`: the scope's (if any), else one of its own that it always closes.
-   * `sinceReload`: the session must have started after every reload this scope made on `url`.
-   */
-  private async session<T>(
-    url: string,
-    work: (client: Client) => Promise<T>,
-    options: { sinceReload?: boolean } = {},
-  ): Promise<T> {
-    const scope = this.scopes.getStore();
-    if (!scope || scope.closed) {
-      const client = await this.connect(url);
-      try {
-        return await work(client);
-      } finally {
-        await client.end().catch(() => undefined);
-      }
-    }
-    let lease = scope.leases.get(url);
-    if (lease && options.sinceReload && lease.reloadsAtStart !== (scope.reloads.get(url) ?? 0)) {
-      this.drop(scope, lease);
-      lease = undefined;
-    }
-    if (!lease) {
-      const client = this.newClient(url);
-      lease = this.lease(scope, url, client, client.connect());
-    }
-    return this.onLease(scope, lease, work);
-  }
-
-  private lease(scope: SessionScope, url: string, client: Client, connected: Promise<unknown>): Lease {
-    // Awaited by every user; this branch only keeps an early failure from counting as unhandled.
-    connected.catch(() => undefined);
-    const lease: Lease = {
-      url,
-      client,
-      connected,
-      tail: Promise.resolve(),
-      reloadsAtStart: scope.reloads.get(url) ?? 0,
-    };
-    scope.leases.set(url, lease);
-    // Terminated or lost while idle: the next call gets a new session instead of this one's error.
-    client.once('end', () => {
-      if (scope.leases.get(url) === lease) scope.leases.delete(url);
-    });
-    return lease;
-  }
-
-  private async onLease<T>(
-    scope: SessionScope,
-    lease: Lease,
-    work: (client: Client) => Promise<T>,
-  ): Promise<T> {
-    // One call at a time: a probe's BEGIN ... ROLLBACK must not interleave with another call's queries.
-    const run = lease.tail.then(async () => {
-      await lease.connected;
-      return work(lease.client);
-    });
-    lease.tail = run.catch(() => undefined);
-    try {
-      return await run;
-    } catch (error) {
-      // The session may be broken or inside a failed transaction: the next call gets a new one.
-      this.drop(scope, lease);
-      throw error;
-    }
-  }
-
-  private drop(scope: SessionScope, lease: Lease): void {
-    if (scope.leases.get(lease.url) === lease) scope.leases.delete(lease.url);
-    void lease.client.end().catch(() => undefined);
-  }
-
-  /** Records a configuration reload on `url`, so that `sinceReload` users take a session started after it. */
-  private noteReload(url: string): void {
-    const scope = this.scopes.getStore();
-    if (scope) scope.reloads.set(url, (scope.reloads.get(url) ?? 0) + 1);
-  }
-
-  /**
-   * Runs `work` on `client`, a session started after the latest reload: in a scope it becomes the scope's
-   * session for `url` (replacing an older one), else it is closed afterwards.
-   */
-  private async adopt<T>(url: string, client: Client, work: (client: Client) => Promise<T>): Promise<T> {
-    const scope = this.scopes.getStore();
-    if (!scope || scope.closed) {
-      try {
-        return await work(client);
-      } finally {
-        await client.end().catch(() => undefined);
-      }
-    }
-    const previous = scope.leases.get(url);
-    if (previous) this.drop(scope, previous);
-    return this.onLease(scope, this.lease(scope, url, client, Promise.resolve()), work);
+    return this.pool.withSessions(work);
   }
 
   /**
@@ -390,7 +145,7 @@ export class PgReplication implements ReplicationPort {
   private async untilNewSessionsShow(url: string, expected: 'on' | 'off'): Promise<Client> {
     const deadline = Date.now() + this.settleTimeoutMs;
     for (;;) {
-      const client = await this.connect(url);
+      const client = await this.pool.connect(url);
       let keep = false;
       try {
         const row = (
@@ -413,7 +168,7 @@ export class PgReplication implements ReplicationPort {
   }
 
   private async one<T extends object>(url: string, sql: string, params: unknown[] = []): Promise<T> {
-    return this.session(url, async (client) => {
+    return this.pool.session(url, async (client) => {
       const row = (await client.query<T>(sql, params)).rows[0];
       if (row === undefined) throw new Error(`no row from: ${sql}`);
       return row;
@@ -431,7 +186,7 @@ export class PgReplication implements ReplicationPort {
   }
 
   private async facts(url: string): Promise<FactsRow> {
-    return this.session(url, (client) => this.factsOn(client));
+    return this.pool.session(url, (client) => this.factsOn(client));
   }
 
   private async factsOn(client: Client): Promise<FactsRow> {
@@ -474,7 +229,7 @@ export class PgReplication implements ReplicationPort {
   }
 
   async standbys(primaryUrl: string): Promise<StandbyInfo[]> {
-    return this.session(primaryUrl, async (client) => {
+    return this.pool.session(primaryUrl, async (client) => {
       const { rows } = await client.query<{
         application_name: string;
         client_addr: string | null;
@@ -503,7 +258,7 @@ export class PgReplication implements ReplicationPort {
     try {
       // Primary first, then the standby: the standby can only have moved further, so the reading never
       // overstates how far it is behind that primary position (clamped at 0).
-      const primary = await this.session(primaryUrl, async (client) => {
+      const primary = await this.pool.session(primaryUrl, async (client) => {
         const lsn = (await client.query<{ lsn: string }>('SELECT pg_current_wal_lsn()::text AS lsn')).rows[0];
         const { rows } = await client.query<{ application_name: string; replay_lag: number | null }>(
           `SELECT application_name, EXTRACT(EPOCH FROM replay_lag)::float8 AS replay_lag
@@ -545,7 +300,7 @@ export class PgReplication implements ReplicationPort {
   }
 
   async surveyFence(primaryUrl: string, scope: FenceScope = {}): Promise<FenceSurvey> {
-    return this.session(primaryUrl, (client) => surveyFence(client, this.applicationName, scope));
+    return this.pool.session(primaryUrl, (client) => surveyFence(client, this.applicationName, scope));
   }
 
   async fence(
@@ -555,7 +310,7 @@ export class PgReplication implements ReplicationPort {
   ): Promise<{ finalLsn: string }> {
     if (scope.readOnlyDefault === false) {
       // No ALTER SYSTEM (RDS): the locked roles and the ended sessions are the fence.
-      return this.session(primaryUrl, async (client) => {
+      return this.pool.session(primaryUrl, async (client) => {
         await setLogin(client, rolesToLock, false);
         await this.terminateOthers(client, scope);
         return { finalLsn: await this.writtenLsn(client) };
@@ -563,24 +318,24 @@ export class PgReplication implements ReplicationPort {
     }
     // Roles first: from this commit on, no session of theirs can start (it is WAL-logged, and the
     // standby gets it too: the new primary has them restored by restoreLogins).
-    await this.session(primaryUrl, async (client) => {
+    await this.pool.session(primaryUrl, async (client) => {
       await setLogin(client, rolesToLock, false);
       // For sessions of the roles that stay (the bot's own): read-only by default.
       await client.query('ALTER SYSTEM SET default_transaction_read_only = on');
       await client.query('SELECT pg_reload_conf()');
     });
-    this.noteReload(primaryUrl);
+    this.pool.noteReload(primaryUrl);
     // The postmaster reloads asynchronously: wait until a session started now is read-only. That session
     // does the rest, and in a scope stays for verifyFenced (it started after the reload, as a client's would).
     const fresh = await this.untilNewSessionsShow(primaryUrl, 'on');
-    return this.adopt(primaryUrl, fresh, async (client) => {
+    return this.pool.adopt(primaryUrl, fresh, async (client) => {
       await this.terminateOthers(client, scope);
       return { finalLsn: await this.writtenLsn(client) };
     });
   }
 
   async lockOut(url: string, roles: readonly string[], scope: FenceScope = {}): Promise<void> {
-    await this.session(url, async (client) => {
+    await this.pool.session(url, async (client) => {
       await setLogin(client, roles, false);
       await this.terminateOthers(client, scope);
     });
@@ -613,7 +368,7 @@ export class PgReplication implements ReplicationPort {
     primaryUrl: string,
     scope: FenceScope = {},
   ): Promise<{ others: BackendInfo[]; lsn: string }> {
-    return this.session(primaryUrl, async (client) => {
+    return this.pool.session(primaryUrl, async (client) => {
       const others = await otherBackends(client, this.applicationName, scope);
       // Read after the backends: a commit of any backend gone by now is at or before this position.
       return { others, lsn: await this.writtenLsn(client) };
@@ -639,13 +394,11 @@ export class PgReplication implements ReplicationPort {
   async verifyFenced(primaryUrl: string): Promise<boolean> {
     try {
       // A session that predates a reload of this scope shows that session's state, not a new one's.
-      return await this.session(
-        primaryUrl,
-        (client) => writeProbe(client, 'CREATE TABLE', 'cutover_fence_probe'),
-        {
+      return await this.pool
+        .session(primaryUrl, (client) => writeProbe(client, 'CREATE TABLE', 'cutover_fence_probe'), {
           sinceReload: true,
-        },
-      ).then((accepted) => accepted === 'refused');
+        })
+        .then((accepted) => accepted === 'refused');
     } catch {
       return false; // could not even ask: not verified
     }
@@ -657,20 +410,20 @@ export class PgReplication implements ReplicationPort {
     scope: FenceScope = {},
   ): Promise<void> {
     if (scope.readOnlyDefault === false) {
-      await this.session(primaryUrl, (client) => setLogin(client, lockedRoles, true));
+      await this.pool.session(primaryUrl, (client) => setLogin(client, lockedRoles, true));
       return;
     }
-    await this.session(primaryUrl, async (client) => {
+    await this.pool.session(primaryUrl, async (client) => {
       await setLogin(client, lockedRoles, true);
       await client.query('ALTER SYSTEM RESET default_transaction_read_only');
       await client.query('SELECT pg_reload_conf()');
     });
-    this.noteReload(primaryUrl);
+    this.pool.noteReload(primaryUrl);
     await (await this.untilNewSessionsShow(primaryUrl, 'off')).end().catch(() => undefined);
   }
 
   async releaseFenceOnStandby(url: string): Promise<void> {
-    await this.session(url, async (client) => {
+    await this.pool.session(url, async (client) => {
       // Only a standby: on a server taking writes this would be an unfence.
       const { rows } = await client.query<{ recovering: boolean }>(
         'SELECT pg_is_in_recovery() AS recovering',
@@ -683,11 +436,11 @@ export class PgReplication implements ReplicationPort {
   }
 
   async restoreLogins(url: string, roles: readonly string[]): Promise<void> {
-    await this.session(url, (client) => setLogin(client, roles, true));
+    await this.pool.session(url, (client) => setLogin(client, roles, true));
   }
 
   async queryValue(url: string, query: string): Promise<string | null> {
-    return this.session(url, async (client) => {
+    return this.pool.session(url, async (client) => {
       // In a read-only transaction: an operator's check must not change anything.
       await client.query('BEGIN READ ONLY');
       try {
@@ -700,11 +453,11 @@ export class PgReplication implements ReplicationPort {
   }
 
   async logicalReplicationLimits(url: string): Promise<LogicalReplicationLimits> {
-    return this.session(url, (client) => logicalReplicationLimits(client));
+    return this.pool.session(url, (client) => logicalReplicationLimits(client));
   }
 
   async reach(url: string): Promise<Reachability> {
-    const client = this.newClient(url);
+    const client = this.pool.newClient(url);
     try {
       await client.connect();
       return 'answers';
@@ -716,7 +469,7 @@ export class PgReplication implements ReplicationPort {
   }
 
   async walReceiver(standbyUrl: string): Promise<WalReceiverInfo | null> {
-    return this.session(standbyUrl, async (client) => {
+    return this.pool.session(standbyUrl, async (client) => {
       const row = (
         await client.query<{
           status: string;
@@ -778,7 +531,7 @@ export class PgReplication implements ReplicationPort {
   }
 
   async setSynchronousStandbyNames(url: string, value: string): Promise<void> {
-    await this.session(url, async (client) => {
+    await this.pool.session(url, async (client) => {
       // SET, also to empty, never RESET: RESET falls back to a value in postgresql.conf.
       await client.query(`ALTER SYSTEM SET synchronous_standby_names = ${quoteLiteral(value)}`);
       await client.query('SELECT pg_reload_conf()');
@@ -786,7 +539,7 @@ export class PgReplication implements ReplicationPort {
   }
 
   async prepareCanary(url: string): Promise<void> {
-    await this.session(url, async (client) => {
+    await this.pool.session(url, async (client) => {
       await client.query(`CREATE SCHEMA IF NOT EXISTS ${CANARY_SCHEMA}`);
       await client.query(CANARY_TABLE_DDL);
       // Clients' roles write it too: the probe through PgBouncer, the commit that proves the route.
@@ -796,7 +549,7 @@ export class PgReplication implements ReplicationPort {
   }
 
   async commitCanary(url: string, runId: string, timeoutMs: number): Promise<void> {
-    await this.session(url, async (client) => {
+    await this.pool.session(url, async (client) => {
       // A commit waiting for a synchronous standby that a statement timeout cancels returns success with
       // a WARNING (the commit is local only): that is a commit that did not complete as a client's would.
       let syncWaitCancelled = false;
@@ -834,7 +587,7 @@ export class PgReplication implements ReplicationPort {
   }
 
   async dropCanary(url: string, runId: string): Promise<void> {
-    await this.session(url, async (client) => {
+    await this.pool.session(url, async (client) => {
       await client.query(
         `DO $canary$ BEGIN
            IF to_regclass('${CANARY_TABLE}') IS NOT NULL THEN
@@ -869,7 +622,7 @@ export class PgReplication implements ReplicationPort {
   }
 
   async promote(standbyUrl: string, timeoutMs: number): Promise<void> {
-    await this.session(standbyUrl, async (client) => {
+    await this.pool.session(standbyUrl, async (client) => {
       const inRecovery = async () =>
         (await client.query<{ r: boolean }>('SELECT pg_is_in_recovery() AS r')).rows[0]?.r === true;
       if (!(await inRecovery())) return; // already promoted (a retry after a crash): nothing to do
@@ -894,10 +647,12 @@ export class PgReplication implements ReplicationPort {
       ? false
       : // CREATE SCHEMA: a catalog write like CREATE TABLE without creating a file; right after a promotion
         // it takes a fraction of CREATE TABLE's 1.5-3 ms.
-        await this.session(url, (client) => writeProbe(client, 'CREATE SCHEMA', 'cutover_write_probe')).then(
-          (outcome) => outcome === 'accepted',
-          () => false,
-        );
+        await this.pool
+          .session(url, (client) => writeProbe(client, 'CREATE SCHEMA', 'cutover_write_probe'))
+          .then(
+            (outcome) => outcome === 'accepted',
+            () => false,
+          );
     return { inRecovery: row.in_recovery, timeline: PgReplication.timeline(row), acceptsWrites };
   }
 }

@@ -2,14 +2,9 @@
 // primary, plus the pure helpers. (The cutover itself is in pg-replication.test.ts.)
 import { Client } from 'pg';
 
-import {
-  applicationNameOf,
-  isConnectionError,
-  lsnDiff,
-  lsnToBigInt,
-  PgReplication,
-  timelineOfWalFile,
-} from '../../../src/adapters/postgres/pg-replication';
+import { lsnDiff, lsnToBigInt, timelineOfWalFile } from '../../../src/adapters/postgres/lsn';
+import { isConnectionError } from '../../../src/adapters/postgres/pg-errors';
+import { applicationNameOf, PgReplication } from '../../../src/adapters/postgres/pg-replication';
 import { startPgPair, type PgPair } from '../../support/pg-pair';
 import { waitFor } from '../../support/wait-for';
 

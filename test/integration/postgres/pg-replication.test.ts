@@ -3,7 +3,9 @@
 // The tests run in order and share one pair: each step starts from where the previous one left it.
 import { Client } from 'pg';
 
-import { isConnectionError, lsnDiff, PgReplication } from '../../../src/adapters/postgres/pg-replication';
+import { lsnDiff } from '../../../src/adapters/postgres/lsn';
+import { isConnectionError } from '../../../src/adapters/postgres/pg-errors';
+import { PgReplication } from '../../../src/adapters/postgres/pg-replication';
 import { startPgPair, startWriter, type PgPair } from '../../support/pg-pair';
 import { waitFor } from '../../support/wait-for';
 
