@@ -6,6 +6,8 @@ import type {
   GatePolicy,
   GateState,
   Plan,
+  Refusal,
+  RefusalReason,
   Run,
   RunEvent,
   StepRecord,
@@ -77,8 +79,21 @@ function clone(run: Run): Run {
   return structuredClone(run);
 }
 
-function refuse(run: Run, error: string): TransitionResult {
-  return { ok: false, run, error };
+function refuse(run: Run, reason: RefusalReason, error: string): TransitionResult {
+  return { ok: false, run, reason, error };
+}
+
+function refusal(reason: RefusalReason, message: string): Refusal {
+  return { reason, message };
+}
+
+function isRefusal(value: StepRecord | Refusal): value is Refusal {
+  return !('spec' in value);
+}
+
+/** Every case of a union handled: a new event type without a case is a compile error. */
+function assertNever(value: never): never {
+  throw new Error(`unhandled event ${JSON.stringify(value)}`);
 }
 
 function addMs(at: string, ms: number): string {
@@ -113,10 +128,11 @@ export function describeConfirmationPhrase(run: Pick<Run, 'target'>, step: Pick<
     : step.spec.confirmPhrase;
 }
 
-function currentStepOf(run: Run, step: number): StepRecord | string {
-  if (step !== run.currentStep) return `step ${step} is not the current step (${run.currentStep})`;
+function currentStepOf(run: Run, step: number): StepRecord | Refusal {
+  if (step !== run.currentStep)
+    return refusal('not_current_step', `step ${step} is not the current step (${run.currentStep})`);
   const record = run.steps[step];
-  if (!record) return `run has no step ${step}`;
+  if (!record) return refusal('no_such_step', `run has no step ${step}`);
   return record;
 }
 
@@ -250,12 +266,14 @@ function abortIfRequested(run: Run, at: string, effects: Effect[]): boolean {
   return true;
 }
 
-function checkStepReport(run: Run, step: number, attempt: number): StepRecord | string {
-  if (run.state !== 'running') return `run is ${run.state}, not running`;
+function checkStepReport(run: Run, step: number, attempt: number): StepRecord | Refusal {
+  if (run.state !== 'running') return refusal('run_not_running', `run is ${run.state}, not running`);
   const record = currentStepOf(run, step);
-  if (typeof record === 'string') return record;
-  if (record.attempt !== attempt) return `attempt ${attempt} is stale (current attempt ${record.attempt})`;
-  if (record.state !== 'queued' && record.state !== 'running') return `step ${step} is ${record.state}`;
+  if (isRefusal(record)) return record;
+  if (record.attempt !== attempt)
+    return refusal('stale_attempt', `attempt ${attempt} is stale (current attempt ${record.attempt})`);
+  if (record.state !== 'queued' && record.state !== 'running')
+    return refusal('step_not_active', `step ${step} is ${record.state}`);
   return record;
 }
 
@@ -282,7 +300,7 @@ function onFailure(run: Run, step: StepRecord, failure: FailureInfo, at: string,
 }
 
 export function transition(run: Run, event: RunEvent): TransitionResult {
-  if (isTerminal(run)) return refuse(run, `run is already ${run.state}`);
+  if (isTerminal(run)) return refuse(run, 'run_finished', `run is already ${run.state}`);
   const next = clone(run);
   const effects: Effect[] = [];
   const at = event.at;
@@ -291,8 +309,8 @@ export function transition(run: Run, event: RunEvent): TransitionResult {
   switch (event.type) {
     case 'start': {
       const ready = run.state === 'running' || run.state === 'scheduled';
-      if (run.currentStep !== -1 || !ready) return refuse(run, 'run has already started');
-      if (next.steps.length === 0) return refuse(run, 'plan has no steps');
+      if (run.currentStep !== -1 || !ready) return refuse(run, 'already_started', 'run has already started');
+      if (next.steps.length === 0) return refuse(run, 'empty_plan', 'plan has no steps');
       next.state = 'running';
       advance(next, -1, at, effects);
       break;
@@ -300,8 +318,8 @@ export function transition(run: Run, event: RunEvent): TransitionResult {
 
     case 'step_started': {
       const step = checkStepReport(next, event.step, event.attempt);
-      if (typeof step === 'string') return refuse(run, step);
-      if (step.spec.kind === 'gate') return refuse(run, 'a gate is not executed');
+      if (isRefusal(step)) return refuse(run, step.reason, step.message);
+      if (step.spec.kind === 'gate') return refuse(run, 'gate_not_executed', 'a gate is not executed');
       step.state = 'running';
       step.startedAt ??= at;
       step.notBefore = null;
@@ -311,8 +329,9 @@ export function transition(run: Run, event: RunEvent): TransitionResult {
     case 'step_succeeded':
     case 'step_waiting': {
       const step = checkStepReport(next, event.step, event.attempt);
-      if (typeof step === 'string') return refuse(run, step);
-      if (step.state !== 'running') return refuse(run, `step ${event.step} was not started`);
+      if (isRefusal(step)) return refuse(run, step.reason, step.message);
+      if (step.state !== 'running')
+        return refuse(run, 'step_not_started', `step ${event.step} was not started`);
       if (event.output) step.output = event.output;
       step.error = null;
       if (event.type === 'step_waiting') {
@@ -335,15 +354,16 @@ export function transition(run: Run, event: RunEvent): TransitionResult {
 
     case 'step_progress': {
       const step = checkStepReport(next, event.step, event.attempt);
-      if (typeof step === 'string') return refuse(run, step);
-      if (step.state !== 'running') return refuse(run, `step ${event.step} was not started`);
+      if (isRefusal(step)) return refuse(run, step.reason, step.message);
+      if (step.state !== 'running')
+        return refuse(run, 'step_not_started', `step ${event.step} was not started`);
       step.output = event.output;
       break;
     }
 
     case 'step_failed': {
       const step = checkStepReport(next, event.step, event.attempt);
-      if (typeof step === 'string') return refuse(run, step);
+      if (isRefusal(step)) return refuse(run, step.reason, step.message);
       if (next.abortRequested) {
         step.state = 'failed';
         step.finishedAt = at;
@@ -357,10 +377,14 @@ export function transition(run: Run, event: RunEvent): TransitionResult {
 
     case 'window_closed': {
       const step = checkStepReport(next, event.step, event.attempt);
-      if (typeof step === 'string') return refuse(run, step);
+      if (isRefusal(step)) return refuse(run, step.reason, step.message);
       // A started step is never paused half-done: only one that has not touched anything yet.
       if (step.state !== 'queued' || step.spec.kind === 'gate') {
-        return refuse(run, `step ${event.step} is ${step.state}; only a queued step waits for a window`);
+        return refuse(
+          run,
+          'step_not_queued',
+          `step ${event.step} is ${step.state}; only a queued step waits for a window`,
+        );
       }
       if (abortIfRequested(next, at, effects)) break;
       step.notBefore = null;
@@ -369,7 +393,8 @@ export function transition(run: Run, event: RunEvent): TransitionResult {
     }
 
     case 'schedule_missed': {
-      if (run.state !== 'scheduled') return refuse(run, `run is ${run.state}, not scheduled`);
+      if (run.state !== 'scheduled')
+        return refuse(run, 'not_scheduled', `run is ${run.state}, not scheduled`);
       next.outcome = event.reason;
       skipRemaining(next, -1);
       finish(next, 'failed', at, effects);
@@ -377,21 +402,23 @@ export function transition(run: Run, event: RunEvent): TransitionResult {
     }
 
     case 'approve': {
-      if (run.state !== 'awaiting_approval') return refuse(run, `run is ${run.state}, no gate is open`);
+      if (run.state !== 'awaiting_approval')
+        return refuse(run, 'no_open_gate', `run is ${run.state}, no gate is open`);
       const step = currentStepOf(next, event.step);
-      if (typeof step === 'string') return refuse(run, step);
+      if (isRefusal(step)) return refuse(run, step.reason, step.message);
       const gate = step.gate;
       if (step.state !== 'awaiting_approval' || !gate)
-        return refuse(run, `step ${event.step} has no open gate`);
+        return refuse(run, 'no_open_gate', `step ${event.step} has no open gate`);
       if (gate.round !== event.round)
-        return refuse(run, `this approval request (round ${event.round}) was replaced`);
+        return refuse(run, 'gate_replaced', `this approval request (round ${event.round}) was replaced`);
       if (gate.expired || (gate.expiresAt !== null && Date.parse(at) >= Date.parse(gate.expiresAt))) {
-        return refuse(run, 'this approval request has expired');
+        return refuse(run, 'gate_expired', 'this approval request has expired');
       }
       if (!next.policy.allowSelfApproval && event.user === next.requestedBy) {
-        return refuse(run, 'the requester cannot approve their own run');
+        return refuse(run, 'self_approval', 'the requester cannot approve their own run');
       }
-      if (gate.approvedBy.includes(event.user)) return refuse(run, `${event.user} has already approved`);
+      if (gate.approvedBy.includes(event.user))
+        return refuse(run, 'already_approved', `${event.user} has already approved`);
       if (
         needsTypedConfirmation(step) &&
         !confirmsTarget(event.confirmation, confirmationPhrase(run, step))
@@ -399,6 +426,7 @@ export function transition(run: Run, event: RunEvent): TransitionResult {
         const phrase = describeConfirmationPhrase(run, step);
         return refuse(
           run,
+          'confirmation_required',
           gate.reason === 'needs_human'
             ? `retrying anyway overrides a safety check: type ${phrase} to confirm`
             : `this step cannot be undone: type ${phrase} to approve`,
@@ -437,14 +465,15 @@ export function transition(run: Run, event: RunEvent): TransitionResult {
 
     case 'gate_expired': {
       const step = currentStepOf(next, event.step);
-      if (typeof step === 'string') return refuse(run, step);
+      if (isRefusal(step)) return refuse(run, step.reason, step.message);
       const gate = step.gate;
       if (run.state !== 'awaiting_approval' || step.state !== 'awaiting_approval' || !gate) {
-        return refuse(run, `step ${event.step} has no open gate`);
+        return refuse(run, 'no_open_gate', `step ${event.step} has no open gate`);
       }
-      if (gate.round !== event.round || gate.expired) return refuse(run, 'gate already replaced or expired');
+      if (gate.round !== event.round || gate.expired)
+        return refuse(run, 'gate_replaced', 'gate already replaced or expired');
       if (gate.expiresAt === null || Date.parse(at) < Date.parse(gate.expiresAt)) {
-        return refuse(run, 'gate has not expired yet');
+        return refuse(run, 'gate_not_expired', 'gate has not expired yet');
       }
       gate.expired = true;
       effects.push({ type: 'gate_closed', step: step.index, round: gate.round, outcome: 'expired' });
@@ -453,9 +482,9 @@ export function transition(run: Run, event: RunEvent): TransitionResult {
 
     case 'gate_reopen': {
       const step = currentStepOf(next, event.step);
-      if (typeof step === 'string') return refuse(run, step);
+      if (isRefusal(step)) return refuse(run, step.reason, step.message);
       if (step.state !== 'awaiting_approval' || !step.gate?.expired) {
-        return refuse(run, 'only an expired approval request can be asked again');
+        return refuse(run, 'gate_not_expired', 'only an expired approval request can be asked again');
       }
       // A window pause asked again still points at the same next window.
       openGate(next, step, at, step.gate.reason, step.gate.message, effects, step.gate.resumeAt);
@@ -463,8 +492,9 @@ export function transition(run: Run, event: RunEvent): TransitionResult {
     }
 
     case 'abort': {
-      if (run.state === 'compensating') return refuse(run, 'run is already being rolled back');
-      if (run.abortRequested) return refuse(run, 'an abort is already in progress');
+      if (run.state === 'compensating')
+        return refuse(run, 'already_compensating', 'run is already being rolled back');
+      if (run.abortRequested) return refuse(run, 'abort_in_progress', 'an abort is already in progress');
       const current = next.steps[next.currentStep];
       if (run.unwindTo !== null && current?.gate) {
         // Aborting an undo that stopped for a person: that undo is given up (it is for people now),
@@ -503,11 +533,16 @@ export function transition(run: Run, event: RunEvent): TransitionResult {
     case 'compensation_succeeded':
     case 'compensation_waiting':
     case 'compensation_failed': {
-      if (run.state !== 'compensating') return refuse(run, `run is ${run.state}, not compensating`);
+      if (run.state !== 'compensating')
+        return refuse(run, 'not_compensating', `run is ${run.state}, not compensating`);
       const step = currentStepOf(next, event.step);
-      if (typeof step === 'string') return refuse(run, step);
+      if (isRefusal(step)) return refuse(run, step.reason, step.message);
       if (step.state !== 'compensating' || step.attempt !== event.attempt) {
-        return refuse(run, `compensation attempt ${event.attempt} of step ${event.step} is stale`);
+        return refuse(
+          run,
+          'stale_compensation',
+          `compensation attempt ${event.attempt} of step ${event.step} is stale`,
+        );
       }
       if (event.type === 'compensation_succeeded') {
         step.state = 'compensated';
@@ -538,6 +573,9 @@ export function transition(run: Run, event: RunEvent): TransitionResult {
       giveUpUndo(next, step, event.failure.message, at, effects);
       break;
     }
+
+    default:
+      return assertNever(event);
   }
 
   return { ok: true, run: next, effects };

@@ -216,5 +216,36 @@ export type Effect =
   | { type: 'gate_closed'; step: number; round: number; outcome: 'approved' | 'expired' | 'aborted' }
   | { type: 'run_finished'; state: RunState; outcome: string | null };
 
+/** Why the engine refused an event: code branches on the reason, people read the message. */
+export type RefusalReason =
+  | 'run_finished'
+  | 'already_started'
+  | 'empty_plan'
+  | 'not_current_step'
+  | 'no_such_step'
+  | 'run_not_running'
+  | 'stale_attempt'
+  | 'step_not_active'
+  | 'gate_not_executed'
+  | 'step_not_started'
+  | 'step_not_queued'
+  | 'not_scheduled'
+  | 'no_open_gate'
+  | 'gate_replaced'
+  | 'gate_expired'
+  | 'gate_not_expired'
+  | 'self_approval'
+  | 'already_approved'
+  | 'confirmation_required'
+  | 'already_compensating'
+  | 'abort_in_progress'
+  | 'not_compensating'
+  | 'stale_compensation';
+
+export interface Refusal {
+  reason: RefusalReason;
+  message: string;
+}
+
 export type TransitionResult =
-  { ok: true; run: Run; effects: Effect[] } | { ok: false; run: Run; error: string };
+  { ok: true; run: Run; effects: Effect[] } | { ok: false; run: Run; reason: RefusalReason; error: string };

@@ -236,8 +236,8 @@ export class RunService {
 
   private async begin(runId: string, actor: string): Promise<StartOutcome> {
     const started = await this.apply(runId, { type: 'start', at: this.now() }, actor);
-    if (!started.ok && started.error.startsWith('target_busy')) {
-      return { ok: false, reason: 'target_busy', message: started.error.replace(/^target_busy: /, '') };
+    if (!started.ok && started.reason === 'target_busy') {
+      return { ok: false, reason: 'target_busy', message: started.error };
     }
     if (!started.ok || !started.run)
       throw new Error(`could not start run ${runId}: ${started.ok ? '' : started.error}`);

@@ -1,4 +1,4 @@
-import type { Effect, JsonObject, Run, RunEvent } from '../engine/types';
+import type { Effect, JsonObject, RefusalReason, Run, RunEvent } from '../engine/types';
 
 export interface AuditEntry {
   id?: number;
@@ -37,7 +37,10 @@ export interface LagSample {
  */
 export type ApplyOutcome =
   | { ok: true; run: Run; previous: Run; effects: Effect[] }
-  | { ok: false; run: Run | null; error: string; duplicate?: true };
+  | { ok: false; run: Run | null; reason: ApplyRefusalReason; error: string; duplicate?: true };
+
+/** The engine's refusals, and the store's own: no such run, a repeated delivery, a busy target. */
+export type ApplyRefusalReason = RefusalReason | 'no_such_run' | 'duplicate_delivery' | 'target_busy';
 
 export interface ApplyOptions {
   /**

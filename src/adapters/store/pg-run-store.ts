@@ -206,7 +206,13 @@ export class PgRunStore implements RunStore {
           [options.deliveryKey],
         );
         if (claimed.rowCount !== 1)
-          return { ok: false, run: null, error: 'duplicate delivery', duplicate: true };
+          return {
+            ok: false,
+            run: null,
+            reason: 'duplicate_delivery',
+            error: 'duplicate delivery',
+            duplicate: true,
+          };
       }
       const run = isUuid(runId) ? await this.loadRun(client, runId, true) : null;
       if (run === null) {
@@ -220,7 +226,7 @@ export class PgRunStore implements RunStore {
             payload: { runId, event: eventJson, error, ...(seen !== undefined ? { seen } : {}) },
           });
         }
-        return { ok: false, run: null, error };
+        return { ok: false, run: null, reason: 'no_such_run', error };
       }
 
       const result = transition(run, event);
@@ -234,7 +240,7 @@ export class PgRunStore implements RunStore {
             payload: { event: eventJson, error: result.error, ...(seen !== undefined ? { seen } : {}) },
           });
         }
-        return { ok: false, run, error: result.error };
+        return { ok: false, run, reason: result.reason, error: result.error };
       }
 
       const next = result.run;
@@ -264,7 +270,8 @@ export class PgRunStore implements RunStore {
           return {
             ok: false,
             run,
-            error: `target_busy: ${next.target} has an active run (${busy.rows[0]?.id ?? 'unknown'})`,
+            reason: 'target_busy',
+            error: `${next.target} has an active run (${busy.rows[0]?.id ?? 'unknown'})`,
           };
         }
       for (const step of next.steps) {

@@ -107,6 +107,7 @@ describe('PgRunStore', () => {
     expect(await store.applyEvent(randomUUID(), { type: 'start', at: at(0) }, 'test')).toEqual({
       ok: false,
       run: null,
+      reason: 'no_such_run',
       error: 'no such run',
     });
     const ghost = randomUUID();
@@ -115,7 +116,7 @@ describe('PgRunStore', () => {
       { type: 'abort', at: at(0), user: APPROVER, reason: 'x' },
       APPROVER,
     );
-    expect(abort).toEqual({ ok: false, run: null, error: 'no such run' });
+    expect(abort).toEqual({ ok: false, run: null, reason: 'no_such_run', error: 'no such run' });
     expect((await store.listAudit(ghost)).map((entry) => entry.type)).toEqual(['refused:abort']);
     expect(await store.listAudit('nope')).toEqual([]);
   });
