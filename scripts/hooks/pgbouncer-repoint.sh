@@ -14,8 +14,9 @@ DB="$1" HOST="$2" PORT="$3"
 case "$DB$HOST$PORT" in *[!A-Za-z0-9_.:-]*) echo "refusing unusual characters in '$DB' '$HOST' '$PORT'" >&2; exit 2 ;; esac
 grep -q "^[[:space:]]*$DB[[:space:]]*=" "$INI" || { echo "no database entry '$DB' in $INI" >&2; exit 1; }
 TMP="$INI.cutover.$$"
-# Replace host= and port= in the entry's line, keeping its other settings.
-sed -E "/^[[:space:]]*$DB[[:space:]]*=/{s/host=[^[:space:]]+/host=$HOST/;s/port=[^[:space:]]+/port=$PORT/}" "$INI" > "$TMP"
+# Replace host= and port= in the entry's line, keeping its other settings; add either one that the
+# entry leaves out (PgBouncer would otherwise keep its default: port 5432, the Unix socket).
+sed -E "/^[[:space:]]*$DB[[:space:]]*=/{s/host=[^[:space:]]+/host=$HOST/;s/port=[^[:space:]]+/port=$PORT/;/[[:space:]=]host=/!s/\$/ host=$HOST/;/[[:space:]=]port=/!s/\$/ port=$PORT/}" "$INI" > "$TMP"
 cat "$TMP" > "$INI" # keep the file's owner and mode
 rm -f "$TMP"
 grep "^[[:space:]]*$DB[[:space:]]*=" "$INI"
