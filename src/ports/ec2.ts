@@ -57,33 +57,6 @@ export interface LaunchRequest {
   tags: Record<string, string>;
 }
 
-export type Ec2RefusalCode =
-  | 'not_found'
-  | 'incorrect_state'
-  | 'throttled'
-  | 'unauthorized'
-  | 'dry_run_ok'
-  /** RunInstances: no capacity for the instance type in the zone right now. */
-  | 'insufficient_capacity'
-  /** RunInstances: the client token was used before with other parameters. */
-  | 'idempotency_mismatch'
-  | 'other';
-
-/** An EC2 call that did not do what was asked, in words an executor can act on. */
-export class Ec2Refusal extends Error {
-  override readonly name = 'Ec2Refusal';
-  constructor(
-    readonly code: Ec2RefusalCode,
-    message: string,
-    readonly details: { retryable?: boolean; awsCode?: string | null; cause?: unknown } = {},
-  ) {
-    super(message, details.cause === undefined ? undefined : { cause: details.cause });
-  }
-  get retryable(): boolean {
-    return this.details.retryable ?? this.code === 'throttled';
-  }
-}
-
 export interface Ec2Port {
   describeVolume(region: string, volumeId: string): Promise<VolumeDescription | null>;
   describeInstance(region: string, instanceId: string): Promise<InstanceDescription | null>;

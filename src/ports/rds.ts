@@ -173,43 +173,6 @@ export interface RdsPort extends RdsInPlacePort {
   ): Promise<SwitchoverWaitResult>;
 }
 
-export type AwsRefusalCode = 'not_found' | 'invalid_state' | 'throttled' | 'unauthorized' | 'other';
-
-/**
- * An AWS call that did not do what was asked, in words an executor can act on. `retryable`: the
- * same call may succeed later without anyone changing anything (throttling that outlasted the
- * SDK's own retries, 5xx, network trouble). invalid_state is not retryable as such: describe again
- * and decide.
- */
-export class AwsRefusal extends Error {
-  override readonly name = 'AwsRefusal';
-  readonly code: AwsRefusalCode;
-  readonly retryable: boolean;
-  /** The AWS error name/code (e.g. InvalidDBInstanceState, AccessDenied), when there was one. */
-  readonly awsCode: string | null;
-  readonly httpStatusCode: number | null;
-  readonly requestId: string | null;
-
-  constructor(
-    code: AwsRefusalCode,
-    message: string,
-    details: {
-      retryable?: boolean;
-      awsCode?: string | null;
-      httpStatusCode?: number | null;
-      requestId?: string | null;
-      cause?: unknown;
-    } = {},
-  ) {
-    super(message, details.cause === undefined ? undefined : { cause: details.cause });
-    this.code = code;
-    this.retryable = details.retryable ?? code === 'throttled';
-    this.awsCode = details.awsCode ?? null;
-    this.httpStatusCode = details.httpStatusCode ?? null;
-    this.requestId = details.requestId ?? null;
-  }
-}
-
 // ---- in-place changes (the in-place strategy): snapshots, ModifyDBInstance, maintenance actions ----
 
 /** The ModifyDBInstance values the in-place strategy may change, named as the RDS API names them. */

@@ -26,7 +26,8 @@ import type {
   SnapshotDescription,
   VolumeDescription,
 } from '../../ports/ec2';
-import { classifyEc2Error, Ec2Refusal } from './ec2-errors';
+import { classifyEc2Error } from './ec2-errors';
+import { AwsRefusal } from '../../ports/aws-refusal';
 
 export type Ec2ClientFactory = (region: string) => EC2Client;
 
@@ -178,13 +179,13 @@ export class AwsEc2Adapter implements Ec2Port {
 
   /** Runs every DryRun check; throws one `unauthorized` refusal naming all the denied ones. */
   private async dryRuns(checks: readonly DryRunCheck[]): Promise<void> {
-    const denied: { check: DryRunCheck; refusal: Ec2Refusal }[] = [];
+    const denied: { check: DryRunCheck; refusal: AwsRefusal }[] = [];
     for (const check of checks) {
-      let refusal: Ec2Refusal;
+      let refusal: AwsRefusal;
       try {
         await check.run();
         // A DryRun request that "succeeds" was not a dry run: never treat that as a permission answer.
-        refusal = new Ec2Refusal(
+        refusal = new AwsRefusal(
           'other',
           `${check.action} DryRun (${check.what}) answered without DryRunOperation`,
           { retryable: false, awsCode: null },
@@ -199,10 +200,10 @@ export class AwsEc2Adapter implements Ec2Port {
     const first = denied[0];
     if (first === undefined) return;
     const names = denied.map(({ check }) => `${check.action} (${check.what})`).join(', ');
-    throw new Ec2Refusal('unauthorized', `not authorized to perform ${names}: ${first.refusal.message}`, {
+    throw new AwsRefusal('unauthorized', `not authorized to perform ${names}: ${first.refusal.message}`, {
       retryable: false,
-      awsCode: first.refusal.details.awsCode ?? null,
-      cause: first.refusal.details.cause,
+      awsCode: first.refusal.awsCode ?? null,
+      cause: first.refusal.cause,
     });
   }
 
@@ -217,7 +218,7 @@ export class AwsEc2Adapter implements Ec2Port {
       throw classifyEc2Error(error);
     }
     if (snapshotId === undefined || snapshotId === '') {
-      throw new Ec2Refusal('other', `CreateSnapshot of ${volumeId} returned no SnapshotId`, {
+      throw new AwsRefusal('other', `CreateSnapshot of ${volumeId} returned no SnapshotId`, {
         awsCode: null,
       });
     }
@@ -294,7 +295,7 @@ export class AwsEc2Adapter implements Ec2Port {
   }
 
   async checkLaunchPermission(region: string, template: LaunchTemplateRef): Promise<void> {
-    let refusal: Ec2Refusal;
+    let refusal: AwsRefusal;
     try {
       await this.ec2(region).send(
         new RunInstancesCommand({
@@ -304,7 +305,7 @@ export class AwsEc2Adapter implements Ec2Port {
           DryRun: true,
         }),
       );
-      refusal = new Ec2Refusal('other', 'RunInstances DryRun answered without DryRunOperation', {
+      refusal = new AwsRefusal('other', 'RunInstances DryRun answered without DryRunOperation', {
         retryable: false,
         awsCode: null,
       });
@@ -336,7 +337,7 @@ export class AwsEc2Adapter implements Ec2Port {
       throw classifyEc2Error(error);
     }
     if (instance?.InstanceId === undefined || instance.InstanceId === '') {
-      throw new Ec2Refusal('other', 'RunInstances returned no instance', { awsCode: null });
+      throw new AwsRefusal('other', 'RunInstances returned no instance', { awsCode: null });
     }
     return toInstanceDescription(instance);
   }

@@ -1,11 +1,9 @@
-// Maps whatever the EC2 client threw onto Ec2Refusal. EC2 errors are unmodeled: the SDK names the
+// Maps whatever the EC2 client threw onto AwsRefusal. EC2 errors are unmodeled: the SDK names the
 // EC2ServiceException after the wire code (InvalidVolume.NotFound, IncorrectState, ...), so the
 // classification reads the name, with a code field as a fallback in case a layer reports that.
-import { Ec2Refusal } from '../../ports/ec2';
-import type { Ec2RefusalCode } from '../../ports/ec2';
+import { AwsRefusal } from '../../ports/aws-refusal';
+import type { AwsRefusalCode } from '../../ports/aws-refusal';
 import { field, text, THROTTLED_CODES, TRANSIENT_CODES, UNAUTHORIZED_CODES } from './error-codes';
-
-export { Ec2Refusal };
 
 const NOT_FOUND = new Set([
   'InvalidVolume.NotFound',
@@ -48,7 +46,7 @@ export function ec2ErrorCode(error: unknown): string | null {
   );
 }
 
-function codeOf(name: string, status: number | null, throttlingTrait: boolean): Ec2RefusalCode {
+function codeOf(name: string, status: number | null, throttlingTrait: boolean): AwsRefusalCode {
   if (name === DRY_RUN_OK) return 'dry_run_ok';
   if (THROTTLED_CODES.has(name) || throttlingTrait || status === 429) return 'throttled';
   if (NOT_FOUND.has(name)) return 'not_found';
@@ -59,9 +57,9 @@ function codeOf(name: string, status: number | null, throttlingTrait: boolean): 
   return 'other';
 }
 
-/** Classifies any thrown value; an Ec2Refusal is returned as it is. */
-export function classifyEc2Error(error: unknown): Ec2Refusal {
-  if (error instanceof Ec2Refusal) return error;
+/** Classifies any thrown value; an AwsRefusal is returned as it is. */
+export function classifyEc2Error(error: unknown): AwsRefusal {
+  if (error instanceof AwsRefusal) return error;
   const name = ec2ErrorCode(error);
   const status = field(field(error, '$metadata'), 'httpStatusCode');
   const httpStatusCode = typeof status === 'number' ? status : null;
@@ -77,5 +75,5 @@ export function classifyEc2Error(error: unknown): Ec2Refusal {
         (httpStatusCode !== null && httpStatusCode >= 500) ||
         TRANSIENT_CODES.has(name ?? '')));
   const message = error instanceof Error ? error.message : String(error);
-  return new Ec2Refusal(code, `${name ?? 'error'}: ${message}`, { retryable, awsCode: name, cause: error });
+  return new AwsRefusal(code, `${name ?? 'error'}: ${message}`, { retryable, awsCode: name, cause: error });
 }

@@ -1,11 +1,9 @@
 // Maps whatever the AWS SDK threw onto AwsRefusal. Matches on the error name (the SDK sets it to
 // the modeled exception class, e.g. DBInstanceNotFoundFault, or to the wire code for unmodeled
 // errors, e.g. AccessDenied, Throttling), with the wire codes as well in case a layer reports them.
-import { AwsRefusal } from '../../ports/rds';
-import type { AwsRefusalCode } from '../../ports/rds';
+import { AwsRefusal } from '../../ports/aws-refusal';
+import type { AwsRefusalCode } from '../../ports/aws-refusal';
 import { field, text, THROTTLED_CODES, TRANSIENT_CODES, UNAUTHORIZED_CODES } from './error-codes';
-
-export { AwsRefusal };
 
 const NOT_FOUND = new Set([
   'DBInstanceNotFound',

@@ -43,7 +43,8 @@ import type {
   WaitSwitchoverOptions,
 } from '../../ports/rds';
 import type { Clock } from '../../ports/clock';
-import { AwsRefusal, classifyAwsError } from './errors';
+import { classifyAwsError } from './errors';
+import { AwsRefusal } from '../../ports/aws-refusal';
 
 export type RdsClientFactory = (region: string) => RDSClient;
 export type CloudWatchClientFactory = (region: string) => CloudWatchClient;

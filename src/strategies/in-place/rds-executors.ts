@@ -4,7 +4,8 @@
 // change names the snapshot so people can restore from it.
 import { fatal, needsHuman, retryable } from '../../engine/failures';
 import type { JsonObject } from '../../engine/types';
-import { AwsRefusal, type InstanceSettingsDescription, type RdsPort } from '../../ports/rds';
+import type { InstanceSettingsDescription, RdsPort } from '../../ports/rds';
+import { AwsRefusal } from '../../ports/aws-refusal';
 import type { PreflightCheck, StepContext, StepExecutor, StepResult } from '../types';
 import type { InPlaceConfig, InPlaceRds } from './config';
 import { describeChange, settingsOf, snapshotIdOf } from './plan';
@@ -24,6 +25,7 @@ import {
   type Verdict,
 } from './rds-decisions';
 import { elapsedMs, outputOf } from './steps';
+import { awsFailure } from '../shared/aws-failure';
 
 /** How far the bot's clock may be ahead of AWS's when it asks for events since its request. */
 const CLOCK_SKEW_MS = 5 * 60_000;
@@ -37,20 +39,6 @@ function rdsOf(ctx: Pick<StepContext, 'target'>): InPlaceRds {
   const rds = settingsOf(ctx.target).rds;
   if (!rds) throw fatal('target has no inPlace.rds section');
   return rds;
-}
-
-/** AWS refusals become engine failures: throttling and 5xx retry; a bad state means look again. */
-function asFailure(error: unknown): never {
-  if (error instanceof AwsRefusal) {
-    if (error.retryable || error.code === 'invalid_state') {
-      throw retryable(error.message, {
-        cause: error,
-        ...(error.code === 'throttled' ? { retryAfterMs: 2_000 } : {}),
-      });
-    }
-    throw fatal(error.message, { cause: error });
-  }
-  throw error;
 }
 
 /**
@@ -147,7 +135,7 @@ export function inPlaceRdsExecutors(deps: InPlaceRdsDeps): Record<string, StepEx
     (ctx: StepContext, request: string) =>
     (error: unknown): never => {
       if (definitelyRefused(error)) {
-        if (error.code === 'throttled' || error.code === 'invalid_state') asFailure(error);
+        if (error.code === 'throttled' || error.code === 'invalid_state') awsFailure(error);
         throw fatal(
           `${request} was refused: ${error.message}. Nothing was changed. ${keptSnapshot(snapshotOf(ctx))}`,
           {
@@ -165,7 +153,7 @@ export function inPlaceRdsExecutors(deps: InPlaceRdsDeps): Record<string, StepEx
   const snapshotReady = async (ctx: StepContext): Promise<string> => {
     const { region } = rdsOf(ctx);
     const snapshotId = snapshotOf(ctx);
-    const snapshot = await rds.describeDbSnapshot(region, snapshotId).catch(asFailure);
+    const snapshot = await rds.describeDbSnapshot(region, snapshotId).catch(awsFailure);
     if (snapshot?.status !== 'available') {
       throw fatal(
         `DB snapshot ${snapshotId} is ${snapshot?.status ?? 'gone'}: not changing ${rdsOf(ctx).instance} without it`,
@@ -218,7 +206,7 @@ export function inPlaceRdsExecutors(deps: InPlaceRdsDeps): Record<string, StepEx
     const requested = Number(outputOf(ctx, 'modify')?.['requestedAtMs']);
     // RDS dates its events by AWS's clock: a margin for the bot's clock being ahead of it.
     const since = new Date((Number.isFinite(requested) ? requested : nowMs()) - CLOCK_SKEW_MS);
-    const events = await rds.instanceEvents(region, instance, since).catch(asFailure);
+    const events = await rds.instanceEvents(region, instance, since).catch(awsFailure);
     const failure = upgradeFailure(events);
     if (failure === undefined) return;
     throw fatal(
@@ -232,7 +220,7 @@ export function inPlaceRdsExecutors(deps: InPlaceRdsDeps): Record<string, StepEx
       async execute(ctx) {
         const settings = rdsOf(ctx);
         // Throttling or a passing outage is a retry, not a refusal.
-        const verdict = await verdictOf(rds, settings).catch(asFailure);
+        const verdict = await verdictOf(rds, settings).catch(awsFailure);
         if (verdict.blockers.length > 0) throw fatal(`preflight refused: ${verdict.blockers.join('; ')}`);
         return { type: 'done', output: { warnings: verdict.warnings } };
       },
@@ -243,9 +231,9 @@ export function inPlaceRdsExecutors(deps: InPlaceRdsDeps): Record<string, StepEx
         const { region, instance, snapshotTimeout } = rdsOf(ctx);
         const snapshotId = snapshotIdOf(instance, ctx.run.id);
         // Describe first: a resumed or retried attempt finds the snapshot an earlier one made.
-        let snapshot = await rds.describeDbSnapshot(region, snapshotId).catch(asFailure);
+        let snapshot = await rds.describeDbSnapshot(region, snapshotId).catch(awsFailure);
         if (snapshot === null) {
-          snapshot = (await rds.createDbSnapshot(region, instance, snapshotId).catch(asFailure)).snapshot;
+          snapshot = (await rds.createDbSnapshot(region, instance, snapshotId).catch(awsFailure)).snapshot;
         }
         if (snapshot.instanceId !== null && snapshot.instanceId !== instance) {
           throw fatal(`DB snapshot ${snapshotId} exists but is of ${snapshot.instanceId}, not ${instance}`);
@@ -277,7 +265,7 @@ export function inPlaceRdsExecutors(deps: InPlaceRdsDeps): Record<string, StepEx
       async execute(ctx): Promise<StepResult> {
         const { region, instance } = rdsOf(ctx);
         const modify = rdsOf(ctx).modify ?? {};
-        const described = await rds.describeInstanceSettings(region, instance).catch(asFailure);
+        const described = await rds.describeInstanceSettings(region, instance).catch(awsFailure);
         const decision = decideModify(described, modify, maybeSentBefore(ctx));
         return actOn(ctx, decision, async (done) => {
           try {
@@ -285,7 +273,7 @@ export function inPlaceRdsExecutors(deps: InPlaceRdsDeps): Record<string, StepEx
           } catch (error) {
             if (error instanceof AwsRefusal && error.code === 'invalid_state') {
               // Busy after all (a backup started): describe again on the next poll.
-              const now = await rds.describeInstanceSettings(region, instance).catch(asFailure);
+              const now = await rds.describeInstanceSettings(region, instance).catch(awsFailure);
               if (now !== null && modifyApplied(now, modify)) return done('already_applied');
               return notYet(ctx, now?.status ?? 'unknown');
             }
@@ -300,8 +288,8 @@ export function inPlaceRdsExecutors(deps: InPlaceRdsDeps): Record<string, StepEx
       async execute(ctx): Promise<StepResult> {
         const { region, instance, maintenance } = rdsOf(ctx);
         if (!maintenance) throw fatal('target has no maintenance action');
-        const described = await rds.describeInstanceSettings(region, instance).catch(asFailure);
-        const actions = await rds.pendingMaintenance(region, instance).catch(asFailure);
+        const described = await rds.describeInstanceSettings(region, instance).catch(awsFailure);
+        const actions = await rds.pendingMaintenance(region, instance).catch(awsFailure);
         const decision = decideMaintenance(described, actions, maintenance.action, maybeSentBefore(ctx));
         return actOn(ctx, decision, async (done, { resourceArn }) => {
           await rds
@@ -319,7 +307,7 @@ export function inPlaceRdsExecutors(deps: InPlaceRdsDeps): Record<string, StepEx
         // later attempt never asks for a second reboot.
         const requested =
           ctx.step.output?.['rebootRequested'] === true || ctx.step.error?.detail?.['maybeSent'] === true;
-        const described = await rds.describeInstanceSettings(region, instance).catch(asFailure);
+        const described = await rds.describeInstanceSettings(region, instance).catch(awsFailure);
         const decision = decideReboot(described, requested);
         switch (decision.action) {
           case 'refuse':
@@ -360,7 +348,7 @@ export function inPlaceRdsExecutors(deps: InPlaceRdsDeps): Record<string, StepEx
           if (definitelyRefused(error)) {
             // Nothing was asked: the record goes back, so that the next look may ask.
             await ctx.saveProgress({ rebootRequested: false });
-            if (error.code === 'throttled' || error.code === 'invalid_state') asFailure(error);
+            if (error.code === 'throttled' || error.code === 'invalid_state') awsFailure(error);
             throw fatal(
               `RebootDBInstance of ${instance} was refused: ${error.message}. ${keptSnapshot(snapshotOf(ctx))}`,
               {
@@ -384,7 +372,7 @@ export function inPlaceRdsExecutors(deps: InPlaceRdsDeps): Record<string, StepEx
       async execute(ctx): Promise<StepResult> {
         const settings = rdsOf(ctx);
         const { region, instance, modifyTimeout } = settings;
-        const described = await rds.describeInstanceSettings(region, instance).catch(asFailure);
+        const described = await rds.describeInstanceSettings(region, instance).catch(awsFailure);
         if (described === null) throw needsHuman(`${instance} is gone. ${keptSnapshot(snapshotOf(ctx))}`);
         if (FAILED_STATUSES.has(described.status)) {
           throw needsHuman(
@@ -394,7 +382,7 @@ export function inPlaceRdsExecutors(deps: InPlaceRdsDeps): Record<string, StepEx
         let applied: boolean;
         let notYetApplied: JsonObject;
         if (settings.maintenance) {
-          const actions = await rds.pendingMaintenance(region, instance).catch(asFailure);
+          const actions = await rds.pendingMaintenance(region, instance).catch(awsFailure);
           applied = maintenanceApplied(described, actions, settings.maintenance.action);
           notYetApplied = { status: described.status, stillPending: actions.map((action) => action.action) };
         } else {

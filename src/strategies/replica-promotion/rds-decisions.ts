@@ -1,7 +1,7 @@
 // Describe-then-act decisions for RDS promotion and Blue/Green switchover. Pure functions of what
 // RdsPort reports, plus two tiny helpers that read the world before acting. They import only the
 // port: executors decide with them, adapters never.
-import { AwsRefusal } from '../../ports/rds';
+import { AwsRefusal } from '../../ports/aws-refusal';
 import type { BlueGreenDescription, RdsPort, ReplicaDescription } from '../../ports/rds';
 
 /**

@@ -3,7 +3,7 @@
 // describing the world, and never again by an attempt that may already have sent them.
 import { fatal, needsHuman, retryable } from '../../engine/failures';
 import type { JsonObject } from '../../engine/types';
-import { AwsRefusal, type RdsPort, type ReplicaDescription } from '../../ports/rds';
+import type { RdsPort, ReplicaDescription } from '../../ports/rds';
 import type { LagReading, ReplicationPort } from '../../ports/replication';
 import type { PreflightCheck, StepContext, StepExecutor, StepResult } from '../types';
 import type { ReplicaPromotionSettings } from './config';
@@ -18,6 +18,7 @@ import {
   rdsSqlOf,
   type RdsCheckDeps,
 } from './rds-preflight';
+import { awsFailure } from '../shared/aws-failure';
 
 export interface RdsExecutorDeps {
   rds: RdsPort;
@@ -40,15 +41,6 @@ function blueGreenOf(ctx: StepContext): NonNullable<ReplicaPromotionSettings['rd
   return bg;
 }
 
-/** AWS refusals become engine failures: throttling and 5xx retry; a bad state means look again. */
-function asFailure(error: unknown): never {
-  if (error instanceof AwsRefusal) {
-    if (error.retryable || error.code === 'invalid_state') throw retryable(error.message, { cause: error });
-    throw fatal(error.message, { cause: error });
-  }
-  throw error;
-}
-
 /**
  * Did an earlier attempt of this step perhaps send its irreversible request? A resumed attempt
  * (its worker died mid-step) or one after an unknown outcome: then it is never sent again.
@@ -67,7 +59,7 @@ function sendFailure(previouslyAttempted: boolean): (error: unknown) => never {
     if (error instanceof OutcomeUnknown || previouslyAttempted) {
       throw retryable((error as Error).message, { detail: { maybeSent: true }, cause: error });
     }
-    return asFailure(error);
+    return awsFailure(error);
   };
 }
 
@@ -138,7 +130,7 @@ export function rdsExecutors(deps: RdsExecutorDeps): Record<string, StepExecutor
       return { reading, ok: isUnderLimit(reading, settings.maxLag), waitingFor: text, refusal: text };
     }
     const limit = settings.maxLag.seconds ?? 5;
-    const seconds = await rds.replicaLagSeconds(region, replica).catch(asFailure);
+    const seconds = await rds.replicaLagSeconds(region, replica).catch(awsFailure);
     return {
       reading: { bytes: null, seconds },
       ok: seconds !== null && seconds <= limit,
@@ -157,7 +149,7 @@ export function rdsExecutors(deps: RdsExecutorDeps): Record<string, StepExecutor
         const review = await rdsReplicaReview(
           { rds, replication: deps.replication, env: deps.env },
           settingsOf(ctx.target),
-        ).catch(asFailure);
+        ).catch(awsFailure);
         return preflightOutcome(review.checks, { status: review.replica?.status ?? null });
       },
     },
@@ -209,7 +201,7 @@ export function rdsExecutors(deps: RdsExecutorDeps): Record<string, StepExecutor
         const { region, replica, primary, promoteTimeout } = rdsOf(ctx);
         const waited = await rds
           .waitAvailable(region, replica, WAIT_SLICE_MS, { untilPromoted: true, orBackingUp: true })
-          .catch(asFailure);
+          .catch(awsFailure);
         if (waited.outcome === 'available' && promotedAndServing(waited.instance)) {
           return {
             type: 'done',
@@ -237,7 +229,7 @@ export function rdsExecutors(deps: RdsExecutorDeps): Record<string, StepExecutor
       async execute(ctx) {
         const bg = blueGreenOf(ctx);
         const review = await blueGreenReview({ rds, replication: deps.replication, env: deps.env }, bg).catch(
-          asFailure,
+          awsFailure,
         );
         const found = review.deployment;
         if (!found) throw fatal(`Blue/Green deployment ${bg.deployment} not found in ${bg.region}`);
@@ -285,7 +277,7 @@ export function rdsExecutors(deps: RdsExecutorDeps): Record<string, StepExecutor
             WAIT_SLICE_MS,
             Number.isFinite(requestedAtMs) ? { requestedAt: new Date(requestedAtMs) } : {},
           )
-          .catch(asFailure);
+          .catch(awsFailure);
         switch (waited.outcome) {
           case 'SWITCHOVER_COMPLETED':
             return {

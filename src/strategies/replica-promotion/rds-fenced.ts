@@ -11,7 +11,8 @@
 // vouch and have it sent once more when it never does).
 import { fatal, needsHuman, retryable } from '../../engine/failures';
 import type { HookRunner } from '../../ports/hooks';
-import { AwsRefusal, type RdsPort, type ReplicaDescription } from '../../ports/rds';
+import type { RdsPort, ReplicaDescription } from '../../ports/rds';
+import { AwsRefusal } from '../../ports/aws-refusal';
 import type { ReplicationPort } from '../../ports/replication';
 import { endpointVars, routeExecutor } from '../shared/route-hook';
 import type { StepContext, StepExecutor, StepResult } from '../types';
@@ -36,6 +37,7 @@ import {
 import { FENCE_AND_PROMOTE_STEP, settingsOf } from './plan';
 import { decidePromotion, sameDbInstance } from './rds-decisions';
 import { rdsSqlOf, type RdsSql } from './rds-preflight';
+import { awsFailure } from '../shared/aws-failure';
 
 export interface RdsFencedDeps {
   rds: RdsPort;
@@ -47,14 +49,6 @@ export interface RdsFencedDeps {
 
 /** How long a commit on the promoted instance may take before it counts as "not yet". */
 const CANARY_TIMEOUT_MS = 5_000;
-
-function awsFailure(error: unknown): never {
-  if (error instanceof AwsRefusal) {
-    if (error.retryable || error.code === 'invalid_state') throw retryable(error.message, { cause: error });
-    throw fatal(error.message, { cause: error });
-  }
-  throw error;
-}
 
 interface Target {
   rds: RdsReplicaSettings;

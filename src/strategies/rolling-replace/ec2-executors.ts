@@ -11,10 +11,11 @@
 import { createHash } from 'node:crypto';
 import { fatal, needsHuman } from '../../engine/failures';
 import type { JsonObject } from '../../engine/types';
-import { Ec2Refusal, type Ec2Port, type LaunchTemplateRef } from '../../ports/ec2';
+import type { Ec2Port, LaunchTemplateRef } from '../../ports/ec2';
+import { AwsRefusal } from '../../ports/aws-refusal';
 import type { PreflightCheck, StepContext, StepExecutor, StepResult } from '../types';
+import { awsFailure } from '../shared/aws-failure';
 import {
-  asFailure,
   attachmentTo,
   attachVolumeStep,
   detachVolumeStep,
@@ -242,7 +243,7 @@ export function ec2ReplaceExecutors(helpers: Ec2ReplaceHelpers): Record<string, 
         });
         instanceId = launched.id;
       } catch (error) {
-        if (error instanceof Ec2Refusal && error.code === 'insufficient_capacity') {
+        if (error instanceof AwsRefusal && error.code === 'insufficient_capacity') {
           throw needsHuman(
             `EC2 has no capacity right now for ${describeTemplate(replace.launchTemplate)} (${error.message}). ` +
               `Nothing was launched and ${node} (node ${index} of ${total}) is untouched and still serving. ` +
@@ -250,13 +251,13 @@ export function ec2ReplaceExecutors(helpers: Ec2ReplaceHelpers): Record<string, 
             { cause: error },
           );
         }
-        if (error instanceof Ec2Refusal && error.code === 'idempotency_mismatch') {
+        if (error instanceof AwsRefusal && error.code === 'idempotency_mismatch') {
           throw fatal(
             `EC2 refused the launch for ${node}: its client token was used before with other parameters (was the launch template changed during the run?). Look for instances tagged ${TAG_RUN}=${ctx.run.id}. ${error.message}`,
             { cause: error },
           );
         }
-        asFailure(error);
+        awsFailure(error);
       }
       return {
         type: 'wait',
@@ -265,7 +266,7 @@ export function ec2ReplaceExecutors(helpers: Ec2ReplaceHelpers): Record<string, 
       };
     }
     const launchedAtMs = numberOr(progress['launchedAtMs'], now);
-    const instance = await ec2.describeInstance(replace.region, instanceId).catch(asFailure);
+    const instance = await ec2.describeInstance(replace.region, instanceId).catch(awsFailure);
     // Just launched: EC2's describe is eventually consistent, a new instance may not show yet.
     const state = instance?.state ?? 'pending';
     const record = {
@@ -295,7 +296,7 @@ export function ec2ReplaceExecutors(helpers: Ec2ReplaceHelpers): Record<string, 
       }
       // The data volume must be in the replacement's zone, or nothing below can work: refuse now,
       // while the old node is still serving.
-      const volume = move ? await ec2.describeVolume(replace.region, move.volumeId).catch(asFailure) : null;
+      const volume = move ? await ec2.describeVolume(replace.region, move.volumeId).catch(awsFailure) : null;
       if (move && instance && volume && volume.availabilityZone !== instance.availabilityZone) {
         throw fatal(
           `the replacement ${instanceId} is in ${instance.availabilityZone}, the data volume ${move.volumeId} in ${volume.availabilityZone}: EBS volumes attach only within their zone. Fix the launch template's subnet; ${node} is untouched.`,
@@ -346,7 +347,7 @@ export function ec2ReplaceExecutors(helpers: Ec2ReplaceHelpers): Record<string, 
             },
           };
         }
-        const instance = await portOf().describeInstance(replaceOf(ctx).region, id).catch(asFailure);
+        const instance = await portOf().describeInstance(replaceOf(ctx).region, id).catch(awsFailure);
         if (!instance || instance.state === 'terminated' || instance.state === 'shutting-down')
           return { type: 'done', output: { instanceId: id, state: instance?.state ?? 'gone' } };
         const result = await power(ctx, id, 'stopped', null, true);
@@ -468,7 +469,7 @@ export function ec2ReplaceExecutors(helpers: Ec2ReplaceHelpers): Record<string, 
           };
         }
         const ec2 = portOf();
-        const instance = await ec2.describeInstance(replace.region, old).catch(asFailure);
+        const instance = await ec2.describeInstance(replace.region, old).catch(awsFailure);
         if (!instance || instance.state === 'terminated') {
           return {
             type: 'done',
@@ -488,7 +489,7 @@ export function ec2ReplaceExecutors(helpers: Ec2ReplaceHelpers): Record<string, 
             // The data volume must be on the replacement, never on the instance being terminated.
             const volume = await ec2
               .describeVolume(replace.region, moveOf(ctx, index).volumeId)
-              .catch(asFailure);
+              .catch(awsFailure);
             if (volume && attachmentTo(volume, old)) {
               throw fatal(`${moveOf(ctx, index).volumeId} is still attached to ${old}; it is not terminated`);
             }

@@ -8,7 +8,8 @@ import type { ClusterHealth, ClusterHealthPort } from '../../ports/cluster-healt
 import type { Ec2Port } from '../../ports/ec2';
 import type { HookRunner } from '../../ports/hooks';
 import type { StepContext, StepExecutor, StepResult } from '../types';
-import { asFailure, refuseFailedChecks } from '../volume-swap/ec2-steps';
+import { refuseFailedChecks } from '../volume-swap/ec2-steps';
+import { awsFailure } from '../shared/aws-failure';
 import { isEc2Replace, stopsOldFirst } from './config';
 import { guardCopies } from './copies';
 import { ec2ReplaceExecutors, ec2ReplacePreflight } from './ec2-executors';
@@ -150,7 +151,7 @@ export function rollingReplaceExecutors(deps: RollingReplaceDeps): Record<string
         if (isEc2Replace(cluster.replace)) {
           if (!deps.ec2) throw fatal('replace is ec2, but this worker was started without an EC2 port');
           ec2Checks = refuseFailedChecks(
-            await ec2ReplacePreflight(deps.ec2, cluster.replace.ec2, cluster.nodes).catch(asFailure),
+            await ec2ReplacePreflight(deps.ec2, cluster.replace.ec2, cluster.nodes).catch(awsFailure),
           );
         }
         const health = await reading(port);

@@ -5,10 +5,12 @@
 // Timeouts run from the request (recorded in the step's output), not from the step's start.
 // `lookDetach` / `lookAttach` are one look at one volume; the *Step functions are one volume's
 // whole step (rolling-replace), volume-set.ts the volume swap's steps over a set.
-import { fatal, needsHuman, retryable } from '../../engine/failures';
+import { fatal, needsHuman } from '../../engine/failures';
 import type { JsonObject } from '../../engine/types';
-import { Ec2Refusal, type Ec2Port, type VolumeDescription } from '../../ports/ec2';
+import type { Ec2Port, VolumeDescription } from '../../ports/ec2';
+import { AwsRefusal } from '../../ports/aws-refusal';
 import type { PreflightCheck, StepContext, StepResult } from '../types';
+import { awsFailure } from '../shared/aws-failure';
 
 /** One volume moving between instances, whichever strategy moves it. */
 export interface VolumeMove {
@@ -19,29 +21,13 @@ export interface VolumeMove {
   pollInterval: number;
 }
 
-/** EC2 refusals: throttling retries, a wrong state means look again, a missing permission is fatal. */
-export function asFailure(error: unknown): never {
-  if (error instanceof Ec2Refusal) {
-    if (error.code === 'unauthorized' || error.code === 'not_found')
-      throw fatal(error.message, { cause: error });
-    // EC2 will not change its mind (a bad parameter, a zone mismatch): retrying only delays the undo.
-    if (error.code === 'other' && !error.retryable) throw fatal(error.message, { cause: error });
-    if (error.code === 'idempotency_mismatch') throw fatal(error.message, { cause: error });
-    throw retryable(error.message, {
-      cause: error,
-      ...(error.code === 'throttled' ? { retryAfterMs: 2_000 } : {}),
-    });
-  }
-  throw error;
-}
-
 /** Calls that change attachments: IncorrectState / VolumeInUse on a retry means the world moved. */
 export async function tolerateIncorrectState(call: () => Promise<void>): Promise<void> {
   try {
     await call();
   } catch (error) {
-    if (error instanceof Ec2Refusal && error.code === 'incorrect_state') return;
-    asFailure(error);
+    if (error instanceof AwsRefusal && error.code === 'incorrect_state') return;
+    awsFailure(error);
   }
 }
 
@@ -53,7 +39,7 @@ export async function describeVolume(
   ec2: Ec2Port,
   volume: Pick<VolumeMove, 'region' | 'volumeId'>,
 ): Promise<VolumeDescription> {
-  const found = await ec2.describeVolume(volume.region, volume.volumeId).catch(asFailure);
+  const found = await ec2.describeVolume(volume.region, volume.volumeId).catch(awsFailure);
   if (!found) throw fatal(`volume ${volume.volumeId} not found in ${volume.region}`);
   return found;
 }
@@ -83,7 +69,7 @@ export async function powerInstance(
   instanceId: string,
   want: 'stopped' | 'running',
 ): Promise<{ settled: boolean; shown: string }> {
-  const instance = await ec2.describeInstance(region, instanceId).catch(asFailure);
+  const instance = await ec2.describeInstance(region, instanceId).catch(awsFailure);
   if (!instance) throw fatal(`instance ${instanceId} not found`);
   if (instance.state === want) return { settled: true, shown: want };
   if (want === 'stopped' && instance.state === 'running') {
@@ -296,7 +282,7 @@ export async function dryRunCheck(dryRun: () => Promise<void>, allowed: string):
     () => null,
     (error: Error) => {
       // Throttling or a passing outage is no answer about permissions: let the caller retry.
-      if (error instanceof Ec2Refusal && error.retryable) throw error;
+      if (error instanceof AwsRefusal && error.retryable) throw error;
       return error;
     },
   );

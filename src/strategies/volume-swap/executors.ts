@@ -4,11 +4,13 @@
 // before the first DetachVolume; attach in order; start on `to` and require the same data.
 // EC2 Attach/Detach are not idempotent, so every look describes first; the undos are in undo.ts.
 import { fatal } from '../../engine/failures';
-import { Ec2Refusal, type Ec2Port } from '../../ports/ec2';
+import type { Ec2Port } from '../../ports/ec2';
+import { AwsRefusal } from '../../ports/aws-refusal';
 import type { HealthResult } from '../../ports/health';
 import type { StepContext, StepExecutor, StepResult } from '../types';
 import { isEc2Power, volumeList, type SwapVolume } from './config';
-import { asFailure, refuseFailedChecks, stuckDetachMessage } from './ec2-steps';
+import { refuseFailedChecks, stuckDetachMessage } from './ec2-steps';
+import { awsFailure } from '../shared/aws-failure';
 import { runHookOn } from './hooks';
 import { volumeSwapPreflight } from './preflight';
 import { describeReading, SideProbes, type DownProof } from './probes';
@@ -44,8 +46,8 @@ export function volumeSwapExecutors(deps: VolumeSwapDeps): Record<string, StepEx
       const volume = volumeOf(ctx);
       // Throttling or a passing outage is not a refusal: surface it as a retry first.
       for (const { volumeId } of volume.volumes)
-        await ec2.describeVolume(volume.region, volumeId).catch(asFailure);
-      await ec2.describeInstance(volume.region, volume.to.instanceId).catch(asFailure);
+        await ec2.describeVolume(volume.region, volumeId).catch(awsFailure);
+      await ec2.describeInstance(volume.region, volume.to.instanceId).catch(awsFailure);
       const result = await volumeSwapPreflight(ec2, probesOf(volume), volume);
       const checks = refuseFailedChecks(result.checks);
       return {
@@ -67,7 +69,7 @@ export function volumeSwapExecutors(deps: VolumeSwapDeps): Record<string, StepEx
     volume: SwapVolume,
     known: Record<string, string>,
     when: string,
-  ): Promise<{ ids: Record<string, string>; refused: Ec2Refusal | Error | null }> => {
+  ): Promise<{ ids: Record<string, string>; refused: AwsRefusal | Error | null }> => {
     const ids = { ...known };
     const missing = volume.volumes.filter(({ volumeId }) => ids[volumeId] === undefined);
     const results = await Promise.allSettled(
@@ -87,7 +89,7 @@ export function volumeSwapExecutors(deps: VolumeSwapDeps): Record<string, StepEx
       const { ids, refused } = await snapshotAll(ctx, volume, known, 'before the gate (database running)');
       if (refused) {
         await ctx.saveProgress({ snapshotIds: ids });
-        asFailure(refused);
+        awsFailure(refused);
       }
       const list = Object.entries(ids).map(([volumeId, id]) => `${id} (${volumeId})`);
       return {
@@ -160,7 +162,7 @@ export function volumeSwapExecutors(deps: VolumeSwapDeps): Record<string, StepEx
         const { ids, refused } = await snapshotAll(ctx, volume, {}, 'after the clean stop');
         if (refused) {
           await ctx.saveProgress(progressJson({ ...progress, snapshotIds: ids }));
-          if (refused instanceof Ec2Refusal && refused.retryable) asFailure(refused);
+          if (refused instanceof AwsRefusal && refused.retryable) awsFailure(refused);
           throw decide(
             `the snapshot after the clean stop was refused (${refused.message}). The database on ${volume.from.instanceId} is stopped and nothing was detached. ` +
               'Retry anyway to move the volumes without it, or abort (abort starts the database again).',

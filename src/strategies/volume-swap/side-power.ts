@@ -6,7 +6,8 @@ import type { HealthChecker } from '../../ports/health';
 import type { HookRunner } from '../../ports/hooks';
 import type { StepContext } from '../types';
 import { isEc2Power, type PowerConfig, type SwapVolume } from './config';
-import { asFailure, powerInstance } from './ec2-steps';
+import { powerInstance } from './ec2-steps';
+import { awsFailure } from '../shared/aws-failure';
 import { runHookOn } from './hooks';
 import { settingsOf } from './plan';
 import type { DownProof, Side, SideProbes } from './probes';
@@ -42,7 +43,7 @@ export interface SidePower {
 export function sidePower(deps: VolumeSwapDeps, volume: SwapVolume, probes: SideProbes): SidePower {
   const { ec2, hooks, env } = deps;
   const instanceState = async (side: Side): Promise<string> => {
-    const instance = await ec2.describeInstance(volume.region, volume[side].instanceId).catch(asFailure);
+    const instance = await ec2.describeInstance(volume.region, volume[side].instanceId).catch(awsFailure);
     if (!instance) throw fatal(`instance ${volume[side].instanceId} not found`);
     return instance.state;
   };

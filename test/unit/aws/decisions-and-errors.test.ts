@@ -9,7 +9,7 @@ import {
   sameDbInstance,
 } from '../../../src/strategies/replica-promotion/rds-decisions';
 import { classifyAwsError } from '../../../src/adapters/aws/errors';
-import { AwsRefusal } from '../../../src/ports/rds';
+import { AwsRefusal } from '../../../src/ports/aws-refusal';
 import type { BlueGreenDescription, ReplicaDescription } from '../../../src/ports/rds';
 import { rdsError, useAwsEmulator } from '../../support/aws/emulator';
 import { fastRdsClient } from '../../support/aws/fast-retry-clients';

@@ -7,7 +7,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 
 import { AwsEc2Adapter } from '../../../src/adapters/aws/ec2-adapter';
 import { classifyEc2Error } from '../../../src/adapters/aws/ec2-errors';
-import { Ec2Refusal } from '../../../src/ports/ec2';
+import { AwsRefusal } from '../../../src/ports/aws-refusal';
 import { ec2Error, isDryRun, useAwsEmulator } from '../../support/aws/emulator';
 import type { Ec2Durations } from '../../support/aws/emulator';
 import { fastEc2Client } from '../../support/aws/fast-retry-clients';
@@ -38,14 +38,14 @@ function setup(durations: Partial<Ec2Durations> = {}) {
   return { ec2, adapter: new AwsEc2Adapter({ ec2Client: () => client }) };
 }
 
-async function refusalOf(promise: Promise<unknown>): Promise<Ec2Refusal> {
+async function refusalOf(promise: Promise<unknown>): Promise<AwsRefusal> {
   try {
     await promise;
   } catch (error) {
-    expect(error).toBeInstanceOf(Ec2Refusal);
-    return error as Ec2Refusal;
+    expect(error).toBeInstanceOf(AwsRefusal);
+    return error as AwsRefusal;
   }
-  throw new Error('expected an Ec2Refusal');
+  throw new Error('expected an AwsRefusal');
 }
 
 describe('describe', () => {
@@ -88,14 +88,14 @@ describe('describe', () => {
     ec2.deny('DescribeVolumes');
     const refusal = await refusalOf(adapter.describeVolume(REGION, VOL));
     expect(refusal).toMatchObject({ code: 'unauthorized', retryable: false });
-    expect(refusal.details.awsCode).toBe('UnauthorizedOperation');
+    expect(refusal.awsCode).toBe('UnauthorizedOperation');
   });
 
   it('a malformed id is not "not found": EC2 refuses it (the targets file never lets one through)', async () => {
     const { adapter } = setup();
     const refusal = await refusalOf(adapter.describeVolume(REGION, 'vol-missing'));
     expect(refusal).toMatchObject({ code: 'other', retryable: false });
-    expect(refusal.details.awsCode).toBe('InvalidVolumeID.Malformed');
+    expect(refusal.awsCode).toBe('InvalidVolumeID.Malformed');
   });
 });
 
@@ -117,7 +117,7 @@ describe('checkPermissions (DryRun)', () => {
     const refusal = await refusalOf(adapter.checkPermissions(REGION, VOL, I_OLD, I_NEW, '/dev/sdf'));
     expect(refusal.code).toBe('unauthorized');
     expect(refusal.retryable).toBe(false);
-    expect(refusal.details.awsCode).toBe('UnauthorizedOperation');
+    expect(refusal.awsCode).toBe('UnauthorizedOperation');
     expect(refusal.message).toContain(`ec2:AttachVolume (${VOL} to ${I_NEW} at /dev/sdf)`);
     expect(refusal.message).not.toContain('ec2:DetachVolume');
   });
@@ -289,7 +289,7 @@ describe('incorrect state', () => {
     const { adapter } = setup();
     const refusal = await refusalOf(adapter.attachVolume(REGION, VOL, I_NEW, '/dev/sdg'));
     expect(refusal).toMatchObject({ code: 'incorrect_state', retryable: false });
-    expect(refusal.details.awsCode).toBe('VolumeInUse');
+    expect(refusal.awsCode).toBe('VolumeInUse');
   });
 
   it('detaching an available volume is IncorrectState', async () => {
@@ -297,7 +297,7 @@ describe('incorrect state', () => {
     await adapter.detachVolume(REGION, VOL, I_OLD, false);
     const refusal = await refusalOf(adapter.detachVolume(REGION, VOL, I_OLD, false));
     expect(refusal).toMatchObject({ code: 'incorrect_state' });
-    expect(refusal.details.awsCode).toBe('IncorrectState');
+    expect(refusal.awsCode).toBe('IncorrectState');
     expect(ec2.history()).toEqual([
       `DetachVolume ${VOL} ${I_OLD} force=false`,
       `DetachVolume ${VOL} ${I_OLD} force=false -> IncorrectState`,
@@ -308,7 +308,7 @@ describe('incorrect state', () => {
     const { adapter } = setup();
     const refusal = await refusalOf(adapter.detachVolume(REGION, VOL, I_NEW, false));
     expect(refusal).toMatchObject({ code: 'incorrect_state' });
-    expect(refusal.details.awsCode).toBe('InvalidAttachment.NotFound');
+    expect(refusal.awsCode).toBe('InvalidAttachment.NotFound');
   });
 
   it('starting a stopping instance is IncorrectInstanceState; stop and start are idempotent', async () => {
@@ -318,7 +318,7 @@ describe('incorrect state', () => {
     await adapter.stopInstance(REGION, I_OLD);
     const refusal = await refusalOf(adapter.startInstance(REGION, I_OLD));
     expect(refusal).toMatchObject({ code: 'incorrect_state' });
-    expect(refusal.details.awsCode).toBe('IncorrectInstanceState');
+    expect(refusal.awsCode).toBe('IncorrectInstanceState');
     expect(ec2.count('StopInstances', 'ok')).toBe(2);
   });
 
@@ -329,7 +329,7 @@ describe('incorrect state', () => {
     await adapter.describeVolume(REGION, VOL);
     const refusal = await refusalOf(adapter.attachVolume(REGION, VOL, 'i-0f000000000000003', '/dev/sdf'));
     expect(refusal).toMatchObject({ code: 'other', retryable: false });
-    expect(refusal.details.awsCode).toBe('InvalidVolume.ZoneMismatch');
+    expect(refusal.awsCode).toBe('InvalidVolume.ZoneMismatch');
   });
 });
 
@@ -339,7 +339,7 @@ describe('throttling and failures that outlast the SDK retries', () => {
     ec2.throttle('DetachVolume', { count: 5 });
     const refusal = await refusalOf(adapter.detachVolume(REGION, VOL, I_OLD, false));
     expect(refusal).toMatchObject({ code: 'throttled', retryable: true });
-    expect(refusal.details.awsCode).toBe('RequestLimitExceeded');
+    expect(refusal.awsCode).toBe('RequestLimitExceeded');
     expect(ec2.volume(VOL)?.attachments[0]?.state).toBe('attached');
     await adapter.detachVolume(REGION, VOL, I_OLD, false);
     expect(ec2.count('DetachVolume')).toBe(6);
@@ -396,14 +396,14 @@ describe('classifyEc2Error', () => {
       .catch((error: unknown) => error);
     const refusal = classifyEc2Error(raw);
     expect(refusal).toMatchObject({ code, retryable });
-    expect(refusal.details.awsCode).toBe(name);
+    expect(refusal.awsCode).toBe(name);
     expect(refusal.message).toBe(`${name}: message`);
   });
 
-  it('network errors are other, retryable; an Ec2Refusal passes through', () => {
+  it('network errors are other, retryable; an AwsRefusal passes through', () => {
     const reset = Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' });
     expect(classifyEc2Error(reset)).toMatchObject({ code: 'other', retryable: true });
-    const refusal = new Ec2Refusal('not_found', 'gone');
+    const refusal = new AwsRefusal('not_found', 'gone');
     expect(classifyEc2Error(refusal)).toBe(refusal);
   });
 });

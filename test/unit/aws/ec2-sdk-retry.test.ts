@@ -2,7 +2,7 @@
 // throttling is retried by the SDK's standard strategy, not by us, and the production client
 // factory finds the emulator through AWS_ENDPOINT_URL_EC2 and the credentials in the environment.
 import { AwsEc2Adapter, defaultEc2ClientFactory } from '../../../src/adapters/aws/ec2-adapter';
-import { Ec2Refusal } from '../../../src/ports/ec2';
+import { AwsRefusal } from '../../../src/ports/aws-refusal';
 import { useAwsEmulator } from '../../support/aws/emulator';
 import { fastEc2Client } from '../../support/aws/fast-retry-clients';
 
@@ -70,9 +70,9 @@ describe('SDK retry on throttling', () => {
     const error: unknown = await adapter
       .attachVolume(REGION, VOL, I_NEW, '/dev/sdg')
       .catch((e: unknown) => e);
-    expect(error).toBeInstanceOf(Ec2Refusal);
+    expect(error).toBeInstanceOf(AwsRefusal);
     expect(error).toMatchObject({ code: 'throttled', retryable: true });
-    expect((error as Ec2Refusal).details.awsCode).toBe('RequestLimitExceeded');
+    expect((error as AwsRefusal).awsCode).toBe('RequestLimitExceeded');
     expect(ec2.count('AttachVolume')).toBe(3);
   });
 
@@ -131,7 +131,7 @@ describe('default clients: the SDK standard configuration', () => {
       adapters.push(adapter);
       const error: unknown = await adapter.describeInstance(REGION, I_OLD).catch((e: unknown) => e);
       expect(error).toMatchObject({ code: 'unauthorized', retryable: false });
-      expect((error as Ec2Refusal).details.awsCode).toBe('AuthFailure');
+      expect((error as AwsRefusal).awsCode).toBe('AuthFailure');
       expect(ec2.count('DescribeInstances', 'AuthFailure')).toBe(1);
     } finally {
       process.env.AWS_SECRET_ACCESS_KEY = saved;

@@ -14,7 +14,7 @@ import {
   replicaPreflight,
   switchoverIfReady,
 } from '../../../src/strategies/replica-promotion/rds-decisions';
-import { AwsRefusal } from '../../../src/ports/rds';
+import { AwsRefusal } from '../../../src/ports/aws-refusal';
 import { advancePerCall, useAwsEmulator } from '../../support/aws/emulator';
 import type { RdsDurations } from '../../support/aws/emulator';
 import { fastCloudWatchClient, fastRdsClient } from '../../support/aws/fast-retry-clients';

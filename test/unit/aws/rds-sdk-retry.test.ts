@@ -9,7 +9,7 @@ import {
   defaultRdsClientFactory,
   defaultRdsSendOnceClientFactory,
 } from '../../../src/adapters/aws/rds-adapter';
-import { AwsRefusal } from '../../../src/ports/rds';
+import { AwsRefusal } from '../../../src/ports/aws-refusal';
 import {
   OutcomeUnknown,
   promoteIfStillReplica,

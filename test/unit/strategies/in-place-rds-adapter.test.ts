@@ -4,7 +4,7 @@
 import { RDSClient } from '@aws-sdk/client-rds';
 
 import { AwsRdsAdapter } from '../../../src/adapters/aws/rds-adapter';
-import { AwsRefusal } from '../../../src/ports/rds';
+import { AwsRefusal } from '../../../src/ports/aws-refusal';
 import { useAwsEmulator } from '../../support/aws/emulator';
 import { ManualClock } from '../../support/manual-clock';
 

@@ -3,7 +3,7 @@
 // throttling refusals classified for the executors). The client retries as production's does
 // (standard mode, 5 attempts) with a 1 ms backoff; time is a ManualClock the tests step.
 import { AwsEc2Adapter } from '../../../src/adapters/aws/ec2-adapter';
-import { Ec2Refusal } from '../../../src/ports/ec2';
+import { AwsRefusal } from '../../../src/ports/aws-refusal';
 import { isDryRun, useAwsEmulator } from '../../support/aws/emulator';
 import type { Ec2Emulator } from '../../support/aws/emulator';
 import { fastEc2Client } from '../../support/aws/fast-retry-clients';
@@ -31,13 +31,13 @@ const request = (tags: Record<string, string> = { 'cutover-bot:node': 'a' }) => 
   tags,
 });
 
-async function refusal(promise: Promise<unknown>): Promise<Ec2Refusal> {
+async function refusal(promise: Promise<unknown>): Promise<AwsRefusal> {
   const error: unknown = await promise.then(
     () => undefined,
     (thrown: unknown) => thrown,
   );
-  expect(error).toBeInstanceOf(Ec2Refusal);
-  return error as Ec2Refusal;
+  expect(error).toBeInstanceOf(AwsRefusal);
+  return error as AwsRefusal;
 }
 
 test('the same ClientToken returns the same instance; pending, then running', async () => {
@@ -86,7 +86,7 @@ test('launch templates: found by name or id, null when missing; an unknown versi
     adapter.runInstance('eu-west-1', { ...request(), launchTemplate: { name: 'broker', version: '9' } }),
   );
   expect(missing.code).toBe('not_found');
-  expect(missing.details.awsCode).toBe('InvalidLaunchTemplateId.VersionNotFound');
+  expect(missing.awsCode).toBe('InvalidLaunchTemplateId.VersionNotFound');
 });
 
 test('the DryRun permission check: allowed, or unauthorized when RunInstances is denied', async () => {
