@@ -13,7 +13,7 @@ import {
   limitsOf,
   type ChatUpdateBudget,
   type UpdateBudgetOptions,
-} from '../../slack/notifier/update-budget';
+} from '../../ports/update-budget';
 
 // KEYS[1] the set; ARGV: now, minute, perMinute, paceWindowMs (0: none), paceLimit, member.
 // Returns 0 when a place was taken, else the wall time at which one frees (as UpdateBudget.notBefore).

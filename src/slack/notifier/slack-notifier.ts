@@ -34,7 +34,7 @@ import {
   rateLimitedFor,
 } from './slack-client';
 import { gateDecision, reminderText, threadNotes } from './thread-text';
-import { DEFAULT_UPDATE_BUDGET, UpdateBudget, type ChatUpdateBudget } from './update-budget';
+import { DEFAULT_UPDATE_BUDGET, UpdateBudget, type ChatUpdateBudget } from '../../ports/update-budget';
 
 /** What the gate prompt shows besides the run itself (from the target's config and live checks). */
 export interface GateDescription {

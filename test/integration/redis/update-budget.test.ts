@@ -7,7 +7,7 @@ import IORedis, { type Redis } from 'ioredis';
 import pino from 'pino';
 import { connectRedis } from '../../../src/adapters/redis/connection';
 import { RedisUpdateBudget } from '../../../src/adapters/redis/redis-update-budget';
-import { UpdateBudget, type UpdateBudgetOptions } from '../../../src/slack/notifier/update-budget';
+import { UpdateBudget, type UpdateBudgetOptions } from '../../../src/ports/update-budget';
 import { testRedisUrl } from '../../support/redis';
 import { startPrivateRedis } from '../../support/redis-server';
 import { waitFor } from '../../support/wait-for';

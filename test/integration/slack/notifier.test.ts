@@ -13,7 +13,7 @@ import { createRun } from '../../../src/engine/transition';
 import type { Effect, GatePolicy, Plan, Run, RunEvent, StepSpec } from '../../../src/engine/types';
 import type { Logger } from '../../../src/ports/logger';
 import { createSlackClient, SlackNotifier, type SlackNotifierDeps } from '../../../src/slack/notifier';
-import { UpdateBudget } from '../../../src/slack/notifier/update-budget';
+import { UpdateBudget } from '../../../src/ports/update-budget';
 import { dropSchema, freshSchemaName, testDatabaseUrl } from '../../support/pg';
 import { waitFor } from '../../support/wait-for';
 

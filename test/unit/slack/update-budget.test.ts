@@ -1,5 +1,5 @@
 // The workspace-wide chat.update budget: a sliding minute with a share kept for real changes.
-import { UpdateBudget } from '../../../src/slack/notifier/update-budget';
+import { UpdateBudget } from '../../../src/ports/update-budget';
 
 test('lag-only redraws stop at perMinute − reserved; changes may use the rest; the minute slides', () => {
   const budget = new UpdateBudget({ perMinute: 5, reservedForChanges: 2 });

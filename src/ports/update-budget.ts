@@ -1,8 +1,12 @@
-// Slack allows `chat.update` about 50 times a minute per workspace (Tier 3), however many
-// messages there are. One budget for every progress message of this process: a sliding minute,
-// with a share kept for changes people must see (a gate, a step ending) over lag-only redraws.
-// The minute is also paced: many runs with changes waiting would otherwise spend it in the first
-// seconds and then show nothing until it slides, so no shorter window may take more than its share.
+// The chat.update budget as a port. Slack allows `chat.update` about 50 times a minute per workspace
+// (Tier 3), however many messages there are. A budget is a sliding minute, with a share kept for
+// changes people must see (a gate, a step ending) over lag-only redraws. The minute is also paced:
+// many runs with changes waiting would otherwise spend it in the first seconds and then show nothing
+// until it slides, so no shorter window may take more than its share.
+//
+// The Slack notifier takes places from a ChatUpdateBudget; the Redis adapter shares one across the
+// processes of a deployment. Both use the rules here (limitsOf) and the budget of one process alone
+// (UpdateBudget: the notifier's default, the Redis adapter's fall-back), which is pure arithmetic.
 
 export const MINUTE_MS = 60_000;
 
