@@ -37,6 +37,13 @@ export default tseslint.config(
     },
   },
   {
+    // The console page's browser code (DOM types from src/console/page/tsconfig.json): no Node modules.
+    files: ['src/console/page/**/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', { patterns: ['node:*', 'esbuild', 'pino'] }],
+    },
+  },
+  {
     files: ['test/**/*.ts'],
     rules: {
       '@typescript-eslint/no-non-null-assertion': 'off',
