@@ -11,7 +11,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type * as Esbuild from 'esbuild';
 
-export type PageBundle = 'mrkdwn';
+export type PageBundle = 'page' | 'mrkdwn';
 
 const SOURCE_DIR = path.join(__dirname, 'page');
 
@@ -20,6 +20,9 @@ const MRKDWN_GLOBALS = ['mrkdwnNodes', 'plainNodes', 'nodesToHtml', 'mrkdwnToHtm
 
 /** Each bundle: its entry point in ./page/ and its own esbuild options. */
 const BUNDLES: Record<PageBundle, { entry: string; options: Esbuild.BuildOptions }> = {
+  // The page: the converter and the page's behaviour in one IIFE ("use strict" comes from tsconfig's
+  // strict, which esbuild follows).
+  page: { entry: 'main.ts', options: {} },
   // The converter alone, as the page ships it, for a `vm` (the tests): a script that declares its
   // functions, so the code that follows it calls them by name.
   mrkdwn: {

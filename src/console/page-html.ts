@@ -1,8 +1,8 @@
 // The console page: one self-contained HTML document (inline CSS and script, no external assets).
-// The script runs under a Content-Security-Policy nonce; the page itself holds no data (it loads
-// everything from /console/state), so it is the same for every request but the nonce.
-import { MRKDWN_JS } from './page-mrkdwn';
-import { PAGE_JS } from './page-script';
+// The script (the TypeScript in ./page/, bundled by ./page-bundle.ts) runs under a Content-Security-Policy
+// nonce; the page itself holds no data (it loads everything from /console/state), so it is the same for
+// every request but the nonce.
+import { pageBundle } from './page-bundle';
 
 const CSS = `
 * { box-sizing: border-box; }
@@ -190,9 +190,9 @@ function body(): string {
 <div id="toast" class="toast" role="status"></div>`;
 }
 
-/** The page's script: the mrkdwn converter and the page behaviour, in one strict IIFE. */
+/** The page's script (./page/main.ts and what it imports), bundled into one strict IIFE. */
 export function pageScript(): string {
-  return `(function () {\n'use strict';\n${MRKDWN_JS}\n${PAGE_JS}\n})();`;
+  return pageBundle('page');
 }
 
 /** The Content-Security-Policy that goes with a page rendered with `nonce`. */
