@@ -4,37 +4,22 @@
  * way Slack reports them in `response_metadata.messages`: `[ERROR] <what> [json-pointer:<where>]`.
  */
 import { randomBytes } from 'node:crypto';
+import { LIMITS } from '../slack/render/blocks';
 
 export type Surface = 'message' | 'modal';
 
+/**
+ * The limits the checks apply: the renderer's table (`LIMITS`, the one table of Slack's limits), and
+ * the limits of what the bot never renders, which Slack checks all the same.
+ */
 export const BLOCK_KIT_LIMITS = {
-  messageBlocks: 50,
-  modalBlocks: 100,
-  blockId: 255,
-  actionId: 255,
-  sectionText: 3000,
-  sectionFields: 10,
-  fieldText: 2000,
-  headerText: 150,
+  ...LIMITS,
   markdownBlockText: 12000,
-  contextElements: 10,
-  actionsElements: 25,
-  buttonText: 75,
-  buttonValue: 2000,
   url: 3000,
   altText: 2000,
-  inputLabel: 2000,
-  inputHint: 2000,
   options: 100,
   optionText: 75,
   optionValue: 150,
-  confirmTitle: 100,
-  confirmText: 300,
-  confirmButton: 30,
-  modalTitle: 24,
-  modalButton: 24,
-  privateMetadata: 3000,
-  callbackId: 255,
   externalId: 255,
   viewBytes: 250_000,
 } as const;
@@ -244,7 +229,9 @@ function checkBlock(p: Problems, block: unknown, pointer: string, blockIds: Set<
         else {
           if (block.fields.length > L.sectionFields)
             p.add(`no more than ${L.sectionFields} items allowed`, `${pointer}/fields`);
-          block.fields.forEach((f, i) => checkText(p, f, { max: L.fieldText }, `${pointer}/fields/${i}`));
+          block.fields.forEach((f, i) =>
+            checkText(p, f, { max: L.sectionFieldText }, `${pointer}/fields/${i}`),
+          );
         }
       }
       if (block.accessory !== undefined) checkElement(p, block.accessory, `${pointer}/accessory`, actionIds);
@@ -269,7 +256,7 @@ function checkBlock(p: Problems, block: unknown, pointer: string, blockIds: Set<
       block.elements.forEach((el, i) => {
         const at = `${pointer}/elements/${i}`;
         if (isObject(el) && el.type === 'image') checkElement(p, el, at, actionIds);
-        else checkText(p, el, { max: L.sectionText }, at);
+        else checkText(p, el, { max: L.contextText }, at);
       });
       break;
     }
