@@ -27,12 +27,31 @@ export default tseslint.config(
     },
   },
   {
-    // The engine and strategy planning stay pure: no I/O libraries.
-    files: ['src/engine/**/*.ts'],
+    // The engine, strategy planning and hook text stay pure: no I/O libraries, no adapters.
+    files: [
+      'src/engine/**/*.ts',
+      'src/hooks/**/*.ts',
+      'src/strategies/define.ts',
+      'src/strategies/*/plan.ts',
+      'src/strategies/*/config.ts',
+    ],
     rules: {
       'no-restricted-imports': [
         'error',
-        { patterns: ['pg', 'bullmq', 'ioredis', '@slack/*', '@aws-sdk/*', 'node:*', '*/adapters/*', 'pino'] },
+        {
+          patterns: ['pg', 'bullmq', 'ioredis', '@slack/*', '@aws-sdk/*', 'node:*', '**/adapters/**', 'pino'],
+        },
+      ],
+    },
+  },
+  {
+    // Strategies see the world through ports only (src/ports), never through an adapter or an SDK.
+    files: ['src/strategies/**/*.ts'],
+    ignores: ['src/strategies/define.ts', 'src/strategies/*/plan.ts', 'src/strategies/*/config.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        { patterns: ['pg', 'bullmq', 'ioredis', '@slack/*', '@aws-sdk/*', '**/adapters/**', 'pino'] },
       ],
     },
   },

@@ -46,6 +46,8 @@ const PACED_INTERVAL_MS = 20;
 /** A run that waits at its first gate for ever: every later `start` of the target is refused. */
 const gateFirst: Strategy = {
   name: 'gate-first',
+  planVersion: 1,
+  oldestPlanVersion: 1,
   summary: 'a gate nobody approves during the bench',
   configSchema: z.object({}).strict(),
   plan: (target): Plan => ({

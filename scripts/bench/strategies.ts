@@ -19,6 +19,8 @@ export function chainStrategy(steps: number, onStart: (runId: string, step: numb
   };
   return {
     name: 'chain',
+    planVersion: 1,
+    oldestPlanVersion: 1,
     summary: `${steps} no-op steps`,
     configSchema: anySettings,
     plan(target): Plan {
@@ -46,6 +48,8 @@ export function watchStrategy(pollMs: number, released: (target: string) => bool
   const lag = new Map<string, number>();
   return {
     name: 'watch',
+    planVersion: 1,
+    oldestPlanVersion: 1,
     summary: 'waits and samples a synthetic lag',
     configSchema: anySettings,
     plan(target): Plan {

@@ -7,7 +7,7 @@
 // the server with placeholders (`{ tcp: "{instanceId}.eu-west-1.compute.internal:5432" }`).
 import { z } from 'zod';
 
-import { placeholdersIn, substitutePlaceholders } from '../adapters/hooks/placeholders';
+import { placeholdersIn, substitutePlaceholders } from '../hooks/placeholders';
 import type { HealthTarget } from '../ports/health';
 import { describeValue } from './paths';
 import { resolveSecret, secretRefSchema } from './secrets';

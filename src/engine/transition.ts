@@ -41,6 +41,7 @@ export function createRun(input: NewRun): Run {
     id: input.id,
     target: input.plan.target,
     strategy: input.plan.strategy,
+    planVersion: input.plan.version ?? 1,
     state: input.scheduledFor === undefined ? 'running' : 'scheduled',
     requestedBy: input.requestedBy,
     channel: input.channel,

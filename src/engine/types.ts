@@ -39,6 +39,8 @@ export interface StepSpec {
 export interface Plan {
   strategy: string;
   target: string;
+  /** The strategy's plan version that made it (absent: 1, plans from before versions). */
+  version?: number;
   steps: StepSpec[];
   /** Said before any gate: what cannot be undone after this plan runs. */
   warnings?: string[];
@@ -111,6 +113,8 @@ export interface Run {
   id: string;
   target: string;
   strategy: string;
+  /** The strategy's plan version that planned the run (1 for runs from before versions). */
+  planVersion: number;
   state: RunState;
   requestedBy: string;
   channel: string | null;

@@ -17,6 +17,7 @@ import {
   type WorkerTuning,
 } from '../adapters/queue/bullmq-step-queue';
 import { assertNoEviction, closeRedis, connectRedis } from '../adapters/redis/connection';
+import { PLAN_REVIEW_ACTOR, reviewPlans } from '../orchestrator/plan-compatibility';
 import { RedisUpdateBudget } from '../adapters/redis/redis-update-budget';
 import { PgRunStore } from '../adapters/store/pg-run-store';
 import type { AppConfig, TargetConfig, TargetsConfig } from '../config/types';
@@ -106,6 +107,21 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
     onRefused: (kind) => metrics.refused(kind),
   });
   runs.addObserver(metrics.observer);
+  // A worker must be able to finish every run in flight: a run planned by a build it cannot stand
+  // in for keeps it from starting; one it cannot finish is undone once the notifier listens.
+  const planReview =
+    role === 'web'
+      ? null
+      : reviewPlans(
+          [...(await store.listActiveRuns()), ...(await store.listScheduledRuns())],
+          options.strategies,
+        );
+  if (planReview && planReview.refuseStart.length > 0) {
+    await queue.close();
+    await store.close();
+    closeRedis(redis);
+    throw new Error(`this worker cannot take over the runs in flight: ${planReview.refuseStart.join('; ')}`);
+  }
   let worker: Worker | null = null;
   // Steps this process's worker is running now: a worker with none that leaves a due job untaken
   // for long is wedged, not busy.
@@ -207,6 +223,15 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
   let stopReconciling: (() => Promise<void>) | null = null;
   let stopSampling: (() => Promise<void>) | null = null;
   if (role === 'worker' || role === 'all') {
+    for (const warning of planReview?.warnings ?? [])
+      log.warn({ warning }, 'a run in flight cannot be undone by this build');
+    for (const { run, message } of planReview?.unrunnable ?? []) {
+      log.error({ runId: run.id, reason: message }, 'undoing a run this build cannot finish');
+      const aborted = await runs.abort(run.id, PLAN_REVIEW_ACTOR, message);
+      // Another worker starting at the same time may have done it first.
+      if (!aborted.ok)
+        log.warn({ runId: run.id, refused: aborted.error }, 'the undo of an old plan was refused');
+    }
     const processor = new StepProcessor({
       store,
       runs,

@@ -55,10 +55,15 @@ export interface LagReading {
   laggingReplicas?: number;
 }
 
+/** What the orchestrator runs; written with defineStrategy (./define.ts), which types both sides. */
 export interface Strategy {
   name: string;
   /** One line for `/cutover help` and `targets`. */
   summary: string;
+  /** The version of the plans this build makes (see StrategyDefinition.planVersion). */
+  planVersion: number;
+  /** The oldest plan version this build still finishes. */
+  oldestPlanVersion: number;
   /** Validates the strategy-specific keys of a targets-file entry. */
   configSchema: z.ZodType;
   /** Pure: the steps this strategy would take for the target. */

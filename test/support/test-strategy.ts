@@ -104,6 +104,8 @@ function effectOnce(
 export function createTestStrategy(world: TestWorld): Strategy {
   return {
     name: 'test',
+    planVersion: 1,
+    oldestPlanVersion: 1,
     summary: 'test strategy: check, lock, wait, gate, action',
     configSchema: testStrategySettings,
     plan(target: TargetConfig): Plan {

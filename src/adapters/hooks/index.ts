@@ -6,7 +6,3 @@ export {
   ProcessHookRunner,
 } from './process-hook-runner';
 export type { ProcessHookRunnerOptions } from './process-hook-runner';
-export { formatHookResult } from './format';
-export type { FormatHookResultOptions } from './format';
-export { placeholdersIn, substitutePlaceholders, UnknownPlaceholderError } from './placeholders';
-export { redact, REDACTED } from './redact';

@@ -1,7 +1,7 @@
 // A hook's combined stdout+stderr, bounded: it keeps the start and the end (where the command says
 // what it is doing and how it failed) and counts what it drops in between. Redaction happens once, on
 // the assembled text, with a margin around every cut so a secret straddling a cut is still recognised.
-import { renderRedacted, secretRanges } from './redact';
+import { renderRedacted, secretRanges } from '../../hooks/redact';
 
 /** Extra bytes kept beyond each cut so that URL credentials of any sensible length are seen whole. */
 const BASE_MARGIN_BYTES = 1024;

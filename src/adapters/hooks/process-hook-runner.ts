@@ -10,11 +10,8 @@ import type { Readable } from 'node:stream';
 
 import type { HookCommand, HookResult, HookRunner } from '../../ports/hooks';
 import { OutputBuffer } from './output-buffer';
-import { substitutePlaceholders } from './placeholders';
-import { redactPatterns, secretPatterns } from './redact';
-
-export { formatHookResult } from './format';
-export type { FormatHookResultOptions } from './format';
+import { substitutePlaceholders } from '../../hooks/placeholders';
+import { redactPatterns, secretPatterns } from '../../hooks/redact';
 
 export const DEFAULT_MAX_OUTPUT_BYTES = 64 * 1024;
 export const DEFAULT_KILL_GRACE_MS = 5000;

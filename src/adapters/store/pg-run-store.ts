@@ -142,7 +142,7 @@ export class PgRunStore implements RunStore {
       try {
         await this.tx(async (client) => {
           await client.query(
-            `INSERT INTO ${this.t('runs')} (${RUN_COLUMNS}) VALUES (${valuesList(1, 15).slice(1, -1)})`,
+            `INSERT INTO ${this.t('runs')} (${RUN_COLUMNS}) VALUES (${valuesList(1, 16).slice(1, -1)})`,
             runParams(run),
           );
           if (run.steps.length > 0) {
@@ -248,7 +248,7 @@ export class PgRunStore implements RunStore {
       const updateRun = `UPDATE ${this.t('runs')} SET
              target = $2, strategy = $3, state = $4, requested_by = $5, channel = $6, created_at = $7,
              updated_at = $8, finished_at = $9, current_step = $10, outcome = $11, abort_requested = $12,
-             unwind_to = $13, policy = $14, scheduled_for = $15, version = version + 1
+             unwind_to = $13, policy = $14, scheduled_for = $15, plan_version = $16, version = version + 1
            WHERE id = $1`;
       // Only a run becoming active can meet the one-active-run-per-target index; most transitions
       // (every step report) skip the savepoint's round trip.

@@ -27,6 +27,7 @@ export interface RunRow {
   unwind_to: Run['unwindTo'];
   policy: GatePolicy;
   scheduled_for: Date | null;
+  plan_version: number;
 }
 
 export interface StepRow {
@@ -47,7 +48,7 @@ export interface StepRow {
 
 export const RUN_COLUMNS =
   'id, target, strategy, state, requested_by, channel, created_at, updated_at, finished_at, current_step, ' +
-  'outcome, abort_requested, unwind_to, policy, scheduled_for';
+  'outcome, abort_requested, unwind_to, policy, scheduled_for, plan_version';
 
 export const STEP_COLUMNS =
   'run_id, idx, spec, state, attempt, retries, started_at, finished_at, not_before, output, error, gate, ' +
@@ -96,6 +97,7 @@ export function runFromRows(row: RunRow, steps: StepRow[]): Run {
     id: row.id,
     target: row.target,
     strategy: row.strategy,
+    planVersion: row.plan_version,
     state: row.state,
     requestedBy: row.requested_by,
     channel: row.channel,
@@ -149,6 +151,7 @@ export function runParams(run: Run): unknown[] {
     run.unwindTo,
     jsonParam(run.policy),
     timeParam(run.scheduledFor),
+    run.planVersion,
   ];
 }
 

@@ -1,8 +1,8 @@
 // Executors of an in-place change that do not depend on where the database runs: the self-managed
 // variant (health preflight, snapshot hook, change command), the health check that verifies the
 // change, and the report with the write-unavailable window.
-import { formatHookResult } from '../../adapters/hooks/format';
-import { substitutePlaceholders } from '../../adapters/hooks/placeholders';
+import { formatHookResult } from '../../hooks/format';
+import { substitutePlaceholders } from '../../hooks/placeholders';
 import { toHealthTarget } from '../../config/health-schema';
 import { toHookCommand, type HookConfig } from '../../config/hook-schema';
 import { resolveSecret } from '../../config/secrets';
@@ -15,6 +15,7 @@ import type { InPlaceConfig, InPlaceVerify } from './config';
 import { settingsOf } from './plan';
 import { rdsChangeInEffect, rdsReportLines } from './rds-executors';
 import { elapsedMs, outputOf } from './steps';
+import type { InPlaceCommandExecutor } from './plan';
 
 export interface InPlaceCommonDeps {
   health: HealthChecker;
@@ -62,7 +63,7 @@ export async function inPlaceCommandPreflight(
   }
 }
 
-export function inPlaceExecutors(deps: InPlaceCommonDeps): Record<string, StepExecutor> {
+export function inPlaceExecutors(deps: InPlaceCommonDeps): Record<InPlaceCommandExecutor, StepExecutor> {
   const { hooks, env, nowMs } = deps;
 
   const runHook = async (ctx: StepContext, config: HookConfig): Promise<{ ok: boolean; summary: string }> => {

@@ -1,14 +1,14 @@
 // The in-place strategy: change a rarely-updated database where it stands, inside a window, after a
 // snapshot. RDS (ModifyDBInstance or a pending maintenance action) or a self-managed command.
-import type { TargetConfig } from '../../config/types';
 import type { HealthChecker } from '../../ports/health';
 import type { HookRunner } from '../../ports/hooks';
 import type { RdsPort } from '../../ports/rds';
 import type { ReplicationPort } from '../../ports/replication';
+import { defineStrategy } from '../define';
 import type { Strategy } from '../types';
-import { inPlaceConfigSchema } from './config';
+import { inPlaceConfigSchema, type InPlaceSettings } from './config';
 import { inPlaceCommandPreflight, inPlaceExecutors } from './executors';
-import { IN_PLACE, planInPlace, settingsOf } from './plan';
+import { IN_PLACE, planInPlace, type InPlaceExecutor } from './plan';
 import { inPlaceRdsExecutors, inPlaceRdsPreflight } from './rds-executors';
 
 export interface InPlaceStrategyDeps {
@@ -24,8 +24,9 @@ export interface InPlaceStrategyDeps {
 
 export function createInPlace(deps: InPlaceStrategyDeps): Strategy {
   const nowMs = deps.nowMs ?? Date.now;
-  return {
+  return defineStrategy<InPlaceSettings, InPlaceExecutor>({
     name: IN_PLACE,
+    planVersion: 1,
     summary:
       'change the database where it stands (RDS ModifyDBInstance, a maintenance action, or a command), after a snapshot',
     configSchema: inPlaceConfigSchema,
@@ -40,11 +41,7 @@ export function createInPlace(deps: InPlaceStrategyDeps): Strategy {
       }),
       ...inPlaceRdsExecutors({ rds: deps.rds, nowMs }),
     },
-    preflight: (target: TargetConfig) => {
-      const inPlace = settingsOf(target);
-      return inPlace.rds
-        ? inPlaceRdsPreflight(deps.rds, inPlace.rds)
-        : inPlaceCommandPreflight(deps, inPlace);
-    },
-  };
+    preflight: (_target, { inPlace }) =>
+      inPlace.rds ? inPlaceRdsPreflight(deps.rds, inPlace.rds) : inPlaceCommandPreflight(deps, inPlace),
+  });
 }

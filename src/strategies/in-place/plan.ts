@@ -1,12 +1,32 @@
 // Pure planning of an in-place change: preflight, snapshot, gate, the change, wait, verify, report.
 import type { TargetConfig } from '../../config/types';
-import type { Plan, StepSpec } from '../../engine/types';
-import type { InPlaceRds, InPlaceSettings, InPlaceVerify } from './config';
+import { settingsReader, type PlanOf, type PlannedStep } from '../define';
+import { inPlaceConfigSchema, type InPlaceRds, type InPlaceSettings, type InPlaceVerify } from './config';
 
 export const IN_PLACE = 'in-place';
 
-export function settingsOf(target: Pick<TargetConfig, 'settings'>): InPlaceSettings['inPlace'] {
-  return (target.settings as unknown as InPlaceSettings).inPlace;
+/** The executors of an in-place change through a command (executors.ts). */
+export type InPlaceCommandExecutor =
+  'ip-preflight' | 'ip-snapshot-hook' | 'ip-command' | 'ip-health' | 'ip-confirm' | 'ip-report';
+
+/** The executors of an RDS in-place change (rds-executors.ts). */
+export type InPlaceRdsExecutor =
+  | 'ip-rds-preflight'
+  | 'ip-rds-snapshot'
+  | 'ip-rds-modify'
+  | 'ip-rds-maintenance'
+  | 'ip-rds-reboot'
+  | 'ip-rds-wait';
+
+export type InPlaceExecutor = InPlaceCommandExecutor | InPlaceRdsExecutor;
+
+type Step = PlannedStep<InPlaceExecutor>;
+
+const inPlaceSettingsOf = settingsReader<InPlaceSettings>(IN_PLACE, inPlaceConfigSchema);
+
+/** The target's `inPlace` section. */
+export function settingsOf(target: Pick<TargetConfig, 'strategy' | 'settings'>): InPlaceSettings['inPlace'] {
+  return inPlaceSettingsOf(target).inPlace;
 }
 
 /**
@@ -32,7 +52,7 @@ export function describeChange(rds: InPlaceRds): string {
 const GATE_WARNING =
   'Approving applies the change now (ApplyImmediately / opt-in immediate): expect the database to be unavailable while RDS applies it (a reboot or a failover). There is no automatic undo; the snapshot is kept for a manual restore.';
 
-function rdsSteps(target: TargetConfig, rds: InPlaceRds): StepSpec[] {
+function rdsSteps(target: TargetConfig, rds: InPlaceRds): Step[] {
   const change = describeChange(rds);
   const what = rds.maintenance ? 'maintenance' : 'modify';
   return [
@@ -76,7 +96,7 @@ function rdsSteps(target: TargetConfig, rds: InPlaceRds): StepSpec[] {
             name: 'reboot',
             kind: 'action' as const,
             title: `Reboot ${rds.instance} if its parameter group is pending-reboot (RebootDBInstance), and wait`,
-            executor: 'ip-rds-reboot',
+            executor: 'ip-rds-reboot' as const,
           },
         ]
       : []),
@@ -93,8 +113,8 @@ function verifyTitle(verify: InPlaceVerify): string {
   return 'Confirm the change took effect (verify hook)';
 }
 
-function commandSteps(target: TargetConfig, hasSnapshot: boolean): StepSpec[] {
-  const steps: StepSpec[] = [
+function commandSteps(target: TargetConfig, hasSnapshot: boolean): Step[] {
+  const steps: Step[] = [
     {
       name: 'preflight',
       kind: 'check',
@@ -130,8 +150,10 @@ function commandSteps(target: TargetConfig, hasSnapshot: boolean): StepSpec[] {
   return steps;
 }
 
-export function planInPlace(target: TargetConfig): Plan {
-  const inPlace = settingsOf(target);
+export function planInPlace(
+  target: TargetConfig,
+  { inPlace }: InPlaceSettings = inPlaceSettingsOf(target),
+): PlanOf<InPlaceExecutor> {
   const steps = inPlace.rds
     ? rdsSteps(target, inPlace.rds)
     : commandSteps(target, inPlace.snapshot !== undefined);
@@ -150,7 +172,7 @@ export function planInPlace(target: TargetConfig): Plan {
             name: 'confirm-change',
             kind: 'check' as const,
             title: verifyTitle(inPlace.verify),
-            executor: 'ip-confirm',
+            executor: 'ip-confirm' as const,
           },
         ]
       : []),

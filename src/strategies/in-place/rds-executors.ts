@@ -26,6 +26,7 @@ import {
 } from './rds-decisions';
 import { elapsedMs, outputOf } from './steps';
 import { awsFailure } from '../shared/aws-failure';
+import type { InPlaceRdsExecutor } from './plan';
 
 /** How far the bot's clock may be ahead of AWS's when it asks for events since its request. */
 const CLOCK_SKEW_MS = 5 * 60_000;
@@ -106,7 +107,7 @@ export async function inPlaceRdsPreflight(rds: RdsPort, settings: InPlaceRds): P
   }
 }
 
-export function inPlaceRdsExecutors(deps: InPlaceRdsDeps): Record<string, StepExecutor> {
+export function inPlaceRdsExecutors(deps: InPlaceRdsDeps): Record<InPlaceRdsExecutor, StepExecutor> {
   const { rds, nowMs } = deps;
 
   const waiting = (ctx: StepContext, output: JsonObject): StepResult => ({

@@ -1,14 +1,14 @@
 // The replica-promotion strategy: keep a standby in sync, fence the old primary, wait until the
 // standby has replayed everything, promote it, route traffic to it.
 import { resolveSecret } from '../../config/secrets';
-import type { TargetConfig } from '../../config/types';
 import type { HookRunner } from '../../ports/hooks';
 import type { RdsPort } from '../../ports/rds';
 import type { PoolerPort } from '../../ports/pooler';
 import type { ReplicationPort } from '../../ports/replication';
+import { defineStrategy } from '../define';
 import type { Strategy } from '../types';
-import { replicaPromotionConfigSchema } from './config';
-import { planReplicaPromotion, settingsOf, STRATEGY_NAME } from './plan';
+import { replicaPromotionConfigSchema, type ReplicaPromotionSettings } from './config';
+import { planReplicaPromotion, settingsOf, STRATEGY_NAME, type ReplicaPromotionExecutor } from './plan';
 import { endpointsOf, postgresExecutors, preflightChecks } from './postgres-executors';
 import { rdsExecutors, rdsPreflight } from './rds-executors';
 import { rdsFencedExecutors } from './rds-fenced';
@@ -28,8 +28,9 @@ export interface ReplicaPromotionDeps {
 
 export function createReplicaPromotion(deps: ReplicaPromotionDeps): Strategy {
   const { replication, env } = deps;
-  return {
+  return defineStrategy<ReplicaPromotionSettings, ReplicaPromotionExecutor>({
     name: STRATEGY_NAME,
+    planVersion: 1,
     summary: 'promote a standby: fence the primary, wait for zero lag, promote, route traffic',
     configSchema: replicaPromotionConfigSchema,
     plan: planReplicaPromotion,
@@ -63,8 +64,7 @@ export function createReplicaPromotion(deps: ReplicaPromotionDeps): Strategy {
         (ctx) => settingsOf(ctx.target).route,
       ),
     },
-    async preflight(target: TargetConfig) {
-      const settings = settingsOf(target);
+    async preflight(target, settings) {
       if (settings.postgres) {
         const { primary, standby } = endpointsOf({ target }, env);
         const run = () => preflightChecks(replication, primary, standby, settings.postgres?.fence);
@@ -72,8 +72,7 @@ export function createReplicaPromotion(deps: ReplicaPromotionDeps): Strategy {
       }
       return rdsPreflight({ rds: deps.rds, replication, env }, settings);
     },
-    async sampleLag(target: TargetConfig) {
-      const settings = settingsOf(target);
+    async sampleLag(target, settings) {
       if (settings.postgres) {
         const { primary, standby } = endpointsOf({ target }, env);
         return replication.lag(primary, standby);
@@ -86,12 +85,11 @@ export function createReplicaPromotion(deps: ReplicaPromotionDeps): Strategy {
       }
       return { bytes: null, seconds: null };
     },
-    lagLimit(target: TargetConfig) {
-      const { maxLag } = settingsOf(target);
+    lagLimit(_target, { maxLag }) {
       return {
         ...(maxLag.bytes !== undefined ? { maxBytes: maxLag.bytes } : {}),
         ...(maxLag.seconds !== undefined ? { maxSeconds: maxLag.seconds } : {}),
       };
     },
-  };
+  });
 }

@@ -1,9 +1,39 @@
 // Pure planning: which steps a replica promotion takes for a target, in order.
-import type { Plan, StepSpec } from '../../engine/types';
 import type { TargetConfig } from '../../config/types';
-import type { ReplicaPromotionSettings } from './config';
+import { settingsReader, type PlanOf, type PlannedStep } from '../define';
+import { replicaPromotionConfigSchema, type ReplicaPromotionSettings } from './config';
 
 export const STRATEGY_NAME = 'replica-promotion';
+
+/** The executors of a self-managed PostgreSQL promotion (postgres-executors.ts). */
+export type PostgresExecutor =
+  | 'pg-preflight'
+  | 'pg-wait-lag'
+  | 'pg-recheck-lag'
+  | 'pg-prepare'
+  | 'pg-unprepare'
+  | 'pg-unfence'
+  | 'pg-fence-and-promote'
+  | 'pg-rejoin'
+  | 'pg-report';
+
+/** RDS read-replica promotion without SQL access, and RDS Blue/Green (rds-executors.ts). */
+export type RdsExecutor =
+  | 'rds-preflight'
+  | 'rds-wait-lag'
+  | 'rds-recheck-lag'
+  | 'rds-promote'
+  | 'rds-wait-promoted'
+  | 'bg-preflight'
+  | 'bg-switchover'
+  | 'bg-wait';
+
+/** RDS read-replica promotion fenced over SQL (rds-fenced.ts). */
+export type RdsFencedExecutor = 'rds-prepare' | 'rds-fence-and-promote' | 'rds-unfence' | 'rds-report';
+
+export type ReplicaPromotionExecutor = PostgresExecutor | RdsExecutor | RdsFencedExecutor | 'route';
+
+type StepSpec = PlannedStep<ReplicaPromotionExecutor>;
 
 /**
  * Fence, catch-up and promotion are one step: the write-unavailable window then holds no step
@@ -28,9 +58,10 @@ function fenceExplain(settings: ReplicaPromotionSettings): string {
     : 'fence the primary (no role but the bot’s and replication may log in; every other session is ended)';
 }
 
-export function settingsOf(target: TargetConfig): ReplicaPromotionSettings {
-  return target.settings as unknown as ReplicaPromotionSettings;
-}
+export const settingsOf = settingsReader<ReplicaPromotionSettings>(
+  STRATEGY_NAME,
+  replicaPromotionConfigSchema,
+);
 
 function routeStep(settings: ReplicaPromotionSettings): StepSpec[] {
   if (!settings.route) return [];
@@ -93,7 +124,7 @@ function selfManaged(target: TargetConfig, settings: ReplicaPromotionSettings): 
             name: 'rejoin',
             kind: 'action' as const,
             title: 'Rejoin the old primary as a standby of the new one (redundancy restored)',
-            executor: 'pg-rejoin',
+            executor: 'pg-rejoin' as const,
           },
         ]
       : []),
@@ -223,8 +254,10 @@ function blueGreen(target: TargetConfig, settings: ReplicaPromotionSettings): St
   ];
 }
 
-export function planReplicaPromotion(target: TargetConfig): Plan {
-  const settings = settingsOf(target);
+export function planReplicaPromotion(
+  target: TargetConfig,
+  settings: ReplicaPromotionSettings = settingsOf(target),
+): PlanOf<ReplicaPromotionExecutor> {
   const steps = settings.postgres
     ? selfManaged(target, settings)
     : settings.rds

@@ -16,7 +16,7 @@ import type {
 } from '../../ports/replication';
 import type { PreflightCheck, StepContext, StepExecutor, StepResult } from '../types';
 import type { FenceSettings } from './config';
-import { FENCE_AND_PROMOTE_STEP, settingsOf } from './plan';
+import { FENCE_AND_PROMOTE_STEP, settingsOf, type PostgresExecutor } from './plan';
 import { describeLag, isUnderLimit } from './lag';
 import {
   approvedDecision,
@@ -72,7 +72,7 @@ function lagOutput(lag: LagReading): JsonObject {
 /** How long the commit on the new primary may take before the run stops for a person. */
 const CANARY_TIMEOUT_MS = 5_000;
 
-export function postgresExecutors(deps: PostgresExecutorDeps): Record<string, StepExecutor> {
+export function postgresExecutors(deps: PostgresExecutorDeps): Record<PostgresExecutor, StepExecutor> {
   const { replication, env } = deps;
   const nowMs = deps.nowMs ?? Date.now;
 

@@ -8,7 +8,7 @@ import type { LagReading, ReplicationPort } from '../../ports/replication';
 import type { PreflightCheck, StepContext, StepExecutor, StepResult } from '../types';
 import type { ReplicaPromotionSettings } from './config';
 import { describeLag, isUnderLimit } from './lag';
-import { settingsOf } from './plan';
+import { settingsOf, type RdsExecutor } from './plan';
 import { OutcomeUnknown, promoteIfStillReplica, switchoverIfReady } from './rds-decisions';
 import {
   blueGreenChecks,
@@ -111,7 +111,7 @@ export function promotedAndServing(instance: ReplicaDescription | null): boolean
   );
 }
 
-export function rdsExecutors(deps: RdsExecutorDeps): Record<string, StepExecutor> {
+export function rdsExecutors(deps: RdsExecutorDeps): Record<RdsExecutor, StepExecutor> {
   const { rds } = deps;
 
   /**

@@ -34,7 +34,7 @@ import {
   type FenceProgress,
   type Servers,
 } from './fence-modes';
-import { FENCE_AND_PROMOTE_STEP, settingsOf } from './plan';
+import { FENCE_AND_PROMOTE_STEP, settingsOf, type RdsFencedExecutor } from './plan';
 import { decidePromotion, sameDbInstance } from './rds-decisions';
 import { rdsSqlOf, type RdsSql } from './rds-preflight';
 import { awsFailure } from '../shared/aws-failure';
@@ -58,7 +58,7 @@ interface Target {
   pollMs: number;
 }
 
-export function rdsFencedExecutors(deps: RdsFencedDeps): Record<string, StepExecutor> {
+export function rdsFencedExecutors(deps: RdsFencedDeps): Record<RdsFencedExecutor, StepExecutor> {
   const { rds: aws, replication, env, nowMs } = deps;
 
   const targetOf = (ctx: Pick<StepContext, 'target'>): Target => {

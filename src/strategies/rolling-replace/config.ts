@@ -268,3 +268,10 @@ export type ClusterSettings =
 export interface RollingReplaceSettings {
   cluster: ClusterSettings;
 }
+
+/**
+ * The schema, typed with what its refinements guarantee (a NATS node has its `monitor` URL, the
+ * others have none), which zod's inferred output cannot express.
+ */
+export const rollingReplaceSettingsSchema =
+  rollingReplaceConfigSchema as unknown as z.ZodType<RollingReplaceSettings>;

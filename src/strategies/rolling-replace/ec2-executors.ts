@@ -28,6 +28,7 @@ import {
 import { isEc2Replace, stopsOldFirst, type Ec2ReplaceConfig, type NodeSettings } from './config';
 import { settingsOf } from './plan';
 import { progressJson, readProgress } from './progress';
+import type { RollingReplaceEc2Executor } from './plan';
 
 export interface NodeRef {
   node: string;
@@ -165,7 +166,9 @@ export async function ec2ReplacePreflight(
   return checks;
 }
 
-export function ec2ReplaceExecutors(helpers: Ec2ReplaceHelpers): Record<string, StepExecutor> {
+export function ec2ReplaceExecutors(
+  helpers: Ec2ReplaceHelpers,
+): Record<RollingReplaceEc2Executor, StepExecutor> {
   const portOf = (): Ec2Port => {
     if (!helpers.ec2) throw fatal('replace is ec2, but this worker was started without an EC2 port');
     return helpers.ec2;

@@ -16,6 +16,7 @@ import { ec2ReplaceExecutors, ec2ReplacePreflight } from './ec2-executors';
 import { settingsOf } from './plan';
 import { parseProgress, progressJson, readProgress, replaceStepOf, type NodeProgress } from './progress';
 import { judgeReading, nodeGone, readingOf, streakDone, type ReplacementEvidence } from './recovery';
+import type { RollingReplaceExecutor } from './plan';
 
 export interface RollingReplaceDeps {
   /** The cluster-health adapter for a target (one per kind), cached by the caller. */
@@ -108,7 +109,9 @@ function watchForLeave(
   };
 }
 
-export function rollingReplaceExecutors(deps: RollingReplaceDeps): Record<string, StepExecutor> {
+export function rollingReplaceExecutors(
+  deps: RollingReplaceDeps,
+): Record<RollingReplaceExecutor, StepExecutor> {
   /** A wait while the cluster is short of copies; after recoverTimeout a needs-human gate. Null: go on. */
   const untilFullyReplicated = async (ctx: StepContext, untouched: string): Promise<StepResult | null> => {
     const { cluster } = settingsOf(ctx.target);

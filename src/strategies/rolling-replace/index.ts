@@ -4,13 +4,14 @@ import type { TargetConfig } from '../../config/types';
 import type { ClusterHealthPort } from '../../ports/cluster-health';
 import type { Ec2Port } from '../../ports/ec2';
 import type { HookRunner } from '../../ports/hooks';
+import { defineStrategy } from '../define';
 import type { PreflightCheck, Strategy } from '../types';
 import { isEc2Replace, stopsOldFirst } from './config';
 import { copiesAtRisk, describeAtRisk } from './copies';
 import { ec2ReplacePreflight } from './ec2-executors';
-import { rollingReplaceConfigSchema, type ClusterSettings } from './config';
+import { rollingReplaceSettingsSchema, type ClusterSettings, type RollingReplaceSettings } from './config';
 import { rollingReplaceExecutors } from './executors';
-import { planRollingReplace, ROLLING_REPLACE, settingsOf } from './plan';
+import { planRollingReplace, ROLLING_REPLACE, settingsOf, type RollingReplaceExecutor } from './plan';
 
 export interface RollingReplaceStrategyDeps {
   /** Builds the health adapter for a cluster of the given kind (Kafka, NATS, Redis). */
@@ -32,10 +33,11 @@ export function createRollingReplace(deps: RollingReplaceStrategyDeps): Strategy
     }
     return port;
   };
-  return {
+  return defineStrategy<RollingReplaceSettings, RollingReplaceExecutor>({
     name: ROLLING_REPLACE,
+    planVersion: 1,
     summary: 'replace cluster nodes one at a time, waiting for full replication between nodes',
-    configSchema: rollingReplaceConfigSchema,
+    configSchema: rollingReplaceSettingsSchema,
     plan: planRollingReplace,
     executors: rollingReplaceExecutors({ healthFor, hooks: deps.hooks, env: deps.env, ec2: deps.ec2 }),
     async close() {
@@ -44,12 +46,11 @@ export function createRollingReplace(deps: RollingReplaceStrategyDeps): Strategy
       await Promise.allSettled(open.map((port) => port.close()));
     },
     // Drawn over time in the progress message, like a standby's lag: how many replicas are behind.
-    async sampleLag(target: TargetConfig) {
+    async sampleLag(target) {
       const health = await healthFor({ target }).health();
       return { bytes: null, seconds: null, laggingReplicas: health.laggingReplicas };
     },
-    async preflight(target: TargetConfig) {
-      const { cluster } = settingsOf(target);
+    async preflight(target, { cluster }) {
       const checks: PreflightCheck[] = [];
       const port = healthFor({ target });
       try {
@@ -97,5 +98,5 @@ export function createRollingReplace(deps: RollingReplaceStrategyDeps): Strategy
       }
       return checks;
     },
-  };
+  });
 }

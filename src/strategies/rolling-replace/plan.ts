@@ -3,9 +3,10 @@
 //
 // With `replace: { ec2 }` the replace step becomes visible EC2 steps (see ec2Steps below).
 import type { TargetConfig } from '../../config/types';
-import type { Plan, StepSpec } from '../../engine/types';
+import { settingsReader, type PlanOf, type PlannedStep } from '../define';
 import {
   isEc2Replace,
+  rollingReplaceSettingsSchema,
   type ClusterSettings,
   type Ec2ReplaceConfig,
   type RollingReplaceSettings,
@@ -13,12 +14,38 @@ import {
 
 export const ROLLING_REPLACE = 'rolling-replace';
 
-export function settingsOf(target: Pick<TargetConfig, 'settings'>): RollingReplaceSettings {
-  return target.settings as unknown as RollingReplaceSettings;
-}
+/** The executors that replace a node through EC2 (ec2-executors.ts). */
+export type RollingReplaceEc2Executor =
+  | 'rr-launch'
+  | 'rr-unlaunch'
+  | 'rr-stop-old'
+  | 'rr-start-old'
+  | 'rr-detach'
+  | 'rr-reattach-old'
+  | 'rr-attach'
+  | 'rr-detach-new'
+  | 'rr-start-new'
+  | 'rr-stop-new'
+  | 'rr-retire';
 
-export function planRollingReplace(target: TargetConfig): Plan {
-  const { cluster } = settingsOf(target);
+export type RollingReplaceExecutor =
+  | 'rr-preflight'
+  | 'rr-drain'
+  | 'rr-replace'
+  | 'rr-recover'
+  | 'rr-rebalance'
+  | 'rr-pause'
+  | 'rr-report'
+  | RollingReplaceEc2Executor;
+
+type StepSpec = PlannedStep<RollingReplaceExecutor>;
+
+export const settingsOf = settingsReader(ROLLING_REPLACE, rollingReplaceSettingsSchema);
+
+export function planRollingReplace(
+  target: TargetConfig,
+  { cluster }: RollingReplaceSettings = settingsOf(target),
+): PlanOf<RollingReplaceExecutor> {
   const total = cluster.nodes.length;
   const gate = (title: string, explain: string): StepSpec => ({
     name: title.toLowerCase().replace(/[^a-z0-9]+/g, '-'),

@@ -3,8 +3,8 @@ import { toHookCommand, type HookConfig } from '../../config/hook-schema';
 import { needsHuman } from '../../engine/failures';
 import type { HookRunner } from '../../ports/hooks';
 import type { StepContext, StepExecutor, StepResult } from '../types';
-import { formatHookResult } from '../../adapters/hooks/format';
-import { substitutePlaceholders } from '../../adapters/hooks/placeholders';
+import { formatHookResult } from '../../hooks/format';
+import { substitutePlaceholders } from '../../hooks/placeholders';
 
 /** `{standby.host}` style placeholders from the target's connection strings (never their passwords). */
 export function endpointVars(prefix: string, connectionString: string): Record<string, string> {

@@ -19,6 +19,7 @@ import { approved, approvedList, decide, pollWithin } from './step-rules';
 import { undoExecutors } from './undo';
 import { clockMs, sidePower, volumeOf, type VolumeSwapDeps } from './side-power';
 import { lookAttachSet, lookDetachSet, once, type SetLook } from './volume-set';
+import type { VolumeSwapExecutor } from './plan';
 
 export type { VolumeSwapDeps };
 
@@ -36,7 +37,9 @@ function vouchable(reading: HealthResult): boolean {
   return reading.reach !== 'answers' && reading.reach !== 'rejected';
 }
 
-export function volumeSwapExecutors(deps: VolumeSwapDeps): Record<string, StepExecutor> {
+export function volumeSwapExecutors(
+  deps: VolumeSwapDeps,
+): Record<Exclude<VolumeSwapExecutor, 'route'>, StepExecutor> {
   const { ec2, hooks, env } = deps;
   const nowMs = deps.nowMs ?? Date.now;
   const probesOf = (volume: SwapVolume) => new SideProbes(deps.health, env, volume);

@@ -1,7 +1,7 @@
 // The volume swap's operator commands (stop, start, verifyDown) run on one server at a time: their
 // placeholders, and their result in words for a gate or the thread.
-import { formatHookResult } from '../../adapters/hooks/format';
-import { substitutePlaceholders } from '../../adapters/hooks/placeholders';
+import { formatHookResult } from '../../hooks/format';
+import { substitutePlaceholders } from '../../hooks/placeholders';
 import { toHookCommand, type HookConfig } from '../../config/hook-schema';
 import { fatal } from '../../engine/failures';
 import type { HookRunner } from '../../ports/hooks';

@@ -1,14 +1,15 @@
 // The volume-swap strategy: the data stays on its EBS volumes; the volumes move to the new server.
-import type { TargetConfig } from '../../config/types';
 import type { Ec2Port } from '../../ports/ec2';
 import type { HealthChecker } from '../../ports/health';
 import type { HookRunner } from '../../ports/hooks';
 import { routeExecutor } from '../shared/route-hook';
+import { defineStrategy } from '../define';
 import type { Strategy } from '../types';
 import { volumeSwapConfigSchema } from './config';
 import { volumeSwapExecutors } from './executors';
 import { hookVars } from './hooks';
-import { planVolumeSwap, settingsOf, VOLUME_SWAP } from './plan';
+import type { VolumeSwapSettings } from './config';
+import { planVolumeSwap, settingsOf, VOLUME_SWAP, type VolumeSwapExecutor } from './plan';
 import { volumeSwapPreflight } from './preflight';
 import { SideProbes } from './probes';
 
@@ -21,8 +22,9 @@ export interface VolumeSwapStrategyDeps {
 }
 
 export function createVolumeSwap(deps: VolumeSwapStrategyDeps): Strategy {
-  return {
+  return defineStrategy<VolumeSwapSettings, VolumeSwapExecutor>({
     name: VOLUME_SWAP,
+    planVersion: 1,
     summary:
       'move EBS data volumes: stop on the old server, prove it down, detach, attach to the new one, start there',
     configSchema: volumeSwapConfigSchema,
@@ -40,10 +42,7 @@ export function createVolumeSwap(deps: VolumeSwapStrategyDeps): Strategy {
         (ctx) => settingsOf(ctx.target).route,
       ),
     },
-    preflight: async (target: TargetConfig) => {
-      const { volume } = settingsOf(target);
-      return (await volumeSwapPreflight(deps.ec2, new SideProbes(deps.health, deps.env, volume), volume))
-        .checks;
-    },
-  };
+    preflight: async (_target, { volume }) =>
+      (await volumeSwapPreflight(deps.ec2, new SideProbes(deps.health, deps.env, volume), volume)).checks,
+  });
 }

@@ -1,21 +1,37 @@
 // Pure planning of a volume swap: stop on the old server, move the volumes, start on the new one.
 import type { TargetConfig } from '../../config/types';
-import type { Plan, StepSpec } from '../../engine/types';
-import { volumeList, type VolumeSwapSettings } from './config';
+import { settingsReader, type PlanOf, type PlannedStep } from '../define';
+import { volumeList, volumeSwapConfigSchema, type VolumeSwapSettings } from './config';
 
 export const VOLUME_SWAP = 'volume-swap';
 
-export function settingsOf(target: Pick<TargetConfig, 'settings'>): VolumeSwapSettings {
-  return target.settings as unknown as VolumeSwapSettings;
-}
+/** The undo executors (volume-swap/undo.ts). */
+export type VolumeSwapUndoExecutor = 'vs-start-from' | 'vs-reattach-from' | 'vs-detach-to' | 'vs-stop-to';
 
-export function planVolumeSwap(target: TargetConfig): Plan {
-  const { volume, route } = settingsOf(target);
+/** Every executor a volume-swap plan names. */
+export type VolumeSwapExecutor =
+  | 'vs-preflight'
+  | 'vs-snapshot'
+  | 'vs-stop-from'
+  | 'vs-detach'
+  | 'vs-attach'
+  | 'vs-start-to'
+  | 'vs-report'
+  | 'route'
+  | VolumeSwapUndoExecutor;
+
+export const settingsOf = settingsReader<VolumeSwapSettings>(VOLUME_SWAP, volumeSwapConfigSchema);
+
+export function planVolumeSwap(
+  target: TargetConfig,
+  settings: VolumeSwapSettings = settingsOf(target),
+): PlanOf<VolumeSwapExecutor> {
+  const { volume, route } = settings;
   const from = volume.from.instanceId;
   const to = volume.to.instanceId;
   const volumes = volumeList(volume);
   const several = volume.volumes.length > 1;
-  const steps: StepSpec[] = [
+  const steps: PlannedStep<VolumeSwapExecutor>[] = [
     {
       name: 'preflight',
       kind: 'check',

@@ -12,6 +12,7 @@ import { progressJson, readProgress, type SwapProgress } from './progress';
 import { clockMs, sidePower, startPowerFor, volumeOf, type VolumeSwapDeps } from './side-power';
 import { refuseAfterFailedUndo } from './step-rules';
 import { describePending, lookAttachSet, lookDetachSet, once } from './volume-set';
+import type { VolumeSwapUndoExecutor } from './plan';
 
 /**
  * An undo's frame: its target's volumes, their servers' power and probes, its own record and
@@ -40,7 +41,7 @@ function again(volume: SwapVolume, progress: SwapProgress): StepResult {
 export function undoExecutors(
   deps: VolumeSwapDeps,
   probesOf: (volume: SwapVolume) => SideProbes,
-): Record<string, StepExecutor> {
+): Record<VolumeSwapUndoExecutor, StepExecutor> {
   const { ec2, hooks, env } = deps;
 
   /** Undo of the start on `to`: stop the database there and prove it down. */

@@ -12,7 +12,7 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-import { UnknownPlaceholderError } from '../../../src/adapters/hooks/placeholders';
+import { UnknownPlaceholderError } from '../../../src/hooks/placeholders';
 import { ProcessHookRunner } from '../../../src/adapters/hooks/process-hook-runner';
 import type { HookCommand } from '../../../src/ports/hooks';
 import { waitFor } from '../../support/wait-for';

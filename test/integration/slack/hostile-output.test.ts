@@ -18,6 +18,8 @@ const PINGS = /<!channel>|<!here>|<@U0EVERYONE>|<https:\/\/evil/;
 
 const echoStrategy: Strategy = {
   name: 'echo',
+  planVersion: 1,
+  oldestPlanVersion: 1,
   summary: 'prints what a hook printed',
   configSchema: z.object({}).strict(),
   plan: (target) => ({

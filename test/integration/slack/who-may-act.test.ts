@@ -34,6 +34,8 @@ const opsMember: Actor = { userId: 'U0OPSMEMBER', teamId: TEAM };
 /** Registered so that `--strategy volume-swap` names a strategy whose settings the targets lack. */
 const volumeSwap: Strategy = {
   name: 'volume-swap',
+  planVersion: 1,
+  oldestPlanVersion: 1,
   summary: 'stands in for the real one: only its settings matter here',
   configSchema: z.object({ volume: z.object({ id: z.string() }).strict() }).strict(),
   plan: () => {

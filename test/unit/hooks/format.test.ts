@@ -1,5 +1,5 @@
-import { formatDuration } from '../../../src/adapters/hooks/format';
-import { formatHookResult } from '../../../src/adapters/hooks/process-hook-runner';
+import { formatDuration } from '../../../src/hooks/format';
+import { formatHookResult } from '../../../src/hooks/format';
 import type { HookResult } from '../../../src/ports/hooks';
 
 const result = (overrides: Partial<HookResult> = {}): HookResult => ({

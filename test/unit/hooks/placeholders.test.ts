@@ -2,7 +2,7 @@ import {
   placeholdersIn,
   substitutePlaceholders,
   UnknownPlaceholderError,
-} from '../../../src/adapters/hooks/placeholders';
+} from '../../../src/hooks/placeholders';
 
 describe('substitutePlaceholders', () => {
   const vars = { target: 'orders-db', 'standby.host': '10.0.0.5', 'standby.port': '5432' };

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 
 import { OutputBuffer } from '../../../src/adapters/hooks/output-buffer';
-import { redact, secretPatterns } from '../../../src/adapters/hooks/redact';
+import { redact, secretPatterns } from '../../../src/hooks/redact';
 
 function collect(chunks: readonly string[], maxBytes: number, secrets: readonly string[] = []): string {
   const patterns = secretPatterns(secrets);

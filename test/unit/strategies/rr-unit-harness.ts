@@ -13,7 +13,7 @@ import type { Logger } from '../../../src/ports/logger';
 import { rollingReplaceConfigSchema } from '../../../src/strategies/rolling-replace/config';
 import { rollingReplaceExecutors } from '../../../src/strategies/rolling-replace/executors';
 import { planRollingReplace } from '../../../src/strategies/rolling-replace/plan';
-import type { StepContext, StepResult } from '../../../src/strategies/types';
+import type { StepContext, StepExecutor, StepResult } from '../../../src/strategies/types';
 import { ManualClock } from '../../support/manual-clock';
 
 const silent: Logger = { debug() {}, info() {}, warn() {}, error() {}, child: () => silent };
@@ -65,7 +65,8 @@ export function rrHarness(
     health: () => Promise.resolve(health),
     close: () => Promise.resolve(),
   };
-  const executors = rollingReplaceExecutors({
+  // By the name a stored step spec carries, as the step processor looks executors up.
+  const executors: Readonly<Record<string, StepExecutor>> = rollingReplaceExecutors({
     healthFor: () => port,
     hooks: {
       async run(hook: HookCommand, vars) {

@@ -4,8 +4,15 @@ import { migration001 } from './001_initial';
 import { migration002 } from './002_slack_messages';
 import { migration003 } from './003_lagging_replicas';
 import { migration004 } from './004_scheduled_runs';
+import { migration005 } from './005_plan_version';
 import type { Migration } from './types';
 
 export type { Migration } from './types';
 
-export const MIGRATIONS: readonly Migration[] = [migration001, migration002, migration003, migration004];
+export const MIGRATIONS: readonly Migration[] = [
+  migration001,
+  migration002,
+  migration003,
+  migration004,
+  migration005,
+];

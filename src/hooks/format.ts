@@ -1,6 +1,6 @@
 // A hook's result as a short Slack mrkdwn message for a run's thread: what ran, how it ended, and its
 // output in a code block. Everything shown is redacted (again, for the output: it costs nothing).
-import type { HookResult } from '../../ports/hooks';
+import type { HookResult } from '../ports/hooks';
 import { redact } from './redact';
 
 export interface FormatHookResultOptions {
