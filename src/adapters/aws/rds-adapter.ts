@@ -26,22 +26,22 @@ import {
 } from '@aws-sdk/client-rds';
 import type { BlueGreenDeployment, DBInstance, DBSnapshot, PendingModifiedValues } from '@aws-sdk/client-rds';
 import { CloudWatchClient, GetMetricDataCommand } from '@aws-sdk/client-cloudwatch';
+import type { RdsPort } from '../../ports/rds';
 import type {
   BlueGreenDescription,
+  SwitchoverOutcome,
+  SwitchoverWaitResult,
+  WaitSwitchoverOptions,
+} from '../../ports/rds-blue-green';
+import type {
   DbSnapshotDescription,
   InstanceModification,
   InstanceSettingsDescription,
   ModifiableValues,
   PendingMaintenanceAction,
   RdsEvent,
-  RdsPort,
-  ReplicaDescription,
-  SwitchoverOutcome,
-  SwitchoverWaitResult,
-  WaitAvailableOptions,
-  WaitAvailableResult,
-  WaitSwitchoverOptions,
-} from '../../ports/rds';
+} from '../../ports/rds-maintenance';
+import type { ReplicaDescription, WaitAvailableOptions, WaitAvailableResult } from '../../ports/rds-replicas';
 import type { Clock } from '../../ports/clock';
 import { classifyAwsError } from './errors';
 import { AwsRefusal } from '../../ports/aws-refusal';

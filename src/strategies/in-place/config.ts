@@ -6,7 +6,7 @@ import { hookSchema } from '../../config/hook-schema';
 import { healthSchema } from '../../config/health-schema';
 import { secretRefSchema } from '../../config/secrets';
 import { durationSchema } from '../../config/units';
-import type { ModifiableKey } from '../../ports/rds';
+import type { ModifiableKey } from '../../ports/rds-maintenance';
 
 const regionSchema = z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'expected an AWS region such as eu-west-1');
 // RDS identifiers: a letter first, letters/digits/hyphens, no double or trailing hyphen.

@@ -7,7 +7,7 @@ import type {
   ModifiableKey,
   ModifiableValues,
   PendingMaintenanceAction,
-} from '../../ports/rds';
+} from '../../ports/rds-maintenance';
 import { MODIFIABLE_KEYS } from './config';
 
 export interface Verdict {

@@ -4,7 +4,8 @@
 // change names the snapshot so people can restore from it.
 import { fatal, needsHuman, retryable } from '../../engine/failures';
 import type { JsonObject } from '../../engine/types';
-import type { InstanceSettingsDescription, RdsPort } from '../../ports/rds';
+import type { RdsPort } from '../../ports/rds';
+import type { InstanceSettingsDescription } from '../../ports/rds-maintenance';
 import { AwsRefusal } from '../../ports/aws-refusal';
 import type { PreflightCheck, StepContext, StepExecutor, StepResult } from '../types';
 import type { InPlaceConfig, InPlaceRds } from './config';

@@ -2,7 +2,9 @@
 // RdsPort reports, plus two tiny helpers that read the world before acting. They import only the
 // port: executors decide with them, adapters never.
 import { AwsRefusal } from '../../ports/aws-refusal';
-import type { BlueGreenDescription, RdsPort, ReplicaDescription } from '../../ports/rds';
+import type { RdsPort } from '../../ports/rds';
+import type { BlueGreenDescription } from '../../ports/rds-blue-green';
+import type { ReplicaDescription } from '../../ports/rds-replicas';
 
 /**
  * True when `reference` names the DB instance `instanceId`: the identifier itself or an RDS ARN

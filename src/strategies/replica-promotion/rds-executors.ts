@@ -3,7 +3,8 @@
 // describing the world, and never again by an attempt that may already have sent them.
 import { fatal, needsHuman, retryable } from '../../engine/failures';
 import type { JsonObject } from '../../engine/types';
-import type { RdsPort, ReplicaDescription } from '../../ports/rds';
+import type { RdsPort } from '../../ports/rds';
+import type { ReplicaDescription } from '../../ports/rds-replicas';
 import type { LagReading, ReplicationPort } from '../../ports/replication';
 import type { PreflightCheck, StepContext, StepExecutor, StepResult } from '../types';
 import type { ReplicaPromotionSettings } from './config';

@@ -11,7 +11,8 @@
 // vouch and have it sent once more when it never does).
 import { fatal, needsHuman, retryable } from '../../engine/failures';
 import type { HookRunner } from '../../ports/hooks';
-import type { RdsPort, ReplicaDescription } from '../../ports/rds';
+import type { RdsPort } from '../../ports/rds';
+import type { ReplicaDescription } from '../../ports/rds-replicas';
 import { AwsRefusal } from '../../ports/aws-refusal';
 import type { ReplicationPort } from '../../ports/replication';
 import { endpointVars, routeExecutor } from '../shared/route-hook';

@@ -2,7 +2,7 @@
 // Multi-AZ, backups, deletion protection, parameter group), and what happens to the instances that
 // replicate either of them. Shown before the approval; a difference is a warning, never a refusal:
 // people may promote a smaller replica on purpose.
-import type { ReplicaDescription } from '../../ports/rds';
+import type { ReplicaDescription } from '../../ports/rds-replicas';
 import { sameDbInstance } from './rds-decisions';
 
 export interface ParityRow {

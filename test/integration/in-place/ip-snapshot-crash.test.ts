@@ -6,7 +6,7 @@
 // One snapshot, one CreateDBSnapshot.
 import { AwsRdsAdapter } from '../../../src/adapters/aws/rds-adapter';
 import type { Runtime } from '../../../src/main/runtime';
-import type { DbSnapshotDescription } from '../../../src/ports/rds';
+import type { DbSnapshotDescription } from '../../../src/ports/rds-maintenance';
 import { snapshotIdOf } from '../../../src/strategies/in-place/plan';
 import { dropSchema, freshSchemaName } from '../../support/pg';
 import { freshQueueName } from '../../support/redis';

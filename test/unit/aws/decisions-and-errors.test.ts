@@ -10,7 +10,8 @@ import {
 } from '../../../src/strategies/replica-promotion/rds-decisions';
 import { classifyAwsError } from '../../../src/adapters/aws/errors';
 import { AwsRefusal } from '../../../src/ports/aws-refusal';
-import type { BlueGreenDescription, ReplicaDescription } from '../../../src/ports/rds';
+import type { BlueGreenDescription } from '../../../src/ports/rds-blue-green';
+import type { ReplicaDescription } from '../../../src/ports/rds-replicas';
 import { rdsError, useAwsEmulator } from '../../support/aws/emulator';
 import { fastRdsClient } from '../../support/aws/fast-retry-clients';
 

@@ -1,5 +1,8 @@
 // Pure describe-then-act decisions of an in-place RDS change.
-import type { InstanceSettingsDescription, PendingMaintenanceAction } from '../../../src/ports/rds';
+import type {
+  InstanceSettingsDescription,
+  PendingMaintenanceAction,
+} from '../../../src/ports/rds-maintenance';
 import {
   decideMaintenance,
   decideModify,

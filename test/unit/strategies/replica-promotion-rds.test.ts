@@ -9,7 +9,7 @@ import { classify } from '../../../src/engine/failures';
 import { createRun } from '../../../src/engine/transition';
 import type { StepRecord } from '../../../src/engine/types';
 import type { Logger } from '../../../src/ports/logger';
-import type { ReplicaDescription } from '../../../src/ports/rds';
+import type { ReplicaDescription } from '../../../src/ports/rds-replicas';
 import type { FenceSurvey, ReplicationPort } from '../../../src/ports/replication';
 import { blueGreenLimitWarnings, DDL_WARNING } from '../../../src/strategies/replica-promotion/bg-limits';
 import { replicaPromotionConfigSchema } from '../../../src/strategies/replica-promotion/config';
