@@ -4,8 +4,7 @@
 // change names the snapshot so people can restore from it.
 import { fatal, needsHuman, retryable } from '../../engine/failures';
 import type { JsonObject } from '../../engine/types';
-import type { RdsPort } from '../../ports/rds';
-import type { InstanceSettingsDescription } from '../../ports/rds-maintenance';
+import type { InstanceSettingsDescription, RdsMaintenancePort } from '../../ports/rds-maintenance';
 import { AwsRefusal } from '../../ports/aws-refusal';
 import type { PreflightCheck, StepContext, StepExecutor, StepResult } from '../types';
 import type { InPlaceConfig, InPlaceRds } from './config';
@@ -33,7 +32,7 @@ import type { InPlaceRdsExecutor } from './plan';
 const CLOCK_SKEW_MS = 5 * 60_000;
 
 export interface InPlaceRdsDeps {
-  rds: RdsPort;
+  rds: RdsMaintenancePort;
   nowMs: () => number;
 }
 
@@ -77,7 +76,7 @@ function checksOf(verdict: Verdict, name: string, ok: string): PreflightCheck[] 
   ];
 }
 
-async function verdictOf(rds: RdsPort, settings: InPlaceRds): Promise<Verdict> {
+async function verdictOf(rds: RdsMaintenancePort, settings: InPlaceRds): Promise<Verdict> {
   const { region, instance } = settings;
   const described = await rds.describeInstanceSettings(region, instance);
   if (settings.maintenance) {
@@ -96,7 +95,10 @@ async function verdictOf(rds: RdsPort, settings: InPlaceRds): Promise<Verdict> {
 }
 
 /** Read-only checks shared by the preflight step and `/cutover plan`. */
-export async function inPlaceRdsPreflight(rds: RdsPort, settings: InPlaceRds): Promise<PreflightCheck[]> {
+export async function inPlaceRdsPreflight(
+  rds: RdsMaintenancePort,
+  settings: InPlaceRds,
+): Promise<PreflightCheck[]> {
   try {
     return checksOf(
       await verdictOf(rds, settings),

@@ -2,9 +2,8 @@
 // RdsPort reports, plus two tiny helpers that read the world before acting. They import only the
 // port: executors decide with them, adapters never.
 import { AwsRefusal } from '../../ports/aws-refusal';
-import type { RdsPort } from '../../ports/rds';
-import type { BlueGreenDescription } from '../../ports/rds-blue-green';
-import type { ReplicaDescription } from '../../ports/rds-replicas';
+import type { BlueGreenDescription, RdsBlueGreenPort } from '../../ports/rds-blue-green';
+import type { RdsReplicaPort, ReplicaDescription } from '../../ports/rds-replicas';
 
 /**
  * True when `reference` names the DB instance `instanceId`: the identifier itself or an RDS ARN
@@ -123,7 +122,7 @@ export type PromoteResult = 'promoted' | 'already_promoted' | 'in_progress';
  * replica, the refusal is rethrown as retryable: run the step again later; it describes first.
  */
 export async function promoteIfStillReplica(
-  port: RdsPort,
+  port: RdsReplicaPort,
   region: string,
   replicaId: string,
   options: { previouslyAttempted?: boolean } = {},
@@ -205,7 +204,7 @@ export type SwitchoverResult = 'switched' | 'already_completed' | 'in_progress';
  * was sent: call waitSwitchover.
  */
 export async function switchoverIfReady(
-  port: RdsPort,
+  port: RdsBlueGreenPort,
   region: string,
   deploymentId: string,
   timeoutSeconds: number,

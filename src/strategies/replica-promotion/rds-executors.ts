@@ -3,8 +3,9 @@
 // describing the world, and never again by an attempt that may already have sent them.
 import { fatal, needsHuman, retryable } from '../../engine/failures';
 import type { JsonObject } from '../../engine/types';
-import type { RdsPort } from '../../ports/rds';
-import type { ReplicaDescription } from '../../ports/rds-replicas';
+import type { RdsBlueGreenPort } from '../../ports/rds-blue-green';
+import type { ReplicaLagPort } from '../../ports/rds-replica-lag';
+import type { RdsReplicaPort, ReplicaDescription } from '../../ports/rds-replicas';
 import type { LagReading, ReplicationPort } from '../../ports/replication';
 import type { PreflightCheck, StepContext, StepExecutor, StepResult } from '../types';
 import type { ReplicaPromotionSettings } from './config';
@@ -22,7 +23,7 @@ import {
 import { awsFailure } from '../shared/aws-failure';
 
 export interface RdsExecutorDeps {
-  rds: RdsPort;
+  rds: RdsReplicaPort & RdsBlueGreenPort & ReplicaLagPort;
   replication: ReplicationPort;
   env: NodeJS.ProcessEnv;
 }

@@ -11,8 +11,7 @@
 // vouch and have it sent once more when it never does).
 import { fatal, needsHuman, retryable } from '../../engine/failures';
 import type { HookRunner } from '../../ports/hooks';
-import type { RdsPort } from '../../ports/rds';
-import type { ReplicaDescription } from '../../ports/rds-replicas';
+import type { RdsReplicaPort, ReplicaDescription } from '../../ports/rds-replicas';
 import { AwsRefusal } from '../../ports/aws-refusal';
 import type { ReplicationPort } from '../../ports/replication';
 import { endpointVars, routeExecutor } from '../shared/route-hook';
@@ -41,7 +40,7 @@ import { rdsSqlOf, type RdsSql } from './rds-preflight';
 import { awsFailure } from '../shared/aws-failure';
 
 export interface RdsFencedDeps {
-  rds: RdsPort;
+  rds: RdsReplicaPort;
   replication: ReplicationPort;
   hooks: HookRunner;
   env: NodeJS.ProcessEnv;

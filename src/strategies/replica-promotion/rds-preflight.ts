@@ -3,9 +3,9 @@
 // what happens to other replicas, whether the source can be fenced over SQL (or what may be lost
 // without it), and what Blue/Green's logical replication will not carry.
 import { resolveSecret } from '../../config/secrets';
-import type { RdsPort } from '../../ports/rds';
-import type { BlueGreenDescription } from '../../ports/rds-blue-green';
-import type { ReplicaDescription } from '../../ports/rds-replicas';
+import type { BlueGreenDescription, RdsBlueGreenPort } from '../../ports/rds-blue-green';
+import type { ReplicaLagPort } from '../../ports/rds-replica-lag';
+import type { RdsReplicaPort, ReplicaDescription } from '../../ports/rds-replicas';
 import type { FenceScope, ReplicationPort } from '../../ports/replication';
 import type { PreflightCheck } from '../types';
 import { blueGreenLimitWarnings } from './bg-limits';
@@ -15,7 +15,7 @@ import { otherReplicaWarnings, parityDifferences, paritySummary, parityWarnings 
 import { replicaPreflight } from './rds-decisions';
 
 export interface RdsCheckDeps {
-  rds: RdsPort;
+  rds: RdsReplicaPort & RdsBlueGreenPort & ReplicaLagPort;
   replication: ReplicationPort;
   env: NodeJS.ProcessEnv;
 }
