@@ -4,6 +4,7 @@ import type { z } from 'zod';
 import { CONFIG_PARSE_OPTIONS } from '../config/issues';
 import type { TargetConfig } from '../config/types';
 import type { Plan, StepSpec } from '../engine/types';
+import { placeholdersIn } from '../hooks/placeholders';
 import type { LagReading, PreflightCheck, StepExecutor, Strategy } from './types';
 
 /** A step whose executor (and undo's executor) is one of the strategy's keys. */
@@ -13,6 +14,14 @@ export type PlannedStep<Key extends string> = Omit<StepSpec, 'executor' | 'compe
 };
 
 export type PlanOf<Key extends string> = Omit<Plan, 'steps' | 'version'> & { steps: PlannedStep<Key>[] };
+
+/** A hook of a target, where it is in the targets file, and the placeholders its step provides. */
+export interface HookUse {
+  /** Path of the hook in the strategy's settings, e.g. ['postgres', 'fence', 'stop']. */
+  path: readonly (string | number)[];
+  command: readonly string[];
+  placeholders: readonly string[];
+}
 
 export interface StrategyDefinition<Settings, Key extends string> {
   name: string;
@@ -38,6 +47,41 @@ export interface StrategyDefinition<Settings, Key extends string> {
     settings: Settings,
   ) => { maxBytes?: number; maxSeconds?: number } | undefined;
   close?: () => Promise<void>;
+  /**
+   * The target's hooks and the placeholders each one's step fills in: a placeholder the step does
+   * not provide is refused when the targets file loads, not met by the step mid-cutover.
+   */
+  hooks?: (settings: Settings) => HookUse[];
+}
+
+/** The schema, refusing hooks whose commands name a placeholder their step does not provide. */
+function withHookPlaceholders<Settings>(
+  schema: z.ZodType<Settings>,
+  hooks: (settings: Settings) => HookUse[],
+): z.ZodType<Settings> {
+  return schema.superRefine((settings, ctx) => {
+    let unknownPlaceholders: { path: (string | number)[]; message: string }[];
+    try {
+      unknownPlaceholders = hooks(settings).flatMap((hook) =>
+        hook.command.flatMap((argument, index) => {
+          const unknown = placeholdersIn([argument]).filter((name) => !hook.placeholders.includes(name));
+          if (unknown.length === 0) return [];
+          const names = unknown.map((name) => `{${name}}`).join(', ');
+          const available = hook.placeholders.map((name) => `{${name}}`).join(', ') || 'none';
+          return [
+            {
+              path: [...hook.path, 'command', index],
+              message: `has unknown placeholder${unknown.length > 1 ? 's' : ''} ${names}; available here: ${available}`,
+            },
+          ];
+        }),
+      );
+    } catch {
+      // zod refines what it could parse even when other keys failed: those issues say what is wrong.
+      return;
+    }
+    for (const { path, message } of unknownPlaceholders) ctx.addIssue({ code: 'custom', path, message });
+  });
 }
 
 /**
@@ -67,13 +111,13 @@ export function defineStrategy<Settings, Key extends string>(
   definition: StrategyDefinition<Settings, Key>,
 ): Strategy {
   const settingsOf = settingsReader(definition.name, definition.configSchema);
-  const { sampleLag, lagLimit, close } = definition;
+  const { sampleLag, lagLimit, close, hooks } = definition;
   return {
     name: definition.name,
     summary: definition.summary,
     planVersion: definition.planVersion,
     oldestPlanVersion: definition.oldestPlanVersion ?? definition.planVersion,
-    configSchema: definition.configSchema,
+    configSchema: hooks ? withHookPlaceholders(definition.configSchema, hooks) : definition.configSchema,
     plan: (target) => ({ ...definition.plan(target, settingsOf(target)), version: definition.planVersion }),
     executors: definition.executors,
     preflight: (target) => definition.preflight(target, settingsOf(target)),

@@ -4,7 +4,7 @@ import type { HealthChecker } from '../../ports/health';
 import type { HookRunner } from '../../ports/hooks';
 import type { RdsPort } from '../../ports/rds';
 import type { ReplicationPort } from '../../ports/replication';
-import { defineStrategy } from '../define';
+import { defineStrategy, type HookUse } from '../define';
 import type { Strategy } from '../types';
 import { inPlaceConfigSchema, type InPlaceSettings } from './config';
 import { inPlaceCommandPreflight, inPlaceExecutors } from './executors';
@@ -41,7 +41,21 @@ export function createInPlace(deps: InPlaceStrategyDeps): Strategy {
       }),
       ...inPlaceRdsExecutors({ rds: deps.rds, nowMs }),
     },
+    hooks: hookUses,
     preflight: (_target, { inPlace }) =>
       inPlace.rds ? inPlaceRdsPreflight(deps.rds, inPlace.rds) : inPlaceCommandPreflight(deps, inPlace),
   });
+}
+
+/** Every in-place hook gets `{target}` (see the hook table in docs/hooks.md). */
+function hookUses({ inPlace }: InPlaceSettings): HookUse[] {
+  const placeholders = ['target'];
+  const uses: HookUse[] = [];
+  if (inPlace.snapshot)
+    uses.push({ path: ['inPlace', 'snapshot'], command: inPlace.snapshot.command, placeholders });
+  if (inPlace.command)
+    uses.push({ path: ['inPlace', 'command'], command: inPlace.command.command, placeholders });
+  if (inPlace.verify?.hook)
+    uses.push({ path: ['inPlace', 'verify', 'hook'], command: inPlace.verify.hook.command, placeholders });
+  return uses;
 }

@@ -5,7 +5,7 @@ import type { HookRunner } from '../../ports/hooks';
 import type { RdsPort } from '../../ports/rds';
 import type { PoolerPort } from '../../ports/pooler';
 import type { ReplicationPort } from '../../ports/replication';
-import { defineStrategy } from '../define';
+import { defineStrategy, type HookUse } from '../define';
 import type { Strategy } from '../types';
 import { replicaPromotionConfigSchema, type ReplicaPromotionSettings } from './config';
 import { planReplicaPromotion, settingsOf, STRATEGY_NAME, type ReplicaPromotionExecutor } from './plan';
@@ -13,7 +13,7 @@ import { endpointsOf, postgresExecutors, preflightChecks } from './postgres-exec
 import { rdsExecutors, rdsPreflight } from './rds-executors';
 import { rdsFencedExecutors } from './rds-fenced';
 import { rdsSqlOf } from './rds-preflight';
-import { endpointVars, routeExecutor } from '../shared/route-hook';
+import { endpointPlaceholders, endpointVars, routeExecutor } from '../shared/route-hook';
 
 export interface ReplicaPromotionDeps {
   replication: ReplicationPort;
@@ -85,6 +85,7 @@ export function createReplicaPromotion(deps: ReplicaPromotionDeps): Strategy {
       }
       return { bytes: null, seconds: null };
     },
+    hooks: hookUses,
     lagLimit(_target, { maxLag }) {
       return {
         ...(maxLag.bytes !== undefined ? { maxBytes: maxLag.bytes } : {}),
@@ -92,4 +93,37 @@ export function createReplicaPromotion(deps: ReplicaPromotionDeps): Strategy {
       };
     },
   });
+}
+
+/** What each hook's step fills in (see the hook table in docs/hooks.md). */
+function hookUses(settings: ReplicaPromotionSettings): HookUse[] {
+  const endpoints = ['target', ...endpointPlaceholders('primary'), ...endpointPlaceholders('standby')];
+  const uses: HookUse[] = [];
+  if (settings.postgres) {
+    const { fence } = settings.postgres;
+    if (fence.mode === 'stop') {
+      uses.push({
+        path: ['postgres', 'fence', 'stop'],
+        command: fence.stop.command,
+        placeholders: endpoints,
+      });
+      uses.push({
+        path: ['postgres', 'fence', 'start'],
+        command: fence.start.command,
+        placeholders: endpoints,
+      });
+    }
+    if (settings.rejoin)
+      uses.push({ path: ['rejoin'], command: settings.rejoin.command, placeholders: endpoints });
+  }
+  if (settings.route) {
+    // Without SQL access to an RDS pair (or for Blue/Green) the bot has no URL to take a host from.
+    const withUrls = settings.postgres !== undefined || settings.rds?.sql !== undefined;
+    uses.push({
+      path: ['route'],
+      command: settings.route.command,
+      placeholders: withUrls ? endpoints : ['target'],
+    });
+  }
+  return uses;
 }

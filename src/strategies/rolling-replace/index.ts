@@ -4,7 +4,7 @@ import type { TargetConfig } from '../../config/types';
 import type { ClusterHealthPort } from '../../ports/cluster-health';
 import type { Ec2Port } from '../../ports/ec2';
 import type { HookRunner } from '../../ports/hooks';
-import { defineStrategy } from '../define';
+import { defineStrategy, type HookUse } from '../define';
 import type { PreflightCheck, Strategy } from '../types';
 import { isEc2Replace, stopsOldFirst } from './config';
 import { copiesAtRisk, describeAtRisk } from './copies';
@@ -46,6 +46,7 @@ export function createRollingReplace(deps: RollingReplaceStrategyDeps): Strategy
       await Promise.allSettled(open.map((port) => port.close()));
     },
     // Drawn over time in the progress message, like a standby's lag: how many replicas are behind.
+    hooks: hookUses,
     async sampleLag(target) {
       const health = await healthFor({ target }).health();
       return { bytes: null, seconds: null, laggingReplicas: health.laggingReplicas };
@@ -99,4 +100,14 @@ export function createRollingReplace(deps: RollingReplaceStrategyDeps): Strategy
       return checks;
     },
   });
+}
+
+/** What each hook's step fills in (see the hook table in docs/hooks.md). */
+function hookUses({ cluster }: RollingReplaceSettings): HookUse[] {
+  const placeholders = ['node', 'index', 'target'];
+  const uses: HookUse[] = [];
+  if (cluster.drain) uses.push({ path: ['cluster', 'drain'], command: cluster.drain.command, placeholders });
+  if (!isEc2Replace(cluster.replace))
+    uses.push({ path: ['cluster', 'replace'], command: cluster.replace.command, placeholders });
+  return uses;
 }

@@ -6,14 +6,20 @@ import type { StepContext, StepExecutor, StepResult } from '../types';
 import { formatHookResult } from '../../hooks/format';
 import { substitutePlaceholders } from '../../hooks/placeholders';
 
+/** The placeholders endpointVars fills in for `prefix`, for checking hooks when the file loads. */
+export function endpointPlaceholders(prefix: string): string[] {
+  return [`${prefix}.host`, `${prefix}.port`, `${prefix}.database`];
+}
+
 /** `{standby.host}` style placeholders from the target's connection strings (never their passwords). */
 export function endpointVars(prefix: string, connectionString: string): Record<string, string> {
   try {
     const url = new URL(connectionString);
+    const [host, port, database] = endpointPlaceholders(prefix) as [string, string, string];
     return {
-      [`${prefix}.host`]: url.hostname,
-      [`${prefix}.port`]: url.port || '5432',
-      [`${prefix}.database`]: url.pathname.replace(/^\//, ''),
+      [host]: url.hostname,
+      [port]: url.port || '5432',
+      [database]: url.pathname.replace(/^\//, ''),
     };
   } catch {
     return {};

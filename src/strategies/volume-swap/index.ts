@@ -3,7 +3,7 @@ import type { Ec2Port } from '../../ports/ec2';
 import type { HealthChecker } from '../../ports/health';
 import type { HookRunner } from '../../ports/hooks';
 import { routeExecutor } from '../shared/route-hook';
-import { defineStrategy } from '../define';
+import { defineStrategy, type HookUse } from '../define';
 import type { Strategy } from '../types';
 import { volumeSwapConfigSchema } from './config';
 import { volumeSwapExecutors } from './executors';
@@ -42,7 +42,26 @@ export function createVolumeSwap(deps: VolumeSwapStrategyDeps): Strategy {
         (ctx) => settingsOf(ctx.target).route,
       ),
     },
+    hooks: hookUses,
     preflight: async (_target, { volume }) =>
       (await volumeSwapPreflight(deps.ec2, new SideProbes(deps.health, deps.env, volume), volume)).checks,
   });
+}
+
+/** What each hook's step fills in (see the hook table in docs/hooks.md). */
+function hookUses({ volume, route }: VolumeSwapSettings): HookUse[] {
+  const onServer = Object.keys(hookVars(volume, volume.from.instanceId));
+  const uses: HookUse[] = [];
+  for (const key of ['stop', 'start', 'verifyDown'] as const) {
+    const config = volume[key];
+    if (config && !('ec2' in config))
+      uses.push({ path: ['volume', key], command: config.command, placeholders: onServer });
+  }
+  if (route)
+    uses.push({
+      path: ['route'],
+      command: route.command,
+      placeholders: ['target', ...onServer.filter((name) => name !== 'instanceId')],
+    });
+  return uses;
 }
