@@ -8,21 +8,8 @@ import { LIMITS } from '../slack/render/blocks';
 
 export type Surface = 'message' | 'modal';
 
-/**
- * The limits the checks apply: the renderer's table (`LIMITS`, the one table of Slack's limits), and
- * the limits of what the bot never renders, which Slack checks all the same.
- */
-export const BLOCK_KIT_LIMITS = {
-  ...LIMITS,
-  markdownBlockText: 12000,
-  url: 3000,
-  altText: 2000,
-  options: 100,
-  optionText: 75,
-  optionValue: 150,
-  externalId: 255,
-  viewBytes: 250_000,
-} as const;
+/** The limits the checks apply: Slack's, from the renderer's one table. */
+export const BLOCK_KIT_LIMITS = LIMITS;
 
 const BLOCK_TYPES = new Set([
   'section',

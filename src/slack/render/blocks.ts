@@ -105,7 +105,11 @@ export interface ModalView {
   notify_on_close?: boolean;
 }
 
-/** Slack's documented Block Kit limits (characters unless said otherwise). */
+/**
+ * Slack's documented Block Kit limits (characters unless said otherwise): the one table. The
+ * renderer keeps within them; the local console's Web API stand-in (src/console/block-kit.ts)
+ * refuses what breaks any of them, as Slack would.
+ */
 export const LIMITS = {
   messageBlocks: 50,
   modalBlocks: 100,
@@ -132,6 +136,15 @@ export const LIMITS = {
   modalButton: 24,
   privateMetadata: 3000,
   callbackId: 255,
+  markdownBlockText: 12000,
+  url: 3000,
+  altText: 2000,
+  options: 100,
+  optionText: 75,
+  optionValue: 150,
+  externalId: 255,
+  /** A view's JSON, in bytes. */
+  viewBytes: 250_000,
 } as const;
 
 // ---- interactive ids and values (the contract with the action handlers) ----
