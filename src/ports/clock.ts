@@ -2,3 +2,6 @@
 export interface Clock {
   now(): Date;
 }
+
+/** The process's wall clock: the default wherever a Clock is not injected. */
+export const systemClock: Clock = { now: () => new Date() };

@@ -12,9 +12,8 @@
 // move with real time, as the timers that wait on it do.
 import type { WebClient } from '@slack/web-api';
 
-import { systemClock } from '../../adapters/clock';
 import type { Effect, Run, StepRecord } from '../../engine/types';
-import type { Clock } from '../../ports/clock';
+import { systemClock, type Clock } from '../../ports/clock';
 import type { Logger } from '../../ports/logger';
 import type { MessageStore } from '../../ports/message-store';
 import type { RunObserver } from '../../ports/run-observer';

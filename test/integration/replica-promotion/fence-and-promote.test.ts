@@ -5,7 +5,6 @@
 import { Client } from 'pg';
 import pino from 'pino';
 import { AwsRdsAdapter } from '../../../src/adapters/aws/rds-adapter';
-import { systemClock } from '../../../src/adapters/clock';
 import { ProcessHookRunner } from '../../../src/adapters/hooks/process-hook-runner';
 import { PgReplication } from '../../../src/adapters/postgres/pg-replication';
 import { ReplicationProbe } from '../../faults/support/replication-probe';
@@ -14,6 +13,7 @@ import type { TargetConfig } from '../../../src/config/types';
 import { StepFailure } from '../../../src/engine/failures';
 import { createRun } from '../../../src/engine/transition';
 import type { JsonObject } from '../../../src/engine/types';
+import { systemClock } from '../../../src/ports/clock';
 import { configSchemasOf } from '../../../src/strategies';
 import { createReplicaPromotion } from '../../../src/strategies/replica-promotion';
 import { FENCE_AND_PROMOTE_STEP } from '../../../src/strategies/replica-promotion/plan';
