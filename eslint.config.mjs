@@ -56,6 +56,13 @@ export default tseslint.config(
     },
   },
   {
+    // Adapters store and carry; the engine's decision (transition) is passed in by the orchestrator.
+    files: ['src/adapters/**/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', { patterns: ['**/engine/transition'] }],
+    },
+  },
+  {
     // The console page's browser code (DOM types from src/console/page/tsconfig.json): no Node modules.
     files: ['src/console/page/**/*.ts'],
     rules: {

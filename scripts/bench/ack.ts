@@ -21,7 +21,7 @@ import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { App, HTTPReceiver, LogLevel } from '@slack/bolt';
 import { z } from 'zod';
-import { createRun } from '../../src/engine/transition';
+import { createRun, transition } from '../../src/engine/transition';
 import type { Plan } from '../../src/engine/types';
 import { SLACK_EVENTS_PATH } from '../../src/slack/app';
 import { encodeGateRef } from '../../src/slack/render/blocks';
@@ -219,6 +219,7 @@ async function openGates(
       run.id,
       { type: 'start', at: new Date().toISOString() },
       REQUESTER,
+      transition,
     );
     if (!inserted.ok || !started.ok) throw new Error(`gate ${i} did not open`);
     values.push(encodeGateRef({ runId: run.id, step: 0, round: 1 }));

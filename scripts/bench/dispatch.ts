@@ -122,9 +122,9 @@ export async function benchDispatch(options: FigureOptions): Promise<Row[]> {
   const activeAt = new Map<string, number>();
   const store = bot.runtime.store;
   const applyEvent = store.applyEvent.bind(store);
-  store.applyEvent = async (runId, event, actor, seen) => {
+  store.applyEvent = async (runId, event, actor, decide, seen) => {
     const called = performance.now();
-    const outcome = await applyEvent(runId, event, actor, seen);
+    const outcome = await applyEvent(runId, event, actor, decide, seen);
     const now = performance.now();
     if (outcome.ok && event.type === 'step_succeeded') succeededAt.set(key(runId, event.step), now);
     if (outcome.ok && event.type === 'step_started') {

@@ -1,7 +1,7 @@
 // The application service around the pure engine: store a transition, commit, then dispatch effects.
 // Every way into a run (Slack, scheduler, step jobs, reconciler) goes through here.
 import { randomUUID } from 'node:crypto';
-import { confirmationPhrase, createRun } from '../engine/transition';
+import { confirmationPhrase, createRun, transition } from '../engine/transition';
 import type { Effect, JsonObject, Run, RunEvent } from '../engine/types';
 import { strategySettingsProblems } from '../config/targets';
 import type { TargetConfig } from '../config/types';
@@ -300,6 +300,7 @@ export class RunService {
       runId,
       event,
       actor,
+      (run) => transition(run, event),
       seen,
       deliveryKey !== undefined ? { deliveryKey } : {},
     );

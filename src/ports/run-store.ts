@@ -1,4 +1,4 @@
-import type { Effect, JsonObject, RefusalReason, Run, RunEvent } from '../engine/types';
+import type { Effect, JsonObject, RefusalReason, Run, RunEvent, TransitionResult } from '../engine/types';
 
 export interface AuditEntry {
   id?: number;
@@ -50,11 +50,18 @@ export interface ApplyOptions {
   deliveryKey?: string;
 }
 
+/**
+ * What `applyEvent` asks about the locked run, inside its transaction: the engine's `transition`,
+ * passed by the caller (the orchestrator), so the store holds no decision of its own.
+ */
+export type DecideEvent = (run: Run, event: RunEvent) => TransitionResult;
+
 export type InsertOutcome = { ok: true } | { ok: false; activeRunId: string };
 
 /**
  * The source of truth. Every method is one transaction; `applyEvent` locks the run row, applies
- * the pure transition and stores the new run, its audit entry (and approval row) before it returns.
+ * the decision it is given (`decide`) and stores the new run, its audit entry (and approval row)
+ * before it returns.
  */
 export interface RunStore {
   /**
@@ -66,6 +73,7 @@ export interface RunStore {
     runId: string,
     event: RunEvent,
     actor: string,
+    decide: DecideEvent,
     seen?: JsonObject,
     options?: ApplyOptions,
   ): Promise<ApplyOutcome>;

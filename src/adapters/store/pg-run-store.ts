@@ -2,7 +2,6 @@
 import { isDeepStrictEqual } from 'node:util';
 import { Pool, type PoolClient } from 'pg';
 
-import { transition } from '../../engine/transition';
 import type { JsonObject, Run, RunEvent, RunEventType } from '../../engine/types';
 import { ACTIVE_RUN_STATES } from '../../engine/types';
 import type {
@@ -10,6 +9,7 @@ import type {
   ApplyOutcome,
   ApprovalRecord,
   AuditEntry,
+  DecideEvent,
   InsertOutcome,
   LagSample,
   RunStore,
@@ -192,6 +192,7 @@ export class PgRunStore implements RunStore {
     runId: string,
     event: RunEvent,
     actor: string,
+    decide: DecideEvent,
     seen?: JsonObject,
     options: ApplyOptions = {},
   ): Promise<ApplyOutcome> {
@@ -229,7 +230,7 @@ export class PgRunStore implements RunStore {
         return { ok: false, run: null, reason: 'no_such_run', error };
       }
 
-      const result = transition(run, event);
+      const result = decide(run, event);
       if (!result.ok) {
         if (human) {
           await this.insertAudit(client, {

@@ -9,7 +9,7 @@ import {
   type ConsoleMessage,
   type RecordedCall,
 } from '../../../src/console/slack-api-server';
-import { createRun } from '../../../src/engine/transition';
+import { createRun, transition } from '../../../src/engine/transition';
 import type { Effect, GatePolicy, Plan, Run, RunEvent, StepSpec } from '../../../src/engine/types';
 import type { Logger } from '../../../src/ports/logger';
 import { createSlackClient, SlackNotifier, type SlackNotifierDeps } from '../../../src/slack/notifier';
@@ -121,7 +121,7 @@ async function apply(
   event: EventInput,
 ): Promise<{ run: Run; effects: Effect[] }> {
   const full: RunEvent = { ...event, at: event.at ?? new Date().toISOString() };
-  const outcome = await store.applyEvent(runId, full, 'test');
+  const outcome = await store.applyEvent(runId, full, 'test', transition);
   if (!outcome.ok) throw new Error(`${full.type} refused: ${outcome.error}`);
   notifier.runChanged(outcome.run, outcome.effects, full.type);
   return outcome;
@@ -565,7 +565,12 @@ describe('SlackNotifier', () => {
     server.failNext('chat.postMessage', 'internal_error', { httpStatus: 500, count: 2 });
     const notifier = makeNotifier({ retryBaseDelayMs: 50 });
     const run = await newRun(channel, checks(2));
-    const started = await store.applyEvent(run.id, { type: 'start', at: new Date().toISOString() }, 'test');
+    const started = await store.applyEvent(
+      run.id,
+      { type: 'start', at: new Date().toISOString() },
+      'test',
+      transition,
+    );
     if (!started.ok) throw new Error(started.error);
     expect(() => notifier.runChanged(started.run, started.effects, 'start')).not.toThrow();
     // It returned before Slack was even asked: it never waits for Slack.
@@ -582,6 +587,7 @@ describe('SlackNotifier', () => {
       refused.id,
       { type: 'start', at: new Date().toISOString() },
       'test',
+      transition,
     );
     if (!refusedStart.ok) throw new Error(refusedStart.error);
     expect(() => notifier.runChanged(refusedStart.run, refusedStart.effects, 'start')).not.toThrow();

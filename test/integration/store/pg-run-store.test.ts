@@ -55,7 +55,7 @@ function uniqueTarget(name: string): string {
 }
 
 async function mustApply(runId: string, event: RunEvent, seen?: Record<string, number>): Promise<Run> {
-  const outcome = await store.applyEvent(runId, event, 'test', seen);
+  const outcome = await store.applyEvent(runId, event, 'test', transition, seen);
   if (!outcome.ok) throw new Error(`${event.type} refused: ${outcome.error}`);
   return outcome.run;
 }
@@ -104,7 +104,7 @@ describe('PgRunStore', () => {
   it('answers null / no such run for unknown and malformed ids', async () => {
     expect(await store.getRun(randomUUID())).toBeNull();
     expect(await store.getRun('not-a-uuid')).toBeNull();
-    expect(await store.applyEvent(randomUUID(), { type: 'start', at: at(0) }, 'test')).toEqual({
+    expect(await store.applyEvent(randomUUID(), { type: 'start', at: at(0) }, 'test', transition)).toEqual({
       ok: false,
       run: null,
       reason: 'no_such_run',
@@ -115,6 +115,7 @@ describe('PgRunStore', () => {
       ghost,
       { type: 'abort', at: at(0), user: APPROVER, reason: 'x' },
       APPROVER,
+      transition,
     );
     expect(abort).toEqual({ ok: false, run: null, reason: 'no_such_run', error: 'no such run' });
     expect((await store.listAudit(ghost)).map((entry) => entry.type)).toEqual(['refused:abort']);
@@ -161,7 +162,7 @@ describe('PgRunStore', () => {
   it('applies an accepted event: stores the new state, audits it, returns the effects', async () => {
     const run = newRun(uniqueTarget('orders-db'));
     await store.insertRun(run, REQUESTER);
-    const outcome = await store.applyEvent(run.id, { type: 'start', at: at(1) }, 'U0STARTER');
+    const outcome = await store.applyEvent(run.id, { type: 'start', at: at(1) }, 'U0STARTER', transition);
     expect(outcome.ok).toBe(true);
     if (!outcome.ok) return;
     expect(outcome.effects).toEqual([
@@ -187,6 +188,7 @@ describe('PgRunStore', () => {
       run.id,
       { type: 'step_started', at: at(2), step: 0, attempt: 7 },
       'worker',
+      transition,
     );
     expect(stale.ok).toBe(false);
     if (!stale.ok) {
@@ -198,6 +200,7 @@ describe('PgRunStore', () => {
       run.id,
       { type: 'gate_reopen', at: at(3), step: 0, user: APPROVER },
       APPROVER,
+      transition,
       {
         lagBytes: 5,
       },
@@ -227,8 +230,8 @@ describe('PgRunStore', () => {
     };
     const seen = { lagBytes: 1024, lagSeconds: 0.5 };
     const outcomes = await Promise.all([
-      store.applyEvent(run.id, approve, APPROVER, seen),
-      store.applyEvent(run.id, approve, APPROVER, seen),
+      store.applyEvent(run.id, approve, APPROVER, transition, seen),
+      store.applyEvent(run.id, approve, APPROVER, transition, seen),
     ]);
     expect(outcomes.filter((outcome) => outcome.ok)).toHaveLength(1);
     const refused = outcomes.find((outcome) => !outcome.ok);
@@ -255,6 +258,7 @@ describe('PgRunStore', () => {
       run.id,
       { type: 'approve', at: at(10), step: 1, round: 1, user: REQUESTER },
       REQUESTER,
+      transition,
     );
     expect(outcome).toMatchObject({ ok: false, error: 'the requester cannot approve their own run' });
     expect(await store.listApprovals(run.id)).toEqual([]);
@@ -320,6 +324,7 @@ describe('PgRunStore', () => {
         mirror.id,
         event,
         'test',
+        transition,
         event.type === 'approve' ? { n: 1 } : undefined,
       );
       expect(outcome).toStrictEqual({

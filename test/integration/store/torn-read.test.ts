@@ -8,7 +8,7 @@
 // run and a step and commits.
 import { Client } from 'pg';
 import { PgRunStore } from '../../../src/adapters/store/pg-run-store';
-import { createRun } from '../../../src/engine/transition';
+import { createRun, transition } from '../../../src/engine/transition';
 import type { Run } from '../../../src/engine/types';
 import { REQUESTER } from '../../support/harness';
 import { dropSchema, freshSchemaName, testDatabaseUrl } from '../../support/pg';
@@ -45,7 +45,12 @@ async function startedRun(): Promise<Run> {
   });
   const inserted = await store.insertRun(run, REQUESTER);
   if (!inserted.ok) throw new Error('insert refused');
-  const started = await store.applyEvent(run.id, { type: 'start', at: new Date().toISOString() }, REQUESTER);
+  const started = await store.applyEvent(
+    run.id,
+    { type: 'start', at: new Date().toISOString() },
+    REQUESTER,
+    transition,
+  );
   if (!started.ok || !started.run) throw new Error('start refused');
   return started.run;
 }
