@@ -1,13 +1,6 @@
-// RdsPort on the AWS SDK v3. Clients come from the SDK's standard configuration: the region of the
-// target, the default credential chain, AWS_ENDPOINT_URL / AWS_ENDPOINT_URL_RDS (and _CLOUDWATCH)
-// read by the SDK itself. Nothing here names an endpoint or a credential.
-//
-// Irreversible requests (PromoteReadReplica, SwitchoverBlueGreenDeployment, ModifyDBInstance,
-// ApplyPendingMaintenanceAction, RebootDBInstance) go out once per call, on a client that does not retry: the SDK's
-// standard retry sends a request again after a connection reset or a 5xx, when RDS may already
-// have carried it out, and the answer to that second request (InvalidDBInstanceState, say) would
-// read as a definite refusal. The executors decide what an unknown outcome means (describe, never
-// send again); throttling reaches them as a definite "not now".
+// RdsPort on the AWS SDK v3: read replicas, Blue/Green deployments and in-place maintenance on RDS,
+// ReplicaLag on CloudWatch (cloudwatch-lag.ts). The clients, and why irreversible requests go out
+// once, are in rds-clients.ts.
 import {
   ApplyPendingMaintenanceActionCommand,
   CreateDBSnapshotCommand,
@@ -19,13 +12,12 @@ import {
   DescribePendingMaintenanceActionsCommand,
   ModifyDBInstanceCommand,
   PromoteReadReplicaCommand,
-  RDSClient,
   RebootDBInstanceCommand,
   SwitchoverBlueGreenDeploymentCommand,
   waitUntilDBInstanceAvailable,
 } from '@aws-sdk/client-rds';
 import type { BlueGreenDeployment, DBInstance, DBSnapshot, PendingModifiedValues } from '@aws-sdk/client-rds';
-import { CloudWatchClient, GetMetricDataCommand } from '@aws-sdk/client-cloudwatch';
+import type { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import type { RdsPort } from '../../ports/rds';
 import type {
   BlueGreenDescription,
@@ -42,31 +34,15 @@ import type {
   RdsEvent,
 } from '../../ports/rds-maintenance';
 import type { ReplicaDescription, WaitAvailableOptions, WaitAvailableResult } from '../../ports/rds-replicas';
-import type { Clock } from '../../ports/clock';
 import { classifyAwsError } from './errors';
 import { AwsRefusal } from '../../ports/aws-refusal';
+import { CloudWatchReplicaLag, type ReplicaLagOptions } from './cloudwatch-lag';
+import { RdsClients, RegionalClients, defaultCloudWatchClientFactory } from './rds-clients';
+import type { CloudWatchClientFactory, RdsClientFactory } from './rds-clients';
 
-export type RdsClientFactory = (region: string) => RDSClient;
-export type CloudWatchClientFactory = (region: string) => CloudWatchClient;
-
-/** The SDK's standard retry mode: throttling and transient errors back off and retry. */
-export const AWS_CLIENT_RETRY = { retryMode: 'standard', maxAttempts: 5 } as const;
-
-export const defaultRdsClientFactory: RdsClientFactory = (region) =>
-  new RDSClient({ region, ...AWS_CLIENT_RETRY });
-
-export const defaultCloudWatchClientFactory: CloudWatchClientFactory = (region) =>
-  new CloudWatchClient({ region, ...AWS_CLIENT_RETRY });
-
-/** One attempt: the SDK never sends an irreversible request a second time. */
-export const SEND_ONCE = { maxAttempts: 1 } as const;
-
-export const defaultRdsSendOnceClientFactory: RdsClientFactory = (region) =>
-  new RDSClient({ region, ...SEND_ONCE });
-
-export interface AwsRdsAdapterOptions {
+export interface AwsRdsAdapterOptions extends ReplicaLagOptions {
   rdsClient?: RdsClientFactory;
-  /** The client of the irreversible requests (see the file comment). Default: SEND_ONCE. */
+  /** The client of the irreversible requests (see rds-clients.ts). Default: SEND_ONCE. */
   rdsSendOnceClient?: RdsClientFactory;
   cloudWatchClient?: CloudWatchClientFactory;
   /** First delay between polls (SDK waiter minDelay and the Blue/Green loop). Default 15 s. */
@@ -78,10 +54,6 @@ export interface AwsRdsAdapterOptions {
    * reports NOT_STARTED (describe can lag the switchover request). Default 60 s.
    */
   switchoverStartGraceSeconds?: number;
-  /** How far back replicaLagSeconds looks for a ReplicaLag datapoint. Default 5 min. */
-  lagWindowMinutes?: number;
-  /** Only for the CloudWatch time range; waits run on real time (the SDK waiter does). */
-  clock?: Clock;
 }
 
 // Statuses the DBInstanceAvailable waiter gives up on; they do not resolve by themselves.
@@ -100,7 +72,6 @@ const TERMINAL_SWITCHOVER = new Set<SwitchoverOutcome>([
   'DELETING',
 ]);
 
-const systemClock: Clock = { now: () => new Date() };
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 function hasContent(value: unknown): boolean {
@@ -211,73 +182,33 @@ const SNAPSHOT_EXISTS = new Set(['DBSnapshotAlreadyExists', 'DBSnapshotAlreadyEx
 const isoOrNull = (date: Date | undefined): string | null => (date === undefined ? null : date.toISOString());
 
 export class AwsRdsAdapter implements RdsPort {
-  private readonly rdsClients = new Map<string, RDSClient>();
-  private readonly sendOnceClients = new Map<string, RDSClient>();
-  private readonly cloudWatchClients = new Map<string, CloudWatchClient>();
-  private readonly rdsFactory: RdsClientFactory;
-  private readonly sendOnceFactory: RdsClientFactory;
-  private readonly cloudWatchFactory: CloudWatchClientFactory;
+  private readonly clients: RdsClients;
+  private readonly cloudWatchClients: RegionalClients<CloudWatchClient>;
+  private readonly lag: CloudWatchReplicaLag;
   private readonly minDelaySeconds: number;
   private readonly maxDelaySeconds: number;
   private readonly startGraceMs: number;
-  private readonly lagWindowMs: number;
-  private readonly clock: Clock;
 
   constructor(options: AwsRdsAdapterOptions = {}) {
-    this.rdsFactory = options.rdsClient ?? defaultRdsClientFactory;
-    this.sendOnceFactory = options.rdsSendOnceClient ?? defaultRdsSendOnceClientFactory;
-    this.cloudWatchFactory = options.cloudWatchClient ?? defaultCloudWatchClientFactory;
+    this.clients = new RdsClients({ rds: options.rdsClient, sendOnce: options.rdsSendOnceClient });
+    this.cloudWatchClients = new RegionalClients(options.cloudWatchClient ?? defaultCloudWatchClientFactory);
+    this.lag = new CloudWatchReplicaLag(this.cloudWatchClients, options);
     this.minDelaySeconds = options.minDelaySeconds ?? 15;
     this.maxDelaySeconds = Math.max(this.minDelaySeconds, options.maxDelaySeconds ?? 60);
     this.startGraceMs = (options.switchoverStartGraceSeconds ?? 60) * 1000;
-    this.lagWindowMs = (options.lagWindowMinutes ?? 5) * 60_000;
-    this.clock = options.clock ?? systemClock;
-  }
-
-  /** The cached client of a region (one per region for the adapter's lifetime). */
-  rds(region: string): RDSClient {
-    let client = this.rdsClients.get(region);
-    if (client === undefined) {
-      client = this.rdsFactory(region);
-      this.rdsClients.set(region, client);
-    }
-    return client;
-  }
-
-  /** The region's client of irreversible requests: one attempt each. */
-  sendOnce(region: string): RDSClient {
-    let client = this.sendOnceClients.get(region);
-    if (client === undefined) {
-      client = this.sendOnceFactory(region);
-      this.sendOnceClients.set(region, client);
-    }
-    return client;
-  }
-
-  cloudWatch(region: string): CloudWatchClient {
-    let client = this.cloudWatchClients.get(region);
-    if (client === undefined) {
-      client = this.cloudWatchFactory(region);
-      this.cloudWatchClients.set(region, client);
-    }
-    return client;
   }
 
   /** Closes every client's sockets (worker shutdown). */
   destroy(): void {
-    for (const client of this.rdsClients.values()) client.destroy();
-    for (const client of this.sendOnceClients.values()) client.destroy();
-    for (const client of this.cloudWatchClients.values()) client.destroy();
-    this.rdsClients.clear();
-    this.sendOnceClients.clear();
-    this.cloudWatchClients.clear();
+    this.clients.destroy();
+    this.cloudWatchClients.destroy();
   }
 
   async describeReplica(region: string, instanceId: string): Promise<ReplicaDescription | null> {
     try {
-      const output = await this.rds(region).send(
-        new DescribeDBInstancesCommand({ DBInstanceIdentifier: instanceId }),
-      );
+      const output = await this.clients
+        .rds(region)
+        .send(new DescribeDBInstancesCommand({ DBInstanceIdentifier: instanceId }));
       const instance = output.DBInstances?.[0];
       return instance === undefined ? null : toReplicaDescription(instance);
     } catch (error) {
@@ -287,56 +218,15 @@ export class AwsRdsAdapter implements RdsPort {
     }
   }
 
-  async replicaLagSeconds(region: string, replicaId: string): Promise<number | null> {
-    const end = this.clock.now();
-    const start = new Date(end.getTime() - this.lagWindowMs);
-    let output;
-    try {
-      output = await this.cloudWatch(region).send(
-        new GetMetricDataCommand({
-          StartTime: start,
-          EndTime: end,
-          ScanBy: 'TimestampDescending',
-          MetricDataQueries: [
-            {
-              Id: 'replicaLag',
-              ReturnData: true,
-              MetricStat: {
-                Metric: {
-                  Namespace: 'AWS/RDS',
-                  MetricName: 'ReplicaLag',
-                  Dimensions: [{ Name: 'DBInstanceIdentifier', Value: replicaId }],
-                },
-                Period: 60,
-                Stat: 'Maximum',
-              },
-            },
-          ],
-        }),
-      );
-    } catch (error) {
-      throw classifyAwsError(error);
-    }
-    // Pick the newest timestamp explicitly rather than trusting the order.
-    let latest: { at: number; value: number } | null = null;
-    for (const result of output.MetricDataResults ?? []) {
-      const timestamps = result.Timestamps ?? [];
-      const values = result.Values ?? [];
-      timestamps.forEach((timestamp, index) => {
-        const value = values[index];
-        if (value === undefined) return;
-        const at = timestamp.getTime();
-        if (latest === null || at > latest.at) latest = { at, value };
-      });
-    }
-    if (latest === null) return null;
-    const { value } = latest;
-    return value < 0 ? null : value;
+  replicaLagSeconds(region: string, replicaId: string): Promise<number | null> {
+    return this.lag.replicaLagSeconds(region, replicaId);
   }
 
   async promoteReadReplica(region: string, replicaId: string): Promise<void> {
     try {
-      await this.sendOnce(region).send(new PromoteReadReplicaCommand({ DBInstanceIdentifier: replicaId }));
+      await this.clients
+        .sendOnce(region)
+        .send(new PromoteReadReplicaCommand({ DBInstanceIdentifier: replicaId }));
     } catch (error) {
       throw classifyAwsError(error);
     }
@@ -397,9 +287,9 @@ export class AwsRdsAdapter implements RdsPort {
 
   async describeBlueGreen(region: string, deploymentId: string): Promise<BlueGreenDescription | null> {
     try {
-      const output = await this.rds(region).send(
-        new DescribeBlueGreenDeploymentsCommand({ BlueGreenDeploymentIdentifier: deploymentId }),
-      );
+      const output = await this.clients
+        .rds(region)
+        .send(new DescribeBlueGreenDeploymentsCommand({ BlueGreenDeploymentIdentifier: deploymentId }));
       const deployment = output.BlueGreenDeployments?.[0];
       return deployment === undefined ? null : toBlueGreenDescription(deployment);
     } catch (error) {
@@ -420,7 +310,7 @@ export class AwsRdsAdapter implements RdsPort {
       );
     }
     try {
-      const output = await this.sendOnce(region).send(
+      const output = await this.clients.sendOnce(region).send(
         new SwitchoverBlueGreenDeploymentCommand({
           BlueGreenDeploymentIdentifier: deploymentId,
           SwitchoverTimeout: timeoutSeconds,
@@ -486,9 +376,9 @@ export class AwsRdsAdapter implements RdsPort {
     instanceId: string,
   ): Promise<InstanceSettingsDescription | null> {
     try {
-      const output = await this.rds(region).send(
-        new DescribeDBInstancesCommand({ DBInstanceIdentifier: instanceId }),
-      );
+      const output = await this.clients
+        .rds(region)
+        .send(new DescribeDBInstancesCommand({ DBInstanceIdentifier: instanceId }));
       const instance = output.DBInstances?.[0];
       return instance === undefined ? null : toInstanceSettings(instance);
     } catch (error) {
@@ -500,9 +390,9 @@ export class AwsRdsAdapter implements RdsPort {
 
   async validUpgradeTargets(region: string, engine: string, version: string): Promise<string[] | null> {
     try {
-      const output = await this.rds(region).send(
-        new DescribeDBEngineVersionsCommand({ Engine: engine, EngineVersion: version }),
-      );
+      const output = await this.clients
+        .rds(region)
+        .send(new DescribeDBEngineVersionsCommand({ Engine: engine, EngineVersion: version }));
       const found = output.DBEngineVersions?.find((candidate) => candidate.EngineVersion === version);
       if (found === undefined) return null;
       return (found.ValidUpgradeTarget ?? []).flatMap((target) =>
@@ -515,9 +405,9 @@ export class AwsRdsAdapter implements RdsPort {
 
   async describeDbSnapshot(region: string, snapshotId: string): Promise<DbSnapshotDescription | null> {
     try {
-      const output = await this.rds(region).send(
-        new DescribeDBSnapshotsCommand({ DBSnapshotIdentifier: snapshotId }),
-      );
+      const output = await this.clients
+        .rds(region)
+        .send(new DescribeDBSnapshotsCommand({ DBSnapshotIdentifier: snapshotId }));
       const snapshot = output.DBSnapshots?.[0];
       return snapshot === undefined ? null : toDbSnapshot(snapshot);
     } catch (error) {
@@ -533,7 +423,7 @@ export class AwsRdsAdapter implements RdsPort {
     snapshotId: string,
   ): Promise<{ created: boolean; snapshot: DbSnapshotDescription }> {
     try {
-      const output = await this.rds(region).send(
+      const output = await this.clients.rds(region).send(
         new CreateDBSnapshotCommand({
           DBInstanceIdentifier: instanceId,
           DBSnapshotIdentifier: snapshotId,
@@ -563,7 +453,7 @@ export class AwsRdsAdapter implements RdsPort {
     modification: InstanceModification,
   ): Promise<void> {
     try {
-      await this.sendOnce(region).send(
+      await this.clients.sendOnce(region).send(
         new ModifyDBInstanceCommand({
           DBInstanceIdentifier: instanceId,
           ...modification,
@@ -580,7 +470,7 @@ export class AwsRdsAdapter implements RdsPort {
     let marker: string | undefined;
     try {
       do {
-        const output = await this.rds(region).send(
+        const output = await this.clients.rds(region).send(
           new DescribePendingMaintenanceActionsCommand({
             Filters: [{ Name: 'db-instance-id', Values: [instanceId] }],
             ...(marker === undefined ? {} : { Marker: marker }),
@@ -609,7 +499,7 @@ export class AwsRdsAdapter implements RdsPort {
 
   async applyMaintenance(region: string, resourceArn: string, action: string): Promise<void> {
     try {
-      await this.sendOnce(region).send(
+      await this.clients.sendOnce(region).send(
         new ApplyPendingMaintenanceActionCommand({
           ResourceIdentifier: resourceArn,
           ApplyAction: action,
@@ -623,7 +513,9 @@ export class AwsRdsAdapter implements RdsPort {
 
   async rebootInstance(region: string, instanceId: string): Promise<void> {
     try {
-      await this.sendOnce(region).send(new RebootDBInstanceCommand({ DBInstanceIdentifier: instanceId }));
+      await this.clients
+        .sendOnce(region)
+        .send(new RebootDBInstanceCommand({ DBInstanceIdentifier: instanceId }));
     } catch (error) {
       throw classifyAwsError(error);
     }
@@ -634,7 +526,7 @@ export class AwsRdsAdapter implements RdsPort {
     let marker: string | undefined;
     try {
       do {
-        const output = await this.rds(region).send(
+        const output = await this.clients.rds(region).send(
           new DescribeEventsCommand({
             SourceType: 'db-instance',
             SourceIdentifier: instanceId,
@@ -676,7 +568,7 @@ export class AwsRdsAdapter implements RdsPort {
     instanceId: string,
     maxWaitTime: number,
   ): Promise<'available' | 'failed' | 'timed_out'> {
-    const client = this.rds(region);
+    const client = this.clients.rds(region);
     const abort = new AbortController();
     const refused: { fatal: AwsRefusal | null } = { fatal: null };
     const guarded = new Proxy(client, {

@@ -14,11 +14,11 @@
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { RDSClient } from '@aws-sdk/client-rds';
 
+import { AwsRdsAdapter } from '../../../src/adapters/aws/rds-adapter';
 import {
-  AwsRdsAdapter,
   defaultCloudWatchClientFactory,
   defaultRdsClientFactory,
-} from '../../../src/adapters/aws/rds-adapter';
+} from '../../../src/adapters/aws/rds-clients';
 import type { AwsRdsAdapterOptions } from '../../../src/adapters/aws/rds-adapter';
 import { ProcessHookRunner } from '../../../src/adapters/hooks/process-hook-runner';
 import { parseTargets } from '../../../src/config/targets';

@@ -3,12 +3,12 @@
 // requests go out once per call (the SDK would send them again after a lost answer); the
 // production client factories find the emulator through AWS_ENDPOINT_URL_RDS / _CLOUDWATCH and the
 // credentials in the environment.
+import { AwsRdsAdapter } from '../../../src/adapters/aws/rds-adapter';
 import {
-  AwsRdsAdapter,
   defaultCloudWatchClientFactory,
   defaultRdsClientFactory,
   defaultRdsSendOnceClientFactory,
-} from '../../../src/adapters/aws/rds-adapter';
+} from '../../../src/adapters/aws/rds-clients';
 import { AwsRefusal } from '../../../src/ports/aws-refusal';
 import {
   OutcomeUnknown,
