@@ -7,6 +7,7 @@ import { toHealthTarget } from '../../config/health-schema';
 import { toHookCommand, type HookConfig } from '../../config/hook-schema';
 import { resolveSecret } from '../../config/secrets';
 import { fatal, needsHuman } from '../../engine/failures';
+import type { Clock } from '../../ports/clock';
 import type { HealthChecker } from '../../ports/health';
 import type { HookRunner } from '../../ports/hooks';
 import type { ReplicationPort } from '../../ports/replication';
@@ -21,7 +22,8 @@ export interface InPlaceCommonDeps {
   health: HealthChecker;
   hooks: HookRunner;
   env: NodeJS.ProcessEnv;
-  nowMs: () => number;
+  /** Wall time for the measured write-unavailable window. */
+  clock: Clock;
   /** Runs the `verify.sql` query (queryValue); without it a target with one fails its verify step. */
   replication?: Pick<ReplicationPort, 'queryValue'>;
 }
@@ -64,7 +66,7 @@ export async function inPlaceCommandPreflight(
 }
 
 export function inPlaceExecutors(deps: InPlaceCommonDeps): Record<InPlaceCommandExecutor, StepExecutor> {
-  const { hooks, env, nowMs } = deps;
+  const { hooks, env, clock } = deps;
 
   const runHook = async (ctx: StepContext, config: HookConfig): Promise<{ ok: boolean; summary: string }> => {
     const { hook, secrets } = toHookCommand(config, env);
@@ -108,7 +110,7 @@ export function inPlaceExecutors(deps: InPlaceCommonDeps): Record<InPlaceCommand
             `the change command may have run already (the worker stopped while it ran). Check ${ctx.target.name}, then Retry to run it again, or abort.`,
           );
         }
-        const requestedAtMs = nowMs();
+        const requestedAtMs = clock.now().getTime();
         const ran = await runHook(ctx, inPlace.command);
         if (!ran.ok) {
           const snapshot = inPlace.snapshot
@@ -130,12 +132,13 @@ export function inPlaceExecutors(deps: InPlaceCommonDeps): Record<InPlaceCommand
           return {
             type: 'done',
             output: {
-              healthyAtMs: typeof applied === 'number' ? applied : nowMs(),
+              healthyAtMs: typeof applied === 'number' ? applied : clock.now().getTime(),
               health: 'no health check configured',
             },
           };
         }
-        if (seen.healthy) return { type: 'done', output: { healthyAtMs: nowMs(), health: seen.detail } };
+        if (seen.healthy)
+          return { type: 'done', output: { healthyAtMs: clock.now().getTime(), health: seen.detail } };
         if (!ctx.humanOverride && elapsedMs(ctx) > inPlace.healthTimeout) {
           const snapshot = outputOf(ctx, 'snapshot')?.['snapshotId'];
           throw needsHuman(

@@ -1,5 +1,6 @@
 // The in-place strategy: change a rarely-updated database where it stands, inside a window, after a
 // snapshot. RDS (ModifyDBInstance or a pending maintenance action) or a self-managed command.
+import { systemClock, type Clock } from '../../ports/clock';
 import type { HealthChecker } from '../../ports/health';
 import type { HookRunner } from '../../ports/hooks';
 import type { RdsPort } from '../../ports/rds';
@@ -18,12 +19,12 @@ export interface InPlaceStrategyDeps {
   env: NodeJS.ProcessEnv;
   /** Runs a `verify.sql` query (the builtin strategies pass the PostgreSQL port). */
   replication?: Pick<ReplicationPort, 'queryValue'>;
-  /** Wall time in ms for the measured write-unavailable window. */
-  nowMs?: () => number;
+  /** Wall time for the measured write-unavailable window (default systemClock). */
+  clock?: Clock;
 }
 
 export function createInPlace(deps: InPlaceStrategyDeps): Strategy {
-  const nowMs = deps.nowMs ?? Date.now;
+  const clock = deps.clock ?? systemClock;
   return defineStrategy<InPlaceSettings, InPlaceExecutor>({
     name: IN_PLACE,
     planVersion: 1,
@@ -36,10 +37,10 @@ export function createInPlace(deps: InPlaceStrategyDeps): Strategy {
         health: deps.health,
         hooks: deps.hooks,
         env: deps.env,
-        nowMs,
+        clock,
         ...(deps.replication ? { replication: deps.replication } : {}),
       }),
-      ...inPlaceRdsExecutors({ rds: deps.rds, nowMs }),
+      ...inPlaceRdsExecutors({ rds: deps.rds, clock }),
     },
     hooks: hookUses,
     preflight: (_target, { inPlace }) =>

@@ -4,6 +4,7 @@
 // change names the snapshot so people can restore from it.
 import { fatal, needsHuman, retryable } from '../../engine/failures';
 import type { JsonObject } from '../../engine/types';
+import type { Clock } from '../../ports/clock';
 import type { InstanceSettingsDescription, RdsMaintenancePort } from '../../ports/rds-maintenance';
 import { AwsRefusal } from '../../ports/aws-refusal';
 import type { PreflightCheck, StepContext, StepExecutor, StepResult } from '../types';
@@ -33,7 +34,8 @@ const CLOCK_SKEW_MS = 5 * 60_000;
 
 export interface InPlaceRdsDeps {
   rds: RdsMaintenancePort;
-  nowMs: () => number;
+  /** Wall time for the measured write-unavailable window. */
+  clock: Clock;
 }
 
 function rdsOf(ctx: Pick<StepContext, 'target'>): InPlaceRds {
@@ -111,7 +113,7 @@ export async function inPlaceRdsPreflight(
 }
 
 export function inPlaceRdsExecutors(deps: InPlaceRdsDeps): Record<InPlaceRdsExecutor, StepExecutor> {
-  const { rds, nowMs } = deps;
+  const { rds, clock } = deps;
 
   const waiting = (ctx: StepContext, output: JsonObject): StepResult => ({
     type: 'wait',
@@ -182,7 +184,7 @@ export function inPlaceRdsExecutors(deps: InPlaceRdsDeps): Record<InPlaceRdsExec
         throw fatal(`${instance} not found in ${region}. ${keptSnapshot(snapshotOf(ctx))}`);
       case 'skip':
       case 'wait': {
-        const requestedAtMs = ctx.step.startedAt ? Date.parse(ctx.step.startedAt) : nowMs();
+        const requestedAtMs = ctx.step.startedAt ? Date.parse(ctx.step.startedAt) : clock.now().getTime();
         return {
           type: 'done',
           output: { result: decision.reason, requestedAtMs, snapshotId: snapshotOf(ctx) },
@@ -194,7 +196,7 @@ export function inPlaceRdsExecutors(deps: InPlaceRdsDeps): Record<InPlaceRdsExec
         break;
     }
     const snapshotId = await snapshotReady(ctx);
-    const requestedAtMs = nowMs();
+    const requestedAtMs = clock.now().getTime();
     return send((result) => ({ type: 'done', output: { result, requestedAtMs, snapshotId } }), decision);
   };
 
@@ -209,7 +211,7 @@ export function inPlaceRdsExecutors(deps: InPlaceRdsDeps): Record<InPlaceRdsExec
     const { region, instance, modify } = rdsOf(ctx);
     const requested = Number(outputOf(ctx, 'modify')?.['requestedAtMs']);
     // RDS dates its events by AWS's clock: a margin for the bot's clock being ahead of it.
-    const since = new Date((Number.isFinite(requested) ? requested : nowMs()) - CLOCK_SKEW_MS);
+    const since = new Date((Number.isFinite(requested) ? requested : clock.now().getTime()) - CLOCK_SKEW_MS);
     const events = await rds.instanceEvents(region, instance, since).catch(awsFailure);
     const failure = upgradeFailure(events);
     if (failure === undefined) return;
@@ -368,7 +370,7 @@ export function inPlaceRdsExecutors(deps: InPlaceRdsDeps): Record<InPlaceRdsExec
             },
           );
         }
-        return waiting(ctx, { rebootRequested: true, rebootRequestedAtMs: nowMs() });
+        return waiting(ctx, { rebootRequested: true, rebootRequestedAtMs: clock.now().getTime() });
       },
     },
 
@@ -406,7 +408,7 @@ export function inPlaceRdsExecutors(deps: InPlaceRdsDeps): Record<InPlaceRdsExec
           return {
             type: 'done',
             output: {
-              appliedAtMs: nowMs(),
+              appliedAtMs: clock.now().getTime(),
               status: described.status,
               parameterApplyStatus: described.parameterApplyStatus,
               report: `:white_check_mark: ${instance} is ${described.status} with ${describeChange(settings)} applied.${rebootNote}`,
