@@ -6,6 +6,7 @@
 import { fatal } from '../../engine/failures';
 import type { Ec2Port } from '../../ports/ec2';
 import { AwsRefusal } from '../../ports/aws-refusal';
+import { systemClock } from '../../ports/clock';
 import type { HealthResult } from '../../ports/health';
 import type { StepContext, StepExecutor, StepResult } from '../types';
 import { isEc2Power, volumeList, type SwapVolume } from './config';
@@ -41,7 +42,7 @@ export function volumeSwapExecutors(
   deps: VolumeSwapDeps,
 ): Record<Exclude<VolumeSwapExecutor, 'route'>, StepExecutor> {
   const { ec2, hooks, env } = deps;
-  const nowMs = deps.nowMs ?? Date.now;
+  const clock = deps.clock ?? systemClock;
   const probesOf = (volume: SwapVolume) => new SideProbes(deps.health, env, volume);
 
   const preflight: StepExecutor = {
@@ -126,12 +127,12 @@ export function volumeSwapExecutors(
           fromIdentity: before.identity ?? atPreflight,
           identitySeenAt: before.identity !== null ? 'stop' : atPreflight !== null ? 'preflight' : 'nowhere',
           stopRequested: true,
-          stoppedAtMs: nowMs(),
+          stoppedAtMs: clock.now().getTime(),
         };
         // Durable before the stop: after it, the identity can no longer be read.
         await ctx.saveProgress(progressJson(progress));
         // Writes are unavailable from the stop on, not while the record was written.
-        progress = { ...progress, stoppedAtMs: nowMs() };
+        progress = { ...progress, stoppedAtMs: clock.now().getTime() };
         // Always, even when the check already fails: a hung database answers no probe but still
         // has the volumes' files open, and a stop hook is safe to run on a stopped one.
         await power.request('from', volume.stop, stopFailed);
@@ -158,7 +159,7 @@ export function volumeSwapExecutors(
       }
       progress = {
         ...progress,
-        downAtMs: nowMs(),
+        downAtMs: clock.now().getTime(),
         downBecause: progress.downBecause ?? `${volume.downProbes} × ${describeReading(proof.last)}`,
       };
       if (volume.snapshot && progress.snapshotIds === undefined && !approved(ctx, 'snapshot_failed')) {
@@ -209,7 +210,7 @@ export function volumeSwapExecutors(
         }
         // In the step's output from the next look on: a resumed attempt that finds it does not ask
         // again (one that does not, asks again: harmless, the database is down).
-        progress = { ...progress, detachRequestedAtMs: nowMs(), verifiedDown };
+        progress = { ...progress, detachRequestedAtMs: clock.now().getTime(), verifiedDown };
       });
       let force = approvedList(ctx, 'detach_stuck', 'volumes');
       let volumes = progress.volumes ?? {};
@@ -328,7 +329,7 @@ export function volumeSwapExecutors(
         type: 'done',
         output: progressJson({
           ...rest,
-          healthyAtMs: nowMs(),
+          healthyAtMs: clock.now().getTime(),
           identity: reading.identity,
           health: reading.detail,
         }),

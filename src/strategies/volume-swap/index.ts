@@ -1,6 +1,7 @@
 // The volume-swap strategy: the data stays on its EBS volumes; the volumes move to the new server.
 import type { Ec2Port } from '../../ports/ec2';
 import type { HealthChecker } from '../../ports/health';
+import type { Clock } from '../../ports/clock';
 import type { HookRunner } from '../../ports/hooks';
 import { routeExecutor } from '../shared/route-hook';
 import { defineStrategy, type HookUse } from '../define';
@@ -18,7 +19,8 @@ export interface VolumeSwapStrategyDeps {
   health: HealthChecker;
   hooks: HookRunner;
   env: NodeJS.ProcessEnv;
-  nowMs?: () => number;
+  /** Wall time for the measured write-unavailable window (default systemClock). */
+  clock?: Clock;
 }
 
 export function createVolumeSwap(deps: VolumeSwapStrategyDeps): Strategy {

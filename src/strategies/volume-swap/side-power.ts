@@ -1,6 +1,7 @@
 // The stop and start of one server of a volume swap (its hook, or the instance itself) and the
 // proof that its database is down, shared by the steps and their undos.
 import { fatal } from '../../engine/failures';
+import type { Clock } from '../../ports/clock';
 import type { Ec2Port } from '../../ports/ec2';
 import type { HealthChecker } from '../../ports/health';
 import type { HookRunner } from '../../ports/hooks';
@@ -17,8 +18,8 @@ export interface VolumeSwapDeps {
   health: HealthChecker;
   hooks: HookRunner;
   env: NodeJS.ProcessEnv;
-  /** Wall time in ms for the measured write-unavailable window. */
-  nowMs?: () => number;
+  /** Wall time for the measured write-unavailable window (default systemClock). */
+  clock?: Clock;
 }
 
 export function volumeOf(ctx: Pick<StepContext, 'target'>): SwapVolume {

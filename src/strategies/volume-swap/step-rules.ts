@@ -3,6 +3,7 @@
 // and short waits are polled inside the job instead of a new job per look.
 import { fatal, needsHuman, type StepFailure } from '../../engine/failures';
 import type { JsonObject } from '../../engine/types';
+import { systemClock, type Clock } from '../../ports/clock';
 import type { StepContext } from '../types';
 
 /** The decisions a person is asked for, by name (the gate's `detail.decision`). */
@@ -60,18 +61,20 @@ export const INLINE_BUDGET_MS = 1_000;
 /**
  * Looks again every `everyMs` while `budgetMs` lasts, until `settled`; returns the last look. A wait
  * of a few hundred milliseconds (a volume attaching) then costs no job hand-over (a commit, a job,
- * a pick-up), which would otherwise sit inside the write-unavailable window.
+ * a pick-up), which would otherwise sit inside the write-unavailable window. The budget is real time
+ * (the sleeps between looks are): `clock` must move with it.
  */
 export async function pollWithin<T>(
   look: () => Promise<T>,
   settled: (value: T) => boolean,
   everyMs: number,
   budgetMs: number = INLINE_BUDGET_MS,
+  clock: Clock = systemClock,
 ): Promise<T> {
-  const deadline = Date.now() + budgetMs;
+  const deadline = clock.now().getTime() + budgetMs;
   for (;;) {
     const value = await look();
-    if (settled(value) || Date.now() + everyMs > deadline) return value;
+    if (settled(value) || clock.now().getTime() + everyMs > deadline) return value;
     await sleep(everyMs);
   }
 }
