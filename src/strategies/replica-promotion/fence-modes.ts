@@ -6,6 +6,7 @@ import { z } from 'zod';
 import { toHookCommand } from '../../config/hook-schema';
 import { fatal, needsHuman, retryable } from '../../engine/failures';
 import type { JsonObject } from '../../engine/types';
+import { systemClock, type Clock } from '../../ports/clock';
 import type { HookRunner } from '../../ports/hooks';
 import type { BackendInfo, FenceScope, FenceSurvey, ReplicationPort } from '../../ports/replication';
 import { endpointVars } from '../shared/route-hook';
@@ -93,8 +94,8 @@ export interface FenceModeDeps {
   replication: ReplicationPort;
   hooks: HookRunner;
   env: NodeJS.ProcessEnv;
-  /** Wall time in ms: when the fence starts to affect clients (the window's start). */
-  nowMs: () => number;
+  /** Wall time: when the fence starts to affect clients (the window's start). */
+  clock: Clock;
 }
 
 /** A person approved the needs-human gate that this decision raised (and no other). */
@@ -144,18 +145,20 @@ export function scoped<T>(replication: ReplicationPort, work: () => Promise<T>):
 
 /**
  * `replayedTo`, polled every millisecond for up to `budgetMs` inside the step: a catch-up of a few
- * ms stays inside the window; a longer one becomes a delayed job (the caller's `wait`).
+ * ms stays inside the window; a longer one becomes a delayed job (the caller's `wait`). The budget is
+ * real time (the sleeps between looks are): `clock` must move with it.
  */
 export async function replayedWithin(
   replication: ReplicationPort,
   standby: string,
   proof: FenceProof,
   budgetMs = 1_000,
+  clock: Clock = systemClock,
 ): Promise<boolean> {
-  const deadline = Date.now() + budgetMs;
+  const deadline = clock.now().getTime() + budgetMs;
   for (;;) {
     if (await replayedTo(replication, standby, proof)) return true;
-    if (Date.now() >= deadline) return false;
+    if (clock.now().getTime() >= deadline) return false;
     await new Promise((resolve) => setTimeout(resolve, 1));
   }
 }
@@ -277,7 +280,7 @@ function sessionsBack(others: readonly BackendInfo[], managed: boolean): Error {
 }
 
 /** `scope` given: the managed variant (see managedSqlFence); absent: a superuser's fence. */
-function sqlFence({ replication, nowMs }: FenceModeDeps, scope?: FenceScope): FenceMode {
+function sqlFence({ replication, clock }: FenceModeDeps, scope?: FenceScope): FenceMode {
   const managed = scope !== undefined;
   return {
     async fence(ctx, { primary }, progress) {
@@ -306,7 +309,7 @@ function sqlFence({ replication, nowMs }: FenceModeDeps, scope?: FenceScope): Fe
         await ctx.saveProgress(progressJson(progress));
       }
       // The window starts here: the survey and the record above do not keep any client from writing.
-      const fencedAtMs = progress.fencedAtMs ?? nowMs();
+      const fencedAtMs = progress.fencedAtMs ?? clock.now().getTime();
       try {
         const { finalLsn } = await replication.fence(primary, lockedRoles, scope);
         return { ...progress, mode: 'sql', lockedRoles, finalLsn, fencedAtMs };
@@ -420,7 +423,7 @@ function hookVars(ctx: StepContext, { primary, standby }: Servers): Record<strin
 }
 
 function stopFence(settings: Extract<FenceSettings, { mode: 'stop' }>, deps: FenceModeDeps): FenceMode {
-  const { replication, hooks, env, nowMs } = deps;
+  const { replication, hooks, env, clock } = deps;
 
   /**
    * Positive proof that the old primary is down: refused (never a timeout), `times` in a row. The
@@ -445,7 +448,7 @@ function stopFence(settings: Extract<FenceSettings, { mode: 'stop' }>, deps: Fen
       }
       // Rerun on a repeated attempt: a stop hook must be safe on a stopped database, and it prints the
       // control data again. The window starts with the stop.
-      const fencedAtMs = progress.fencedAtMs ?? nowMs();
+      const fencedAtMs = progress.fencedAtMs ?? clock.now().getTime();
       const { hook } = toHookCommand(settings.stop, env);
       const result = await hooks.run(hook, hookVars(ctx, servers));
       if (result.timedOut || result.exitCode !== 0) {

@@ -1,6 +1,7 @@
 // The replica-promotion strategy: keep a standby in sync, fence the old primary, wait until the
 // standby has replayed everything, promote it, route traffic to it.
 import { resolveSecret } from '../../config/secrets';
+import { systemClock, type Clock } from '../../ports/clock';
 import type { HookRunner } from '../../ports/hooks';
 import type { RdsPort } from '../../ports/rds';
 import type { PoolerPort } from '../../ports/pooler';
@@ -22,8 +23,8 @@ export interface ReplicaPromotionDeps {
   rds: RdsPort;
   hooks: HookRunner;
   env: NodeJS.ProcessEnv;
-  /** Wall time for measured windows; injectable for tests. */
-  nowMs?: () => number;
+  /** Wall time for measured windows (default systemClock); injectable for tests. */
+  clock?: Clock;
 }
 
 export function createReplicaPromotion(deps: ReplicaPromotionDeps): Strategy {
@@ -40,7 +41,7 @@ export function createReplicaPromotion(deps: ReplicaPromotionDeps): Strategy {
         hooks: deps.hooks,
         env,
         ...(deps.pooler ? { pooler: deps.pooler } : {}),
-        ...(deps.nowMs ? { nowMs: deps.nowMs } : {}),
+        ...(deps.clock ? { clock: deps.clock } : {}),
       }),
       ...rdsExecutors({ rds: deps.rds, replication, env }),
       ...rdsFencedExecutors({
@@ -48,7 +49,7 @@ export function createReplicaPromotion(deps: ReplicaPromotionDeps): Strategy {
         replication,
         hooks: deps.hooks,
         env,
-        nowMs: deps.nowMs ?? Date.now,
+        clock: deps.clock ?? systemClock,
       }),
       route: routeExecutor(
         deps.hooks,

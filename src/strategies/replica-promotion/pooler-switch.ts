@@ -7,6 +7,7 @@
 import { resolveSecret } from '../../config/secrets';
 import { needsHuman, retryable } from '../../engine/failures';
 import type { JsonObject } from '../../engine/types';
+import type { Clock } from '../../ports/clock';
 import type { ClientFigures, PoolerPort, WriteProbe } from '../../ports/pooler';
 import type { StepContext } from '../types';
 import type { PgBouncerSettings } from './config';
@@ -64,11 +65,11 @@ export function poolerSwitch(
   deps: {
     pooler: PoolerPort;
     env: NodeJS.ProcessEnv;
-    nowMs: () => number;
+    clock: Clock;
     verify: (url: string) => Promise<void>;
   },
 ): PoolerSwitch {
-  const { pooler, env, nowMs } = deps;
+  const { pooler, env, clock } = deps;
   const instances = (): Instance[] =>
     settings.instances.map((instance) => ({
       admin: resolveSecret(instance.admin, env),
@@ -90,7 +91,7 @@ export function poolerSwitch(
 
   const self: PoolerSwitch = {
     async pause(ctx, progress) {
-      const pausedAtMs = poolerProgress(progress).pausedAtMs ?? nowMs();
+      const pausedAtMs = poolerProgress(progress).pausedAtMs ?? clock.now().getTime();
       // Durable before the PAUSE: a later attempt or the undo knows clients may be paused.
       let current = withPooler(progress, { paused: true, pausedAtMs });
       await ctx.saveProgress(progressJson(current));
@@ -130,7 +131,7 @@ export function poolerSwitch(
       const failures = await resumeAll();
       return withPooler(progress, {
         paused: failures.length > 0,
-        resumedAtMs: nowMs(),
+        resumedAtMs: clock.now().getTime(),
         ...(failures.length > 0 ? { resumeFailures: failures } : {}),
       });
     },
@@ -162,7 +163,7 @@ export function poolerSwitch(
           );
         }
       }
-      return withPooler(current, { verifiedAtMs: nowMs() });
+      return withPooler(current, { verifiedAtMs: clock.now().getTime() });
     },
   };
   return self;

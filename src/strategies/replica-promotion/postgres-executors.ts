@@ -5,6 +5,7 @@ import { resolveSecret } from '../../config/secrets';
 import { fatal, needsHuman, retryable } from '../../engine/failures';
 import type { JsonObject, Run } from '../../engine/types';
 import { toHookCommand } from '../../config/hook-schema';
+import { systemClock, type Clock } from '../../ports/clock';
 import type { HookRunner } from '../../ports/hooks';
 import type { PoolerPort } from '../../ports/pooler';
 import type {
@@ -45,8 +46,8 @@ export interface PostgresExecutorDeps {
   /** PgBouncer's admin console, for targets with `pgbouncer`. */
   pooler?: PoolerPort;
   env: NodeJS.ProcessEnv;
-  /** Wall time in ms, for measured durations (the write-unavailable window). */
-  nowMs?: () => number;
+  /** Wall time, for measured durations (the write-unavailable window); default systemClock. */
+  clock?: Clock;
 }
 
 export interface Endpoints {
@@ -74,7 +75,7 @@ const CANARY_TIMEOUT_MS = 5_000;
 
 export function postgresExecutors(deps: PostgresExecutorDeps): Record<PostgresExecutor, StepExecutor> {
   const { replication, env } = deps;
-  const nowMs = deps.nowMs ?? Date.now;
+  const clock = deps.clock ?? systemClock;
 
   const preflight: StepExecutor = {
     async execute(ctx) {
@@ -135,7 +136,7 @@ export function postgresExecutors(deps: PostgresExecutorDeps): Record<PostgresEx
     return poolerSwitch(settings, {
       pooler: deps.pooler,
       env,
-      nowMs,
+      clock,
       // A commit through the pooler, as a client's (the canary row of this run).
       verify: (url) => deps.pooler!.commitThrough(url, ctx.run.id, CANARY_TIMEOUT_MS),
     });
@@ -155,7 +156,7 @@ export function postgresExecutors(deps: PostgresExecutorDeps): Record<PostgresEx
   const fenceOf = (ctx: Pick<StepContext, 'target'>): FenceMode => {
     const postgres = settingsOf(ctx.target).postgres;
     if (!postgres) throw fatal('target has no postgres section');
-    return fenceModeFor(postgres.fence, { replication, hooks: deps.hooks, env, nowMs });
+    return fenceModeFor(postgres.fence, { replication, hooks: deps.hooks, env, clock });
   };
 
   /**
@@ -373,15 +374,19 @@ export function postgresExecutors(deps: PostgresExecutorDeps): Record<PostgresEx
     if (progress.fenced !== true) {
       progress = { ...progress, ...(await fence.fence(ctx, servers, progress)) };
       // The window's fence part is the first fence's: later attempts only check it.
-      progress = { ...progress, fenced: true, fenceMs: nowMs() - (progress.fencedAtMs ?? nowMs()) };
+      progress = {
+        ...progress,
+        fenced: true,
+        fenceMs: clock.now().getTime() - (progress.fencedAtMs ?? clock.now().getTime()),
+      };
     }
-    const fencedAtMs = progress.fencedAtMs ?? nowMs();
+    const fencedAtMs = progress.fencedAtMs ?? clock.now().getTime();
     const fenceMs = progress.fenceMs ?? 0;
 
     // Zero data loss: the standby replays everything the old primary wrote before it is promoted.
     const proof = await proofOrVouched(ctx, fence, servers, progress);
     if (!(await replayedWithin(replication, servers.standby, proof))) {
-      const waitedMs = nowMs() - fencedAtMs;
+      const waitedMs = clock.now().getTime() - fencedAtMs;
       if (waitedMs > postgres.catchUpTimeout) {
         throw needsHuman(
           `the standby has not replayed the fenced primary's WAL up to ${proof.lsn} after ${Math.round(waitedMs / 1000)} s; ` +
@@ -390,7 +395,7 @@ export function postgresExecutors(deps: PostgresExecutorDeps): Record<PostgresEx
       }
       return { type: 'wait', delayMs: 50, output: progressJson({ ...progress, phase: 'catching up' }) };
     }
-    const caughtUpMs = nowMs();
+    const caughtUpMs = clock.now().getTime();
     const seal = await sealAndCatchUp(ctx, { fence, replication }, servers, progress);
     progress = seal.progress;
     if (!seal.caughtUp) {
@@ -400,7 +405,7 @@ export function postgresExecutors(deps: PostgresExecutorDeps): Record<PostgresEx
       ...progress,
       phase: 'promoting',
       promoteRequested: true,
-      promoteRequestedAtMs: nowMs(),
+      promoteRequestedAtMs: clock.now().getTime(),
     };
     // Durable before the call: from here no undo, retry or abort unfences the old primary.
     await ctx.saveProgress(progressJson(requested));
@@ -479,11 +484,11 @@ export function postgresExecutors(deps: PostgresExecutorDeps): Record<PostgresEx
         { detail: { decision: 'commit_failed' } },
       );
     }
-    const writableAtMs = nowMs();
+    const writableAtMs = clock.now().getTime();
     // Traffic to the new primary, inside the window: the route hook, then PgBouncer reloaded and resumed.
     const routed = await route.execute(ctx);
     const switched = pooler ? await pooler.switchOver(progress) : progress;
-    const routedAtMs = nowMs();
+    const routedAtMs = clock.now().getTime();
     const retired = await fence.retireOld(servers, switched);
     return {
       type: 'done',

@@ -10,6 +10,7 @@
 // have sent the request never sends it again; it waits for the promotion to show (a person may
 // vouch and have it sent once more when it never does).
 import { fatal, needsHuman, retryable } from '../../engine/failures';
+import type { Clock } from '../../ports/clock';
 import type { HookRunner } from '../../ports/hooks';
 import type { RdsReplicaPort, ReplicaDescription } from '../../ports/rds-replicas';
 import { AwsRefusal } from '../../ports/aws-refusal';
@@ -44,7 +45,8 @@ export interface RdsFencedDeps {
   replication: ReplicationPort;
   hooks: HookRunner;
   env: NodeJS.ProcessEnv;
-  nowMs: () => number;
+  /** Wall time, for measured durations (the write-unavailable window) and the timeouts since them. */
+  clock: Clock;
 }
 
 /** How long a commit on the promoted instance may take before it counts as "not yet". */
@@ -59,7 +61,7 @@ interface Target {
 }
 
 export function rdsFencedExecutors(deps: RdsFencedDeps): Record<RdsFencedExecutor, StepExecutor> {
-  const { rds: aws, replication, env, nowMs } = deps;
+  const { rds: aws, replication, env, clock } = deps;
 
   const targetOf = (ctx: Pick<StepContext, 'target'>): Target => {
     const settings = settingsOf(ctx.target);
@@ -74,7 +76,7 @@ export function rdsFencedExecutors(deps: RdsFencedDeps): Record<RdsFencedExecuto
   };
 
   const fenceOf = (target: Target): FenceMode =>
-    managedSqlFence({ replication, hooks: deps.hooks, env, nowMs }, target.rds.sql?.managedRoles ?? []);
+    managedSqlFence({ replication, hooks: deps.hooks, env, clock }, target.rds.sql?.managedRoles ?? []);
 
   const route = routeExecutor(
     deps.hooks,
@@ -222,7 +224,7 @@ export function rdsFencedExecutors(deps: RdsFencedDeps): Record<RdsFencedExecuto
       );
     }
     if (progress.fenced !== true && instance.status !== 'available') {
-      const waitedMs = ctx.step.startedAt ? nowMs() - Date.parse(ctx.step.startedAt) : 0;
+      const waitedMs = ctx.step.startedAt ? clock.now().getTime() - Date.parse(ctx.step.startedAt) : 0;
       if (waitedMs > rds.promoteTimeout) {
         throw needsHuman(
           `${rds.replica} has been ${instance.status} since the approval; nothing is fenced. Retry to keep waiting, or abort.`,
@@ -248,10 +250,14 @@ export function rdsFencedExecutors(deps: RdsFencedDeps): Record<RdsFencedExecuto
     let progress = start;
     if (progress.fenced !== true) {
       progress = { ...progress, ...(await fence.fence(ctx, servers, progress)) };
-      progress = { ...progress, fenced: true, fenceMs: nowMs() - (progress.fencedAtMs ?? nowMs()) };
+      progress = {
+        ...progress,
+        fenced: true,
+        fenceMs: clock.now().getTime() - (progress.fencedAtMs ?? clock.now().getTime()),
+      };
     }
-    const fencedAtMs = progress.fencedAtMs ?? nowMs();
-    const waitedMs = () => nowMs() - fencedAtMs;
+    const fencedAtMs = progress.fencedAtMs ?? clock.now().getTime();
+    const waitedMs = () => clock.now().getTime() - fencedAtMs;
     const notYet = (what: string): StepResult => {
       if (waitedMs() > rds.catchUpTimeout) {
         throw needsHuman(
@@ -267,7 +273,7 @@ export function rdsFencedExecutors(deps: RdsFencedDeps): Record<RdsFencedExecuto
     if (!(await replayedWithin(replication, servers.standby, proof))) {
       return notYet(`the replica has not replayed the fenced source's WAL up to ${proof.lsn}`);
     }
-    const caughtUpMs = nowMs();
+    const caughtUpMs = clock.now().getTime();
     const seal = await sealAndCatchUp(ctx, { fence, replication }, servers, progress);
     progress = seal.progress;
     if (!seal.caughtUp) {
@@ -286,7 +292,7 @@ export function rdsFencedExecutors(deps: RdsFencedDeps): Record<RdsFencedExecuto
       ...progress,
       phase: 'promoting',
       promoteRequested: true,
-      promoteRequestedAtMs: nowMs(),
+      promoteRequestedAtMs: clock.now().getTime(),
       caughtUpAtMs: caughtUpMs,
     };
     // Durable before the request: from here no undo, retry or abort unfences the source.
@@ -329,7 +335,7 @@ export function rdsFencedExecutors(deps: RdsFencedDeps): Record<RdsFencedExecuto
         cause: error,
       });
     }
-    const sent: FenceProgress = { ...progress, promoteSentAtMs: nowMs() };
+    const sent: FenceProgress = { ...progress, promoteSentAtMs: clock.now().getTime() };
     await ctx.saveProgress(progressJson(sent));
     return sent;
   }
@@ -343,7 +349,7 @@ export function rdsFencedExecutors(deps: RdsFencedDeps): Record<RdsFencedExecuto
     const { rds, servers } = target;
     // Unknown when RDS does not answer now: the commit below decides alone.
     const instance = await aws.describeReplica(rds.region, rds.replica).catch(() => null);
-    const requestedAtMs = progress.promoteRequestedAtMs ?? nowMs();
+    const requestedAtMs = progress.promoteRequestedAtMs ?? clock.now().getTime();
     const sent = typeof progress['promoteSentAtMs'] === 'number';
     if (!sent && instance !== null && instance.sourceId !== null && instance.status === 'available') {
       // Perhaps never sent (a crash between the record and the request), perhaps not visible yet.
@@ -363,7 +369,7 @@ export function rdsFencedExecutors(deps: RdsFencedDeps): Record<RdsFencedExecuto
           `${rds.replica} went to ${instance.status} during the promotion; check it in the RDS console. The source stays fenced.`,
         );
       }
-      const waitedMs = nowMs() - requestedAtMs;
+      const waitedMs = clock.now().getTime() - requestedAtMs;
       if (waitedMs > rds.promoteTimeout) {
         const unseen = !sent && instance?.sourceId !== null && instance?.status === 'available';
         throw needsHuman(
@@ -382,11 +388,11 @@ export function rdsFencedExecutors(deps: RdsFencedDeps): Record<RdsFencedExecuto
         output: progressJson({ ...progress, phase: 'promoting', rdsStatus: instance?.status ?? null }),
       };
     }
-    const writableAtMs = nowMs();
+    const writableAtMs = clock.now().getTime();
     const fence = fenceOf(target);
     const leftBehind = await fence.afterPromotion(servers, progress);
     const routed = await route.execute(ctx);
-    const routedAtMs = nowMs();
+    const routedAtMs = clock.now().getTime();
     const retired = await fence.retireOld(servers, progress);
     const caughtUpAtMs = Number(progress['caughtUpAtMs']);
     const fencedAtMs = progress.fencedAtMs ?? requestedAtMs;

@@ -39,7 +39,7 @@ beforeAll(() => {
     rds: new AwsRdsAdapter(),
     hooks: new ProcessHookRunner(),
     env,
-    nowMs: () => Date.now() + clockOffsetMs,
+    clock: { now: () => new Date(Date.now() + clockOffsetMs) },
   });
   const parsed = parseTargets(
     `defaults: { channel: C0TEST0001, approvers: [U0APPROVER] }
