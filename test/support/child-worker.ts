@@ -29,6 +29,28 @@ export function exited(child: ChildProcess): Promise<void> {
   return new Promise((resolve) => child.once('exit', () => resolve()));
 }
 
+/** A suite's worker processes, all from one script: started one by one, all killed at the end. */
+export class ChildWorkers {
+  private readonly children: ChildProcess[] = [];
+
+  constructor(private readonly script: string) {}
+
+  /** Starts a worker with `env` added to this process's environment, once it takes jobs. */
+  async start(env: Record<string, string>): Promise<ChildProcess> {
+    const child = await spawnWorker(this.script, env);
+    this.children.push(child);
+    return child;
+  }
+
+  /** SIGKILLs every worker still running (afterAll, or before a test that needs none) and waits. */
+  async killAll(): Promise<void> {
+    const children = this.children.splice(0);
+    for (const child of children)
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    await Promise.all(children.map(exited));
+  }
+}
+
 /**
  * The worker script's side of `spawnWorker`: starts what `start` builds, says it is ready, and closes
  * it on SIGTERM. A failed start exits 1 with the error on stderr, which `spawnWorker` reports.

@@ -1,9 +1,12 @@
 // Starts the real runtime (PostgreSQL store, BullMQ on Redis, workers, reconciler) around the test
-// strategy, isolated by schema and queue name so suites can run side by side.
+// strategy or one real strategy, isolated by schema and queue name so suites can run side by side.
 import pino from 'pino';
+import { parseTargets } from '../../src/config/targets';
 import type { AppConfig, Role, TargetConfig, TargetsConfig } from '../../src/config/types';
+import type { Run } from '../../src/engine/types';
 import { startRuntime, type Runtime } from '../../src/main/runtime';
 import type { Clock } from '../../src/ports/clock';
+import { configSchemasOf } from '../../src/strategies';
 import { registryOf, type Strategy } from '../../src/strategies/types';
 import { dropSchema, testDatabaseUrl } from './pg';
 import { testRedisUrl } from './redis';
@@ -62,42 +65,75 @@ export async function startTestRuntime(
 ): Promise<{ runtime: Runtime; world: TestWorld }> {
   const world = new TestWorld(testDatabaseUrl, `${options.schema}_world`);
   await world.setUp();
-  const config = testAppConfig(options.role ?? 'all', options.redisDb ?? 0);
-  const runtime = await startRuntime({
-    config,
+  const runtime = await startStrategyRuntime({
+    strategy: createTestStrategy(world),
     targets: { path: 'test', targets: options.targets },
-    strategies: registryOf([createTestStrategy(world)]),
-    log: pino({ level: config.logLevel }),
-    storeSchema: options.schema,
+    schema: options.schema,
     queueName: options.queueName,
-    httpPort: null,
+    role: options.role ?? 'all',
+    redisUrl: testRedisUrl(options.redisDb ?? 0),
     reconcileIntervalMs: options.reconcileIntervalMs ?? 60_000,
-    tuning: {
-      concurrency: 4,
-      lockDurationMs: options.lockDurationMs ?? 30_000,
-      stalledIntervalMs: Math.max(500, Math.floor((options.lockDurationMs ?? 30_000) / 2)),
-    },
-    ...(options.clock ? { clock: options.clock } : {}),
+    lagSampleIntervalMs: null,
+    lockDurationMs: options.lockDurationMs,
+    clock: options.clock,
   });
   return { runtime, world };
 }
 
+/**
+ * A targets file (YAML, or JSON: a YAML document too) through the real loader, validated against
+ * `strategy`'s own config schema; `env:` references resolve in `env` (at use, for secrets).
+ */
+export function strategyTargets(
+  strategy: Strategy,
+  yaml: string,
+  options: { env?: NodeJS.ProcessEnv; file?: string } = {},
+): TargetsConfig {
+  return parseTargets(yaml, options.file ?? 'targets.yaml', {
+    env: options.env ?? {},
+    strategies: configSchemasOf(registryOf([strategy])),
+  });
+}
+
 export interface StrategyRuntimeOptions {
   strategy: Strategy;
+  /** Parsed targets: from strategyTargets, or built in code. */
   targets: TargetsConfig;
   schema: string;
   queueName: string;
   role?: Role;
+  /** Steps a worker runs at once (default 4). */
+  concurrency?: number;
+  /** A job's lock (default 30 s); crash tests shorten it so a dead worker's job is taken again soon. */
   lockDurationMs?: number;
+  /** Default: half the lock, at least 500 ms. */
   stalledIntervalMs?: number;
+  /** Default 60 s: the tests drive their runs themselves. */
+  reconcileIntervalMs?: number;
+  /**
+   * Default 1 h: no background lag sampling, whose calls would land at random points of recorded
+   * call sequences. `null`: the runtime's own interval.
+   */
+  lagSampleIntervalMs?: number | null;
+  /** The bot's store and Redis: default the shared test database and Redis (database 0). */
+  databaseUrl?: string;
+  redisUrl?: string;
+  clock?: Clock;
+  localConsole?: boolean;
 }
 
 /**
- * The real runtime around one real strategy (with its ports faked at the SDK): no HTTP port, and
- * no background lag sampling, whose calls would land at random points of recorded call sequences.
+ * The real runtime (PostgreSQL store, BullMQ on Redis, workers, reconciler) around one strategy
+ * (the test strategy, or a real one with its ports faked at the SDK or pointed at local servers),
+ * isolated by schema and queue name: no HTTP port. Every suite's runtime is built here.
  */
 export function startStrategyRuntime(options: StrategyRuntimeOptions): Promise<Runtime> {
-  const config = testAppConfig(options.role ?? 'all');
+  const base = testAppConfig(options.role ?? 'all');
+  const config: AppConfig = {
+    ...base,
+    databaseUrl: options.databaseUrl ?? base.databaseUrl,
+    redisUrl: options.redisUrl ?? base.redisUrl,
+  };
   const lockDurationMs = options.lockDurationMs ?? 30_000;
   return startRuntime({
     config,
@@ -107,14 +143,27 @@ export function startStrategyRuntime(options: StrategyRuntimeOptions): Promise<R
     storeSchema: options.schema,
     queueName: options.queueName,
     httpPort: null,
-    reconcileIntervalMs: 60_000,
-    lagSampleIntervalMs: 3_600_000,
+    reconcileIntervalMs: options.reconcileIntervalMs ?? 60_000,
+    ...(options.lagSampleIntervalMs !== null
+      ? { lagSampleIntervalMs: options.lagSampleIntervalMs ?? 3_600_000 }
+      : {}),
     tuning: {
-      concurrency: 4,
+      concurrency: options.concurrency ?? 4,
       lockDurationMs,
       stalledIntervalMs: options.stalledIntervalMs ?? Math.max(500, Math.floor(lockDurationMs / 2)),
     },
+    ...(options.clock ? { clock: options.clock } : {}),
+    ...(options.localConsole !== undefined ? { localConsole: options.localConsole } : {}),
   });
+}
+
+/** Starts a run of target `name` as the requester; throws when there is no such target or the bot refuses. */
+export async function startRun(runtime: Runtime, name: string): Promise<Run> {
+  const target = runtime.findTarget(name);
+  if (!target) throw new Error(`no target ${name}`);
+  const outcome = await runtime.runs.start({ target, requestedBy: REQUESTER });
+  if (!outcome.ok) throw new Error(outcome.message);
+  return outcome.run;
 }
 
 /** Stops a runtime and removes what it left in Redis (its queue) and PostgreSQL (its schema). */

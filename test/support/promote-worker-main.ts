@@ -1,17 +1,12 @@
 // A worker process running the replica-promotion strategy against a real pair, for crash tests:
 // with TEST_KILL_AFTER_PROMOTE=1 it SIGKILLs itself right after the promote call returned, before
 // the step can report (the worst moment: the irreversible call happened, the store does not know).
-import pino from 'pino';
 import { AwsRdsAdapter } from '../../src/adapters/aws/rds-adapter';
 import { ProcessHookRunner } from '../../src/adapters/hooks/process-hook-runner';
 import { PgReplication } from '../../src/adapters/postgres/pg-replication';
-import { parseTargets } from '../../src/config/targets';
-import { startRuntime } from '../../src/main/runtime';
 import type { ReplicationPort } from '../../src/ports/replication';
-import { configSchemasOf } from '../../src/strategies';
 import { createReplicaPromotion } from '../../src/strategies/replica-promotion';
-import { registryOf } from '../../src/strategies/types';
-import { testAppConfig } from './harness';
+import { startStrategyRuntime, strategyTargets } from './harness';
 import { runAsChildWorker } from './child-worker';
 
 async function main(): Promise<{ close(): Promise<void> }> {
@@ -29,22 +24,17 @@ async function main(): Promise<{ close(): Promise<void> }> {
     hooks: new ProcessHookRunner(),
     env,
   });
-  const strategies = registryOf([strategy]);
-  const targets = parseTargets(process.env['TEST_TARGETS_YAML'] ?? '', 'worker.yaml', {
-    env,
-    strategies: configSchemasOf(strategies),
-  });
-  const config = testAppConfig('worker');
-  const runtime = await startRuntime({
-    config,
-    targets,
-    strategies,
-    log: pino({ level: config.logLevel }),
-    storeSchema: process.env['TEST_SCHEMA'] ?? 'missing',
+  const runtime = await startStrategyRuntime({
+    strategy,
+    targets: strategyTargets(strategy, process.env['TEST_TARGETS_YAML'] ?? '', { env, file: 'worker.yaml' }),
+    role: 'worker',
+    schema: process.env['TEST_SCHEMA'] ?? 'missing',
     queueName: process.env['TEST_QUEUE'] ?? 'missing',
-    httpPort: null,
+    concurrency: 2,
+    lockDurationMs: 1500,
+    stalledIntervalMs: 750,
     reconcileIntervalMs: 500,
-    tuning: { concurrency: 2, lockDurationMs: 1500, stalledIntervalMs: 750 },
+    lagSampleIntervalMs: null,
   });
   return runtime;
 }

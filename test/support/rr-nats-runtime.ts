@@ -1,16 +1,12 @@
 // The rolling-replace strategy wired to real NATS health and real hook processes, in a runtime of
 // the given role: for the NATS rolling-replace tests and their child worker (rr-worker-main.ts).
-import pino from 'pino';
 import { ProcessHookRunner } from '../../src/adapters/hooks/process-hook-runner';
 import type { Role } from '../../src/config/types';
-import { parseTargets } from '../../src/config/targets';
 import { clusterHealthFor } from '../../src/main/adapters';
-import { startRuntime, type Runtime } from '../../src/main/runtime';
+import type { Runtime } from '../../src/main/runtime';
 import type { ClusterHealthPort } from '../../src/ports/cluster-health';
-import { configSchemasOf } from '../../src/strategies';
 import { createRollingReplace } from '../../src/strategies/rolling-replace';
-import { registryOf } from '../../src/strategies/types';
-import { testAppConfig } from './harness';
+import { startStrategyRuntime, strategyTargets } from './harness';
 
 export interface RollingRuntimeOptions {
   /** A targets file (YAML, or JSON: a YAML document too). */
@@ -45,26 +41,16 @@ export async function startRollingRuntime(options: RollingRuntimeOptions): Promi
     hooks: new ProcessHookRunner(),
     env,
   });
-  const strategies = registryOf([strategy]);
-  const config = testAppConfig(options.role);
-  const lockDurationMs = options.lockDurationMs ?? 30_000;
-  const runtime = await startRuntime({
-    config,
-    targets: parseTargets(options.targetsYaml, 'rolling.yaml', {
-      env,
-      strategies: configSchemasOf(strategies),
-    }),
-    strategies,
-    log: pino({ level: config.logLevel }),
-    storeSchema: options.schema,
+  const runtime = await startStrategyRuntime({
+    strategy,
+    targets: strategyTargets(strategy, options.targetsYaml, { env, file: 'rolling.yaml' }),
+    role: options.role,
+    schema: options.schema,
     queueName: options.queueName,
-    httpPort: null,
+    concurrency: 2,
+    lockDurationMs: options.lockDurationMs,
     reconcileIntervalMs: 500,
-    tuning: {
-      concurrency: 2,
-      lockDurationMs,
-      stalledIntervalMs: Math.max(500, Math.floor(lockDurationMs / 2)),
-    },
+    lagSampleIntervalMs: null,
   });
   return {
     runtime,

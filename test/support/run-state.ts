@@ -1,4 +1,5 @@
-// Waiting for a stored run to reach a state, the one polling loop every run-level test needs.
+// Waiting for a stored run to reach a state (or any condition), the polling loops every run-level
+// test needs.
 import type { Run, RunState } from '../../src/engine/types';
 import type { RunStore } from '../../src/ports/run-store';
 import { waitFor } from './wait-for';
@@ -20,5 +21,23 @@ export function untilRunState(
       );
     },
     { timeoutMs },
+  );
+}
+
+/** Resolves with the run once `predicate` holds of it (looked at every 10 ms); `what` names the wait. */
+export function untilRun(
+  runtime: { store: Pick<RunStore, 'getRun'> },
+  runId: string,
+  what: string,
+  predicate: (run: Run) => boolean,
+  timeoutMs = 30_000,
+): Promise<Run> {
+  return waitFor(
+    `run ${runId}: ${what}`,
+    async () => {
+      const run = await runtime.store.getRun(runId);
+      return run && predicate(run) ? run : undefined;
+    },
+    { timeoutMs, intervalMs: 10 },
   );
 }

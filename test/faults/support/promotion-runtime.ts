@@ -1,20 +1,17 @@
 // The real runtime around the replica-promotion strategy with a probed ReplicationPort, for the
 // fault cases: the bot's store and Redis can be private servers (restarted or flushed by a case),
 // and a child worker process can wrap the strategy (to SIGKILL itself at a step boundary).
-import pino from 'pino';
 import { AwsRdsAdapter } from '../../../src/adapters/aws/rds-adapter';
 import { ProcessHookRunner } from '../../../src/adapters/hooks/process-hook-runner';
 import { PgBouncerAdmin } from '../../../src/adapters/pgbouncer/pgbouncer-admin';
 import type { WorkerTuning } from '../../../src/adapters/queue/bullmq-step-queue';
-import { parseTargets } from '../../../src/config/targets';
-import type { AppConfig, Role } from '../../../src/config/types';
-import { startRuntime, type Runtime } from '../../../src/main/runtime';
+import type { Role } from '../../../src/config/types';
+import type { Runtime } from '../../../src/main/runtime';
 import type { ReplicationPort } from '../../../src/ports/replication';
-import { configSchemasOf } from '../../../src/strategies';
 import { createReplicaPromotion } from '../../../src/strategies/replica-promotion';
 import { FENCE_AND_PROMOTE_STEP } from '../../../src/strategies/replica-promotion/plan';
-import { registryOf, type Strategy } from '../../../src/strategies/types';
-import { testAppConfig } from '../../support/harness';
+import type { Strategy } from '../../../src/strategies/types';
+import { startStrategyRuntime, strategyTargets } from '../../support/harness';
 
 export const CHANNEL = 'C0TEST0001';
 export const APPROVER = 'U0APPROVER';
@@ -81,29 +78,18 @@ export async function startPromotionRuntime(options: PromotionRuntimeOptions): P
     env: options.env,
   });
   const strategy = options.wrapStrategy ? options.wrapStrategy(built) : built;
-  const strategies = registryOf([strategy]);
-  const targets = parseTargets(options.yaml, 'faults.yaml', {
-    env: options.env,
-    strategies: configSchemasOf(strategies),
-  });
-  const base = testAppConfig(options.role ?? 'all');
-  const config: AppConfig = {
-    ...base,
-    databaseUrl: options.databaseUrl ?? base.databaseUrl,
-    redisUrl: options.redisUrl ?? base.redisUrl,
-  };
-  return startRuntime({
-    config,
-    targets,
-    strategies,
-    log: pino({ level: config.logLevel }),
-    storeSchema: options.schema,
+  return startStrategyRuntime({
+    strategy,
+    targets: strategyTargets(strategy, options.yaml, { env: options.env, file: 'faults.yaml' }),
+    schema: options.schema,
     queueName: options.queueName,
-    httpPort: null,
+    role: options.role ?? 'all',
+    databaseUrl: options.databaseUrl,
+    redisUrl: options.redisUrl,
     localConsole: false,
     reconcileIntervalMs: options.reconcileIntervalMs ?? 300,
     lagSampleIntervalMs: options.lagSampleIntervalMs ?? 500,
-    tuning: options.tuning ?? { concurrency: 4, lockDurationMs: 1500, stalledIntervalMs: 750 },
+    ...(options.tuning ?? { concurrency: 4, lockDurationMs: 1500, stalledIntervalMs: 750 }),
   });
 }
 

@@ -9,7 +9,7 @@ import { freshQueueName } from '../../support/redis';
 import { APPROVER, REQUESTER, startTestRuntime, stopTestRuntime, testTarget } from '../../support/harness';
 import type { TestWorld } from '../../support/test-strategy';
 import { waitFor } from '../../support/wait-for';
-import { exited, spawnWorker } from '../../support/child-worker';
+import { ChildWorkers, exited } from '../../support/child-worker';
 import { untilRunState } from '../../support/run-state';
 
 const schema = freshSchemaName('t_crash');
@@ -20,18 +20,16 @@ const targetSettings = [
 ];
 let web: Runtime;
 let world: TestWorld;
-const children: ChildProcess[] = [];
+const workers = new ChildWorkers(path.join(__dirname, '../../support/worker-main.ts'));
 
-async function startWorker(): Promise<ChildProcess> {
-  const child = await spawnWorker(path.join(__dirname, '../../support/worker-main.ts'), {
+function startWorker(): Promise<ChildProcess> {
+  return workers.start({
     TEST_SCHEMA: schema,
     TEST_QUEUE: queueName,
     TEST_TARGETS: JSON.stringify(targetSettings),
     TEST_LOCK_MS: '1500',
     TEST_RECONCILE_MS: '500',
   });
-  children.push(child);
-  return child;
 }
 
 beforeAll(async () => {
@@ -45,7 +43,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  for (const child of children) if (child.exitCode === null) child.kill('SIGKILL');
+  await workers.killAll();
   await stopTestRuntime(web, world, schema);
 });
 
@@ -78,10 +76,7 @@ test('SIGKILL during an action: the next worker resumes and the side effect happ
 
 test('SIGTERM lets the running step finish, records it, then exits 0', async () => {
   // Only this test's worker may pick up the step.
-  for (const child of children.splice(0)) {
-    child.kill('SIGKILL');
-    await exited(child);
-  }
+  await workers.killAll();
   const worker = await startWorker();
   const outcome = await web.runs.start({ target: web.findTarget('graceful')!, requestedBy: REQUESTER });
   if (!outcome.ok) throw new Error(outcome.message);

@@ -5,12 +5,12 @@
 // resumes, describes the deterministic snapshot id first, finds the one A made, and waits for it.
 // One snapshot, one CreateDBSnapshot.
 import { AwsRdsAdapter } from '../../../src/adapters/aws/rds-adapter';
-import type { Runtime } from '../../../src/main/runtime';
 import type { DbSnapshotDescription } from '../../../src/ports/rds-maintenance';
 import { snapshotIdOf } from '../../../src/strategies/in-place/plan';
-import { dropSchema, freshSchemaName } from '../../support/pg';
+import { CrashAndResume, CrashPoint } from '../../support/in-process-crash';
+import { freshSchemaName } from '../../support/pg';
 import { freshQueueName } from '../../support/redis';
-import { startVsRuntime, stopVsRuntime } from '../volume-swap/vs-runtime';
+import { startVsRuntime } from '../volume-swap/vs-runtime';
 import {
   approveGate,
   inPlace,
@@ -25,12 +25,12 @@ import {
 const schema = freshSchemaName('t_ip_crash');
 const queueName = freshQueueName('ip-crash');
 const aws = new RdsWorld();
-const runtimes: Runtime[] = [];
+const crash = new CrashAndResume(schema);
 
 /** Forwards CreateDBSnapshot, then the process is "gone": the call never returns. */
 class DiesAfterCreateSnapshot extends AwsRdsAdapter {
-  private accepted: () => void = () => undefined;
-  readonly createAccepted = new Promise<void>((resolve) => (this.accepted = resolve));
+  private readonly point = new CrashPoint();
+  readonly createAccepted = this.point.reached;
 
   override async createDbSnapshot(
     region: string,
@@ -38,16 +38,12 @@ class DiesAfterCreateSnapshot extends AwsRdsAdapter {
     snapshotId: string,
   ): Promise<{ created: boolean; snapshot: DbSnapshotDescription }> {
     await super.createDbSnapshot(region, instanceId, snapshotId);
-    this.accepted();
-    return new Promise<never>(() => undefined);
+    return this.point.hang();
   }
 }
 
 afterAll(async () => {
-  const [first, second] = runtimes;
-  await first?.close();
-  if (second) await stopVsRuntime(second, schema);
-  else await dropSchema(schema);
+  await crash.cleanUp();
   await aws.close();
 });
 
@@ -63,7 +59,7 @@ test('resumed after a crash past CreateDBSnapshot: one snapshot, found by its id
     lockDurationMs: 1_000,
     stalledIntervalMs: 500,
   });
-  runtimes.push(first);
+  crash.keep(first);
 
   const run = await startRun(first, 'billing');
   const snapshotId = snapshotIdOf('billing-db', run.id);
@@ -72,9 +68,7 @@ test('resumed after a crash past CreateDBSnapshot: one snapshot, found by its id
   expect(crashed?.steps[RDS_STEP.snapshot]).toMatchObject({ state: 'running', output: null });
   expect(aws.count('CreateDBSnapshot', 'ok')).toBe(1);
 
-  // "SIGKILL": stop renewing the job's lock without waiting for the hung step, then shut down.
-  await first.worker?.close(true);
-  await first.close();
+  await crash.crash(first);
   dying.destroy();
 
   const second = await startVsRuntime({
@@ -84,7 +78,7 @@ test('resumed after a crash past CreateDBSnapshot: one snapshot, found by its id
     strategy: inPlace(aws.adapter()),
     stalledIntervalMs: 300,
   });
-  runtimes.push(second);
+  crash.keep(second);
 
   const gate = await untilRun(second, run.id, 'at the gate', (current) =>
     ['awaiting_approval', 'failed', 'aborted'].includes(current.state),

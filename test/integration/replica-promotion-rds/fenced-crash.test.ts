@@ -8,11 +8,11 @@
 // request, then its call never returns; A's worker is force-closed (its job lock lapses) and A shut
 // down; runtime B, on the same schema and queue with a plain adapter, picks the stalled job up.
 import { AwsRdsAdapter } from '../../../src/adapters/aws/rds-adapter';
-import type { Runtime } from '../../../src/main/runtime';
 import type { StepContext } from '../../../src/strategies/types';
 import { startAwsEmulatorBeforeAll } from '../../support/aws/emulator';
-import { APPROVER, startStrategyRuntime, stopRuntimeAndClean } from '../../support/harness';
-import { dropSchema, freshSchemaName } from '../../support/pg';
+import { APPROVER, startStrategyRuntime } from '../../support/harness';
+import { CrashAndResume } from '../../support/in-process-crash';
+import { freshSchemaName } from '../../support/pg';
 import type { PgPair } from '../../support/pg-pair';
 import { freshQueueName } from '../../support/redis';
 import { waitFor } from '../../support/wait-for';
@@ -34,14 +34,11 @@ const schema = freshSchemaName('t_rds_fenced_crash');
 const queueName = freshQueueName('rds-fenced-crash');
 const env = fencedTargetEnv();
 const pairs: PgPair[] = [];
-const runtimes: Runtime[] = [];
+const crash = new CrashAndResume(schema);
 const adapters: AwsRdsAdapter[] = [];
 
 afterAll(async () => {
-  const [first, second] = runtimes;
-  await first?.close();
-  if (second) await stopRuntimeAndClean(second, schema);
-  else await dropSchema(schema);
+  await crash.cleanUp();
   for (const adapter of adapters) adapter.destroy();
   await emulator.close();
   for (const pair of pairs) await pair.destroy();
@@ -61,7 +58,7 @@ test('resumed after a crash past PromoteReadReplica: not sent again, never unfen
     lockDurationMs: 1_000,
     stalledIntervalMs: 500,
   });
-  runtimes.push(first);
+  crash.keep(first);
 
   const run = await startRun(first, FENCED_TARGET);
   await untilState(first, run.id, 'awaiting_approval');
@@ -78,9 +75,7 @@ test('resumed after a crash past PromoteReadReplica: not sent again, never unfen
   // The source is fenced while nobody looks after the promotion.
   expect(await canWrite(pair.primaryUrl, 'app_plain')).toBe(false);
 
-  // "SIGKILL": stop renewing the job's lock without waiting for the hung step, then shut down.
-  await first.worker?.close(true);
-  await first.close();
+  await crash.crash(first);
 
   const adapter = new AwsRdsAdapter(options);
   adapters.push(adapter);
@@ -106,7 +101,7 @@ test('resumed after a crash past PromoteReadReplica: not sent again, never unfen
     queueName,
     stalledIntervalMs: 300,
   });
-  runtimes.push(second);
+  crash.keep(second);
 
   const done = await untilFinished(second, run.id);
   expect({ state: done.state, outcome: done.outcome }).toEqual({ state: 'succeeded', outcome: null });

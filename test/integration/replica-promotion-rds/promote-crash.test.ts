@@ -17,9 +17,9 @@
 // RDS's describe lags the accepted request for an hour of a ManualClock; the test moves the clock
 // once the resumed attempt has looked, and the rest of the promotion is immediate.
 import type { StepContext } from '../../../src/strategies/types';
-import type { Runtime } from '../../../src/main/runtime';
 import { APPROVER } from '../../support/harness';
-import { dropSchema, freshSchemaName } from '../../support/pg';
+import { CrashAndResume } from '../../support/in-process-crash';
+import { freshSchemaName } from '../../support/pg';
 import { ManualClock } from '../../support/manual-clock';
 import { freshQueueName } from '../../support/redis';
 import { waitFor } from '../../support/wait-for';
@@ -30,7 +30,6 @@ import {
   replicaPromotion,
   startRdsRuntime,
   startRun,
-  stopRdsRuntime,
   untilFinished,
   untilState,
 } from './rds-runtime';
@@ -38,13 +37,10 @@ import {
 const schema = freshSchemaName('t_rds_crash');
 const queueName = freshQueueName('rds-crash');
 const aws = new AwsWorld();
-const runtimes: Runtime[] = [];
+const crash = new CrashAndResume(schema);
 
 afterAll(async () => {
-  const [first, second] = runtimes;
-  await first?.close();
-  if (second) await stopRdsRuntime(second, schema);
-  else await dropSchema(schema);
+  await crash.cleanUp();
   await aws.close();
 });
 
@@ -65,7 +61,7 @@ test('resumed after a crash past PromoteReadReplica: not sent again, waits, veri
     lockDurationMs: 1_000,
     stalledIntervalMs: 500,
   });
-  runtimes.push(first);
+  crash.keep(first);
 
   const run = await startRun(first, 'orders-rds');
   await untilState(first, run.id, 'awaiting_approval');
@@ -82,9 +78,7 @@ test('resumed after a crash past PromoteReadReplica: not sent again, waits, veri
     sourceId: 'orders-primary',
   });
 
-  // "SIGKILL": stop renewing the job's lock without waiting for the hung step, then shut down.
-  await first.worker?.close(true);
-  await first.close();
+  await crash.crash(first);
   dying.destroy();
 
   // A new worker with a plain adapter; the promote executor is observed to see `resumed`.
@@ -108,7 +102,7 @@ test('resumed after a crash past PromoteReadReplica: not sent again, waits, veri
     },
     stalledIntervalMs: 300,
   });
-  runtimes.push(second);
+  crash.keep(second);
 
   // The resumed attempt looks, sees the stale replica and does not send; then RDS moves on.
   await waitFor('the resumed promote step ran', async () => seen.length > 0);

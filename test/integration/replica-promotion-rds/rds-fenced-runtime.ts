@@ -5,13 +5,11 @@
 import type { AwsRdsAdapter } from '../../../src/adapters/aws/rds-adapter';
 import { ProcessHookRunner } from '../../../src/adapters/hooks/process-hook-runner';
 import { PgReplication } from '../../../src/adapters/postgres/pg-replication';
-import { parseTargets } from '../../../src/config/targets';
 import type { TargetsConfig } from '../../../src/config/types';
-import { configSchemasOf } from '../../../src/strategies';
 import { createReplicaPromotion } from '../../../src/strategies/replica-promotion';
-import { registryOf, type Strategy } from '../../../src/strategies/types';
+import type { Strategy } from '../../../src/strategies/types';
 import type { AwsEmulator } from '../../support/aws/emulator';
-import { APPROVER } from '../../support/harness';
+import { APPROVER, strategyTargets } from '../../support/harness';
 import type { PgPair } from '../../support/pg-pair';
 import {
   addPairInstances,
@@ -80,7 +78,7 @@ export function fencedStrategy(rds: AwsRdsAdapter, env: NodeJS.ProcessEnv): Stra
 
 /** The targets file above, validated by the real loader against the strategy's schema. */
 export function fencedTargets(strategy: Strategy, env: NodeJS.ProcessEnv): TargetsConfig {
-  return parseTargets(YAML, 'rds-fenced.yaml', { env, strategies: configSchemasOf(registryOf([strategy])) });
+  return strategyTargets(strategy, YAML, { env, file: 'rds-fenced.yaml' });
 }
 
 /**

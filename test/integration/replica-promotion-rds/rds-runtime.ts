@@ -21,21 +21,24 @@ import {
 } from '../../../src/adapters/aws/rds-clients';
 import type { AwsRdsAdapterOptions } from '../../../src/adapters/aws/rds-adapter';
 import { ProcessHookRunner } from '../../../src/adapters/hooks/process-hook-runner';
-import { parseTargets } from '../../../src/config/targets';
-import type { Role, TargetConfig, TargetsConfig } from '../../../src/config/types';
+import type { TargetConfig, TargetsConfig } from '../../../src/config/types';
 import type { Run, RunState } from '../../../src/engine/types';
 import type { Runtime } from '../../../src/main/runtime';
 import type { Clock } from '../../../src/ports/clock';
 import type { RdsPort } from '../../../src/ports/rds';
 import type { ReplicationPort } from '../../../src/ports/replication';
-import { configSchemasOf } from '../../../src/strategies/index';
 import { createReplicaPromotion } from '../../../src/strategies/replica-promotion';
-import { registryOf, type Strategy } from '../../../src/strategies/types';
+import type { Strategy } from '../../../src/strategies/types';
 import { startAwsEmulatorBeforeAll } from '../../support/aws/emulator';
 import type { CloudWatchEmulator, RdsDurations, RdsEmulator, RecordedCall } from '../../support/aws/emulator';
-import { REQUESTER } from '../../support/harness';
-import { waitFor } from '../../support/wait-for';
-import { startStrategyRuntime, stopRuntimeAndClean } from '../../support/harness';
+import { CrashPoint } from '../../support/in-process-crash';
+import { untilRun as untilRunMatching } from '../../support/run-state';
+import {
+  startStrategyRuntime,
+  stopRuntimeAndClean,
+  strategyTargets,
+  type StrategyRuntimeOptions,
+} from '../../support/harness';
 
 export const NO_RETRY_REGION = 'eu-west-1';
 export const SDK_REGION = 'eu-central-1';
@@ -79,13 +82,12 @@ targets:
  * call never returns, as after a SIGKILL right after the request (nothing after it runs).
  */
 export class DiesAfterPromote extends AwsRdsAdapter {
-  private accepted: () => void = () => undefined;
-  readonly promoteAccepted = new Promise<void>((resolve) => (this.accepted = resolve));
+  private readonly point = new CrashPoint();
+  readonly promoteAccepted = this.point.reached;
 
   override async promoteReadReplica(region: string, replicaId: string): Promise<void> {
     await super.promoteReadReplica(region, replicaId);
-    this.accepted();
-    return new Promise<never>(() => undefined);
+    return this.point.hang();
   }
 }
 
@@ -213,31 +215,14 @@ export function replicaPromotion(rds: RdsPort): Strategy {
 
 /** The targets file above, validated by the real loader against the strategy's config schema. */
 export function rdsTargets(strategy: Strategy): TargetsConfig {
-  return parseTargets(TARGETS_YAML, 'rds-targets.yaml', {
-    env: {},
-    strategies: configSchemasOf(registryOf([strategy])),
-  });
+  return strategyTargets(strategy, TARGETS_YAML, { file: 'rds-targets.yaml' });
 }
 
-export interface RdsRuntimeOptions {
-  schema: string;
-  queueName: string;
-  strategy: Strategy;
-  role?: Role;
-  lockDurationMs?: number;
-  stalledIntervalMs?: number;
-}
+export type RdsRuntimeOptions = Omit<StrategyRuntimeOptions, 'targets'>;
 
+/** The one runtime builder (startStrategyRuntime) with the targets file above. */
 export function startRdsRuntime(options: RdsRuntimeOptions): Promise<Runtime> {
-  return startStrategyRuntime({
-    strategy: options.strategy,
-    targets: rdsTargets(options.strategy),
-    schema: options.schema,
-    queueName: options.queueName,
-    ...(options.role !== undefined ? { role: options.role } : {}),
-    ...(options.lockDurationMs !== undefined ? { lockDurationMs: options.lockDurationMs } : {}),
-    ...(options.stalledIntervalMs !== undefined ? { stalledIntervalMs: options.stalledIntervalMs } : {}),
-  });
+  return startStrategyRuntime({ ...options, targets: rdsTargets(options.strategy) });
 }
 
 /** Stops a runtime and removes what it left: queue keys, then the schema. */
@@ -251,12 +236,9 @@ export function targetOf(runtime: Runtime, name: string): TargetConfig {
   return found;
 }
 
-export async function startRun(runtime: Runtime, name: string): Promise<Run> {
-  const outcome = await runtime.runs.start({ target: targetOf(runtime, name), requestedBy: REQUESTER });
-  if (!outcome.ok) throw new Error(outcome.message);
-  return outcome.run;
-}
+export { startRun } from '../../support/harness';
 
+/** untilRun with these suites' timeout. */
 export function untilRun(
   runtime: Runtime,
   runId: string,
@@ -264,14 +246,7 @@ export function untilRun(
   predicate: (run: Run) => boolean,
   timeoutMs = 20_000,
 ): Promise<Run> {
-  return waitFor(
-    `run ${runId}: ${what}`,
-    async () => {
-      const run = await runtime.store.getRun(runId);
-      return run && predicate(run) ? run : undefined;
-    },
-    { timeoutMs, intervalMs: 10 },
-  );
+  return untilRunMatching(runtime, runId, what, predicate, timeoutMs);
 }
 
 export function untilState(runtime: Runtime, runId: string, ...states: RunState[]): Promise<Run> {

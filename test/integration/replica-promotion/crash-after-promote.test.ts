@@ -5,15 +5,12 @@ import type { ChildProcess } from 'node:child_process';
 import { AwsRdsAdapter } from '../../../src/adapters/aws/rds-adapter';
 import { ProcessHookRunner } from '../../../src/adapters/hooks/process-hook-runner';
 import { PgReplication } from '../../../src/adapters/postgres/pg-replication';
-import { parseTargets } from '../../../src/config/targets';
 import type { Run, RunState } from '../../../src/engine/types';
 import type { Runtime } from '../../../src/main/runtime';
-import { configSchemasOf } from '../../../src/strategies';
 import { createReplicaPromotion } from '../../../src/strategies/replica-promotion';
 import { FENCE_AND_PROMOTE_STEP } from '../../../src/strategies/replica-promotion/plan';
-import { registryOf } from '../../../src/strategies/types';
-import { exited, spawnWorker } from '../../support/child-worker';
-import { startStrategyRuntime, stopRuntimeAndClean } from '../../support/harness';
+import { ChildWorkers, exited } from '../../support/child-worker';
+import { startStrategyRuntime, stopRuntimeAndClean, strategyTargets } from '../../support/harness';
 import { freshSchemaName } from '../../support/pg';
 import { startPgPair, type PgPair } from '../../support/pg-pair';
 import { freshQueueName } from '../../support/redis';
@@ -28,10 +25,9 @@ targets:
     postgres: { primary: env:CRASH_PRIMARY, standby: env:CRASH_STANDBY }
     lagPollInterval: 100ms
 `;
-const workerScript = path.join(__dirname, '../../support/promote-worker-main.ts');
+const workers = new ChildWorkers(path.join(__dirname, '../../support/promote-worker-main.ts'));
 let pair: PgPair;
 let web: Runtime;
-const children: ChildProcess[] = [];
 
 beforeAll(async () => {
   pair = await startPgPair();
@@ -44,7 +40,7 @@ beforeAll(async () => {
   });
   web = await startStrategyRuntime({
     strategy,
-    targets: parseTargets(yaml, 'web.yaml', { env, strategies: configSchemasOf(registryOf([strategy])) }),
+    targets: strategyTargets(strategy, yaml, { env, file: 'web.yaml' }),
     role: 'web',
     schema,
     queueName,
@@ -52,21 +48,18 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  for (const child of children) if (child.exitCode === null) child.kill('SIGKILL');
+  await workers.killAll();
   await stopRuntimeAndClean(web, schema);
   await pair.destroy();
 });
 
 function worker(killAfterPromote: boolean): Promise<ChildProcess> {
-  return spawnWorker(workerScript, {
+  return workers.start({
     TEST_TARGET_ENV: JSON.stringify({ CRASH_PRIMARY: pair.primaryUrl, CRASH_STANDBY: pair.standbyUrl }),
     TEST_TARGETS_YAML: yaml,
     TEST_SCHEMA: schema,
     TEST_QUEUE: queueName,
     TEST_KILL_AFTER_PROMOTE: killAfterPromote ? '1' : '0',
-  }).then((child) => {
-    children.push(child);
-    return child;
   });
 }
 

@@ -6,11 +6,11 @@
 // ClientToken, gets the same instance back from EC2, and the run finishes with one instance per node.
 import { AwsEc2Adapter } from '../../../src/adapters/aws/ec2-adapter';
 import { fastEc2Client } from '../../support/aws/fast-retry-clients';
-import type { Runtime } from '../../../src/main/runtime';
 import type { InstanceDescription, LaunchRequest } from '../../../src/ports/ec2';
 import { launchClientToken } from '../../../src/strategies/rolling-replace/ec2-executors';
-import { APPROVER, REQUESTER, stopRuntimeAndClean } from '../../support/harness';
-import { dropSchema, freshSchemaName } from '../../support/pg';
+import { APPROVER, REQUESTER } from '../../support/harness';
+import { CrashAndResume, CrashPoint } from '../../support/in-process-crash';
+import { freshSchemaName } from '../../support/pg';
 import { freshQueueName } from '../../support/redis';
 import { untilRunState } from '../../support/run-state';
 import { Ec2World } from '../volume-swap/vs-runtime';
@@ -33,25 +33,21 @@ const cluster = new ClusterFollowingEc2(
   () => world.ec2,
   OLD.map((instanceId, index) => ({ id: NODE_IDS[index]!, instanceId })),
 );
-const runtimes: Runtime[] = [];
+const crash = new CrashAndResume(schema);
 const TARGETS = targetYaml('brokers', 2, '');
 
 class DiesAfterLaunch extends AwsEc2Adapter {
-  private accepted: () => void = () => undefined;
-  readonly launchAccepted = new Promise<void>((resolve) => (this.accepted = resolve));
+  private readonly point = new CrashPoint();
+  readonly launchAccepted = this.point.reached;
 
   override async runInstance(region: string, request: LaunchRequest): Promise<InstanceDescription> {
     await super.runInstance(region, request);
-    this.accepted();
-    return new Promise<never>(() => undefined);
+    return this.point.hang();
   }
 }
 
 afterAll(async () => {
-  const [first, second] = runtimes;
-  await first?.close();
-  if (second) await stopRuntimeAndClean(second, schema);
-  else await dropSchema(schema);
+  await crash.cleanUp();
   await world.close();
 });
 
@@ -66,7 +62,7 @@ test('resumed after a crash past RunInstances: the same ClientToken returns the 
     lockDurationMs: 1_000,
     stalledIntervalMs: 500,
   });
-  runtimes.push(first);
+  crash.keep(first);
 
   const outcome = await first.runs.start({ target: first.findTarget('brokers')!, requestedBy: REQUESTER });
   if (!outcome.ok) throw new Error(outcome.message);
@@ -81,8 +77,7 @@ test('resumed after a crash past RunInstances: the same ClientToken returns the 
   expect(launch?.output?.['instanceId']).toBeUndefined();
   expect(ec2.launched).toHaveLength(1);
 
-  await first.worker?.close(true);
-  await first.close();
+  await crash.crash(first);
   dying.destroy();
 
   const second = await startRrRuntime({
@@ -92,7 +87,7 @@ test('resumed after a crash past RunInstances: the same ClientToken returns the 
     targets: TARGETS,
     stalledIntervalMs: 300,
   });
-  runtimes.push(second);
+  crash.keep(second);
 
   const done = await untilRunState(second.store, run.id, ['succeeded', 'failed', 'aborted'], 60_000);
   expect(done.state).toBe('succeeded');

@@ -12,7 +12,7 @@ import path from 'node:path';
 import { connect } from 'nats';
 import { NatsClusterHealth } from '../../../src/adapters/clusters/nats-health';
 import type { Runtime } from '../../../src/main/runtime';
-import { exited, spawnWorker } from '../../support/child-worker';
+import { ChildWorkers, exited } from '../../support/child-worker';
 import { stopRuntimeAndClean } from '../../support/harness';
 import {
   nodeCtlHook,
@@ -33,7 +33,7 @@ const STREAM = 'orders';
 const NODES = ['n1', 'n2', 'n3'];
 const schema = freshSchemaName('t_rr_crash');
 const queueName = freshQueueName('rr-crash');
-const workerScript = path.join(__dirname, '../../support/rr-worker-main.ts');
+const workers = new ChildWorkers(path.join(__dirname, '../../support/rr-worker-main.ts'));
 const work = mkdtempSync(path.join(tmpdir(), 'rr-crash-'));
 const hookLog = path.join(work, 'hooks.log');
 const holdN2 = path.join(work, 'hold-n2');
@@ -42,7 +42,6 @@ let publisher: Publisher | undefined;
 let web: Runtime | undefined;
 let closeHealth: (() => Promise<void>) | undefined;
 let targetsYaml = '';
-const children: ChildProcess[] = [];
 
 beforeAll(async () => {
   cluster = await startNatsCluster({ size: 3 });
@@ -79,9 +78,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  for (const child of children)
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-  await Promise.all(children.map(exited));
+  await workers.killAll();
   await publisher?.stop().catch(() => undefined);
   if (web) await stopRuntimeAndClean(web, schema);
   await closeHealth?.();
@@ -90,14 +87,8 @@ afterAll(async () => {
   rmSync(work, { recursive: true, force: true });
 });
 
-async function worker(): Promise<ChildProcess> {
-  const child = await spawnWorker(workerScript, {
-    TEST_TARGETS_YAML: targetsYaml,
-    TEST_SCHEMA: schema,
-    TEST_QUEUE: queueName,
-  });
-  children.push(child);
-  return child;
+function worker(): Promise<ChildProcess> {
+  return workers.start({ TEST_TARGETS_YAML: targetsYaml, TEST_SCHEMA: schema, TEST_QUEUE: queueName });
 }
 
 function hookLines(): string[] {

@@ -9,9 +9,9 @@ import { AwsEc2Adapter } from '../../../src/adapters/aws/ec2-adapter';
 import { fastEc2Client } from '../../support/aws/fast-retry-clients';
 import { ManualClock } from '../../support/manual-clock';
 import { waitFor } from '../../support/wait-for';
-import type { Runtime } from '../../../src/main/runtime';
 import { APPROVER } from '../../support/harness';
-import { dropSchema, freshSchemaName } from '../../support/pg';
+import { CrashAndResume, CrashPoint } from '../../support/in-process-crash';
+import { freshSchemaName } from '../../support/pg';
 import { freshQueueName } from '../../support/redis';
 import {
   closeDatabases,
@@ -23,7 +23,6 @@ import {
   runsOn,
   startRun,
   startVsRuntime,
-  stopVsRuntime,
   targetsYaml,
   TO,
   untilFinished,
@@ -39,12 +38,12 @@ const schema = freshSchemaName('t_vs_crash');
 const queueName = freshQueueName('vs-crash');
 const world = new Ec2World();
 const hooks = new HookFiles();
-const runtimes: Runtime[] = [];
+const crash = new CrashAndResume(schema);
 let dbs: Databases;
 
 class DiesAfterDetach extends AwsEc2Adapter {
-  private accepted: () => void = () => undefined;
-  readonly detachAccepted = new Promise<void>((resolve) => (this.accepted = resolve));
+  private readonly point = new CrashPoint();
+  readonly detachAccepted = this.point.reached;
 
   override async detachVolume(
     region: string,
@@ -53,16 +52,12 @@ class DiesAfterDetach extends AwsEc2Adapter {
     force: boolean,
   ): Promise<void> {
     await super.detachVolume(region, volumeId, instanceId, force);
-    this.accepted();
-    return new Promise<never>(() => undefined);
+    return this.point.hang();
   }
 }
 
 afterAll(async () => {
-  const [first, second] = runtimes;
-  await first?.close();
-  if (second) await stopVsRuntime(second, schema);
-  else await dropSchema(schema);
+  await crash.cleanUp();
   await closeDatabases(dbs);
   await world.close();
   hooks.remove();
@@ -95,7 +90,7 @@ test('resumed after a crash past DetachVolume: detach sent once, attach once, su
     lockDurationMs: 1_000,
     stalledIntervalMs: 500,
   });
-  runtimes.push(first);
+  crash.keep(first);
 
   // throttle-vol (15 s detach timeout): the lock expiry alone outlasts orders-vol's 1 s, counted from the step's start.
   const run = await startRun(first, 'throttle-vol');
@@ -107,8 +102,7 @@ test('resumed after a crash past DetachVolume: detach sent once, attach once, su
   expect(crashed?.steps[VS_STEP.detach]).toMatchObject({ state: 'running' });
   expect(world.ec2.count('DetachVolume', 'ok')).toBe(1);
 
-  await first.worker?.close(true);
-  await first.close();
+  await crash.crash(first);
   dying.destroy();
   const describesBeforeResume = world.ec2.count('DescribeVolumes');
 
@@ -120,7 +114,7 @@ test('resumed after a crash past DetachVolume: detach sent once, attach once, su
     strategy: volumeSwap(world.adapter(), env),
     stalledIntervalMs: 300,
   });
-  runtimes.push(second);
+  crash.keep(second);
 
   // The resumed step looks first and finds the detach under way; then EC2 finishes it.
   await waitFor(

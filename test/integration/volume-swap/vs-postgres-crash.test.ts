@@ -5,10 +5,10 @@
 // runs the stop hook again (safe on a stopped database), proves it down, and the run goes on; the
 // start on `to` is checked against the identity A recorded.
 import { ProcessHookRunner } from '../../../src/adapters/hooks/process-hook-runner';
-import type { Runtime } from '../../../src/main/runtime';
 import type { HookCommand, HookResult } from '../../../src/ports/hooks';
 import { APPROVER } from '../../support/harness';
-import { dropSchema, freshSchemaName } from '../../support/pg';
+import { CrashAndResume, CrashPoint } from '../../support/in-process-crash';
+import { freshSchemaName } from '../../support/pg';
 import { freshQueueName } from '../../support/redis';
 import { PgHosts } from './pg-hosts';
 import {
@@ -19,7 +19,6 @@ import {
   REGION,
   startRun,
   startVsRuntime,
-  stopVsRuntime,
   TO,
   untilFinished,
   untilRun,
@@ -31,27 +30,23 @@ import {
 const schema = freshSchemaName('t_vs_pg_crash');
 const queueName = freshQueueName('vs-pg-crash');
 const world = new Ec2World();
-const runtimes: Runtime[] = [];
+const crash = new CrashAndResume(schema);
 let hosts: PgHosts;
 
 /** Runs hooks for real; after the first stop hook has finished, it never answers again. */
 class DiesAfterStop extends ProcessHookRunner {
-  private stopped: () => void = () => undefined;
-  readonly stopHookDone = new Promise<void>((resolve) => (this.stopped = resolve));
+  private readonly point = new CrashPoint();
+  readonly stopHookDone = this.point.reached;
 
   override async run(hook: HookCommand, vars: Readonly<Record<string, string>>): Promise<HookResult> {
     const result = await super.run(hook, vars);
     if (hook.command[1] !== 'stop') return result;
-    this.stopped();
-    return new Promise<never>(() => undefined);
+    return this.point.hang();
   }
 }
 
 afterAll(async () => {
-  const [first, second] = runtimes;
-  await first?.close();
-  if (second) await stopVsRuntime(second, schema);
-  else await dropSchema(schema);
+  await crash.cleanUp();
   await hosts.close();
   await world.close();
 });
@@ -91,7 +86,7 @@ targets:
     lockDurationMs: 1_000,
     stalledIntervalMs: 500,
   });
-  runtimes.push(first);
+  crash.keep(first);
   const run = await startRun(first, 'pg-crash');
   await untilRun(first, run.id, 'at the gate', (current) => current.state === 'awaiting_approval');
   const atGate = await first.store.getRun(run.id);
@@ -105,8 +100,7 @@ targets:
     state: 'running',
     output: { stopRequested: true, fromIdentity: identity, identitySeenAt: 'stop' },
   });
-  await first.worker?.close(true);
-  await first.close();
+  await crash.crash(first);
 
   const second = await startVsRuntime({
     schema,
@@ -116,7 +110,7 @@ targets:
     strategy: volumeSwap(world.adapter(), env),
     stalledIntervalMs: 300,
   });
-  runtimes.push(second);
+  crash.keep(second);
   const done = await untilFinished(second, run.id, 60_000);
 
   expect(done.state).toBe('succeeded');

@@ -21,23 +21,25 @@ import { join } from 'node:path';
 import { AwsEc2Adapter } from '../../../src/adapters/aws/ec2-adapter';
 import { ProbeHealthChecker } from '../../../src/adapters/health/probe-health-checker';
 import { ProcessHookRunner } from '../../../src/adapters/hooks/process-hook-runner';
-import { parseTargets } from '../../../src/config/targets';
 import type { TargetsConfig } from '../../../src/config/types';
 import type { Run } from '../../../src/engine/types';
 import type { Runtime } from '../../../src/main/runtime';
 import type { Ec2Port } from '../../../src/ports/ec2';
 import type { HookRunner } from '../../../src/ports/hooks';
-import { configSchemasOf } from '../../../src/strategies/index';
-import { registryOf, type Strategy } from '../../../src/strategies/types';
+import type { Strategy } from '../../../src/strategies/types';
 import { createVolumeSwap } from '../../../src/strategies/volume-swap';
 import { startAwsEmulatorBeforeAll } from '../../support/aws/emulator';
 import type { Ec2Durations, Ec2Emulator } from '../../support/aws/emulator';
 import { fastEc2Client } from '../../support/aws/fast-retry-clients';
 import type { Clock } from '../../../src/ports/clock';
-import { APPROVER, REQUESTER } from '../../support/harness';
+import { APPROVER } from '../../support/harness';
 import { untilRunState } from '../../support/run-state';
-import { waitFor } from '../../support/wait-for';
-import { startStrategyRuntime, stopRuntimeAndClean } from '../../support/harness';
+import {
+  startStrategyRuntime,
+  stopRuntimeAndClean,
+  strategyTargets,
+  type StrategyRuntimeOptions,
+} from '../../support/harness';
 
 export const REGION = 'eu-west-1';
 export const VOL = 'vol-0c000000000000003';
@@ -311,62 +313,27 @@ export function volumeSwap(
 }
 
 export function vsTargets(strategy: Strategy, yaml: string, env: NodeJS.ProcessEnv = {}): TargetsConfig {
-  return parseTargets(yaml, 'vs-targets.yaml', {
-    env,
-    strategies: configSchemasOf(registryOf([strategy])),
-  });
+  return strategyTargets(strategy, yaml, { env, file: 'vs-targets.yaml' });
 }
 
-export interface VsRuntimeOptions {
-  schema: string;
-  queueName: string;
-  strategy: Strategy;
+export interface VsRuntimeOptions extends Omit<StrategyRuntimeOptions, 'targets'> {
   yaml: string;
   /** What `env:` references in the targets file resolve to (the strategy's own env). */
   env?: NodeJS.ProcessEnv;
-  lockDurationMs?: number;
-  stalledIntervalMs?: number;
 }
 
+/** The one runtime builder (startStrategyRuntime) with targets from a YAML file. */
 export function startVsRuntime(options: VsRuntimeOptions): Promise<Runtime> {
-  return startStrategyRuntime({
-    strategy: options.strategy,
-    targets: vsTargets(options.strategy, options.yaml, options.env),
-    schema: options.schema,
-    queueName: options.queueName,
-    ...(options.lockDurationMs !== undefined ? { lockDurationMs: options.lockDurationMs } : {}),
-    ...(options.stalledIntervalMs !== undefined ? { stalledIntervalMs: options.stalledIntervalMs } : {}),
-  });
+  const { yaml, env, ...rest } = options;
+  return startStrategyRuntime({ ...rest, targets: vsTargets(options.strategy, yaml, env) });
 }
 
 export function stopVsRuntime(runtime: Runtime, schema: string): Promise<void> {
   return stopRuntimeAndClean(runtime, schema);
 }
 
-export async function startRun(runtime: Runtime, name: string): Promise<Run> {
-  const target = runtime.findTarget(name);
-  if (!target) throw new Error(`no target ${name}`);
-  const outcome = await runtime.runs.start({ target, requestedBy: REQUESTER });
-  if (!outcome.ok) throw new Error(outcome.message);
-  return outcome.run;
-}
-
-export function untilRun(
-  runtime: Runtime,
-  runId: string,
-  what: string,
-  predicate: (run: Run) => boolean,
-  timeoutMs = 30_000,
-): Promise<Run> {
-  return waitFor(
-    `run ${runId}: ${what}`,
-    async () => {
-      const run = await runtime.store.getRun(runId);
-      return run && predicate(run) ? run : undefined;
-    },
-    { timeoutMs, intervalMs: 10 },
-  );
-}
+export { startRun } from '../../support/harness';
+export { untilRun } from '../../support/run-state';
 
 /** A run stopped at a needs-human gate on `step`. */
 export function needsHumanOn(step: number) {
