@@ -9,6 +9,7 @@ import type { JsonObject } from '../../engine/types';
 import { systemClock, type Clock } from '../../ports/clock';
 import type { HookRunner } from '../../ports/hooks';
 import type { BackendInfo, FenceScope, FenceSurvey, ReplicationPort } from '../../ports/replication';
+import { progressCodec } from '../progress';
 import { endpointVars } from '../shared/route-hook';
 import type { StepContext } from '../types';
 import type { FenceSettings } from './config';
@@ -46,16 +47,12 @@ export const fenceProgressSchema = z
 
 export type FenceProgress = z.infer<typeof fenceProgressSchema>;
 
-export function readFenceProgress(output: JsonObject | null): FenceProgress {
-  const parsed = fenceProgressSchema.safeParse(output ?? {});
-  if (!parsed.success) throw fatal(`the step's recorded progress cannot be read: ${parsed.error.message}`);
-  return parsed.data;
-}
+const fenceProgress = progressCodec(fenceProgressSchema);
 
-/** The progress as a step output (it is JSON by construction). */
-export function progressJson(progress: FenceProgress): JsonObject {
-  return progress as JsonObject;
-}
+export const readFenceProgress = fenceProgress.parse;
+
+/** The progress as a step output. */
+export const progressJson = fenceProgress.json;
 
 export interface Servers {
   primary: string;

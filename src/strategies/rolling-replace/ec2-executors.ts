@@ -27,7 +27,7 @@ import {
 } from '../volume-swap/ec2-steps';
 import { isEc2Replace, stopsOldFirst, type Ec2ReplaceConfig, type NodeSettings } from './config';
 import { settingsOf } from './plan';
-import { progressJson, readProgress } from './progress';
+import { parseProgress, progressJson, readProgress } from './progress';
 import type { RollingReplaceEc2Executor } from './plan';
 
 export interface NodeRef {
@@ -100,17 +100,12 @@ function moveOf(ctx: Pick<StepContext, 'target'>, index: number): VolumeMove & {
 /** The replacement the launch step of this node recorded. */
 function replacementOf(ctx: StepContext, index: number): string | null {
   const launch = ctx.run.steps.find((step) => step.spec.name === `launch-${index}`);
-  const id = launch?.output?.['instanceId'];
-  return typeof id === 'string' ? id : null;
+  return parseProgress(launch?.output).instanceId ?? null;
 }
 
 /** The node is finished once its recover step succeeded: nothing of it is undone any more. */
 function nodeFinished(ctx: StepContext, index: number): boolean {
   return ctx.run.steps.some((step) => step.spec.name === `recover-${index}` && step.state === 'succeeded');
-}
-
-function numberOr(value: unknown, fallback: number): number {
-  return typeof value === 'number' ? value : fallback;
 }
 
 /** Read-only checks of the EC2 replace config: the template exists and may be launched, the nodes' instances. */
@@ -184,11 +179,11 @@ export function ec2ReplaceExecutors(
     extra: JsonObject = {},
   ): Promise<StepResult> => {
     const replace = replaceOf(ctx);
-    const progress = progressOf(ctx, undo);
+    const progress = parseProgress(progressOf(ctx, undo));
     const shown = await powerInstance(portOf(), replace.region, instanceId, want);
     if (shown.settled) return { type: 'done', output: { ...extra, instanceId, state: want } };
     const now = ctx.clock.now().getTime();
-    const sentAt = numberOr(progress['requestedAtMs'], now);
+    const sentAt = progress.requestedAtMs ?? now;
     if (timeoutMs !== null && !ctx.humanOverride && now - sentAt > timeoutMs) {
       throw needsHuman(
         `${instanceId} is still ${shown.shown} ${Math.round((now - sentAt) / 1000)} s after it was asked to be ${want}. ` +
@@ -216,8 +211,8 @@ export function ec2ReplaceExecutors(
     const ec2 = portOf();
     const replace = replaceOf(ctx);
     const { node, index, total } = helpers.nodeOf(ctx);
-    const progress = ctx.step.output ?? {};
-    let instanceId = typeof progress['instanceId'] === 'string' ? progress['instanceId'] : null;
+    const progress = readProgress(ctx);
+    let instanceId = progress.instanceId ?? null;
     const now = ctx.clock.now().getTime();
     let incarnationBefore = readProgress(ctx).incarnationBefore;
     if (instanceId === null) {
@@ -268,13 +263,13 @@ export function ec2ReplaceExecutors(
         output: { instanceId, clientToken, launchedAtMs: now, state: 'pending', incarnationBefore },
       };
     }
-    const launchedAtMs = numberOr(progress['launchedAtMs'], now);
+    const launchedAtMs = progress.launchedAtMs ?? now;
     const instance = await ec2.describeInstance(replace.region, instanceId).catch(awsFailure);
     // Just launched: EC2's describe is eventually consistent, a new instance may not show yet.
     const state = instance?.state ?? 'pending';
     const record = {
       instanceId,
-      clientToken: progress['clientToken'] ?? null,
+      clientToken: progress.clientToken ?? null,
       launchedAtMs,
       incarnationBefore: incarnationBefore ?? null,
     };
@@ -369,13 +364,11 @@ export function ec2ReplaceExecutors(
     'rr-stop-old': {
       async execute(ctx) {
         const { index, node } = helpers.nodeOf(ctx);
-        const progress = ctx.step.output ?? {};
+        const progress = readProgress(ctx);
         // Stopping the old node shrinks redundancy: only with all copies in place, and none that
         // cannot spare it unless a person accepted that.
-        let accepted: string[] = Array.isArray(progress['acceptedAtRisk'])
-          ? progress['acceptedAtRisk'].filter((name): name is string => typeof name === 'string')
-          : [];
-        if (!ctx.resumed && typeof progress['requestedAtMs'] !== 'number') {
+        let accepted: string[] = progress.acceptedAtRisk ?? [];
+        if (!ctx.resumed && progress.requestedAtMs === undefined) {
           const wait = await helpers.untilFullyReplicated(ctx, `${node} is still running`);
           if (wait) return wait;
           accepted = [...accepted, ...(await helpers.guardCopies(ctx, node, `${node} is still running.`))];
@@ -455,9 +448,9 @@ export function ec2ReplaceExecutors(
         const { index, node } = helpers.nodeOf(ctx);
         const replace = replaceOf(ctx);
         const old = oldInstanceOf(ctx, index);
-        const progress = ctx.step.output ?? {};
+        const progress = readProgress(ctx);
         if (!replace.terminateOld) {
-          if (!ctx.resumed && typeof progress['requestedAtMs'] !== 'number') {
+          if (!ctx.resumed && progress.requestedAtMs === undefined) {
             const wait = await helpers.untilFullyReplicated(ctx, `${old} is still running`);
             if (wait) return wait;
           }
@@ -484,7 +477,7 @@ export function ec2ReplaceExecutors(
           };
         }
         if (instance.state !== 'shutting-down') {
-          if (!ctx.resumed && typeof progress['requestedAtMs'] !== 'number') {
+          if (!ctx.resumed && progress.requestedAtMs === undefined) {
             const wait = await helpers.untilFullyReplicated(ctx, `${old} is still there`);
             if (wait) return wait;
           }
@@ -506,7 +499,7 @@ export function ec2ReplaceExecutors(
           output: {
             instanceId: old,
             state: 'shutting-down',
-            requestedAtMs: numberOr(progress['requestedAtMs'], now),
+            requestedAtMs: progress.requestedAtMs ?? now,
           },
         };
       },

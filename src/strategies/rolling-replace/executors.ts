@@ -185,7 +185,7 @@ export function rollingReplaceExecutors(
       async execute(ctx): Promise<StepResult> {
         const { cluster } = settingsOf(ctx.target);
         const port = deps.healthFor(ctx);
-        if (ctx.step.output?.['hookRan'] !== true) {
+        if (readProgress(ctx).hookRan !== true) {
           // Never start on a node while the cluster is short of copies.
           const health = await reading(port);
           if (!health.fullyReplicated)
@@ -355,9 +355,9 @@ export function rollingReplaceExecutors(
             `the preferred leader election could not be asked for: ${(error as Error).message}`,
           );
         }
-        const rounds = Number(ctx.step.output?.['rounds'] ?? 0) + 1;
-        const movedBefore = ctx.step.output?.['moved'];
-        const moved = rounds === 1 ? election.elected : Array.isArray(movedBefore) ? movedBefore : [];
+        const before = readProgress(ctx);
+        const rounds = (before.rounds ?? 0) + 1;
+        const moved = rounds === 1 ? election.elected : (before.moved ?? []);
         if (election.elected.length === 0 || elapsedMs(ctx) > cluster.recoverTimeout) {
           const left = [...election.elected, ...election.failed];
           return {
@@ -383,7 +383,7 @@ export function rollingReplaceExecutors(
     'rr-pause': {
       execute(ctx): Promise<StepResult> {
         const { cluster } = settingsOf(ctx.target);
-        if (ctx.step.output?.['paused'] === true)
+        if (readProgress(ctx).paused === true)
           return Promise.resolve({ type: 'done', output: { paused: true } });
         return Promise.resolve({
           type: 'wait',

@@ -1,9 +1,8 @@
-// What the rolling-replace steps record as they go (their output; what must survive a crash is
-// saved with ctx.saveProgress before the act), read back through one schema. Every field is
-// optional: any attempt may be the first, a repeat, or a resumption after a crash.
+// What the rolling-replace steps record as they go, read back through one schema (see
+// ../progress.ts).
 import { z } from 'zod';
-import { fatal } from '../../engine/failures';
-import type { JsonObject, StepRecord } from '../../engine/types';
+import type { StepRecord } from '../../engine/types';
+import { progressCodec } from '../progress';
 import type { StepContext } from '../types';
 
 export const nodeProgressSchema = z
@@ -29,27 +28,40 @@ export const nodeProgressSchema = z
     healthySinceMs: z.number(),
     /** A person accepted the node as replaced although it was never seen leaving. */
     acceptedWithoutLeave: z.boolean(),
+
+    // rr-drain: the drain hook ran (a later poll only waits for leadership to move)
+    hookRan: z.boolean(),
+
+    // rr-rebalance: elections asked so far, and the partitions the first one moved
+    rounds: z.number(),
+    moved: z.array(z.string()),
+
+    // rr-pause: the pause began (its next run ends it)
+    paused: z.boolean(),
+
+    // EC2 replacement (ec2-executors.ts)
+    /** The instance the step acts on: the launched replacement, or the old one it stops. */
+    instanceId: z.string(),
+    /** rr-launch: RunInstances' idempotency token, and when the launch was sent. */
+    clientToken: z.string().nullable(),
+    launchedAtMs: z.number(),
+    /** A stop, start or terminate was asked for at this time (its timeout runs from there). */
+    requestedAtMs: z.number(),
   })
   .partial()
   .passthrough();
 
 export type NodeProgress = z.infer<typeof nodeProgressSchema>;
 
-export function parseProgress(output: JsonObject | null | undefined): NodeProgress {
-  const parsed = nodeProgressSchema.safeParse(output ?? {});
-  if (!parsed.success) throw fatal(`the step's recorded progress cannot be read: ${parsed.error.message}`);
-  return parsed.data;
-}
+const nodeProgress = progressCodec(nodeProgressSchema);
+
+export const parseProgress = nodeProgress.parse;
 
 /** This step's own progress. */
-export function readProgress(ctx: Pick<StepContext, 'step'>): NodeProgress {
-  return parseProgress(ctx.step.output);
-}
+export const readProgress = nodeProgress.read;
 
-/** The progress as a step output (JSON by construction). */
-export function progressJson(progress: NodeProgress): JsonObject {
-  return progress as JsonObject;
-}
+/** The progress as a step output. */
+export const progressJson = nodeProgress.json;
 
 /** The step of this run that began replacing `node` (rr-replace, or rr-launch in EC2 mode). */
 export function replaceStepOf(ctx: Pick<StepContext, 'run'>, node: string): StepRecord | undefined {

@@ -2,8 +2,8 @@
 // ctx.saveProgress before an irreversible act), read back through one schema: every field is
 // optional, because any attempt may be the first, a repeat or a resumption after a crash.
 import { z } from 'zod';
-import { fatal } from '../../engine/failures';
 import type { JsonObject } from '../../engine/types';
+import { progressCodec } from '../progress';
 import type { StepContext } from '../types';
 import { progressOf } from './ec2-steps';
 
@@ -52,11 +52,8 @@ export const swapProgressSchema = z
 
 export type SwapProgress = z.infer<typeof swapProgressSchema>;
 
-function parse(output: JsonObject | null): SwapProgress {
-  const parsed = swapProgressSchema.safeParse(output ?? {});
-  if (!parsed.success) throw fatal(`the step's recorded progress cannot be read: ${parsed.error.message}`);
-  return parsed.data;
-}
+const swapProgress = progressCodec(swapProgressSchema);
+const parse = swapProgress.parse;
 
 /** This executor's progress: the step's own output, or its undo's record when undoing. */
 export function readProgress(ctx: StepContext, undo: boolean): SwapProgress {
@@ -69,7 +66,5 @@ export function progressOfStep(ctx: Pick<StepContext, 'run'>, stepName: string):
   return output === null ? null : parse(output);
 }
 
-/** The progress as a step output (JSON by construction). */
-export function progressJson(progress: SwapProgress): JsonObject {
-  return progress as JsonObject;
-}
+/** The progress as a step output. */
+export const progressJson = swapProgress.json;
