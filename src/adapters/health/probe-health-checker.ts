@@ -143,6 +143,7 @@ export class ProbeHealthChecker implements HealthChecker {
   }
 
   async check(target: HealthTarget, timeoutMs: number): Promise<HealthResult> {
+    // performance.now, not a Clock: latencyMs is a measurement for the report and decides nothing.
     const started = performance.now();
     const timeout = Number.isFinite(timeoutMs) && timeoutMs > 0 ? Math.ceil(timeoutMs) : 1;
     let outcome: Outcome;

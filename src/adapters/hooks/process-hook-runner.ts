@@ -72,6 +72,7 @@ export class ProcessHookRunner implements HookRunner {
     const patterns = secretPatterns([...Object.values(hook.env ?? {}), ...(this.options.secrets?.() ?? [])]);
     const longest = patterns.reduce((max, p) => Math.max(max, Buffer.byteLength(p)), 0);
     const output = new OutputBuffer(this.maxOutputBytes, longest);
+    // performance.now, not a Clock: durationMs is a measurement for the report and decides nothing.
     const started = performance.now();
     const elapsed = (): number => Math.round(performance.now() - started);
 

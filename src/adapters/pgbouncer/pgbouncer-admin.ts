@@ -3,6 +3,7 @@
 // server connection: a long transaction, session pooling) is cancelled with a RESUME on a second
 // session, so that clients are never left paused by the bot.
 import { Client } from 'pg';
+import { systemClock, type Clock } from '../../ports/clock';
 import type { ClientFigures, PoolerDatabase, PoolerPort, WriteProbe } from '../../ports/pooler';
 
 const CONNECT_TIMEOUT_MS = 3_000;
@@ -43,7 +44,18 @@ async function admin<T extends object>(
   }
 }
 
+export interface PgBouncerAdminOptions {
+  /** Time for the RESUME settle deadline (default systemClock: it bounds real sleeps). */
+  clock?: Clock;
+}
+
 export class PgBouncerAdmin implements PoolerPort {
+  private readonly clock: Clock;
+
+  constructor(options: PgBouncerAdminOptions = {}) {
+    this.clock = options.clock ?? systemClock;
+  }
+
   async describe(adminUrl: string): Promise<{ version: string; databases: PoolerDatabase[] }> {
     const version = (await admin<{ version: string }>(adminUrl, 'SHOW VERSION'))[0]?.version ?? 'unknown';
     const rows = await admin<{
@@ -129,8 +141,8 @@ export class PgBouncerAdmin implements PoolerPort {
   }
 
   private async untilNoClientWaits(adminUrl: string, databases: readonly string[]): Promise<void> {
-    const deadline = Date.now() + RESUME_SETTLE_MS;
-    while (Date.now() < deadline) {
+    const deadline = this.clock.now().getTime() + RESUME_SETTLE_MS;
+    while (this.clock.now().getTime() < deadline) {
       const pools = await admin<{ database: string; cl_waiting: number | string }>(adminUrl, 'SHOW POOLS');
       const waiting = pools.filter(
         (pool) => databases.includes(pool.database) && Number(pool.cl_waiting) > 0,
@@ -168,6 +180,7 @@ export class PgBouncerAdmin implements PoolerPort {
         // A stall is the wait from when a write was wanted until it is acknowledged. Each write on a
         // new connection: a session held between writes would keep PAUSE from finishing in session
         // pooling, where a server connection is released only when its client disconnects.
+        // Date.now, not a Clock: the stall is a measurement for the report and decides nothing.
         const wantedAt = Date.now();
         try {
           await this.commitThrough(clientUrl, `${runId}:probe`, PROBE_WRITE_TIMEOUT_MS);

@@ -7,6 +7,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Client, QueryConfig } from 'pg';
 
+import { systemClock, type Clock } from '../../ports/clock';
 import type {
   BackendInfo,
   FenceScope,
@@ -37,6 +38,8 @@ export interface PgReplicationOptions {
   pollIntervalMs?: number;
   /** application_name of the adapter's sessions (default `cutover-bot`). */
   applicationName?: string;
+  /** Time for the waits' deadlines (default systemClock: they bound real sleeps). */
+  clock?: Clock;
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -116,12 +119,14 @@ export class PgReplication implements ReplicationPort {
   private readonly settleTimeoutMs: number;
   private readonly pollIntervalMs: number;
   private readonly applicationName: string;
+  private readonly clock: Clock;
   private readonly pool: SessionPool;
 
   constructor(options: PgReplicationOptions = {}) {
     this.settleTimeoutMs = options.settleTimeoutMs ?? 5000;
     this.pollIntervalMs = options.pollIntervalMs ?? 1;
     this.applicationName = options.applicationName ?? 'cutover-bot';
+    this.clock = options.clock ?? systemClock;
     this.pool = new SessionPool({
       connectTimeoutMs: options.connectTimeoutMs ?? 3000,
       statementTimeoutMs: options.statementTimeoutMs ?? 5000,
@@ -143,7 +148,7 @@ export class PgReplication implements ReplicationPort {
    * what the postmaster hands to the next client.
    */
   private async untilNewSessionsShow(url: string, expected: 'on' | 'off'): Promise<Client> {
-    const deadline = Date.now() + this.settleTimeoutMs;
+    const deadline = this.clock.now().getTime() + this.settleTimeoutMs;
     for (;;) {
       const client = await this.pool.connect(url);
       let keep = false;
@@ -157,7 +162,7 @@ export class PgReplication implements ReplicationPort {
         if (!keep) void client.end().catch(() => undefined);
       }
       if (keep) return client;
-      if (Date.now() >= deadline) {
+      if (this.clock.now().getTime() >= deadline) {
         const state = expected === 'on' ? 'read-only' : 'read-write';
         throw new Error(
           `timed out after ${this.settleTimeoutMs} ms waiting for new sessions to be ${state} after the reload`,
@@ -177,10 +182,11 @@ export class PgReplication implements ReplicationPort {
 
   /** Polls `probe` until it returns true; throws `what` on timeout. */
   private async until(what: string, timeoutMs: number, probe: () => Promise<boolean>): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
+    const deadline = this.clock.now().getTime() + timeoutMs;
     for (;;) {
       if (await probe()) return;
-      if (Date.now() >= deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+      if (this.clock.now().getTime() >= deadline)
+        throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
       await sleep(this.pollIntervalMs);
     }
   }
@@ -347,11 +353,11 @@ export class PgReplication implements ReplicationPort {
    * standby must keep streaming to the end).
    */
   private async terminateOthers(client: Client, scope: FenceScope): Promise<void> {
-    const deadline = Date.now() + this.settleTimeoutMs;
+    const deadline = this.clock.now().getTime() + this.settleTimeoutMs;
     for (;;) {
       const others = await otherBackends(client, this.applicationName, scope);
       if (others.length === 0) return;
-      if (Date.now() >= deadline) {
+      if (this.clock.now().getTime() >= deadline) {
         throw new Error(
           `backends keep coming back after ${this.settleTimeoutMs} ms of terminating them: ${others.map((b) => `pid ${b.pid} (${b.role ?? '?'}, ${b.backendType})`).join('; ')}`,
         );

@@ -90,6 +90,7 @@ export function startStepWorker(
     const again = await handleStart(job.data);
     if (again === null) return undefined;
     // The same job goes back to waiting (an add with its id would be ignored while it is active).
+    // Date.now, not a Clock: BullMQ takes an absolute time and compares it with its own Date.now.
     await job.moveToDelayed(Date.now() + again, token);
     throw new DelayedError();
   };
