@@ -207,7 +207,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
           store,
           targets: options.targets.targets,
           strategies: options.strategies,
-          approvers: new SlackApproverDirectory(client),
+          approvers: new SlackApproverDirectory(client, undefined, clock),
           clock,
           log,
           teamId: identity.teamId,

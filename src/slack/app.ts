@@ -9,6 +9,7 @@ import { registerDeliveryDedupe } from '../../commands/deliveries';
 import type { SlackHandlerDeps } from '../../commands/deps';
 import { registerSlashCommand } from '../../commands/slash-command';
 import type { SlackSettings } from '../config/types';
+import { systemClock, type Clock } from '../ports/clock';
 import type { Logger } from '../ports/logger';
 import { boltLogger } from './bolt-logger';
 import { judgeSlackBody } from './body-guard';
@@ -55,6 +56,8 @@ export function createSlackApp(
   identity: BotIdentity,
   deps: SlackHandlerDeps,
   log: Logger,
+  /** Judges request timestamps: the wall clock Slack signs with and Bolt checks, not deps.clock. */
+  requestClock: Clock = systemClock,
 ): SlackApp {
   const logger = boltLogger(log);
   const clientOptions = settings.apiUrl ? { slackApiUrl: settings.apiUrl } : {};
@@ -104,14 +107,14 @@ export function createSlackApp(
     identity,
     handleEvents: httpReceiver
       ? (req, res) => {
-          const problem = futureTimestampProblem(req, Date.now());
+          const problem = futureTimestampProblem(req, requestClock.now().getTime());
           if (problem) {
             log.warn({ problem }, 'refused Slack request');
             res.writeHead(401, { 'content-type': 'text/plain' });
             res.end();
             return;
           }
-          judgeSlackBody(req, settings.signingSecret, Date.now())
+          judgeSlackBody(req, settings.signingSecret, requestClock.now().getTime())
             .then((verdict) => {
               if (!verdict.ok) {
                 log.warn({ problem: verdict.problem }, 'refused malformed Slack request');

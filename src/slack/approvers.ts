@@ -1,6 +1,7 @@
 // Who may approve: user ids directly, user-group ids through usergroups.users.list, cached
 // briefly so a burst of clicks costs one API call but a changed on-call rotation is seen soon.
 import type { WebClient } from '@slack/web-api';
+import { systemClock, type Clock } from '../ports/clock';
 
 export interface ApproverDirectory {
   isApprover(userId: string, approvers: readonly string[]): Promise<boolean>;
@@ -12,6 +13,7 @@ export class SlackApproverDirectory implements ApproverDirectory {
   constructor(
     private readonly client: WebClient,
     private readonly ttlMs = 60_000,
+    private readonly clock: Clock = systemClock,
   ) {}
 
   async isApprover(userId: string, approvers: readonly string[]): Promise<boolean> {
@@ -24,10 +26,10 @@ export class SlackApproverDirectory implements ApproverDirectory {
 
   private async members(groupId: string): Promise<Set<string>> {
     const cached = this.cache.get(groupId);
-    if (cached && cached.expiresAt > Date.now()) return cached.members;
+    if (cached && cached.expiresAt > this.clock.now().getTime()) return cached.members;
     const reply = await this.client.usergroups.users.list({ usergroup: groupId });
     const members = new Set(reply.users ?? []);
-    this.cache.set(groupId, { members, expiresAt: Date.now() + this.ttlMs });
+    this.cache.set(groupId, { members, expiresAt: this.clock.now().getTime() + this.ttlMs });
     return members;
   }
 }
