@@ -1,18 +1,8 @@
-// RdsPort on the AWS SDK v3: read replicas, Blue/Green deployments and in-place maintenance on RDS,
-// ReplicaLag on CloudWatch (cloudwatch-lag.ts). The clients, and why irreversible requests go out
-// once, are in rds-clients.ts.
-import {
-  ApplyPendingMaintenanceActionCommand,
-  CreateDBSnapshotCommand,
-  DescribeDBEngineVersionsCommand,
-  DescribeDBInstancesCommand,
-  DescribeDBSnapshotsCommand,
-  DescribeEventsCommand,
-  DescribePendingMaintenanceActionsCommand,
-  ModifyDBInstanceCommand,
-  RebootDBInstanceCommand,
-} from '@aws-sdk/client-rds';
-import type { DBInstance, DBSnapshot, PendingModifiedValues } from '@aws-sdk/client-rds';
+// RdsPort on the AWS SDK v3: one object over the modules that each speak to one AWS capability —
+// read replicas (rds-replicas.ts), Blue/Green deployments (rds-blue-green.ts), in-place maintenance
+// (rds-maintenance.ts) and CloudWatch's ReplicaLag (cloudwatch-lag.ts) — sharing one set of
+// per-region clients (rds-clients.ts, which also says why irreversible requests go out once).
+// Each method is the module's own; they are methods here, not fields, so a subclass can override one.
 import type { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import type { RdsPort } from '../../ports/rds';
 import type {
@@ -24,17 +14,16 @@ import type {
   DbSnapshotDescription,
   InstanceModification,
   InstanceSettingsDescription,
-  ModifiableValues,
   PendingMaintenanceAction,
   RdsEvent,
 } from '../../ports/rds-maintenance';
 import type { ReplicaDescription, WaitAvailableOptions, WaitAvailableResult } from '../../ports/rds-replicas';
-import { classifyAwsError } from './errors';
 import { CloudWatchReplicaLag, type ReplicaLagOptions } from './cloudwatch-lag';
 import { RdsBlueGreen, type BlueGreenOptions } from './rds-blue-green';
-import { hasContent, RdsReplicas } from './rds-replicas';
-import { RdsClients, RegionalClients, defaultCloudWatchClientFactory } from './rds-clients';
+import { defaultCloudWatchClientFactory, RdsClients, RegionalClients } from './rds-clients';
 import type { CloudWatchClientFactory, RdsClientFactory } from './rds-clients';
+import { RdsMaintenance } from './rds-maintenance';
+import { RdsReplicas } from './rds-replicas';
 
 export interface AwsRdsAdapterOptions extends BlueGreenOptions, ReplicaLagOptions {
   rdsClient?: RdsClientFactory;
@@ -43,69 +32,21 @@ export interface AwsRdsAdapterOptions extends BlueGreenOptions, ReplicaLagOption
   cloudWatchClient?: CloudWatchClientFactory;
 }
 
-/** The modifiable values present in `values` (PendingModifiedValues or the instance itself). */
-function modifiableOf(
-  values: Pick<PendingModifiedValues, Exclude<keyof ModifiableValues, 'DBParameterGroupName'>> | undefined,
-): ModifiableValues {
-  const picked: ModifiableValues = {};
-  if (values === undefined) return picked;
-  if (values.DBInstanceClass !== undefined) picked.DBInstanceClass = values.DBInstanceClass;
-  if (values.EngineVersion !== undefined) picked.EngineVersion = values.EngineVersion;
-  if (values.AllocatedStorage !== undefined) picked.AllocatedStorage = values.AllocatedStorage;
-  if (values.StorageType !== undefined) picked.StorageType = values.StorageType;
-  if (values.Iops !== undefined) picked.Iops = values.Iops;
-  if (values.StorageThroughput !== undefined) picked.StorageThroughput = values.StorageThroughput;
-  if (values.MultiAZ !== undefined) picked.MultiAZ = values.MultiAZ;
-  return picked;
-}
-
-export function toInstanceSettings(instance: DBInstance): InstanceSettingsDescription {
-  const group = instance.DBParameterGroups?.[0];
-  const current = modifiableOf(instance);
-  if (group?.DBParameterGroupName !== undefined) current.DBParameterGroupName = group.DBParameterGroupName;
-  const description: InstanceSettingsDescription = {
-    id: instance.DBInstanceIdentifier ?? '',
-    arn: instance.DBInstanceArn ?? null,
-    status: instance.DBInstanceStatus ?? 'unknown',
-    engine: instance.Engine ?? null,
-    current,
-    pending: modifiableOf(instance.PendingModifiedValues),
-    pendingModifications: hasContent(instance.PendingModifiedValues),
-    parameterApplyStatus: group?.ParameterApplyStatus ?? null,
-  };
-  if (instance.Endpoint?.Address !== undefined) {
-    description.endpoint = { address: instance.Endpoint.Address, port: instance.Endpoint.Port ?? 0 };
-  }
-  return description;
-}
-
-export function toDbSnapshot(snapshot: DBSnapshot): DbSnapshotDescription {
-  return {
-    id: snapshot.DBSnapshotIdentifier ?? '',
-    instanceId: snapshot.DBInstanceIdentifier ?? null,
-    status: snapshot.Status ?? 'unknown',
-    percentProgress: snapshot.PercentProgress ?? null,
-  };
-}
-
-const SNAPSHOT_NOT_FOUND = new Set(['DBSnapshotNotFound', 'DBSnapshotNotFoundFault']);
-const SNAPSHOT_EXISTS = new Set(['DBSnapshotAlreadyExists', 'DBSnapshotAlreadyExistsFault']);
-
-const isoOrNull = (date: Date | undefined): string | null => (date === undefined ? null : date.toISOString());
-
 export class AwsRdsAdapter implements RdsPort {
   private readonly clients: RdsClients;
   private readonly cloudWatchClients: RegionalClients<CloudWatchClient>;
-  private readonly lag: CloudWatchReplicaLag;
   private readonly replicas: RdsReplicas;
   private readonly blueGreen: RdsBlueGreen;
+  private readonly maintenance: RdsMaintenance;
+  private readonly lag: CloudWatchReplicaLag;
 
   constructor(options: AwsRdsAdapterOptions = {}) {
     this.clients = new RdsClients({ rds: options.rdsClient, sendOnce: options.rdsSendOnceClient });
     this.cloudWatchClients = new RegionalClients(options.cloudWatchClient ?? defaultCloudWatchClientFactory);
-    this.lag = new CloudWatchReplicaLag(this.cloudWatchClients, options);
     this.replicas = new RdsReplicas(this.clients, options);
     this.blueGreen = new RdsBlueGreen(this.clients, options);
+    this.maintenance = new RdsMaintenance(this.clients);
+    this.lag = new CloudWatchReplicaLag(this.cloudWatchClients, options);
   }
 
   /** Closes every client's sockets (worker shutdown). */
@@ -114,12 +55,10 @@ export class AwsRdsAdapter implements RdsPort {
     this.cloudWatchClients.destroy();
   }
 
+  // ---- read replicas ----
+
   describeReplica(region: string, instanceId: string): Promise<ReplicaDescription | null> {
     return this.replicas.describeReplica(region, instanceId);
-  }
-
-  replicaLagSeconds(region: string, replicaId: string): Promise<number | null> {
-    return this.lag.replicaLagSeconds(region, replicaId);
   }
 
   promoteReadReplica(region: string, replicaId: string): Promise<void> {
@@ -134,6 +73,14 @@ export class AwsRdsAdapter implements RdsPort {
   ): Promise<WaitAvailableResult> {
     return this.replicas.waitAvailable(region, instanceId, timeoutMs, options);
   }
+
+  // ---- CloudWatch ----
+
+  replicaLagSeconds(region: string, replicaId: string): Promise<number | null> {
+    return this.lag.replicaLagSeconds(region, replicaId);
+  }
+
+  // ---- Blue/Green deployments ----
 
   describeBlueGreen(region: string, deploymentId: string): Promise<BlueGreenDescription | null> {
     return this.blueGreen.describeBlueGreen(region, deploymentId);
@@ -156,181 +103,45 @@ export class AwsRdsAdapter implements RdsPort {
     return this.blueGreen.waitSwitchover(region, deploymentId, timeoutMs, options);
   }
 
-  async describeInstanceSettings(
-    region: string,
-    instanceId: string,
-  ): Promise<InstanceSettingsDescription | null> {
-    try {
-      const output = await this.clients
-        .rds(region)
-        .send(new DescribeDBInstancesCommand({ DBInstanceIdentifier: instanceId }));
-      const instance = output.DBInstances?.[0];
-      return instance === undefined ? null : toInstanceSettings(instance);
-    } catch (error) {
-      const refusal = classifyAwsError(error);
-      if (refusal.code === 'not_found') return null;
-      throw refusal;
-    }
+  // ---- in-place maintenance ----
+
+  describeInstanceSettings(region: string, instanceId: string): Promise<InstanceSettingsDescription | null> {
+    return this.maintenance.describeInstanceSettings(region, instanceId);
   }
 
-  async validUpgradeTargets(region: string, engine: string, version: string): Promise<string[] | null> {
-    try {
-      const output = await this.clients
-        .rds(region)
-        .send(new DescribeDBEngineVersionsCommand({ Engine: engine, EngineVersion: version }));
-      const found = output.DBEngineVersions?.find((candidate) => candidate.EngineVersion === version);
-      if (found === undefined) return null;
-      return (found.ValidUpgradeTarget ?? []).flatMap((target) =>
-        target.EngineVersion === undefined ? [] : [target.EngineVersion],
-      );
-    } catch (error) {
-      throw classifyAwsError(error);
-    }
+  validUpgradeTargets(region: string, engine: string, version: string): Promise<string[] | null> {
+    return this.maintenance.validUpgradeTargets(region, engine, version);
   }
 
-  async describeDbSnapshot(region: string, snapshotId: string): Promise<DbSnapshotDescription | null> {
-    try {
-      const output = await this.clients
-        .rds(region)
-        .send(new DescribeDBSnapshotsCommand({ DBSnapshotIdentifier: snapshotId }));
-      const snapshot = output.DBSnapshots?.[0];
-      return snapshot === undefined ? null : toDbSnapshot(snapshot);
-    } catch (error) {
-      const refusal = classifyAwsError(error);
-      if (refusal.code === 'not_found' || SNAPSHOT_NOT_FOUND.has(refusal.awsCode ?? '')) return null;
-      throw refusal;
-    }
+  describeDbSnapshot(region: string, snapshotId: string): Promise<DbSnapshotDescription | null> {
+    return this.maintenance.describeDbSnapshot(region, snapshotId);
   }
 
-  async createDbSnapshot(
+  createDbSnapshot(
     region: string,
     instanceId: string,
     snapshotId: string,
   ): Promise<{ created: boolean; snapshot: DbSnapshotDescription }> {
-    try {
-      const output = await this.clients.rds(region).send(
-        new CreateDBSnapshotCommand({
-          DBInstanceIdentifier: instanceId,
-          DBSnapshotIdentifier: snapshotId,
-          Tags: [{ Key: 'created-by', Value: 'cutover-bot' }],
-        }),
-      );
-      if (output.DBSnapshot !== undefined)
-        return { created: true, snapshot: toDbSnapshot(output.DBSnapshot) };
-    } catch (error) {
-      const refusal = classifyAwsError(error);
-      if (!SNAPSHOT_EXISTS.has(refusal.awsCode ?? '')) throw refusal;
-      // Made by an earlier attempt (the id is the caller's, deterministic): describe it instead.
-      const existing = await this.describeDbSnapshot(region, snapshotId);
-      if (existing === null) throw refusal;
-      return { created: false, snapshot: existing };
-    }
-    const created = await this.describeDbSnapshot(region, snapshotId);
-    return {
-      created: true,
-      snapshot: created ?? { id: snapshotId, instanceId, status: 'creating', percentProgress: 0 },
-    };
+    return this.maintenance.createDbSnapshot(region, instanceId, snapshotId);
   }
 
-  async modifyInstance(
-    region: string,
-    instanceId: string,
-    modification: InstanceModification,
-  ): Promise<void> {
-    try {
-      await this.clients.sendOnce(region).send(
-        new ModifyDBInstanceCommand({
-          DBInstanceIdentifier: instanceId,
-          ...modification,
-          ApplyImmediately: true,
-        }),
-      );
-    } catch (error) {
-      throw classifyAwsError(error);
-    }
+  modifyInstance(region: string, instanceId: string, modification: InstanceModification): Promise<void> {
+    return this.maintenance.modifyInstance(region, instanceId, modification);
   }
 
-  async pendingMaintenance(region: string, instanceId: string): Promise<PendingMaintenanceAction[]> {
-    const actions: PendingMaintenanceAction[] = [];
-    let marker: string | undefined;
-    try {
-      do {
-        const output = await this.clients.rds(region).send(
-          new DescribePendingMaintenanceActionsCommand({
-            Filters: [{ Name: 'db-instance-id', Values: [instanceId] }],
-            ...(marker === undefined ? {} : { Marker: marker }),
-          }),
-        );
-        for (const resource of output.PendingMaintenanceActions ?? []) {
-          for (const detail of resource.PendingMaintenanceActionDetails ?? []) {
-            actions.push({
-              resourceArn: resource.ResourceIdentifier ?? '',
-              action: detail.Action ?? 'unknown',
-              description: detail.Description ?? null,
-              optInStatus: detail.OptInStatus ?? null,
-              autoAppliedAfter: isoOrNull(detail.AutoAppliedAfterDate),
-              forcedApplyDate: isoOrNull(detail.ForcedApplyDate),
-              currentApplyDate: isoOrNull(detail.CurrentApplyDate),
-            });
-          }
-        }
-        marker = output.Marker;
-      } while (marker !== undefined && marker !== '');
-    } catch (error) {
-      throw classifyAwsError(error);
-    }
-    return actions;
+  pendingMaintenance(region: string, instanceId: string): Promise<PendingMaintenanceAction[]> {
+    return this.maintenance.pendingMaintenance(region, instanceId);
   }
 
-  async applyMaintenance(region: string, resourceArn: string, action: string): Promise<void> {
-    try {
-      await this.clients.sendOnce(region).send(
-        new ApplyPendingMaintenanceActionCommand({
-          ResourceIdentifier: resourceArn,
-          ApplyAction: action,
-          OptInType: 'immediate',
-        }),
-      );
-    } catch (error) {
-      throw classifyAwsError(error);
-    }
+  applyMaintenance(region: string, resourceArn: string, action: string): Promise<void> {
+    return this.maintenance.applyMaintenance(region, resourceArn, action);
   }
 
-  async rebootInstance(region: string, instanceId: string): Promise<void> {
-    try {
-      await this.clients
-        .sendOnce(region)
-        .send(new RebootDBInstanceCommand({ DBInstanceIdentifier: instanceId }));
-    } catch (error) {
-      throw classifyAwsError(error);
-    }
+  rebootInstance(region: string, instanceId: string): Promise<void> {
+    return this.maintenance.rebootInstance(region, instanceId);
   }
 
-  async instanceEvents(region: string, instanceId: string, since: Date): Promise<RdsEvent[]> {
-    const events: RdsEvent[] = [];
-    let marker: string | undefined;
-    try {
-      do {
-        const output = await this.clients.rds(region).send(
-          new DescribeEventsCommand({
-            SourceType: 'db-instance',
-            SourceIdentifier: instanceId,
-            StartTime: since,
-            ...(marker === undefined ? {} : { Marker: marker }),
-          }),
-        );
-        for (const event of output.Events ?? []) {
-          events.push({
-            date: isoOrNull(event.Date) ?? since.toISOString(),
-            message: event.Message ?? '',
-            categories: event.EventCategories ?? [],
-          });
-        }
-        marker = output.Marker;
-      } while (marker !== undefined && marker !== '');
-    } catch (error) {
-      throw classifyAwsError(error);
-    }
-    return events.sort((a, b) => Date.parse(a.date) - Date.parse(b.date));
+  instanceEvents(region: string, instanceId: string, since: Date): Promise<RdsEvent[]> {
+    return this.maintenance.instanceEvents(region, instanceId, since);
   }
 }
