@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
-# Puts a Kafka 4 broker (org.apache.kafka:kafka_2.13, version in test/support/kafka/pom.xml) and its
-# runtime jars into .cache/kafka/lib for the Kafka integration tests (test/support/kafka-cluster.ts).
+# Puts a Kafka 4 broker (org.apache.kafka:kafka_2.13, version in test/support/services/kafka/pom.xml) and its
+# runtime jars into .cache/kafka/lib for the Kafka integration tests (test/support/services/kafka-cluster.ts).
 # Does nothing when the jars of that version are already there. Needs Maven and Java 17+.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-pom=test/support/kafka/pom.xml
+pom=test/support/services/kafka/pom.xml
 lib="${KAFKA_LIB_DIR:-$PWD/.cache/kafka/lib}"
 version=$(sed -n 's:.*<kafka.version>\(.*\)</kafka.version>.*:\1:p' "$pom")
 marker="$lib/kafka_2.13-${version}.jar"

@@ -13,8 +13,8 @@ import { findPgBinDir } from '../../src/demo/pg-cluster';
 import { startRuntime, type Runtime } from '../../src/main/runtime';
 import { configSchemasOf } from '../../src/strategies';
 import { registryOf, type Strategy } from '../../src/strategies/types';
-import { dropSchema, freshSchemaName, testDatabaseUrl } from '../../test/support/pg';
-import { freshQueueName } from '../../test/support/redis';
+import { dropSchema, freshSchemaName, testDatabaseUrl } from '../../test/support/services/pg';
+import { freshQueueName } from '../../test/support/services/redis';
 
 export const databaseUrl: string = process.env['BENCH_DATABASE_URL'] ?? testDatabaseUrl;
 export const redisUrl: string = process.env['BENCH_REDIS_URL'] ?? 'redis://127.0.0.1:6379/0';

@@ -14,7 +14,7 @@ import { Pool } from 'pg';
 import { BullmqStepQueue, startStepWorker } from '../../src/adapters/queue/bullmq-step-queue';
 import { connectRedis } from '../../src/adapters/redis/connection';
 import type { StepJobRef } from '../../src/engine/types';
-import { dropSchema } from '../../test/support/pg';
+import { dropSchema } from '../../test/support/services/pg';
 import {
   benchTarget,
   databaseUrl,

@@ -2,7 +2,7 @@
 // broker counts as recovered: back as a member, in the ISR of every partition it holds, the
 // cluster fully replicated, and that reading held for `healthyFor` (3 s: the test cluster's
 // broker.session.timeout.ms) over at least three readings. Real Kafka 4.4 brokers
-// (test/support/kafka-cluster.ts, one controller and three brokers), an empty disk each time (the
+// (test/support/services/kafka-cluster.ts, one controller and three brokers), an empty disk each time (the
 // broker re-replicates about 1 MB a partition), a light acks=all producer throughout.
 //
 // Bot: the real rolling-replace strategy in the real runtime, one broker per run; the time is from
@@ -28,7 +28,7 @@ import {
   startKafkaCluster,
   startProducerLoad,
   type KafkaCluster,
-} from '../../test/support/kafka-cluster';
+} from '../../test/support/services/kafka-cluster';
 import { APPROVER, REQUESTER, sleep, startBenchBotFor, summarize, whileOpen, type BenchBot } from './common';
 import type { FigureOptions, Row } from './common';
 

@@ -19,7 +19,7 @@ import { ProcessHookRunner } from '../../src/adapters/hooks/process-hook-runner'
 import type { Run } from '../../src/engine/types';
 import type { HealthTarget } from '../../src/ports/health';
 import { createVolumeSwap } from '../../src/strategies/volume-swap';
-import { AwsEmulator } from '../../test/support/aws/emulator';
+import { AwsEmulator } from '../../test/support/services/aws/emulator';
 import { PgHosts, SIM_HOST } from '../../test/integration/volume-swap/pg-hosts';
 import { APPROVER, REQUESTER, sleep, startBenchBotFor, summarize, whileOpen, type BenchBot } from './common';
 import type { FigureOptions, Row } from './common';

@@ -6,7 +6,7 @@ import path from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { PgReplication } from '../../src/adapters/postgres/pg-replication';
 import { startDemo, type Demo } from '../../src/demo/demo';
-import { inRecovery, sqlAt } from '../support/pg';
+import { inRecovery, sqlAt } from '../support/services/pg';
 import { waitFor } from '../support/wait-for';
 
 const CHROMIUM = process.env['CHROMIUM_PATH'] ?? '/usr/bin/chromium';

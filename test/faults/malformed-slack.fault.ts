@@ -10,10 +10,10 @@ import IORedis from 'ioredis';
 import { Client } from 'pg';
 import type { Run } from '../../src/engine/types';
 import { signRequest, type Actor } from '../../src/console/signed-requests';
-import { testTarget } from '../support/harness';
-import { dropSchema, freshSchemaName, testDatabaseUrl } from '../support/pg';
-import { freshQueueName, testRedisUrl } from '../support/redis';
-import { untilRunState } from '../support/run-state';
+import { testTarget } from '../support/runtimes/harness';
+import { dropSchema, freshSchemaName, testDatabaseUrl } from '../support/services/pg';
+import { freshQueueName, testRedisUrl } from '../support/services/redis';
+import { untilRunState } from '../support/runtimes/run-state';
 import {
   approver,
   bystander,
@@ -22,8 +22,8 @@ import {
   SIGNING_SECRET,
   startSlackHarness,
   type SlackHarness,
-} from '../support/slack-harness';
-import { buttonsOf, ephemeralsTo, latestButton } from '../support/slack-messages';
+} from '../support/fakes/slack-harness';
+import { buttonsOf, ephemeralsTo, latestButton } from '../support/fakes/slack-messages';
 import { waitFor } from '../support/wait-for';
 import { faultTest } from './support/fault-report';
 

@@ -4,11 +4,11 @@
 // Aborting unfences the old primary, which keeps every acknowledged write.
 import { PgReplication } from '../../src/adapters/postgres/pg-replication';
 import type { Runtime } from '../../src/main/runtime';
-import { stopRuntimeAndClean } from '../support/harness';
-import { freshSchemaName } from '../support/pg';
-import { startPgPair, startWriter, type PgPair } from '../support/pg-pair';
-import { freshQueueName } from '../support/redis';
-import { untilRunState } from '../support/run-state';
+import { stopRuntimeAndClean } from '../support/runtimes/harness';
+import { freshSchemaName } from '../support/services/pg';
+import { startPgPair, startWriter, type PgPair } from '../support/services/pg-pair';
+import { freshQueueName } from '../support/services/redis';
+import { untilRunState } from '../support/runtimes/run-state';
 import { waitFor } from '../support/wait-for';
 import { faultTest } from './support/fault-report';
 import {

@@ -8,11 +8,11 @@ import { PgRunStore } from '../../src/adapters/store/pg-run-store';
 import { SlackRequestSender } from '../../src/console/signed-requests';
 import type { Run, RunState } from '../../src/engine/types';
 import { CONFIRM_CALLBACK_ID, encodeGateRef } from '../../src/slack/render/blocks';
-import { dropSchema, freshSchemaName, testDatabaseUrl } from '../support/pg';
-import { freshQueueName } from '../support/redis';
-import { untilRunState } from '../support/run-state';
-import { approver, CHANNEL, requester, SIGNING_SECRET } from '../support/slack-harness';
-import { TestWorld } from '../support/test-strategy';
+import { dropSchema, freshSchemaName, testDatabaseUrl } from '../support/services/pg';
+import { freshQueueName } from '../support/services/redis';
+import { untilRunState } from '../support/runtimes/run-state';
+import { approver, CHANNEL, requester, SIGNING_SECRET } from '../support/fakes/slack-harness';
+import { TestWorld } from '../support/fakes/test-strategy';
 import { waitFor } from '../support/wait-for';
 import { faultTest } from './support/fault-report';
 

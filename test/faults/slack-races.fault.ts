@@ -3,12 +3,18 @@
 // receiver with signed requests and the test strategy, whose side effects are counted in PostgreSQL:
 // exactly one outcome, each decision audited, the irreversible switch done at most once.
 import type { Run, RunState } from '../../src/engine/types';
-import { testTarget } from '../support/harness';
-import { freshSchemaName } from '../support/pg';
-import { freshQueueName } from '../support/redis';
-import { untilRunState } from '../support/run-state';
-import { approver, CHANNEL, requester, startSlackHarness, type SlackHarness } from '../support/slack-harness';
-import { buttonsOf, latestButton, type FoundButton } from '../support/slack-messages';
+import { testTarget } from '../support/runtimes/harness';
+import { freshSchemaName } from '../support/services/pg';
+import { freshQueueName } from '../support/services/redis';
+import { untilRunState } from '../support/runtimes/run-state';
+import {
+  approver,
+  CHANNEL,
+  requester,
+  startSlackHarness,
+  type SlackHarness,
+} from '../support/fakes/slack-harness';
+import { buttonsOf, latestButton, type FoundButton } from '../support/fakes/slack-messages';
 import { waitFor } from '../support/wait-for';
 import type { Actor } from '../../src/console/signed-requests';
 import { faultTest } from './support/fault-report';

@@ -15,12 +15,18 @@ import path from 'node:path';
 import { PgReplication } from '../../src/adapters/postgres/pg-replication';
 import type { Run } from '../../src/engine/types';
 import type { Runtime } from '../../src/main/runtime';
-import { exited, spawnWorker } from '../support/child-worker';
-import { stopRuntimeAndClean } from '../support/harness';
-import { freshSchemaName, testDatabaseUrl } from '../support/pg';
-import { startPgCluster, startPgPair, startWriter, type PgCluster, type PgPair } from '../support/pg-pair';
-import { freshQueueName } from '../support/redis';
-import { untilRunState } from '../support/run-state';
+import { exited, spawnWorker } from '../support/runtimes/child-worker';
+import { stopRuntimeAndClean } from '../support/runtimes/harness';
+import { freshSchemaName, testDatabaseUrl } from '../support/services/pg';
+import {
+  startPgCluster,
+  startPgPair,
+  startWriter,
+  type PgCluster,
+  type PgPair,
+} from '../support/services/pg-pair';
+import { freshQueueName } from '../support/services/redis';
+import { untilRunState } from '../support/runtimes/run-state';
 import { waitFor } from '../support/wait-for';
 import { faultTest } from './support/fault-report';
 import {

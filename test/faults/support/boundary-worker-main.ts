@@ -7,12 +7,12 @@
 // FAULT_KILL_BEFORE_CALL=<method>, right before that call reaches the real port (before the ledger).
 // Every promote call is written to the ledger table first, so promotions are counted across kills;
 // with FAULT_LEDGER_ALL=1 every port call is. FAULT_DATABASE_URL points the bot's store elsewhere.
-import { testDatabaseUrl } from '../../support/pg';
+import { testDatabaseUrl } from '../../support/services/pg';
 import type { StepExecutor, Strategy } from '../../../src/strategies/types';
 import { FENCE_AND_PROMOTE_STEP } from '../../../src/strategies/replica-promotion/plan';
 import { startPromotionRuntime } from './promotion-runtime';
 import { PromoteLedger, ReplicationProbe, type ReplicationMethod } from './replication-probe';
-import { runAsChildWorker } from '../../support/child-worker';
+import { runAsChildWorker } from '../../support/runtimes/child-worker';
 
 const methods: ReplicationMethod[] = [
   'describe',

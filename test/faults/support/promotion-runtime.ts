@@ -11,7 +11,7 @@ import type { ReplicationPort } from '../../../src/ports/replication';
 import { createReplicaPromotion } from '../../../src/strategies/replica-promotion';
 import { FENCE_AND_PROMOTE_STEP } from '../../../src/strategies/replica-promotion/plan';
 import type { Strategy } from '../../../src/strategies/types';
-import { startStrategyRuntime, strategyTargets } from '../../support/harness';
+import { startStrategyRuntime, strategyTargets } from '../../support/runtimes/harness';
 
 export const CHANNEL = 'C0TEST0001';
 export const APPROVER = 'U0APPROVER';

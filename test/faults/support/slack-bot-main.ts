@@ -5,8 +5,8 @@
 //
 // A request with the header `x-test-sigkill-after-ack: 1` kills the process (SIGKILL) the moment its
 // acknowledgement has been handed to the network: the crash right after Slack got the ack.
-import { testTarget } from '../../support/harness';
-import { startSlackHarness } from '../../support/slack-harness';
+import { testTarget } from '../../support/runtimes/harness';
+import { startSlackHarness } from '../../support/fakes/slack-harness';
 
 const KILL_AFTER_ACK_HEADER = 'x-test-sigkill-after-ack';
 

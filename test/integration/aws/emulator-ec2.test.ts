@@ -10,8 +10,8 @@ import {
 } from '@aws-sdk/client-ec2';
 import type { RunInstancesCommandInput } from '@aws-sdk/client-ec2';
 
-import { useAwsEmulator } from '../../support/aws/emulator';
-import { ManualClock } from '../../support/manual-clock';
+import { useAwsEmulator } from '../../support/services/aws/emulator';
+import { ManualClock } from '../../support/fakes/manual-clock';
 
 const REGION = 'eu-west-1';
 const I_OLD = 'i-0a000000000000001';

@@ -17,9 +17,9 @@ import {
 import { Client } from 'pg';
 
 import { AwsRdsAdapter } from '../../../src/adapters/aws/rds-adapter';
-import { advancePerCall, useAwsEmulator } from '../../support/aws/emulator';
-import { ManualClock } from '../../support/manual-clock';
-import { startPgPair, type PgPair } from '../../support/pg-pair';
+import { advancePerCall, useAwsEmulator } from '../../support/services/aws/emulator';
+import { ManualClock } from '../../support/fakes/manual-clock';
+import { startPgPair, type PgPair } from '../../support/services/pg-pair';
 import { waitFor } from '../../support/wait-for';
 
 const REGION = 'eu-west-1';

@@ -6,7 +6,7 @@ import { CloudWatchClient, GetMetricDataCommand } from '@aws-sdk/client-cloudwat
 import { DescribeRegionsCommand, DescribeVolumesCommand, EC2Client } from '@aws-sdk/client-ec2';
 import { DBInstanceNotFoundFault, DescribeDBInstancesCommand, RDSClient } from '@aws-sdk/client-rds';
 
-import { useAwsEmulator } from '../../support/aws/emulator';
+import { useAwsEmulator } from '../../support/services/aws/emulator';
 
 const REGION = 'eu-west-1';
 const VOL = 'vol-0c000000000000001';

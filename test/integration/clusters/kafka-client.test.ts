@@ -5,7 +5,12 @@
 // requests (src/adapters/clusters/kafka-admin.ts), tested here beside it.
 import { ConfigResourceTypes, type Admin, type Kafka } from 'kafkajs';
 import { KafkaWireAdmin } from '../../../src/adapters/clusters/kafka-admin';
-import { createTopics, readTopic, startKafkaCluster, type KafkaCluster } from '../../support/kafka-cluster';
+import {
+  createTopics,
+  readTopic,
+  startKafkaCluster,
+  type KafkaCluster,
+} from '../../support/services/kafka-cluster';
 import { waitFor } from '../../support/wait-for';
 
 let cluster: KafkaCluster | undefined;

@@ -19,7 +19,7 @@ import {
   startProducerLoad,
   type KafkaCluster,
   type KafkaProducerLoad,
-} from '../../support/kafka-cluster';
+} from '../../support/services/kafka-cluster';
 import { waitFor } from '../../support/wait-for';
 
 const TOPICS = ['ledger', 'orders', 'strict'];

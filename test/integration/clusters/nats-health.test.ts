@@ -11,7 +11,7 @@ import {
   startPublisher,
   type NatsCluster,
   type Publisher,
-} from '../../support/nats-cluster';
+} from '../../support/services/nats-cluster';
 import { waitFor } from '../../support/wait-for';
 
 const STREAM = 'orders';

@@ -3,8 +3,8 @@
 import IORedis, { type Redis } from 'ioredis';
 import { parseReplicationInfo, RedisReplicationHealth } from '../../../src/adapters/clusters/redis-health';
 import type { ClusterHealth } from '../../../src/ports/cluster-health';
-import { startRedisReplicaSet, type RedisReplicaSet } from '../../support/redis-replicas';
-import { freePort } from '../../support/redis-server';
+import { startRedisReplicaSet, type RedisReplicaSet } from '../../support/services/redis-replicas';
+import { freePort } from '../../support/services/redis-server';
 import { waitFor } from '../../support/wait-for';
 
 let set: RedisReplicaSet;

@@ -8,10 +8,10 @@ import type { TargetConfig } from '../../../src/config/types';
 import type { Run } from '../../../src/engine/types';
 import { startRuntime, type Runtime } from '../../../src/main/runtime';
 import { registryOf } from '../../../src/strategies/types';
-import { testAppConfig, testTarget } from '../../support/harness';
-import { dropSchema, freshSchemaName, testDatabaseUrl } from '../../support/pg';
-import { freshQueueName } from '../../support/redis';
-import { createTestStrategy, TestWorld } from '../../support/test-strategy';
+import { testAppConfig, testTarget } from '../../support/runtimes/harness';
+import { dropSchema, freshSchemaName, testDatabaseUrl } from '../../support/services/pg';
+import { freshQueueName } from '../../support/services/redis';
+import { createTestStrategy, TestWorld } from '../../support/fakes/test-strategy';
 import { waitFor } from '../../support/wait-for';
 
 const chromiumPath = [process.env['CHROMIUM_PATH'], '/usr/lib/chromium/chromium', '/usr/bin/chromium'].find(

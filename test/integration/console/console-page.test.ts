@@ -8,7 +8,7 @@ import { pageScript, renderConsolePage } from '../../../src/console/page-html';
 import { MRKDWN_JS } from '../../../src/console/page-mrkdwn';
 import type { ConsoleMessage } from '../../../src/console/slack-workspace';
 import { helpText } from '../../../commands/grammar/usage';
-import { testTarget } from '../../support/harness';
+import { testTarget } from '../../support/runtimes/harness';
 
 interface Converter {
   mrkdwnToHtml(text: string, dir?: unknown): string;

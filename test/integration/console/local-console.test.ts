@@ -11,12 +11,12 @@ import type { PageMessage, PageView } from '../../../src/console/console-state';
 import type { Run, RunState } from '../../../src/engine/types';
 import { startRuntime, type Runtime } from '../../../src/main/runtime';
 import { registryOf } from '../../../src/strategies/types';
-import { testAppConfig, testTarget } from '../../support/harness';
-import { dropSchema, freshSchemaName, testDatabaseUrl } from '../../support/pg';
-import { freshQueueName } from '../../support/redis';
-import { createTestStrategy, TestWorld } from '../../support/test-strategy';
+import { testAppConfig, testTarget } from '../../support/runtimes/harness';
+import { dropSchema, freshSchemaName, testDatabaseUrl } from '../../support/services/pg';
+import { freshQueueName } from '../../support/services/redis';
+import { createTestStrategy, TestWorld } from '../../support/fakes/test-strategy';
 import { waitFor } from '../../support/wait-for';
-import { untilRunState } from '../../support/run-state';
+import { untilRunState } from '../../support/runtimes/run-state';
 
 const schema = freshSchemaName('t_console');
 const CHANNEL = 'C0TEST0001';

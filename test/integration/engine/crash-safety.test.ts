@@ -4,13 +4,19 @@ import type { ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import type { Run, RunState } from '../../../src/engine/types';
 import type { Runtime } from '../../../src/main/runtime';
-import { freshSchemaName } from '../../support/pg';
-import { freshQueueName } from '../../support/redis';
-import { APPROVER, REQUESTER, startTestRuntime, stopTestRuntime, testTarget } from '../../support/harness';
-import type { TestWorld } from '../../support/test-strategy';
+import { freshSchemaName } from '../../support/services/pg';
+import { freshQueueName } from '../../support/services/redis';
+import {
+  APPROVER,
+  REQUESTER,
+  startTestRuntime,
+  stopTestRuntime,
+  testTarget,
+} from '../../support/runtimes/harness';
+import type { TestWorld } from '../../support/fakes/test-strategy';
 import { waitFor } from '../../support/wait-for';
-import { ChildWorkers, exited } from '../../support/child-worker';
-import { untilRunState } from '../../support/run-state';
+import { ChildWorkers, exited } from '../../support/runtimes/child-worker';
+import { untilRunState } from '../../support/runtimes/run-state';
 
 const schema = freshSchemaName('t_crash');
 const queueName = freshQueueName('crash');
@@ -20,7 +26,7 @@ const targetSettings = [
 ];
 let web: Runtime;
 let world: TestWorld;
-const workers = new ChildWorkers(path.join(__dirname, '../../support/worker-main.ts'));
+const workers = new ChildWorkers(path.join(__dirname, '../../support/runtimes/worker-main.ts'));
 
 function startWorker(): Promise<ChildProcess> {
   return workers.start({

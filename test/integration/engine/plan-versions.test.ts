@@ -6,12 +6,12 @@ import { PgRunStore } from '../../../src/adapters/store/pg-run-store';
 import { createRun } from '../../../src/engine/transition';
 import type { Run } from '../../../src/engine/types';
 import { startRuntime, type Runtime } from '../../../src/main/runtime';
-import { createTestStrategy, TestWorld } from '../../support/test-strategy';
+import { createTestStrategy, TestWorld } from '../../support/fakes/test-strategy';
 import { registryOf } from '../../../src/strategies/types';
-import { REQUESTER, stopRuntimeAndClean, testAppConfig, testTarget } from '../../support/harness';
-import { dropSchema, freshSchemaName, testDatabaseUrl } from '../../support/pg';
-import { freshQueueName } from '../../support/redis';
-import { untilRunState } from '../../support/run-state';
+import { REQUESTER, stopRuntimeAndClean, testAppConfig, testTarget } from '../../support/runtimes/harness';
+import { dropSchema, freshSchemaName, testDatabaseUrl } from '../../support/services/pg';
+import { freshQueueName } from '../../support/services/redis';
+import { untilRunState } from '../../support/runtimes/run-state';
 
 const schemas = [freshSchemaName('t_plan_newer'), freshSchemaName('t_plan_older')];
 const world = new TestWorld(testDatabaseUrl, `${schemas[1]!}_world`);

@@ -3,12 +3,18 @@
 import IORedis from 'ioredis';
 import type { Run, RunState } from '../../../src/engine/types';
 import type { Runtime } from '../../../src/main/runtime';
-import { freshSchemaName } from '../../support/pg';
-import { freshQueueName, testRedisUrl } from '../../support/redis';
-import { APPROVER, REQUESTER, startTestRuntime, stopTestRuntime, testTarget } from '../../support/harness';
-import type { TestWorld } from '../../support/test-strategy';
+import { freshSchemaName } from '../../support/services/pg';
+import { freshQueueName, testRedisUrl } from '../../support/services/redis';
+import {
+  APPROVER,
+  REQUESTER,
+  startTestRuntime,
+  stopTestRuntime,
+  testTarget,
+} from '../../support/runtimes/harness';
+import type { TestWorld } from '../../support/fakes/test-strategy';
 import { waitFor } from '../../support/wait-for';
-import { untilRunState } from '../../support/run-state';
+import { untilRunState } from '../../support/runtimes/run-state';
 
 // Its own Redis database, so flushing it cannot touch suites running alongside.
 const REDIS_DB = 7;

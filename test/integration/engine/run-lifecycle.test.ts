@@ -3,12 +3,18 @@ import type { Run, RunState } from '../../../src/engine/types';
 import type { Runtime } from '../../../src/main/runtime';
 import { Reconciler } from '../../../src/orchestrator/reconciler';
 import { queueJobId } from '../../../src/ports/job-queue';
-import { freshSchemaName } from '../../support/pg';
-import { freshQueueName } from '../../support/redis';
-import { APPROVER, REQUESTER, startTestRuntime, stopTestRuntime, testTarget } from '../../support/harness';
-import type { TestWorld } from '../../support/test-strategy';
+import { freshSchemaName } from '../../support/services/pg';
+import { freshQueueName } from '../../support/services/redis';
+import {
+  APPROVER,
+  REQUESTER,
+  startTestRuntime,
+  stopTestRuntime,
+  testTarget,
+} from '../../support/runtimes/harness';
+import type { TestWorld } from '../../support/fakes/test-strategy';
 import { waitFor } from '../../support/wait-for';
-import { untilRunState } from '../../support/run-state';
+import { untilRunState } from '../../support/runtimes/run-state';
 
 const schema = freshSchemaName('t_lifecycle');
 let runtime: Runtime;

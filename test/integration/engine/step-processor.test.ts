@@ -8,11 +8,11 @@ import type { Runtime } from '../../../src/main/runtime';
 import { StepProcessor } from '../../../src/orchestrator/step-processor';
 import type { RunStore } from '../../../src/ports/run-store';
 import { registryOf, type Strategy } from '../../../src/strategies/types';
-import { REQUESTER, startTestRuntime, stopTestRuntime, testTarget } from '../../support/harness';
-import { ManualClock } from '../../support/manual-clock';
-import { freshSchemaName } from '../../support/pg';
-import { freshQueueName } from '../../support/redis';
-import { createTestStrategy, type TestWorld } from '../../support/test-strategy';
+import { REQUESTER, startTestRuntime, stopTestRuntime, testTarget } from '../../support/runtimes/harness';
+import { ManualClock } from '../../support/fakes/manual-clock';
+import { freshSchemaName } from '../../support/services/pg';
+import { freshQueueName } from '../../support/services/redis';
+import { createTestStrategy, type TestWorld } from '../../support/fakes/test-strategy';
 
 const schema = freshSchemaName('t_stepproc');
 // 01:00 UTC: outside the windowed target's 02:00–04:00 window.

@@ -6,8 +6,8 @@ import type { Run } from '../../../src/engine/types';
 import type { Runtime } from '../../../src/main/runtime';
 import { finishedText } from '../../../src/slack/notifier/thread-text';
 import { snapshotIdOf } from '../../../src/strategies/in-place/plan';
-import { freshSchemaName } from '../../support/pg';
-import { freshQueueName } from '../../support/redis';
+import { freshSchemaName } from '../../support/services/pg';
+import { freshQueueName } from '../../support/services/redis';
 import { startVsRuntime, stopVsRuntime } from '../volume-swap/vs-runtime';
 import {
   abortActiveRuns,

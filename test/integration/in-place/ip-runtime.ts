@@ -17,10 +17,10 @@ import type { Runtime } from '../../../src/main/runtime';
 import type { RdsPort } from '../../../src/ports/rds';
 import { createInPlace } from '../../../src/strategies/in-place';
 import type { Strategy } from '../../../src/strategies/types';
-import { advancePerCall, startAwsEmulatorBeforeAll } from '../../support/aws/emulator';
-import type { RdsDurations, RdsEmulator } from '../../support/aws/emulator';
-import { ManualClock } from '../../support/manual-clock';
-import { APPROVER } from '../../support/harness';
+import { advancePerCall, startAwsEmulatorBeforeAll } from '../../support/services/aws/emulator';
+import type { RdsDurations, RdsEmulator } from '../../support/services/aws/emulator';
+import { ManualClock } from '../../support/fakes/manual-clock';
+import { APPROVER } from '../../support/runtimes/harness';
 
 import { untilFinished } from '../volume-swap/vs-runtime';
 

@@ -8,8 +8,8 @@ import { writeFileSync } from 'node:fs';
 
 import type { Run } from '../../../src/engine/types';
 import type { Runtime } from '../../../src/main/runtime';
-import { freshSchemaName, sqlAt, testDatabaseUrl } from '../../support/pg';
-import { freshQueueName } from '../../support/redis';
+import { freshSchemaName, sqlAt, testDatabaseUrl } from '../../support/services/pg';
+import { freshQueueName } from '../../support/services/redis';
 import { FakeDatabase, HookFiles, startVsRuntime, stopVsRuntime } from '../volume-swap/vs-runtime';
 import {
   abortActiveRuns,

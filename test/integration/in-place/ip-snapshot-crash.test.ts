@@ -7,9 +7,9 @@
 import { AwsRdsAdapter } from '../../../src/adapters/aws/rds-adapter';
 import type { DbSnapshotDescription } from '../../../src/ports/rds-maintenance';
 import { snapshotIdOf } from '../../../src/strategies/in-place/plan';
-import { CrashAndResume, CrashPoint } from '../../support/in-process-crash';
-import { freshSchemaName } from '../../support/pg';
-import { freshQueueName } from '../../support/redis';
+import { CrashAndResume, CrashPoint } from '../../support/runtimes/in-process-crash';
+import { freshSchemaName } from '../../support/services/pg';
+import { freshQueueName } from '../../support/services/redis';
 import { startVsRuntime } from '../volume-swap/vs-runtime';
 import {
   approveGate,

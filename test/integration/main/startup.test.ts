@@ -9,8 +9,8 @@ import { Client } from 'pg';
 import { ConfigError } from '../../../src/config/errors';
 import { boot } from '../../../src/main/boot';
 import { registryOf } from '../../../src/strategies/types';
-import { createTestStrategy, TestWorld } from '../../support/test-strategy';
-import { testDatabaseUrl } from '../../support/pg';
+import { createTestStrategy, TestWorld } from '../../support/fakes/test-strategy';
+import { testDatabaseUrl } from '../../support/services/pg';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'cutover-startup-'));
 // A database name nobody uses: if start-up wrote anything, this database would exist afterwards.

@@ -6,10 +6,10 @@ import { createConnection, createServer } from 'node:net';
 import pino from 'pino';
 import { startRuntime, type Runtime } from '../../../src/main/runtime';
 import { registryOf } from '../../../src/strategies/types';
-import { testAppConfig, testTarget } from '../../support/harness';
-import { dropSchema, freshSchemaName, testDatabaseUrl } from '../../support/pg';
-import { freshQueueName } from '../../support/redis';
-import { createTestStrategy, TestWorld } from '../../support/test-strategy';
+import { testAppConfig, testTarget } from '../../support/runtimes/harness';
+import { dropSchema, freshSchemaName, testDatabaseUrl } from '../../support/services/pg';
+import { freshQueueName } from '../../support/services/redis';
+import { createTestStrategy, TestWorld } from '../../support/fakes/test-strategy';
 import { waitFor } from '../../support/wait-for';
 import { parsePrometheusText, sampleValue } from './prom-text';
 

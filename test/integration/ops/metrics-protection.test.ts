@@ -4,10 +4,10 @@ import pino from 'pino';
 import type { AppConfig, Role } from '../../../src/config/types';
 import { startRuntime, type Runtime } from '../../../src/main/runtime';
 import { registryOf } from '../../../src/strategies/types';
-import { testAppConfig, testTarget } from '../../support/harness';
-import { dropSchema, freshSchemaName, testDatabaseUrl } from '../../support/pg';
-import { freshQueueName } from '../../support/redis';
-import { createTestStrategy, TestWorld } from '../../support/test-strategy';
+import { testAppConfig, testTarget } from '../../support/runtimes/harness';
+import { dropSchema, freshSchemaName, testDatabaseUrl } from '../../support/services/pg';
+import { freshQueueName } from '../../support/services/redis';
+import { createTestStrategy, TestWorld } from '../../support/fakes/test-strategy';
 import { parsePrometheusText } from './prom-text';
 
 const TOKEN = 'scrape-token-0123456789';

@@ -12,13 +12,13 @@ import { Metrics } from '../../../src/metrics/metrics';
 import type { LagSample } from '../../../src/ports/run-store';
 import { createSlackClient } from '../../../src/slack/notifier';
 import { registryOf } from '../../../src/strategies/types';
-import { APPROVER, REQUESTER, testAppConfig, testTarget } from '../../support/harness';
-import { dropSchema, freshSchemaName, testDatabaseUrl } from '../../support/pg';
-import { freshQueueName } from '../../support/redis';
-import { createTestStrategy, TestWorld } from '../../support/test-strategy';
+import { APPROVER, REQUESTER, testAppConfig, testTarget } from '../../support/runtimes/harness';
+import { dropSchema, freshSchemaName, testDatabaseUrl } from '../../support/services/pg';
+import { freshQueueName } from '../../support/services/redis';
+import { createTestStrategy, TestWorld } from '../../support/fakes/test-strategy';
 import { waitFor } from '../../support/wait-for';
 import { parsePrometheusText, sampleValue } from './prom-text';
-import { untilRunState } from '../../support/run-state';
+import { untilRunState } from '../../support/runtimes/run-state';
 
 const schema = freshSchemaName('t_ops_metrics');
 const world = new TestWorld(testDatabaseUrl, `${schema}_world`);

@@ -6,8 +6,8 @@
 import IORedis, { type Redis } from 'ioredis';
 import { parseRedisUrl } from '../../../src/config/redis-url';
 import { closeRedis, connectRedis, sentinelOptions } from '../../../src/adapters/redis/connection';
-import { MASTER_NAME, startSentinelSet, type SentinelSet } from '../../support/redis-sentinel';
-import { startSlowTcpProxy, type SlowTcpProxy } from '../../support/slow-tcp-proxy';
+import { MASTER_NAME, startSentinelSet, type SentinelSet } from '../../support/services/redis-sentinel';
+import { startSlowTcpProxy, type SlowTcpProxy } from '../../support/services/slow-tcp-proxy';
 import { waitFor } from '../../support/wait-for';
 
 // Each Sentinel reply held 3 s: one attempt to resolve the primary takes at least two replies (6 s),

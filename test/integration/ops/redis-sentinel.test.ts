@@ -6,12 +6,12 @@ import pino from 'pino';
 import type { Run, RunState } from '../../../src/engine/types';
 import { startRuntime, type Runtime } from '../../../src/main/runtime';
 import { registryOf } from '../../../src/strategies/types';
-import { APPROVER, REQUESTER, testAppConfig, testTarget } from '../../support/harness';
-import { dropSchema, freshSchemaName, testDatabaseUrl } from '../../support/pg';
-import { freshQueueName } from '../../support/redis';
-import { startSentinelSet, type SentinelSet } from '../../support/redis-sentinel';
-import { untilRunState } from '../../support/run-state';
-import { createTestStrategy, TestWorld } from '../../support/test-strategy';
+import { APPROVER, REQUESTER, testAppConfig, testTarget } from '../../support/runtimes/harness';
+import { dropSchema, freshSchemaName, testDatabaseUrl } from '../../support/services/pg';
+import { freshQueueName } from '../../support/services/redis';
+import { startSentinelSet, type SentinelSet } from '../../support/services/redis-sentinel';
+import { untilRunState } from '../../support/runtimes/run-state';
+import { createTestStrategy, TestWorld } from '../../support/fakes/test-strategy';
 import { waitFor } from '../../support/wait-for';
 
 const schema = freshSchemaName('t_sentinel');

@@ -5,7 +5,7 @@ import { Client } from 'pg';
 import { lsnDiff, lsnToBigInt, timelineOfWalFile } from '../../../src/adapters/postgres/lsn';
 import { isConnectionError } from '../../../src/adapters/postgres/pg-errors';
 import { applicationNameOf, PgReplication } from '../../../src/adapters/postgres/pg-replication';
-import { startPgPair, type PgPair } from '../../support/pg-pair';
+import { startPgPair, type PgPair } from '../../support/services/pg-pair';
 import { waitFor } from '../../support/wait-for';
 
 /** Runs one statement in a new session; resolves to the SQLSTATE it failed with, or 'ok'. */

@@ -6,7 +6,7 @@ import { Client } from 'pg';
 import { lsnDiff } from '../../../src/adapters/postgres/lsn';
 import { isConnectionError } from '../../../src/adapters/postgres/pg-errors';
 import { PgReplication } from '../../../src/adapters/postgres/pg-replication';
-import { startPgPair, startWriter, type PgPair } from '../../support/pg-pair';
+import { startPgPair, startWriter, type PgPair } from '../../support/services/pg-pair';
 import { waitFor } from '../../support/wait-for';
 
 async function query<T extends object>(url: string, sql: string, params: unknown[] = []): Promise<T[]> {

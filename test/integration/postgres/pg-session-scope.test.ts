@@ -3,7 +3,7 @@
 import { Client } from 'pg';
 
 import { PgReplication } from '../../../src/adapters/postgres/pg-replication';
-import { startPgPair, type PgPair } from '../../support/pg-pair';
+import { startPgPair, type PgPair } from '../../support/services/pg-pair';
 import { waitFor } from '../../support/wait-for';
 
 const APP = 'scope-test';

@@ -2,7 +2,7 @@
 // it cannot tell (CONFIG disabled, as on some managed services). Real redis-servers, not fakes.
 import { assertNoEviction, connectRedis } from '../../../src/adapters/redis/connection';
 import type { Logger } from '../../../src/ports/logger';
-import { startPrivateRedis, type PrivateRedis } from '../../support/redis-server';
+import { startPrivateRedis, type PrivateRedis } from '../../support/services/redis-server';
 
 const servers: PrivateRedis[] = [];
 

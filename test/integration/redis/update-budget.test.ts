@@ -8,8 +8,8 @@ import pino from 'pino';
 import { connectRedis } from '../../../src/adapters/redis/connection';
 import { RedisUpdateBudget } from '../../../src/adapters/redis/redis-update-budget';
 import { UpdateBudget, type UpdateBudgetOptions } from '../../../src/ports/update-budget';
-import { testRedisUrl } from '../../support/redis';
-import { startPrivateRedis } from '../../support/redis-server';
+import { testRedisUrl } from '../../support/services/redis';
+import { startPrivateRedis } from '../../support/services/redis-server';
 import { waitFor } from '../../support/wait-for';
 
 const log = pino({ level: 'silent' });

@@ -9,12 +9,12 @@
 // down; runtime B, on the same schema and queue with a plain adapter, picks the stalled job up.
 import { AwsRdsAdapter } from '../../../src/adapters/aws/rds-adapter';
 import type { StepContext } from '../../../src/strategies/types';
-import { startAwsEmulatorBeforeAll } from '../../support/aws/emulator';
-import { APPROVER, startStrategyRuntime } from '../../support/harness';
-import { CrashAndResume } from '../../support/in-process-crash';
-import { freshSchemaName } from '../../support/pg';
-import type { PgPair } from '../../support/pg-pair';
-import { freshQueueName } from '../../support/redis';
+import { startAwsEmulatorBeforeAll } from '../../support/services/aws/emulator';
+import { APPROVER, startStrategyRuntime } from '../../support/runtimes/harness';
+import { CrashAndResume } from '../../support/runtimes/in-process-crash';
+import { freshSchemaName } from '../../support/services/pg';
+import type { PgPair } from '../../support/services/pg-pair';
+import { freshQueueName } from '../../support/services/redis';
 import { waitFor } from '../../support/wait-for';
 import {
   FENCED_STEP as STEP,

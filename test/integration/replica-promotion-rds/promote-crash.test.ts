@@ -17,11 +17,11 @@
 // RDS's describe lags the accepted request for an hour of a ManualClock; the test moves the clock
 // once the resumed attempt has looked, and the rest of the promotion is immediate.
 import type { StepContext } from '../../../src/strategies/types';
-import { APPROVER } from '../../support/harness';
-import { CrashAndResume } from '../../support/in-process-crash';
-import { freshSchemaName } from '../../support/pg';
-import { ManualClock } from '../../support/manual-clock';
-import { freshQueueName } from '../../support/redis';
+import { APPROVER } from '../../support/runtimes/harness';
+import { CrashAndResume } from '../../support/runtimes/in-process-crash';
+import { freshSchemaName } from '../../support/services/pg';
+import { ManualClock } from '../../support/fakes/manual-clock';
+import { freshQueueName } from '../../support/services/redis';
 import { waitFor } from '../../support/wait-for';
 import {
   AwsWorld,

@@ -8,9 +8,9 @@ import { PgReplication } from '../../../src/adapters/postgres/pg-replication';
 import type { TargetsConfig } from '../../../src/config/types';
 import { createReplicaPromotion } from '../../../src/strategies/replica-promotion';
 import type { Strategy } from '../../../src/strategies/types';
-import type { AwsEmulator } from '../../support/aws/emulator';
-import { APPROVER, strategyTargets } from '../../support/harness';
-import type { PgPair } from '../../support/pg-pair';
+import type { AwsEmulator } from '../../support/services/aws/emulator';
+import { APPROVER, strategyTargets } from '../../support/runtimes/harness';
+import type { PgPair } from '../../support/services/pg-pair';
 import {
   addPairInstances,
   botUrls,

@@ -11,9 +11,9 @@ import type { Run } from '../../../src/engine/types';
 import type { Runtime } from '../../../src/main/runtime';
 import { FENCE_AND_PROMOTE_STEP } from '../../../src/strategies/replica-promotion/plan';
 import type { Strategy } from '../../../src/strategies/types';
-import { startAwsEmulatorBeforeAll } from '../../support/aws/emulator';
-import { APPROVER, startStrategyRuntime, stopRuntimeAndClean } from '../../support/harness';
-import { freshSchemaName } from '../../support/pg';
+import { startAwsEmulatorBeforeAll } from '../../support/services/aws/emulator';
+import { APPROVER, startStrategyRuntime, stopRuntimeAndClean } from '../../support/runtimes/harness';
+import { freshSchemaName } from '../../support/services/pg';
 import {
   asRole,
   CLIENT_KINDS,
@@ -21,9 +21,9 @@ import {
   startClient,
   type ClientKind,
   type PgClient,
-} from '../../support/pg-clients';
-import type { PgPair } from '../../support/pg-pair';
-import { freshQueueName } from '../../support/redis';
+} from '../../support/services/pg-clients';
+import type { PgPair } from '../../support/services/pg-pair';
+import { freshQueueName } from '../../support/services/redis';
 import { waitFor } from '../../support/wait-for';
 import {
   BLUE_GREEN_TARGET as BLUE_GREEN,

@@ -6,14 +6,14 @@
 // pg_monitor), and the applications' "superuser" is an rds_superuser member too.
 import { Client } from 'pg';
 
-import type { RdsEmulator } from '../../support/aws/emulator';
-import { startPgPair, type PgPair } from '../../support/pg-pair';
-import { asRole } from '../../support/pg-clients';
+import type { RdsEmulator } from '../../support/services/aws/emulator';
+import { startPgPair, type PgPair } from '../../support/services/pg-pair';
+import { asRole } from '../../support/services/pg-clients';
 
 export const SOURCE_ID = 'orders-primary';
 export const REPLICA_ID = 'orders-replica';
 export const BOT_ROLE = 'cutover_bot';
-/** The application roles the hostile clients log in as (test/support/pg-clients.ts). */
+/** The application roles the hostile clients log in as (test/support/services/pg-clients.ts). */
 export const APP_ROLES = ['app_plain', 'app_role_rw', 'app_super'] as const;
 
 async function sql(url: string, text: string): Promise<void> {

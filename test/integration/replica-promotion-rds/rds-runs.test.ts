@@ -4,11 +4,11 @@
 import type { Run } from '../../../src/engine/types';
 import type { Runtime } from '../../../src/main/runtime';
 import type { Strategy } from '../../../src/strategies/types';
-import { APPROVER, REQUESTER } from '../../support/harness';
-import { freshSchemaName } from '../../support/pg';
-import { freshQueueName } from '../../support/redis';
-import { advancePerCall, type BlueGreenOptions } from '../../support/aws/emulator';
-import { ManualClock } from '../../support/manual-clock';
+import { APPROVER, REQUESTER } from '../../support/runtimes/harness';
+import { freshSchemaName } from '../../support/services/pg';
+import { freshQueueName } from '../../support/services/redis';
+import { advancePerCall, type BlueGreenOptions } from '../../support/services/aws/emulator';
+import { ManualClock } from '../../support/fakes/manual-clock';
 import { waitFor } from '../../support/wait-for';
 import {
   AwsWorld,

@@ -29,16 +29,21 @@ import type { RdsPort } from '../../../src/ports/rds';
 import type { ReplicationPort } from '../../../src/ports/replication';
 import { createReplicaPromotion } from '../../../src/strategies/replica-promotion';
 import type { Strategy } from '../../../src/strategies/types';
-import { startAwsEmulatorBeforeAll } from '../../support/aws/emulator';
-import type { CloudWatchEmulator, RdsDurations, RdsEmulator, RecordedCall } from '../../support/aws/emulator';
-import { CrashPoint } from '../../support/in-process-crash';
-import { untilRun as untilRunMatching } from '../../support/run-state';
+import { startAwsEmulatorBeforeAll } from '../../support/services/aws/emulator';
+import type {
+  CloudWatchEmulator,
+  RdsDurations,
+  RdsEmulator,
+  RecordedCall,
+} from '../../support/services/aws/emulator';
+import { CrashPoint } from '../../support/runtimes/in-process-crash';
+import { untilRun as untilRunMatching } from '../../support/runtimes/run-state';
 import {
   startStrategyRuntime,
   stopRuntimeAndClean,
   strategyTargets,
   type StrategyRuntimeOptions,
-} from '../../support/harness';
+} from '../../support/runtimes/harness';
 
 export const NO_RETRY_REGION = 'eu-west-1';
 export const SDK_REGION = 'eu-central-1';
@@ -236,7 +241,7 @@ export function targetOf(runtime: Runtime, name: string): TargetConfig {
   return found;
 }
 
-export { startRun } from '../../support/harness';
+export { startRun } from '../../support/runtimes/harness';
 
 /** untilRun with these suites' timeout. */
 export function untilRun(

@@ -9,12 +9,12 @@ import type { Run, RunState } from '../../../src/engine/types';
 import type { Runtime } from '../../../src/main/runtime';
 import { createReplicaPromotion } from '../../../src/strategies/replica-promotion';
 import { FENCE_AND_PROMOTE_STEP } from '../../../src/strategies/replica-promotion/plan';
-import { ChildWorkers, exited } from '../../support/child-worker';
-import { startStrategyRuntime, stopRuntimeAndClean, strategyTargets } from '../../support/harness';
-import { freshSchemaName } from '../../support/pg';
-import { startPgPair, type PgPair } from '../../support/pg-pair';
-import { freshQueueName } from '../../support/redis';
-import { untilRunState } from '../../support/run-state';
+import { ChildWorkers, exited } from '../../support/runtimes/child-worker';
+import { startStrategyRuntime, stopRuntimeAndClean, strategyTargets } from '../../support/runtimes/harness';
+import { freshSchemaName } from '../../support/services/pg';
+import { startPgPair, type PgPair } from '../../support/services/pg-pair';
+import { freshQueueName } from '../../support/services/redis';
+import { untilRunState } from '../../support/runtimes/run-state';
 
 const schema = freshSchemaName('t_promote_crash');
 const queueName = freshQueueName('promote-crash');
@@ -25,7 +25,7 @@ targets:
     postgres: { primary: env:CRASH_PRIMARY, standby: env:CRASH_STANDBY }
     lagPollInterval: 100ms
 `;
-const workers = new ChildWorkers(path.join(__dirname, '../../support/promote-worker-main.ts'));
+const workers = new ChildWorkers(path.join(__dirname, '../../support/runtimes/promote-worker-main.ts'));
 let pair: PgPair;
 let web: Runtime;
 

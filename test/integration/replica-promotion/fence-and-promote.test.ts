@@ -18,7 +18,7 @@ import { configSchemasOf } from '../../../src/strategies';
 import { createReplicaPromotion } from '../../../src/strategies/replica-promotion';
 import { FENCE_AND_PROMOTE_STEP } from '../../../src/strategies/replica-promotion/plan';
 import { registryOf, type StepResult, type Strategy } from '../../../src/strategies/types';
-import { startPgPair, startWriter, type PgPair, type Writer } from '../../support/pg-pair';
+import { startPgPair, startWriter, type PgPair, type Writer } from '../../support/services/pg-pair';
 import { waitFor } from '../../support/wait-for';
 
 const replication = new PgReplication();

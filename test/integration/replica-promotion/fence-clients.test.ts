@@ -7,7 +7,7 @@
 import { Client } from 'pg';
 import type { Run } from '../../../src/engine/types';
 import { FENCE_AND_PROMOTE_STEP } from '../../../src/strategies/replica-promotion/plan';
-import { freshSchemaName } from '../../support/pg';
+import { freshSchemaName } from '../../support/services/pg';
 import {
   asRole,
   CLIENT_KINDS,
@@ -16,15 +16,15 @@ import {
   startClient,
   type ClientKind,
   type PgClient,
-} from '../../support/pg-clients';
-import { startPgPair, type PgPair } from '../../support/pg-pair';
+} from '../../support/services/pg-clients';
+import { startPgPair, type PgPair } from '../../support/services/pg-pair';
 import {
   SQL_TARGET,
   startPromotionDriver,
   STOP_TARGET,
   type PromotionDriver,
-} from '../../support/promotion-driver';
-import { freshQueueName } from '../../support/redis';
+} from '../../support/runtimes/promotion-driver';
+import { freshQueueName } from '../../support/services/redis';
 import { waitFor } from '../../support/wait-for';
 
 jest.setTimeout(120_000);

@@ -5,18 +5,18 @@
 import { Client } from 'pg';
 import { PgReplication } from '../../../src/adapters/postgres/pg-replication';
 import { FENCE_AND_PROMOTE_STEP } from '../../../src/strategies/replica-promotion/plan';
-import { freshSchemaName, inRecovery, sqlAt } from '../../support/pg';
-import { asRole, missingRows, setUpClientRoles, startClient } from '../../support/pg-clients';
-import { startPgCluster, startPgPair, type PgCluster, type PgPair } from '../../support/pg-pair';
+import { freshSchemaName, inRecovery, sqlAt } from '../../support/services/pg';
+import { asRole, missingRows, setUpClientRoles, startClient } from '../../support/services/pg-clients';
+import { startPgCluster, startPgPair, type PgCluster, type PgPair } from '../../support/services/pg-pair';
 import {
   openGate,
   SQL_TARGET,
   startPromotionDriver,
   type PromotionDriver,
-} from '../../support/promotion-driver';
+} from '../../support/runtimes/promotion-driver';
 import { ReplicationProbe } from '../../faults/support/replication-probe';
-import { freshQueueName } from '../../support/redis';
-import { untilRunState } from '../../support/run-state';
+import { freshQueueName } from '../../support/services/redis';
+import { untilRunState } from '../../support/runtimes/run-state';
 import { waitFor } from '../../support/wait-for';
 
 jest.setTimeout(120_000);

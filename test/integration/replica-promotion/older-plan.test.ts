@@ -12,11 +12,11 @@ import type { Runtime } from '../../../src/main/runtime';
 import { configSchemasOf } from '../../../src/strategies';
 import { createReplicaPromotion } from '../../../src/strategies/replica-promotion';
 import { registryOf } from '../../../src/strategies/types';
-import { startStrategyRuntime, stopRuntimeAndClean } from '../../support/harness';
-import { freshSchemaName } from '../../support/pg';
-import { startPgPair, type PgPair } from '../../support/pg-pair';
-import { freshQueueName } from '../../support/redis';
-import { untilRunState } from '../../support/run-state';
+import { startStrategyRuntime, stopRuntimeAndClean } from '../../support/runtimes/harness';
+import { freshSchemaName } from '../../support/services/pg';
+import { startPgPair, type PgPair } from '../../support/services/pg-pair';
+import { freshQueueName } from '../../support/services/redis';
+import { untilRunState } from '../../support/runtimes/run-state';
 
 const schema = freshSchemaName('t_older_plan');
 const yaml = `defaults: { channel: C0TEST0001, approvers: [U0APPROVER] }

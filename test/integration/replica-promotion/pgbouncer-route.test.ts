@@ -7,24 +7,24 @@
 import { Client } from 'pg';
 import { PgBouncerAdmin } from '../../../src/adapters/pgbouncer/pgbouncer-admin';
 import { FENCE_AND_PROMOTE_STEP } from '../../../src/strategies/replica-promotion/plan';
-import { freshSchemaName, inRecovery, sqlAt } from '../../support/pg';
+import { freshSchemaName, inRecovery, sqlAt } from '../../support/services/pg';
 import {
   asRole,
   missingRows,
   setUpClientRoles,
   startClient,
   type ClientKind,
-} from '../../support/pg-clients';
-import { startPgPair, type PgPair } from '../../support/pg-pair';
-import { startPgBouncer, type PgBouncer } from '../../support/pgbouncer';
+} from '../../support/services/pg-clients';
+import { startPgPair, type PgPair } from '../../support/services/pg-pair';
+import { startPgBouncer, type PgBouncer } from '../../support/services/pgbouncer';
 import {
   openGate,
   SQL_TARGET,
   startPromotionDriver,
   STOP_TARGET,
   type PromotionDriver,
-} from '../../support/promotion-driver';
-import { freshQueueName } from '../../support/redis';
+} from '../../support/runtimes/promotion-driver';
+import { freshQueueName } from '../../support/services/redis';
 import { waitFor } from '../../support/wait-for';
 
 jest.setTimeout(180_000);

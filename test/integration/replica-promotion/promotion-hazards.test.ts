@@ -7,18 +7,18 @@ import { Client } from 'pg';
 import { PgReplication } from '../../../src/adapters/postgres/pg-replication';
 import { FENCE_AND_PROMOTE_STEP } from '../../../src/strategies/replica-promotion/plan';
 import { ReplicationProbe } from '../../faults/support/replication-probe';
-import { freshSchemaName, inRecovery, sqlAt } from '../../support/pg';
-import { asRole, missingRows, setUpClientRoles, startClient } from '../../support/pg-clients';
-import { startPgPair, type PgPair } from '../../support/pg-pair';
+import { freshSchemaName, inRecovery, sqlAt } from '../../support/services/pg';
+import { asRole, missingRows, setUpClientRoles, startClient } from '../../support/services/pg-clients';
+import { startPgPair, type PgPair } from '../../support/services/pg-pair';
 import {
   openGate,
   SQL_TARGET,
   startPromotionDriver,
   STOP_TARGET,
   type PromotionDriver,
-} from '../../support/promotion-driver';
-import { freshQueueName } from '../../support/redis';
-import { untilRunState } from '../../support/run-state';
+} from '../../support/runtimes/promotion-driver';
+import { freshQueueName } from '../../support/services/redis';
+import { untilRunState } from '../../support/runtimes/run-state';
 import { waitFor } from '../../support/wait-for';
 
 jest.setTimeout(120_000);

@@ -11,19 +11,19 @@ import { createReplicaPromotion } from '../../../src/strategies/replica-promotio
 import { ReplicationProbe } from '../../faults/support/replication-probe';
 import { FENCE_AND_PROMOTE_STEP } from '../../../src/strategies/replica-promotion/plan';
 import { registryOf } from '../../../src/strategies/types';
-import { startPgPair, startWriter, type PgPair } from '../../support/pg-pair';
-import { freshSchemaName } from '../../support/pg';
-import { freshQueueName } from '../../support/redis';
+import { startPgPair, startWriter, type PgPair } from '../../support/services/pg-pair';
+import { freshSchemaName } from '../../support/services/pg';
+import { freshQueueName } from '../../support/services/redis';
 import {
   approver,
   CHANNEL,
   requester,
   startSlackHarness,
   type SlackHarness,
-} from '../../support/slack-harness';
-import { buttonsOf, latestButton, textOf } from '../../support/slack-messages';
+} from '../../support/fakes/slack-harness';
+import { buttonsOf, latestButton, textOf } from '../../support/fakes/slack-messages';
 import { waitFor } from '../../support/wait-for';
-import { untilRunState } from '../../support/run-state';
+import { untilRunState } from '../../support/runtimes/run-state';
 
 const schema = freshSchemaName('t_promote');
 // Secrets are resolved at use from this object: each scenario points its target at a fresh pair.

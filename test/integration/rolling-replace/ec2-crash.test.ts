@@ -5,14 +5,14 @@
 // the launch step resumes with no instance recorded, calls RunInstances again with the same
 // ClientToken, gets the same instance back from EC2, and the run finishes with one instance per node.
 import { AwsEc2Adapter } from '../../../src/adapters/aws/ec2-adapter';
-import { fastEc2Client } from '../../support/aws/fast-retry-clients';
+import { fastEc2Client } from '../../support/services/aws/fast-retry-clients';
 import type { InstanceDescription, LaunchRequest } from '../../../src/ports/ec2';
 import { launchClientToken } from '../../../src/strategies/rolling-replace/ec2-executors';
-import { APPROVER, REQUESTER } from '../../support/harness';
-import { CrashAndResume, CrashPoint } from '../../support/in-process-crash';
-import { freshSchemaName } from '../../support/pg';
-import { freshQueueName } from '../../support/redis';
-import { untilRunState } from '../../support/run-state';
+import { APPROVER, REQUESTER } from '../../support/runtimes/harness';
+import { CrashAndResume, CrashPoint } from '../../support/runtimes/in-process-crash';
+import { freshSchemaName } from '../../support/services/pg';
+import { freshQueueName } from '../../support/services/redis';
+import { untilRunState } from '../../support/runtimes/run-state';
 import { Ec2World } from '../volume-swap/vs-runtime';
 import {
   actions,

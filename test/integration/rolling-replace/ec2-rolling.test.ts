@@ -7,11 +7,11 @@
 import type { Run } from '../../../src/engine/types';
 import type { Runtime } from '../../../src/main/runtime';
 import { launchClientToken } from '../../../src/strategies/rolling-replace/ec2-executors';
-import { APPROVER, REQUESTER, stopRuntimeAndClean } from '../../support/harness';
-import { freshSchemaName } from '../../support/pg';
-import { freshQueueName } from '../../support/redis';
-import { ec2Error, isDryRun, unauthorizedOperationMessage } from '../../support/aws/emulator';
-import { untilRunState } from '../../support/run-state';
+import { APPROVER, REQUESTER, stopRuntimeAndClean } from '../../support/runtimes/harness';
+import { freshSchemaName } from '../../support/services/pg';
+import { freshQueueName } from '../../support/services/redis';
+import { ec2Error, isDryRun, unauthorizedOperationMessage } from '../../support/services/aws/emulator';
+import { untilRunState } from '../../support/runtimes/run-state';
 import { waitFor } from '../../support/wait-for';
 import { Ec2World, FAST_DURATIONS } from '../volume-swap/vs-runtime';
 import {

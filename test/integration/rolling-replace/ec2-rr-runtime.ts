@@ -13,7 +13,7 @@ import type { Ec2Port } from '../../../src/ports/ec2';
 import { ProcessHookRunner } from '../../../src/adapters/hooks/process-hook-runner';
 import { createRollingReplace } from '../../../src/strategies/rolling-replace';
 import type { Strategy } from '../../../src/strategies/types';
-import type { Ec2Emulator, InstanceView } from '../../support/aws/emulator';
+import type { Ec2Emulator, InstanceView } from '../../support/services/aws/emulator';
 import { startVsRuntime } from '../volume-swap/vs-runtime';
 
 export const OLD = ['i-0a000000000000001', 'i-0a000000000000002', 'i-0a000000000000003'] as const;

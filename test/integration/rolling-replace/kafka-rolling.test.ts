@@ -5,7 +5,7 @@
 //    directory moved to a new server (the EBS volume re-attached), broker 3 on an empty disk by a
 //    hook that returns before it has even stopped the broker; every acknowledged write is read
 //    afterwards, never two brokers short at once, every ISR whole and the leaders preferred at the end;
-//  - EC2 mode through the EC2 emulator (test/support/kafka-on-ec2.ts runs a broker JVM per running
+//  - EC2 mode through the EC2 emulator (test/support/services/kafka-on-ec2.ts runs a broker JVM per running
 //    instance): a replacement launched while the old instance runs cannot take over its broker id,
 //    and the old instance is not retired; moveVolume (the volume is the log directory) and
 //    stopOldFirst (an empty disk) replace brokers 2 and 3.
@@ -23,7 +23,12 @@ import type { Runtime } from '../../../src/main/runtime';
 import { configSchemasOf } from '../../../src/strategies';
 import { createRollingReplace } from '../../../src/strategies/rolling-replace';
 import { registryOf, type Strategy } from '../../../src/strategies/types';
-import { APPROVER, REQUESTER, startStrategyRuntime, stopRuntimeAndClean } from '../../support/harness';
+import {
+  APPROVER,
+  REQUESTER,
+  startStrategyRuntime,
+  stopRuntimeAndClean,
+} from '../../support/runtimes/harness';
 import {
   createTopics,
   kafkaNodeCtlHook,
@@ -32,11 +37,11 @@ import {
   startProducerLoad,
   type KafkaCluster,
   type KafkaProducerLoad,
-} from '../../support/kafka-cluster';
-import { EC2_DURATIONS, KafkaOnEc2 } from '../../support/kafka-on-ec2';
-import { freshSchemaName } from '../../support/pg';
-import { freshQueueName } from '../../support/redis';
-import { untilRunState } from '../../support/run-state';
+} from '../../support/services/kafka-cluster';
+import { EC2_DURATIONS, KafkaOnEc2 } from '../../support/services/kafka-on-ec2';
+import { freshSchemaName } from '../../support/services/pg';
+import { freshQueueName } from '../../support/services/redis';
+import { untilRunState } from '../../support/runtimes/run-state';
 import { waitFor } from '../../support/wait-for';
 import { Ec2World } from '../volume-swap/vs-runtime';
 

@@ -8,18 +8,18 @@ import path from 'node:path';
 import { connect } from 'nats';
 import { NatsClusterHealth } from '../../../src/adapters/clusters/nats-health';
 import type { Runtime } from '../../../src/main/runtime';
-import { stopRuntimeAndClean } from '../../support/harness';
+import { stopRuntimeAndClean } from '../../support/runtimes/harness';
 import {
   nodeCtlHook,
   startNatsCluster,
   startPublisher,
   type NatsCluster,
   type Publisher,
-} from '../../support/nats-cluster';
-import { freshSchemaName } from '../../support/pg';
-import { freshQueueName } from '../../support/redis';
-import { startRollingRuntime } from '../../support/rr-nats-runtime';
-import { untilRunState } from '../../support/run-state';
+} from '../../support/services/nats-cluster';
+import { freshSchemaName } from '../../support/services/pg';
+import { freshQueueName } from '../../support/services/redis';
+import { startRollingRuntime } from '../../support/runtimes/rr-nats-runtime';
+import { untilRunState } from '../../support/runtimes/run-state';
 import { waitFor } from '../../support/wait-for';
 
 jest.setTimeout(180_000);

@@ -19,11 +19,11 @@ import { finishedText } from '../../../src/slack/notifier/thread-text';
 import { configSchemasOf } from '../../../src/strategies';
 import { createRollingReplace } from '../../../src/strategies/rolling-replace';
 import { registryOf } from '../../../src/strategies/types';
-import { stopRuntimeAndClean, testAppConfig } from '../../support/harness';
-import { freshSchemaName } from '../../support/pg';
-import { freshQueueName } from '../../support/redis';
-import { startRedisReplicaSet, type RedisReplicaSet } from '../../support/redis-replicas';
-import { untilRunState } from '../../support/run-state';
+import { stopRuntimeAndClean, testAppConfig } from '../../support/runtimes/harness';
+import { freshSchemaName } from '../../support/services/pg';
+import { freshQueueName } from '../../support/services/redis';
+import { startRedisReplicaSet, type RedisReplicaSet } from '../../support/services/redis-replicas';
+import { untilRunState } from '../../support/runtimes/run-state';
 import { waitFor } from '../../support/wait-for';
 
 const schema = freshSchemaName('t_rolling');

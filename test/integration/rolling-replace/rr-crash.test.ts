@@ -12,19 +12,19 @@ import path from 'node:path';
 import { connect } from 'nats';
 import { NatsClusterHealth } from '../../../src/adapters/clusters/nats-health';
 import type { Runtime } from '../../../src/main/runtime';
-import { ChildWorkers, exited } from '../../support/child-worker';
-import { stopRuntimeAndClean } from '../../support/harness';
+import { ChildWorkers, exited } from '../../support/runtimes/child-worker';
+import { stopRuntimeAndClean } from '../../support/runtimes/harness';
 import {
   nodeCtlHook,
   startNatsCluster,
   startPublisher,
   type NatsCluster,
   type Publisher,
-} from '../../support/nats-cluster';
-import { freshSchemaName } from '../../support/pg';
-import { freshQueueName } from '../../support/redis';
-import { startRollingRuntime } from '../../support/rr-nats-runtime';
-import { untilRunState } from '../../support/run-state';
+} from '../../support/services/nats-cluster';
+import { freshSchemaName } from '../../support/services/pg';
+import { freshQueueName } from '../../support/services/redis';
+import { startRollingRuntime } from '../../support/runtimes/rr-nats-runtime';
+import { untilRunState } from '../../support/runtimes/run-state';
 import { waitFor } from '../../support/wait-for';
 
 jest.setTimeout(180_000);
@@ -33,7 +33,7 @@ const STREAM = 'orders';
 const NODES = ['n1', 'n2', 'n3'];
 const schema = freshSchemaName('t_rr_crash');
 const queueName = freshQueueName('rr-crash');
-const workers = new ChildWorkers(path.join(__dirname, '../../support/rr-worker-main.ts'));
+const workers = new ChildWorkers(path.join(__dirname, '../../support/runtimes/rr-worker-main.ts'));
 const work = mkdtempSync(path.join(tmpdir(), 'rr-crash-'));
 const hookLog = path.join(work, 'hooks.log');
 const holdN2 = path.join(work, 'hold-n2');

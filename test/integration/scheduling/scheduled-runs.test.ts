@@ -3,12 +3,18 @@
 import IORedis from 'ioredis';
 import type { Run, RunState } from '../../../src/engine/types';
 import type { Runtime } from '../../../src/main/runtime';
-import { APPROVER, REQUESTER, startTestRuntime, stopTestRuntime, testTarget } from '../../support/harness';
-import { ManualClock } from '../../support/manual-clock';
-import { freshSchemaName } from '../../support/pg';
-import { freshQueueName, testRedisUrl } from '../../support/redis';
-import { untilRunState } from '../../support/run-state';
-import type { TestWorld } from '../../support/test-strategy';
+import {
+  APPROVER,
+  REQUESTER,
+  startTestRuntime,
+  stopTestRuntime,
+  testTarget,
+} from '../../support/runtimes/harness';
+import { ManualClock } from '../../support/fakes/manual-clock';
+import { freshSchemaName } from '../../support/services/pg';
+import { freshQueueName, testRedisUrl } from '../../support/services/redis';
+import { untilRunState } from '../../support/runtimes/run-state';
+import type { TestWorld } from '../../support/fakes/test-strategy';
 import { waitFor } from '../../support/wait-for';
 
 // Its own Redis database: the FLUSHDB below cannot touch suites running alongside.

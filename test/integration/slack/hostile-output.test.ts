@@ -4,12 +4,12 @@
 import { z } from 'zod';
 import { fatal } from '../../../src/engine/failures';
 import type { Strategy } from '../../../src/strategies/types';
-import { testTarget } from '../../support/harness';
-import { freshSchemaName } from '../../support/pg';
-import { freshQueueName } from '../../support/redis';
-import { untilRunState } from '../../support/run-state';
-import { CHANNEL, requester, startSlackHarness, type SlackHarness } from '../../support/slack-harness';
-import { textOf } from '../../support/slack-messages';
+import { testTarget } from '../../support/runtimes/harness';
+import { freshSchemaName } from '../../support/services/pg';
+import { freshQueueName } from '../../support/services/redis';
+import { untilRunState } from '../../support/runtimes/run-state';
+import { CHANNEL, requester, startSlackHarness, type SlackHarness } from '../../support/fakes/slack-harness';
+import { textOf } from '../../support/fakes/slack-messages';
 import { waitFor } from '../../support/wait-for';
 
 /** Output as a hostile or careless hook might print it. */

@@ -4,16 +4,16 @@
 // HTTP 500 in CI) and the content types it reads differently from their names.
 import fc from 'fast-check';
 import { signRequest } from '../../../src/console/signed-requests';
-import { testTarget } from '../../support/harness';
-import { freshSchemaName } from '../../support/pg';
-import { freshQueueName } from '../../support/redis';
+import { testTarget } from '../../support/runtimes/harness';
+import { freshSchemaName } from '../../support/services/pg';
+import { freshQueueName } from '../../support/services/redis';
 import {
   bystander,
   CHANNEL,
   SIGNING_SECRET,
   startSlackHarness,
   type SlackHarness,
-} from '../../support/slack-harness';
+} from '../../support/fakes/slack-harness';
 
 const schema = freshSchemaName('t_malformed');
 let h: SlackHarness;

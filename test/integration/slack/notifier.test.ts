@@ -14,7 +14,7 @@ import type { Effect, GatePolicy, Plan, Run, RunEvent, StepSpec } from '../../..
 import type { Logger } from '../../../src/ports/logger';
 import { createSlackClient, SlackNotifier, type SlackNotifierDeps } from '../../../src/slack/notifier';
 import { UpdateBudget } from '../../../src/ports/update-budget';
-import { dropSchema, freshSchemaName, testDatabaseUrl } from '../../support/pg';
+import { dropSchema, freshSchemaName, testDatabaseUrl } from '../../support/services/pg';
 import { waitFor } from '../../support/wait-for';
 
 const schema = freshSchemaName('t_notifier');

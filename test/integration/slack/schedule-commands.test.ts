@@ -4,11 +4,11 @@
 import type { ConsoleMessage } from '../../../src/console/slack-workspace';
 import type { Actor } from '../../../src/console/signed-requests';
 import type { Run, RunState } from '../../../src/engine/types';
-import { testTarget } from '../../support/harness';
-import { ManualClock } from '../../support/manual-clock';
-import { freshSchemaName } from '../../support/pg';
-import { freshQueueName } from '../../support/redis';
-import { untilRunState } from '../../support/run-state';
+import { testTarget } from '../../support/runtimes/harness';
+import { ManualClock } from '../../support/fakes/manual-clock';
+import { freshSchemaName } from '../../support/services/pg';
+import { freshQueueName } from '../../support/services/redis';
+import { untilRunState } from '../../support/runtimes/run-state';
 import {
   approver,
   bystander,
@@ -20,8 +20,8 @@ import {
   askCommand,
   startSlackHarness,
   type SlackHarness,
-} from '../../support/slack-harness';
-import { buttonsOf, textOf } from '../../support/slack-messages';
+} from '../../support/fakes/slack-harness';
+import { buttonsOf, textOf } from '../../support/fakes/slack-messages';
 import { waitFor } from '../../support/wait-for';
 
 const schema = freshSchemaName('t_slsched');

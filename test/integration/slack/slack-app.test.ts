@@ -2,10 +2,10 @@
 // Slack Web API recording every call, the real runtime behind them.
 import fc from 'fast-check';
 import type { Run, RunState } from '../../../src/engine/types';
-import { testTarget } from '../../support/harness';
-import { ManualClock } from '../../support/manual-clock';
-import { freshSchemaName } from '../../support/pg';
-import { freshQueueName } from '../../support/redis';
+import { testTarget } from '../../support/runtimes/harness';
+import { ManualClock } from '../../support/fakes/manual-clock';
+import { freshSchemaName } from '../../support/services/pg';
+import { freshQueueName } from '../../support/services/redis';
 import {
   approver,
   bystander,
@@ -19,11 +19,11 @@ import {
   gatePrompt as findGatePrompt,
   startSlackHarness,
   type SlackHarness,
-} from '../../support/slack-harness';
-import { buttonsOf, ephemeralsTo, textOf } from '../../support/slack-messages';
+} from '../../support/fakes/slack-harness';
+import { buttonsOf, ephemeralsTo, textOf } from '../../support/fakes/slack-messages';
 import { waitFor } from '../../support/wait-for';
 import { signRequest, type Actor } from '../../../src/console/signed-requests';
-import { untilRunState } from '../../support/run-state';
+import { untilRunState } from '../../support/runtimes/run-state';
 
 const schema = freshSchemaName('t_slack');
 const clock = new ManualClock(new Date());

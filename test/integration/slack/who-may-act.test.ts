@@ -6,10 +6,10 @@ import { z } from 'zod';
 import type { Run, RunState } from '../../../src/engine/types';
 import type { Strategy } from '../../../src/strategies/types';
 import type { Actor } from '../../../src/console/signed-requests';
-import { testTarget } from '../../support/harness';
-import { freshSchemaName } from '../../support/pg';
-import { freshQueueName } from '../../support/redis';
-import { untilRunState } from '../../support/run-state';
+import { testTarget } from '../../support/runtimes/harness';
+import { freshSchemaName } from '../../support/services/pg';
+import { freshQueueName } from '../../support/services/redis';
+import { untilRunState } from '../../support/runtimes/run-state';
 import {
   approveWithModal,
   approver,
@@ -23,8 +23,8 @@ import {
   startSlackHarness,
   TEAM,
   type SlackHarness,
-} from '../../support/slack-harness';
-import { ephemeralsTo, textOf } from '../../support/slack-messages';
+} from '../../support/fakes/slack-harness';
+import { ephemeralsTo, textOf } from '../../support/fakes/slack-messages';
 import { waitFor } from '../../support/wait-for';
 
 const ORGANIZATION = 'E0CUTOVERORG';

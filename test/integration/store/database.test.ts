@@ -7,7 +7,7 @@ import {
   survivesConnectionLoss,
   withDatabase,
 } from '../../../src/adapters/store/database';
-import { testDatabaseUrl } from '../../support/pg';
+import { testDatabaseUrl } from '../../support/services/pg';
 
 async function adminQuery<T extends object>(sql: string, params: unknown[] = []): Promise<T[]> {
   const client = new Client({ connectionString: withDatabase(testDatabaseUrl, 'postgres') });

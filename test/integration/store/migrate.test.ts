@@ -3,7 +3,7 @@ import { Pool } from 'pg';
 import { MIGRATIONS, type Migration } from '../../../src/adapters/store/migrations';
 import { migrate } from '../../../src/adapters/store/migrate';
 import { quoteIdent } from '../../../src/adapters/store/sql';
-import { dropSchema, freshSchemaName, testDatabaseUrl } from '../../support/pg';
+import { dropSchema, freshSchemaName, testDatabaseUrl } from '../../support/services/pg';
 
 const schemas: string[] = [];
 const pools: Pool[] = [];

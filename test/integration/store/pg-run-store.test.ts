@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { PgRunStore } from '../../../src/adapters/store/pg-run-store';
 import { createRun, transition } from '../../../src/engine/transition';
 import type { GatePolicy, Plan, Run, RunEvent } from '../../../src/engine/types';
-import { dropSchema, freshSchemaName, testDatabaseUrl } from '../../support/pg';
+import { dropSchema, freshSchemaName, testDatabaseUrl } from '../../support/services/pg';
 
 const schema = freshSchemaName('t_store');
 let store: PgRunStore;

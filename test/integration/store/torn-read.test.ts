@@ -10,8 +10,8 @@ import { Client } from 'pg';
 import { PgRunStore } from '../../../src/adapters/store/pg-run-store';
 import { createRun, transition } from '../../../src/engine/transition';
 import type { Run } from '../../../src/engine/types';
-import { REQUESTER } from '../../support/harness';
-import { dropSchema, freshSchemaName, testDatabaseUrl } from '../../support/pg';
+import { REQUESTER } from '../../support/runtimes/harness';
+import { dropSchema, freshSchemaName, testDatabaseUrl } from '../../support/services/pg';
 import { waitFor } from '../../support/wait-for';
 
 const schema = freshSchemaName('t_torn_read');

@@ -27,7 +27,7 @@ import { promisify } from 'node:util';
 
 import { claimFolder, findPgBinDir } from '../../../src/demo/pg-cluster';
 import { freeLoopbackPorts } from '../../../src/demo/net';
-import type { Ec2Emulator } from '../../support/aws/emulator';
+import type { Ec2Emulator } from '../../support/services/aws/emulator';
 
 const run = promisify(execFile);
 

@@ -6,13 +6,13 @@
 // run goes on to attach once and finish. EC2's clock is a ManualClock: every other change is
 // immediate, the detach takes an hour until B has looked at the volume.
 import { AwsEc2Adapter } from '../../../src/adapters/aws/ec2-adapter';
-import { fastEc2Client } from '../../support/aws/fast-retry-clients';
-import { ManualClock } from '../../support/manual-clock';
+import { fastEc2Client } from '../../support/services/aws/fast-retry-clients';
+import { ManualClock } from '../../support/fakes/manual-clock';
 import { waitFor } from '../../support/wait-for';
-import { APPROVER } from '../../support/harness';
-import { CrashAndResume, CrashPoint } from '../../support/in-process-crash';
-import { freshSchemaName } from '../../support/pg';
-import { freshQueueName } from '../../support/redis';
+import { APPROVER } from '../../support/runtimes/harness';
+import { CrashAndResume, CrashPoint } from '../../support/runtimes/in-process-crash';
+import { freshSchemaName } from '../../support/services/pg';
+import { freshQueueName } from '../../support/services/redis';
 import {
   closeDatabases,
   createDatabases,

@@ -6,10 +6,10 @@
 // start on `to` is checked against the identity A recorded.
 import { ProcessHookRunner } from '../../../src/adapters/hooks/process-hook-runner';
 import type { HookCommand, HookResult } from '../../../src/ports/hooks';
-import { APPROVER } from '../../support/harness';
-import { CrashAndResume, CrashPoint } from '../../support/in-process-crash';
-import { freshSchemaName } from '../../support/pg';
-import { freshQueueName } from '../../support/redis';
+import { APPROVER } from '../../support/runtimes/harness';
+import { CrashAndResume, CrashPoint } from '../../support/runtimes/in-process-crash';
+import { freshSchemaName } from '../../support/services/pg';
+import { freshQueueName } from '../../support/services/redis';
 import { PgHosts } from './pg-hosts';
 import {
   DEVICE,

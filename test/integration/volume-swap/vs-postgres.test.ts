@@ -6,10 +6,10 @@ import { Client } from 'pg';
 
 import type { Run } from '../../../src/engine/types';
 import type { Runtime } from '../../../src/main/runtime';
-import { startPgCluster, startWriter, type Writer } from '../../support/pg-pair';
-import { APPROVER } from '../../support/harness';
-import { freshSchemaName } from '../../support/pg';
-import { freshQueueName } from '../../support/redis';
+import { startPgCluster, startWriter, type Writer } from '../../support/services/pg-pair';
+import { APPROVER } from '../../support/runtimes/harness';
+import { freshSchemaName } from '../../support/services/pg';
+import { freshQueueName } from '../../support/services/redis';
 import { waitFor } from '../../support/wait-for';
 import { PgHosts } from './pg-hosts';
 import {

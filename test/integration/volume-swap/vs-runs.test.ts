@@ -6,10 +6,10 @@ import { writeFileSync } from 'node:fs';
 
 import type { Run } from '../../../src/engine/types';
 import type { Runtime } from '../../../src/main/runtime';
-import { ec2Error, isDryRun, unauthorizedOperationMessage } from '../../support/aws/emulator';
-import { APPROVER, REQUESTER } from '../../support/harness';
-import { freshSchemaName } from '../../support/pg';
-import { freshQueueName } from '../../support/redis';
+import { ec2Error, isDryRun, unauthorizedOperationMessage } from '../../support/services/aws/emulator';
+import { APPROVER, REQUESTER } from '../../support/runtimes/harness';
+import { freshSchemaName } from '../../support/services/pg';
+import { freshQueueName } from '../../support/services/redis';
 import {
   closeDatabases,
   createDatabases,

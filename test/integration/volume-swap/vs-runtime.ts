@@ -28,18 +28,18 @@ import type { Ec2Port } from '../../../src/ports/ec2';
 import type { HookRunner } from '../../../src/ports/hooks';
 import type { Strategy } from '../../../src/strategies/types';
 import { createVolumeSwap } from '../../../src/strategies/volume-swap';
-import { startAwsEmulatorBeforeAll } from '../../support/aws/emulator';
-import type { Ec2Durations, Ec2Emulator } from '../../support/aws/emulator';
-import { fastEc2Client } from '../../support/aws/fast-retry-clients';
+import { startAwsEmulatorBeforeAll } from '../../support/services/aws/emulator';
+import type { Ec2Durations, Ec2Emulator } from '../../support/services/aws/emulator';
+import { fastEc2Client } from '../../support/services/aws/fast-retry-clients';
 import type { Clock } from '../../../src/ports/clock';
-import { APPROVER } from '../../support/harness';
-import { untilRunState } from '../../support/run-state';
+import { APPROVER } from '../../support/runtimes/harness';
+import { untilRunState } from '../../support/runtimes/run-state';
 import {
   startStrategyRuntime,
   stopRuntimeAndClean,
   strategyTargets,
   type StrategyRuntimeOptions,
-} from '../../support/harness';
+} from '../../support/runtimes/harness';
 
 export const REGION = 'eu-west-1';
 export const VOL = 'vol-0c000000000000003';
@@ -332,8 +332,8 @@ export function stopVsRuntime(runtime: Runtime, schema: string): Promise<void> {
   return stopRuntimeAndClean(runtime, schema);
 }
 
-export { startRun } from '../../support/harness';
-export { untilRun } from '../../support/run-state';
+export { startRun } from '../../support/runtimes/harness';
+export { untilRun } from '../../support/runtimes/run-state';
 
 /** A run stopped at a needs-human gate on `step`. */
 export function needsHumanOn(step: number) {

@@ -12,8 +12,8 @@ import { classifyAwsError } from '../../../src/adapters/aws/errors';
 import { AwsRefusal } from '../../../src/ports/aws-refusal';
 import type { BlueGreenDescription } from '../../../src/ports/rds-blue-green';
 import type { ReplicaDescription } from '../../../src/ports/rds-replicas';
-import { rdsError, useAwsEmulator } from '../../support/aws/emulator';
-import { fastRdsClient } from '../../support/aws/fast-retry-clients';
+import { rdsError, useAwsEmulator } from '../../support/services/aws/emulator';
+import { fastRdsClient } from '../../support/services/aws/fast-retry-clients';
 
 const emulator = useAwsEmulator();
 // One attempt: each error arrives as the SDK built it from the emulator's answer.

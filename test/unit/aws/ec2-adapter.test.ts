@@ -8,10 +8,10 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { AwsEc2Adapter } from '../../../src/adapters/aws/ec2-adapter';
 import { classifyEc2Error } from '../../../src/adapters/aws/ec2-errors';
 import { AwsRefusal } from '../../../src/ports/aws-refusal';
-import { ec2Error, isDryRun, useAwsEmulator } from '../../support/aws/emulator';
-import type { Ec2Durations } from '../../support/aws/emulator';
-import { fastEc2Client } from '../../support/aws/fast-retry-clients';
-import { ManualClock } from '../../support/manual-clock';
+import { ec2Error, isDryRun, useAwsEmulator } from '../../support/services/aws/emulator';
+import type { Ec2Durations } from '../../support/services/aws/emulator';
+import { fastEc2Client } from '../../support/services/aws/fast-retry-clients';
+import { ManualClock } from '../../support/fakes/manual-clock';
 
 const REGION = 'eu-west-1';
 const I_OLD = 'i-0a000000000000001';

@@ -3,8 +3,8 @@
 // factory finds the emulator through AWS_ENDPOINT_URL_EC2 and the credentials in the environment.
 import { AwsEc2Adapter, defaultEc2ClientFactory } from '../../../src/adapters/aws/ec2-adapter';
 import { AwsRefusal } from '../../../src/ports/aws-refusal';
-import { useAwsEmulator } from '../../support/aws/emulator';
-import { fastEc2Client } from '../../support/aws/fast-retry-clients';
+import { useAwsEmulator } from '../../support/services/aws/emulator';
+import { fastEc2Client } from '../../support/services/aws/fast-retry-clients';
 
 const REGION = 'eu-west-1';
 const I_OLD = 'i-0a000000000000001';

@@ -15,10 +15,10 @@ import {
   switchoverIfReady,
 } from '../../../src/strategies/replica-promotion/rds-decisions';
 import { AwsRefusal } from '../../../src/ports/aws-refusal';
-import { advancePerCall, useAwsEmulator } from '../../support/aws/emulator';
-import type { RdsDurations } from '../../support/aws/emulator';
-import { fastCloudWatchClient, fastRdsClient } from '../../support/aws/fast-retry-clients';
-import { ManualClock } from '../../support/manual-clock';
+import { advancePerCall, useAwsEmulator } from '../../support/services/aws/emulator';
+import type { RdsDurations } from '../../support/services/aws/emulator';
+import { fastCloudWatchClient, fastRdsClient } from '../../support/services/aws/fast-retry-clients';
+import { ManualClock } from '../../support/fakes/manual-clock';
 
 const REGION = 'eu-west-1';
 const NOW = new Date('2025-03-02T02:10:00Z');

@@ -14,8 +14,8 @@ import {
   OutcomeUnknown,
   promoteIfStillReplica,
 } from '../../../src/strategies/replica-promotion/rds-decisions';
-import { rdsError, useAwsEmulator } from '../../support/aws/emulator';
-import { fastRdsClient } from '../../support/aws/fast-retry-clients';
+import { rdsError, useAwsEmulator } from '../../support/services/aws/emulator';
+import { fastRdsClient } from '../../support/services/aws/fast-retry-clients';
 
 const REGION = 'eu-west-1';
 const emulator = useAwsEmulator();

@@ -15,7 +15,7 @@ import {
   Reader,
   Writer,
 } from '../../../src/adapters/clusters/kafka-wire';
-import { freePort } from '../../support/redis-server';
+import { freePort } from '../../support/services/redis-server';
 
 it('frames a request: size, api key, version, correlation id, client id, body', () => {
   const frame = encodeRequest(electPreferredLeadersRequest([{ topic: 'ab', partitions: [7] }], 500), 9, 'c');

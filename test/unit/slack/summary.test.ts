@@ -8,7 +8,7 @@ import {
   renderTargets,
   targetSummary,
 } from '../../../src/slack/render/summary';
-import { ManualClock } from '../../support/manual-clock';
+import { ManualClock } from '../../support/fakes/manual-clock';
 import { abortedRun, allText, awaitingGateRun, buttons, dateAt, runningRun, succeededRun } from './fixtures';
 
 const NOW = dateAt(2 * 3_600_000 + 3 * 60_000);

@@ -5,8 +5,8 @@ import { RDSClient } from '@aws-sdk/client-rds';
 
 import { AwsRdsAdapter } from '../../../src/adapters/aws/rds-adapter';
 import { AwsRefusal } from '../../../src/ports/aws-refusal';
-import { useAwsEmulator } from '../../support/aws/emulator';
-import { ManualClock } from '../../support/manual-clock';
+import { useAwsEmulator } from '../../support/services/aws/emulator';
+import { ManualClock } from '../../support/fakes/manual-clock';
 
 const REGION = 'eu-west-1';
 const SNAPSHOT_MS = 2_000;

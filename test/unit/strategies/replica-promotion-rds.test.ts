@@ -21,8 +21,8 @@ import {
   parityDifferences,
 } from '../../../src/strategies/replica-promotion/rds-parity';
 import type { StepContext } from '../../../src/strategies/types';
-import { useAwsEmulator } from '../../support/aws/emulator';
-import { ManualClock } from '../../support/manual-clock';
+import { useAwsEmulator } from '../../support/services/aws/emulator';
+import { ManualClock } from '../../support/fakes/manual-clock';
 
 const strategies = new Map([['replica-promotion', { schema: replicaPromotionConfigSchema }]]);
 const env = {

@@ -4,10 +4,10 @@
 // (standard mode, 5 attempts) with a 1 ms backoff; time is a ManualClock the tests step.
 import { AwsEc2Adapter } from '../../../src/adapters/aws/ec2-adapter';
 import { AwsRefusal } from '../../../src/ports/aws-refusal';
-import { isDryRun, useAwsEmulator } from '../../support/aws/emulator';
-import type { Ec2Emulator } from '../../support/aws/emulator';
-import { fastEc2Client } from '../../support/aws/fast-retry-clients';
-import { ManualClock } from '../../support/manual-clock';
+import { isDryRun, useAwsEmulator } from '../../support/services/aws/emulator';
+import type { Ec2Emulator } from '../../support/services/aws/emulator';
+import { fastEc2Client } from '../../support/services/aws/fast-retry-clients';
+import { ManualClock } from '../../support/fakes/manual-clock';
 
 const LAUNCH_MS = 1_000;
 const emulator = useAwsEmulator();

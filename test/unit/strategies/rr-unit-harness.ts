@@ -14,7 +14,7 @@ import { rollingReplaceConfigSchema } from '../../../src/strategies/rolling-repl
 import { rollingReplaceExecutors } from '../../../src/strategies/rolling-replace/executors';
 import { planRollingReplace } from '../../../src/strategies/rolling-replace/plan';
 import type { StepContext, StepExecutor, StepResult } from '../../../src/strategies/types';
-import { ManualClock } from '../../support/manual-clock';
+import { ManualClock } from '../../support/fakes/manual-clock';
 
 const silent: Logger = { debug() {}, info() {}, warn() {}, error() {}, child: () => silent };
 

@@ -1,6 +1,6 @@
 // checkScheduleTime: what `/cutover schedule --at` accepts, and what a refusal suggests instead.
 import { checkScheduleTime, type MaintenanceWindow, SUGGESTED_STARTS } from '../../../src/windows';
-import { ManualClock } from '../../support/manual-clock';
+import { ManualClock } from '../../support/fakes/manual-clock';
 
 const H = 3_600_000;
 const windows: MaintenanceWindow[] = [

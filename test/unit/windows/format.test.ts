@@ -7,7 +7,7 @@ import {
   nextWindows,
   windowStatus,
 } from '../../../src/windows';
-import { ManualClock } from '../../support/manual-clock';
+import { ManualClock } from '../../support/fakes/manual-clock';
 
 const H = 3_600_000;
 const M = 60_000;

@@ -1,4 +1,4 @@
-import type { Clock } from '../../src/ports/clock';
+import type { Clock } from '../../../src/ports/clock';
 
 /** A clock the test moves by hand; timeouts are tested without sleeping. */
 export class ManualClock implements Clock {

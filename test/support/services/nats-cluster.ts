@@ -16,7 +16,7 @@ import {
   type NatsNodeSpec,
 } from './nats-node-process';
 import { freePort } from './redis-server';
-import { waitFor } from './wait-for';
+import { waitFor } from '../wait-for';
 
 export type NatsNode = NatsNodeSpec;
 
@@ -40,7 +40,7 @@ export interface NatsCluster {
 }
 
 const CTL_SCRIPT = join(__dirname, 'nats-node-ctl.ts');
-const REPO_ROOT = join(__dirname, '..', '..');
+const REPO_ROOT = join(__dirname, '..', '..', '..');
 
 /**
  * A hook argv that runs nats-node-ctl.ts on `{node}` of this cluster (see that file for the

@@ -9,4 +9,4 @@ export {
   type StartPgClusterOptions,
   type StartPgPairOptions,
   type Writer,
-} from '../../src/demo/pg-cluster';
+} from '../../../src/demo/pg-cluster';

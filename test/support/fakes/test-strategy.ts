@@ -2,12 +2,12 @@
 // what an executor did survives the process that did it (crash tests count side effects there).
 import { Pool } from 'pg';
 import { z } from 'zod';
-import { durationSchema } from '../../src/config/units';
-import { secretRefSchema } from '../../src/config/secrets';
-import { fatal, needsHuman, retryable } from '../../src/engine/failures';
-import type { Plan } from '../../src/engine/types';
-import type { TargetConfig } from '../../src/config/types';
-import type { StepContext, StepExecutor, StepResult, Strategy } from '../../src/strategies/types';
+import { durationSchema } from '../../../src/config/units';
+import { secretRefSchema } from '../../../src/config/secrets';
+import { fatal, needsHuman, retryable } from '../../../src/engine/failures';
+import type { Plan } from '../../../src/engine/types';
+import type { TargetConfig } from '../../../src/config/types';
+import type { StepContext, StepExecutor, StepResult, Strategy } from '../../../src/strategies/types';
 
 export const testStrategySettings = z
   .object({

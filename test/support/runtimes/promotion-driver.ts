@@ -2,18 +2,18 @@
 // PgReplication, real hooks): one target per fence mode whose servers are whatever pair the test
 // points it at; start, approve as a second person, wait for where the run stops.
 import path from 'node:path';
-import { PgReplication } from '../../src/adapters/postgres/pg-replication';
-import type { Run, RunState, StepRecord } from '../../src/engine/types';
-import type { Runtime } from '../../src/main/runtime';
-import type { ReplicationPort } from '../../src/ports/replication';
-import type { Strategy } from '../../src/strategies/types';
+import { PgReplication } from '../../../src/adapters/postgres/pg-replication';
+import type { Run, RunState, StepRecord } from '../../../src/engine/types';
+import type { Runtime } from '../../../src/main/runtime';
+import type { ReplicationPort } from '../../../src/ports/replication';
+import type { Strategy } from '../../../src/strategies/types';
 import { APPROVER, REQUESTER, stopRuntimeAndClean } from './harness';
-import type { PgPair } from './pg-pair';
-import type { PgBouncer } from './pgbouncer';
+import type { PgPair } from '../services/pg-pair';
+import type { PgBouncer } from '../services/pgbouncer';
 import { untilRunState } from './run-state';
-import { startPromotionRuntime } from '../faults/support/promotion-runtime';
+import { startPromotionRuntime } from '../../faults/support/promotion-runtime';
 
-const HOOKS = path.join(__dirname, '../../scripts/hooks');
+const HOOKS = path.join(__dirname, '../../../scripts/hooks');
 
 export const SQL_TARGET = 'sql-db';
 export const STOP_TARGET = 'stop-db';

@@ -20,7 +20,7 @@ import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { createServer, Socket } from 'node:net';
 
-const REPO_ROOT = join(__dirname, '..', '..');
+const REPO_ROOT = join(__dirname, '..', '..', '..');
 
 /** Where scripts/fetch-kafka.sh puts kafka_2.13 and its runtime jars. */
 export const KAFKA_LIB_DIR = process.env['KAFKA_LIB_DIR'] ?? join(REPO_ROOT, '.cache', 'kafka', 'lib');

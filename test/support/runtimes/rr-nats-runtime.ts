@@ -1,11 +1,11 @@
 // The rolling-replace strategy wired to real NATS health and real hook processes, in a runtime of
 // the given role: for the NATS rolling-replace tests and their child worker (rr-worker-main.ts).
-import { ProcessHookRunner } from '../../src/adapters/hooks/process-hook-runner';
-import type { Role } from '../../src/config/types';
-import { clusterHealthFor } from '../../src/main/adapters';
-import type { Runtime } from '../../src/main/runtime';
-import type { ClusterHealthPort } from '../../src/ports/cluster-health';
-import { createRollingReplace } from '../../src/strategies/rolling-replace';
+import { ProcessHookRunner } from '../../../src/adapters/hooks/process-hook-runner';
+import type { Role } from '../../../src/config/types';
+import { clusterHealthFor } from '../../../src/main/adapters';
+import type { Runtime } from '../../../src/main/runtime';
+import type { ClusterHealthPort } from '../../../src/ports/cluster-health';
+import { createRollingReplace } from '../../../src/strategies/rolling-replace';
 import { startStrategyRuntime, strategyTargets } from './harness';
 
 export interface RollingRuntimeOptions {

@@ -2,17 +2,17 @@
 // port, the local Slack Web API (the console's implementation) standing in for slack.com, and a
 // sender that signs requests the way Slack does.
 import pino from 'pino';
-import type { AppConfig, TargetConfig } from '../../src/config/types';
-import { SlackApiServer } from '../../src/console/slack-api-server';
-import { SlackRequestSender, type Actor } from '../../src/console/signed-requests';
-import { startRuntime, type Runtime } from '../../src/main/runtime';
-import type { Clock } from '../../src/ports/clock';
-import { registryOf, type Strategy } from '../../src/strategies/types';
-import { dropSchema, testDatabaseUrl } from './pg';
-import { testRedisUrl } from './redis';
+import type { AppConfig, TargetConfig } from '../../../src/config/types';
+import { SlackApiServer } from '../../../src/console/slack-api-server';
+import { SlackRequestSender, type Actor } from '../../../src/console/signed-requests';
+import { startRuntime, type Runtime } from '../../../src/main/runtime';
+import type { Clock } from '../../../src/ports/clock';
+import { registryOf, type Strategy } from '../../../src/strategies/types';
+import { dropSchema, testDatabaseUrl } from '../services/pg';
+import { testRedisUrl } from '../services/redis';
 import { ephemeralsTo, latestButton, textOf } from './slack-messages';
 import { createTestStrategy, TestWorld } from './test-strategy';
-import { waitFor } from './wait-for';
+import { waitFor } from '../wait-for';
 
 export const TEAM = 'T0CUTOVER';
 export const OTHER_TEAM = 'T0ELSEWHERE';

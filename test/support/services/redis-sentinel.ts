@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import IORedis from 'ioredis';
 import { freePort, startPrivateRedis, type PrivateRedis } from './redis-server';
-import { waitFor } from './wait-for';
+import { waitFor } from '../wait-for';
 
 export const MASTER_NAME = 'cutover-primary';
 const SENTINELS = 3;

@@ -6,7 +6,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import IORedis from 'ioredis';
-import { waitFor } from './wait-for';
+import { waitFor } from '../wait-for';
 
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {

@@ -1,8 +1,8 @@
 // Waiting for a stored run to reach a state (or any condition), the polling loops every run-level
 // test needs.
-import type { Run, RunState } from '../../src/engine/types';
-import type { RunStore } from '../../src/ports/run-store';
-import { waitFor } from './wait-for';
+import type { Run, RunState } from '../../../src/engine/types';
+import type { RunStore } from '../../../src/ports/run-store';
+import { waitFor } from '../wait-for';
 
 /** Resolves with the run once it is in one of `states`; on timeout, says where it is instead. */
 export function untilRunState(

@@ -31,7 +31,7 @@ import {
   type KafkaNodeSpec,
 } from './kafka-node-process';
 import { freePort } from './redis-server';
-import { waitFor } from './wait-for';
+import { waitFor } from '../wait-for';
 
 export interface KafkaCluster {
   /** `127.0.0.1:port` of each broker, as a target's `brokers` lists them. */
@@ -61,7 +61,7 @@ export interface KafkaCluster {
 
 const BROKER_IDS = ['1', '2', '3'];
 const CTL_SCRIPT = join(__dirname, 'kafka-node-ctl.ts');
-const REPO_ROOT = join(__dirname, '..', '..');
+const REPO_ROOT = join(__dirname, '..', '..', '..');
 
 /**
  * A hook argv that runs kafka-node-ctl.ts on broker `{node}` of this cluster (see that file for the

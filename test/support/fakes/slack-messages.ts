@@ -1,5 +1,5 @@
 // Reading the bot's messages back out of the local Slack: buttons, texts, the latest prompt.
-import type { ConsoleMessage, SlackApiServer } from '../../src/console/slack-api-server';
+import type { ConsoleMessage, SlackApiServer } from '../../../src/console/slack-api-server';
 
 export interface FoundButton {
   message: ConsoleMessage;

@@ -3,7 +3,7 @@
 // overrides (AWS_ENDPOINT_URL_EC2 / _RDS / _CLOUDWATCH) and the emulator's credentials, which
 // env() gives. One clock drives every service's transitions (the system clock by default, a
 // ManualClock when a test steps time itself).
-import type { Clock } from '../../../../src/ports/clock';
+import type { Clock } from '../../../../../src/ports/clock';
 import { CloudWatchEmulator } from './cloudwatch';
 import { Ec2Emulator } from './ec2';
 import type { Ec2Durations } from './ec2';

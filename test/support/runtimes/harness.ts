@@ -1,21 +1,21 @@
 // Starts the real runtime (PostgreSQL store, BullMQ on Redis, workers, reconciler) around the test
 // strategy or one real strategy, isolated by schema and queue name so suites can run side by side.
 import pino from 'pino';
-import { parseTargets } from '../../src/config/targets';
-import type { AppConfig, Role, TargetConfig, TargetsConfig } from '../../src/config/types';
-import type { Run } from '../../src/engine/types';
-import { startRuntime, type Runtime } from '../../src/main/runtime';
-import type { Clock } from '../../src/ports/clock';
-import { configSchemasOf } from '../../src/strategies';
-import { registryOf, type Strategy } from '../../src/strategies/types';
-import { dropSchema, testDatabaseUrl } from './pg';
-import { testRedisUrl } from './redis';
+import { parseTargets } from '../../../src/config/targets';
+import type { AppConfig, Role, TargetConfig, TargetsConfig } from '../../../src/config/types';
+import type { Run } from '../../../src/engine/types';
+import { startRuntime, type Runtime } from '../../../src/main/runtime';
+import type { Clock } from '../../../src/ports/clock';
+import { configSchemasOf } from '../../../src/strategies';
+import { registryOf, type Strategy } from '../../../src/strategies/types';
+import { dropSchema, testDatabaseUrl } from '../services/pg';
+import { testRedisUrl } from '../services/redis';
 import {
   createTestStrategy,
   type TestStrategySettings,
   testStrategySettings,
   TestWorld,
-} from './test-strategy';
+} from '../fakes/test-strategy';
 
 export const REQUESTER = 'U0REQUESTER';
 export const APPROVER = 'U0APPROVER';

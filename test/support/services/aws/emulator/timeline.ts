@@ -2,7 +2,7 @@
 // scheduled on its clock and applied, in time order, when the service next looks (every request and
 // every inspection settles first). With a ManualClock nothing changes until the test advances it;
 // with the system clock, after real (small) delays.
-import type { Clock } from '../../../../src/ports/clock';
+import type { Clock } from '../../../../../src/ports/clock';
 
 export const systemClock: Clock = { now: () => new Date() };
 

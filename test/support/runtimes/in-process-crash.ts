@@ -6,9 +6,9 @@
 // A's lock expires and takes it (BullMQ's stalled-job redelivery): the step runs with resumed = true.
 // An error thrown by the adapter would not model this: StepProcessor would classify it and queue a
 // new attempt, which runs with resumed = false.
-import type { Runtime } from '../../src/main/runtime';
+import type { Runtime } from '../../../src/main/runtime';
 import { stopRuntimeAndClean } from './harness';
-import { dropSchema } from './pg';
+import { dropSchema } from '../services/pg';
 
 /** Where a dying call stops: `reached` resolves, and the call never returns. */
 export class CrashPoint {

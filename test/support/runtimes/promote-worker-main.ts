@@ -1,11 +1,11 @@
 // A worker process running the replica-promotion strategy against a real pair, for crash tests:
 // with TEST_KILL_AFTER_PROMOTE=1 it SIGKILLs itself right after the promote call returned, before
 // the step can report (the worst moment: the irreversible call happened, the store does not know).
-import { AwsRdsAdapter } from '../../src/adapters/aws/rds-adapter';
-import { ProcessHookRunner } from '../../src/adapters/hooks/process-hook-runner';
-import { PgReplication } from '../../src/adapters/postgres/pg-replication';
-import type { ReplicationPort } from '../../src/ports/replication';
-import { createReplicaPromotion } from '../../src/strategies/replica-promotion';
+import { AwsRdsAdapter } from '../../../src/adapters/aws/rds-adapter';
+import { ProcessHookRunner } from '../../../src/adapters/hooks/process-hook-runner';
+import { PgReplication } from '../../../src/adapters/postgres/pg-replication';
+import type { ReplicationPort } from '../../../src/ports/replication';
+import { createReplicaPromotion } from '../../../src/strategies/replica-promotion';
 import { startStrategyRuntime, strategyTargets } from './harness';
 import { runAsChildWorker } from './child-worker';
 
