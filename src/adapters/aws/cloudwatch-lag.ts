@@ -1,9 +1,8 @@
 // ReplicaLagPort on CloudWatch: the latest ReplicaLag datapoint (AWS/RDS) of a read replica.
 import { GetMetricDataCommand } from '@aws-sdk/client-cloudwatch';
 import type { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
-import type { Clock } from '../../ports/clock';
+import { systemClock, type Clock } from '../../ports/clock';
 import type { ReplicaLagPort } from '../../ports/rds-replica-lag';
-import { systemClock } from '../clock';
 import { classifyAwsError } from './errors';
 import type { RegionalClients } from './rds-clients';
 
