@@ -3,7 +3,7 @@
 import { systemClock, type Clock } from '../../ports/clock';
 import type { HealthChecker } from '../../ports/health';
 import type { HookRunner } from '../../ports/hooks';
-import type { RdsPort } from '../../ports/rds';
+import type { RdsMaintenancePort } from '../../ports/rds-maintenance';
 import type { ReplicationPort } from '../../ports/replication';
 import { defineStrategy, type HookUse } from '../define';
 import type { Strategy } from '../types';
@@ -13,7 +13,7 @@ import { IN_PLACE, planInPlace, type InPlaceExecutor } from './plan';
 import { inPlaceRdsExecutors, inPlaceRdsPreflight } from './rds-executors';
 
 export interface InPlaceStrategyDeps {
-  rds: RdsPort;
+  rds: RdsMaintenancePort;
   health: HealthChecker;
   hooks: HookRunner;
   env: NodeJS.ProcessEnv;

@@ -3,7 +3,9 @@
 import { resolveSecret } from '../../config/secrets';
 import { systemClock, type Clock } from '../../ports/clock';
 import type { HookRunner } from '../../ports/hooks';
-import type { RdsPort } from '../../ports/rds';
+import type { RdsBlueGreenPort } from '../../ports/rds-blue-green';
+import type { ReplicaLagPort } from '../../ports/rds-replica-lag';
+import type { RdsReplicaPort } from '../../ports/rds-replicas';
 import type { PoolerPort } from '../../ports/pooler';
 import type { ReplicationPort } from '../../ports/replication';
 import { defineStrategy, type HookUse } from '../define';
@@ -20,7 +22,7 @@ export interface ReplicaPromotionDeps {
   replication: ReplicationPort;
   /** PgBouncer's admin console, for targets with `pgbouncer`. */
   pooler?: PoolerPort;
-  rds: RdsPort;
+  rds: RdsReplicaPort & RdsBlueGreenPort & ReplicaLagPort;
   hooks: HookRunner;
   env: NodeJS.ProcessEnv;
   /** Wall time for measured windows (default systemClock); injectable for tests. */
