@@ -43,6 +43,8 @@ export class AwsRdsAdapter implements RdsPort {
   constructor(options: AwsRdsAdapterOptions = {}) {
     this.clients = new RdsClients({ rds: options.rdsClient, sendOnce: options.rdsSendOnceClient });
     this.cloudWatchClients = new RegionalClients(options.cloudWatchClient ?? defaultCloudWatchClientFactory);
+    // The waits keep systemClock: they bound real sleeps, and options.clock (which tests freeze) only
+    // places CloudWatch's query window.
     this.replicas = new RdsReplicas(this.clients, options);
     this.blueGreen = new RdsBlueGreen(this.clients, options);
     this.maintenance = new RdsMaintenance(this.clients);

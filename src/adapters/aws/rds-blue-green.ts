@@ -6,6 +6,7 @@ import {
 } from '@aws-sdk/client-rds';
 import type { BlueGreenDeployment } from '@aws-sdk/client-rds';
 import { AwsRefusal } from '../../ports/aws-refusal';
+import { systemClock, type Clock } from '../../ports/clock';
 import type {
   BlueGreenDescription,
   RdsBlueGreenPort,
@@ -66,6 +67,8 @@ export class RdsBlueGreen implements RdsBlueGreenPort {
   constructor(
     private readonly clients: RdsClients,
     options: BlueGreenOptions = {},
+    /** The wait's deadline and start grace: they bound real sleeps (AwsRdsAdapter leaves systemClock). */
+    private readonly clock: Clock = systemClock,
   ) {
     this.delays = pollDelaysOf(options);
     this.startGraceMs = (options.switchoverStartGraceSeconds ?? 60) * 1000;
@@ -116,7 +119,7 @@ export class RdsBlueGreen implements RdsBlueGreenPort {
     timeoutMs: number,
     options: WaitSwitchoverOptions = {},
   ): Promise<SwitchoverWaitResult> {
-    const startedAt = Date.now();
+    const startedAt = this.clock.now().getTime();
     const graceFrom = options.requestedAt?.getTime() ?? startedAt;
     const deadline = startedAt + timeoutMs;
     const backoff = new Backoff(this.delays);
@@ -142,12 +145,12 @@ export class RdsBlueGreen implements RdsBlueGreenPort {
         if (deployment.status === 'SWITCHOVER_IN_PROGRESS') sawInProgress = true;
         if (deployment.status === 'AVAILABLE') {
           if (sawInProgress) return { outcome: 'ROLLED_BACK', deployment };
-          if (Date.now() - graceFrom >= this.startGraceMs) {
+          if (this.clock.now().getTime() - graceFrom >= this.startGraceMs) {
             return { outcome: 'NOT_STARTED', deployment };
           }
         }
       }
-      const remainingMs = deadline - Date.now();
+      const remainingMs = deadline - this.clock.now().getTime();
       if (remainingMs <= 0) {
         if (last === null) throw lastRefusal ?? new AwsRefusal('other', 'no answer', { retryable: true });
         return { outcome: 'TIMED_OUT', deployment: last };

@@ -8,6 +8,7 @@ import {
 } from '@aws-sdk/client-rds';
 import type { DBInstance } from '@aws-sdk/client-rds';
 import { AwsRefusal } from '../../ports/aws-refusal';
+import { systemClock, type Clock } from '../../ports/clock';
 import type {
   RdsReplicaPort,
   ReplicaDescription,
@@ -64,6 +65,8 @@ export class RdsReplicas implements RdsReplicaPort {
   constructor(
     private readonly clients: RdsClients,
     options: PollOptions = {},
+    /** The waits' deadlines: they bound real sleeps (AwsRdsAdapter leaves systemClock). */
+    private readonly clock: Clock = systemClock,
   ) {
     this.delays = pollDelaysOf(options);
   }
@@ -99,9 +102,9 @@ export class RdsReplicas implements RdsReplicaPort {
     options: WaitAvailableOptions = {},
   ): Promise<WaitAvailableResult> {
     if (options.orBackingUp) return this.pollServing(region, instanceId, timeoutMs, options);
-    const deadline = Date.now() + timeoutMs;
+    const deadline = this.clock.now().getTime() + timeoutMs;
     for (;;) {
-      const remainingSeconds = (deadline - Date.now()) / 1000;
+      const remainingSeconds = (deadline - this.clock.now().getTime()) / 1000;
       const ended =
         remainingSeconds > 0
           ? await this.runAvailableWaiter(region, instanceId, remainingSeconds)
@@ -111,7 +114,7 @@ export class RdsReplicas implements RdsReplicaPort {
       if (instance.status === 'available' && (!options.untilPromoted || instance.sourceId === null)) {
         return { outcome: 'available', instance };
       }
-      const remainingMs = deadline - Date.now();
+      const remainingMs = deadline - this.clock.now().getTime();
       if (ended === 'timed_out' || remainingMs <= 0) return { outcome: 'timed_out', instance };
       // Available but still a replica (promotion not visible yet), or the waiter stopped on a state
       // that has since moved on: look again shortly, within the same deadline.
@@ -129,7 +132,7 @@ export class RdsReplicas implements RdsReplicaPort {
     timeoutMs: number,
     options: WaitAvailableOptions,
   ): Promise<WaitAvailableResult> {
-    const deadline = Date.now() + timeoutMs;
+    const deadline = this.clock.now().getTime() + timeoutMs;
     const backoff = new Backoff(this.delays);
     for (;;) {
       const instance = await this.mustDescribe(region, instanceId);
@@ -138,7 +141,7 @@ export class RdsReplicas implements RdsReplicaPort {
       if (serving && (!options.untilPromoted || instance.sourceId === null)) {
         return { outcome: 'available', instance };
       }
-      const remainingMs = deadline - Date.now();
+      const remainingMs = deadline - this.clock.now().getTime();
       if (remainingMs <= 0) return { outcome: 'timed_out', instance };
       await backoff.sleep(remainingMs);
     }
