@@ -15,6 +15,7 @@ import type { PreflightCheck, StepContext, StepExecutor, StepResult } from '../t
 import type { InPlaceConfig, InPlaceVerify } from './config';
 import { settingsOf } from './plan';
 import { rdsChangeInEffect, rdsReportLines } from './rds-executors';
+import { inPlaceProgress, progressOfStep } from './progress';
 import { elapsedMs, outputOf } from './steps';
 import type { InPlaceCommandExecutor } from './plan';
 
@@ -128,11 +129,11 @@ export function inPlaceExecutors(deps: InPlaceCommonDeps): Record<InPlaceCommand
         const seen = await probe(deps, inPlace);
         if (seen === null) {
           // No health check: the change counts as done when RDS showed it applied.
-          const applied = outputOf(ctx, 'wait-applied')?.['appliedAtMs'];
+          const applied = progressOfStep(ctx, 'wait-applied').appliedAtMs;
           return {
             type: 'done',
             output: {
-              healthyAtMs: typeof applied === 'number' ? applied : clock.now().getTime(),
+              healthyAtMs: applied ?? clock.now().getTime(),
               health: 'no health check configured',
             },
           };
@@ -140,7 +141,7 @@ export function inPlaceExecutors(deps: InPlaceCommonDeps): Record<InPlaceCommand
         if (seen.healthy)
           return { type: 'done', output: { healthyAtMs: clock.now().getTime(), health: seen.detail } };
         if (!ctx.humanOverride && elapsedMs(ctx) > inPlace.healthTimeout) {
-          const snapshot = outputOf(ctx, 'snapshot')?.['snapshotId'];
+          const snapshot = progressOfStep(ctx, 'snapshot').snapshotId;
           throw needsHuman(
             `${ctx.target.name} has not become healthy after the change (${seen.detail}). Retry to keep waiting, or check it by hand.` +
               (typeof snapshot === 'string'
@@ -205,8 +206,8 @@ export function inPlaceExecutors(deps: InPlaceCommonDeps): Record<InPlaceCommand
       execute(ctx) {
         const inPlace = settingsOf(ctx.target);
         const change = ctx.run.steps.find((step) => CHANGE_STEPS.includes(step.spec.name));
-        const requested = change?.output?.['requestedAtMs'];
-        const healthy = outputOf(ctx, 'verify')?.['healthyAtMs'];
+        const requested = inPlaceProgress.parse(change?.output).requestedAtMs;
+        const healthy = progressOfStep(ctx, 'verify').healthyAtMs;
         const windowMs =
           typeof requested === 'number' && typeof healthy === 'number'
             ? Math.max(0, healthy - requested)

@@ -25,6 +25,7 @@ import {
   type ChangeDecision,
   type Verdict,
 } from './rds-decisions';
+import { inPlaceProgress, progressOfStep } from './progress';
 import { elapsedMs, outputOf } from './steps';
 import { awsFailure } from '../shared/aws-failure';
 import type { InPlaceRdsExecutor } from './plan';
@@ -63,8 +64,7 @@ function maybeSentBefore(ctx: StepContext): boolean {
 
 /** The snapshot of this run, as the snapshot step recorded it (or derived: it is deterministic). */
 function snapshotOf(ctx: StepContext): string {
-  const recorded = outputOf(ctx, 'snapshot')?.['snapshotId'];
-  return typeof recorded === 'string' ? recorded : snapshotIdOf(rdsOf(ctx).instance, ctx.run.id);
+  return progressOfStep(ctx, 'snapshot').snapshotId ?? snapshotIdOf(rdsOf(ctx).instance, ctx.run.id);
 }
 
 function keptSnapshot(snapshotId: string): string {
@@ -209,9 +209,9 @@ export function inPlaceRdsExecutors(deps: InPlaceRdsDeps): Record<InPlaceRdsExec
     described: InstanceSettingsDescription,
   ): Promise<void> => {
     const { region, instance, modify } = rdsOf(ctx);
-    const requested = Number(outputOf(ctx, 'modify')?.['requestedAtMs']);
+    const requested = progressOfStep(ctx, 'modify').requestedAtMs;
     // RDS dates its events by AWS's clock: a margin for the bot's clock being ahead of it.
-    const since = new Date((Number.isFinite(requested) ? requested : clock.now().getTime()) - CLOCK_SKEW_MS);
+    const since = new Date((requested ?? clock.now().getTime()) - CLOCK_SKEW_MS);
     const events = await rds.instanceEvents(region, instance, since).catch(awsFailure);
     const failure = upgradeFailure(events);
     if (failure === undefined) return;
@@ -312,7 +312,8 @@ export function inPlaceRdsExecutors(deps: InPlaceRdsDeps): Record<InPlaceRdsExec
         // Recorded before the request (so a resumed attempt without the record never sent one); a
         // later attempt never asks for a second reboot.
         const requested =
-          ctx.step.output?.['rebootRequested'] === true || ctx.step.error?.detail?.['maybeSent'] === true;
+          inPlaceProgress.read(ctx).rebootRequested === true ||
+          ctx.step.error?.detail?.['maybeSent'] === true;
         const described = await rds.describeInstanceSettings(region, instance).catch(awsFailure);
         const decision = decideReboot(described, requested);
         switch (decision.action) {
@@ -347,13 +348,13 @@ export function inPlaceRdsExecutors(deps: InPlaceRdsDeps): Record<InPlaceRdsExec
           case 'send':
             break;
         }
-        await ctx.saveProgress({ rebootRequested: true });
+        await ctx.saveProgress(inPlaceProgress.json({ rebootRequested: true }));
         try {
           await rds.rebootInstance(region, instance);
         } catch (error) {
           if (definitelyRefused(error)) {
             // Nothing was asked: the record goes back, so that the next look may ask.
-            await ctx.saveProgress({ rebootRequested: false });
+            await ctx.saveProgress(inPlaceProgress.json({ rebootRequested: false }));
             if (error.code === 'throttled' || error.code === 'invalid_state') awsFailure(error);
             throw fatal(
               `RebootDBInstance of ${instance} was refused: ${error.message}. ${keptSnapshot(snapshotOf(ctx))}`,

@@ -41,6 +41,10 @@ export const fenceProgressSchema = z
     /** Recorded before pg_promote is called: from then on the old primary is never unfenced. */
     promoteRequested: z.boolean(),
     promoteRequestedAtMs: z.number(),
+    /** RDS: when the replica had replayed the source's final LSN (the end of the catch-up). */
+    caughtUpAtMs: z.number(),
+    /** RDS: PromoteReadReplica was sent (recorded once the call returned). */
+    promoteSentAtMs: z.number(),
   })
   .partial()
   .passthrough();

@@ -1,6 +1,7 @@
 // Executors of a self-managed PostgreSQL promotion. Each looks at the world before acting, so a
 // job that runs twice (a worker died mid-step) does no harm. Read as gh-ost's cut-over does:
 // re-check, act, verify.
+import { z } from 'zod';
 import { resolveSecret } from '../../config/secrets';
 import { fatal, needsHuman, retryable } from '../../engine/failures';
 import type { JsonObject, Run } from '../../engine/types';
@@ -15,6 +16,7 @@ import type {
   StandbyInfo,
   WalReceiverInfo,
 } from '../../ports/replication';
+import { progressCodec } from '../progress';
 import type { PreflightCheck, StepContext, StepExecutor, StepResult } from '../types';
 import type { FenceSettings } from './config';
 import { FENCE_AND_PROMOTE_STEP, settingsOf, type PostgresExecutor } from './plan';
@@ -38,6 +40,16 @@ import {
 import { parseSyncStandbys, satisfiedBy } from './sync-standbys';
 import { poolerProgress, poolerSwitch, type PoolerSwitch } from './pooler-switch';
 import { endpointVars, routeExecutor } from '../shared/route-hook';
+
+/** What pg-prepare records: the standby's synchronous_standby_names it cleared (null: none), given back on undo. */
+const prepareProgress = progressCodec(
+  z.object({ syncStandbyNamesCleared: z.string().nullable() }).partial().passthrough(),
+);
+
+/** What pg-rejoin records: its hook ran (it never runs twice), and the hook's last output. */
+const rejoinProgress = progressCodec(
+  z.object({ hookRan: z.boolean(), hookOutput: z.string() }).partial().passthrough(),
+);
 
 export interface PostgresExecutorDeps {
   replication: ReplicationPort;
@@ -236,7 +248,7 @@ export function postgresExecutors(deps: PostgresExecutorDeps): Record<PostgresEx
   const unprepare: StepExecutor = {
     async execute(ctx) {
       const { standby } = endpointsOf(ctx, env);
-      const cleared = ctx.step.output?.['syncStandbyNamesCleared'];
+      const cleared = prepareProgress.read(ctx).syncStandbyNamesCleared;
       if (typeof cleared === 'string' && cleared !== '') {
         await scoped(replication, () => replication.setSynchronousStandbyNames(standby, cleared)).catch(
           (error: Error) => {
@@ -528,7 +540,7 @@ export function postgresExecutors(deps: PostgresExecutorDeps): Record<PostgresEx
       const settings = settingsOf(ctx.target);
       if (!settings.rejoin) return { type: 'done', output: { skipped: true } };
       const { primary, standby } = endpointsOf(ctx, env);
-      if (ctx.step.output?.['hookRan'] !== true) {
+      if (rejoinProgress.read(ctx).hookRan !== true) {
         const { hook } = toHookCommand(settings.rejoin, env);
         // {standby.*} is the new primary here, {primary.*} the old one that rejoins.
         const vars = {
@@ -543,7 +555,9 @@ export function postgresExecutors(deps: PostgresExecutorDeps): Record<PostgresEx
               `the new primary runs without a standby. Fix the old primary by hand, then retry or abort (nothing is undone).\n${result.output.slice(-800)}`,
           );
         }
-        await ctx.saveProgress({ hookRan: true, hookOutput: result.output.slice(-1500) });
+        await ctx.saveProgress(
+          rejoinProgress.json({ hookRan: true, hookOutput: result.output.slice(-1500) }),
+        );
       }
       const streaming = await scoped(replication, () => streamsFrom(primary, standby)).catch(
         (error: Error) => `not yet (${error.message})`,
@@ -629,7 +643,7 @@ export function postgresExecutors(deps: PostgresExecutorDeps): Record<PostgresEx
           `• ${locked.length} role(s) could not log in during the window; their logins are restored on the new primary.`,
         );
       }
-      const cleared = prepared?.['syncStandbyNamesCleared'];
+      const cleared = prepareProgress.parse(prepared).syncStandbyNamesCleared;
       if (typeof cleared === 'string') {
         lines.push(
           `• The standby had \`synchronous_standby_names = '${cleared}'\`, naming servers that do not stream from it; it was cleared before the promotion.`,

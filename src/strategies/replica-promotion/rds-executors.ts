@@ -2,11 +2,13 @@
 // that cannot be taken back (PromoteReadReplica, SwitchoverBlueGreenDeployment) are sent only after
 // describing the world, and never again by an attempt that may already have sent them.
 import { fatal, needsHuman, retryable } from '../../engine/failures';
+import { z } from 'zod';
 import type { JsonObject } from '../../engine/types';
 import type { RdsBlueGreenPort } from '../../ports/rds-blue-green';
 import type { ReplicaLagPort } from '../../ports/rds-replica-lag';
 import type { RdsReplicaPort, ReplicaDescription } from '../../ports/rds-replicas';
 import type { LagReading, ReplicationPort } from '../../ports/replication';
+import { progressCodec } from '../progress';
 import type { PreflightCheck, StepContext, StepExecutor, StepResult } from '../types';
 import type { ReplicaPromotionSettings } from './config';
 import { describeLag, isUnderLimit } from './lag';
@@ -21,6 +23,9 @@ import {
   type RdsCheckDeps,
 } from './rds-preflight';
 import { awsFailure } from '../shared/aws-failure';
+
+/** What bg-switchover records: when it sent SwitchoverBlueGreenDeployment (saved just before). */
+const switchoverProgress = progressCodec(z.object({ requestedAtMs: z.number() }).partial().passthrough());
 
 export interface RdsExecutorDeps {
   rds: RdsReplicaPort & RdsBlueGreenPort & ReplicaLagPort;
@@ -251,14 +256,13 @@ export function rdsExecutors(deps: RdsExecutorDeps): Record<RdsExecutor, StepExe
         const { region, deployment, switchoverTimeout } = blueGreenOf(ctx);
         const previouslyAttempted = maybeSentBefore(ctx);
         // When an earlier attempt sent the request (recorded just before it did).
-        const earlier = Number(ctx.step.output?.['requestedAtMs']);
-        let requestedAtMs: number | null = Number.isFinite(earlier) ? earlier : null;
+        let requestedAtMs: number | null = switchoverProgress.read(ctx).requestedAtMs ?? null;
         const result = await switchoverIfReady(rds, region, deployment, Math.ceil(switchoverTimeout / 1000), {
           previouslyAttempted,
           // Durable before the request: a later attempt measures the start grace from it, not from itself.
           beforeSend: async () => {
             requestedAtMs = ctx.clock.now().getTime();
-            await ctx.saveProgress({ requestedAtMs });
+            await ctx.saveProgress(switchoverProgress.json({ requestedAtMs }));
           },
         }).catch(sendFailure(previouslyAttempted));
         return { type: 'done', output: { result, ...(requestedAtMs === null ? {} : { requestedAtMs }) } };
@@ -269,15 +273,15 @@ export function rdsExecutors(deps: RdsExecutorDeps): Record<RdsExecutor, StepExe
       async execute(ctx): Promise<StepResult> {
         const { region, deployment, switchoverTimeout } = blueGreenOf(ctx);
         // When the request went out, so a later slice can tell "rolled back" from "not started yet".
-        const requestedAtMs = Number(
-          ctx.run.steps.find((step) => step.spec.name === 'switchover')?.output?.['requestedAtMs'],
+        const { requestedAtMs } = switchoverProgress.parse(
+          ctx.run.steps.find((step) => step.spec.name === 'switchover')?.output,
         );
         const waited = await rds
           .waitSwitchover(
             region,
             deployment,
             WAIT_SLICE_MS,
-            Number.isFinite(requestedAtMs) ? { requestedAt: new Date(requestedAtMs) } : {},
+            requestedAtMs !== undefined ? { requestedAt: new Date(requestedAtMs) } : {},
           )
           .catch(awsFailure);
         switch (waited.outcome) {

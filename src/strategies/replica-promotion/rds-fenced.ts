@@ -350,7 +350,7 @@ export function rdsFencedExecutors(deps: RdsFencedDeps): Record<RdsFencedExecuto
     // Unknown when RDS does not answer now: the commit below decides alone.
     const instance = await aws.describeReplica(rds.region, rds.replica).catch(() => null);
     const requestedAtMs = progress.promoteRequestedAtMs ?? clock.now().getTime();
-    const sent = typeof progress['promoteSentAtMs'] === 'number';
+    const sent = progress.promoteSentAtMs !== undefined;
     if (!sent && instance !== null && instance.sourceId !== null && instance.status === 'available') {
       // Perhaps never sent (a crash between the record and the request), perhaps not visible yet.
       if (approvedDecision(ctx, 'promotion_not_seen'))
@@ -394,7 +394,7 @@ export function rdsFencedExecutors(deps: RdsFencedDeps): Record<RdsFencedExecuto
     const routed = await route.execute(ctx);
     const routedAtMs = clock.now().getTime();
     const retired = await fence.retireOld(servers, progress);
-    const caughtUpAtMs = Number(progress['caughtUpAtMs']);
+    const { caughtUpAtMs } = progress;
     const fencedAtMs = progress.fencedAtMs ?? requestedAtMs;
     const fenceMs = progress.fenceMs ?? 0;
     return {
@@ -409,7 +409,7 @@ export function rdsFencedExecutors(deps: RdsFencedDeps): Record<RdsFencedExecuto
         writableAtMs,
         routedAtMs,
         bytesOutstanding: 0,
-        ...(Number.isFinite(caughtUpAtMs)
+        ...(caughtUpAtMs !== undefined
           ? {
               phasesMs: {
                 fence: fenceMs,
