@@ -4,7 +4,7 @@
 // of scheduled runs and sends their reminders.
 import type { TargetConfig } from '../config/types';
 import type { Run, StepJobRef } from '../engine/types';
-import type { Clock } from '../ports/clock';
+import { systemClock, type Clock } from '../ports/clock';
 import { queueJobId, type StepJobQueue } from '../ports/job-queue';
 import type { Logger } from '../ports/logger';
 import type { RunStore } from '../ports/run-store';
@@ -47,8 +47,11 @@ export class Reconciler {
        */
       onJobNotTaken?(untaken: UntakenJob): void | Promise<void>;
       untakenAfterMs?: number;
-      /** Wall-clock time for `untakenAfterMs` (the process's own, not the runs' clock). */
-      nowMs?: () => number;
+      /**
+       * The process's own time for `untakenAfterMs`, kept apart from `clock` (the runs' clock, which
+       * tests freeze): a wedged worker is one that takes nothing for that long in real time.
+       */
+      wallClock?: Clock;
     },
   ) {}
 
@@ -134,7 +137,7 @@ export class Reconciler {
   /** Due jobs seen untaken for `untakenAfterMs` are reported (once per period); others are forgotten. */
   private async noteUntaken(seen: Map<string, StepJobRef>): Promise<void> {
     const untakenAfterMs = this.deps.untakenAfterMs ?? 60_000;
-    const now = (this.deps.nowMs ?? Date.now)();
+    const now = (this.deps.wallClock ?? systemClock).now().getTime();
     for (const key of [...this.untakenSince.keys()]) if (!seen.has(key)) this.untakenSince.delete(key);
     for (const [key, job] of seen) {
       const since = this.untakenSince.get(key);

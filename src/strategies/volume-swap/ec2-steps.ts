@@ -5,12 +5,30 @@
 // Timeouts run from the request (recorded in the step's output), not from the step's start.
 // `lookDetach` / `lookAttach` are one look at one volume; the *Step functions are one volume's
 // whole step (rolling-replace), volume-set.ts the volume swap's steps over a set.
+import { z } from 'zod';
 import { fatal, needsHuman } from '../../engine/failures';
 import type { JsonObject } from '../../engine/types';
 import type { Ec2Port, VolumeDescription } from '../../ports/ec2';
 import { AwsRefusal } from '../../ports/aws-refusal';
+import { progressCodec } from '../progress';
 import type { PreflightCheck, StepContext, StepResult } from '../types';
 import { awsFailure } from '../shared/aws-failure';
+
+/** What one volume's detach or attach records (lookDetach / lookAttach), read by its schema. */
+export const volumeRecord = progressCodec(
+  z
+    .object({
+      /** A plain DetachVolume was sent at this time (its timeout runs from it). */
+      detachSentAtMs: z.number(),
+      /** A forced detach was sent, and when. */
+      forced: z.boolean(),
+      forcedAtMs: z.number(),
+      /** AttachVolume was sent at this time. */
+      attachSentAtMs: z.number(),
+    })
+    .partial()
+    .passthrough(),
+);
 
 /** One volume moving between instances, whichever strategy moves it. */
 export interface VolumeMove {
@@ -129,7 +147,8 @@ export async function lookDetach(
       progress: { ...progress, volume: seen.state },
     };
   }
-  if (attachment.state === 'attached' && typeof progress['detachSentAtMs'] !== 'number') {
+  const recorded = volumeRecord.parse(progress);
+  if (attachment.state === 'attached' && recorded.detachSentAtMs === undefined) {
     await options.beforeSend?.();
     await tolerateIncorrectState(() => ec2.detachVolume(volume.region, volume.volumeId, instanceId, false));
     return {
@@ -141,8 +160,8 @@ export async function lookDetach(
   }
   // The timeout runs from the request, not from the step's start: retries and a crash recovery
   // before the request must not use it up.
-  const sentAt = typeof progress['detachSentAtMs'] === 'number' ? progress['detachSentAtMs'] : nowMs;
-  const forced = progress['forced'] === true;
+  const sentAt = recorded.detachSentAtMs ?? nowMs;
+  const forced = recorded.forced === true;
   const state: JsonObject = {
     attachment: attachment.state,
     detachSentAtMs: sentAt,
@@ -243,7 +262,7 @@ export async function lookAttach(
     };
   }
   const state = attachment?.state ?? seen.state;
-  const sentAt = typeof progress['attachSentAtMs'] === 'number' ? progress['attachSentAtMs'] : null;
+  const sentAt = volumeRecord.parse(progress).attachSentAtMs ?? null;
   return {
     attached: false,
     state,

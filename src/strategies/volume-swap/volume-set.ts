@@ -4,7 +4,7 @@
 import type { JsonObject } from '../../engine/types';
 import type { Ec2Port } from '../../ports/ec2';
 import type { SwapVolume } from './config';
-import { lookAttach, lookDetach } from './ec2-steps';
+import { lookAttach, lookDetach, volumeRecord } from './ec2-steps';
 
 export type VolumeRecords = Record<string, JsonObject>;
 
@@ -66,11 +66,10 @@ export async function lookDetachSet(
       continue;
     }
     volumes[volumeId] = look.progress;
-    const forcedAt = look.progress['forcedAtMs'];
     pending.push({
       volumeId,
       state: look.state,
-      sinceMs: typeof forcedAt === 'number' ? forcedAt : look.sentAtMs,
+      sinceMs: volumeRecord.parse(look.progress).forcedAtMs ?? look.sentAtMs,
     });
   }
   return { done: pending.length === 0, volumes, pending };
