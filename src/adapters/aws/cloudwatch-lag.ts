@@ -4,7 +4,7 @@ import type { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { systemClock, type Clock } from '../../ports/clock';
 import type { ReplicaLagPort } from '../../ports/rds-replica-lag';
 import { classifyAwsError } from './errors';
-import type { RegionalClients } from './rds-clients';
+import type { RegionalClients } from './regional-clients';
 
 export interface ReplicaLagOptions {
   /** How far back replicaLagSeconds looks for a ReplicaLag datapoint. Default 5 min. */

@@ -28,6 +28,7 @@ import type {
 } from '../../ports/ec2';
 import { classifyEc2Error } from './ec2-errors';
 import { AwsRefusal } from '../../ports/aws-refusal';
+import { RegionalClients } from './regional-clients';
 
 export type Ec2ClientFactory = (region: string) => EC2Client;
 
@@ -89,27 +90,20 @@ interface DryRunCheck {
 }
 
 export class AwsEc2Adapter implements Ec2Port {
-  private readonly clients = new Map<string, EC2Client>();
-  private readonly factory: Ec2ClientFactory;
+  private readonly clients: RegionalClients<EC2Client>;
 
   constructor(options: AwsEc2AdapterOptions = {}) {
-    this.factory = options.ec2Client ?? defaultEc2ClientFactory;
+    this.clients = new RegionalClients(options.ec2Client ?? defaultEc2ClientFactory);
   }
 
   /** The cached client of a region (one per region for the adapter's lifetime). */
   ec2(region: string): EC2Client {
-    let client = this.clients.get(region);
-    if (client === undefined) {
-      client = this.factory(region);
-      this.clients.set(region, client);
-    }
-    return client;
+    return this.clients.of(region);
   }
 
   /** Closes every client's sockets (worker shutdown). */
   destroy(): void {
-    for (const client of this.clients.values()) client.destroy();
-    this.clients.clear();
+    this.clients.destroy();
   }
 
   async describeVolume(region: string, volumeId: string): Promise<VolumeDescription | null> {

@@ -20,7 +20,8 @@ import type {
 import type { ReplicaDescription, WaitAvailableOptions, WaitAvailableResult } from '../../ports/rds-replicas';
 import { CloudWatchReplicaLag, type ReplicaLagOptions } from './cloudwatch-lag';
 import { RdsBlueGreen, type BlueGreenOptions } from './rds-blue-green';
-import { defaultCloudWatchClientFactory, RdsClients, RegionalClients } from './rds-clients';
+import { defaultCloudWatchClientFactory, RdsClients } from './rds-clients';
+import { RegionalClients } from './regional-clients';
 import type { CloudWatchClientFactory, RdsClientFactory } from './rds-clients';
 import { RdsMaintenance } from './rds-maintenance';
 import { RdsReplicas } from './rds-replicas';

@@ -9,6 +9,7 @@
 // have carried it out, and the answer to that second request (InvalidDBInstanceState, say) would
 // read as a definite refusal. The executors decide what an unknown outcome means (describe, never
 // send again); throttling reaches them as a definite "not now".
+import { RegionalClients } from './regional-clients';
 import { RDSClient } from '@aws-sdk/client-rds';
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 
@@ -29,28 +30,6 @@ export const SEND_ONCE = { maxAttempts: 1 } as const;
 
 export const defaultRdsSendOnceClientFactory: RdsClientFactory = (region) =>
   new RDSClient({ region, ...SEND_ONCE });
-
-/** A client per region, made on first use and kept until destroy. */
-export class RegionalClients<Client extends { destroy(): void }> {
-  private readonly clients = new Map<string, Client>();
-
-  constructor(private readonly factory: (region: string) => Client) {}
-
-  of(region: string): Client {
-    let client = this.clients.get(region);
-    if (client === undefined) {
-      client = this.factory(region);
-      this.clients.set(region, client);
-    }
-    return client;
-  }
-
-  /** Closes every client's sockets. */
-  destroy(): void {
-    for (const client of this.clients.values()) client.destroy();
-    this.clients.clear();
-  }
-}
 
 /** A region's two RDS clients: reads retry, irreversible requests go out once. */
 export class RdsClients {
