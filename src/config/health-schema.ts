@@ -7,7 +7,7 @@
 // the server with placeholders (`{ tcp: "{instanceId}.eu-west-1.compute.internal:5432" }`).
 import { z } from 'zod';
 
-import { placeholdersIn, substitutePlaceholders } from '../hooks/placeholders';
+import { describeUnknownPlaceholders, placeholdersIn, substitutePlaceholders } from '../hooks/placeholders';
 import type { HealthTarget } from '../ports/health';
 import { describeValue } from './paths';
 import { resolveSecret, secretRefSchema } from './secrets';
@@ -93,14 +93,7 @@ function fillSamples(text: string, samples: PlaceholderSamples): { filled: strin
   const names = placeholdersIn([text]);
   const unknown = names.filter((name) => !Object.hasOwn(samples, name));
   if (unknown.length > 0) {
-    const available = Object.keys(samples);
-    return {
-      error: `has unknown placeholder${unknown.length > 1 ? 's' : ''} ${unknown.map((n) => `{${n}}`).join(', ')}; ${
-        available.length > 0
-          ? `available here: ${available.map((n) => `{${n}}`).join(', ')}`
-          : 'no placeholders are available here'
-      }`,
-    };
+    return { error: `has ${describeUnknownPlaceholders(unknown, Object.keys(samples))}` };
   }
   return { filled: names.length > 0 ? (substitutePlaceholders([text], samples)[0] ?? text) : text };
 }
@@ -223,13 +216,7 @@ export function toHealthTarget(
     const names = placeholdersIn([text]);
     const unknown = names.filter((name) => !Object.hasOwn(vars, name));
     if (unknown.length > 0)
-      throw new Error(
-        `${where} has unknown placeholder${unknown.length > 1 ? 's' : ''} ${unknown.map((n) => `{${n}}`).join(', ')}; available here: ${Object.keys(
-          vars,
-        )
-          .map((n) => `{${n}}`)
-          .join(', ')}`,
-      );
+      throw new Error(`${where} has ${describeUnknownPlaceholders(unknown, Object.keys(vars))}`);
     return names.length > 0 ? (substitutePlaceholders([text], vars)[0] ?? text) : text;
   };
   switch (config.kind) {

@@ -46,13 +46,21 @@ export function substitutePlaceholders(
     const available = Object.keys(vars).sort();
     throw new UnknownPlaceholderError(
       names,
-      `hook command ${JSON.stringify(argv[0] ?? '')}: unknown placeholder${names.length > 1 ? 's' : ''} ` +
-        `${names.map((n) => `{${n}}`).join(', ')}; ` +
-        (available.length > 0
-          ? `available here: ${available.map((n) => `{${n}}`).join(', ')}`
-          : 'no placeholders are available here') +
+      `hook command ${JSON.stringify(argv[0] ?? '')}: ${describeUnknownPlaceholders(names, available)}` +
         ' (write {{name}} for a literal {name})',
     );
   }
   return result;
+}
+
+/** `unknown placeholder {x}; available here: {a}, {b}`: what every check of placeholders says. */
+export function describeUnknownPlaceholders(
+  unknown: readonly string[],
+  available: readonly string[],
+): string {
+  const braced = (names: readonly string[]): string => names.map((name) => `{${name}}`).join(', ');
+  return (
+    `unknown placeholder${unknown.length > 1 ? 's' : ''} ${braced(unknown)}; ` +
+    (available.length > 0 ? `available here: ${braced(available)}` : 'no placeholders are available here')
+  );
 }

@@ -4,7 +4,7 @@ import type { z } from 'zod';
 import { CONFIG_PARSE_OPTIONS } from '../config/issues';
 import type { TargetConfig } from '../config/types';
 import type { Plan, StepSpec } from '../engine/types';
-import { placeholdersIn } from '../hooks/placeholders';
+import { describeUnknownPlaceholders, placeholdersIn } from '../hooks/placeholders';
 import type { LagReading, PreflightCheck, StepExecutor, Strategy } from './types';
 
 /** A step whose executor (and undo's executor) is one of the strategy's keys. */
@@ -66,12 +66,10 @@ function withHookPlaceholders<Settings>(
         hook.command.flatMap((argument, index) => {
           const unknown = placeholdersIn([argument]).filter((name) => !hook.placeholders.includes(name));
           if (unknown.length === 0) return [];
-          const names = unknown.map((name) => `{${name}}`).join(', ');
-          const available = hook.placeholders.map((name) => `{${name}}`).join(', ') || 'none';
           return [
             {
               path: [...hook.path, 'command', index],
-              message: `has unknown placeholder${unknown.length > 1 ? 's' : ''} ${names}; available here: ${available}`,
+              message: `has ${describeUnknownPlaceholders(unknown, hook.placeholders)}`,
             },
           ];
         }),
