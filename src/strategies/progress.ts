@@ -3,7 +3,7 @@
 // schema is optional: any attempt may be the first, a repeat, or a resumption after a crash.
 import type { z } from 'zod';
 import { fatal } from '../engine/failures';
-import type { JsonObject } from '../engine/types';
+import type { JsonObject, Run } from '../engine/types';
 import type { StepContext } from './types';
 
 export interface ProgressCodec<Progress> {
@@ -29,4 +29,9 @@ export function progressCodec<Progress extends Record<string, unknown>>(
     read: (ctx) => parse(ctx.step.output),
     json: (progress) => progress as JsonObject,
   };
+}
+
+/** The output an earlier step of this run left, by step name (null: it left none), for its codec to parse. */
+export function outputOf(run: Pick<Run, 'steps'>, stepName: string): JsonObject | null {
+  return run.steps.find((step) => step.spec.name === stepName)?.output ?? null;
 }

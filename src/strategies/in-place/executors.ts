@@ -16,7 +16,7 @@ import type { InPlaceConfig, InPlaceVerify } from './config';
 import { settingsOf } from './plan';
 import { rdsChangeInEffect, rdsReportLines } from './rds-executors';
 import { inPlaceProgress, progressOfStep } from './progress';
-import { elapsedMs, outputOf } from './steps';
+import { elapsedMs } from './steps';
 import type { InPlaceCommandExecutor } from './plan';
 
 export interface InPlaceCommonDeps {
@@ -213,7 +213,7 @@ export function inPlaceExecutors(deps: InPlaceCommonDeps): Record<InPlaceCommand
             ? Math.max(0, healthy - requested)
             : null;
         const inEffect = !inPlace.rds || rdsChangeInEffect(ctx);
-        const verified = outputOf(ctx, 'confirm-change');
+        const verified = progressOfStep(ctx, 'confirm-change');
         const report = [
           inEffect
             ? ':white_check_mark: *Changed in place.*'
@@ -221,10 +221,10 @@ export function inPlaceExecutors(deps: InPlaceCommonDeps): Record<InPlaceCommand
           ...(inPlace.rds
             ? rdsReportLines(ctx, inPlace)
             : [`• The change command ran; ${ctx.target.name} is healthy.`]),
-          ...(verified?.['verified'] === true
+          ...(verified.verified === true
             ? [
-                typeof verified['value'] === 'string'
-                  ? `• Verified: the change took effect (\`${verified['value']}\`).`
+                typeof verified.value === 'string'
+                  ? `• Verified: the change took effect (\`${verified.value}\`).`
                   : '• Verified: the verify hook confirmed the change.',
               ]
             : []),

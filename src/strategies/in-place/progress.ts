@@ -1,7 +1,7 @@
 // What the in-place steps record (their outputs), read back through one schema (see ../progress.ts).
 import { z } from 'zod';
 import type { StepContext } from '../types';
-import { progressCodec } from '../progress';
+import { outputOf, progressCodec } from '../progress';
 
 export const inPlaceProgressSchema = z
   .object({
@@ -16,6 +16,14 @@ export const inPlaceProgressSchema = z
     /** reboot: RebootDBInstance was asked for (recorded before it was; false again if refused). */
     rebootRequested: z.boolean(),
     rebootRequestedAtMs: z.number(),
+    /** The change and reboot steps: what they did ('rebooted', 'not_needed', a decision's reason). */
+    result: z.string(),
+    /** wait-applied: RDS's status and the parameter group's apply status when it was done. */
+    status: z.string(),
+    parameterApplyStatus: z.string().nullable(),
+    /** confirm-change: the check passed, with the value the verify query returned (SQL only). */
+    verified: z.boolean(),
+    value: z.string().nullable(),
   })
   .partial()
   .passthrough();
@@ -24,5 +32,5 @@ export const inPlaceProgress = progressCodec(inPlaceProgressSchema);
 
 /** What the run's step `name` recorded (nothing yet: every field absent). */
 export function progressOfStep(ctx: Pick<StepContext, 'run'>, name: string) {
-  return inPlaceProgress.parse(ctx.run.steps.find((step) => step.spec.name === name)?.output);
+  return inPlaceProgress.parse(outputOf(ctx.run, name));
 }

@@ -26,7 +26,7 @@ import {
   type Verdict,
 } from './rds-decisions';
 import { inPlaceProgress, progressOfStep } from './progress';
-import { elapsedMs, outputOf } from './steps';
+import { elapsedMs } from './steps';
 import { awsFailure } from '../shared/aws-failure';
 import type { InPlaceRdsExecutor } from './plan';
 
@@ -429,9 +429,9 @@ export function inPlaceRdsExecutors(deps: InPlaceRdsDeps): Record<InPlaceRdsExec
 
 /** Whether the change is in effect: a parameter group left pending-reboot is not. */
 export function rdsChangeInEffect(ctx: StepContext): boolean {
-  const rebooted = outputOf(ctx, 'reboot')?.['result'];
   return (
-    rebooted === 'rebooted' || outputOf(ctx, 'wait-applied')?.['parameterApplyStatus'] !== 'pending-reboot'
+    progressOfStep(ctx, 'reboot').result === 'rebooted' ||
+    progressOfStep(ctx, 'wait-applied').parameterApplyStatus !== 'pending-reboot'
   );
 }
 
@@ -439,8 +439,8 @@ export function rdsChangeInEffect(ctx: StepContext): boolean {
 export function rdsReportLines(ctx: StepContext, inPlace: InPlaceConfig): string[] {
   const rds = inPlace.rds;
   if (!rds) return [];
-  const status = outputOf(ctx, 'wait-applied')?.['status'];
-  const rebooted = outputOf(ctx, 'reboot')?.['result'] === 'rebooted';
+  const { status } = progressOfStep(ctx, 'wait-applied');
+  const rebooted = progressOfStep(ctx, 'reboot').result === 'rebooted';
   const lines = [
     `• ${rds.instance}: ${describeChange(rds)} applied${typeof status === 'string' ? `; RDS shows ${status}` : ''}.`,
   ];

@@ -14,6 +14,41 @@ import { endpointVars } from '../shared/route-hook';
 import type { StepContext } from '../types';
 import type { FenceSettings } from './config';
 
+/** What a client writing through PgBouncer saw during the switch. */
+const clientFiguresSchema = z.object({
+  writes: z.number(),
+  errors: z.number(),
+  longestStallMs: z.number(),
+  errorKinds: z.record(z.string(), z.number()),
+});
+
+const poolerRecordSchema = z
+  .object({
+    paused: z.boolean(),
+    pausedAtMs: z.number(),
+    resumedAtMs: z.number(),
+    figures: clientFiguresSchema,
+    resumeFailures: z.array(z.string()),
+    /** A commit through every instance completed after the RESUME. */
+    verifiedAtMs: z.number(),
+  })
+  .partial();
+
+export type PoolerRecord = z.infer<typeof poolerRecordSchema>;
+
+/** What a fence mode leaves behind after the promotion, on either server (`afterPromotion`, `retireOld`). */
+const leftBehindShape = {
+  /** SQL fence: how many roles may log in to the new primary again. */
+  loginsRestored: z.number(),
+  /** SQL fence: the bot's own role was locked out of the old primary (false: it could not be reached). */
+  oldPrimarySealed: z.boolean(),
+  /** Client sessions still on the old primary after the switch (null: it could not be asked). */
+  oldPrimarySessions: z.number().nullable(),
+  oldPrimaryStopped: z.boolean(),
+};
+
+export type LeftBehind = Partial<z.infer<z.ZodObject<typeof leftBehindShape>>>;
+
 /** What the fence-and-promote step has recorded so far (its output); every field optional. */
 export const fenceProgressSchema = z
   .object({
@@ -45,6 +80,22 @@ export const fenceProgressSchema = z
     caughtUpAtMs: z.number(),
     /** RDS: PromoteReadReplica was sent (recorded once the call returned). */
     promoteSentAtMs: z.number(),
+    /** PgBouncer in front of the primary: its PAUSE, RESUME and what a client writing through it saw. */
+    pgbouncer: poolerRecordSchema,
+    // Once promoted: what the report reads.
+    writableAtMs: z.number(),
+    routedAtMs: z.number(),
+    /** The route hook's report (null: it printed nothing). */
+    routeReport: z.string().nullable(),
+    timeline: z.number(),
+    /** The standby's timeline before this attempt promoted it (null: promoted by an earlier attempt). */
+    previousTimeline: z.number().nullable(),
+    alreadyPromoted: z.boolean(),
+    bytesOutstanding: z.number(),
+    phasesMs: z.object({ fence: z.number(), catchUp: z.number(), promote: z.number() }),
+    ...leftBehindShape,
+    /** RDS: the replica's status when it took the canary commit. */
+    rdsStatusAtCommit: z.string().nullable(),
   })
   .partial()
   .passthrough();
@@ -84,9 +135,9 @@ export interface FenceMode {
    */
   seal(servers: Servers, progress: FenceProgress): Promise<FenceProgress>;
   /** After the promotion, before clients are let in: the SQL fence restores the roles' logins. */
-  afterPromotion(servers: Servers, progress: FenceProgress): Promise<JsonObject>;
+  afterPromotion(servers: Servers, progress: FenceProgress): Promise<LeftBehind>;
   /** Once clients write to the new primary (outside the window): what keeps the old one from ever taking writes again. */
-  retireOld(servers: Servers, progress: FenceProgress): Promise<JsonObject>;
+  retireOld(servers: Servers, progress: FenceProgress): Promise<LeftBehind>;
   /** The undo before any promotion was requested. */
   undo(ctx: StepContext, servers: Servers, progress: FenceProgress): Promise<JsonObject>;
 }
@@ -194,14 +245,6 @@ export async function dropCanaryOrSay(
   await scoped(replication, () => replication.dropCanary(newPrimary, runId)).catch((error: Error) => {
     lines.push(`• The bot's canary table \`cutover_bot.canary\` could not be cleaned up (${error.message}).`);
   });
-}
-
-/** " (fence 20 ms, catch-up 1 ms, promote 24 ms)", or nothing when the parts were not measured. */
-export function phasesText(phases: unknown): string {
-  if (typeof phases !== 'object' || phases === null) return '';
-  const { fence, catchUp, promote } = phases as Record<string, unknown>;
-  if (![fence, catchUp, promote].every((ms) => typeof ms === 'number')) return '';
-  return ` (fence ${String(fence)} ms, catch-up ${String(catchUp)} ms, promote ${String(promote)} ms)`;
 }
 
 /** "pid 4711 (role app, client backend, ...)" for a needs-human message. */

@@ -6,12 +6,11 @@
 // report can say what a client saw: its longest stall and its errors.
 import { resolveSecret } from '../../config/secrets';
 import { needsHuman, retryable } from '../../engine/failures';
-import type { JsonObject } from '../../engine/types';
 import type { Clock } from '../../ports/clock';
 import type { ClientFigures, PoolerPort, WriteProbe } from '../../ports/pooler';
 import type { StepContext } from '../types';
 import type { PgBouncerSettings } from './config';
-import { progressJson, type FenceProgress } from './fence-modes';
+import { progressJson, type FenceProgress, type PoolerRecord } from './fence-modes';
 
 export interface PoolerSwitch {
   /** Records that it pauses, then PAUSEs every instance; needs-human (all resumed) when one cannot. */
@@ -32,18 +31,11 @@ interface Instance {
 }
 
 /** The pooler part of the step's progress. */
-export function poolerProgress(progress: FenceProgress): {
-  paused?: boolean;
-  pausedAtMs?: number;
-  resumedAtMs?: number;
-  figures?: ClientFigures;
-  resumeFailures?: string[];
-} {
-  const value = (progress as JsonObject)['pgbouncer'];
-  return typeof value === 'object' && value !== null && !Array.isArray(value) ? value : {};
+export function poolerProgress(progress: FenceProgress): PoolerRecord {
+  return progress.pgbouncer ?? {};
 }
 
-function withPooler(progress: FenceProgress, patch: Record<string, unknown>): FenceProgress {
+function withPooler(progress: FenceProgress, patch: PoolerRecord): FenceProgress {
   return { ...progress, pgbouncer: { ...poolerProgress(progress), ...patch } };
 }
 

@@ -4,7 +4,7 @@
 import { z } from 'zod';
 import { resolveSecret } from '../../config/secrets';
 import { fatal, needsHuman, retryable } from '../../engine/failures';
-import type { JsonObject, Run } from '../../engine/types';
+import type { JsonObject } from '../../engine/types';
 import { toHookCommand } from '../../config/hook-schema';
 import { systemClock, type Clock } from '../../ports/clock';
 import type { HookRunner } from '../../ports/hooks';
@@ -16,7 +16,7 @@ import type {
   StandbyInfo,
   WalReceiverInfo,
 } from '../../ports/replication';
-import { progressCodec } from '../progress';
+import { outputOf, progressCodec } from '../progress';
 import type { PreflightCheck, StepContext, StepExecutor, StepResult } from '../types';
 import type { FenceSettings } from './config';
 import { FENCE_AND_PROMOTE_STEP, settingsOf, type PostgresExecutor } from './plan';
@@ -28,7 +28,6 @@ import {
   replayedWithin,
   scoped,
   sealAndCatchUp,
-  phasesText,
   fenceModeFor,
   proofOrVouched,
   progressJson,
@@ -39,16 +38,22 @@ import {
 } from './fence-modes';
 import { parseSyncStandbys, satisfiedBy } from './sync-standbys';
 import { poolerProgress, poolerSwitch, type PoolerSwitch } from './pooler-switch';
-import { endpointVars, routeExecutor } from '../shared/route-hook';
-
-/** What pg-prepare records: the standby's synchronous_standby_names it cleared (null: none), given back on undo. */
-const prepareProgress = progressCodec(
-  z.object({ syncStandbyNamesCleared: z.string().nullable() }).partial().passthrough(),
-);
+import { endpointVars, routeHook } from '../shared/route-hook';
+import {
+  clientFigures,
+  phasesText,
+  prepareRecord,
+  promotionOf,
+  sharedLines,
+  writeUnavailableMs,
+} from './promotion-report';
 
 /** What pg-rejoin records: its hook ran (it never runs twice), and the hook's last output. */
 const rejoinProgress = progressCodec(
-  z.object({ hookRan: z.boolean(), hookOutput: z.string() }).partial().passthrough(),
+  z
+    .object({ hookRan: z.boolean(), hookOutput: z.string(), redundancyRestored: z.boolean() })
+    .partial()
+    .passthrough(),
 );
 
 export interface PostgresExecutorDeps {
@@ -71,11 +76,6 @@ export function endpointsOf(ctx: Pick<StepContext, 'target'>, env: NodeJS.Proces
   const postgres = settingsOf(ctx.target).postgres;
   if (!postgres) throw fatal('target has no postgres section');
   return { primary: resolveSecret(postgres.primary, env), standby: resolveSecret(postgres.standby, env) };
-}
-
-/** The output an earlier step of this run left, by step name. */
-export function outputOf(run: Run, stepName: string): JsonObject | null {
-  return run.steps.find((step) => step.spec.name === stepName)?.output ?? null;
 }
 
 function lagOutput(lag: LagReading): JsonObject {
@@ -155,7 +155,7 @@ export function postgresExecutors(deps: PostgresExecutorDeps): Record<PostgresEx
   };
 
   /** The route hook, run inside the window once the new primary takes commits. */
-  const route = routeExecutor(
+  const route = routeHook(
     deps.hooks,
     env,
     (ctx) => {
@@ -248,7 +248,7 @@ export function postgresExecutors(deps: PostgresExecutorDeps): Record<PostgresEx
   const unprepare: StepExecutor = {
     async execute(ctx) {
       const { standby } = endpointsOf(ctx, env);
-      const cleared = prepareProgress.read(ctx).syncStandbyNamesCleared;
+      const cleared = prepareRecord.read(ctx).syncStandbyNamesCleared;
       if (typeof cleared === 'string' && cleared !== '') {
         await scoped(replication, () => replication.setSynchronousStandbyNames(standby, cleared)).catch(
           (error: Error) => {
@@ -423,7 +423,7 @@ export function postgresExecutors(deps: PostgresExecutorDeps): Record<PostgresEx
     await ctx.saveProgress(progressJson(requested));
     const result = await promoted(ctx, servers, requested, fence, at.pooler, at.standbyTimeline);
     if (result.type !== 'done') return result;
-    const writableAtMs = Number(result.output?.['writableAtMs']);
+    const writableAtMs = readFenceProgress(result.output).writableAtMs ?? clock.now().getTime();
     const phasesMs = {
       fence: fenceMs,
       catchUp: caughtUpMs - fencedAtMs - fenceMs,
@@ -498,7 +498,7 @@ export function postgresExecutors(deps: PostgresExecutorDeps): Record<PostgresEx
     }
     const writableAtMs = clock.now().getTime();
     // Traffic to the new primary, inside the window: the route hook, then PgBouncer reloaded and resumed.
-    const routed = await route.execute(ctx);
+    const routed = await route(ctx);
     const switched = pooler ? await pooler.switchOver(progress) : progress;
     const routedAtMs = clock.now().getTime();
     const retired = await fence.retireOld(servers, switched);
@@ -508,7 +508,7 @@ export function postgresExecutors(deps: PostgresExecutorDeps): Record<PostgresEx
         ...progressJson(switched),
         phase: 'promoted',
         routedAtMs,
-        ...(routed.output?.['skipped'] ? {} : { routeReport: routed.output?.['report'] ?? null }),
+        ...(routed ? { routeReport: routed.report } : {}),
         ...leftBehind,
         ...retired,
         bytesOutstanding: 0,
@@ -621,60 +621,31 @@ export function postgresExecutors(deps: PostgresExecutorDeps): Record<PostgresEx
 
   const report: StepExecutor = {
     async execute(ctx) {
-      const promoted = outputOf(ctx.run, FENCE_AND_PROMOTE_STEP);
-      const prepared = outputOf(ctx.run, 'prepare');
-      const fencedAtMs = Number(promoted?.['fencedAtMs']);
-      const writableAtMs = Number(promoted?.['writableAtMs']);
-      const windowMs =
-        Number.isFinite(fencedAtMs) && Number.isFinite(writableAtMs) ? writableAtMs - fencedAtMs : null;
-      const timeline = typeof promoted?.['timeline'] === 'number' ? promoted['timeline'] : null;
-      const stopped = promoted?.['mode'] === 'stop';
+      const promoted = promotionOf(ctx.run, FENCE_AND_PROMOTE_STEP);
+      const windowMs = writeUnavailableMs(promoted);
+      const stopped = promoted.mode === 'stop';
       const lines = [
         ':white_check_mark: *Promotion complete.*',
-        `• Write-unavailable window (${stopped ? 'stop' : 'fence'} → first commit on the new primary): ${windowMs === null ? 'unknown' : `${windowMs} ms`}${phasesText(promoted?.['phasesMs'])}`,
+        `• Write-unavailable window (${stopped ? 'stop' : 'fence'} → first commit on the new primary): ${windowMs === null ? 'unknown' : `${windowMs} ms`}${phasesText(promoted.phasesMs)}`,
         stopped
           ? '• Bytes lost: 0 (the old primary shut down cleanly and the standby replayed past its shutdown checkpoint before promotion)'
           : '• Bytes lost: 0 (no session was left on the fenced primary and none could log in; the standby replayed everything it wrote before promotion)',
-        `• New timeline: ${timeline ?? 'unknown'}; a commit on the new primary completed`,
+        `• New timeline: ${promoted.timeline ?? 'unknown'}; a commit on the new primary completed`,
+        ...sharedLines(promoted, outputOf(ctx.run, 'prepare'), {
+          oldPrimary: 'the old primary',
+          newPrimary: 'the new primary',
+          sessions: 'client',
+        }),
       ];
-      const locked = promoted?.['lockedRoles'];
-      if (Array.isArray(locked)) {
-        lines.push(
-          `• ${locked.length} role(s) could not log in during the window; their logins are restored on the new primary.`,
-        );
-      }
-      const cleared = prepareProgress.parse(prepared).syncStandbyNamesCleared;
-      if (typeof cleared === 'string') {
-        lines.push(
-          `• The standby had \`synchronous_standby_names = '${cleared}'\`, naming servers that do not stream from it; it was cleared before the promotion.`,
-        );
-      }
-      const xacts = prepared?.['preparedXacts'];
-      if (Array.isArray(xacts) && xacts.length > 0) {
-        lines.push(
-          `• ${xacts.length} prepared transaction(s) moved to the new primary still prepared: ${xacts.filter((gid) => typeof gid === 'string').join(', ')}.`,
-        );
-      }
-      const client = clientLines(promoted);
-      if (client.length > 0) lines.push(...client);
-      const sessions = promoted?.['oldPrimarySessions'];
-      if (typeof sessions === 'number') {
-        lines.push(
-          sessions === 0
-            ? '• No client session is left on the old primary.'
-            : `• :warning: ${sessions} session(s) were still on the old primary after the switch (they can no longer log in).`,
-        );
-      }
-      const routeReport = promoted?.['routeReport'];
-      if (typeof routeReport === 'string') lines.push(`• Route:\n${routeReport}`);
-      const rejoined = outputOf(ctx.run, 'rejoin');
-      if (rejoined?.['redundancyRestored'] === true) {
+      const redundancyRestored =
+        rejoinProgress.parse(outputOf(ctx.run, 'rejoin')).redundancyRestored === true;
+      if (redundancyRestored) {
         lines.push('• Redundancy restored: the old primary streams from the new one.');
       } else
         lines.push(
           stopped
             ? '• The old primary is stopped. To re-attach it as a standby, give it a `standby.signal` and a `primary_conninfo` pointing at the new primary and start it (a clean shutdown needs no pg_rewind).'
-            : promoted?.['oldPrimarySealed'] === false
+            : promoted.oldPrimarySealed === false
               ? '• :warning: The old primary could not be reached after the promotion to lock out the roles the fence had kept: check that nothing writes to it.'
               : '• The old primary is fenced: no role may log in to it any more. To re-attach it as a standby, stop it and run ' +
                 '`pg_rewind --target-pgdata=<its data dir> --source-server=<new primary conninfo>`, then start it with a ' +
@@ -687,9 +658,9 @@ export function postgresExecutors(deps: PostgresExecutorDeps): Record<PostgresEx
         output: {
           writeUnavailableMs: windowMs,
           bytesLost: 0,
-          timeline,
-          ...clientFiguresOf(promoted),
-          redundancyRestored: outputOf(ctx.run, 'rejoin')?.['redundancyRestored'] === true,
+          timeline: promoted.timeline ?? null,
+          ...clientFigures(promoted),
+          redundancyRestored,
           report: lines.join('\n'),
         },
       };
@@ -707,39 +678,6 @@ export function postgresExecutors(deps: PostgresExecutorDeps): Record<PostgresEx
     'pg-rejoin': rejoin,
     'pg-report': report,
   };
-}
-
-/** The client-side figures for the report's output: the pause and what the probe saw. */
-function clientFiguresOf(promoted: JsonObject | null): JsonObject {
-  const pooler = promoted?.['pgbouncer'];
-  if (typeof pooler !== 'object' || pooler === null || Array.isArray(pooler)) return {};
-  const { pausedAtMs, resumedAtMs, figures } = pooler as Record<string, unknown>;
-  const seen = (typeof figures === 'object' && figures !== null ? figures : {}) as Record<string, unknown>;
-  return {
-    clientPauseMs:
-      typeof pausedAtMs === 'number' && typeof resumedAtMs === 'number' ? resumedAtMs - pausedAtMs : null,
-    clientLongestStallMs: typeof seen['longestStallMs'] === 'number' ? seen['longestStallMs'] : null,
-    clientErrors: typeof seen['errors'] === 'number' ? seen['errors'] : null,
-  };
-}
-
-/** What clients saw through PgBouncer: the pause, the probe's longest stall and its errors. */
-function clientLines(promoted: JsonObject | null): string[] {
-  const pooler = promoted?.['pgbouncer'];
-  if (typeof pooler !== 'object' || pooler === null || Array.isArray(pooler)) return [];
-  const { pausedAtMs, resumedAtMs, figures } = pooler as Record<string, unknown>;
-  const lines: string[] = [];
-  if (typeof pausedAtMs === 'number' && typeof resumedAtMs === 'number')
-    lines.push(
-      `• Clients waited in PgBouncer for ${resumedAtMs - pausedAtMs} ms (PAUSE → RESUME, the route inside).`,
-    );
-  if (typeof figures === 'object' && figures !== null) {
-    const { writes, errors, longestStallMs } = figures as Record<string, unknown>;
-    lines.push(
-      `• A client writing through PgBouncer the whole time: longest stall ${String(longestStallMs)} ms, ${String(errors)} error(s) in ${String(writes)} writes.`,
-    );
-  }
-  return lines;
 }
 
 export type PreflightResult = PreflightCheck;

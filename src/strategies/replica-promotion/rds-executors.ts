@@ -8,7 +8,7 @@ import type { RdsBlueGreenPort } from '../../ports/rds-blue-green';
 import type { ReplicaLagPort } from '../../ports/rds-replica-lag';
 import type { RdsReplicaPort, ReplicaDescription } from '../../ports/rds-replicas';
 import type { LagReading, ReplicationPort } from '../../ports/replication';
-import { progressCodec } from '../progress';
+import { outputOf, progressCodec } from '../progress';
 import type { PreflightCheck, StepContext, StepExecutor, StepResult } from '../types';
 import type { ReplicaPromotionSettings } from './config';
 import { describeLag, isUnderLimit } from './lag';
@@ -26,6 +26,14 @@ import { awsFailure } from '../shared/aws-failure';
 
 /** What bg-switchover records: when it sent SwitchoverBlueGreenDeployment (saved just before). */
 const switchoverProgress = progressCodec(z.object({ requestedAtMs: z.number() }).partial().passthrough());
+
+/** What a lag step records: CloudWatch's seconds (bytes too over SQL), and when the re-check read them. */
+const lagRecord = progressCodec(
+  z
+    .object({ bytes: z.number().nullable(), seconds: z.number().nullable(), atMs: z.number() })
+    .partial()
+    .passthrough(),
+);
 
 export interface RdsExecutorDeps {
   rds: RdsReplicaPort & RdsBlueGreenPort & ReplicaLagPort;
@@ -72,12 +80,10 @@ function sendFailure(previouslyAttempted: boolean): (error: unknown) => never {
 
 /** The data-loss part of an unfenced promotion's report: the ReplicaLag reading at the re-check. */
 function dataLossReport(ctx: StepContext, primary: string, replica: string): string {
-  const recheck = ctx.run.steps.find((step) => step.spec.name === 'recheck-lag')?.output;
-  const seconds = recheck?.['seconds'];
-  const at = recheck?.['atMs'];
+  const { seconds, atMs } = lagRecord.parse(outputOf(ctx.run, 'recheck-lag'));
   const reading =
     typeof seconds === 'number'
-      ? `ReplicaLag was ${seconds} s at the re-check${typeof at === 'number' ? ` (${new Date(at).toISOString()})` : ''}`
+      ? `ReplicaLag was ${seconds} s at the re-check${atMs !== undefined ? ` (${new Date(atMs).toISOString()})` : ''}`
       : 'ReplicaLag was not read at the re-check';
   return (
     `:warning: Not fenced (allowDataLoss): ${reading}. Writes ${replica} had not replayed by then, and every write made to ` +
@@ -148,7 +154,9 @@ export function rdsExecutors(deps: RdsExecutorDeps): Record<RdsExecutor, StepExe
 
   /** What a lag step records: bytes and seconds over SQL, CloudWatch's seconds otherwise. */
   const lagOutput = (ctx: StepContext, reading: LagReading): JsonObject =>
-    rdsOf(ctx).sql ? { bytes: reading.bytes, seconds: reading.seconds } : { seconds: reading.seconds };
+    lagRecord.json(
+      rdsOf(ctx).sql ? { bytes: reading.bytes, seconds: reading.seconds } : { seconds: reading.seconds },
+    );
 
   return {
     'rds-preflight': {
@@ -273,9 +281,7 @@ export function rdsExecutors(deps: RdsExecutorDeps): Record<RdsExecutor, StepExe
       async execute(ctx): Promise<StepResult> {
         const { region, deployment, switchoverTimeout } = blueGreenOf(ctx);
         // When the request went out, so a later slice can tell "rolled back" from "not started yet".
-        const { requestedAtMs } = switchoverProgress.parse(
-          ctx.run.steps.find((step) => step.spec.name === 'switchover')?.output,
-        );
+        const { requestedAtMs } = switchoverProgress.parse(outputOf(ctx.run, 'switchover'));
         const waited = await rds
           .waitSwitchover(
             region,

@@ -15,11 +15,10 @@ import type { HookRunner } from '../../ports/hooks';
 import type { RdsReplicaPort, ReplicaDescription } from '../../ports/rds-replicas';
 import { AwsRefusal } from '../../ports/aws-refusal';
 import type { ReplicationPort } from '../../ports/replication';
-import { endpointVars, routeExecutor } from '../shared/route-hook';
+import { endpointVars, routeHook } from '../shared/route-hook';
 import type { StepContext, StepExecutor, StepResult } from '../types';
 import type { RdsReplicaSettings } from './config';
 import {
-  phasesText,
   approvedDecision,
   describeBackends,
   managedFenceProblem,
@@ -38,6 +37,14 @@ import {
 import { FENCE_AND_PROMOTE_STEP, settingsOf, type RdsFencedExecutor } from './plan';
 import { decidePromotion, sameDbInstance } from './rds-decisions';
 import { rdsSqlOf, type RdsSql } from './rds-preflight';
+import { outputOf } from '../progress';
+import {
+  phasesText,
+  preflightRecord,
+  promotionOf,
+  sharedLines,
+  writeUnavailableMs,
+} from './promotion-report';
 import { awsFailure } from '../shared/aws-failure';
 
 export interface RdsFencedDeps {
@@ -78,7 +85,7 @@ export function rdsFencedExecutors(deps: RdsFencedDeps): Record<RdsFencedExecuto
   const fenceOf = (target: Target): FenceMode =>
     managedSqlFence({ replication, hooks: deps.hooks, env, clock }, target.rds.sql?.managedRoles ?? []);
 
-  const route = routeExecutor(
+  const route = routeHook(
     deps.hooks,
     env,
     (ctx) => {
@@ -391,7 +398,7 @@ export function rdsFencedExecutors(deps: RdsFencedDeps): Record<RdsFencedExecuto
     const writableAtMs = clock.now().getTime();
     const fence = fenceOf(target);
     const leftBehind = await fence.afterPromotion(servers, progress);
-    const routed = await route.execute(ctx);
+    const routed = await route(ctx);
     const routedAtMs = clock.now().getTime();
     const retired = await fence.retireOld(servers, progress);
     const { caughtUpAtMs } = progress;
@@ -404,7 +411,7 @@ export function rdsFencedExecutors(deps: RdsFencedDeps): Record<RdsFencedExecuto
         phase: 'promoted',
         ...leftBehind,
         ...retired,
-        ...(routed.output?.['skipped'] ? {} : { routeReport: routed.output?.['report'] ?? null }),
+        ...(routed ? { routeReport: routed.report } : {}),
         rdsStatusAtCommit: instance?.status ?? null,
         writableAtMs,
         routedAtMs,
@@ -426,53 +433,25 @@ export function rdsFencedExecutors(deps: RdsFencedDeps): Record<RdsFencedExecuto
     async execute(ctx) {
       const target = targetOf(ctx);
       const { rds } = target;
-      const promoted =
-        ctx.run.steps.find((step) => step.spec.name === FENCE_AND_PROMOTE_STEP)?.output ?? null;
-      const prepared = ctx.run.steps.find((step) => step.spec.name === 'prepare')?.output ?? null;
-      const preflight = ctx.run.steps.find((step) => step.spec.name === 'preflight')?.output ?? null;
-      const fencedAtMs = Number(promoted?.['fencedAtMs']);
-      const writableAtMs = Number(promoted?.['writableAtMs']);
-      const windowMs =
-        Number.isFinite(fencedAtMs) && Number.isFinite(writableAtMs) ? writableAtMs - fencedAtMs : null;
+      const promoted = promotionOf(ctx.run, FENCE_AND_PROMOTE_STEP);
+      const windowMs = writeUnavailableMs(promoted);
       const instance = await aws.describeReplica(rds.region, rds.replica).catch(() => null);
-      const statusAtCommit = promoted?.['rdsStatusAtCommit'];
       const lines = [
         ':white_check_mark: *Promotion complete.*',
-        `• Write-unavailable window (fence → first commit on ${rds.replica}): ${windowMs === null ? 'unknown' : `${windowMs} ms`}${phasesText(promoted?.['phasesMs'])}`,
+        `• Write-unavailable window (fence → first commit on ${rds.replica}): ${windowMs === null ? 'unknown' : `${windowMs} ms`}${phasesText(promoted.phasesMs)}`,
         `• Bytes lost: 0 (no application session was left on ${rds.primary} and none could log in; ${rds.replica} replayed everything it wrote before PromoteReadReplica)`,
-        `• ${rds.replica} took a commit while RDS showed it ${typeof statusAtCommit === 'string' ? statusAtCommit : 'unknown'}; traffic was routed then. RDS shows it ${instance?.status ?? 'unknown'} now.`,
-      ];
-      const locked = promoted?.['lockedRoles'];
-      if (Array.isArray(locked)) {
-        lines.push(
-          `• ${locked.length} role(s) could not log in during the window; their logins are restored on ${rds.replica}.`,
-        );
-      }
-      const xacts = prepared?.['preparedXacts'];
-      if (Array.isArray(xacts) && xacts.length > 0) {
-        lines.push(
-          `• ${xacts.length} prepared transaction(s) moved to ${rds.replica} still prepared: ${xacts.filter((gid) => typeof gid === 'string').join(', ')}.`,
-        );
-      }
-      const sessions = promoted?.['oldPrimarySessions'];
-      if (typeof sessions === 'number') {
-        lines.push(
-          sessions === 0
-            ? `• No application session is left on ${rds.primary}.`
-            : `• :warning: ${sessions} session(s) were still on ${rds.primary} after the switch (they can no longer log in).`,
-        );
-      }
-      const routeReport = promoted?.['routeReport'];
-      if (typeof routeReport === 'string') lines.push(`• Route:\n${routeReport}`);
-      lines.push(
-        promoted?.['oldPrimarySealed'] === false
+        `• ${rds.replica} took a commit while RDS showed it ${promoted.rdsStatusAtCommit ?? 'unknown'}; traffic was routed then. RDS shows it ${instance?.status ?? 'unknown'} now.`,
+        ...sharedLines(promoted, outputOf(ctx.run, 'prepare'), {
+          oldPrimary: rds.primary,
+          newPrimary: rds.replica,
+          sessions: 'application',
+        }),
+        promoted.oldPrimarySealed === false
           ? `• :warning: ${rds.primary} could not be reached after the promotion to lock the bot's own role out: check that nothing writes to it.`
           : `• ${rds.primary} stays fenced: no role but RDS's own may log in to it (nor to its other read replicas). Delete it, or keep it for reference.`,
-      );
-      const warnings = preflight?.['warnings'];
-      if (Array.isArray(warnings)) {
-        for (const warning of warnings) if (typeof warning === 'string') lines.push(`• Before: ${warning}`);
-      }
+      ];
+      for (const warning of preflightRecord.parse(outputOf(ctx.run, 'preflight')).warnings ?? [])
+        lines.push(`• Before: ${warning}`);
       // The bot's canary row (and its schema, once empty) is not left behind on the new primary.
       await dropCanaryOrSay(replication, target.servers.standby, ctx.run.id, lines);
       return {

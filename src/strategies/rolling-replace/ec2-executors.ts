@@ -28,6 +28,7 @@ import {
 import { isEc2Replace, stopsOldFirst, type Ec2ReplaceConfig, type NodeSettings } from './config';
 import { settingsOf } from './plan';
 import { parseProgress, progressJson, readProgress } from './progress';
+import { outputOf } from '../progress';
 import type { RollingReplaceEc2Executor } from './plan';
 
 export interface NodeRef {
@@ -99,8 +100,7 @@ function moveOf(ctx: Pick<StepContext, 'target'>, index: number): VolumeMove & {
 
 /** The replacement the launch step of this node recorded. */
 function replacementOf(ctx: StepContext, index: number): string | null {
-  const launch = ctx.run.steps.find((step) => step.spec.name === `launch-${index}`);
-  return parseProgress(launch?.output).instanceId ?? null;
+  return parseProgress(outputOf(ctx.run, `launch-${index}`)).instanceId ?? null;
 }
 
 /** The node is finished once its recover step succeeded: nothing of it is undone any more. */

@@ -3,7 +3,7 @@
 // optional, because any attempt may be the first, a repeat or a resumption after a crash.
 import { z } from 'zod';
 import type { JsonObject } from '../../engine/types';
-import { progressCodec } from '../progress';
+import { outputOf, progressCodec } from '../progress';
 import type { StepContext } from '../types';
 import { progressOf } from './ec2-steps';
 
@@ -62,7 +62,7 @@ export function readProgress(ctx: StepContext, undo: boolean): SwapProgress {
 
 /** What an earlier step of this run recorded, by step name (null when it has not run). */
 export function progressOfStep(ctx: Pick<StepContext, 'run'>, stepName: string): SwapProgress | null {
-  const output = ctx.run.steps.find((step) => step.spec.name === stepName)?.output ?? null;
+  const output = outputOf(ctx.run, stepName);
   return output === null ? null : parse(output);
 }
 
