@@ -231,6 +231,7 @@ class Console implements LocalConsole {
       eventsUrl,
       this.slackSettings.signingSecret,
       this.api.workspace.appId,
+      this.api.workspace.clock,
     );
   }
 

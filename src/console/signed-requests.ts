@@ -2,6 +2,7 @@
 // button clicks and modal submissions. The local console and the tests drive the bot through the
 // same code path as production, so they need Slack's exact encodings and signature.
 import { createHmac, randomBytes } from 'node:crypto';
+import { systemClock, type Clock } from '../ports/clock';
 
 export function slackSignature(signingSecret: string, timestampSec: number, rawBody: string): string {
   const digest = createHmac('sha256', signingSecret).update(`v0:${timestampSec}:${rawBody}`).digest('hex');
@@ -17,7 +18,7 @@ export function signRequest(
   signingSecret: string,
   body: string,
   contentType = 'application/x-www-form-urlencoded',
-  timestampSec = Math.floor(Date.now() / 1000),
+  timestampSec = Math.floor(systemClock.now().getTime() / 1000),
 ): SignedRequest {
   return {
     body,
@@ -69,7 +70,13 @@ export class SlackRequestSender {
     private readonly eventsUrl: string,
     private readonly signingSecret: string,
     private readonly appId = 'A0CUTOVER',
+    /** Slack's time: the request timestamp it signs and the clicks' action_ts. */
+    private readonly clock: Clock = systemClock,
   ) {}
+
+  private nowSec(): number {
+    return this.clock.now().getTime() / 1000;
+  }
 
   slashCommandBody(actor: Actor, channelId: string, text: string, triggerId = id('T.')): string {
     return form({
@@ -123,7 +130,7 @@ export class SlackRequestSender {
           block_id: click.blockId ?? 'actions',
           value: click.value,
           text: { type: 'plain_text', text: click.actionId },
-          action_ts: click.actionTs ?? `${(Date.now() / 1000).toFixed(6)}`,
+          action_ts: click.actionTs ?? this.nowSec().toFixed(6),
         },
       ],
     };
@@ -175,7 +182,12 @@ export class SlackRequestSender {
 
   /** Signs and posts a body; returns what the bot answered. */
   async send(body: string, options: SendOptions = {}): Promise<SlackResponse> {
-    const signed = signRequest(this.signingSecret, body, undefined, options.timestampSec);
+    const signed = signRequest(
+      this.signingSecret,
+      body,
+      undefined,
+      options.timestampSec ?? Math.floor(this.nowSec()),
+    );
     const response = await fetch(this.eventsUrl, {
       method: 'POST',
       headers: { ...signed.headers, ...options.headers },

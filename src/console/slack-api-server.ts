@@ -38,7 +38,7 @@ export { WORKSPACE_DEFAULTS, TRIGGER_TTL_MS } from './slack-workspace';
 
 export interface RecordedCall {
   method: string;
-  /** Date.now() when the request arrived. */
+  /** When the request arrived (ms, by the workspace's clock). */
   at: number;
   /** Arguments as the server read them (JSON fields decoded, `token` left out). */
   args: Record<string, unknown>;
@@ -295,7 +295,7 @@ export class SlackApiServer {
       return;
     }
     const fallback = this.options.fallback;
-    const at = Date.now();
+    const at = this.workspace.clock.now().getTime();
     const url = new URL(req.url ?? '/', `http://${req.headers.host ?? '127.0.0.1'}`);
     const match = /^\/api\/([A-Za-z0-9_.]+)\/?$/.exec(url.pathname);
     if (match === null) {

@@ -5,6 +5,7 @@
  */
 import { EventEmitter } from 'node:events';
 import { randomBytes } from 'node:crypto';
+import { systemClock, type Clock } from '../ports/clock';
 import { validateBlocks, validateModalView, withBlockIds, BLOCK_KIT_LIMITS } from './block-kit';
 
 export interface ConsoleMessage {
@@ -22,7 +23,7 @@ export interface ConsoleMessage {
   broadcast?: boolean;
   /** Set for chat.postEphemeral: the only user who sees the message. */
   ephemeralTo?: string;
-  /** Date.now() of the last chat.update. */
+  /** When the last chat.update came (ms, by the workspace's clock). */
   updatedAt?: number;
   /** Times updated. */
   history: number;
@@ -71,6 +72,8 @@ export interface WorkspaceOptions {
   userGroups?: Record<string, string[]>;
   /** Reject trigger ids this workspace did not issue (issued ones are always checked). */
   strictTriggers?: boolean;
+  /** Slack's time: message timestamps and trigger-id expiry (default: the system clock). */
+  clock?: Clock;
 }
 
 export const WORKSPACE_DEFAULTS = {
@@ -162,6 +165,8 @@ export class SlackWorkspace {
   readonly botName: string;
   readonly appId: string;
   readonly teamId: string;
+  /** Slack's time, for timestamps and trigger expiry. */
+  readonly clock: Clock;
   readonly enterpriseId: string | undefined;
   readonly teamName: string;
 
@@ -197,6 +202,10 @@ export class SlackWorkspace {
     'conversations.replies': (args) => this.conversationsReplies(args),
   };
 
+  private nowMs(): number {
+    return this.clock.now().getTime();
+  }
+
   constructor(options: WorkspaceOptions = {}) {
     // A fresh secret per workspace unless a test fixes one: nothing outside this process knows it.
     this.botToken = options.botToken ?? `xoxb-local-${randomBytes(24).toString('hex')}`;
@@ -210,6 +219,7 @@ export class SlackWorkspace {
     this.openUsers = options.users === undefined;
     this.openChannels = options.channels === undefined;
     this.strictTriggers = options.strictTriggers ?? false;
+    this.clock = options.clock ?? systemClock;
     for (const u of options.users ?? []) this.users.set(u.id, { ...u });
     this.users.set(this.botUserId, { id: this.botUserId, name: this.botName });
     for (const c of options.channels ?? []) this.channels.set(c.id, { ...c });
@@ -268,8 +278,8 @@ export class SlackWorkspace {
 
   /** A trigger id as Slack puts in a slash command or interaction payload; exchangeable once, for 3 s. */
   issueTriggerId(user: string): string {
-    const id = `${Math.floor(Date.now() / 1000)}.${this.teamId.replace(/\D/g, '') || '0'}.${randomBytes(16).toString('hex')}`;
-    this.triggers.set(id, { user, issuedAt: Date.now(), used: false });
+    const id = `${Math.floor(this.nowMs() / 1000)}.${this.teamId.replace(/\D/g, '') || '0'}.${randomBytes(16).toString('hex')}`;
+    this.triggers.set(id, { user, issuedAt: this.nowMs(), used: false });
     return id;
   }
 
@@ -325,7 +335,7 @@ export class SlackWorkspace {
   // ---- messages ----
 
   private nextTs(): string {
-    const micros = Math.max(Date.now() * 1000, this.lastTsMicros + 1);
+    const micros = Math.max(this.nowMs() * 1000, this.lastTsMicros + 1);
     this.lastTsMicros = micros;
     const seconds = Math.floor(micros / 1_000_000);
     return `${seconds}.${String(micros % 1_000_000).padStart(6, '0')}`;
@@ -500,7 +510,7 @@ export class SlackWorkspace {
     if (c.attachments !== undefined) msg.attachments = clone(c.attachments);
     if (c.metadata !== undefined) msg.metadata = clone(c.metadata);
     msg.history += 1;
-    msg.updatedAt = Date.now();
+    msg.updatedAt = this.nowMs();
     this.events.emit('update', clone(msg));
     return { channel: channel.id, ts: msg.ts, text: msg.text, message: this.wire(msg) };
   }
@@ -528,7 +538,7 @@ export class SlackWorkspace {
       return { triggerId, user: '' };
     }
     if (trigger.used) throw new SlackApiError('exchanged_trigger_id');
-    if (Date.now() - trigger.issuedAt > TRIGGER_TTL_MS) throw new SlackApiError('expired_trigger_id');
+    if (this.nowMs() - trigger.issuedAt > TRIGGER_TTL_MS) throw new SlackApiError('expired_trigger_id');
     trigger.used = true;
     return { triggerId, user: trigger.user };
   }
@@ -551,7 +561,7 @@ export class SlackWorkspace {
   }
 
   private newHash(): string {
-    return `${Math.floor(Date.now() / 1000)}.${randomBytes(4).toString('hex')}`;
+    return `${Math.floor(this.nowMs() / 1000)}.${randomBytes(4).toString('hex')}`;
   }
 
   private buildView(

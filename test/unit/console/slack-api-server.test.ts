@@ -13,6 +13,7 @@ import {
   type ConsoleMessage,
   type ViewEvent,
 } from '../../../src/console/slack-api-server';
+import { ManualClock } from '../../support/fakes/manual-clock';
 
 const TOKEN = 'xoxb-test-token';
 const BOT_USER = 'U0BOT00001';
@@ -391,17 +392,30 @@ describe('SlackApiServer', () => {
       expect(badView.data.response_metadata?.messages).toEqual([
         '[ERROR] must be less than 25 characters [json-pointer:/view/title/text]',
       ]);
+    });
 
-      const trigger = server.issueTriggerId('U0AAAAAAA');
-      const now = Date.now();
-      const clock = jest.spyOn(Date, 'now').mockReturnValue(now + TRIGGER_TTL_MS + 1);
+    it('expires a trigger id 3 s after it was issued, by the workspace clock', async () => {
+      const clock = new ManualClock();
+      const timed = await SlackApiServer.start({ botToken: TOKEN, clock });
       try {
+        const timedClient = new WebClient(TOKEN, {
+          slackApiUrl: timed.url,
+          logger: silent,
+          retryConfig: { retries: 0 },
+        });
+        const early = timed.issueTriggerId('U0AAAAAAA');
+        const late = timed.issueTriggerId('U0AAAAAAA');
+        clock.advance(TRIGGER_TTL_MS);
+        expect((await timedClient.views.open({ trigger_id: early, view: modal('x') as never })).ok).toBe(
+          true,
+        );
+        clock.advance(1);
         const expired = await platformError(
-          client.views.open({ trigger_id: trigger, view: modal('x') as never }),
+          timedClient.views.open({ trigger_id: late, view: modal('x') as never }),
         );
         expect(expired.data.error).toBe('expired_trigger_id');
       } finally {
-        clock.mockRestore();
+        await timed.close();
       }
     });
   });
