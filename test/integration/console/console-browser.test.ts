@@ -2,13 +2,11 @@
 // buttons, answers a confirmation dialog and a modal, and reads threads and the lag chart. Needs
 // Chromium (CHROMIUM_PATH, or the Debian package's binary); fails with how to install it otherwise.
 import { existsSync } from 'node:fs';
-import pino from 'pino';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import type { TargetConfig } from '../../../src/config/types';
 import type { Run } from '../../../src/engine/types';
-import { startRuntime, type Runtime } from '../../../src/main/runtime';
-import { registryOf } from '../../../src/strategies/types';
-import { testAppConfig, testTarget } from '../../support/runtimes/harness';
+import type { Runtime } from '../../../src/main/runtime';
+import { startStrategyRuntime, testTarget } from '../../support/runtimes/harness';
 import { dropSchema, freshSchemaName, testDatabaseUrl } from '../../support/services/pg';
 import { freshQueueName } from '../../support/services/redis';
 import { createTestStrategy, TestWorld } from '../../support/fakes/test-strategy';
@@ -41,16 +39,15 @@ describe('local console in a browser', () => {
   beforeAll(async () => {
     world = new TestWorld(testDatabaseUrl, `${schema}_world`);
     await world.setUp();
-    const config = { ...testAppConfig('all'), localConsole: true };
-    runtime = await startRuntime({
-      config,
+    runtime = await startStrategyRuntime({
+      strategy: createTestStrategy(world),
       targets: { path: 'test', targets: [target] },
-      strategies: registryOf([createTestStrategy(world)]),
-      log: pino({ level: config.logLevel }),
-      storeSchema: schema,
+      schema,
       queueName: freshQueueName('console-ui'),
+      config: { localConsole: true },
       httpPort: 0,
-      tuning: { concurrency: 4, lockDurationMs: 30_000, stalledIntervalMs: 15_000 },
+      reconcileIntervalMs: null,
+      lagSampleIntervalMs: null,
     });
     browser = await chromium.launch({ executablePath: chromiumPath, args: ['--no-sandbox'] });
     page = await browser.newPage({ viewport: { width: 1400, height: 900 } });

@@ -4,14 +4,12 @@
 import { connect } from 'node:net';
 import { networkInterfaces } from 'node:os';
 import { request as httpRequest } from 'node:http';
-import pino from 'pino';
 import type { TargetConfig } from '../../../src/config/types';
 import { LOCAL_USER_ID } from '../../../src/console/console-directory';
 import type { PageMessage, PageView } from '../../../src/console/console-state';
 import type { Run, RunState } from '../../../src/engine/types';
-import { startRuntime, type Runtime } from '../../../src/main/runtime';
-import { registryOf } from '../../../src/strategies/types';
-import { testAppConfig, testTarget } from '../../support/runtimes/harness';
+import type { Runtime } from '../../../src/main/runtime';
+import { startStrategyRuntime, testTarget } from '../../support/runtimes/harness';
 import { dropSchema, freshSchemaName, testDatabaseUrl } from '../../support/services/pg';
 import { freshQueueName } from '../../support/services/redis';
 import { createTestStrategy, TestWorld } from '../../support/fakes/test-strategy';
@@ -36,16 +34,15 @@ let base: string;
 beforeAll(async () => {
   world = new TestWorld(testDatabaseUrl, `${schema}_world`);
   await world.setUp();
-  const config = { ...testAppConfig('all'), localConsole: true };
-  runtime = await startRuntime({
-    config,
+  runtime = await startStrategyRuntime({
+    strategy: createTestStrategy(world),
     targets: { path: 'test', targets },
-    strategies: registryOf([createTestStrategy(world)]),
-    log: pino({ level: config.logLevel }),
-    storeSchema: schema,
+    schema,
     queueName: freshQueueName('console'),
+    config: { localConsole: true },
     httpPort: 0,
-    tuning: { concurrency: 4, lockDurationMs: 30_000, stalledIntervalMs: 15_000 },
+    reconcileIntervalMs: null,
+    lagSampleIntervalMs: null,
   });
   base = `http://127.0.0.1:${runtime.http!.port}`;
 });

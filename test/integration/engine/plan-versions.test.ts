@@ -1,14 +1,17 @@
 // A worker starting with runs in flight that another build planned (the test strategy, plan
 // version 1): a run from a newer build keeps it from starting; a run whose next step names an
 // executor this build lacks is undone at once, before it can reach that step.
-import pino from 'pino';
 import { PgRunStore } from '../../../src/adapters/store/pg-run-store';
 import { createRun } from '../../../src/engine/transition';
 import type { Run } from '../../../src/engine/types';
-import { startRuntime, type Runtime } from '../../../src/main/runtime';
+import type { Runtime } from '../../../src/main/runtime';
 import { createTestStrategy, TestWorld } from '../../support/fakes/test-strategy';
-import { registryOf } from '../../../src/strategies/types';
-import { REQUESTER, stopRuntimeAndClean, testAppConfig, testTarget } from '../../support/runtimes/harness';
+import {
+  REQUESTER,
+  startStrategyRuntime,
+  stopRuntimeAndClean,
+  testTarget,
+} from '../../support/runtimes/harness';
 import { dropSchema, freshSchemaName, testDatabaseUrl } from '../../support/services/pg';
 import { freshQueueName } from '../../support/services/redis';
 import { untilRunState } from '../../support/runtimes/run-state';
@@ -75,15 +78,13 @@ function runAtGate(id: string, version: number, switchExecutor: string): Run {
 }
 
 function start(schema: string): Promise<Runtime> {
-  const config = testAppConfig('all');
-  return startRuntime({
-    config,
+  return startStrategyRuntime({
+    strategy,
     targets: { path: 'test', targets: [target] },
-    strategies: registryOf([strategy]),
-    log: pino({ level: config.logLevel }),
-    storeSchema: schema,
+    schema,
     queueName: freshQueueName('plan-versions'),
-    httpPort: null,
+    reconcileIntervalMs: null,
+    lagSampleIntervalMs: null,
   });
 }
 

@@ -3,10 +3,8 @@
 // The suite runs its OWN redis-server on a free loopback port: the machine's shared Redis stays up.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createConnection, createServer } from 'node:net';
-import pino from 'pino';
-import { startRuntime, type Runtime } from '../../../src/main/runtime';
-import { registryOf } from '../../../src/strategies/types';
-import { testAppConfig, testTarget } from '../../support/runtimes/harness';
+import type { Runtime } from '../../../src/main/runtime';
+import { startStrategyRuntime, testTarget } from '../../support/runtimes/harness';
 import { dropSchema, freshSchemaName, testDatabaseUrl } from '../../support/services/pg';
 import { freshQueueName } from '../../support/services/redis';
 import { createTestStrategy, TestWorld } from '../../support/fakes/test-strategy';
@@ -86,17 +84,14 @@ beforeAll(async () => {
   port = await freePort();
   await startRedis();
   await world.setUp();
-  const config = { ...testAppConfig('all'), redisUrl: `redis://127.0.0.1:${port}/0` };
-  runtime = await startRuntime({
-    config,
+  runtime = await startStrategyRuntime({
+    strategy: createTestStrategy(world),
     targets: { path: 'test', targets: [testTarget('health-db')] },
-    strategies: registryOf([createTestStrategy(world)]),
-    log: pino({ level: config.logLevel }),
-    storeSchema: schema,
+    schema,
     queueName: freshQueueName('ops-health'),
+    redisUrl: `redis://127.0.0.1:${port}/0`,
     httpPort: 0,
     localConsole: false,
-    reconcileIntervalMs: 60_000,
     lagSampleIntervalMs: 60_000,
   });
   // The runtime's BullMQ Queue has no 'error' listener: while Redis is away BullMQ prints every

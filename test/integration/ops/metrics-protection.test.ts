@@ -1,10 +1,8 @@
 // /metrics when the bot's port is exposed: behind a bearer token (METRICS_TOKEN), or only on a
 // listener of its own (METRICS_LISTEN), which a worker serves too. Through the real runtime.
-import pino from 'pino';
 import type { AppConfig, Role } from '../../../src/config/types';
-import { startRuntime, type Runtime } from '../../../src/main/runtime';
-import { registryOf } from '../../../src/strategies/types';
-import { testAppConfig, testTarget } from '../../support/runtimes/harness';
+import type { Runtime } from '../../../src/main/runtime';
+import { startStrategyRuntime, testTarget } from '../../support/runtimes/harness';
 import { dropSchema, freshSchemaName, testDatabaseUrl } from '../../support/services/pg';
 import { freshQueueName } from '../../support/services/redis';
 import { createTestStrategy, TestWorld } from '../../support/fakes/test-strategy';
@@ -17,14 +15,16 @@ const queueName = freshQueueName('ops-mprot');
 const runtimes: Runtime[] = [];
 
 async function start(role: Role, metrics: AppConfig['metrics']): Promise<Runtime> {
-  const runtime = await startRuntime({
-    config: { ...testAppConfig(role), metrics },
+  const runtime = await startStrategyRuntime({
+    strategy: createTestStrategy(world),
     targets: { path: 'test', targets: [testTarget('metrics-db')] },
-    strategies: registryOf([createTestStrategy(world)]),
-    log: pino({ level: 'silent' }),
-    storeSchema: schema,
+    schema,
     queueName,
+    role,
+    config: { metrics },
     httpPort: role === 'worker' ? null : 0,
+    reconcileIntervalMs: null,
+    lagSampleIntervalMs: null,
   });
   runtimes.push(runtime);
   return runtime;

@@ -7,12 +7,11 @@ import pino from 'pino';
 import { SlackApiServer } from '../../../src/console/slack-api-server';
 import { createRun } from '../../../src/engine/transition';
 import type { Plan, Run, RunState } from '../../../src/engine/types';
-import { startRuntime, type Runtime } from '../../../src/main/runtime';
+import type { Runtime } from '../../../src/main/runtime';
 import { Metrics } from '../../../src/metrics/metrics';
 import type { LagSample } from '../../../src/ports/run-store';
 import { createSlackClient } from '../../../src/slack/notifier';
-import { registryOf } from '../../../src/strategies/types';
-import { APPROVER, REQUESTER, testAppConfig, testTarget } from '../../support/runtimes/harness';
+import { APPROVER, REQUESTER, startStrategyRuntime, testTarget } from '../../support/runtimes/harness';
 import { dropSchema, freshSchemaName, testDatabaseUrl } from '../../support/services/pg';
 import { freshQueueName } from '../../support/services/redis';
 import { createTestStrategy, TestWorld } from '../../support/fakes/test-strategy';
@@ -35,17 +34,15 @@ beforeAll(async () => {
       done();
     },
   });
-  runtime = await startRuntime({
-    config: testAppConfig('all'),
+  runtime = await startStrategyRuntime({
+    strategy: createTestStrategy(world),
     targets: { path: 'test', targets: [testTarget('metrics-db', { polls: 1 })] },
-    strategies: registryOf([createTestStrategy(world)]),
-    log: pino({ level: 'info' }, sink),
-    storeSchema: schema,
+    schema,
     queueName: freshQueueName('ops-metrics'),
+    log: pino({ level: 'info' }, sink),
     httpPort: 0,
     localConsole: false,
-    reconcileIntervalMs: 60_000,
-    tuning: { concurrency: 4, lockDurationMs: 30_000, stalledIntervalMs: 15_000 },
+    lagSampleIntervalMs: null,
   });
 });
 

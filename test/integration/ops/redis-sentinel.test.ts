@@ -2,11 +2,9 @@
 // the Redis primary goes away mid-run; the Sentinels promote the replica, ioredis follows them, and
 // the run goes on and finishes, its irreversible step done once.
 import IORedis from 'ioredis';
-import pino from 'pino';
 import type { Run, RunState } from '../../../src/engine/types';
-import { startRuntime, type Runtime } from '../../../src/main/runtime';
-import { registryOf } from '../../../src/strategies/types';
-import { APPROVER, REQUESTER, testAppConfig, testTarget } from '../../support/runtimes/harness';
+import type { Runtime } from '../../../src/main/runtime';
+import { APPROVER, REQUESTER, startStrategyRuntime, testTarget } from '../../support/runtimes/harness';
 import { dropSchema, freshSchemaName, testDatabaseUrl } from '../../support/services/pg';
 import { freshQueueName } from '../../support/services/redis';
 import { startSentinelSet, type SentinelSet } from '../../support/services/redis-sentinel';
@@ -25,17 +23,17 @@ let runtime: Runtime;
 beforeAll(async () => {
   sentinels = await startSentinelSet();
   await world.setUp();
-  runtime = await startRuntime({
-    config: { ...testAppConfig('all'), redisUrl: sentinels.url },
+  runtime = await startStrategyRuntime({
+    strategy: createTestStrategy(world),
     targets: { path: 'test', targets: [target] },
-    strategies: registryOf([createTestStrategy(world)]),
-    log: pino({ level: process.env['TEST_LOG_LEVEL'] ?? 'silent' }),
-    storeSchema: schema,
+    schema,
     queueName,
-    httpPort: null,
+    redisUrl: sentinels.url,
     // A job whose completion was lost with the old primary runs again within seconds.
-    tuning: { concurrency: 4, lockDurationMs: 2_000, stalledIntervalMs: 1_000 },
+    lockDurationMs: 2_000,
+    stalledIntervalMs: 1_000,
     reconcileIntervalMs: 1_000,
+    lagSampleIntervalMs: null,
   });
 }, 60_000);
 

@@ -2,11 +2,9 @@
 // failovers: taskforcesh/bullmq#4378, #4585) must not stall a cutover: the reconciler sees a due
 // job untaken while nothing runs in this process, and the runtime starts a new worker. A worker
 // closed on purpose (shutdown, the crash tests) is left closed.
-import pino from 'pino';
 import type { Run, RunState } from '../../../src/engine/types';
-import { startRuntime, type Runtime } from '../../../src/main/runtime';
-import { registryOf } from '../../../src/strategies/types';
-import { APPROVER, REQUESTER, testAppConfig, testTarget } from '../../support/runtimes/harness';
+import type { Runtime } from '../../../src/main/runtime';
+import { APPROVER, REQUESTER, startStrategyRuntime, testTarget } from '../../support/runtimes/harness';
 import { dropSchema, freshSchemaName, testDatabaseUrl } from '../../support/services/pg';
 import { freshQueueName } from '../../support/services/redis';
 import { untilRunState } from '../../support/runtimes/run-state';
@@ -19,16 +17,14 @@ let runtime: Runtime;
 
 beforeAll(async () => {
   await world.setUp();
-  runtime = await startRuntime({
-    config: testAppConfig('all'),
+  runtime = await startStrategyRuntime({
+    strategy: createTestStrategy(world),
     targets: { path: 'test', targets: [target] },
-    strategies: registryOf([createTestStrategy(world)]),
-    log: pino({ level: process.env['TEST_LOG_LEVEL'] ?? 'silent' }),
-    storeSchema: schema,
+    schema,
     queueName: freshQueueName('watchdog'),
-    httpPort: null,
     // Untaken for 10 s (the floor) is a wedged worker.
     reconcileIntervalMs: 500,
+    lagSampleIntervalMs: null,
   });
 }, 60_000);
 

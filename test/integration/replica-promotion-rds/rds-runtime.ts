@@ -223,7 +223,7 @@ export function rdsTargets(strategy: Strategy): TargetsConfig {
   return strategyTargets(strategy, TARGETS_YAML, { file: 'rds-targets.yaml' });
 }
 
-export type RdsRuntimeOptions = Omit<StrategyRuntimeOptions, 'targets'>;
+export type RdsRuntimeOptions = Omit<StrategyRuntimeOptions, 'targets' | 'strategy'> & { strategy: Strategy };
 
 /** The one runtime builder (startStrategyRuntime) with the targets file above. */
 export function startRdsRuntime(options: RdsRuntimeOptions): Promise<Runtime> {

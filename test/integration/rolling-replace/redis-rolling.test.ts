@@ -8,18 +8,14 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import IORedis from 'ioredis';
-import pino from 'pino';
 import { RedisReplicationHealth } from '../../../src/adapters/clusters/redis-health';
 import { ProcessHookRunner } from '../../../src/adapters/hooks/process-hook-runner';
-import { parseTargets } from '../../../src/config/targets';
 import { clusterHealthFor } from '../../../src/main/adapters';
 import type { ClusterHealthPort } from '../../../src/ports/cluster-health';
-import { startRuntime, type Runtime } from '../../../src/main/runtime';
+import type { Runtime } from '../../../src/main/runtime';
 import { finishedText } from '../../../src/slack/notifier/thread-text';
-import { configSchemasOf } from '../../../src/strategies';
 import { createRollingReplace } from '../../../src/strategies/rolling-replace';
-import { registryOf } from '../../../src/strategies/types';
-import { stopRuntimeAndClean, testAppConfig } from '../../support/runtimes/harness';
+import { startStrategyRuntime, stopRuntimeAndClean, strategyTargets } from '../../support/runtimes/harness';
 import { freshSchemaName } from '../../support/services/pg';
 import { freshQueueName } from '../../support/services/redis';
 import { startRedisReplicaSet, type RedisReplicaSet } from '../../support/services/redis-replicas';
@@ -80,16 +76,13 @@ targets:
     hooks: new ProcessHookRunner(),
     env,
   });
-  const strategies = registryOf([strategy]);
-  const config = testAppConfig('all');
-  runtime = await startRuntime({
-    config,
-    targets: parseTargets(yaml, 'rolling.yaml', { env, strategies: configSchemasOf(strategies) }),
-    strategies,
-    log: pino({ level: config.logLevel }),
-    storeSchema: schema,
+  runtime = await startStrategyRuntime({
+    strategy,
+    targets: strategyTargets(strategy, yaml, { env, file: 'rolling.yaml' }),
+    schema,
     queueName: freshQueueName('rolling'),
-    httpPort: null,
+    reconcileIntervalMs: null,
+    lagSampleIntervalMs: null,
   });
 });
 

@@ -316,7 +316,8 @@ export function vsTargets(strategy: Strategy, yaml: string, env: NodeJS.ProcessE
   return strategyTargets(strategy, yaml, { env, file: 'vs-targets.yaml' });
 }
 
-export interface VsRuntimeOptions extends Omit<StrategyRuntimeOptions, 'targets'> {
+export interface VsRuntimeOptions extends Omit<StrategyRuntimeOptions, 'targets' | 'strategy'> {
+  strategy: Strategy;
   yaml: string;
   /** What `env:` references in the targets file resolve to (the strategy's own env). */
   env?: NodeJS.ProcessEnv;

@@ -1,15 +1,14 @@
 // The bot in Slack mode, end to end: the real runtime with the Bolt HTTP receiver on a loopback
 // port, the local Slack Web API (the console's implementation) standing in for slack.com, and a
 // sender that signs requests the way Slack does.
-import pino from 'pino';
-import type { AppConfig, TargetConfig } from '../../../src/config/types';
+import type { TargetConfig } from '../../../src/config/types';
 import { SlackApiServer } from '../../../src/console/slack-api-server';
 import { SlackRequestSender, type Actor } from '../../../src/console/signed-requests';
-import { startRuntime, type Runtime } from '../../../src/main/runtime';
+import type { Runtime } from '../../../src/main/runtime';
 import type { Clock } from '../../../src/ports/clock';
-import { registryOf, type Strategy } from '../../../src/strategies/types';
+import type { Strategy } from '../../../src/strategies/types';
 import { dropSchema, testDatabaseUrl } from '../services/pg';
-import { testRedisUrl } from '../services/redis';
+import { startStrategyRuntime } from '../runtimes/harness';
 import { ephemeralsTo, latestButton, textOf } from './slack-messages';
 import { createTestStrategy, TestWorld } from './test-strategy';
 import { waitFor } from '../wait-for';
@@ -56,29 +55,20 @@ export async function startSlackHarness(options: {
   });
   const world = new TestWorld(testDatabaseUrl, `${options.schema}_world`);
   await world.setUp();
-  const config: AppConfig = {
-    slack: { signingSecret: SIGNING_SECRET, botToken: slack.botToken, appToken: null, apiUrl: slack.url },
-    databaseUrl: testDatabaseUrl,
-    redisUrl: testRedisUrl(0),
-    configPath: '/dev/null',
-    port: 0,
-    role: 'all',
-    logLevel: process.env['TEST_LOG_LEVEL'] ?? 'silent',
-  };
-  const runtime = await startRuntime({
-    config,
+  const runtime = await startStrategyRuntime({
+    strategy: [createTestStrategy(world), ...(options.strategies ?? [])],
     targets: { path: 'test', targets: options.targets },
-    strategies: registryOf([createTestStrategy(world), ...(options.strategies ?? [])]),
-    ...(options.lagSampleIntervalMs ? { lagSampleIntervalMs: options.lagSampleIntervalMs } : {}),
-    log: pino({ level: config.logLevel }),
-    storeSchema: options.schema,
+    schema: options.schema,
     queueName: options.queueName,
-    httpPort: 0,
-    tuning: {
-      concurrency: 4,
-      lockDurationMs: options.lockDurationMs ?? 30_000,
-      stalledIntervalMs: Math.floor((options.lockDurationMs ?? 30_000) / 2),
+    config: {
+      slack: { signingSecret: SIGNING_SECRET, botToken: slack.botToken, appToken: null, apiUrl: slack.url },
     },
+    httpPort: 0,
+    reconcileIntervalMs: null,
+    lagSampleIntervalMs: options.lagSampleIntervalMs ?? null,
+    ...(options.lockDurationMs !== undefined
+      ? { lockDurationMs: options.lockDurationMs, stalledIntervalMs: Math.floor(options.lockDurationMs / 2) }
+      : {}),
     ...(options.clock ? { clock: options.clock } : {}),
   });
   const eventsUrl = `http://127.0.0.1:${runtime.http!.port}/slack/events`;

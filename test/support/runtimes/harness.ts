@@ -1,6 +1,6 @@
 // Starts the real runtime (PostgreSQL store, BullMQ on Redis, workers, reconciler) around the test
 // strategy or one real strategy, isolated by schema and queue name so suites can run side by side.
-import pino from 'pino';
+import pino, { type Logger } from 'pino';
 import { parseTargets } from '../../../src/config/targets';
 import type { AppConfig, Role, TargetConfig, TargetsConfig } from '../../../src/config/types';
 import type { Run } from '../../../src/engine/types';
@@ -96,7 +96,8 @@ export function strategyTargets(
 }
 
 export interface StrategyRuntimeOptions {
-  strategy: Strategy;
+  /** One strategy, or several (a registry of them). */
+  strategy: Strategy | Strategy[];
   /** Parsed targets: from strategyTargets, or built in code. */
   targets: TargetsConfig;
   schema: string;
@@ -108,8 +109,8 @@ export interface StrategyRuntimeOptions {
   lockDurationMs?: number;
   /** Default: half the lock, at least 500 ms. */
   stalledIntervalMs?: number;
-  /** Default 60 s: the tests drive their runs themselves. */
-  reconcileIntervalMs?: number;
+  /** Default 60 s: the tests drive their runs themselves. `null`: the runtime's own interval. */
+  reconcileIntervalMs?: number | null;
   /**
    * Default 1 h: no background lag sampling, whose calls would land at random points of recorded
    * call sequences. `null`: the runtime's own interval.
@@ -118,14 +119,19 @@ export interface StrategyRuntimeOptions {
   /** The bot's store and Redis: default the shared test database and Redis (database 0). */
   databaseUrl?: string;
   redisUrl?: string;
+  /** Anything else of the app's configuration (Slack, metrics, the local console opt-in). */
+  config?: Partial<AppConfig>;
+  /** Default null: no HTTP server. 0: one on a free port (Slack, /metrics, /healthz, the console). */
+  httpPort?: number | null;
+  log?: Logger;
   clock?: Clock;
   localConsole?: boolean;
 }
 
 /**
- * The real runtime (PostgreSQL store, BullMQ on Redis, workers, reconciler) around one strategy
- * (the test strategy, or a real one with its ports faked at the SDK or pointed at local servers),
- * isolated by schema and queue name: no HTTP port. Every suite's runtime is built here.
+ * The real runtime (PostgreSQL store, BullMQ on Redis, workers, reconciler) around one strategy or a
+ * few (the test strategy, or a real one with its ports faked at the SDK or pointed at local servers),
+ * isolated by schema and queue name. Every suite's runtime is built here.
  */
 export function startStrategyRuntime(options: StrategyRuntimeOptions): Promise<Runtime> {
   const base = testAppConfig(options.role ?? 'all');
@@ -133,20 +139,23 @@ export function startStrategyRuntime(options: StrategyRuntimeOptions): Promise<R
     ...base,
     databaseUrl: options.databaseUrl ?? base.databaseUrl,
     redisUrl: options.redisUrl ?? base.redisUrl,
+    ...options.config,
   };
   const lockDurationMs = options.lockDurationMs ?? 30_000;
+  const reconcileIntervalMs =
+    options.reconcileIntervalMs === undefined ? 60_000 : options.reconcileIntervalMs;
+  const lagSampleIntervalMs =
+    options.lagSampleIntervalMs === undefined ? 3_600_000 : options.lagSampleIntervalMs;
   return startRuntime({
     config,
     targets: options.targets,
-    strategies: registryOf([options.strategy]),
-    log: pino({ level: config.logLevel }),
+    strategies: registryOf(Array.isArray(options.strategy) ? options.strategy : [options.strategy]),
+    log: options.log ?? pino({ level: config.logLevel }),
     storeSchema: options.schema,
     queueName: options.queueName,
-    httpPort: null,
-    reconcileIntervalMs: options.reconcileIntervalMs ?? 60_000,
-    ...(options.lagSampleIntervalMs !== null
-      ? { lagSampleIntervalMs: options.lagSampleIntervalMs ?? 3_600_000 }
-      : {}),
+    httpPort: options.httpPort ?? null,
+    ...(reconcileIntervalMs !== null ? { reconcileIntervalMs } : {}),
+    ...(lagSampleIntervalMs !== null ? { lagSampleIntervalMs } : {}),
     tuning: {
       concurrency: options.concurrency ?? 4,
       lockDurationMs,
