@@ -17,8 +17,11 @@ import type {
 import { ensureDatabase, survivesConnectionLoss } from './database';
 import { migrate } from './migrate';
 import {
+  JOINED_STEP_COLUMNS,
   RUN_COLUMNS,
   STEP_COLUMNS,
+  runsFromJoinedRows,
+  type JoinedRow,
   iso,
   jsonParam,
   runFromRows,
@@ -306,26 +309,18 @@ export class PgRunStore implements RunStore {
 
   async getRun(runId: string): Promise<Run | null> {
     if (!isUuid(runId)) return null;
-    // The run row and its steps from one snapshot: two plain reads could straddle a commit and
-    // return a run whose steps belong to the next transition.
-    return this.tx(async (client) => {
-      await client.query('SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY');
-      return this.loadRun(client, runId, false);
-    });
+    const [run] = await this.loadRuns({ where: 'r.id = $1', order: 'r.id' }, [runId]);
+    return run ?? null;
   }
 
   async listActiveRuns(): Promise<Run[]> {
-    return this.loadRuns(
-      `SELECT ${RUN_COLUMNS} FROM ${this.t('runs')} WHERE state = ANY($1::text[]) ORDER BY created_at, id`,
-      [ACTIVE_RUN_STATES],
-    );
+    return this.loadRuns({ where: 'r.state = ANY($1::text[])', order: 'r.created_at, r.id' }, [
+      ACTIVE_RUN_STATES,
+    ]);
   }
 
   async listScheduledRuns(): Promise<Run[]> {
-    return this.loadRuns(
-      `SELECT ${RUN_COLUMNS} FROM ${this.t('runs')} WHERE state = 'scheduled' ORDER BY scheduled_for, id`,
-      [],
-    );
+    return this.loadRuns({ where: "r.state = 'scheduled'", order: 'r.scheduled_for, r.id' }, []);
   }
 
   async claimReminder(runId: string, at: string): Promise<boolean> {
@@ -365,10 +360,9 @@ export class PgRunStore implements RunStore {
   }
 
   async listRecentRuns(limit: number): Promise<Run[]> {
-    return this.loadRuns(
-      `SELECT ${RUN_COLUMNS} FROM ${this.t('runs')} ORDER BY created_at DESC, id DESC LIMIT $1`,
-      [checkLimit(limit)],
-    );
+    return this.loadRuns({ where: 'true', order: 'r.created_at DESC, r.id DESC', limit: '$1' }, [
+      checkLimit(limit),
+    ]);
   }
 
   async appendAudit(entry: Omit<AuditEntry, 'id' | 'at'> & { at?: string }): Promise<void> {
@@ -497,24 +491,29 @@ export class PgRunStore implements RunStore {
     return runFromRows(row, steps.rows);
   }
 
-  private async loadRuns(sql: string, params: unknown[]): Promise<Run[]> {
-    // One snapshot for runs and their steps.
-    return this.tx(async (client) => {
-      await client.query('SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY');
-      const runs = await client.query<RunRow>(sql, params);
-      if (runs.rows.length === 0) return [];
-      const steps = await client.query<StepRow>(
-        `SELECT ${STEP_COLUMNS} FROM ${this.t('steps')} WHERE run_id = ANY($1::uuid[]) ORDER BY run_id, idx`,
-        [runs.rows.map((row) => row.id)],
-      );
-      const byRun = new Map<string, StepRow[]>();
-      for (const step of steps.rows) {
-        const list = byRun.get(step.run_id);
-        if (list) list.push(step);
-        else byRun.set(step.run_id, [step]);
-      }
-      return runs.rows.map((row) => runFromRows(row, byRun.get(row.id) ?? []));
-    });
+  /**
+   * Runs (chosen and ordered by `query`, over `runs r`) with their steps, in one statement: one
+   * snapshot, so no run comes back with steps of its next transition, and one round trip (the
+   * Slack ack waits on this read).
+   */
+  private async loadRuns(
+    query: { where: string; order: string; limit?: string },
+    params: unknown[],
+  ): Promise<Run[]> {
+    const runColumns = RUN_COLUMNS.split(', ')
+      .map((column) => `r.${column}`)
+      .join(', ');
+    const result = await this.pool.query<JoinedRow>(
+      `WITH r AS (
+         SELECT ${runColumns} FROM ${this.t('runs')} r WHERE ${query.where} ORDER BY ${query.order}
+         ${query.limit !== undefined ? `LIMIT ${query.limit}` : ''}
+       )
+       SELECT r.*, ${JOINED_STEP_COLUMNS}
+       FROM r LEFT JOIN ${this.t('steps')} s ON s.run_id = r.id
+       ORDER BY ${query.order}, s.idx`,
+      params,
+    );
+    return runsFromJoinedRows(result.rows);
   }
 }
 

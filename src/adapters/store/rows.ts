@@ -54,6 +54,47 @@ export const STEP_COLUMNS =
   'run_id, idx, spec, state, attempt, retries, started_at, finished_at, not_before, output, error, gate, ' +
   'human_override';
 
+/** The step columns of `s` under `step_` names, beside a run's columns in one row (a join). */
+export const JOINED_STEP_COLUMNS = STEP_COLUMNS.split(', ')
+  .map((column) => `s.${column} AS step_${column}`)
+  .join(', ');
+
+/** A run's columns and one of its steps' (all null for a run without steps). */
+export type JoinedRow = RunRow & { [Column in keyof StepRow as `step_${Column}`]: StepRow[Column] | null };
+
+/** Runs in the order of their rows, each with its steps, from run ⟕ step rows. */
+export function runsFromJoinedRows(rows: readonly JoinedRow[]): Run[] {
+  const runs = new Map<string, { row: RunRow; steps: StepRow[] }>();
+  for (const row of rows) {
+    let entry = runs.get(row.id);
+    if (!entry) {
+      entry = { row, steps: [] };
+      runs.set(row.id, entry);
+    }
+    if (row.step_idx !== null) entry.steps.push(stepOfJoinedRow(row));
+  }
+  return [...runs.values()].map(({ row, steps }) => runFromRows(row, steps));
+}
+
+function stepOfJoinedRow(row: JoinedRow): StepRow {
+  // Non-null by the schema whenever the step exists (step_idx is not null).
+  return {
+    run_id: row.id,
+    idx: row.step_idx!,
+    spec: row.step_spec!,
+    state: row.step_state!,
+    attempt: row.step_attempt!,
+    retries: row.step_retries!,
+    started_at: row.step_started_at,
+    finished_at: row.step_finished_at,
+    not_before: row.step_not_before,
+    output: row.step_output,
+    error: row.step_error,
+    gate: row.step_gate,
+    human_override: row.step_human_override!,
+  };
+}
+
 export function iso(value: Date): string {
   return value.toISOString();
 }

@@ -1,11 +1,10 @@
-// PgRunStore.getRun reads the run row and its step rows in one REPEATABLE READ snapshot: two plain
+// PgRunStore.getRun reads the run row and its step rows in one statement (one snapshot): two plain
 // statements could straddle a commit and return a run row older than its steps (e.g. state
 // 'running' with a needs-human gate already on a step), which the step processor, the notifier and
 // the Slack handlers would then act on.
 //
 // Deterministic interleaving: a second connection holds an ACCESS EXCLUSIVE lock on `steps`, so
-// getRun reads the run row and then blocks on the steps; meanwhile that connection changes the
-// run and a step and commits.
+// getRun blocks on the steps; meanwhile that connection changes the run and a step and commits.
 import { Client } from 'pg';
 import { PgRunStore } from '../../../src/adapters/store/pg-run-store';
 import { createRun, transition } from '../../../src/engine/transition';
@@ -70,7 +69,7 @@ test('getRun returns one consistent snapshot of a run and its steps', async () =
     );
     return (blocked.rowCount ?? 0) > 0;
   });
-  // One transition, committed while getRun is between its two statements.
+  // One transition, committed while getRun waits for the steps table.
   await locker.query(`UPDATE ${q}.runs SET state = 'failed', outcome = 'Check failed: no' WHERE id = $1`, [
     run.id,
   ]);
