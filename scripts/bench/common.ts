@@ -6,6 +6,7 @@ import { cpus, loadavg, totalmem } from 'node:os';
 import { Redis } from 'ioredis';
 import { Client } from 'pg';
 import pino from 'pino';
+import { TARGET_DEFAULTS } from '../../src/config/target-defaults';
 import { parseTargets } from '../../src/config/targets';
 import type { AppConfig, TargetConfig } from '../../src/config/types';
 import { SlackApiServer } from '../../src/console/slack-api-server';
@@ -222,13 +223,8 @@ export function benchTarget(
     strategy,
     channel,
     approvers: [APPROVER],
-    approvalTimeoutMs: 15 * 60_000,
-    requiredApprovals: 1,
-    allowSelfApproval: false,
+    ...TARGET_DEFAULTS,
     windows: [],
-    requireWindow: false,
-    cooldownMs: 0,
-    reminderMs: 15 * 60_000,
     settings,
   };
 }

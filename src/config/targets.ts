@@ -20,6 +20,7 @@ import {
   isUserId,
 } from './target-schemas';
 import type { TargetConfig, TargetsConfig } from './types';
+import { TARGET_DEFAULTS } from './target-defaults';
 
 export { ConfigError } from './errors';
 
@@ -36,14 +37,6 @@ export interface TargetsOptions {
   strategies: ReadonlyMap<string, StrategyConfigSchema>;
 }
 
-const BUILT_IN_DEFAULTS = {
-  approvalTimeoutMs: 15 * 60_000,
-  requiredApprovals: 1,
-  allowSelfApproval: false,
-  requireWindow: false,
-  cooldownMs: 0,
-  reminderMs: 15 * 60_000,
-};
 const TOP_LEVEL_KEYS = ['defaults', 'targets'];
 
 export function loadTargetsFile(path: string, options: TargetsOptions): TargetsConfig {
@@ -193,7 +186,7 @@ function parseTarget(
   const approvers = target.approvers ?? defaults.approvers;
   const operators = target.operators ?? defaults.operators;
   const requiredApprovals =
-    target.requiredApprovals ?? defaults.requiredApprovals ?? BUILT_IN_DEFAULTS.requiredApprovals;
+    target.requiredApprovals ?? defaults.requiredApprovals ?? TARGET_DEFAULTS.requiredApprovals;
   if (channel === undefined) {
     problems.push({
       path: at('channel'),
@@ -213,7 +206,7 @@ function parseTarget(
     });
   }
   const windows = target.windows ?? [];
-  const requireWindow = target.requireWindow ?? defaults.requireWindow ?? BUILT_IN_DEFAULTS.requireWindow;
+  const requireWindow = target.requireWindow ?? defaults.requireWindow ?? TARGET_DEFAULTS.requireWindow;
   if (requireWindow && windows.length === 0) {
     problems.push(
       target.requireWindow === true
@@ -236,14 +229,14 @@ function parseTarget(
     approvers,
     ...(operators !== undefined ? { operators } : {}),
     approvalTimeoutMs:
-      target.approvalTimeout ?? defaults.approvalTimeout ?? BUILT_IN_DEFAULTS.approvalTimeoutMs,
+      target.approvalTimeout ?? defaults.approvalTimeout ?? TARGET_DEFAULTS.approvalTimeoutMs,
     requiredApprovals,
     allowSelfApproval:
-      target.allowSelfApproval ?? defaults.allowSelfApproval ?? BUILT_IN_DEFAULTS.allowSelfApproval,
+      target.allowSelfApproval ?? defaults.allowSelfApproval ?? TARGET_DEFAULTS.allowSelfApproval,
     windows,
     requireWindow,
-    cooldownMs: target.cooldown ?? defaults.cooldown ?? BUILT_IN_DEFAULTS.cooldownMs,
-    reminderMs: target.reminder ?? defaults.reminder ?? BUILT_IN_DEFAULTS.reminderMs,
+    cooldownMs: target.cooldown ?? defaults.cooldown ?? TARGET_DEFAULTS.cooldownMs,
+    reminderMs: target.reminder ?? defaults.reminder ?? TARGET_DEFAULTS.reminderMs,
     settings,
   };
 }

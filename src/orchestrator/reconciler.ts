@@ -2,6 +2,7 @@
 // active run needs, and put back what the queue lost (Redis restart, FLUSHALL, a crash between
 // commit and enqueue). Also closes approval requests whose time ran out, restores the start jobs
 // of scheduled runs and sends their reminders.
+import { TARGET_DEFAULTS } from '../config/target-defaults';
 import type { TargetConfig } from '../config/types';
 import type { Run, StepJobRef } from '../engine/types';
 import { systemClock, type Clock } from '../ports/clock';
@@ -21,7 +22,6 @@ export interface ReconcileReport {
 }
 
 /** Reminder lead time when the target is not known to this process. */
-const REMINDER_DEFAULT_MS = 15 * 60_000;
 
 /** A job due but untaken (waiting, or delayed past its time) this long; see `onJobNotTaken`. */
 export interface UntakenJob {
@@ -183,7 +183,7 @@ export class Reconciler {
   private async remind(run: Run): Promise<boolean> {
     if (run.scheduledFor === null) return false;
     const target = this.deps.findTarget?.(run.target);
-    const lead = target ? target.reminderMs : REMINDER_DEFAULT_MS;
+    const lead = target ? target.reminderMs : TARGET_DEFAULTS.reminderMs;
     if (lead <= 0) return false;
     const now = this.deps.clock.now();
     const startsAt = Date.parse(run.scheduledFor);

@@ -1,6 +1,7 @@
 // Starts the real runtime (PostgreSQL store, BullMQ on Redis, workers, reconciler) around the test
 // strategy or one real strategy, isolated by schema and queue name so suites can run side by side.
 import pino, { type Logger } from 'pino';
+import { TARGET_DEFAULTS } from '../../../src/config/target-defaults';
 import { parseTargets } from '../../../src/config/targets';
 import type { AppConfig, Role, TargetConfig, TargetsConfig } from '../../../src/config/types';
 import type { Run } from '../../../src/engine/types';
@@ -26,13 +27,8 @@ export function testTarget(name: string, settings: Partial<TestStrategySettings>
     strategy: 'test',
     channel: 'C0TEST0001',
     approvers: [APPROVER, 'U0SECOND'],
-    approvalTimeoutMs: 15 * 60_000,
-    requiredApprovals: 1,
-    allowSelfApproval: false,
+    ...TARGET_DEFAULTS,
     windows: [],
-    requireWindow: false,
-    cooldownMs: 0,
-    reminderMs: 15 * 60_000,
     settings: testStrategySettings.parse({ polls: 1, pollMs: 20, ...settings }),
   };
 }

@@ -53,6 +53,11 @@ export interface DbSettings {
   MultiAZ: boolean;
 }
 
+/**
+ * What this emulated RDS lets ModifyDBInstance change. The same names as the in-place strategy's
+ * MODIFIABLE_KEYS, written out again on purpose: the emulator is a model of AWS, and importing the
+ * bot's list would make it agree with the bot by construction.
+ */
 export const MODIFIABLE: readonly (keyof DbSettings)[] = [
   'DBInstanceClass',
   'EngineVersion',
