@@ -10,12 +10,13 @@ import { ConfigResourceTypes, type Admin, type Kafka } from 'kafkajs';
 import { KafkaWireAdmin } from '../../../src/adapters/clusters/kafka-admin';
 import { KafkaClusterHealth } from '../../../src/adapters/clusters/kafka-health';
 import type { ClusterHealth, NodeReading } from '../../../src/ports/cluster-health';
+import { readingsOf } from '../../support/services/health-readings';
+import { startKafkaWithAdmin } from '../../support/services/kafka-admin-cluster';
 import {
   createTopics,
   kafkaNodeCtlHook,
   produceBulk,
   readTopic,
-  startKafkaCluster,
   startProducerLoad,
   type KafkaCluster,
   type KafkaProducerLoad,
@@ -34,10 +35,7 @@ let load: KafkaProducerLoad | undefined;
 let health: KafkaClusterHealth | undefined;
 
 beforeAll(async () => {
-  cluster = await startKafkaCluster();
-  kafka = cluster.client('health-test');
-  admin = kafka.admin();
-  await admin.connect();
+  ({ cluster, kafka, admin } = await startKafkaWithAdmin('health-test'));
   await createTopics(admin, [
     {
       topic: 'orders',
@@ -69,23 +67,7 @@ afterAll(async () => {
   await cluster?.destroy();
 });
 
-function reading(
-  check: (h: ClusterHealth) => boolean,
-  what: string,
-  timeoutMs = 30_000,
-): Promise<ClusterHealth> {
-  let last: ClusterHealth | undefined;
-  return waitFor(
-    what,
-    async () => {
-      last = await health!.health();
-      return check(last) ? last : false;
-    },
-    { timeoutMs, intervalMs: 250 },
-  ).catch((error: Error) => {
-    throw new Error(`${error.message}; last reading: ${JSON.stringify(last)}`);
-  });
-}
+const reading = readingsOf(() => health!);
 
 function node(h: ClusterHealth, id: string): NodeReading {
   const found = h.nodes?.find((n) => n.id === id);

@@ -5,7 +5,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { connect } from 'nats';
 import { NatsClusterHealth } from '../../../src/adapters/clusters/nats-health';
-import type { ClusterHealth } from '../../../src/ports/cluster-health';
+import { readingsOf } from '../../support/services/health-readings';
 import {
   startNatsCluster,
   startPublisher,
@@ -26,20 +26,7 @@ afterAll(async () => {
   await cluster?.destroy();
 });
 
-function reading(
-  check: (h: ClusterHealth) => boolean,
-  what: string,
-  timeoutMs = 30_000,
-): Promise<ClusterHealth> {
-  return waitFor(
-    what,
-    async () => {
-      const h = await health!.health();
-      return check(h) ? h : false;
-    },
-    { timeoutMs, intervalMs: 250 },
-  );
-}
+const reading = readingsOf(() => health!);
 
 /** A node that is not the stream leader, so losing it is a lagging replica, not an election. */
 async function aReplica(): Promise<string> {

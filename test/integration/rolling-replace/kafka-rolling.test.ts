@@ -29,11 +29,11 @@ import {
   startStrategyRuntime,
   stopRuntimeAndClean,
 } from '../../support/runtimes/harness';
+import { startKafkaWithAdmin } from '../../support/services/kafka-admin-cluster';
 import {
   createTopics,
   kafkaNodeCtlHook,
   readTopic,
-  startKafkaCluster,
   startProducerLoad,
   type KafkaCluster,
   type KafkaProducerLoad,
@@ -97,10 +97,7 @@ targets:
 }
 
 beforeAll(async () => {
-  cluster = await startKafkaCluster();
-  kafka = cluster.client('rolling-test');
-  admin = kafka.admin();
-  await admin.connect();
+  ({ cluster, kafka, admin } = await startKafkaWithAdmin('rolling-test'));
   await createTopics(admin, [
     { topic: TOPIC, partitions: 3, replicationFactor: 3, config: { 'min.insync.replicas': '2' } },
     { topic: 'ledger', assignments: [[3]] },

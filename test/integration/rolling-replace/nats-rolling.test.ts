@@ -9,13 +9,8 @@ import { connect } from 'nats';
 import { NatsClusterHealth } from '../../../src/adapters/clusters/nats-health';
 import type { Runtime } from '../../../src/main/runtime';
 import { stopRuntimeAndClean } from '../../support/runtimes/harness';
-import {
-  nodeCtlHook,
-  startNatsCluster,
-  startPublisher,
-  type NatsCluster,
-  type Publisher,
-} from '../../support/services/nats-cluster';
+import { nodeCtlHook, type NatsCluster, type Publisher } from '../../support/services/nats-cluster';
+import { STREAM, startUnderLoad, streamTarget, untilR3Current } from '../../support/services/nats-rolling';
 import { freshSchemaName } from '../../support/services/pg';
 import { freshQueueName } from '../../support/services/redis';
 import { startRollingRuntime } from '../../support/runtimes/rr-nats-runtime';
@@ -24,7 +19,6 @@ import { waitFor } from '../../support/wait-for';
 
 jest.setTimeout(180_000);
 
-const STREAM = 'orders';
 const NODES = ['n1', 'n2', 'n3'];
 const schema = freshSchemaName('t_rolling_nats');
 const work = mkdtempSync(path.join(tmpdir(), 'rolling-nats-'));
@@ -36,27 +30,12 @@ let closeHealth: (() => Promise<void>) | undefined;
 let health: NatsClusterHealth | undefined;
 
 function target(name: string, hook: ReturnType<typeof nodeCtlHook>, recoverTimeout: string): object {
-  return {
-    name,
-    strategy: 'rolling-replace',
-    cluster: {
-      kind: 'nats',
-      servers: cluster!.urls,
-      streams: [STREAM],
-      nodes: cluster!.monitors,
-      replace: { ...hook, timeout: '60s' },
-      pollInterval: '100ms',
-      recoverTimeout,
-    },
-  };
+  return streamTarget(cluster!, name, hook, { timeout: '60s', recoverTimeout });
 }
 
 beforeAll(async () => {
-  cluster = await startNatsCluster({ size: 3 });
-  // 20 messages a second, as in rr-crash.test.ts. At 100 a second a busy CI machine replicated each
-  // message more slowly than the next arrived: no health sample ever saw a replica with lag 0, so a
-  // freshly wiped node never counted as recovered (a needs-human stop after recoverTimeout).
-  publisher = await startPublisher(cluster.urls, STREAM, 'orders.new', { intervalMs: 50 });
+  // 20 messages a second, as in rr-crash.test.ts (see startUnderLoad).
+  ({ cluster, publisher } = await startUnderLoad());
   health = new NatsClusterHealth({ servers: cluster.urls, streams: [STREAM], nodes: cluster.monitors });
   const targets = {
     defaults: { channel: 'C0TEST0001', approvers: ['U0APPROVER'] },
@@ -158,18 +137,9 @@ test('replaces the three nodes in turn (two fresh disks, one re-attached store);
   const nc = await connect({ servers: cluster!.urls });
   try {
     const jsm = await nc.jetstreamManager();
-    // R3 and current: a leader and two current replicas without lag (a reading may flicker while
-    // the last publishes settle, hence the wait before the exact check).
-    const info = await waitFor(
-      'the stream R3 current',
-      async () => {
-        const stream = await jsm.streams.info(STREAM);
-        const replicas = stream.cluster?.replicas ?? [];
-        const current = replicas.every((r) => r.current && !r.offline && (r.lag ?? 0) === 0);
-        return stream.cluster?.leader && replicas.length === 2 && current ? stream : undefined;
-      },
-      { timeoutMs: 30_000, intervalMs: 250 },
-    );
+    // R3 and current (a reading may flicker while the last publishes settle, hence the wait before
+    // the exact check).
+    const info = await untilR3Current(jsm);
     expect(info.config.num_replicas).toBe(3);
     expect([info.cluster!.leader!, ...info.cluster!.replicas!.map((r) => r.name)].sort()).toEqual(NODES);
     expect(info.state.last_seq).toBeGreaterThanOrEqual(Math.max(...acked));

@@ -14,13 +14,8 @@ import { NatsClusterHealth } from '../../../src/adapters/clusters/nats-health';
 import type { Runtime } from '../../../src/main/runtime';
 import { ChildWorkers, exited } from '../../support/runtimes/child-worker';
 import { stopRuntimeAndClean } from '../../support/runtimes/harness';
-import {
-  nodeCtlHook,
-  startNatsCluster,
-  startPublisher,
-  type NatsCluster,
-  type Publisher,
-} from '../../support/services/nats-cluster';
+import { nodeCtlHook, type NatsCluster, type Publisher } from '../../support/services/nats-cluster';
+import { STREAM, startUnderLoad, streamTarget, untilR3Current } from '../../support/services/nats-rolling';
 import { freshSchemaName } from '../../support/services/pg';
 import { freshQueueName } from '../../support/services/redis';
 import { startRollingRuntime } from '../../support/runtimes/rr-nats-runtime';
@@ -29,7 +24,6 @@ import { waitFor } from '../../support/wait-for';
 
 jest.setTimeout(180_000);
 
-const STREAM = 'orders';
 const NODES = ['n1', 'n2', 'n3'];
 const schema = freshSchemaName('t_rr_crash');
 const queueName = freshQueueName('rr-crash');
@@ -44,8 +38,7 @@ let closeHealth: (() => Promise<void>) | undefined;
 let targetsYaml = '';
 
 beforeAll(async () => {
-  cluster = await startNatsCluster({ size: 3 });
-  publisher = await startPublisher(cluster.urls, STREAM, 'orders.new', { intervalMs: 50 });
+  ({ cluster, publisher } = await startUnderLoad());
   const hook = nodeCtlHook(cluster, 'replace', {
     emptyStore: ['n1'],
     log: hookLog,
@@ -53,21 +46,7 @@ beforeAll(async () => {
   });
   targetsYaml = JSON.stringify({
     defaults: { channel: 'C0TEST0001', approvers: ['U0APPROVER'] },
-    targets: [
-      {
-        name: 'stream',
-        strategy: 'rolling-replace',
-        cluster: {
-          kind: 'nats',
-          servers: cluster.urls,
-          streams: [STREAM],
-          nodes: cluster.monitors,
-          replace: { ...hook, timeout: '90s' },
-          pollInterval: '100ms',
-          recoverTimeout: '60s',
-        },
-      },
-    ],
+    targets: [streamTarget(cluster, 'stream', hook, { timeout: '90s', recoverTimeout: '60s' })],
   });
   ({ runtime: web, closeHealth } = await startRollingRuntime({
     targetsYaml,
@@ -166,16 +145,7 @@ test('SIGKILL while node 2 is being replaced: the resumed run finishes without r
   const nc = await connect({ servers: cluster!.urls });
   try {
     const jsm = await nc.jetstreamManager();
-    const info = await waitFor(
-      'the stream R3 current',
-      async () => {
-        const stream = await jsm.streams.info(STREAM);
-        const replicas = stream.cluster?.replicas ?? [];
-        const current = replicas.every((r) => r.current && !r.offline && (r.lag ?? 0) === 0);
-        return stream.cluster?.leader && replicas.length === 2 && current ? stream : undefined;
-      },
-      { timeoutMs: 30_000, intervalMs: 250 },
-    );
+    const info = await untilR3Current(jsm);
     expect(info.state.last_seq).toBeGreaterThanOrEqual(Math.max(0, ...acked));
     for (const seq of [acked[0], acked[Math.floor(acked.length / 2)], acked.at(-1)]) {
       if (seq !== undefined) expect((await jsm.streams.getMessage(STREAM, { seq })).seq).toBe(seq);

@@ -15,90 +15,41 @@
 // broker. Exit 0 when done, 1 with a message on stderr otherwise.
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { appendFileSync, openSync } from 'node:fs';
+import { openSync } from 'node:fs';
 import { join } from 'node:path';
 import { freePort, moveNode, readNodeSpec, runningPid, startNode, stopNode } from './kafka-node-process';
+import { controlNode, listed, parseNodeCtlArgs, runNodeCtl } from './node-process';
 
-interface Options {
-  dir: string;
-  id: string;
-  action: 'replace' | 'stop' | 'start';
-  emptyDisk: string[];
-  newServer: string[];
-  background: string[];
-  kill: boolean;
-  log?: string;
-}
-
-function parse(argv: string[]): Options {
-  const [dir, id, action, ...rest] = argv;
-  if (!dir || !id || (action !== 'replace' && action !== 'stop' && action !== 'start')) {
-    throw new Error('usage: kafka-node-ctl.ts <cluster dir> <broker id> replace|stop|start [options]');
-  }
-  const options: Options = { dir, id, action, emptyDisk: [], newServer: [], background: [], kill: false };
-  for (let i = 0; i < rest.length; i++) {
-    const flag = rest[i];
-    if (flag === '--kill') {
-      options.kill = true;
-      continue;
-    }
-    const value = rest[++i];
-    if (value === undefined) throw new Error(`${flag} needs a value`);
-    if (flag === '--empty-disk') options.emptyDisk = value.split(',');
-    else if (flag === '--new-server') options.newServer = value.split(',');
-    else if (flag === '--background') options.background = value.split(',');
-    else if (flag === '--log') options.log = value;
-    else throw new Error(`unknown option ${flag}`);
-  }
-  return options;
-}
-
-async function main(): Promise<void> {
-  // The bot may be killed while this runs: its end of our stdout goes away, which must not kill us.
-  process.stdout.on('error', () => undefined);
-  process.stderr.on('error', () => undefined);
-  const options = parse(process.argv.slice(2));
-  const applies = (list: string[]): boolean => list.includes('all') || list.includes(options.id);
-  if (applies(options.background)) {
+runNodeCtl('kafka-node-ctl', async () => {
+  const args = parseNodeCtlArgs(
+    process.argv.slice(2),
+    'kafka-node-ctl.ts <cluster dir> <broker id> replace|stop|start [options]',
+    { valued: ['--empty-disk', '--new-server', '--background'], switches: ['--kill'] },
+  );
+  if (listed(args, '--background')) {
     // The same command without --background, detached, its output in the node's log: this hook
     // returns before the broker has even stopped.
     const argv = process.argv.slice(1);
     const at = argv.indexOf('--background');
     argv.splice(at, 2);
-    const out = openSync(join(options.dir, `hook-${options.id}.out`), 'a');
+    const out = openSync(join(args.dir, `hook-${args.node}.out`), 'a');
     spawn(process.execPath, [...process.execArgv, ...argv], {
       detached: true,
       stdio: ['ignore', out, out],
     }).unref();
-    process.stdout.write(`${options.id} ${options.action} continues in the background\n`);
+    process.stdout.write(`${args.node} ${args.action} continues in the background\n`);
     return;
   }
-  let spec = readNodeSpec(join(options.dir, `broker-${options.id}.json`));
-  const note = (line: string): void => {
-    if (options.log) appendFileSync(options.log, `${options.id} ${options.action} ${line}\n`);
-    process.stdout.write(`${options.id} ${options.action} ${line}\n`);
-  };
-  note('begin');
-  const before = runningPid(spec);
-  if (options.action !== 'start') await stopNode(spec, options.kill ? 'SIGKILL' : 'SIGTERM');
-  let after: number | null = null;
-  if (options.action === 'start' && before !== null) {
-    after = before; // already running: nothing to do
-  } else if (options.action !== 'stop') {
-    if (applies(options.newServer)) {
-      const server = join(
-        options.dir,
-        `broker-${options.id}-server-${randomBytes(3).toString('hex')}`,
-        'data',
-      );
-      spec = moveNode(spec, server, await freePort());
-    }
-    after = await startNode(spec, { emptyLogDir: applies(options.emptyDisk) });
-  }
-  note(`done ${String(before)} -> ${String(after)}`);
-}
-
-main().catch((error: unknown) => {
-  process.stderr.write(`kafka-node-ctl: ${error instanceof Error ? error.message : String(error)}\n`);
-  process.exit(1);
+  let spec = readNodeSpec(join(args.dir, `broker-${args.node}.json`));
+  await controlNode(args, {
+    running: () => runningPid(spec),
+    stop: () => stopNode(spec, args.switches.has('--kill') ? 'SIGKILL' : 'SIGTERM'),
+    start: async () => {
+      if (listed(args, '--new-server')) {
+        const server = join(args.dir, `broker-${args.node}-server-${randomBytes(3).toString('hex')}`, 'data');
+        spec = moveNode(spec, server, await freePort());
+      }
+      return startNode(spec, { emptyLogDir: listed(args, '--empty-disk') });
+    },
+  });
 });

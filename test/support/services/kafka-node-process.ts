@@ -18,7 +18,24 @@ import {
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
-import { createServer, Socket } from 'node:net';
+import { createServer } from 'node:net';
+import {
+  alive,
+  killAll,
+  killHooksOf as killHooksRunning,
+  liveServers,
+  readSpec,
+  runningPidOf,
+  serversUnder,
+  signal,
+  startServer,
+  startTimeOf,
+  stopServer,
+  writeSpec,
+  type NodeSpec,
+  type ServerKind,
+  type ServerProcess,
+} from './node-process';
 
 const REPO_ROOT = join(__dirname, '..', '..', '..');
 
@@ -36,8 +53,7 @@ const JAVA = process.env['JAVA_HOME'] ? join(process.env['JAVA_HOME'], 'bin', 'j
  */
 const JVM_OPTIONS = ['-Xms64m', '-XX:+UseSerialGC', '-XX:TieredStopAtLevel=1', '-XX:-UsePerfData'];
 
-export interface KafkaNodeSpec {
-  name: string;
+export interface KafkaNodeSpec extends NodeSpec {
   nodeId: number;
   role: 'broker' | 'controller';
   /** Its one listener: PLAINTEXT for a broker, CONTROLLER for the controller. */
@@ -51,18 +67,15 @@ export interface KafkaNodeSpec {
   propertiesPath: string;
   /** The JVM's stdout and stderr (Log4j writes there). */
   outputPath: string;
-  pidFile: string;
-  /** Where this spec is written: `<cluster dir>/<name>.json`. */
-  specPath: string;
 }
 
 export function readNodeSpec(specPath: string): KafkaNodeSpec {
-  return JSON.parse(readFileSync(specPath, 'utf8')) as KafkaNodeSpec;
+  return readSpec(specPath);
 }
 
 /** Writes the spec and the server.properties made from it. */
 export function writeNodeSpec(spec: KafkaNodeSpec): void {
-  writeFileSync(spec.specPath, `${JSON.stringify(spec, null, 2)}\n`);
+  writeSpec(spec);
   writeFileSync(spec.propertiesPath, serverProperties(spec));
 }
 
@@ -114,71 +127,22 @@ function serverProperties(spec: KafkaNodeSpec): string {
 /** The controller's node id; brokers are 1, 2, 3. */
 export const CONTROLLER_NODE_ID = 100;
 
-function cmdlineOf(pid: number): string[] | null {
-  try {
-    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean);
-  } catch {
-    return null;
-  }
-}
-
-/** Running (not a zombie: this machine's PID 1 does not reap orphans). */
-function alive(pid: number): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // "pid (comm) S ...": the state is the first field after the last ')'.
-    const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
-    return state !== 'Z' && state !== 'X';
-  } catch {
-    return false;
-  }
-}
-
-/** Clock ticks after boot at which the process started: a pid reused later has another. */
-function startTimeOf(pid: number): string | null {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19] ?? null;
-  } catch {
-    return null;
-  }
-}
-
-/** The properties file a live Kafka JVM runs with, or null when `pid` is no such JVM. */
-function kafkaPropertiesOf(pid: number): string | null {
-  const argv = cmdlineOf(pid);
-  if (!argv || !alive(pid)) return null;
+/** A Kafka JVM: its one argument after the main class is its properties file. */
+const kafkaJvm: ServerKind = (argv) => {
   const main = argv.indexOf('kafka.Kafka');
-  return main >= 0 ? (argv[main + 1] ?? null) : null;
-}
+  const properties = main >= 0 ? argv[main + 1] : undefined;
+  return properties === undefined ? null : [properties];
+};
+
+const serverOf = (spec: KafkaNodeSpec): ServerProcess => ({
+  ...spec,
+  kind: kafkaJvm,
+  configPath: spec.propertiesPath,
+});
 
 /** The pid of the node's running JVM, or null when it is not running. */
 export function runningPid(spec: KafkaNodeSpec): number | null {
-  let pid: number;
-  try {
-    pid = Number(readFileSync(spec.pidFile, 'utf8').trim());
-  } catch {
-    return null;
-  }
-  return Number.isInteger(pid) && pid > 0 && kafkaPropertiesOf(pid) === spec.propertiesPath ? pid : null;
-}
-
-async function untilGone(pid: number, timeoutMs: number): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  while (alive(pid)) {
-    if (Date.now() > deadline) return false;
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  return true;
-}
-
-function signal(pid: number, name: NodeJS.Signals): boolean {
-  try {
-    process.kill(pid, name);
-    return true;
-  } catch {
-    return false; // already gone
-  }
+  return runningPidOf(serverOf(spec));
 }
 
 /**
@@ -190,12 +154,7 @@ export async function stopNode(
   spec: KafkaNodeSpec,
   how: 'SIGTERM' | 'SIGKILL' = 'SIGTERM',
 ): Promise<number | null> {
-  const pid = runningPid(spec);
-  if (pid === null) return null;
-  if (signal(pid, how) && !(await untilGone(pid, 30_000)) && signal(pid, 'SIGKILL'))
-    await untilGone(pid, 5_000);
-  rmSync(spec.pidFile, { force: true });
-  return pid;
+  return stopServer(serverOf(spec), 30_000, how);
 }
 
 function requireKafkaJars(): void {
@@ -238,19 +197,6 @@ export async function formatLogDir(spec: KafkaNodeSpec): Promise<void> {
   );
 }
 
-function accepts(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = new Socket();
-    const done = (ok: boolean): void => {
-      socket.destroy();
-      resolve(ok);
-    };
-    socket.setTimeout(1_000, () => done(false));
-    socket.once('error', () => done(false));
-    socket.connect(port, '127.0.0.1', () => done(true));
-  });
-}
-
 /**
  * Starts the node's JVM detached (it outlives whoever started it; output appended to the node's
  * output file), writes the pid file and resolves once its listener accepts connections; a broker
@@ -259,42 +205,24 @@ function accepts(port: number): Promise<boolean> {
  */
 export async function startNode(spec: KafkaNodeSpec, { emptyLogDir = false } = {}): Promise<number> {
   requireKafkaJars();
-  const running = runningPid(spec);
-  if (running !== null) throw new Error(`${spec.name} is already running (pid ${running})`);
-  if (emptyLogDir) rmSync(spec.logDir, { recursive: true, force: true });
-  if (!existsSync(join(spec.logDir, 'meta.properties'))) await formatLogDir(spec);
-  const out = openSync(spec.outputPath, 'a');
-  let pid: number | undefined;
-  try {
-    const child = spawn(
-      JAVA,
-      [
-        `-Xmx${spec.heapMb}m`,
-        ...JVM_OPTIONS,
-        `-Dlog4j2.configurationFile=${writeLog4jConfig(dirname(spec.specPath))}`,
-        '-cp',
-        `${KAFKA_LIB_DIR}/*`,
-        'kafka.Kafka',
-        spec.propertiesPath,
-      ],
-      { detached: true, stdio: ['ignore', out, out] },
-    );
-    child.on('error', () => undefined);
-    child.unref();
-    pid = child.pid;
-  } finally {
-    closeSync(out);
-  }
-  if (pid === undefined) throw new Error(`could not start ${JAVA} for ${spec.name}`);
-  writeFileSync(spec.pidFile, `${pid}\n`);
-  const deadline = Date.now() + 60_000;
-  while (!(await accepts(spec.port))) {
-    if (!alive(pid)) throw new Error(`${spec.name} exited at start; see ${spec.outputPath}`);
-    if (Date.now() > deadline)
-      throw new Error(`${spec.name} does not accept connections; see ${spec.outputPath}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  return pid;
+  return startServer(serverOf(spec), {
+    command: JAVA,
+    args: [
+      `-Xmx${spec.heapMb}m`,
+      ...JVM_OPTIONS,
+      `-Dlog4j2.configurationFile=${writeLog4jConfig(dirname(spec.specPath))}`,
+      '-cp',
+      `${KAFKA_LIB_DIR}/*`,
+      'kafka.Kafka',
+      spec.propertiesPath,
+    ],
+    port: spec.port,
+    timeoutMs: 60_000,
+    prepare: async () => {
+      if (emptyLogDir) rmSync(spec.logDir, { recursive: true, force: true });
+      if (!existsSync(join(spec.logDir, 'meta.properties'))) await formatLogDir(spec);
+    },
+  });
 }
 
 /** A loopback port nothing listens on now (for a new server's listener). */
@@ -369,29 +297,15 @@ function writeLog4jConfig(dir: string): string {
 
 /** Every live Kafka JVM whose properties file lies in `dir`, whoever started it. */
 export function jvmsUnder(dir: string): number[] {
-  const prefix = dir.endsWith('/') ? dir : `${dir}/`;
-  const pids: number[] = [];
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    if (kafkaPropertiesOf(Number(entry))?.startsWith(prefix)) pids.push(Number(entry));
-  }
-  return pids;
+  return serversUnder(dir, kafkaJvm);
 }
 
 /**
  * SIGKILLs kafka-node-ctl.ts hooks still running on the cluster in `dir` (one killed halfway by a
  * failed test would otherwise start a broker after the clean-up) and waits until they are gone.
  */
-export async function killHooksOf(dir: string): Promise<void> {
-  const pids: number[] = [];
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
-    const argv = cmdlineOf(Number(entry));
-    if (argv?.some((arg) => arg.endsWith('kafka-node-ctl.ts')) && argv.includes(dir) && alive(Number(entry)))
-      pids.push(Number(entry));
-  }
-  pids.forEach((pid) => signal(pid, 'SIGKILL'));
-  await Promise.all(pids.map((pid) => untilGone(pid, 5_000)));
+export function killHooksOf(dir: string): Promise<void> {
+  return killHooksRunning('kafka-node-ctl.ts', dir);
 }
 
 /** SIGKILLs every Kafka JVM of `dir` at once, without waiting: for process exit handlers. */
@@ -401,9 +315,7 @@ export function killJvmsUnderNow(dir: string): void {
 
 /** SIGKILLs every Kafka JVM of `dir` and waits until they are gone. */
 export async function killJvmsUnder(dir: string): Promise<void> {
-  const pids = jvmsUnder(dir);
-  pids.forEach((pid) => signal(pid, 'SIGKILL'));
-  await Promise.all(pids.map((pid) => untilGone(pid, 5_000)));
+  await killAll(jvmsUnder(dir));
 }
 
 /**
@@ -440,9 +352,8 @@ export async function sweepOrphans(): Promise<void> {
       .filter((entry) => entry.startsWith(prefix))
       .map((entry) => join(tmpdir(), entry)),
   );
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    const properties = kafkaPropertiesOf(Number(entry));
+  for (const { args } of liveServers(kafkaJvm)) {
+    const [properties] = args;
     if (properties?.startsWith(CLUSTER_DIR_PREFIX)) dirs.add(dirname(properties));
   }
   for (const dir of dirs) {
