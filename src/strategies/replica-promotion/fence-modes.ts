@@ -247,6 +247,23 @@ export async function dropCanaryOrSay(
   });
 }
 
+/**
+ * The fence, once: a later attempt (progress says `fenced`) only goes on from it. `fenceMs` is the
+ * first fence's duration, the window's fence part.
+ */
+export async function fencedOnce(
+  ctx: StepContext,
+  fence: FenceMode,
+  servers: Servers,
+  progress: FenceProgress,
+  clock: Clock,
+): Promise<FenceProgress> {
+  if (progress.fenced === true) return progress;
+  const fenced = { ...progress, ...(await fence.fence(ctx, servers, progress)) };
+  const now = clock.now().getTime();
+  return { ...fenced, fenced: true, fenceMs: now - (fenced.fencedAtMs ?? now) };
+}
+
 /** "pid 4711 (role app, client backend, ...)" for a needs-human message. */
 export function describeBackends(backends: readonly BackendInfo[]): string {
   const shown = backends.slice(0, 8).map((backend) => {

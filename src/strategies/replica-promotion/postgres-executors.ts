@@ -29,6 +29,7 @@ import {
   scoped,
   sealAndCatchUp,
   fenceModeFor,
+  fencedOnce,
   proofOrVouched,
   progressJson,
   readFenceProgress,
@@ -382,16 +383,7 @@ export function postgresExecutors(deps: PostgresExecutorDeps): Record<PostgresEx
   ): Promise<StepResult> {
     const postgres = settingsOf(ctx.target).postgres!;
     const { servers, fence } = at;
-    let progress = at.progress;
-    if (progress.fenced !== true) {
-      progress = { ...progress, ...(await fence.fence(ctx, servers, progress)) };
-      // The window's fence part is the first fence's: later attempts only check it.
-      progress = {
-        ...progress,
-        fenced: true,
-        fenceMs: clock.now().getTime() - (progress.fencedAtMs ?? clock.now().getTime()),
-      };
-    }
+    let progress = await fencedOnce(ctx, fence, servers, at.progress, clock);
     const fencedAtMs = progress.fencedAtMs ?? clock.now().getTime();
     const fenceMs = progress.fenceMs ?? 0;
 

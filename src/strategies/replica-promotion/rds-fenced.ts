@@ -21,6 +21,7 @@ import type { RdsReplicaSettings } from './config';
 import {
   approvedDecision,
   describeBackends,
+  fencedOnce,
   managedFenceProblem,
   managedSqlFence,
   progressJson,
@@ -254,15 +255,7 @@ export function rdsFencedExecutors(deps: RdsFencedDeps): Record<RdsFencedExecuto
   ): Promise<StepResult> {
     const { servers, rds } = target;
     const fence = fenceOf(target);
-    let progress = start;
-    if (progress.fenced !== true) {
-      progress = { ...progress, ...(await fence.fence(ctx, servers, progress)) };
-      progress = {
-        ...progress,
-        fenced: true,
-        fenceMs: clock.now().getTime() - (progress.fencedAtMs ?? clock.now().getTime()),
-      };
-    }
+    let progress = await fencedOnce(ctx, fence, servers, start, clock);
     const fencedAtMs = progress.fencedAtMs ?? clock.now().getTime();
     const waitedMs = () => clock.now().getTime() - fencedAtMs;
     const notYet = (what: string): StepResult => {
