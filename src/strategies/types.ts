@@ -45,6 +45,8 @@ export interface PreflightCheck {
   detail: string;
   /** Passed, but worth saying at the approval: what the cutover will leave behind or stop for. */
   warning?: boolean;
+  /** Failed because something did not answer: the preflight step retries before it refuses. */
+  transient?: boolean;
 }
 
 /** One lag reading: bytes/seconds behind (a standby), or lagging replicas (a cluster). */

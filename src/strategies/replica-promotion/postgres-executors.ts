@@ -39,6 +39,7 @@ import {
 } from './fence-modes';
 import { parseSyncStandbys, satisfiedBy } from './sync-standbys';
 import { poolerProgress, poolerSwitch, type PoolerSwitch } from './pooler-switch';
+import { refuseFailedChecks } from '../shared/preflight-refusal';
 import { endpointVars, routeHook } from '../shared/route-hook';
 import {
   clientFigures,
@@ -95,9 +96,7 @@ export function postgresExecutors(deps: PostgresExecutorDeps): Record<PostgresEx
       const { primary, standby } = endpointsOf(ctx, env);
       const fence = settingsOf(ctx.target).postgres?.fence;
       const checks = await scoped(replication, () => preflightChecks(replication, primary, standby, fence));
-      const failed = checks.filter((check) => !check.ok);
-      if (failed.length > 0)
-        throw fatal(`preflight refused: ${failed.map((check) => check.detail).join('; ')}`);
+      refuseFailedChecks(checks);
       return {
         type: 'done',
         output: {
@@ -698,7 +697,12 @@ export async function preflightChecks(
   const standby = await replication.describe(standbyUrl).catch((error: Error) => error);
   checks.push(
     primary instanceof Error
-      ? { name: 'primary reachable', ok: false, detail: `primary does not answer: ${primary.message}` }
+      ? {
+          name: 'primary reachable',
+          ok: false,
+          transient: true,
+          detail: `primary does not answer: ${primary.message}`,
+        }
       : {
           name: 'primary reachable',
           ok: !primary.inRecovery,
@@ -709,7 +713,12 @@ export async function preflightChecks(
   );
   checks.push(
     standby instanceof Error
-      ? { name: 'standby reachable', ok: false, detail: `standby does not answer: ${standby.message}` }
+      ? {
+          name: 'standby reachable',
+          ok: false,
+          transient: true,
+          detail: `standby does not answer: ${standby.message}`,
+        }
       : {
           name: 'standby in recovery',
           ok: standby.inRecovery,

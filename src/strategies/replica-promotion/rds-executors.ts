@@ -23,6 +23,7 @@ import {
   type RdsCheckDeps,
 } from './rds-preflight';
 import { awsFailure } from '../shared/aws-failure';
+import { refuseFailedChecks } from '../shared/preflight-refusal';
 
 /** What bg-switchover records: when it sent SwitchoverBlueGreenDeployment (saved just before). */
 const switchoverProgress = progressCodec(z.object({ requestedAtMs: z.number() }).partial().passthrough());
@@ -107,8 +108,7 @@ export async function rdsPreflight(
 
 /** A preflight step: refuses on a failed check; the warnings are shown with the approval prompt. */
 function preflightOutcome(checks: readonly PreflightCheck[], output: JsonObject = {}): StepResult {
-  const failed = checks.filter((check) => !check.ok);
-  if (failed.length > 0) throw fatal(`preflight refused: ${failed.map((check) => check.detail).join('; ')}`);
+  refuseFailedChecks(checks);
   return {
     type: 'done',
     output: { ...output, warnings: checks.filter((check) => check.warning).map((check) => check.detail) },

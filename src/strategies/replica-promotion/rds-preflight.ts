@@ -158,7 +158,12 @@ async function sqlChecksOn(
   ]);
   const checks: PreflightCheck[] = [
     primaryFacts instanceof Error
-      ? { name: 'source over SQL', ok: false, detail: `does not answer: ${primaryFacts.message}` }
+      ? {
+          name: 'source over SQL',
+          ok: false,
+          transient: true,
+          detail: `does not answer: ${primaryFacts.message}`,
+        }
       : {
           name: 'source over SQL',
           ok: !primaryFacts.inRecovery,
@@ -167,7 +172,12 @@ async function sqlChecksOn(
             : `PostgreSQL ${primaryFacts.serverVersion}`,
         },
     replicaFacts instanceof Error
-      ? { name: 'replica over SQL', ok: false, detail: `does not answer: ${replicaFacts.message}` }
+      ? {
+          name: 'replica over SQL',
+          ok: false,
+          transient: true,
+          detail: `does not answer: ${replicaFacts.message}`,
+        }
       : {
           name: 'replica over SQL',
           ok: replicaFacts.inRecovery,

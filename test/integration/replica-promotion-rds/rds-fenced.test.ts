@@ -83,7 +83,9 @@ function freshPair(): Promise<PgPair> {
 async function approveOpenGate(run: Run): Promise<void> {
   const current = await runtime.store.getRun(run.id);
   const gate = current?.steps.find((step) => step.state === 'awaiting_approval' && step.gate !== null);
-  if (!gate?.gate) throw new Error(`run ${run.id} has no open gate (${current?.state ?? 'missing'})`);
+  if (!gate?.gate) {
+    throw new Error(`run ${run.id} has no open gate (${current ? describeRun(current) : 'missing'})`);
+  }
   const approved = await runtime.runs.approve(run.id, gate.index, gate.gate.round, APPROVER);
   if (!approved.ok) throw new Error(approved.error);
 }
