@@ -3,8 +3,7 @@
 // huge fields and wrong types (fast-check). Each must be answered with a 2xx or 4xx, never a 5xx or
 // a dropped connection; afterwards the bot still answers, and nothing changed: no run started, the
 // run waiting at its gate is exactly as it was, no approval stored, only refusals audited.
-import { spawn, type ChildProcess } from 'node:child_process';
-import path from 'node:path';
+import type { ChildProcess } from 'node:child_process';
 import fc from 'fast-check';
 import IORedis from 'ioredis';
 import { Client } from 'pg';
@@ -26,6 +25,7 @@ import {
 import { buttonsOf, ephemeralsTo, latestButton } from '../support/fakes/slack-messages';
 import { waitFor } from '../support/wait-for';
 import { faultTest } from './support/fault-report';
+import { spawnSlackBot } from './support/slack-bot';
 
 const SUITE = 'malformed slack requests';
 const schema = freshSchemaName('f_fuzz');
@@ -357,29 +357,6 @@ faultTest(
   120_000,
 );
 
-/** Starts the bot in a child process; resolves with it and its events URL once it listens. */
-function spawnSlackBot(env: Record<string, string>): Promise<{ child: ChildProcess; eventsUrl: string }> {
-  const child = spawn(
-    process.execPath,
-    ['--import', 'tsx', path.join(__dirname, 'support/slack-bot-main.ts')],
-    {
-      env: { ...process.env, ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
-  );
-  return new Promise((resolve, reject) => {
-    let stderr = '';
-    child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    child.stdout?.on('data', (chunk: Buffer) => {
-      const ready = /slack-ready (\S+)/.exec(chunk.toString());
-      if (ready) resolve({ child, eventsUrl: ready[1]! });
-    });
-    child.once('exit', (code, signal) =>
-      reject(new Error(`bot exited early (${code ?? signal}): ${stderr}`)),
-    );
-  });
-}
-
 faultTest(
   SUITE,
   'signed bodies that are not objects (JSON null, payload=null): the process survives',
@@ -428,7 +405,8 @@ faultTest(
         if (!bot) {
           const childSchema = freshSchemaName('f_fuzz_child');
           const queue = freshQueueName('f-fuzz-child');
-          const started = await spawnSlackBot({ FAULT_SCHEMA: childSchema, FAULT_QUEUE: queue });
+          const spawned = spawnSlackBot({ FAULT_SCHEMA: childSchema, FAULT_QUEUE: queue });
+          const started = { child: spawned.child, eventsUrl: await spawned.eventsUrl };
           const current = { ...started, schema: childSchema, queue, stderr: '' };
           started.child.stderr?.on('data', (chunk: Buffer) => (current.stderr += chunk.toString()));
           bot = current;

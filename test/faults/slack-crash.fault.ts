@@ -2,19 +2,20 @@
 // was committed together with the delivery's claim before that ack: the restarted bot finds both,
 // finishes the run, and a redelivery of the same submission is dropped as the duplicate it is.
 // (Before, the ack came first: the claim was stored, the approval lost, and the retry refused.)
-import { spawn, type ChildProcess } from 'node:child_process';
-import path from 'node:path';
+import type { ChildProcess } from 'node:child_process';
 import { PgRunStore } from '../../src/adapters/store/pg-run-store';
 import { SlackRequestSender } from '../../src/console/signed-requests';
 import type { Run, RunState } from '../../src/engine/types';
 import { CONFIRM_CALLBACK_ID, encodeGateRef } from '../../src/slack/render/blocks';
 import { dropSchema, freshSchemaName, testDatabaseUrl } from '../support/services/pg';
 import { freshQueueName } from '../support/services/redis';
+import { exited } from '../support/runtimes/child-worker';
 import { untilRunState } from '../support/runtimes/run-state';
 import { approver, CHANNEL, requester, SIGNING_SECRET } from '../support/fakes/slack-harness';
 import { TestWorld } from '../support/fakes/test-strategy';
 import { waitFor } from '../support/wait-for';
 import { faultTest } from './support/fault-report';
+import { spawnSlackBot } from './support/slack-bot';
 
 const SUITE = 'slack crash';
 /** Read by slack-bot-main.ts: SIGKILL right after this request's ack is sent. */
@@ -42,34 +43,15 @@ afterAll(async () => {
 });
 
 /** The bot in its own process on this suite's schema and queue; resolves once it listens. */
-function startBot(): Promise<{ child: ChildProcess; sender: SlackRequestSender }> {
-  const child = spawn(
-    process.execPath,
-    ['--import', 'tsx', path.join(__dirname, 'support/slack-bot-main.ts')],
-    {
-      // A job the killed process held runs again within seconds, not the production 30 s.
-      env: { ...process.env, FAULT_SCHEMA: schema, FAULT_QUEUE: queue, FAULT_LOCK_MS: '2000' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
-  );
-  children.add(child);
-  return new Promise((resolve, reject) => {
-    let stderr = '';
-    child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    child.stdout?.on('data', (chunk: Buffer) => {
-      const ready = /slack-ready (\S+)/.exec(chunk.toString());
-      if (ready) resolve({ child, sender: new SlackRequestSender(ready[1]!, SIGNING_SECRET) });
-    });
-    child.once('exit', (code, signal) =>
-      reject(new Error(`bot exited early (${code ?? signal}): ${stderr}`)),
-    );
+async function startBot(): Promise<{ child: ChildProcess; sender: SlackRequestSender }> {
+  // A job the killed process held runs again within seconds, not the production 30 s.
+  const { child, eventsUrl } = spawnSlackBot({
+    FAULT_SCHEMA: schema,
+    FAULT_QUEUE: queue,
+    FAULT_LOCK_MS: '2000',
   });
-}
-
-function exited(child: ChildProcess): Promise<NodeJS.Signals | number | null> {
-  if (child.exitCode !== null || child.signalCode !== null)
-    return Promise.resolve(child.signalCode ?? child.exitCode);
-  return new Promise((resolve) => child.once('exit', (code, signal) => resolve(signal ?? code)));
+  children.add(child);
+  return { child, sender: new SlackRequestSender(await eventsUrl, SIGNING_SECRET) };
 }
 
 function untilState(runId: string, ...states: RunState[]): Promise<Run> {

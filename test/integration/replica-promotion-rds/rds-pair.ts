@@ -8,23 +8,13 @@ import { Client } from 'pg';
 
 import type { RdsEmulator } from '../../support/services/aws/emulator';
 import { startPgPair, type PgPair } from '../../support/services/pg-pair';
-import { asRole } from '../../support/services/pg-clients';
+import { asRole, runSql } from '../../support/services/pg-clients';
 
 export const SOURCE_ID = 'orders-primary';
 export const REPLICA_ID = 'orders-replica';
 export const BOT_ROLE = 'cutover_bot';
 /** The application roles the hostile clients log in as (test/support/services/pg-clients.ts). */
 export const APP_ROLES = ['app_plain', 'app_role_rw', 'app_super'] as const;
-
-async function sql(url: string, text: string): Promise<void> {
-  const client = new Client({ connectionString: url });
-  await client.connect();
-  try {
-    await client.query(text);
-  } finally {
-    await client.end();
-  }
-}
 
 /** A pair whose standby streams as rdsrepladmin, prepared transactions allowed. */
 export function startRdsLikePair(): Promise<PgPair> {
@@ -36,7 +26,7 @@ export function startRdsLikePair(): Promise<PgPair> {
  * turns read-only off in its role settings, as an ORM's role may.
  */
 export async function setUpRdsRoles(pair: PgPair): Promise<void> {
-  await sql(
+  await runSql(
     pair.primaryUrl,
     `CREATE ROLE rds_superuser NOLOGIN;
      GRANT pg_signal_backend, pg_monitor TO rds_superuser;
@@ -54,7 +44,7 @@ export async function setUpRdsRoles(pair: PgPair): Promise<void> {
 
 /** Runs `text` as the superuser (RDS's own, here) on the server at `url`. */
 export function asSuperuser(url: string, text: string): Promise<void> {
-  return sql(url, text);
+  return runSql(url, text);
 }
 
 /** The URLs the target gives: the bot's own role on source and replica. */
@@ -67,7 +57,7 @@ export function addPairInstances(rds: RdsEmulator, pair: PgPair): void {
   rds
     .addInstance(SOURCE_ID, { endpoint: { address: '127.0.0.1', port: pair.primaryPort } })
     .addReplica(REPLICA_ID, SOURCE_ID, { endpoint: { address: '127.0.0.1', port: pair.standbyPort } })
-    .backWith(REPLICA_ID, { promote: () => sql(pair.standbyUrl, 'SELECT pg_promote(true)') });
+    .backWith(REPLICA_ID, { promote: () => runSql(pair.standbyUrl, 'SELECT pg_promote(true)') });
 }
 
 /** Whether `role` can write to the server at `url` now (it tries, with read-only turned off). */

@@ -1,32 +1,51 @@
-// Starts a worker script in its own Node process (so a test can SIGKILL it) and waits until ready;
-// `runAsChildWorker` is the script's side of that.
+// Starts a worker script (or the bot) in its own Node process, so a test can SIGKILL it, and waits
+// until it says it is ready; `runAsChildWorker` is a worker script's side of that.
 import { spawn, type ChildProcess } from 'node:child_process';
 
 /** What a worker script prints on stdout once it takes jobs. */
 const READY = 'worker-ready';
 
-export function spawnWorker(script: string, env: Record<string, string>): Promise<ChildProcess> {
+/**
+ * Starts `script` under `node --import tsx` with `env` added; `ready` resolves with the first match of
+ * `readyLine` on its stdout, and rejects (with its stderr) if it exits before. `what` names it there.
+ */
+export function spawnScript(
+  script: string,
+  env: Record<string, string>,
+  readyLine: RegExp,
+  what = 'worker',
+): { child: ChildProcess; ready: Promise<RegExpExecArray> } {
   // `node --import tsx`, not the tsx CLI: the CLI runs the script in a grandchild that a SIGKILL of
   // the CLI would leave running.
   const child = spawn(process.execPath, ['--import', 'tsx', script], {
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  return new Promise((resolve, reject) => {
+  const ready = new Promise<RegExpExecArray>((resolve, reject) => {
     let stderr = '';
     child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
     child.stdout?.on('data', (chunk: Buffer) => {
-      if (chunk.toString().includes(READY)) resolve(child);
+      const match = readyLine.exec(chunk.toString());
+      if (match) resolve(match);
     });
     child.once('exit', (code, signal) =>
-      reject(new Error(`worker exited early (${code ?? signal}): ${stderr}`)),
+      reject(new Error(`${what} exited early (${code ?? signal}): ${stderr}`)),
     );
   });
+  return { child, ready };
 }
 
-export function exited(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
-  return new Promise((resolve) => child.once('exit', () => resolve()));
+export async function spawnWorker(script: string, env: Record<string, string>): Promise<ChildProcess> {
+  const { child, ready } = spawnScript(script, env, new RegExp(READY));
+  await ready;
+  return child;
+}
+
+/** Resolves once the child has exited, with its signal or exit code. */
+export function exited(child: ChildProcess): Promise<NodeJS.Signals | number | null> {
+  if (child.exitCode !== null || child.signalCode !== null)
+    return Promise.resolve(child.signalCode ?? child.exitCode);
+  return new Promise((resolve) => child.once('exit', (code, signal) => resolve(signal ?? code)));
 }
 
 /** A suite's worker processes, all from one script: started one by one, all killed at the end. */

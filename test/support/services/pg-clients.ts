@@ -18,7 +18,8 @@ const ROLE: Record<ClientKind, string> = {
   reconnect: 'app_plain',
 };
 
-async function sql(url: string, text: string): Promise<void> {
+/** Runs `text` (one or more statements) on a connection of its own. */
+export async function runSql(url: string, text: string): Promise<void> {
   const client = new Client({ connectionString: url });
   await client.connect();
   try {
@@ -33,7 +34,7 @@ async function sql(url: string, text: string): Promise<void> {
  * `ALTER ROLE … SET default_transaction_read_only = off`, as an ORM's role may.
  */
 export async function setUpClientRoles(primaryUrl: string): Promise<void> {
-  await sql(
+  await runSql(
     primaryUrl,
     `CREATE ROLE app_plain LOGIN;
      CREATE ROLE app_role_rw LOGIN;
