@@ -18,6 +18,7 @@ import { ensureDatabase, survivesConnectionLoss } from './database';
 import { migrate } from './migrate';
 import {
   JOINED_STEP_COLUMNS,
+  QUALIFIED_RUN_COLUMNS,
   RUN_COLUMNS,
   STEP_COLUMNS,
   runsFromJoinedRows,
@@ -218,7 +219,7 @@ export class PgRunStore implements RunStore {
             duplicate: true,
           };
       }
-      const run = isUuid(runId) ? await this.loadRun(client, runId, true) : null;
+      const run = isUuid(runId) ? await this.lockAndLoadRun(client, runId) : null;
       if (run === null) {
         const error = 'no such run';
         if (human) {
@@ -477,9 +478,14 @@ export class PgRunStore implements RunStore {
     );
   }
 
-  private async loadRun(client: PoolClient, runId: string, forUpdate: boolean): Promise<Run | null> {
+  /**
+   * The run row locked (FOR UPDATE), then its steps: two statements on purpose, so that the steps are
+   * read after the lock is held (one joined statement would read them from its snapshot, taken
+   * before it waited for the lock).
+   */
+  private async lockAndLoadRun(client: PoolClient, runId: string): Promise<Run | null> {
     const runResult = await client.query<RunRow>(
-      `SELECT ${RUN_COLUMNS} FROM ${this.t('runs')} WHERE id = $1${forUpdate ? ' FOR UPDATE' : ''}`,
+      `SELECT ${RUN_COLUMNS} FROM ${this.t('runs')} WHERE id = $1 FOR UPDATE`,
       [runId],
     );
     const row = runResult.rows[0];
@@ -500,12 +506,9 @@ export class PgRunStore implements RunStore {
     query: { where: string; order: string; limit?: string },
     params: unknown[],
   ): Promise<Run[]> {
-    const runColumns = RUN_COLUMNS.split(', ')
-      .map((column) => `r.${column}`)
-      .join(', ');
     const result = await this.pool.query<JoinedRow>(
       `WITH r AS (
-         SELECT ${runColumns} FROM ${this.t('runs')} r WHERE ${query.where} ORDER BY ${query.order}
+         SELECT ${QUALIFIED_RUN_COLUMNS} FROM ${this.t('runs')} r WHERE ${query.where} ORDER BY ${query.order}
          ${query.limit !== undefined ? `LIMIT ${query.limit}` : ''}
        )
        SELECT r.*, ${JOINED_STEP_COLUMNS}

@@ -54,6 +54,11 @@ export const STEP_COLUMNS =
   'run_id, idx, spec, state, attempt, retries, started_at, finished_at, not_before, output, error, gate, ' +
   'human_override';
 
+/** The run columns of `r`, for statements that join runs with their steps. */
+export const QUALIFIED_RUN_COLUMNS = RUN_COLUMNS.split(', ')
+  .map((column) => `r.${column}`)
+  .join(', ');
+
 /** The step columns of `s` under `step_` names, beside a run's columns in one row (a join). */
 export const JOINED_STEP_COLUMNS = STEP_COLUMNS.split(', ')
   .map((column) => `s.${column} AS step_${column}`)
