@@ -7,6 +7,7 @@
 // cannot come back either, unless it runs as a kept role: then the fence names it and refuses.
 import type { Client } from 'pg';
 
+import { sqlStateOf } from './pg-errors';
 import type { BackendInfo, FenceScope, FenceSurvey, PreparedXact } from '../../ports/replication';
 
 /**
@@ -157,26 +158,45 @@ export function quoteIdent(name: string): string {
   return `"${name.replace(/"/g, '""')}"`;
 }
 
-/** NOLOGIN (or LOGIN again) for `roles`, in one round trip; WAL-logged, so the standby gets it too. */
+/**
+ * NOLOGIN (or LOGIN again) for `roles`, in one transaction and, as a rule, one round trip; WAL-logged,
+ * so the standby gets it too. Plain ALTER ROLE statements, not a DO block: the first DO of a session
+ * loads PL/pgSQL in that backend, several ms inside the write-unavailable window.
+ */
 export async function setLogin(client: Client, roles: readonly string[], login: boolean): Promise<void> {
   if (roles.length === 0) return;
-  const keyword = login ? 'LOGIN' : 'NOLOGIN';
-  // A role dropped meanwhile is skipped, not an error: there is nothing of it left to fence or restore.
-  const statements = roles.map(
-    (role) =>
-      `IF EXISTS (SELECT 1 FROM pg_roles WHERE rolname = ${quoteLiteral(role)}) THEN ALTER ROLE ${quoteIdent(role)} ${keyword}; END IF;`,
-  );
-  // READ WRITE: the bot's own session on a fenced primary defaults to read-only like everyone's.
   try {
-    await client.query(`BEGIN READ WRITE; DO $fence$ BEGIN ${statements.join(' ')} END $fence$; COMMIT`);
+    await alterLogin(client, roles, login);
   } catch (error) {
     await client.query('ROLLBACK').catch(() => undefined);
-    throw error;
+    if (sqlStateOf(error) !== UNDEFINED_OBJECT) throw error;
+    // A role dropped meanwhile is skipped, not an error: there is nothing of it left to fence or
+    // restore. Rare, so it costs a second round trip only then.
+    const { rows } = await client.query<{ role: string }>(
+      'SELECT rolname::text AS role FROM pg_roles WHERE rolname = ANY($1::text[])',
+      [[...roles]],
+    );
+    const existing = new Set(rows.map((row) => row.role));
+    await alterLogin(
+      client,
+      roles.filter((role) => existing.has(role)),
+      login,
+    ).catch(async (retryError: unknown) => {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw retryError;
+    });
   }
 }
 
-function quoteLiteral(text: string): string {
-  return `'${text.replace(/'/g, "''")}'`;
+/** SQLSTATE 42704: ALTER ROLE of a role that does not exist. */
+const UNDEFINED_OBJECT = '42704';
+
+async function alterLogin(client: Client, roles: readonly string[], login: boolean): Promise<void> {
+  if (roles.length === 0) return;
+  const keyword = login ? 'LOGIN' : 'NOLOGIN';
+  const statements = roles.map((role) => `ALTER ROLE ${quoteIdent(role)} ${keyword};`);
+  // READ WRITE: the bot's own session on a fenced primary defaults to read-only like everyone's.
+  await client.query(`BEGIN READ WRITE; ${statements.join(' ')} COMMIT`);
 }
 
 /** Terminates `pids` and waits until they have exited (a backend may still be writing its commit). */

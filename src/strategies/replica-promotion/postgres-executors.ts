@@ -474,9 +474,7 @@ export function postgresExecutors(deps: PostgresExecutorDeps): Record<PostgresEx
         { detail: { decision: 'promote_timeout' } },
       );
     }
-    // Out of recovery, on its new timeline; that it takes commits is proved by the canary below.
-    const after = await replication.describe(servers.standby);
-    if (after.inRecovery) throw retryable('promotion not complete yet (still in recovery)');
+    // Out of recovery (promote waited for that); that it takes commits is proved by the canary below.
     const leftBehind = await fence.afterPromotion(servers, progress);
     try {
       await replication.commitCanary(servers.standby, ctx.run.id, CANARY_TIMEOUT_MS);
@@ -492,6 +490,8 @@ export function postgresExecutors(deps: PostgresExecutorDeps): Record<PostgresEx
     const routed = await route(ctx);
     const switched = pooler ? await pooler.switchOver(progress) : progress;
     const routedAtMs = clock.now().getTime();
+    // Its new timeline, for the report: read once clients write, not inside the window.
+    const after = await replication.describe(servers.standby);
     const retired = await fence.retireOld(servers, switched);
     return {
       type: 'done',

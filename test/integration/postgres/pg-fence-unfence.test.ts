@@ -80,6 +80,35 @@ describe('PgReplication fence / unfence (second pair, wal_log_hints off)', () =>
     });
   });
 
+  it('locks roles out and back in, skipping a role that no longer exists, on one session', async () => {
+    const roles = ['fence_app', 'fence "quoted" role'];
+    for (const role of roles) {
+      expect(await tryStatement(pair.primaryUrl, `CREATE ROLE "${role.replace(/"/g, '""')}" LOGIN`)).toBe(
+        'ok',
+      );
+    }
+    const canLogin = async (): Promise<Record<string, boolean>> => {
+      const client = new Client({ connectionString: pair.primaryUrl });
+      await client.connect();
+      const { rows } = await client.query<{ rolname: string; rolcanlogin: boolean }>(
+        'SELECT rolname, rolcanlogin FROM pg_roles WHERE rolname = ANY($1::text[]) ORDER BY rolname',
+        [roles],
+      );
+      await client.end();
+      return Object.fromEntries(rows.map((row) => [row.rolname, row.rolcanlogin]));
+    };
+
+    // 'fence_gone' was dropped after the survey listed it: skipped, and the same session goes on.
+    const listed = [roles[0] as string, 'fence_gone', roles[1] as string];
+    await replication.withSessions(async () => {
+      await replication.lockOut(pair.primaryUrl, listed);
+      expect(await canLogin()).toEqual({ [roles[0] as string]: false, [roles[1] as string]: false });
+      await replication.restoreLogins(pair.primaryUrl, listed);
+      expect((await replication.describe(pair.primaryUrl)).inRecovery).toBe(false);
+    });
+    expect(await canLogin()).toEqual({ [roles[0] as string]: true, [roles[1] as string]: true });
+  });
+
   it('cannot measure lag while the standby is down, and measures it again once it streams', async () => {
     await pair.stopStandby();
     expect(await replication.lag(pair.primaryUrl, pair.standbyUrl)).toEqual({ bytes: null, seconds: null });
