@@ -372,6 +372,12 @@ async function benchFenceMode(options: FigureOptions, mode: FenceMode): Promise<
   const probedSubject = summarize(botProbed);
   const probedBaseline = summarize(scriptProbed);
   const ratio = subject.p50 / baseline.p50;
+  const probedRatio = probedSubject.p50 / probedBaseline.p50;
+  // The stop fence's window holds the server's shutdown (its checkpoint): a cost of the database that
+  // the script pays too (270-460 ms on the 2-core VMs), so only the ratio is its goal (issue 16).
+  const maxMs = mode === 'sql' ? 250 : Infinity;
+  const goal = mode === 'sql' ? 'p50 ≤ 1.25× script, max < 250 ms' : 'p50 ≤ 1.25× script';
+  const verdict = (r: number, max: number) => (r <= 1.25 && max < maxMs ? 'met' : 'missed');
   return [
     {
       figure: 'promotion',
@@ -380,8 +386,8 @@ async function benchFenceMode(options: FigureOptions, mode: FenceMode): Promise<
       subject,
       baseline,
       ratio: { value: ratio, of: 'p50' },
-      goal: 'p50 ≤ 1.25× script, max < 250 ms',
-      verdict: ratio <= 1.25 && subject.max < 250 ? 'met' : 'missed',
+      goal,
+      verdict: verdict(ratio, subject.max),
       details: { botSamples: botWindows, scriptSamples: scriptWindows, botSteps: botDetail },
     },
     {
@@ -390,9 +396,9 @@ async function benchFenceMode(options: FigureOptions, mode: FenceMode): Promise<
       unit: 'ms',
       subject: probedSubject,
       baseline: probedBaseline,
-      ratio: { value: probedSubject.p50 / probedBaseline.p50, of: 'p50' },
-      goal: 'p50 ≤ 1.25× script, max < 250 ms',
-      verdict: probedSubject.p50 / probedBaseline.p50 <= 1.25 && probedSubject.max < 250 ? 'met' : 'missed',
+      ratio: { value: probedRatio, of: 'p50' },
+      goal,
+      verdict: verdict(probedRatio, probedSubject.max),
       details: { botSamples: botProbed, scriptSamples: scriptProbed },
     },
   ];

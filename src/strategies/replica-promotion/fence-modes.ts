@@ -463,9 +463,12 @@ function sqlFence({ replication, clock }: FenceModeDeps, scope?: FenceScope): Fe
 // ---------------------------------------------------------------------------------------------------------
 // Stop fence
 
-/** How many refused connections in a row prove nothing listens any more. */
+/**
+ * How many refused connections in a row prove nothing listens any more. Back to back, inside the
+ * window: what is spread over time is the checks after it (before the catch-up proof, and right
+ * before pg_promote), which would see a server that something started again.
+ */
 const REFUSALS_NEEDED = 3;
-const REFUSAL_SPACING_MS = 5;
 
 /** The two lines of `pg_controldata` the stop hook must print. */
 export function readControlData(output: string): { state: string | null; checkpoint: string | null } {
@@ -495,8 +498,6 @@ function stopFence(settings: Extract<FenceSettings, { mode: 'stop' }>, deps: Fen
     for (let i = 0; i < times; i++) {
       const reach = await replication.reach(primary);
       if (reach !== 'refused') return reach;
-      // A moment apart: a postmaster that is restarting refuses one attempt, not three.
-      if (i < times - 1) await new Promise((resolve) => setTimeout(resolve, REFUSAL_SPACING_MS));
     }
     return null;
   };

@@ -3,8 +3,6 @@
 // back in a moment: the preflight step retries with the engine's backoff instead of refusing the
 // cutover. Once it answers, the run goes on to its approval gate. A check that fails for a reason
 // (a standby that is not in recovery) still refuses at once.
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { ProcessHookRunner } from '../../../src/adapters/hooks/process-hook-runner';
 import { PgReplication } from '../../../src/adapters/postgres/pg-replication';
 import { AwsRdsAdapter } from '../../../src/adapters/aws/rds-adapter';
@@ -18,7 +16,7 @@ import {
 } from '../../support/runtimes/harness';
 import { untilRun, untilRunState } from '../../support/runtimes/run-state';
 import { startPgPair, type PgPair } from '../../support/services/pg-pair';
-import { freshSchemaName } from '../../support/services/pg';
+import { freshSchemaName, postmasterPid } from '../../support/services/pg';
 import { freshQueueName } from '../../support/services/redis';
 
 jest.setTimeout(120_000);
@@ -67,10 +65,6 @@ async function freshPair(): Promise<PgPair> {
   env['HP_PRIMARY'] = pair.primaryUrl;
   env['HP_STANDBY'] = pair.standbyUrl;
   return pair;
-}
-
-function postmasterPid(dataDir: string): number {
-  return Number(readFileSync(join(dataDir, 'postmaster.pid'), 'utf8').split('\n')[0]);
 }
 
 test('a primary that hangs during the preflight: retried, and the run goes on once it answers', async () => {

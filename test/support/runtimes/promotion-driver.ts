@@ -53,6 +53,8 @@ export async function startPromotionDriver(options: {
   pgbouncer?: { pauseTimeout?: string; probeRole: string };
   /** Both targets rejoin the old primary as a standby with scripts/hooks/postgres-rejoin.sh. */
   rejoin?: boolean;
+  /** The stop target's stop hook (a path; it gets PGDATA): default scripts/hooks/postgres-stop.sh. */
+  stopHook?: string;
 }): Promise<PromotionDriver> {
   const env: NodeJS.ProcessEnv = {
     PR_PRIMARY: 'postgres://unset',
@@ -65,7 +67,7 @@ export async function startPromotionDriver(options: {
   };
   const extra = options.postgresExtra ? `, ${options.postgresExtra}` : '';
   const hook = (script: string) =>
-    `{ command: ['${HOOKS}/${script}'], env: { PGDATA: env:PR_PGDATA }, timeout: 60s }`;
+    `{ command: ['${path.resolve(HOOKS, script)}'], env: { PGDATA: env:PR_PGDATA }, timeout: 60s }`;
   const routing = options.pgbouncer
     ? `
     pgbouncer:
@@ -91,7 +93,7 @@ targets:
     strategy: replica-promotion
     postgres:
       { primary: env:PR_PRIMARY, standby: env:PR_STANDBY${extra},
-        fence: { mode: stop, stop: ${hook('postgres-stop.sh')}, start: ${hook('postgres-start.sh')} } }
+        fence: { mode: stop, stop: ${hook(options.stopHook ?? 'postgres-stop.sh')}, start: ${hook('postgres-start.sh')} } }
     lagPollInterval: 50ms${routing}${rejoin}
 `;
   let strategy: Strategy | undefined;

@@ -1,5 +1,7 @@
 // PostgreSQL for integration tests: one database (`test`), one fresh schema per suite.
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { Client } from 'pg';
 
 export const testDatabaseUrl: string =
@@ -39,4 +41,9 @@ export async function sqlAt<T extends object>(
 /** pg_is_in_recovery() of the server at `url`. */
 export async function inRecovery(url: string): Promise<boolean> {
   return (await sqlAt<{ r: boolean }>(url, 'SELECT pg_is_in_recovery() AS r'))[0]?.r === true;
+}
+
+/** The pid of the postmaster of the cluster in `dataDir` (the first line of its postmaster.pid). */
+export function postmasterPid(dataDir: string): number {
+  return Number(readFileSync(join(dataDir, 'postmaster.pid'), 'utf8').split('\n')[0]);
 }
