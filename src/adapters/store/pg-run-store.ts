@@ -32,7 +32,7 @@ import {
   type RunRow,
   type StepRow,
 } from './rows';
-import { isUuid, quoteIdent, sqlConstraint, sqlState } from './sql';
+import { asOneStatement, isUuid, quoteIdent, sqlConstraint, sqlState, type Statement } from './sql';
 
 export const DEFAULT_SCHEMA = 'cutover';
 export const DEFAULT_POOL_SIZE = 10;
@@ -258,7 +258,10 @@ export class PgRunStore implements RunStore {
       // Only a run becoming active can meet the one-active-run-per-target index; most transitions
       // (every step report) skip the savepoint's round trip.
       const becomesActive = ACTIVE_RUN_STATES.includes(next.state) && !ACTIVE_RUN_STATES.includes(run.state);
-      if (!becomesActive) await client.query(updateRun, params);
+      // The writes of the transition go as one statement: one round trip (a click's ack, and a step's
+      // progress record inside the promotion window, wait on this transaction).
+      const writes: Statement[] = [];
+      if (!becomesActive) writes.push({ text: updateRun, values: params });
       else
         try {
           // A savepoint: a scheduled run starting while its target is busy is refused, not an error.
@@ -281,29 +284,32 @@ export class PgRunStore implements RunStore {
         }
       for (const step of next.steps) {
         if (isDeepStrictEqual(step, run.steps[step.index])) continue;
-        await client.query(
-          `UPDATE ${this.t('steps')} SET
+        writes.push({
+          text: `UPDATE ${this.t('steps')} SET
              spec = $3, state = $4, attempt = $5, retries = $6, started_at = $7, finished_at = $8,
              not_before = $9, output = $10, error = $11, gate = $12, human_override = $13
            WHERE run_id = $1 AND idx = $2`,
-          stepParams(next.id, step),
-        );
+          values: stepParams(next.id, step),
+        });
       }
-      await this.insertAudit(client, {
-        runId: next.id,
-        at: event.at,
-        actor,
-        type: event.type,
-        payload: { ...eventJson, ...(seen !== undefined ? { seen } : {}) },
-      });
+      writes.push(
+        this.auditStatement({
+          runId: next.id,
+          at: event.at,
+          actor,
+          type: event.type,
+          payload: { ...eventJson, ...(seen !== undefined ? { seen } : {}) },
+        }),
+      );
       if (event.type === 'approve') {
-        await client.query(
-          `INSERT INTO ${this.t('approvals')} (run_id, step, round, user_id, at, seen)
+        writes.push({
+          text: `INSERT INTO ${this.t('approvals')} (run_id, step, round, user_id, at, seen)
            VALUES ($1, $2, $3, $4, $5, $6)
            ON CONFLICT (run_id, step, round, user_id) DO NOTHING`,
-          [next.id, event.step, event.round, event.user, event.at, jsonParam(seen ?? {})],
-        );
+          values: [next.id, event.step, event.round, event.user, event.at, jsonParam(seen ?? {})],
+        });
       }
+      await client.query(asOneStatement(writes));
       return { ok: true, run: next, previous: run, effects: result.effects };
     });
   }
@@ -471,11 +477,15 @@ export class PgRunStore implements RunStore {
     client: Pick<PoolClient, 'query'>,
     entry: Omit<AuditEntry, 'id' | 'at'> & { at?: string },
   ): Promise<void> {
-    await client.query(
-      `INSERT INTO ${this.t('audit_events')} (run_id, at, actor, type, payload)
+    await client.query(this.auditStatement(entry));
+  }
+
+  private auditStatement(entry: Omit<AuditEntry, 'id' | 'at'> & { at?: string }): Statement {
+    return {
+      text: `INSERT INTO ${this.t('audit_events')} (run_id, at, actor, type, payload)
        VALUES ($1, COALESCE($2::timestamptz, now()), $3, $4, $5)`,
-      [entry.runId, entry.at ?? null, entry.actor, entry.type, jsonParam(entry.payload ?? {})],
-    );
+      values: [entry.runId, entry.at ?? null, entry.actor, entry.type, jsonParam(entry.payload ?? {})],
+    };
   }
 
   /**

@@ -36,3 +36,32 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 export function isUuid(value: string): boolean {
   return UUID.test(value);
 }
+
+/** A parameterized statement ($1, $2, ... in `text`). */
+export interface Statement {
+  text: string;
+  values: unknown[];
+}
+
+/** A quoted identifier, a string literal, or a parameter reference (only the last is renumbered). */
+const TOKEN = /("(?:[^"]|"")*")|('(?:[^']|'')*')|\$(\d+)/g;
+
+/**
+ * Several writes as one statement, each a data-modifying WITH query: one round trip instead of one
+ * each. They run on one snapshot and none sees another's changes, so each must change rows of its
+ * own. No dollar-quoted text in them: only quoted identifiers and literals are skipped.
+ */
+export function asOneStatement(statements: readonly Statement[]): Statement {
+  if (statements.length === 1 && statements[0]) return statements[0];
+  if (statements.length === 0) throw new Error('no statement to run');
+  const values: unknown[] = [];
+  const queries = statements.map((statement, i) => {
+    const shift = values.length;
+    values.push(...statement.values);
+    const text = statement.text.replace(TOKEN, (token, _ident, _literal, n: string | undefined) =>
+      n === undefined ? token : `$${Number(n) + shift}`,
+    );
+    return `w${i} AS (${text})`;
+  });
+  return { text: `WITH ${queries.join(',\n')}\nSELECT 1`, values };
+}
