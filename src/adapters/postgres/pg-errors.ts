@@ -30,6 +30,9 @@ const CONNECTION_MESSAGES = [
 /** SQLSTATE 25006: a write refused in a read-only transaction. */
 export const READ_ONLY_SQL_TRANSACTION = '25006';
 
+/** SQLSTATE 42704: an object named that does not exist (ALTER ROLE of a dropped role). */
+export const UNDEFINED_OBJECT = '42704';
+
 /**
  * True when the error says the server could not be reached or the session was lost (refused, timed out,
  * reset, terminated by an administrator or a shutdown, SQLSTATE class 08), as opposed to the server

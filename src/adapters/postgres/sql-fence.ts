@@ -7,7 +7,7 @@
 // cannot come back either, unless it runs as a kept role: then the fence names it and refuses.
 import type { Client } from 'pg';
 
-import { sqlStateOf } from './pg-errors';
+import { sqlStateOf, UNDEFINED_OBJECT } from './pg-errors';
 import type { BackendInfo, FenceScope, FenceSurvey, PreparedXact } from '../../ports/replication';
 
 /**
@@ -164,11 +164,9 @@ export function quoteIdent(name: string): string {
  * loads PL/pgSQL in that backend, several ms inside the write-unavailable window.
  */
 export async function setLogin(client: Client, roles: readonly string[], login: boolean): Promise<void> {
-  if (roles.length === 0) return;
   try {
     await alterLogin(client, roles, login);
   } catch (error) {
-    await client.query('ROLLBACK').catch(() => undefined);
     if (sqlStateOf(error) !== UNDEFINED_OBJECT) throw error;
     // A role dropped meanwhile is skipped, not an error: there is nothing of it left to fence or
     // restore. Rare, so it costs a second round trip only then.
@@ -181,22 +179,22 @@ export async function setLogin(client: Client, roles: readonly string[], login: 
       client,
       roles.filter((role) => existing.has(role)),
       login,
-    ).catch(async (retryError: unknown) => {
-      await client.query('ROLLBACK').catch(() => undefined);
-      throw retryError;
-    });
+    );
   }
 }
 
-/** SQLSTATE 42704: ALTER ROLE of a role that does not exist. */
-const UNDEFINED_OBJECT = '42704';
-
+/** ALTER ROLE … [NO]LOGIN for each role in one transaction, rolled back if any fails. */
 async function alterLogin(client: Client, roles: readonly string[], login: boolean): Promise<void> {
   if (roles.length === 0) return;
   const keyword = login ? 'LOGIN' : 'NOLOGIN';
   const statements = roles.map((role) => `ALTER ROLE ${quoteIdent(role)} ${keyword};`);
-  // READ WRITE: the bot's own session on a fenced primary defaults to read-only like everyone's.
-  await client.query(`BEGIN READ WRITE; ${statements.join(' ')} COMMIT`);
+  try {
+    // READ WRITE: the bot's own session on a fenced primary defaults to read-only like everyone's.
+    await client.query(`BEGIN READ WRITE; ${statements.join(' ')} COMMIT`);
+  } catch (error) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw error;
+  }
 }
 
 /** Terminates `pids` and waits until they have exited (a backend may still be writing its commit). */
