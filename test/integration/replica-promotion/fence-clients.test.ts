@@ -12,12 +12,10 @@ import {
   asRole,
   CLIENT_KINDS,
   missingRows,
-  setUpClientRoles,
   startClient,
   type ClientKind,
   type PgClient,
 } from '../../support/services/pg-clients';
-import { startPgPair, type PgPair } from '../../support/services/pg-pair';
 import {
   SQL_TARGET,
   startPromotionDriver,
@@ -31,7 +29,6 @@ jest.setTimeout(120_000);
 
 const schema = freshSchemaName('t_fence_clients');
 let promotion: PromotionDriver;
-const pairs: PgPair[] = [];
 
 beforeAll(async () => {
   promotion = await startPromotionDriver({ schema, queueName: freshQueueName('fence-clients') });
@@ -39,16 +36,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await promotion.close();
-  for (const pair of pairs) await pair.destroy();
 });
-
-async function freshPair(): Promise<PgPair> {
-  const pair = await startPgPair();
-  pairs.push(pair);
-  promotion.use(pair);
-  await setUpClientRoles(pair.primaryUrl);
-  return pair;
-}
 
 /** Whether `role` can write to the server at `url` now (it tries, with read-only turned off). */
 async function canWrite(url: string, role: string): Promise<boolean> {
@@ -80,7 +68,7 @@ const cases = [SQL_TARGET, STOP_TARGET].flatMap((target) =>
 test.each(cases)(
   '$target, $what: every acknowledged write is on the new primary',
   async ({ target, kinds }) => {
-    const pair = await freshPair();
+    const pair = await promotion.freshPair();
     const clients: PgClient[] = kinds.map((kind) => startClient(pair.primaryUrl, kind));
     let run: Run;
     try {

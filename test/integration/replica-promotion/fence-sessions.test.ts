@@ -6,8 +6,8 @@ import { Client } from 'pg';
 import { PgReplication } from '../../../src/adapters/postgres/pg-replication';
 import { FENCE_AND_PROMOTE_STEP } from '../../../src/strategies/replica-promotion/plan';
 import { freshSchemaName, inRecovery, sqlAt } from '../../support/services/pg';
-import { asRole, missingRows, setUpClientRoles, startClient } from '../../support/services/pg-clients';
-import { startPgCluster, startPgPair, type PgCluster, type PgPair } from '../../support/services/pg-pair';
+import { asRole, missingRows, startClient } from '../../support/services/pg-clients';
+import { startPgCluster, type PgCluster } from '../../support/services/pg-pair';
 import {
   openGate,
   SQL_TARGET,
@@ -49,16 +49,8 @@ async function canLogin(url: string, role: string): Promise<boolean> {
   return rows[0]?.login === true;
 }
 
-async function pair(options: Parameters<typeof startPgPair>[0] = {}): Promise<PgPair> {
-  const started = await startPgPair(options);
-  cleanups.push(() => started.destroy());
-  promotion.use(started);
-  await setUpClientRoles(started.primaryUrl);
-  return started;
-}
-
 test('a standby streaming as its own replication role: locked out of the old primary by the seal, logins restored on the new one', async () => {
-  const servers = await pair({ replicationRole: 'replicator' });
+  const servers = await promotion.freshPair({ replicationRole: 'replicator' });
   const client = startClient(servers.primaryUrl, 'session-rw');
   try {
     await waitFor('writes', async () => client.acknowledged.length > 20 || undefined);
@@ -85,7 +77,7 @@ test('a standby streaming as its own replication role: locked out of the old pri
 });
 
 test('an application logged in as the bot’s own role: the run stops before fencing and stays stopped while it is there (approving only checks again); abort leaves the primary as it was', async () => {
-  const servers = await pair();
+  const servers = await promotion.freshPair();
   // A client of the bot's role (postgres here), on a pooled connection that it opens again when ended.
   const intruder = startClientAs(servers.primaryUrl, 'postgres');
   const plain = startClient(servers.primaryUrl, 'plain');
@@ -116,7 +108,7 @@ test('an application logged in as the bot’s own role: the run stops before fen
 });
 
 test('a session of the bot’s role that logs in after the fence: the run stops before promoting; abort unfences, and nothing acknowledged is lost', async () => {
-  const servers = await pair();
+  const servers = await promotion.freshPair();
   const plain = startClient(servers.primaryUrl, 'session-rw');
   let intruder: ReturnType<typeof startClientAs> | null = null;
   // Right after the fence (a cron job, a person's psql): it logs in as the bot's role and writes.
@@ -150,7 +142,7 @@ test('a session of the bot’s role that logs in after the fence: the run stops 
 });
 
 test('a logical replication apply worker writing to the primary: terminated by the fence, it cannot come back; on the new primary it goes on, and nothing the publisher committed is missing', async () => {
-  const servers = await pair({
+  const servers = await promotion.freshPair({
     extraConfig: ['max_logical_replication_workers = 4', 'max_worker_processes = 12'],
   });
   const publisher: PgCluster = await startPgCluster({ extraConfig: ['wal_level = logical'] });

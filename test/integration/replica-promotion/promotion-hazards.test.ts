@@ -8,8 +8,7 @@ import { PgReplication } from '../../../src/adapters/postgres/pg-replication';
 import { FENCE_AND_PROMOTE_STEP } from '../../../src/strategies/replica-promotion/plan';
 import { ReplicationProbe } from '../../faults/support/replication-probe';
 import { freshSchemaName, inRecovery, sqlAt } from '../../support/services/pg';
-import { asRole, missingRows, setUpClientRoles, startClient } from '../../support/services/pg-clients';
-import { startPgPair, type PgPair } from '../../support/services/pg-pair';
+import { asRole, missingRows, startClient } from '../../support/services/pg-clients';
 import {
   openGate,
   SQL_TARGET,
@@ -26,7 +25,6 @@ jest.setTimeout(120_000);
 const schema = freshSchemaName('t_hazards');
 const probe = new ReplicationProbe(new PgReplication());
 let promotion: PromotionDriver;
-const pairs: PgPair[] = [];
 
 beforeAll(async () => {
   promotion = await startPromotionDriver({
@@ -39,19 +37,10 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await promotion.close();
-  for (const pair of pairs) await pair.destroy();
 });
 
-async function freshPair(options: Parameters<typeof startPgPair>[0] = {}): Promise<PgPair> {
-  const pair = await startPgPair(options);
-  pairs.push(pair);
-  promotion.use(pair);
-  await setUpClientRoles(pair.primaryUrl);
-  return pair;
-}
-
 test('a prepared transaction: the run stops before fencing; approved, it moves to the new primary still prepared, and clients that try to COMMIT PREPARED on the old primary right after the fence cannot', async () => {
-  const pair = await freshPair({ extraConfig: ['max_prepared_transactions = 5'] });
+  const pair = await promotion.freshPair({ extraConfig: ['max_prepared_transactions = 5'] });
   const preparer = new Client({ connectionString: asRole(pair.primaryUrl, 'app_plain') });
   await preparer.connect();
   await preparer.query(
@@ -96,7 +85,7 @@ test('a prepared transaction: the run stops before fencing; approved, it moves t
 });
 
 test('a promotion that does not finish in promoteTimeout (the standby’s startup process stopped): a needs-human gate with both servers; abort never makes the old primary writable again', async () => {
-  const pair = await freshPair();
+  const pair = await promotion.freshPair();
   const client = startClient(pair.primaryUrl, 'session-rw');
   let startup = 0;
   probe.before.promote = async (url) => {
@@ -144,7 +133,7 @@ test('a promotion that does not finish in promoteTimeout (the standby’s startu
 });
 
 test('a standby whose synchronous_standby_names names a server that does not exist: cleared before the promotion, and a commit completes on the new primary', async () => {
-  const pair = await freshPair();
+  const pair = await promotion.freshPair();
   await sqlAt(pair.standbyUrl, "ALTER SYSTEM SET synchronous_standby_names = 'FIRST 1 (no_such_standby)'");
   await sqlAt(pair.standbyUrl, 'SELECT pg_reload_conf()');
   const checks = await promotion.strategy.preflight(promotion.runtime.findTarget(STOP_TARGET)!);
@@ -175,9 +164,8 @@ test('a standby whose synchronous_standby_names names a server that does not exi
 });
 
 test('a standby that streams from another primary, configured by mistake: refused in preflight, nothing touched', async () => {
-  const first = await freshPair();
-  const second = await startPgPair();
-  pairs.push(second);
+  const first = await promotion.freshPair();
+  const second = await promotion.freshPair();
   // The target names the first pair's primary with the second pair's standby.
   promotion.use({ ...first, standbyUrl: second.standbyUrl });
   const checks = await promotion.strategy.preflight(promotion.runtime.findTarget(SQL_TARGET)!);

@@ -11,8 +11,8 @@ import type { Run } from '../../../src/engine/types';
 import { FENCE_AND_PROMOTE_STEP } from '../../../src/strategies/replica-promotion/plan';
 import { ReplicationProbe } from '../../faults/support/replication-probe';
 import { freshSchemaName, inRecovery, postmasterPid, sqlAt } from '../../support/services/pg';
-import { missingRows, setUpClientRoles, startClient } from '../../support/services/pg-clients';
-import { startPgPair, type PgPair } from '../../support/services/pg-pair';
+import { missingRows, startClient } from '../../support/services/pg-clients';
+import type { PgPair } from '../../support/services/pg-pair';
 import {
   openGate,
   startPromotionDriver,
@@ -35,7 +35,6 @@ let stopHook: string;
 const schema = freshSchemaName('t_stophaz');
 const probe = new ReplicationProbe(new PgReplication());
 let promotion: PromotionDriver;
-const pairs: PgPair[] = [];
 
 async function useStopHook(body: string): Promise<void> {
   await writeFile(stopHook, `#!/bin/sh\nset -eu\nDATA="$PGDATA"\n${body}\n`, { mode: 0o755 });
@@ -55,17 +54,8 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await promotion.close();
-  for (const pair of pairs) await pair.destroy();
   await rm(hookDir, { recursive: true, force: true });
 });
-
-async function freshPair(): Promise<PgPair> {
-  const pair = await startPgPair();
-  pairs.push(pair);
-  promotion.use(pair);
-  await setUpClientRoles(pair.primaryUrl);
-  return pair;
-}
 
 /** Approves the run's gate and expects the fence-and-promote step's needs-human gate with `decision`. */
 async function stoppedAtFence(decision: string): Promise<Run> {
@@ -91,7 +81,7 @@ async function abortedWithPrimaryBack(run: Run, pair: PgPair): Promise<void> {
 }
 
 test('a stop hook that reports a clean shutdown but stops nothing: the primary still answers, no promotion', async () => {
-  const pair = await freshPair();
+  const pair = await promotion.freshPair();
   const client = startClient(pair.primaryUrl, 'plain');
   await useStopHook(CLAIMED_SHUTDOWN);
   try {
@@ -107,7 +97,7 @@ test('a stop hook that reports a clean shutdown but stops nothing: the primary s
 });
 
 test('a primary that hangs instead of stopping: the connection times out, which is not a refusal; no promotion', async () => {
-  const pair = await freshPair();
+  const pair = await promotion.freshPair();
   const postmaster = postmasterPid(pair.dataDirs.primary);
   const client = startClient(pair.primaryUrl, 'plain');
   // The postmaster stops answering new connections (the kernel still takes them into its backlog);
@@ -128,7 +118,7 @@ test('a primary that hangs instead of stopping: the connection times out, which 
 });
 
 test('a stop that is not clean (immediate, like a crash): no promotion; abort starts the primary again with every acknowledged write', async () => {
-  const pair = await freshPair();
+  const pair = await promotion.freshPair();
   const client = startClient(pair.primaryUrl, 'plain');
   await useStopHook(
     `. "${HOOKS}/postgres-lib.sh"\nas_owner "$BINDIR/pg_ctl" stop -D "$DATA" -m immediate -w\nas_owner "$BINDIR/pg_controldata" "$DATA"`,

@@ -8,7 +8,8 @@ import type { Runtime } from '../../../src/main/runtime';
 import type { ReplicationPort } from '../../../src/ports/replication';
 import type { Strategy } from '../../../src/strategies/types';
 import { APPROVER, REQUESTER, stopRuntimeAndClean } from './harness';
-import type { PgPair } from '../services/pg-pair';
+import { startPgPair, type PgPair, type StartPgPairOptions } from '../services/pg-pair';
+import { setUpClientRoles } from '../services/pg-clients';
 import type { PgBouncer } from '../services/pgbouncer';
 import { untilRunState } from './run-state';
 import { startPromotionRuntime } from '../../faults/support/promotion-runtime';
@@ -23,6 +24,11 @@ export interface PromotionDriver {
   strategy: Strategy;
   /** Points both targets at `pair` (and the stop hooks at its primary's data directory). */
   use(pair: PgPair): void;
+  /**
+   * A new pair with the client roles of pg-clients.ts on its primary, both targets pointed at it
+   * (`use`); `close` destroys it.
+   */
+  freshPair(options?: StartPgPairOptions): Promise<PgPair>;
   /** Points both targets' PgBouncer settings at `bouncer` (its probe logs in as the `probeRole`). */
   useBouncer(bouncer: PgBouncer): void;
   /** Starts a run of `target` and waits until it stops at its first gate (or ends). */
@@ -122,13 +128,22 @@ targets:
     if (!outcome.ok) throw new Error(outcome.message);
     return untilRunState(runtime.store, outcome.run.id, stopped, 60_000);
   };
+  const use = (pair: PgPair): void => {
+    env['PR_PRIMARY'] = pair.primaryUrl;
+    env['PR_STANDBY'] = pair.standbyUrl;
+    env['PR_PGDATA'] = pair.dataDirs.primary;
+  };
+  const pairs: PgPair[] = [];
   return {
     runtime,
     strategy: strategy!,
-    use(pair) {
-      env['PR_PRIMARY'] = pair.primaryUrl;
-      env['PR_STANDBY'] = pair.standbyUrl;
-      env['PR_PGDATA'] = pair.dataDirs.primary;
+    use,
+    async freshPair(pairOptions = {}) {
+      const pair = await startPgPair(pairOptions);
+      pairs.push(pair);
+      use(pair);
+      await setUpClientRoles(pair.primaryUrl);
+      return pair;
     },
     useBouncer(bouncer) {
       env['PR_PGB_ADMIN'] = bouncer.adminUrl;
@@ -142,6 +157,9 @@ targets:
       if (waiting.state !== 'awaiting_approval') return waiting;
       return approve(waiting.id);
     },
-    close: () => stopRuntimeAndClean(runtime, options.schema),
+    async close() {
+      await stopRuntimeAndClean(runtime, options.schema);
+      for (const pair of pairs) await pair.destroy();
+    },
   };
 }
